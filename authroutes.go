@@ -1,0 +1,137 @@
+package outstatic
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+)
+
+// errLoginFailed is the code the guard sends to the dashboard's error page
+// when it refuses a callback (a malformed query, or a token that came back
+// to a browser that did not start the login). The stock sign-in page shows
+// a message only for codes it knows; for this one it says "Something went
+// wrong during login. Please try again." The reason goes to the log.
+const errLoginFailed = "auth-callback-failed"
+
+// checkAuthRoute applies the checks of one auth route. It returns done when
+// it has answered the request itself.
+func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute) (done bool, err error) {
+	secure := route.origin.Scheme == "https"
+	switch route.name {
+	case validate.RouteCallback, validate.RouteMagicLinkCallback:
+		if route.sub {
+			g.refuse(r, "path goes on past the callback route")
+			return true, writeJSONError(w, http.StatusNotFound, "not-found")
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			return true, writeJSONError(w, http.StatusMethodNotAllowed, "method-not-allowed")
+		}
+		q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
+		if err != nil {
+			g.refuse(r, "callback query refused", zap.String("route", route.name), zap.Error(err))
+			return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+		}
+		if q.Kind == validate.CallbackExchange {
+			bind := g.bindLogin
+			if route.name == validate.RouteMagicLinkCallback {
+				bind = g.bindMagic
+			}
+			if bind {
+				if !g.binding.present(r, secure) {
+					g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
+					return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+				}
+				g.binding.clear(w, secure)
+			}
+		}
+		if route.documented {
+			// The documented callback lives under the dashboard's path;
+			// the site serves it at its own API path.
+			r.URL.Path = route.origin.RootPath() + "/api/outstatic/" + route.name
+			r.URL.RawPath = ""
+		}
+	case "login", "google-login":
+		if route.name == "google-login" {
+			if err := g.checkReturnQuery(r); err != nil {
+				g.refuse(r, "google-login query refused", zap.Error(err))
+				return true, writeJSONError(w, http.StatusBadRequest, "Invalid url")
+			}
+		}
+		if g.bindLogin && !isPrefetch(r) {
+			g.binding.set(w, secure)
+		}
+	case "signout":
+		// The stock site refuses sign-out unless Origin equals its own
+		// listen address, so behind a proxy sign-out always fails. The
+		// guard makes the same-origin check against the public origin, then
+		// shows the app the origin it believes it has.
+		if r.Method != http.MethodPost {
+			break
+		}
+		if !sameOrigin(r.Header.Get("Origin"), route.origin) {
+			g.refuse(r, "sign-out from another origin")
+			return true, writeJSONError(w, http.StatusForbidden, "invalid-origin")
+		}
+		r.Header.Set("Origin", route.origin.Scheme+"://"+g.appHosts[0])
+	case "magic-link":
+		if g.bindMagic && r.Method == http.MethodPost && !isPrefetch(r) {
+			g.binding.set(w, secure)
+		}
+	}
+	return false, nil
+}
+
+// checkReturnQuery checks google-login's query: the stock site passes a
+// returnUrl parameter on to the service unchecked and bases its error
+// redirect on it, an open redirect. Only _rsc (Next's prefetch marker) and
+// a returnUrl on the site of a callback origin may be there.
+func (g *Guard) checkReturnQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	for name, vals := range q {
+		switch {
+		case len(vals) != 1:
+			return fmt.Errorf("parameter %q repeated", name)
+		case name == "_rsc":
+		case name == "returnUrl":
+			if _, err := g.targets.CheckReturnURL(vals[0]); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unexpected parameter %q", name)
+		}
+	}
+	return nil
+}
+
+// sameOrigin reports whether the Origin header names o's site exactly
+// (scheme and host case-insensitively, default port as no port).
+func sameOrigin(header string, o *validate.Origin) bool {
+	scheme, hostport, ok := strings.Cut(header, "://")
+	if !ok || strings.ContainsAny(hostport, "/?#@\\") {
+		return false
+	}
+	return o.MatchesSite(strings.ToLower(scheme), hostport)
+}
+
+// redirectToDashboard sends the browser to the dashboard's error page, as
+// the stock site does for a failed callback. The code is always one of the
+// guard's constants, never text from the request.
+func (g *Guard) redirectToDashboard(w http.ResponseWriter, r *http.Request, route authRoute, code string) error {
+	target := route.origin.String() + "?error=" + url.QueryEscape(code)
+	w.Header().Set("Cache-Control", "no-store")
+	// 307, as the stock site's own error redirects
+	http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+	return nil
+}

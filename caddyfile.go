@@ -1,0 +1,185 @@
+package outstatic
+
+import (
+	"strings"
+	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("outstatic", parseGuard)
+	// The guard must see a request before anything answers it or sends it
+	// upstream, and after rewrite/uri so it checks the path the app gets.
+	httpcaddyfile.RegisterDirectiveOrder("outstatic", httpcaddyfile.Before, "basic_auth")
+}
+
+func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	g := new(Guard)
+	err := g.UnmarshalCaddyfile(h.Dispenser)
+	return g, err
+}
+
+// UnmarshalCaddyfile sets up the guard from Caddyfile tokens. Syntax:
+//
+//	outstatic [<callback_origin>...] {
+//	    callback_origin <url>...
+//	    strict_callbacks
+//	    app_origin <url>...
+//	    bind_login on|off
+//	    bind_magic_link on|off
+//	    binding_ttl <duration>
+//	    binding_secret <secret>
+//	}
+//
+// callback_origin may repeat; every URL is checked when the Caddyfile is
+// adapted. Secrets belong in {env.*} or {file.*} placeholders, which are
+// expanded when the config loads and so never appear in adapted JSON.
+func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	for d.NextArg() {
+		if err := g.addOrigin(d, d.Val()); err != nil {
+			return err
+		}
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "callback_origin":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				if err := g.addOrigin(d, d.Val()); err != nil {
+					return err
+				}
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "strict_callbacks":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			g.StrictCallbacks = true
+		case "app_origin":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				if _, err := parseAppOrigin(d.Val()); err != nil {
+					return d.Errf("app_origin: %v", err)
+				}
+				g.AppOrigins = append(g.AppOrigins, d.Val())
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "bind_login":
+			b, err := parseOnOff(d)
+			if err != nil {
+				return err
+			}
+			g.BindLogin = &b
+		case "bind_magic_link":
+			b, err := parseOnOff(d)
+			if err != nil {
+				return err
+			}
+			g.BindMagicLink = &b
+		case "binding_ttl":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			g.BindingTTL = dur
+		case "binding_secret":
+			s, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			g.BindingSecret = s
+		default:
+			return d.Errf("unknown subdirective %q of outstatic", d.Val())
+		}
+	}
+	if len(g.CallbackOrigins) == 0 {
+		return d.Err("outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
+	}
+	return nil
+}
+
+func (g *Guard) addOrigin(d *caddyfile.Dispenser, raw string) error {
+	if _, err := validate.ParseOrigin(raw); err != nil {
+		return d.Errf("callback_origin: %v", err)
+	}
+	g.CallbackOrigins = append(g.CallbackOrigins, raw)
+	return nil
+}
+
+// parseOnOff reads the single on|off argument of a switch.
+func parseOnOff(d *caddyfile.Dispenser) (bool, error) {
+	name := d.Val()
+	var args []string
+	for d.NextArg() {
+		args = append(args, d.Val())
+	}
+	if len(args) != 1 {
+		return false, d.Errf("%s takes one argument, on or off", name)
+	}
+	switch args[0] {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, d.Errf("%s: %q is neither on nor off", name, args[0])
+}
+
+func parseDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s: %q is not a positive duration such as 10m", name, v)
+	}
+	return caddy.Duration(time.Duration(dur)), nil
+}
+
+// parseSecret reads a secret argument. A literal secret or a {$VAR}
+// (expanded by the Caddyfile adapter) would land in the adapted JSON, so
+// only runtime placeholders are taken.
+func parseSecret(d *caddyfile.Dispenser) (string, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return "", d.ArgErr()
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	if !isRuntimePlaceholder(v) {
+		return "", d.Errf("%s must be an {env.NAME} or {file.PATH} placeholder, so the secret stays out of the adapted config", name)
+	}
+	return v, nil
+}
+
+// isRuntimePlaceholder reports whether v is exactly one {env.*} or {file.*}
+// placeholder.
+func isRuntimePlaceholder(v string) bool {
+	if !strings.HasPrefix(v, "{") || !strings.HasSuffix(v, "}") || strings.Count(v, "{") != 1 {
+		return false
+	}
+	inner := v[1 : len(v)-1]
+	return (strings.HasPrefix(inner, "env.") && len(inner) > 4) || (strings.HasPrefix(inner, "file.") && len(inner) > 5)
+}

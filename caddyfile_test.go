@@ -1,0 +1,159 @@
+package outstatic
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+var updateGoldens = flag.Bool("update", false, "rewrite the JSON half of testdata/caddyfile_adapt goldens")
+
+func TestUnmarshalGuardCaddyfile(t *testing.T) {
+	off, on := false, true
+	cases := []struct {
+		name  string
+		input string
+		want  Guard
+	}{
+		{"inline origins", `outstatic https://blog.example.com/outstatic http://localhost:3000/outstatic`,
+			Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic", "http://localhost:3000/outstatic"}}},
+		{"every subdirective", `outstatic {
+			callback_origin https://blog.example.com/outstatic https://preview.example.com/outstatic
+			callback_origin http://localhost:3000/outstatic
+			strict_callbacks
+			app_origin http://127.0.0.1:3000 http://localhost:3000
+			bind_login on
+			bind_magic_link off
+			binding_ttl 5m
+			binding_secret {env.OUTSTATIC_BINDING_SECRET}
+		}`, Guard{
+			CallbackOrigins: []string{"https://blog.example.com/outstatic", "https://preview.example.com/outstatic", "http://localhost:3000/outstatic"},
+			StrictCallbacks: true,
+			AppOrigins:      []string{"http://127.0.0.1:3000", "http://localhost:3000"},
+			BindLogin:       &on,
+			BindMagicLink:   &off,
+			BindingTTL:      caddy.Duration(5 * 60 * 1e9),
+			BindingSecret:   "{env.OUTSTATIC_BINDING_SECRET}",
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var g Guard
+			if err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(g, tc.want) {
+				t.Fatalf("got %+v\nwant %+v", g, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnmarshalGuardCaddyfileErrors(t *testing.T) {
+	cases := []struct {
+		name, input string
+		// every fragment must be in the error: the line and what is wrong
+		want []string
+	}{
+		{"no origin", "outstatic", []string{"at least one callback_origin"}},
+		{"unknown subdirective", "outstatic {\n callback_origin https://a.example/outstatic\n colback_origin x\n}",
+			[]string{"Testfile:3", `unknown subdirective "colback_origin"`}},
+		{"missing argument", "outstatic {\n callback_origin\n}", []string{"Testfile:2", "wrong argument count"}},
+		{"origin without /outstatic", "outstatic {\n callback_origin https://a.example/admin\n}",
+			[]string{"Testfile:2", "callback_origin", "/outstatic"}},
+		{"origin with empty query", "outstatic {\n\n callback_origin https://a.example/outstatic?\n}",
+			[]string{"Testfile:3", "query"}},
+		{"origin with userinfo", "outstatic https://u@a.example/outstatic", []string{"Testfile:1", "userinfo"}},
+		{"bad switch", "outstatic {\n callback_origin https://a.example/outstatic\n bind_login maybe\n}",
+			[]string{"Testfile:3", `"maybe" is neither on nor off`}},
+		{"bad duration", "outstatic {\n callback_origin https://a.example/outstatic\n binding_ttl soon\n}",
+			[]string{"Testfile:3", "binding_ttl"}},
+		{"literal secret", "outstatic {\n callback_origin https://a.example/outstatic\n binding_secret hunter2\n}",
+			[]string{"Testfile:3", "{env.NAME}"}},
+		{"bad app origin", "outstatic {\n callback_origin https://a.example/outstatic\n app_origin localhost:3000\n}",
+			[]string{"Testfile:3", "app_origin"}},
+		{"flag with argument", "outstatic {\n callback_origin https://a.example/outstatic\n strict_callbacks yes\n}",
+			[]string{"Testfile:3", "wrong argument count"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var g Guard
+			err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, frag := range tc.want {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+		})
+	}
+}
+
+// TestCaddyfileAdapt checks testdata/caddyfile_adapt/*.caddyfiletest: a
+// Caddyfile, a line of dashes, and the JSON it must adapt to. A JSON half
+// that starts with "error:" lists fragments the adapt error must contain.
+func TestCaddyfileAdapt(t *testing.T) {
+	files, err := filepath.Glob("testdata/caddyfile_adapt/*.caddyfiletest")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no goldens: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			input, expected, ok := strings.Cut(string(data), "\n----------\n")
+			if !ok {
+				t.Fatal("no ---------- separator")
+			}
+			expected = strings.TrimSpace(expected)
+			out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(input), nil)
+			if frags, isErr := strings.CutPrefix(expected, "error:"); isErr {
+				if err == nil {
+					t.Fatal("adapted, want an error")
+				}
+				for _, frag := range strings.Split(frags, "|") {
+					if !strings.Contains(err.Error(), strings.TrimSpace(frag)) {
+						t.Errorf("error %q does not contain %q", err, strings.TrimSpace(frag))
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("adapt: %v", err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			got := pretty.String()
+			if *updateGoldens {
+				if err := os.WriteFile(file, []byte(input+"\n----------\n"+got+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if got != expected {
+				t.Errorf("adapted JSON differs; got:\n%s", got)
+			}
+			for _, secret := range []string{"hunter2", "sk-test-secret"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("secret %q in adapted JSON", secret)
+				}
+			}
+		})
+	}
+}

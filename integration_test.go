@@ -1,0 +1,149 @@
+package outstatic
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// appRecorder is a real HTTP upstream standing in for the site: it records
+// every request that reaches it and redirects as the stock site does, to
+// its own listen address.
+type appRecorder struct {
+	mu   sync.Mutex
+	seen []string // path?query of every request
+}
+
+func (a *appRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.seen = append(a.seen, r.URL.RequestURI())
+	a.mu.Unlock()
+	switch {
+	case r.URL.Path == "/api/outstatic/login":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"url":"https://relay.example/start"}`)
+	case strings.HasPrefix(r.URL.Path, "/api/outstatic/callback"):
+		http.Redirect(w, r, "http://localhost:3000/outstatic", http.StatusFound)
+	default:
+		fmt.Fprint(w, "app")
+	}
+}
+
+func (a *appRecorder) reached(substr string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.seen {
+		if strings.Contains(s, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGuardInCaddy(t *testing.T) {
+	app := &appRecorder{}
+	upstream := httptest.NewServer(app)
+	defer upstream.Close()
+
+	tester := caddytest.NewTester(t)
+	tester.InitServer(fmt.Sprintf(`
+	{
+		admin localhost:2999
+		http_port 9080
+		https_port 9443
+		grace_period 1ns
+		skip_install_trust
+	}
+	http://:9080 {
+		outstatic http://blog.localhost:9080/outstatic
+		reverse_proxy %s
+	}
+	`, strings.TrimPrefix(upstream.URL, "http://")), "caddyfile")
+
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{
+		Transport:     caddytest.CreateTestingTransport(),
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	get := func(u string, headers ...string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest("GET", u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			if headers[i] == "Host" {
+				req.Host = headers[i+1]
+				continue
+			}
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+
+	// hostile callbacks never reach the app
+	hostile := []struct {
+		name string
+		url  string
+		hdr  []string
+	}{
+		{"unbound token", "http://blog.localhost:9080/api/outstatic/callback?exchange_token=attacker-token-1", nil},
+		{"foreign host", "http://evil.localhost:9080/api/outstatic/callback?exchange_token=attacker-token-2", nil},
+		{"spoofed forwarded host", "http://evil.localhost:9080/api/outstatic/callback?exchange_token=attacker-token-3",
+			[]string{"X-Forwarded-Host", "blog.localhost:9080"}},
+		{"extra parameter", "http://blog.localhost:9080/api/outstatic/callback?exchange_token=attacker-token-4&next=//evil", nil},
+		{"dot segment", "http://blog.localhost:9080/api/outstatic/x/../callback?exchange_token=attacker-token-5", nil},
+		{"encoded route", "http://blog.localhost:9080/api/outstatic/%63allback?exchange_token=attacker-token-6", nil},
+	}
+	for _, h := range hostile {
+		res := get(h.url, h.hdr...)
+		if res.StatusCode < 300 {
+			t.Errorf("%s: status %d", h.name, res.StatusCode)
+		}
+	}
+	if app.reached("attacker-token") {
+		t.Fatalf("a hostile callback reached the app: %v", app.seen)
+	}
+
+	// a login started in this browser comes back through
+	if res := get("http://blog.localhost:9080/api/outstatic/login"); res.StatusCode != 200 {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	res := get("http://blog.localhost:9080/outstatic/api/outstatic/callback?exchange_token=good-token-123")
+	if !app.reached("/api/outstatic/callback?exchange_token=good-token-123") {
+		t.Fatalf("the good callback did not reach the app as /api/outstatic/callback: %v", app.seen)
+	}
+	// and the app's redirect to its own listen address is fixed
+	if loc := res.Header.Get("Location"); loc != "http://blog.localhost:9080/outstatic" {
+		t.Fatalf("Location %q", loc)
+	}
+	// the binding is spent: the same browser cannot reuse it
+	get("http://blog.localhost:9080/api/outstatic/callback?exchange_token=second-token-1")
+	if app.reached("second-token-1") {
+		t.Fatal("a binding served two callbacks")
+	}
+
+	// a request for the wrong host on an auth route is answered with the protocol's error
+	res = get("http://evil.localhost:9080/api/outstatic/login")
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("foreign host login: %d", res.StatusCode)
+	}
+	// other routes pass untouched
+	if res := get("http://evil.localhost:9080/blog?x=1"); res.StatusCode != 200 || !app.reached("/blog?x=1") {
+		t.Fatalf("plain route: %d", res.StatusCode)
+	}
+}

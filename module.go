@@ -1,0 +1,228 @@
+// Package outstatic is a Caddy plugin for self-hosted Outstatic sites: the
+// guard (directive outstatic) that stands in front of the site, and the relay
+// (directive outstatic_relay) that stands where OUTSTATIC_API_URL points.
+package outstatic
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(Guard{})
+}
+
+// Guard stands in front of a self-hosted Outstatic site. It checks every
+// request to the site's auth routes (/outstatic/api/outstatic/* and
+// /api/outstatic/*) before the site sees it: the public origin must be a
+// configured callback origin, callback queries must have one of the
+// allowed shapes, and a relay login must come back to the browser that
+// started it. It serves the documented callback routes by rewriting them to
+// the site's own, and fixes the site's redirects that name its listen
+// address instead of the public origin. Other requests pass through.
+type Guard struct {
+	// CallbackOrigins are the base URLs the site is served on, each a full
+	// http or https URL whose path ends with /outstatic, with no query or
+	// fragment, e.g. "https://blog.example.com/outstatic". At least one is
+	// required. Auth routes on any other scheme or host are refused.
+	CallbackOrigins []string `json:"callback_origins,omitempty"`
+
+	// StrictCallbacks refuses callback targets in the stock-client form
+	// (<site root>/api/outstatic/callback) and accepts only the documented
+	// form (<origin>/api/outstatic/callback). Default: false, because the
+	// stock site sends the stock-client form.
+	StrictCallbacks bool `json:"strict_callbacks,omitempty"`
+
+	// AppOrigins are the origins the app names itself by: absolute
+	// redirects to one of them are rewritten to the public origin the
+	// browser used. Only the host and port are compared. Default:
+	// ["http://localhost:3000"], what a stock `next start` uses.
+	AppOrigins []string `json:"app_origins,omitempty"`
+
+	// BindLogin requires that a relay login's exchange_token comes back to
+	// the browser that started the login (a cookie set when `login` or
+	// `google-login` passes). Default: true.
+	BindLogin *bool `json:"bind_login,omitempty"`
+
+	// BindMagicLink does the same for e-mail links, checked on
+	// magic-link-callback. Turn it off if your users open their e-mail on
+	// another device than the one they asked from. Default: true.
+	BindMagicLink *bool `json:"bind_magic_link,omitempty"`
+
+	// BindingTTL is how long a started login stays bound to its browser.
+	// Default: 15m.
+	BindingTTL caddy.Duration `json:"binding_ttl,omitempty"`
+
+	// BindingSecret signs the binding cookie. Give the same value to every
+	// Caddy instance behind one load balancer; without it each instance
+	// draws its own at start. Use a placeholder such as
+	// {env.OUTSTATIC_BINDING_SECRET} or {file./run/secrets/binding}: it is
+	// expanded at provision time and never stored in the config.
+	BindingSecret string `json:"binding_secret,omitempty"`
+
+	routes    routeTable
+	targets   validate.Targets
+	appHosts  []string
+	binding   loginBinding
+	bindLogin bool
+	bindMagic bool
+	logger    *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Guard) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.outstatic",
+		New: func() caddy.Module { return new(Guard) },
+	}
+}
+
+// Provision parses the origins and sets up the login binding.
+func (g *Guard) Provision(ctx caddy.Context) error {
+	g.logger = ctx.Logger()
+	repl := caddy.NewReplacer()
+
+	var origins []validate.Origin
+	for _, raw := range g.CallbackOrigins {
+		o, err := validate.ParseOrigin(raw)
+		if err != nil {
+			return err
+		}
+		origins = append(origins, o)
+	}
+	g.routes = routeTable{origins: origins}
+	g.targets = validate.Targets{Origins: origins, Strict: g.StrictCallbacks}
+
+	appOrigins := g.AppOrigins
+	if len(appOrigins) == 0 {
+		appOrigins = []string{"http://localhost:3000"}
+	}
+	g.appHosts = nil
+	for _, raw := range appOrigins {
+		host, err := parseAppOrigin(raw)
+		if err != nil {
+			return err
+		}
+		g.appHosts = append(g.appHosts, host)
+	}
+
+	g.bindLogin = g.BindLogin == nil || *g.BindLogin
+	g.bindMagic = g.BindMagicLink == nil || *g.BindMagicLink
+	ttl := time.Duration(g.BindingTTL)
+	if ttl == 0 {
+		ttl = 15 * time.Minute
+	}
+	secret := []byte(repl.ReplaceKnown(g.BindingSecret, ""))
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	g.binding = loginBinding{secret: secret, ttl: ttl, now: time.Now}
+	return nil
+}
+
+// Validate checks the configuration.
+func (g *Guard) Validate() error {
+	if len(g.CallbackOrigins) == 0 {
+		return fmt.Errorf("at least one callback origin is required")
+	}
+	if g.BindingTTL < 0 {
+		return fmt.Errorf("binding_ttl must not be negative")
+	}
+	return nil
+}
+
+// parseAppOrigin reads an app origin into the lowercase host:port that
+// identifies it in a Location header.
+func parseAppOrigin(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("app origin %q: want scheme://host[:port], like http://localhost:3000", raw)
+	}
+	return strings.ToLower(u.Host), nil
+}
+
+// ServeHTTP checks auth routes and passes everything on.
+func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	scheme, hostport := publicSite(r)
+	route, isAuth := g.routes.classify(r)
+	var site string
+	if isAuth {
+		if route.origin == nil {
+			g.refuse(r, "public origin is not a callback origin", zap.String("scheme", scheme), zap.String("host", hostport))
+			return writeJSONError(w, http.StatusBadRequest, validate.CodeInvalidCallbackDomain)
+		}
+		if !route.canonical {
+			g.refuse(r, "auth route path is not canonical")
+			return writeJSONError(w, http.StatusBadRequest, "invalid-request-path")
+		}
+		site = route.origin.SiteOrigin()
+		if done, err := g.checkAuthRoute(w, r, route); done {
+			return err
+		}
+	} else if o := g.matchSite(scheme, hostport); o != nil {
+		site = o.SiteOrigin()
+	}
+	if site != "" {
+		// Only a public origin that matched a callback origin is ever
+		// written into a redirect: a Host header alone cannot steer one.
+		w = &locationRewriter{
+			ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
+			appHosts:              g.appHosts,
+			publicSite:            site,
+		}
+	}
+	return next.ServeHTTP(w, r)
+}
+
+func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {
+	for i := range g.routes.origins {
+		if g.routes.origins[i].MatchesSite(scheme, hostport) {
+			return &g.routes.origins[i]
+		}
+	}
+	return nil
+}
+
+func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {
+	if ce := g.logger.Check(zap.InfoLevel, "refused"); ce != nil {
+		fields = append(fields,
+			zap.String("reason", reason),
+			zap.String("method", r.Method),
+			// the path only: queries carry exchange tokens
+			zap.String("path", r.URL.Path),
+			zap.String("remote_ip", r.RemoteAddr),
+		)
+		ce.Write(fields...)
+	}
+}
+
+// writeJSONError answers with the protocol's error body. The stock client
+// parses the body, so these refusals are written here rather than returned
+// as caddyhttp errors, whose body handle_errors would decide.
+func writeJSONError(w http.ResponseWriter, status int, code string) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(map[string]string{"error": code})
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Guard)(nil)
+	_ caddy.Validator             = (*Guard)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Guard)(nil)
+)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test suite: bash scripts/test.sh
+# Unit, in-process Caddy and integration tests, then a short differential
+# fuzz run of the callback validator against Node's WHATWG URL parser.
+# FUZZTIME sets the fuzz run's length (default 30s; 0 skips it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v node >/dev/null || { echo "test.sh: node is required (the fuzz oracle runs Node's URL parser)" >&2; exit 1; }
+
+t0=$(date +%s)
+go test -count=1 ./...
+echo "unit and integration tests: $(( $(date +%s) - t0 ))s"
+
+fuzztime=${FUZZTIME:-30s}
+if [ "$fuzztime" != "0" ]; then
+	t0=$(date +%s)
+	go test ./validate -run='^$' -fuzz='^FuzzCallbackTarget$' -fuzztime="$fuzztime"
+	echo "fuzz ($fuzztime): $(( $(date +%s) - t0 ))s"
+fi

@@ -1,0 +1,109 @@
+package outstatic
+
+import (
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// publicSite returns the scheme and host[:port] the browser used. The
+// X-Forwarded-Proto and X-Forwarded-Host headers count only when the request
+// came through one of the server's trusted_proxies, as Caddy itself decides;
+// from anyone else they are ignored, which is what stops Host-header
+// poisoning through a forwarded header.
+func publicSite(r *http.Request) (scheme, hostport string) {
+	scheme = "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	hostport = r.Host
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	if trusted {
+		if v := firstForwarded(r.Header.Get("X-Forwarded-Proto")); v != "" {
+			scheme = strings.ToLower(v)
+		}
+		if v := firstForwarded(r.Header.Get("X-Forwarded-Host")); v != "" {
+			hostport = v
+		}
+	}
+	return scheme, hostport
+}
+
+// firstForwarded takes the value the first (client-most) proxy wrote.
+func firstForwarded(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// authRoute is a request to one of the site's Outstatic API routes.
+type authRoute struct {
+	// name is the route's first segment: "login", "callback", "user", ...
+	name string
+	// sub is true when the path goes on past the name (media/..., github/...).
+	sub bool
+	// documented is true for the /outstatic/api/outstatic/... form.
+	documented bool
+	// origin is the callback origin the request's path and public site match;
+	// nil when the site matches none.
+	origin *validate.Origin
+	// canonical is false when the path only reaches an auth route after
+	// cleaning or case folding (//, dot segments, %-escapes, other case).
+	canonical bool
+}
+
+// routeTable knows the auth-route prefixes of every callback origin.
+type routeTable struct {
+	origins []validate.Origin
+}
+
+// classify tells whether r is an auth route, and which origin it is for.
+// A path that reaches an auth route only after cleaning, decoding or case
+// folding is still classified as one, with canonical false, so that it can
+// be refused instead of slipping past the checks to an app that normalizes.
+func (t routeTable) classify(r *http.Request) (authRoute, bool) {
+	raw := r.URL.EscapedPath()
+	folded := strings.ToLower(path.Clean("/" + r.URL.Path))
+	if strings.HasSuffix(r.URL.Path, "/") && folded != "/" {
+		folded += "/"
+	}
+	scheme, hostport := publicSite(r)
+	var found authRoute
+	ok := false
+	for i := range t.origins {
+		o := &t.origins[i]
+		for _, documented := range []bool{true, false} {
+			prefix := o.RootPath() + "/api/outstatic/"
+			if documented {
+				prefix = o.Path + "/api/outstatic/"
+			}
+			if !strings.HasPrefix(folded, strings.ToLower(prefix)) {
+				continue
+			}
+			rest := folded[len(prefix):]
+			name, _, _ := strings.Cut(rest, "/")
+			exact := prefix + name
+			canonical := strings.HasPrefix(raw, exact) &&
+				(len(raw) == len(exact) || raw[len(exact)] == '/') &&
+				cleanPath(r.URL.Path)
+			route := authRoute{name: name, sub: rest != name, documented: documented, canonical: canonical}
+			if o.MatchesSite(scheme, hostport) {
+				route.origin = o
+				return route, true
+			}
+			if !ok {
+				found, ok = route, true
+			}
+		}
+	}
+	return found, ok
+}
+
+// cleanPath reports whether p has no empty, "." or ".." segments.
+func cleanPath(p string) bool {
+	trimmed := strings.TrimSuffix(p, "/")
+	return !strings.Contains(trimmed, "//") && path.Clean(trimmed) == trimmed
+}
