@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
+	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
 
 // errLoginFailed is the code the guard sends to the dashboard's error page
@@ -20,8 +21,12 @@ const errLoginFailed = "auth-callback-failed"
 
 // checkAuthRoute applies the checks of one auth route. It returns done when
 // it has answered the request itself.
-func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute) (done bool, err error) {
+func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) (done bool, err error) {
 	secure := route.origin.Scheme == "https"
+	if g.refusePro && proRoutes[route.name] && !v.Pro() {
+		g.refuse(r, "pro-only route without a verified pro key", zap.String("route", route.name), zap.Stringer("key_state", v.State))
+		return true, g.refuseProRoute(w, r, route, v)
+	}
 	switch route.name {
 	case validate.RouteCallback, validate.RouteMagicLinkCallback:
 		if route.sub {
@@ -50,6 +55,16 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 				g.binding.clear(w, secure)
 			}
 		}
+		if q.Kind == validate.CallbackExchange {
+			// The site will redeem the token naming its listen address;
+			// the relay redeems it with the callback it really came to. A
+			// token seen before is a replay: answered as the stock site
+			// answers a spent token, without troubling the service.
+			if !tokenCallbacks.Remember(q.ExchangeToken, route.origin.SiteOrigin()+r.URL.Path) {
+				g.refuse(r, "exchange token replayed", zap.String("route", route.name))
+				return true, g.redirectToDashboard(w, r, route, "session-error")
+			}
+		}
 		if route.documented {
 			// The documented callback lives under the dashboard's path;
 			// the site serves it at its own API path.
@@ -61,6 +76,21 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 			if err := g.checkReturnQuery(r); err != nil {
 				g.refuse(r, "google-login query refused", zap.Error(err))
 				return true, writeJSONError(w, http.StatusBadRequest, "Invalid url")
+			}
+		}
+		if g.edgeStart[route.name] {
+			if isPrefetch(r) {
+				// Next prefetches both routes on every view of the sign-in
+				// page; only a click starts a login.
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusNoContent)
+				return true, nil
+			}
+			if route.name == "login" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				return true, g.startGitHub(w, r, route)
+			}
+			if route.name == "google-login" && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
+				return true, g.startGoogle(w, r, route)
 			}
 		}
 		if g.bindLogin && !isPrefetch(r) {
@@ -80,11 +110,35 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		}
 		r.Header.Set("Origin", route.origin.Scheme+"://"+g.appHosts[0])
 	case "magic-link":
+		if g.edgeStart[route.name] && r.Method == http.MethodPost {
+			return true, g.startMagicLink(w, r, route)
+		}
 		if g.bindMagic && r.Method == http.MethodPost && !isPrefetch(r) {
 			g.binding.set(w, secure)
 		}
 	}
 	return false, nil
+}
+
+// proRoutes are the routes that need Outstatic Pro.
+var proRoutes = map[string]bool{"generate": true, "scan": true, "magic-link": true, "google-login": true}
+
+// refuseProRoute answers a Pro-only route when the key is not verified Pro,
+// with what the dashboard shows for each.
+func (g *Guard) refuseProRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) error {
+	switch {
+	case route.name == "google-login" && r.Method == http.MethodGet:
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, withError(route.origin.String(), "google-relay-failed"), http.StatusFound)
+		return nil
+	case route.name == "google-login":
+		return writeJSONError(w, http.StatusForbidden, "google-relay-failed")
+	case route.name == "magic-link" && v.State == verdict.Invalid:
+		return writeJSONError(w, http.StatusUnauthorized, "invalid-api-key")
+	case route.name == "magic-link":
+		return writeJSONError(w, http.StatusForbidden, "Email authentication is not configured")
+	}
+	return writeJSONError(w, http.StatusForbidden, "pro-required")
 }
 
 // checkReturnQuery checks google-login's query: the stock site passes a

@@ -17,6 +17,120 @@ func init() {
 	// The guard must see a request before anything answers it or sends it
 	// upstream, and after rewrite/uri so it checks the path the app gets.
 	httpcaddyfile.RegisterDirectiveOrder("outstatic", httpcaddyfile.Before, "basic_auth")
+
+	httpcaddyfile.RegisterHandlerDirective("outstatic_relay", parseRelay)
+	// The relay answers every request it gets, like respond.
+	httpcaddyfile.RegisterDirectiveOrder("outstatic_relay", httpcaddyfile.Before, "respond")
+}
+
+func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	rl := new(Relay)
+	err := rl.UnmarshalCaddyfile(h.Dispenser)
+	return rl, err
+}
+
+// UnmarshalCaddyfile sets up the relay from Caddyfile tokens. Syntax:
+//
+//	outstatic_relay {
+//	    upstream <url>
+//	    api_key <secret>                 # repeatable, one per site
+//	    callback_origin <url>...
+//	    strict_callbacks
+//	    app_origin <url>...
+//	    response_timeout <duration>
+//	    cache_ttl <duration>
+//	    negative_ttl <duration>
+//	    stale_grace <duration>
+//	    check_timeout <duration>
+//	}
+//
+// Serve it where the browser can reach it, e.g. on the site's host:
+//
+//	handle_path /relay/* {
+//	    outstatic_relay { ... }
+//	}
+//
+// and set the site's OUTSTATIC_API_URL to https://<site>/relay.
+func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "upstream":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := checkServiceURL(d.Val()); err != nil {
+				return d.Errf("upstream: %v", err)
+			}
+			rl.Upstream = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "api_key":
+			s, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			rl.APIKeys = append(rl.APIKeys, s)
+		case "callback_origin":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				if _, err := validate.ParseOrigin(d.Val()); err != nil {
+					return d.Errf("callback_origin: %v", err)
+				}
+				rl.CallbackOrigins = append(rl.CallbackOrigins, d.Val())
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "strict_callbacks":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			rl.StrictCallbacks = true
+		case "app_origin":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				if _, err := parseAppOrigin(d.Val()); err != nil {
+					return d.Errf("app_origin: %v", err)
+				}
+				rl.AppOrigins = append(rl.AppOrigins, d.Val())
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "response_timeout":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			rl.ResponseTimeout = dur
+		default:
+			if ok, err := rl.KeyCheck.unmarshalSubdirective(d); ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			return d.Errf("unknown subdirective %q of outstatic_relay", d.Val())
+		}
+	}
+	switch {
+	case rl.Upstream == "":
+		return d.Err("outstatic_relay needs an upstream, e.g. upstream https://outstatic.com/api")
+	case len(rl.APIKeys) == 0:
+		return d.Err("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}")
+	case len(rl.CallbackOrigins) == 0:
+		return d.Err("outstatic_relay needs at least one callback_origin")
+	}
+	return nil
 }
 
 func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -35,6 +149,17 @@ func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    bind_magic_link on|off
 //	    binding_ttl <duration>
 //	    binding_secret <secret>
+//	    api_key <secret>
+//	    service <url>
+//	    cache_ttl <duration>
+//	    negative_ttl <duration>
+//	    stale_grace <duration>
+//	    check_timeout <duration>
+//	    pro_header <name>
+//	    features_header <name>
+//	    project_header <name>
+//	    keep_app_routes login|google-login|magic-link...
+//	    refuse_pro_routes on|off
 //	}
 //
 // callback_origin may repeat; every URL is checked when the Caddyfile is
@@ -103,7 +228,69 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			g.BindingSecret = s
+		case "api_key":
+			s, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			g.APIKey = s
+		case "service":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := checkServiceURL(d.Val()); err != nil {
+				return d.Errf("%v", err)
+			}
+			g.Service = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "pro_header", "features_header", "project_header":
+			name := d.Val()
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			v := d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			if !validHeaderName(v) {
+				return d.Errf("%s: %q is not a header name", name, v)
+			}
+			if g.Headers == nil {
+				g.Headers = new(HeaderNames)
+			}
+			*map[string]*string{
+				"pro_header": &g.Headers.Pro, "features_header": &g.Headers.Features, "project_header": &g.Headers.Project,
+			}[name] = v
+		case "keep_app_routes":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				switch v := d.Val(); v {
+				case "login", "google-login", "magic-link":
+					g.KeepAppRoutes = append(g.KeepAppRoutes, v)
+				default:
+					return d.Errf("keep_app_routes: %q is not login, google-login or magic-link", v)
+				}
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "refuse_pro_routes":
+			b, err := parseOnOff(d)
+			if err != nil {
+				return err
+			}
+			g.RefuseProRoutes = &b
 		default:
+			if ok, err := g.KeyCheck.unmarshalSubdirective(d); ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			return d.Errf("unknown subdirective %q of outstatic", d.Val())
 		}
 	}
@@ -182,4 +369,18 @@ func isRuntimePlaceholder(v string) bool {
 	}
 	inner := v[1 : len(v)-1]
 	return (strings.HasPrefix(inner, "env.") && len(inner) > 4) || (strings.HasPrefix(inner, "file.") && len(inner) > 5)
+}
+
+// validHeaderName accepts an HTTP token made of letters, digits and "-".
+func validHeaderName(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -157,3 +157,24 @@ func TestCaddyfileAdapt(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptedConfigHasNoKey: a key given as {env.*} stays a placeholder in
+// the adapted JSON, and one given as {$VAR} (which the adapter expands) is
+// refused rather than baked in.
+func TestAdaptedConfigHasNoKey(t *testing.T) {
+	const secret = "ost_live_do_not_leak_0123456789"
+	t.Setenv("OUTSTATIC_API_KEY", secret)
+	ok := "blog.example.com {\n outstatic {\n  callback_origin https://blog.example.com/outstatic\n  api_key {env.OUTSTATIC_API_KEY}\n }\n}\n"
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(ok), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), secret) || !strings.Contains(string(out), "{env.OUTSTATIC_API_KEY}") {
+		t.Fatalf("adapted JSON: %s", out)
+	}
+	baked := strings.Replace(ok, "{env.OUTSTATIC_API_KEY}", "{$OUTSTATIC_API_KEY}", 1)
+	out, _, err = caddyconfig.GetAdapter("caddyfile").Adapt([]byte(baked), nil)
+	if err == nil || strings.Contains(string(out), secret) || strings.Contains(err.Error(), secret) {
+		t.Fatalf("{$VAR} key: err %v, JSON %s", err, out)
+	}
+}

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
+	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -72,6 +74,35 @@ type Guard struct {
 	// expanded at provision time and never stored in the config.
 	BindingSecret string `json:"binding_secret,omitempty"`
 
+	// APIKey is the site's OUTSTATIC_API_KEY, given as a placeholder:
+	// {env.OUTSTATIC_API_KEY} or {file./run/secrets/outstatic_key}. It is
+	// expanded when the config loads and never stored in the config. With
+	// it the guard checks the key with the service, adds the Pro flags to
+	// requests, starts relay logins with the public callback, and refuses
+	// Pro-only routes when the key is not verified Pro.
+	APIKey string `json:"api_key,omitempty"`
+
+	// Service is the base URL of the Outstatic service the key is checked
+	// with and relay logins start at: the site's OUTSTATIC_API_URL, or the
+	// service a relay forwards to. Default: https://outstatic.com/api.
+	Service string `json:"service,omitempty"`
+
+	KeyCheck
+
+	// Headers renames the request headers the guard sets for the app.
+	Headers *HeaderNames `json:"headers,omitempty"`
+
+	// KeepAppRoutes lists relay-start routes the app keeps answering even
+	// with api_key set: "login" for a site with its own GitHub OAuth app
+	// (OST_GITHUB_ID), "google-login", "magic-link".
+	KeepAppRoutes []string `json:"keep_app_routes,omitempty"`
+
+	// RefuseProRoutes answers the Pro-only routes (generate, scan,
+	// magic-link, google-login) at the edge when the key is not verified
+	// Pro, with the error the dashboard understands. Only with api_key.
+	// Default: true.
+	RefuseProRoutes *bool `json:"refuse_pro_routes,omitempty"`
+
 	routes    routeTable
 	targets   validate.Targets
 	appHosts  []string
@@ -79,6 +110,17 @@ type Guard struct {
 	bindLogin bool
 	bindMagic bool
 	logger    *zap.Logger
+
+	apiKey       string
+	serviceURL   string
+	verdicts     *verdict.Cache
+	poolKey      string
+	strip        headerStripper
+	headers      HeaderNames
+	edgeStart    map[string]bool
+	refusePro    bool
+	client       *http.Client
+	startTimeout time.Duration
 }
 
 // CaddyModule returns the Caddy module information.
@@ -130,6 +172,72 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		_, _ = rand.Read(secret)
 	}
 	g.binding = loginBinding{secret: secret, ttl: ttl, now: time.Now}
+
+	g.headers = HeaderNames{}
+	if g.Headers != nil {
+		g.headers = *g.Headers
+	}
+	g.headers = g.headers.withDefaults().canonical()
+	g.strip = newHeaderStripper(g.headers)
+
+	g.serviceURL = trimSlash(g.Service)
+	if g.serviceURL == "" {
+		g.serviceURL = defaultService
+	}
+	if err := checkServiceURL(g.serviceURL); err != nil {
+		return err
+	}
+	g.apiKey = repl.ReplaceKnown(g.APIKey, "")
+	if g.APIKey != "" && g.apiKey == "" {
+		return fmt.Errorf("api_key %s expanded to nothing: is the variable or file set?", g.APIKey)
+	}
+	g.startTimeout = durationOr(g.CheckTimeout, 5*time.Second) * 2
+	g.client = &http.Client{
+		Timeout:       g.startTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	g.edgeStart = map[string]bool{}
+	g.refusePro = false
+	if g.apiKey != "" {
+		for _, route := range []string{"login", "google-login", "magic-link"} {
+			g.edgeStart[route] = !slices.Contains(g.KeepAppRoutes, route)
+		}
+		g.refusePro = g.RefuseProRoutes == nil || *g.RefuseProRoutes
+		cache, poolKey, err := loadVerdicts(g.serviceURL, g.KeyCheck.settings(), g.logger)
+		if err != nil {
+			return fmt.Errorf("loading the key verdict cache: %v", err)
+		}
+		g.verdicts, g.poolKey = cache, poolKey
+		g.verdicts.Watch(g.apiKey)
+	}
+	return nil
+}
+
+// defaultService is the hosted Outstatic service.
+const defaultService = "https://outstatic.com/api"
+
+func durationOr(d caddy.Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return time.Duration(d)
+	}
+	return def
+}
+
+// checkServiceURL accepts an absolute http(s) URL with no query.
+func checkServiceURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("service %q: want an http or https base URL such as https://outstatic.com/api", raw)
+	}
+	return nil
+}
+
+// Cleanup releases the shared verdict cache.
+func (g *Guard) Cleanup() error {
+	if g.poolKey != "" {
+		_, err := verdictCaches.Delete(g.poolKey)
+		return err
+	}
 	return nil
 }
 
@@ -140,6 +248,11 @@ func (g *Guard) Validate() error {
 	}
 	if g.BindingTTL < 0 {
 		return fmt.Errorf("binding_ttl must not be negative")
+	}
+	for _, route := range g.KeepAppRoutes {
+		if route != "login" && route != "google-login" && route != "magic-link" {
+			return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link", route)
+		}
 	}
 	return nil
 }
@@ -157,6 +270,14 @@ func parseAppOrigin(raw string) (string, error) {
 
 // ServeHTTP checks auth routes and passes everything on.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// Client copies of the flags go first, whatever happens next.
+	g.strip.strip(r.Header)
+	var v verdict.Verdict
+	if g.verdicts != nil {
+		v = g.verdicts.Lookup(r.Context(), g.apiKey)
+	}
+	g.setFlags(r, v)
+
 	scheme, hostport := publicSite(r)
 	route, isAuth := g.routes.classify(r)
 	var site string
@@ -170,7 +291,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 			return writeJSONError(w, http.StatusBadRequest, "invalid-request-path")
 		}
 		site = route.origin.SiteOrigin()
-		if done, err := g.checkAuthRoute(w, r, route); done {
+		if done, err := g.checkAuthRoute(w, r, route, v); done {
 			return err
 		}
 	} else if o := g.matchSite(scheme, hostport); o != nil {
@@ -186,6 +307,25 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		}
 	}
 	return next.ServeHTTP(w, r)
+}
+
+// setFlags adds the Pro flags for the app and the placeholders for other
+// handlers: {http.outstatic.pro} and {http.outstatic.project}.
+func (g *Guard) setFlags(r *http.Request, v verdict.Verdict) {
+	pro := v.Pro()
+	if pro {
+		r.Header[g.headers.Pro] = []string{"true"}
+		r.Header[g.headers.Features] = []string{proFeatures}
+		r.Header[g.headers.Project] = []string{v.Project.ProjectID}
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.outstatic.pro", pro)
+		project := ""
+		if v.State == verdict.Valid {
+			project = v.Project.ProjectID
+		}
+		repl.Set("http.outstatic.project", project)
+	}
 }
 
 func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {
@@ -224,5 +364,6 @@ func writeJSONError(w http.ResponseWriter, status int, code string) error {
 var (
 	_ caddy.Provisioner           = (*Guard)(nil)
 	_ caddy.Validator             = (*Guard)(nil)
+	_ caddy.CleanerUpper          = (*Guard)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Guard)(nil)
 )

@@ -183,7 +183,7 @@ func TestGuardRefusesNonCanonicalAuthPaths(t *testing.T) {
 func TestGuardCallbackQueries(t *testing.T) {
 	g := newTestGuard(t, func(g *Guard) { off := false; g.BindLogin = &off })
 	good := []string{
-		"exchange_token=abcdefgh12345",
+		"exchange_token=abcdefgh00001",
 		"exchange_token=eyJhbGciOi.JIUzI1NiJ9-_~",
 		"error=session-error",
 		"error=access_denied&error_description=The+user+denied&state=abc",
@@ -200,9 +200,9 @@ func TestGuardCallbackQueries(t *testing.T) {
 		"",
 		"exchange_token=",
 		"exchange_token=short",
-		"exchange_token=abcdefgh12345&exchange_token=other12345678",
-		"exchange_token=abcdefgh12345&next=/",
-		"exchange_token=abcdefgh12345&error=session-error",
+		"exchange_token=abcdefgh00002&exchange_token=other12345678",
+		"exchange_token=abcdefgh00003&next=/",
+		"exchange_token=abcdefgh00004&error=session-error",
 		"exchange_token=abc%0Adefgh12345",
 		"exchange_token=abc%20defgh12345",
 		"exchange_token=" + strings.Repeat("a", 3000),
@@ -212,7 +212,7 @@ func TestGuardCallbackQueries(t *testing.T) {
 		"code=abc",
 		"state=abc",
 		"code=abc&state=x&extra=1",
-		"exchange_token=abcdefgh12345;x=1",
+		"exchange_token=abcdefgh00005;x=1",
 		"exchange_token=%zz",
 	}
 	for _, q := range bad {
@@ -238,12 +238,12 @@ func TestGuardCallbackQueries(t *testing.T) {
 func TestGuardCallbackMethodAndSubpath(t *testing.T) {
 	g := newTestGuard(t, nil)
 	next := &recordingNext{}
-	w := serve(t, g, request("POST", "https://blog.example.com/api/outstatic/callback?exchange_token=abcdefgh12345", false), next)
+	w := serve(t, g, request("POST", "https://blog.example.com/api/outstatic/callback?exchange_token=abcdefgh00006", false), next)
 	if next.called || w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST callback: %d, app reached %v", w.Code, next.called)
 	}
 	next = &recordingNext{}
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/callback/x?exchange_token=abcdefgh12345", false), next)
+	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/callback/x?exchange_token=abcdefgh00007", false), next)
 	if next.called || w.Code != http.StatusNotFound {
 		t.Errorf("callback/x: %d, app reached %v", w.Code, next.called)
 	}
@@ -260,7 +260,7 @@ func cookieNamed(w *httptest.ResponseRecorder, name string) *http.Cookie {
 
 func TestGuardBindsLoginToBrowser(t *testing.T) {
 	g := newTestGuard(t, nil)
-	const cb = "https://blog.example.com/api/outstatic/callback?exchange_token=abcdefgh12345"
+	const cb = "https://blog.example.com/api/outstatic/callback?exchange_token=abcdefgh00008"
 
 	// a token arriving in a browser that started no login is refused
 	next := &recordingNext{}
@@ -324,7 +324,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 
 func TestGuardMagicLinkBinding(t *testing.T) {
 	g := newTestGuard(t, nil)
-	const cb = "https://blog.example.com/api/outstatic/magic-link-callback?exchange_token=abcdefgh12345"
+	const cb = "https://blog.example.com/api/outstatic/magic-link-callback?exchange_token=abcdefgh00009"
 	next := &recordingNext{}
 	serve(t, g, request("GET", cb, false), next)
 	if next.called {
@@ -346,13 +346,13 @@ func TestGuardMagicLinkBinding(t *testing.T) {
 	// switched off, a link opened in another browser works
 	g = newTestGuard(t, func(g *Guard) { off := false; g.BindMagicLink = &off })
 	next = &recordingNext{}
-	serve(t, g, request("GET", cb, false), next)
+	serve(t, g, request("GET", cb+"-other-browser", false), next)
 	if !next.called {
 		t.Fatal("bind_magic_link off still refused")
 	}
 	// ... while relay logins stay bound
 	next = &recordingNext{}
-	serve(t, g, request("GET", "https://blog.example.com/api/outstatic/callback?exchange_token=abcdefgh12345", false), next)
+	serve(t, g, request("GET", "https://blog.example.com/api/outstatic/callback?exchange_token=abcdefgh00010", false), next)
 	if next.called {
 		t.Fatal("bind_magic_link off unbound the login callback")
 	}
@@ -366,8 +366,9 @@ func TestGuardRewritesDocumentedCallback(t *testing.T) {
 		"magic-link-callback": "/api/outstatic/magic-link-callback",
 	} {
 		next := &recordingNext{}
-		serve(t, g, request("GET", "https://blog.example.com/outstatic/api/outstatic/"+route+"?exchange_token=abcdefgh12345", false), next)
-		if !next.called || next.path != want || next.query != "exchange_token=abcdefgh12345" {
+		q := "exchange_token=documented-" + route
+		serve(t, g, request("GET", "https://blog.example.com/outstatic/api/outstatic/"+route+"?"+q, false), next)
+		if !next.called || next.path != want || next.query != q {
 			t.Errorf("%s: app got %q ?%q", route, next.path, next.query)
 		}
 	}
@@ -379,7 +380,7 @@ func TestGuardRewritesDocumentedCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := &recordingNext{}
-	serve(t, g2, request("GET", "https://example.com/blog/outstatic/api/outstatic/callback?exchange_token=abcdefgh12345", false), next)
+	serve(t, g2, request("GET", "https://example.com/blog/outstatic/api/outstatic/callback?exchange_token=abcdefgh00013", false), next)
 	if next.path != "/blog/api/outstatic/callback" {
 		t.Errorf("base path: app got %q", next.path)
 	}
@@ -478,6 +479,24 @@ func TestGuardGoogleLoginReturnURL(t *testing.T) {
 		}
 		if !ok && (w.Code != 400 || jsonError(t, w) != "Invalid url") {
 			t.Errorf("%q: %d %s", q, w.Code, w.Body)
+		}
+	}
+}
+
+func TestGuardRefusesReplayedToken(t *testing.T) {
+	off := false
+	g := newTestGuard(t, func(g *Guard) { g.BindLogin = &off })
+	const cb = "https://blog.example.com/api/outstatic/callback?exchange_token=replayed-token-01"
+	next := &recordingNext{}
+	serve(t, g, request("GET", cb, false), next)
+	if !next.called {
+		t.Fatal("first arrival refused")
+	}
+	for _, u := range []string{cb, "https://blog.example.com/outstatic/api/outstatic/callback?exchange_token=replayed-token-01"} {
+		next = &recordingNext{}
+		w := serve(t, g, request("GET", u, false), next)
+		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error=session-error" {
+			t.Fatalf("replay %s: %d %q, app reached %v", u, w.Code, w.Header().Get("Location"), next.called)
 		}
 	}
 }

@@ -1,0 +1,252 @@
+package outstatic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+)
+
+// The relay start. Behind a proxy the stock site builds every callback from
+// its listen address (http://localhost:3000/...), so the service either
+// refuses the login or sends the browser to localhost. The guard knows the
+// public origin, so when it holds the key it answers login, google-login and
+// magic-link itself, exactly as the stock site would, with the canonical
+// public callback.
+
+// maxStartBody bounds the JSON bodies of google-login and magic-link.
+const maxStartBody = 16 << 10
+
+// serviceError is the service's JSON error body.
+type serviceError struct {
+	Error string `json:"error"`
+}
+
+// relayCodes are the service errors the stock site passes to the browser
+// as they are; any other becomes the route's generic failure code.
+var relayCodes = map[string]bool{
+	"invalid-api-key":            true,
+	"project-url-not-configured": true,
+	"invalid-callback-domain":    true,
+	"invalid-callback-target":    true,
+}
+
+// callService POSTs body to the service endpoint and returns the status
+// and the (bounded) reply. The context bounds it.
+func (g *Guard) callService(ctx context.Context, endpoint string, body any) (int, []byte, error) {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.serviceURL+endpoint, bytes.NewReader(payload))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+g.apiKey)
+	req.Header.Set("User-Agent", "caddy-outstatic")
+	res, err := g.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, reply, err
+}
+
+// startURL calls a login-start endpoint and returns the service's url, or
+// the status and error code to answer with, as the stock site maps them.
+func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed string) (string, int, string) {
+	ctx, cancel := context.WithTimeout(r.Context(), g.startTimeout)
+	defer cancel()
+	status, reply, err := g.callService(ctx, endpoint, body)
+	if err != nil {
+		g.logger.Warn("relay start failed", zap.String("endpoint", endpoint), zap.Error(err))
+		return "", http.StatusInternalServerError, failed
+	}
+	if status < 200 || status > 299 {
+		var e serviceError
+		_ = json.Unmarshal(reply, &e)
+		code := failed
+		if relayCodes[e.Error] {
+			code = e.Error
+		}
+		g.logger.Info("relay start refused by the service", zap.String("endpoint", endpoint), zap.Int("status", status), zap.String("code", code))
+		return "", status, code
+	}
+	var ok struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(reply, &ok) != nil || !isHTTPURL(ok.URL) {
+		g.logger.Warn("relay start: the service answered no usable url", zap.String("endpoint", endpoint))
+		return "", http.StatusInternalServerError, failed
+	}
+	return ok.URL, 0, ""
+}
+
+// isHTTPURL reports whether s is an absolute http(s) URL, so that a
+// compromised or confused service cannot send the browser to javascript:.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+// startGitHub answers GET login: {url} or {error} with the service's status.
+func (g *Guard) startGitHub(w http.ResponseWriter, r *http.Request, route authRoute) error {
+	body := map[string]string{"callback_url": route.origin.CallbackURL(validate.RouteCallback, false)}
+	u, status, code := g.startURL(r, "/outstatic/auth/github-exchange", body, "github-relay-failed")
+	if u == "" {
+		return writeJSONError(w, status, code)
+	}
+	g.bindStart(w, route, g.bindLogin)
+	return writeJSON(w, http.StatusOK, map[string]string{"url": u})
+}
+
+// startGoogle answers google-login: GET redirects (302) to the service's
+// url, POST answers {url}. returnUrl, from the query or the POST body, must
+// be on the site; the default is the dashboard.
+func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRoute) error {
+	returnURL := route.origin.String()
+	raw := r.URL.Query().Get("returnUrl")
+	if r.Method == http.MethodPost {
+		var in struct {
+			ReturnURL string `json:"returnUrl"`
+		}
+		if err := readJSON(r, &in); err != nil {
+			return writeJSONError(w, http.StatusBadRequest, "Invalid url")
+		}
+		raw = in.ReturnURL
+	}
+	if raw != "" {
+		checked, err := g.targets.CheckReturnURL(raw)
+		if err != nil {
+			g.refuse(r, "google-login returnUrl refused", zap.Error(err))
+			return writeJSONError(w, http.StatusBadRequest, "Invalid url")
+		}
+		returnURL = checked
+	}
+	body := map[string]string{
+		"callbackUrl": route.origin.CallbackURL(validate.RouteCallback, false),
+		"returnUrl":   returnURL,
+	}
+	u, status, code := g.startURL(r, "/outstatic/auth/google-exchange", body, "google-relay-failed")
+	if r.Method == http.MethodPost {
+		if u == "" {
+			return writeJSONError(w, status, code)
+		}
+		g.bindStart(w, route, g.bindLogin)
+		return writeJSON(w, http.StatusOK, map[string]string{"url": u})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if u == "" {
+		http.Redirect(w, r, withError(returnURL, code), http.StatusFound)
+		return nil
+	}
+	g.bindStart(w, route, g.bindLogin)
+	http.Redirect(w, r, u, http.StatusFound)
+	return nil
+}
+
+// startMagicLink answers POST magic-link {email, returnUrl?} with
+// {success:true} or the stock site's errors.
+func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route authRoute) error {
+	var in struct {
+		Email     *string `json:"email"`
+		ReturnURL string  `json:"returnUrl"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return writeJSONError(w, http.StatusBadRequest, "Invalid email format")
+	}
+	if in.Email == nil || *in.Email == "" {
+		return writeJSONError(w, http.StatusBadRequest, "Required")
+	}
+	if !validEmail(*in.Email) {
+		return writeJSONError(w, http.StatusBadRequest, "Invalid email format")
+	}
+	returnURL := route.origin.String()
+	if in.ReturnURL != "" {
+		checked, err := g.targets.CheckReturnURL(in.ReturnURL)
+		if err != nil {
+			g.refuse(r, "magic-link returnUrl refused", zap.Error(err))
+			return writeJSONError(w, http.StatusBadRequest, "Invalid url")
+		}
+		returnURL = checked
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.startTimeout)
+	defer cancel()
+	status, reply, err := g.callService(ctx, "/outstatic/auth/request-magic-link", map[string]string{
+		"email":       *in.Email,
+		"callbackUrl": route.origin.CallbackURL(validate.RouteMagicLinkCallback, false),
+		"returnUrl":   returnURL,
+	})
+	switch {
+	case err != nil:
+		g.logger.Warn("magic link request failed", zap.Error(err))
+		return writeJSONError(w, http.StatusInternalServerError, "Internal server error")
+	case status == http.StatusUnauthorized && bytes.Contains(reply, []byte(`"Invalid API key"`)):
+		return writeJSONError(w, http.StatusUnauthorized, "invalid-api-key")
+	case status < 200 || status > 299:
+		g.logger.Info("magic link refused by the service", zap.Int("status", status))
+		return writeJSONError(w, http.StatusInternalServerError, "Failed to send magic link")
+	}
+	g.bindStart(w, route, g.bindMagic)
+	return writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// bindStart sets the login binding when a login really started here.
+func (g *Guard) bindStart(w http.ResponseWriter, route authRoute, enabled bool) {
+	if enabled {
+		g.binding.set(w, route.origin.Scheme == "https")
+	}
+}
+
+// validEmail accepts a bare address of at most 254 bytes.
+func validEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+// withError adds ?error=code (or &error=code) to a checked URL.
+func withError(u, code string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "error=" + url.QueryEscape(code)
+}
+
+// readJSON decodes a bounded JSON body; an empty body is an empty object.
+func readJSON(r *http.Request, v any) error {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxStartBody+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > maxStartBody {
+		return fmt.Errorf("body over %d bytes", maxStartBody)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
+
+// writeJSON answers with a JSON body the route's clients parse.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,557 @@
+package verdict
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func TestColdLookupsShareOneRequest(t *testing.T) {
+	h := newHarness(t, nil)
+	h.svc.set(modeGate)
+
+	const n = 1000
+	var wg sync.WaitGroup
+	ready := make(chan struct{}, n)
+	got := make([]Verdict, n)
+	for i := range n {
+		wg.Go(func() {
+			ready <- struct{}{}
+			got[i] = h.lookup()
+		})
+	}
+	for range n {
+		<-ready
+	}
+	h.svc.waitEntered(t)
+	close(h.svc.gate)
+	wg.Wait()
+
+	h.wantRequests(1)
+	for i, v := range got {
+		if v.State != Valid || !v.Pro() || v.Stale {
+			t.Fatalf("lookup %d: %+v", i, v)
+		}
+	}
+}
+
+func TestVerdictFromService(t *testing.T) {
+	cases := []struct {
+		mode  mode
+		state State
+		pro   bool
+		body  string
+	}{
+		{modePro, Valid, true, proBody},
+		{modeFree, Valid, false, freeBody},
+		{modeUnauthorized, Invalid, false, ""},
+		{modeForbidden, Invalid, false, ""},
+		{modeError, Unknown, false, ""},
+		{modeTeapot, Unknown, false, ""},
+		{modeClose, Unknown, false, ""},
+	}
+	for _, tc := range cases {
+		for _, slash := range []string{"", "/"} {
+			name := tc.mode.String()
+			if slash != "" {
+				name += "_trailing_slash"
+			}
+			t.Run(name, func(t *testing.T) {
+				h := newHarness(t, func(o *Options) { o.Service += "/api" + slash })
+				h.svc.set(tc.mode)
+				v := h.lookup()
+				wantState(t, v, tc.state, false)
+				if v.Pro() != tc.pro || string(v.Body) != tc.body {
+					t.Fatalf("pro=%v body=%q", v.Pro(), v.Body)
+				}
+				if tc.state == Valid && v.Project.ProjectID == "" {
+					t.Fatalf("project not parsed: %+v", v.Project)
+				}
+				if tc.state != Unknown && !v.CheckedAt.Equal(h.t0) {
+					t.Fatalf("CheckedAt %v, want %v", v.CheckedAt, h.t0)
+				}
+				if tc.state == Unknown && !v.CheckedAt.IsZero() {
+					t.Fatalf("CheckedAt %v for a key never answered", v.CheckedAt)
+				}
+
+				path, hdr := h.svc.lastRequest()
+				if path != "/api/outstatic/project" {
+					t.Errorf("path %q", path)
+				}
+				if hdr.Get("Authorization") != "Bearer "+testKey {
+					t.Errorf("Authorization %q", hdr.Get("Authorization"))
+				}
+				if hdr.Get("Accept") != "application/json" || hdr.Get("User-Agent") != "caddy-outstatic" {
+					t.Errorf("headers %v", hdr)
+				}
+			})
+		}
+	}
+}
+
+func TestProject(t *testing.T) {
+	h := newHarness(t, nil)
+	want := Project{ProjectID: "p_123", ProjectSlug: "blog", AccountSlug: "acme",
+		RepoOwner: "acme", RepoSlug: "site", MonorepoPath: "apps/web", IsPro: true}
+	if got := h.lookup().Project; got != want {
+		t.Fatalf("project %+v, want %+v", got, want)
+	}
+}
+
+func TestInvalidReplacesValidAtOnce(t *testing.T) {
+	for _, m := range []mode{modeUnauthorized, modeForbidden} {
+		t.Run(fmt.Sprint(m), func(t *testing.T) {
+			h := newHarness(t, nil)
+			wantState(t, h.cold(), Valid, false)
+
+			h.svc.set(m)
+			h.clk.Add(50 * time.Second) // past RefreshAt*TTL, within TTL
+			wantState(t, h.lookup(), Valid, false)
+			wantState(t, h.waitApplied(), Invalid, false)
+
+			v := h.lookup()
+			wantState(t, v, Invalid, false)
+			if v.Pro() || v.Body != nil || v.Project != (Project{}) {
+				t.Fatalf("invalid verdict carries the old project: %+v", v)
+			}
+			h.wantRequests(2)
+
+			// Kept NegativeTTL, then checked again.
+			h.svc.set(modePro)
+			h.clk.Add(testNegTTL - time.Second)
+			wantState(t, h.lookup(), Invalid, false)
+			h.assertNoCheck()
+			h.wantRequests(2)
+			h.clk.Add(time.Second)
+			wantState(t, h.cold(), Valid, false)
+			h.wantRequests(3)
+		})
+	}
+}
+
+func TestOutageServesStaleWithinGrace(t *testing.T) {
+	for _, m := range []mode{modeError, modeClose, modeMalformed} {
+		t.Run(fmt.Sprint(m), func(t *testing.T) {
+			h := newHarness(t, nil)
+			at := func(d time.Duration) { h.clk.Set(h.t0.Add(d)) }
+			wantState(t, h.cold(), Valid, false)
+
+			h.svc.set(m)
+			at(50 * time.Second)
+			wantState(t, h.lookup(), Valid, false)
+			wantState(t, h.waitApplied(), Valid, false) // failed, still within TTL
+
+			at(testTTL + time.Second)
+			v := h.lookup()
+			wantState(t, v, Valid, true)
+			if !v.Pro() || string(v.Body) != proBody || !v.CheckedAt.Equal(h.t0) {
+				t.Fatalf("stale verdict lost its project: %+v", v)
+			}
+			wantState(t, h.waitApplied(), Valid, true) // second failure
+
+			// Backoff: the third try waits 2s after the second.
+			at(testTTL + 2*time.Second)
+			wantState(t, h.lookup(), Valid, true)
+			h.assertNoCheck()
+			at(testTTL + 3*time.Second)
+			wantState(t, h.lookup(), Valid, true)
+			wantState(t, h.waitApplied(), Valid, true)
+
+			at(testTTL + testGrace - 10*time.Second)
+			wantState(t, h.lookup(), Valid, true)
+			wantState(t, h.waitApplied(), Valid, true)
+
+			// Past the grace the verdict is Unknown, and the failed check
+			// is not repeated for NegativeTTL.
+			at(testTTL + testGrace)
+			v = h.cold()
+			wantState(t, v, Unknown, false)
+			if v.Pro() || v.Body != nil || !v.CheckedAt.Equal(h.t0) {
+				t.Fatalf("unknown verdict: %+v", v)
+			}
+			n := h.svc.count()
+			wantState(t, h.lookup(), Unknown, false)
+			h.assertNoCheck()
+			h.wantRequests(n)
+
+			// Recovery.
+			h.svc.set(modePro)
+			h.clk.Add(testNegTTL)
+			wantState(t, h.cold(), Valid, false)
+		})
+	}
+}
+
+func TestWatchedKeyPastGraceIsUnknownWithoutWaiting(t *testing.T) {
+	h := newHarness(t, nil)
+	h.c.Watch(testKey)
+	wantState(t, h.waitApplied(), Valid, false)
+
+	h.svc.set(modeError)
+	h.clk.Add(testTTL + testGrace)
+	wantState(t, h.lookup(), Unknown, false) // from the cache; a refresh starts
+	wantState(t, h.waitApplied(), Unknown, false)
+	wantState(t, h.lookup(), Unknown, false)
+
+	h.svc.set(modePro)
+	h.clk.Add(testNegTTL)
+	h.c.refreshDue()
+	wantState(t, h.waitApplied(), Valid, false)
+	wantState(t, h.lookup(), Valid, false)
+}
+
+func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	h := newHarness(t, func(o *Options) { o.Timeout = timeout })
+	wantState(t, h.cold(), Valid, false)
+	h.svc.drainEntered()
+
+	h.svc.set(modeHang)
+	h.clk.Add(50 * time.Second)
+	start := time.Now()
+	v := h.lookup()
+	// Had Lookup waited for its refresh, the refresh's verdict would be
+	// in applied by now: the hung handler is never released before the
+	// test ends, so that refresh can only end by giving up.
+	select {
+	case <-h.applied:
+		t.Fatal("Lookup waited for the refresh")
+	default:
+	}
+	wantState(t, v, Valid, false)
+	h.svc.waitEntered(t)
+
+	// The refresh gives up after Timeout and keeps the verdict.
+	got := h.waitApplied()
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Fatalf("refresh gave up after %v, before Timeout", elapsed)
+	}
+	wantState(t, got, Valid, false)
+	select {
+	case <-h.svc.gaveUp:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client did not abandon the hung request")
+	}
+	// The failure is remembered: no retry before the backoff.
+	wantState(t, h.lookup(), Valid, false)
+	h.assertNoCheck()
+	h.wantRequests(2)
+}
+
+func TestColdLookupOnHungServiceGivesUpAfterTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	h := newHarness(t, func(o *Options) { o.Timeout = timeout })
+	h.svc.set(modeHang)
+
+	start := time.Now()
+	wantState(t, h.cold(), Unknown, false)
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Fatalf("returned after %v, before Timeout", elapsed)
+	}
+	// The failure is kept: the next request does not wait again.
+	wantState(t, h.lookup(), Unknown, false)
+	h.assertNoCheck()
+	h.wantRequests(1)
+}
+
+func TestColdLookupRespectsContext(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Timeout = time.Minute })
+	h.svc.set(modeHang)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Verdict)
+	go func() { done <- h.c.Lookup(ctx, testKey) }()
+	h.svc.waitEntered(t)
+	cancel()
+	select {
+	case v := <-done:
+		wantState(t, v, Unknown, false)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lookup ignored its context")
+	}
+
+	// A done context starts no check.
+	wantState(t, h.c.Lookup(ctx, "ost_other_key"), Unknown, false)
+	h.wantRequests(1)
+
+	// Close aborts the check still running; an aborted check is not a
+	// verdict.
+	h.c.Close()
+	select {
+	case v := <-h.applied:
+		t.Fatalf("aborted check recorded: %+v", v)
+	default:
+	}
+	waitNoCacheGoroutines(t)
+}
+
+func TestWatchRefreshesBeforeTTL(t *testing.T) {
+	h := newHarness(t, nil)
+	h.c.Watch(testKey)
+	wantState(t, h.waitApplied(), Valid, false)
+
+	// Traffic meanwhile: no Lookup may see an expired verdict.
+	stop := make(chan struct{})
+	var bad atomic.Value
+	var traffic sync.WaitGroup
+	traffic.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// The clock moves on meanwhile: read it before, when it was
+			// no later than the Lookup's own reading.
+			before := h.clk.Now()
+			v := h.lookup()
+			if v.State != Valid || v.Stale || before.Sub(v.CheckedAt) >= testTTL {
+				bad.Store(v)
+			}
+		}
+	})
+
+	const rounds = 10
+	for range rounds {
+		h.clk.Add(50 * time.Second) // 0.83 of TTL
+		h.c.poke()
+		v := h.waitApplied()
+		wantState(t, v, Valid, false)
+		if !v.CheckedAt.Equal(h.clk.Now()) {
+			t.Fatalf("CheckedAt %v, want %v", v.CheckedAt, h.clk.Now())
+		}
+	}
+	close(stop)
+	traffic.Wait()
+	if v := bad.Load(); v != nil {
+		t.Fatalf("a Lookup saw an expired verdict: %+v", v.(Verdict).CheckedAt)
+	}
+	h.wantRequests(rounds + 1)
+}
+
+func TestWatchLoopTicks(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Interval = 5 * time.Millisecond })
+	h.c.Watch(testKey)
+	first := h.waitApplied()
+	h.clk.Add(50 * time.Second)
+	second := h.waitApplied() // found by a tick, not by a Lookup
+	if !second.CheckedAt.After(first.CheckedAt) {
+		t.Fatalf("not refreshed: %v then %v", first.CheckedAt, second.CheckedAt)
+	}
+}
+
+func TestWatchedNegativeDoesNotWait(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Timeout = 300 * time.Millisecond })
+	h.svc.set(modeError)
+	h.c.Watch(testKey)
+	wantState(t, h.waitApplied(), Unknown, false)
+
+	h.svc.set(modeHang)
+	h.clk.Add(testNegTTL)
+	wantState(t, h.lookup(), Unknown, false)
+	select {
+	case <-h.applied:
+		t.Fatal("Lookup waited for the check")
+	default:
+	}
+	wantState(t, h.waitApplied(), Unknown, false)
+}
+
+func TestNotAProjectIsNotValid(t *testing.T) {
+	modes := []mode{modeMalformed, modeNoProjectID, modeNull, modeWrongType, modeHTML, modeHuge, modeRedirect}
+	for _, m := range modes {
+		t.Run(fmt.Sprint(m), func(t *testing.T) {
+			// The default client: it must not follow the redirect.
+			h := newHarness(t, func(o *Options) { o.Client = nil })
+			h.svc.set(m)
+			v := h.cold()
+			wantState(t, v, Unknown, false)
+			if v.Body != nil || v.Project != (Project{}) {
+				t.Fatalf("%+v", v)
+			}
+
+			// With a Valid verdict, it is a failure, not a revocation.
+			h.svc.set(modePro)
+			h.clk.Add(testNegTTL)
+			wantState(t, h.cold(), Valid, false)
+			h.svc.set(m)
+			h.clk.Add(50 * time.Second)
+			h.lookup()
+			wantState(t, h.waitApplied(), Valid, false)
+			wantState(t, h.lookup(), Valid, false)
+		})
+	}
+}
+
+func TestMalformedKeysCostNoRequest(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, k := range []string{"", "ost_ abc", "ost_abc\r\nX-Evil: 1", "ost_\x00", "ost_é", strings.Repeat("k", 5000)} {
+		wantState(t, h.c.Lookup(context.Background(), k), Invalid, false)
+		h.c.Watch(k)
+	}
+	h.c.refreshDue()
+	h.assertNoCheck()
+	h.wantRequests(0)
+}
+
+func TestForget(t *testing.T) {
+	h := newHarness(t, nil)
+	h.cold()
+	h.c.Forget(testKey)
+	h.cold()
+	h.wantRequests(2)
+
+	// A forgotten watched key is no longer refreshed.
+	h.c.Watch(testKey)
+	h.c.Forget(testKey)
+	h.clk.Add(testTTL)
+	h.c.refreshDue()
+	h.assertNoCheck()
+
+	// A check running when its key is forgotten answers its callers but
+	// is not kept.
+	h.svc.set(modeGate)
+	h.svc.drainEntered()
+	done := make(chan Verdict)
+	go func() { done <- h.lookup() }()
+	h.svc.waitEntered(t)
+	h.c.Forget(testKey)
+	close(h.svc.gate)
+	wantState(t, <-done, Valid, false)
+	h.waitApplied()
+	h.cold()
+	h.wantRequests(4)
+}
+
+func TestMaxKeysBoundsUnwatchedKeys(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MaxKeys = 2 })
+	ctx := context.Background()
+	for _, k := range []string{"ost_a", "ost_b", "ost_c"} {
+		wantState(t, h.c.Lookup(ctx, k), Valid, false)
+	}
+	h.wantRequests(3)
+	h.c.Lookup(ctx, "ost_a") // kept
+	h.wantRequests(3)
+	h.c.Lookup(ctx, "ost_c") // answered, not kept
+	h.wantRequests(4)
+
+	for range 4 {
+		h.waitApplied()
+	}
+	h.c.Watch(testKey) // watched keys are kept regardless
+	h.waitApplied()
+	wantState(t, h.lookup(), Valid, false)
+	h.wantRequests(5)
+}
+
+func TestBackoff(t *testing.T) {
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
+		16 * time.Second, 32 * time.Second, time.Minute, time.Minute}
+	for i, w := range want {
+		if got := backoff(i + 1); got != w {
+			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
+		}
+	}
+	if got := backoff(1 << 30); got != time.Minute {
+		t.Errorf("backoff(huge) = %v", got)
+	}
+}
+
+func TestCloseStopsBackgroundWork(t *testing.T) {
+	svc := newFake(t)
+	svc.set(modeHang)
+	c := New(Options{Service: svc.srv.URL, Client: svc.srv.Client(), Timeout: time.Minute, Interval: time.Millisecond})
+	c.Watch(testKey)
+	svc.waitEntered(t)
+	go c.Lookup(context.Background(), "ost_cold") // a caller waiting on a check
+	svc.waitEntered(t)
+
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not abort the checks in flight")
+	}
+	c.Close()
+	waitNoCacheGoroutines(t)
+
+	// Closed: answers from the cache only, starts nothing.
+	n := svc.count()
+	wantState(t, c.Lookup(context.Background(), "ost_new"), Unknown, false)
+	c.Watch("ost_new")
+	waitNoCacheGoroutines(t)
+	if svc.count() != n {
+		t.Fatal("a closed cache sent a request")
+	}
+}
+
+func TestKeyNeverLogged(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	h := newHarness(t, func(o *Options) {
+		o.Logger = zap.New(core)
+		o.Timeout = 100 * time.Millisecond
+	})
+	h.c.Watch(testKey)
+	h.waitApplied()
+	for _, m := range []mode{modeError, modeClose, modeMalformed, modeHang, modeFree, modeUnauthorized, modeTeapot} {
+		h.svc.set(m)
+		h.clk.Add(testTTL)
+		h.c.refreshDue()
+		h.waitApplied()
+	}
+	h.svc.set(modeError)
+	h.c.Lookup(context.Background(), testKey+"x")
+	h.c.Forget(testKey)
+
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged")
+	}
+	fp := testFingerprint()
+	sawFingerprint := false
+	for _, e := range logs.All() {
+		text := e.Message + " " + fmt.Sprint(e.ContextMap())
+		if strings.Contains(text, testKey) || strings.Contains(text, testKey[4:20]) {
+			t.Fatalf("key in log entry %q: %s", e.Message, text)
+		}
+		if strings.Contains(text, fp) {
+			sawFingerprint = true
+		}
+	}
+	if !sawFingerprint {
+		t.Fatal("no entry names the key by its fingerprint")
+	}
+}
+
+func TestServiceNotAURL(t *testing.T) {
+	for _, svc := range []string{"", "outstatic.com/api", "ftp://outstatic.com/api", "http://%zz"} {
+		core, logs := observer.New(zapcore.ErrorLevel)
+		c := New(Options{Service: svc, Logger: zap.New(core), Timeout: time.Second})
+		wantState(t, c.Lookup(context.Background(), testKey), Unknown, false)
+		c.Close()
+		if logs.Len() != 1 {
+			t.Errorf("service %q: %d error entries, want 1", svc, logs.Len())
+		}
+	}
+}
+
+func TestDefaultIntervalFitsShortTTL(t *testing.T) {
+	c := New(Options{Service: "http://127.0.0.1:1", TTL: time.Second})
+	defer c.Close()
+	if c.interval != 100*time.Millisecond {
+		t.Fatalf("interval %v", c.interval)
+	}
+	d := New(Options{Service: "http://127.0.0.1:1"})
+	defer d.Close()
+	if d.interval != DefaultInterval {
+		t.Fatalf("interval %v", d.interval)
+	}
+}

@@ -1,0 +1,110 @@
+package outstatic
+
+import (
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/verdict"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// verdictCaches holds one verdict cache per service and cache settings,
+// shared by every guard and relay of the process that use the same ones,
+// and kept across config reloads: a reload does not throw away verdicts,
+// and a guard and a relay in one Caddy ask the service once.
+var verdictCaches = caddy.NewUsagePool()
+
+type pooledVerdicts struct{ *verdict.Cache }
+
+func (p pooledVerdicts) Destruct() error {
+	p.Close()
+	return nil
+}
+
+// KeyCheck holds the settings of the key verdict cache, the same for the
+// guard and the relay: a guard and a relay with the same service and the
+// same settings share one cache.
+type KeyCheck struct {
+	// CacheTTL is how long a key verdict is fresh; it is refreshed in the
+	// background before it runs out. Default: 5m.
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+
+	// NegativeTTL is how long a refused or failed check is kept before the
+	// key is checked again. Default: 30s.
+	NegativeTTL caddy.Duration `json:"negative_ttl,omitempty"`
+
+	// StaleGrace is how long past CacheTTL a good verdict keeps being
+	// served while the service is down or failing (network errors, 5xx).
+	// A definite 401 ends it at once. Default: 24h.
+	StaleGrace caddy.Duration `json:"stale_grace,omitempty"`
+
+	// CheckTimeout bounds each key check. Default: 5s.
+	CheckTimeout caddy.Duration `json:"check_timeout,omitempty"`
+}
+
+// cacheSettings are KeyCheck with the defaults applied.
+type cacheSettings struct {
+	TTL, NegativeTTL, StaleGrace, Timeout time.Duration
+}
+
+func (k KeyCheck) settings() cacheSettings {
+	return cacheSettings{
+		TTL:         durationOr(k.CacheTTL, 5*time.Minute),
+		NegativeTTL: durationOr(k.NegativeTTL, 30*time.Second),
+		StaleGrace:  durationOr(k.StaleGrace, 24*time.Hour),
+		Timeout:     durationOr(k.CheckTimeout, 5*time.Second),
+	}
+}
+
+// unmarshalSubdirective parses one of the KeyCheck subdirectives; it
+// returns false for any other.
+func (k *KeyCheck) unmarshalSubdirective(d *caddyfile.Dispenser) (bool, error) {
+	var field *caddy.Duration
+	switch d.Val() {
+	case "cache_ttl":
+		field = &k.CacheTTL
+	case "negative_ttl":
+		field = &k.NegativeTTL
+	case "stale_grace":
+		field = &k.StaleGrace
+	case "check_timeout":
+		field = &k.CheckTimeout
+	default:
+		return false, nil
+	}
+	dur, err := parseDuration(d)
+	if err != nil {
+		return true, err
+	}
+	*field = dur
+	return true, nil
+}
+
+// loadVerdicts returns the shared cache for service and the key under which
+// it was loaded, to be released with verdictCaches.Delete in Cleanup.
+func loadVerdicts(service string, s cacheSettings, logger *zap.Logger) (*verdict.Cache, string, error) {
+	poolKey := fmt.Sprintf("%s|%s|%s|%s|%s", service, s.TTL, s.NegativeTTL, s.StaleGrace, s.Timeout)
+	v, _, err := verdictCaches.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
+		return pooledVerdicts{verdict.New(verdict.Options{
+			Service:     service,
+			TTL:         s.TTL,
+			NegativeTTL: s.NegativeTTL,
+			StaleGrace:  s.StaleGrace,
+			Timeout:     s.Timeout,
+			Logger:      logger.Named("verdict"),
+		})}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return v.(pooledVerdicts).Cache, poolKey, nil
+}
+
+// tokenCallbacks is where a guard records the public callback an exchange
+// token arrived at, for a relay in the same process to redeem it with.
+var tokenCallbacks relay.CallbackMemory = relay.NewMemoryCallbacks(5 * time.Minute)
