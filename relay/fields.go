@@ -217,6 +217,13 @@ func (f *Forwarder) publicURL(raw string) string {
 	if err != nil {
 		return raw
 	}
+	// A configured origin on the app's own address (a development origin
+	// such as http://localhost:3000/outstatic) is a real callback there.
+	for _, o := range f.targets.Origins {
+		if o.MatchesSite(scheme, rest[:end]) {
+			return raw
+		}
+	}
 	for _, app := range f.appHosts {
 		// Parsed under the URL's scheme, so "localhost:80" matches
 		// "http://localhost" and default ports compare as no port.

@@ -405,3 +405,22 @@ func TestPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// A callback origin on the app's own address is a real callback there and
+// is not moved to the primary public site.
+func TestPublicURLKeepsConfiguredAppOrigin(t *testing.T) {
+	h := newHarness(t, func(c *ForwardConfig) {
+		dev, err := validate.ParseOrigin("http://localhost:3000/outstatic")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Targets.Origins = append(c.Targets.Origins, dev)
+	})
+	const dev = "http://localhost:3000/api/outstatic/callback"
+	if got := h.fwd.publicURL(dev); got != dev {
+		t.Fatalf("publicURL(%q) = %q", dev, got)
+	}
+	if got := h.fwd.publicURL("https://localhost:3000/api/outstatic/callback"); got != publicCallback {
+		t.Fatalf("https app origin not rewritten: %q", got)
+	}
+}
