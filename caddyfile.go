@@ -1,6 +1,7 @@
 package outstatic
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -21,116 +22,6 @@ func init() {
 	httpcaddyfile.RegisterHandlerDirective("outstatic_relay", parseRelay)
 	// The relay answers every request it gets, like respond.
 	httpcaddyfile.RegisterDirectiveOrder("outstatic_relay", httpcaddyfile.Before, "respond")
-}
-
-func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	rl := new(Relay)
-	err := rl.UnmarshalCaddyfile(h.Dispenser)
-	return rl, err
-}
-
-// UnmarshalCaddyfile sets up the relay from Caddyfile tokens. Syntax:
-//
-//	outstatic_relay {
-//	    upstream <url>
-//	    api_key <secret>                 # repeatable, one per site
-//	    callback_origin <url>...
-//	    strict_callbacks
-//	    app_origin <url>...
-//	    response_timeout <duration>
-//	    cache_ttl <duration>
-//	    negative_ttl <duration>
-//	    stale_grace <duration>
-//	    check_timeout <duration>
-//	}
-//
-// Serve it where the browser can reach it, e.g. on the site's host:
-//
-//	handle_path /relay/* {
-//	    outstatic_relay { ... }
-//	}
-//
-// and set the site's OUTSTATIC_API_URL to https://<site>/relay.
-func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // the directive name
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	for d.NextBlock(0) {
-		switch d.Val() {
-		case "upstream":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			if err := checkServiceURL(d.Val()); err != nil {
-				return d.Errf("upstream: %v", err)
-			}
-			rl.Upstream = d.Val()
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-		case "api_key":
-			s, err := parseSecret(d)
-			if err != nil {
-				return err
-			}
-			rl.APIKeys = append(rl.APIKeys, s)
-		case "callback_origin":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			for {
-				if _, err := validate.ParseOrigin(d.Val()); err != nil {
-					return d.Errf("callback_origin: %v", err)
-				}
-				rl.CallbackOrigins = append(rl.CallbackOrigins, d.Val())
-				if !d.NextArg() {
-					break
-				}
-			}
-		case "strict_callbacks":
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			rl.StrictCallbacks = true
-		case "app_origin":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			for {
-				if _, err := parseAppOrigin(d.Val()); err != nil {
-					return d.Errf("app_origin: %v", err)
-				}
-				rl.AppOrigins = append(rl.AppOrigins, d.Val())
-				if !d.NextArg() {
-					break
-				}
-			}
-		case "response_timeout":
-			dur, err := parseDuration(d)
-			if err != nil {
-				return err
-			}
-			rl.ResponseTimeout = dur
-		default:
-			if ok, err := rl.KeyCheck.unmarshalSubdirective(d); ok {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			return d.Errf("unknown subdirective %q of outstatic_relay", d.Val())
-		}
-	}
-	switch {
-	case rl.Upstream == "":
-		return d.Err("outstatic_relay needs an upstream, e.g. upstream https://outstatic.com/api")
-	case len(rl.APIKeys) == 0:
-		return d.Err("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}")
-	case len(rl.CallbackOrigins) == 0:
-		return d.Err("outstatic_relay needs at least one callback_origin")
-	}
-	return nil
 }
 
 func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -167,6 +58,7 @@ func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // expanded when the config loads and so never appear in adapted JSON.
 func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
+	file, line := d.File(), d.Line()
 	for d.NextArg() {
 		if err := g.addOrigin(d, d.Val()); err != nil {
 			return err
@@ -295,7 +187,7 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if len(g.CallbackOrigins) == 0 {
-		return d.Err("outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
+		return blockErr(file, line, "outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
 	}
 	return nil
 }
@@ -383,4 +275,10 @@ func validHeaderName(v string) bool {
 		}
 	}
 	return true
+}
+
+// blockErr reports what a whole block lacks at the line of its directive,
+// in the form of the dispenser's own errors.
+func blockErr(file string, line int, msg string) error {
+	return fmt.Errorf("%s:%d - Error during parsing: %s", file, line, msg)
 }

@@ -23,9 +23,10 @@ func init() {
 Tools for the outstatic guard and relay.
 
   check-callback   tells why a callback URL is accepted or refused
+  key              manages the native relay's API keys
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(checkCallbackCommand())
+			cmd.AddCommand(checkCallbackCommand(), keyCommand())
 		},
 	})
 }

@@ -61,7 +61,35 @@ type Relay struct {
 
 	KeyCheck
 
+	// PublicURL is the relay's own public URL, the sites'
+	// OUTSTATIC_API_URL. Native mode only: the login start route and the
+	// GitHub OAuth app's callback live under it.
+	PublicURL string `json:"public_url,omitempty"`
+
+	// Projects served in native mode (no upstream).
+	Projects []RelayProject `json:"projects,omitempty"`
+
+	// GitHub is the relay's own GitHub OAuth app, in native mode.
+	GitHub *RelayGitHub `json:"github,omitempty"`
+
+	// Secret seals login states, sessions and exchange token payloads, as
+	// an {env.*} or {file.*} placeholder of at least 32 characters; the
+	// same on every instance. Default: drawn once and kept in the store.
+	Secret string `json:"secret,omitempty"`
+
+	// Redis keeps the native relay's state in Redis, for several
+	// instances. Default: Caddy's configured storage.
+	Redis *RelayRedis `json:"redis,omitempty"`
+
+	// SessionTTL is the access token's lifetime. Default: 1h.
+	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
+
+	// RefreshTTL is the refresh token's lifetime. Default: 720h.
+	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
+
 	handler http.Handler
+	native  *relay.Native
+	closers []func() error
 	poolKey string
 	logger  *zap.Logger
 }
@@ -74,10 +102,18 @@ func (Relay) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision expands the keys and sets up the forwarder.
+// Provision sets up the relay in forward mode (with an upstream) or in
+// native mode.
 func (rl *Relay) Provision(ctx caddy.Context) error {
 	rl.logger = ctx.Logger()
 	repl := caddy.NewReplacer()
+	appHosts, err := appHostsOf(rl.AppOrigins)
+	if err != nil {
+		return err
+	}
+	if rl.Upstream == "" {
+		return rl.provisionNative(ctx, parseTargets, appHosts)
+	}
 
 	var keys []string
 	for _, raw := range rl.APIKeys {
@@ -87,26 +123,9 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		}
 		keys = append(keys, k)
 	}
-	var targets validate.Targets
-	for _, raw := range rl.CallbackOrigins {
-		o, err := validate.ParseOrigin(raw)
-		if err != nil {
-			return err
-		}
-		targets.Origins = append(targets.Origins, o)
-	}
-	targets.Strict = rl.StrictCallbacks
-	appOrigins := rl.AppOrigins
-	if len(appOrigins) == 0 {
-		appOrigins = []string{"http://localhost:3000"}
-	}
-	var appHosts []string
-	for _, raw := range appOrigins {
-		h, err := parseAppOrigin(raw)
-		if err != nil {
-			return err
-		}
-		appHosts = append(appHosts, h)
+	targets, err := parseTargets(rl.CallbackOrigins, rl.StrictCallbacks)
+	if err != nil {
+		return err
 	}
 
 	if err := checkServiceURL(rl.Upstream); err != nil {
@@ -141,7 +160,10 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 // Validate checks the configuration.
 func (rl *Relay) Validate() error {
 	if rl.Upstream == "" {
-		return fmt.Errorf("upstream is required: the relay forwards to the Outstatic service")
+		return rl.validateNative()
+	}
+	if len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" {
+		return fmt.Errorf("projects, github and public_url belong to native mode, which has no upstream")
 	}
 	if len(rl.APIKeys) == 0 {
 		return fmt.Errorf("at least one api_key is required: the relay accepts only the keys it serves")
@@ -152,8 +174,42 @@ func (rl *Relay) Validate() error {
 	return nil
 }
 
-// Cleanup releases the shared verdict cache.
+// validateNative checks a native-mode configuration.
+func (rl *Relay) validateNative() error {
+	switch {
+	case rl.PublicURL == "":
+		return fmt.Errorf("native mode (no upstream) needs public_url, the relay's public URL")
+	case rl.GitHub == nil || rl.GitHub.ClientID == "" || rl.GitHub.ClientSecret == "":
+		return fmt.Errorf("native mode needs a github block with client_id and client_secret")
+	case len(rl.Projects) == 0:
+		return fmt.Errorf("native mode needs at least one project")
+	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:
+		return fmt.Errorf("in native mode, keys and callback origins belong in each project block")
+	}
+	for _, p := range rl.Projects {
+		if len(p.CallbackOrigins) == 0 {
+			return fmt.Errorf("project %q needs at least one callback_origin", p.Slug)
+		}
+		if p.Plan != "" && p.Plan != "pro" && p.Plan != "free" {
+			return fmt.Errorf("project %q: plan %q is neither pro nor free", p.Slug, p.Plan)
+		}
+		for _, m := range p.Members {
+			if !relay.ValidRole(m.Role) {
+				return fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, m.Who, m.Role)
+			}
+		}
+	}
+	return nil
+}
+
+// Cleanup releases the shared verdict cache, or the native relay's store.
 func (rl *Relay) Cleanup() error {
+	if rl.native != nil {
+		unregisterNative(rl.native)
+	}
+	for _, c := range rl.closers {
+		_ = c()
+	}
 	if rl.poolKey != "" {
 		_, err := verdictCaches.Delete(rl.poolKey)
 		return err
@@ -165,6 +221,35 @@ func (rl *Relay) Cleanup() error {
 func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	rl.handler.ServeHTTP(w, r)
 	return nil
+}
+
+// parseTargets parses callback origins into targets.
+func parseTargets(origins []string, strict bool) (validate.Targets, error) {
+	t := validate.Targets{Strict: strict}
+	for _, raw := range origins {
+		o, err := validate.ParseOrigin(raw)
+		if err != nil {
+			return t, err
+		}
+		t.Origins = append(t.Origins, o)
+	}
+	return t, nil
+}
+
+// appHostsOf parses app origins, defaulting to a stock next start's.
+func appHostsOf(origins []string) ([]string, error) {
+	if len(origins) == 0 {
+		origins = []string{"http://localhost:3000"}
+	}
+	var hosts []string
+	for _, raw := range origins {
+		h, err := parseAppOrigin(raw)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, nil
 }
 
 func trimSlash(s string) string {

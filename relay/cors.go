@@ -3,6 +3,8 @@ package relay
 import (
 	"net/http"
 	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
 // CORS for the GraphQL parser, the one endpoint the browser calls itself
@@ -21,6 +23,12 @@ const (
 // callback origin, else "". The value is echoed as sent: the browser
 // compares it byte for byte with its own serialization.
 func (f *Forwarder) allowedOrigin(r *http.Request) string {
+	return allowedOrigin(r, f.targets)
+}
+
+// allowedOrigin returns r's Origin if it is exactly the site of one of
+// targets' origins, else "".
+func allowedOrigin(r *http.Request, targets validate.Targets) string {
 	values := r.Header.Values("Origin")
 	if len(values) != 1 {
 		return ""
@@ -32,7 +40,7 @@ func (f *Forwarder) allowedOrigin(r *http.Request) string {
 	if !ok || hostport == "" || strings.ContainsAny(hostport, `/?#\@`) {
 		return ""
 	}
-	for _, o := range f.targets.Origins {
+	for _, o := range targets.Origins {
 		if o.MatchesSite(scheme, hostport) {
 			return origin
 		}
@@ -43,7 +51,12 @@ func (f *Forwarder) allowedOrigin(r *http.Request) string {
 // preflight answers the parser's OPTIONS locally: the service's own CORS
 // policy is written for its origin, not for the sites behind this relay.
 func (f *Forwarder) preflight(w http.ResponseWriter, r *http.Request, c *call) {
-	origin := f.allowedOrigin(r)
+	answerPreflight(w, r, c, f.targets)
+}
+
+// answerPreflight answers a parser preflight for the sites of targets.
+func answerPreflight(w http.ResponseWriter, r *http.Request, c *call, targets validate.Targets) {
+	origin := allowedOrigin(r, targets)
 	if origin == "" {
 		c.refuse(w, http.StatusForbidden, codeForbiddenOrigin, "origin is not a callback origin's site")
 		return

@@ -196,7 +196,12 @@ func encodeString(s string) json.RawMessage {
 // address (PROTOCOL.md §6); only the edge knows the public one. Anything
 // else is returned as it is, for the check to judge.
 func (f *Forwarder) publicURL(raw string) string {
-	if len(f.targets.Origins) == 0 {
+	return publicURL(raw, f.targets, f.appHosts)
+}
+
+// publicURL is Forwarder.publicURL for any targets and app hosts.
+func publicURL(raw string, targets validate.Targets, appHosts []string) string {
+	if len(targets.Origins) == 0 {
 		return raw
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
@@ -219,17 +224,17 @@ func (f *Forwarder) publicURL(raw string) string {
 	}
 	// A configured origin on the app's own address (a development origin
 	// such as http://localhost:3000/outstatic) is a real callback there.
-	for _, o := range f.targets.Origins {
+	for _, o := range targets.Origins {
 		if o.MatchesSite(scheme, rest[:end]) {
 			return raw
 		}
 	}
-	for _, app := range f.appHosts {
+	for _, app := range appHosts {
 		// Parsed under the URL's scheme, so "localhost:80" matches
 		// "http://localhost" and default ports compare as no port.
 		ah, ap, err := validate.ParseHostPort(scheme, app)
 		if err == nil && ah == host && ap == port {
-			return f.targets.Origins[0].SiteOrigin() + rest[end:]
+			return targets.Origins[0].SiteOrigin() + rest[end:]
 		}
 	}
 	return raw

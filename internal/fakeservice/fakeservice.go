@@ -2,7 +2,9 @@
 // for tests: it speaks the endpoints of PROTOCOL.md with the real service's
 // checks (keys, callback origins, one-time exchange tokens bound to their
 // callback) and records every request it gets. Switches make it answer
-// 401, 500, malformed JSON, slowly, or not at all.
+// 401, 500, malformed JSON, slowly, or not at all. Its GraphQL parser
+// serves a small in-memory repository to the sessions it issued, enough
+// for the stock dashboard to load.
 package fakeservice
 
 import (
@@ -51,6 +53,10 @@ type Service struct {
 	Targets validate.Targets
 	// Email is the user an exchange token logs in.
 	Email string
+	// Permissions are the user's; default content.manage.
+	Permissions []string
+	// Repo is what the GraphQL parser serves; default DefaultRepo().
+	Repo *Repo
 	// Delay is added before every answer.
 	Delay time.Duration
 
@@ -58,6 +64,7 @@ type Service struct {
 	mode    Mode
 	reqs    []Request
 	tokens  map[string]string // exchange token → callback it is bound to
+	access  map[string]bool   // access tokens of the sessions issued
 	release chan struct{}
 	// BaseURL is where the fake listens, set by the test; the authorize
 	// URL it hands out points there.
@@ -67,7 +74,8 @@ type Service struct {
 // New returns a fake for key with callback origins origins.
 func New(key string, pro bool, origins ...string) *Service {
 	s := &Service{Key: key, Pro: pro, ProjectID: "proj_1", Email: "ada@example.com",
-		tokens: map[string]string{}, release: make(chan struct{})}
+		Permissions: []string{"content.manage"}, Repo: DefaultRepo(),
+		tokens: map[string]string{}, access: map[string]bool{}, release: make(chan struct{})}
 	for _, o := range origins {
 		parsed, err := validate.ParseOrigin(o)
 		if err != nil {
@@ -135,6 +143,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if rec.Path == "/authorize" {
 		s.authorize(w, r)
+		return
+	}
+	if rec.Path == "/github/parser" {
+		// called by the browser with a user's session token, not the key
+		s.parser(w, r, rec)
 		return
 	}
 	keyed := rec.Path != "/outstatic/auth/exchange-token" && rec.Path != "/outstatic/auth/refresh-token"
@@ -239,8 +252,11 @@ func (s *Service) exchange(w http.ResponseWriter, token, callback string) {
 		return
 	}
 	now := time.Now().Unix()
+	s.mu.Lock()
+	s.access["at_"+token] = true
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user": map[string]any{"email": s.Email, "login": "ada", "name": "Ada", "avatar_url": "", "permissions": []string{"content.manage"}},
+		"user": map[string]any{"email": s.Email, "login": "ada", "name": "Ada", "avatar_url": "", "permissions": s.Permissions},
 		"session": map[string]any{
 			"access_token": "at_" + token, "refresh_token": "rt_" + token,
 			"expires_at": now + 3600, "refresh_token_expires_at": now + 86400,

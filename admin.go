@@ -1,0 +1,130 @@
+package outstatic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+func init() {
+	caddy.RegisterModule(KeysAdmin{})
+}
+
+// KeysAdmin manages the native relay's API keys through Caddy's admin API:
+//
+//	GET  /outstatic/keys                     the projects' keys (prefix, creation time)
+//	POST /outstatic/keys/<project>/create    a key for a project that has none, shown once
+//	POST /outstatic/keys/<project>/rotate    a new key; the old one fails at once
+//	POST /outstatic/keys/<project>/revoke    no key: the project's key and sessions stop
+//
+// `caddy outstatic key ...` calls these. The admin API listens on
+// localhost:2019 unless configured otherwise; keep it off the network.
+type KeysAdmin struct{}
+
+// CaddyModule returns the Caddy module information.
+func (KeysAdmin) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.outstatic",
+		New: func() caddy.Module { return new(KeysAdmin) },
+	}
+}
+
+// Routes returns the admin routes.
+func (KeysAdmin) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{
+		{Pattern: "/outstatic/keys", Handler: caddy.AdminHandlerFunc(handleKeyList)},
+		{Pattern: "/outstatic/keys/", Handler: caddy.AdminHandlerFunc(handleKeyChange)},
+	}
+}
+
+// keyReply is the JSON the key routes answer with. Key is present only in
+// the answer to create and rotate.
+type keyReply struct {
+	Project string    `json:"project"`
+	Key     string    `json:"key,omitempty"`
+	Prefix  string    `json:"prefix,omitempty"`
+	Created time.Time `json:"created,omitempty"`
+	Revoked bool      `json:"revoked,omitempty"`
+}
+
+func handleKeyList(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
+	}
+	seen := map[*relay.Native]bool{}
+	out := []relay.KeyInfo{}
+	nativeRelays.Lock()
+	var natives []*relay.Native
+	for slug := range nativeRelays.bySlug {
+		if n := nativeForLocked(slug); n != nil && !seen[n] {
+			seen[n] = true
+			natives = append(natives, n)
+		}
+	}
+	nativeRelays.Unlock()
+	for _, n := range natives {
+		keys, err := n.ListKeys(r.Context())
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
+		out = append(out, keys...)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
+	}
+	rest := strings.TrimPrefix(r.URL.Path, "/outstatic/keys/")
+	project, action, ok := strings.Cut(rest, "/")
+	if !ok || !validSlug(project) {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("want /outstatic/keys/<project>/create|rotate|revoke")}
+	}
+	n := nativeFor(project)
+	if n == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	}
+	reply := keyReply{Project: project}
+	switch action {
+	case "create", "rotate":
+		key, info, err := n.CreateKey(r.Context(), project, action == "rotate")
+		if errors.Is(err, relay.ErrKeyExists) {
+			return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
+		}
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
+		reply.Key, reply.Prefix, reply.Created = key, info.Prefix, info.Created
+	case "revoke":
+		if err := n.RevokeKey(r.Context(), project); err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
+		reply.Revoked = true
+	default:
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown action %q: want create, rotate or revoke", action)}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(reply)
+}
+
+// nativeForLocked is nativeFor for a caller that holds the lock.
+func nativeForLocked(slug string) *relay.Native {
+	list := nativeRelays.bySlug[slug]
+	if len(list) == 0 {
+		return nil
+	}
+	return list[len(list)-1]
+}
+
+// Interface guards
+var _ caddy.AdminRouter = (*KeysAdmin)(nil)

@@ -1,0 +1,380 @@
+package outstatic
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	rl := new(Relay)
+	err := rl.UnmarshalCaddyfile(h.Dispenser)
+	return rl, err
+}
+
+// UnmarshalCaddyfile sets up the relay from Caddyfile tokens. Syntax:
+//
+//	outstatic_relay {
+//	    # forward mode
+//	    upstream <url>
+//	    api_key <secret>                 # repeatable, one per site
+//	    callback_origin <url>...
+//	    strict_callbacks
+//	    response_timeout <duration>
+//	    cache_ttl <duration>
+//	    negative_ttl <duration>
+//	    stale_grace <duration>
+//	    check_timeout <duration>
+//
+//	    # native mode (no upstream)
+//	    public_url <url>
+//	    project <slug> {
+//	        callback_origin <url>...
+//	        strict_callbacks
+//	        repo <owner>/<name>
+//	        plan pro|free
+//	        member <github-login-or-email> <role>
+//	        key_sha256 <hex>
+//	        id <project_id>
+//	        account <account_slug>
+//	        monorepo_path <path>
+//	    }
+//	    github {
+//	        client_id <id>
+//	        client_secret <secret>
+//	        base_url <url>
+//	        api_url <url>
+//	        graphql_url <url>
+//	    }
+//	    secret <secret>
+//	    storage caddy|redis <address> {
+//	        password <secret>
+//	        db <n>
+//	        prefix <prefix>
+//	    }
+//	    session_ttl <duration>
+//	    refresh_ttl <duration>
+//
+//	    # both
+//	    app_origin <url>...
+//	}
+//
+// Serve it where the browser can reach it, e.g. on the site's host:
+//
+//	handle_path /relay/* {
+//	    outstatic_relay { ... }
+//	}
+//
+// and set the site's OUTSTATIC_API_URL to https://<site>/relay.
+func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	file, line := d.File(), d.Line()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "upstream":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := checkServiceURL(d.Val()); err != nil {
+				return d.Errf("upstream: %v", err)
+			}
+			rl.Upstream = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "api_key":
+			s, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			rl.APIKeys = append(rl.APIKeys, s)
+		case "callback_origin":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				if _, err := validate.ParseOrigin(d.Val()); err != nil {
+					return d.Errf("callback_origin: %v", err)
+				}
+				rl.CallbackOrigins = append(rl.CallbackOrigins, d.Val())
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "strict_callbacks":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			rl.StrictCallbacks = true
+		case "app_origin":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			for {
+				if _, err := parseAppOrigin(d.Val()); err != nil {
+					return d.Errf("app_origin: %v", err)
+				}
+				rl.AppOrigins = append(rl.AppOrigins, d.Val())
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "response_timeout", "session_ttl", "refresh_ttl":
+			field := map[string]*caddy.Duration{"response_timeout": &rl.ResponseTimeout,
+				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL}[d.Val()]
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			*field = dur
+		case "public_url":
+			if !d.AllArgs(&rl.PublicURL) {
+				return d.ArgErr()
+			}
+			if err := checkServiceURL(rl.PublicURL); err != nil {
+				return d.Errf("public_url: %v", err)
+			}
+		case "secret":
+			s, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			rl.Secret = s
+		case "project":
+			p, err := parseRelayProject(d)
+			if err != nil {
+				return err
+			}
+			rl.Projects = append(rl.Projects, p)
+		case "github":
+			gh, err := parseRelayGitHub(d)
+			if err != nil {
+				return err
+			}
+			rl.GitHub = gh
+		case "storage":
+			r, err := parseRelayStorage(d)
+			if err != nil {
+				return err
+			}
+			rl.Redis = r
+		default:
+			if ok, err := rl.KeyCheck.unmarshalSubdirective(d); ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			return d.Errf("unknown subdirective %q of outstatic_relay", d.Val())
+		}
+	}
+	if rl.Upstream == "" {
+		if len(rl.Projects) == 0 {
+			return blockErr(file, line, "outstatic_relay needs an upstream (forward mode) or project blocks (native mode)")
+		}
+		if rl.PublicURL == "" {
+			return blockErr(file, line, "outstatic_relay in native mode needs public_url, the sites' OUTSTATIC_API_URL")
+		}
+		if rl.GitHub == nil {
+			return blockErr(file, line, "outstatic_relay in native mode needs a github block with the relay's OAuth app")
+		}
+		return nil
+	}
+	switch {
+	case len(rl.APIKeys) == 0:
+		return blockErr(file, line, "outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}")
+	case len(rl.CallbackOrigins) == 0:
+		return blockErr(file, line, "outstatic_relay needs at least one callback_origin")
+	}
+	return nil
+}
+
+// parseRelayProject reads a project block of native mode.
+func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
+	var p RelayProject
+	if !d.NextArg() {
+		return p, d.Err("project needs a slug, e.g. project blog { ... }")
+	}
+	p.Slug = d.Val()
+	if !validSlug(p.Slug) {
+		return p, d.Errf("project slug %q: use letters, digits, '-' and '_'", p.Slug)
+	}
+	if d.NextArg() {
+		return p, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "callback_origin":
+			if !d.NextArg() {
+				return p, d.ArgErr()
+			}
+			for {
+				if _, err := validate.ParseOrigin(d.Val()); err != nil {
+					return p, d.Errf("callback_origin: %v", err)
+				}
+				p.CallbackOrigins = append(p.CallbackOrigins, d.Val())
+				if !d.NextArg() {
+					break
+				}
+			}
+		case "strict_callbacks":
+			if d.NextArg() {
+				return p, d.ArgErr()
+			}
+			p.StrictCallbacks = true
+		case "repo", "id", "account", "monorepo_path":
+			name := d.Val()
+			var v string
+			if !d.AllArgs(&v) {
+				return p, d.ArgErr()
+			}
+			*map[string]*string{"repo": &p.Repo, "id": &p.ID, "account": &p.Account, "monorepo_path": &p.MonorepoPath}[name] = v
+			if name == "repo" && strings.Count(v, "/") != 1 {
+				return p, d.Errf("repo %q: want owner/name", v)
+			}
+		case "plan":
+			if !d.AllArgs(&p.Plan) {
+				return p, d.ArgErr()
+			}
+			if p.Plan != "pro" && p.Plan != "free" {
+				return p, d.Errf("plan %q: want pro or free", p.Plan)
+			}
+		case "member":
+			var m RelayMember
+			if !d.AllArgs(&m.Who, &m.Role) {
+				return p, d.Err("member takes a GitHub login or e-mail address and a role")
+			}
+			if !relay.ValidRole(m.Role) {
+				return p, d.Errf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
+			}
+			p.Members = append(p.Members, m)
+		case "key_sha256":
+			var h string
+			if !d.AllArgs(&h) {
+				return p, d.ArgErr()
+			}
+			if len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+				return p, d.Errf("key_sha256 %q: want 64 hex digits", h)
+			}
+			p.KeySHA256 = append(p.KeySHA256, strings.ToLower(h))
+		default:
+			return p, d.Errf("unknown subdirective %q of project", d.Val())
+		}
+	}
+	if p.Repo == "" {
+		return p, d.Errf("project %s needs repo <owner>/<name>", p.Slug)
+	}
+	if len(p.CallbackOrigins) == 0 {
+		return p, d.Errf("project %s needs at least one callback_origin", p.Slug)
+	}
+	return p, nil
+}
+
+// parseRelayGitHub reads the github block of native mode.
+func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
+	gh := new(RelayGitHub)
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch name := d.Val(); name {
+		case "client_id":
+			if !d.AllArgs(&gh.ClientID) {
+				return nil, d.ArgErr()
+			}
+		case "client_secret":
+			s, err := parseSecret(d)
+			if err != nil {
+				return nil, err
+			}
+			gh.ClientSecret = s
+		case "base_url", "api_url", "graphql_url":
+			var v string
+			if !d.AllArgs(&v) {
+				return nil, d.ArgErr()
+			}
+			if err := checkServiceURL(v); err != nil {
+				return nil, d.Errf("%s: %v", name, err)
+			}
+			*map[string]*string{"base_url": &gh.BaseURL, "api_url": &gh.APIURL, "graphql_url": &gh.GraphQLURL}[name] = v
+		default:
+			return nil, d.Errf("unknown subdirective %q of github", name)
+		}
+	}
+	if gh.ClientID == "" || gh.ClientSecret == "" {
+		return nil, d.Err("github needs client_id and client_secret")
+	}
+	return gh, nil
+}
+
+// parseRelayStorage reads "storage caddy" or "storage redis <address> {...}".
+func parseRelayStorage(d *caddyfile.Dispenser) (*RelayRedis, error) {
+	if !d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	switch d.Val() {
+	case "caddy":
+		if d.NextArg() {
+			return nil, d.ArgErr()
+		}
+		return nil, nil
+	case "redis":
+	default:
+		return nil, d.Errf("storage %q: want caddy or redis <address>", d.Val())
+	}
+	r := new(RelayRedis)
+	if !d.AllArgs(&r.Address) {
+		return nil, d.Err("storage redis needs an address, e.g. storage redis 127.0.0.1:6379")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "password":
+			s, err := parseSecret(d)
+			if err != nil {
+				return nil, err
+			}
+			r.Password = s
+		case "db":
+			var v string
+			if !d.AllArgs(&v) {
+				return nil, d.ArgErr()
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, d.Errf("db %q is not a database number", v)
+			}
+			r.DB = n
+		case "prefix":
+			if !d.AllArgs(&r.Prefix) {
+				return nil, d.ArgErr()
+			}
+		default:
+			return nil, d.Errf("unknown subdirective %q of storage redis", d.Val())
+		}
+	}
+	return r, nil
+}
+
+// validSlug accepts a project slug usable in store keys and URLs.
+func validSlug(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

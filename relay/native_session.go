@@ -1,0 +1,235 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// Sessions. The access and refresh tokens are sealed claims: any instance
+// can check them, and they carry the user's GitHub token for the parser
+// without the browser being able to read it. A session ends at its next
+// refresh or parser call when its member is removed from the project or
+// the project's key is rotated or revoked.
+
+// sessionClaims is what a session token carries.
+type sessionClaims struct {
+	Project string `json:"p"`
+	KeyGen  string `json:"k"`
+	member
+}
+
+// serveExchangeToken answers #5: one redemption per token, for exactly the
+// callback it was minted for.
+func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token    string `json:"exchange_token"`
+		Callback string `json:"callback_url"`
+	}
+	if err := readBody(r, &in); err != nil || in.Token == "" {
+		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	data, err := n.cfg.Store.Take(r.Context(), exchangeName(in.Token))
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			n.log.Error("taking an exchange token", zap.Error(err))
+			writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	var x exchangePayload
+	if err := n.seal.open(purposeToken, string(data), &x); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	p := n.projects[x.Project]
+	if p == nil {
+		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	// The stock site names its own listen address; the guard that saw the
+	// token arrive recorded the public callback. A token that never passed
+	// a guard must come with its exact callback.
+	callback := in.Callback
+	if recorded, ok := n.callbacks().Take(in.Token); ok {
+		callback = recorded
+	}
+	t, err := p.Targets.Check(callback)
+	if err != nil || t.URL != x.Callback {
+		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
+		writeError(w, http.StatusBadRequest, "invalid-callback-target")
+		return
+	}
+	if n.roleOf(p, x.Login, []string{x.Email}) == "" {
+		writeError(w, http.StatusForbidden, "not-collaborator")
+		return
+	}
+	gen, err := n.keyGeneration(r.Context(), p)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+		return
+	}
+	session, err := n.issueSession(sessionClaims{Project: p.Slug, KeyGen: gen, member: x.member})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "session-error")
+		return
+	}
+	writeJSONBody(w, http.StatusOK, map[string]any{
+		"user": map[string]any{
+			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
+			"permissions": rolePermissions[x.Role],
+		},
+		"session": session,
+	})
+}
+
+// issueSession seals a fresh access and refresh token pair.
+func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
+	access, accessExp, err := n.seal.seal(purposeAccess, c, n.cfg.SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	refresh, refreshExp, err := n.seal.seal(purposeRefresh, c, n.cfg.RefreshTTL)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"access_token": access, "refresh_token": refresh,
+		"expires_at": accessExp.Unix(), "refresh_token_expires_at": refreshExp.Unix(),
+	}, nil
+}
+
+// serveRefresh answers #7 after checking the member and the key again.
+func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token string `json:"refresh_token"`
+	}
+	var c sessionClaims
+	if err := readBody(r, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil {
+		writeError(w, http.StatusUnauthorized, "Refresh token is expired")
+		return
+	}
+	p, err := n.stillValid(r.Context(), &c)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	session, err := n.issueSession(c)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Token refresh failed")
+		return
+	}
+	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
+	writeJSONBody(w, http.StatusOK, map[string]any{"session": session})
+}
+
+var (
+	errNotMember  = errors.New("not-collaborator")
+	errKeyRotated = errors.New("session-revoked")
+)
+
+// stillValid re-checks a session's member and key; it updates the role.
+func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, error) {
+	p := n.projects[c.Project]
+	if p == nil {
+		return nil, errNotMember
+	}
+	role := n.roleOf(p, c.Login, []string{c.Email})
+	if role == "" {
+		return nil, errNotMember
+	}
+	c.Role = role
+	gen, err := n.keyGeneration(ctx, p)
+	if err != nil {
+		return nil, errors.New("service-unavailable")
+	}
+	if gen != c.KeyGen {
+		return nil, errKeyRotated
+	}
+	return p, nil
+}
+
+// serveParser answers #11: the dashboard's GraphQL, from the browser.
+func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		answerPreflight(w, r, nil, n.origins)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		writeError(w, http.StatusMethodNotAllowed, "method-not-allowed")
+		return
+	}
+	origin := allowedOrigin(r, n.origins)
+	setCORS(w.Header(), origin)
+	var c sessionClaims
+	token, ok := bearer(r)
+	if !ok || n.seal.open(purposeAccess, token, &c) != nil {
+		writeError(w, http.StatusUnauthorized, "invalid-session")
+		return
+	}
+	p, err := n.stillValid(r.Context(), &c)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	if r.Header.Get("X-Project-Id") != p.ID {
+		writeError(w, http.StatusForbidden, "project-mismatch")
+		return
+	}
+	// A browser on another project's site may not use this session.
+	if r.Header.Get("Origin") != "" && allowedOrigin(r, p.Targets) == "" {
+		writeError(w, http.StatusForbidden, "forbidden-origin")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil || len(body) > 1<<20 {
+		writeError(w, http.StatusRequestEntityTooLarge, "request-too-large")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.graphql, bytes.NewReader(body))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "service-unavailable")
+		return
+	}
+	req.Header.Set("Authorization", "bearer "+c.GitHub)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "caddy-outstatic")
+	res, err := n.cfg.Client.Do(req)
+	if err != nil {
+		n.log.Info("github graphql failed", zap.Error(err))
+		writeError(w, http.StatusBadGateway, "service-unavailable")
+		return
+	}
+	defer res.Body.Close()
+	w.Header().Set("Content-Type", res.Header.Get("Content-Type"))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(res.Body, 32<<20))
+}
+
+// callbacks is the configured memory, or one that knows nothing.
+func (n *Native) callbacks() CallbackMemory {
+	if n.cfg.Callbacks != nil {
+		return n.cfg.Callbacks
+	}
+	return noCallbacks{}
+}
+
+type noCallbacks struct{}
+
+func (noCallbacks) Remember(string, string) bool { return true }
+func (noCallbacks) Take(string) (string, bool)   { return "", false }

@@ -1,0 +1,219 @@
+package outstatic
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// RelayProject is a project the relay serves in native mode.
+type RelayProject struct {
+	// Slug names the project; it is its project_id unless ID is set.
+	Slug string `json:"slug"`
+	// ID is the project_id the dashboard sends back in x-project-id.
+	ID string `json:"id,omitempty"`
+	// Account is account_slug. Default: the repository owner.
+	Account string `json:"account,omitempty"`
+	// Repo is the GitHub repository, owner/name.
+	Repo string `json:"repo"`
+	// MonorepoPath is passed on as monorepo_path.
+	MonorepoPath string `json:"monorepo_path,omitempty"`
+	// Plan is "pro" or "free": is_pro in the key check. Default: pro.
+	Plan string `json:"plan,omitempty"`
+	// CallbackOrigins are the project's callback origins (see the guard).
+	CallbackOrigins []string `json:"callback_origins"`
+	// StrictCallbacks refuses the stock-client callback form.
+	StrictCallbacks bool `json:"strict_callbacks,omitempty"`
+	// KeySHA256 declares keys by their SHA-256 in hex (made with
+	// `caddy outstatic key generate`), beside the key in the store.
+	KeySHA256 []string `json:"key_sha256,omitempty"`
+	// Members who may log in: a GitHub login or a verified e-mail address,
+	// and a role: owner, admin, manager, editor or author.
+	Members []RelayMember `json:"members,omitempty"`
+}
+
+// RelayMember is one member of a project.
+type RelayMember struct {
+	Who  string `json:"who"`
+	Role string `json:"role"`
+}
+
+// RelayGitHub is the relay's own GitHub OAuth app. Its callback URL is
+// <public_url>/outstatic/auth/github/callback.
+type RelayGitHub struct {
+	ClientID string `json:"client_id"`
+	// ClientSecret as an {env.*} or {file.*} placeholder.
+	ClientSecret string `json:"client_secret"`
+	// BaseURL of the web flow. Default: https://github.com.
+	BaseURL string `json:"base_url,omitempty"`
+	// APIURL of the REST API. Default: https://api.github.com.
+	APIURL string `json:"api_url,omitempty"`
+	// GraphQLURL. Default: APIURL + /graphql.
+	GraphQLURL string `json:"graphql_url,omitempty"`
+}
+
+// RelayRedis keeps the relay's state in Redis, for several instances.
+type RelayRedis struct {
+	Address string `json:"address"`
+	// Password as an {env.*} or {file.*} placeholder.
+	Password string `json:"password,omitempty"`
+	DB       int    `json:"db,omitempty"`
+	// Prefix of every key. Default: outstatic.
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// nativeRelays finds, by project slug, the native relay that serves it,
+// for the admin API. The newest provisioned one wins, so that during a
+// config reload the new config is the one being managed.
+var nativeRelays = struct {
+	sync.Mutex
+	bySlug map[string][]*relay.Native
+}{bySlug: map[string][]*relay.Native{}}
+
+func registerNative(n *relay.Native) {
+	nativeRelays.Lock()
+	defer nativeRelays.Unlock()
+	for _, slug := range n.Projects() {
+		nativeRelays.bySlug[slug] = append(nativeRelays.bySlug[slug], n)
+	}
+}
+
+func unregisterNative(n *relay.Native) {
+	nativeRelays.Lock()
+	defer nativeRelays.Unlock()
+	for _, slug := range n.Projects() {
+		list := nativeRelays.bySlug[slug]
+		for i, x := range list {
+			if x == n {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		nativeRelays.bySlug[slug] = list
+	}
+}
+
+// nativeFor returns the relay serving slug, or nil.
+func nativeFor(slug string) *relay.Native {
+	nativeRelays.Lock()
+	defer nativeRelays.Unlock()
+	return nativeForLocked(slug)
+}
+
+// provisionNative sets up the relay in native mode.
+func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bool) (validate.Targets, error), appHosts []string) error {
+	repl := caddy.NewReplacer()
+	pub, err := url.Parse(rl.PublicURL)
+	if err != nil || (pub.Scheme != "https" && pub.Scheme != "http") || pub.Host == "" || pub.RawQuery != "" {
+		return fmt.Errorf("public_url %q: want the relay's absolute http(s) URL, the site's OUTSTATIC_API_URL", rl.PublicURL)
+	}
+	var st store.Store
+	if rl.Redis != nil {
+		prefix := rl.Redis.Prefix
+		if prefix == "" {
+			prefix = "outstatic"
+		}
+		client := redis.NewClient(&redis.Options{
+			Addr:         rl.Redis.Address,
+			Password:     repl.ReplaceKnown(rl.Redis.Password, ""),
+			DB:           rl.Redis.DB,
+			DialTimeout:  3 * time.Second,
+			ReadTimeout:  3 * time.Second,
+			WriteTimeout: 3 * time.Second,
+		})
+		rl.closers = append(rl.closers, client.Close)
+		st = store.NewRedis(client, prefix)
+	} else {
+		st = store.NewStorage(ctx.Storage(), "outstatic")
+	}
+	secret, err := rl.relaySecret(ctx, st, repl)
+	if err != nil {
+		return err
+	}
+
+	var projects []relay.Project
+	for _, rp := range rl.Projects {
+		owner, name, ok := strings.Cut(rp.Repo, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return fmt.Errorf("project %q: repo %q is not owner/name", rp.Slug, rp.Repo)
+		}
+		targets, err := targetsFor(rp.CallbackOrigins, rp.StrictCallbacks)
+		if err != nil {
+			return fmt.Errorf("project %q: %v", rp.Slug, err)
+		}
+		p := relay.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
+			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
+			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
+		for _, m := range rp.Members {
+			p.Members[strings.ToLower(m.Who)] = m.Role
+		}
+		projects = append(projects, p)
+	}
+	gh := RelayGitHub{}
+	if rl.GitHub != nil {
+		gh = *rl.GitHub
+	}
+	native, err := relay.NewNative(relay.NativeConfig{
+		PublicURL: pub,
+		Projects:  projects,
+		GitHub: relay.GitHubApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
+			BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL},
+		Store:      st,
+		Secret:     secret,
+		Callbacks:  tokenCallbacks,
+		AppHosts:   appHosts,
+		SessionTTL: time.Duration(rl.SessionTTL),
+		RefreshTTL: time.Duration(rl.RefreshTTL),
+		Logger:     rl.logger,
+	})
+	if err != nil {
+		return err
+	}
+	rl.native = native
+	rl.handler = native
+	registerNative(native)
+	return nil
+}
+
+// relaySecret expands the configured secret, or reads the one kept in the
+// store, drawing it the first time. PutNew makes instances that start
+// together agree on one.
+func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Replacer) ([]byte, error) {
+	if rl.Secret != "" {
+		s := repl.ReplaceKnown(rl.Secret, "")
+		if len(s) < 32 {
+			return nil, fmt.Errorf("secret %s must expand to at least 32 characters", rl.Secret)
+		}
+		// Any length in, 32 uniform bytes out.
+		sum := sha256.Sum256([]byte(s))
+		return sum[:], nil
+	}
+	c, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	fresh := make([]byte, 32)
+	_, _ = rand.Read(fresh)
+	err := st.PutNew(c, "secret", []byte(hex.EncodeToString(fresh)), 0)
+	if err != nil && !errors.Is(err, store.ErrExists) {
+		return nil, fmt.Errorf("keeping the relay secret: %v", err)
+	}
+	kept, err := st.Get(c, "secret")
+	if err != nil {
+		return nil, fmt.Errorf("reading the relay secret: %v", err)
+	}
+	return hex.DecodeString(string(kept))
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// NewStorage returns a Store kept in s, Caddy's configured storage, with
+// every key under "<prefix>/<key>". prefix follows the rules of ValidateKey;
+// if it does not, every method returns the error.
+//
+// Values are kept in a small binary envelope with their expiry, because a
+// certmagic.Storage cannot expire anything. An expired entry reads as
+// ErrNotFound and is removed when Get or Take meets it; the returned Store
+// also implements Sweeper to remove the rest.
+//
+// Put, PutNew and Take hold the storage's lock for the key (certmagic's file
+// storage uses lock files, which exclude other processes sharing the
+// directory), so single use holds across instances. Because a storage is a
+// tree of paths, a key cannot also be the start of another key's path:
+// with "a" stored, "a/b" cannot be, and the other way round.
+func NewStorage(s certmagic.Storage, prefix string) Store {
+	return newStorage(s, prefix, time.Now)
+}
+
+// newStorage lets tests move the clock instead of sleeping past an expiry.
+func newStorage(s certmagic.Storage, prefix string, now func() time.Time) *storageStore {
+	st := &storageStore{s: s, prefix: prefix, now: now}
+	if err := ValidateKey(prefix); err != nil {
+		st.err = fmt.Errorf("store prefix: %w", err)
+	}
+	return st
+}
+
+type storageStore struct {
+	s      certmagic.Storage
+	prefix string
+	err    error // an invalid prefix, returned by every method
+	now    func() time.Time
+	locks  keyLocks
+}
+
+func (st *storageStore) check(key string) error {
+	if st.err != nil {
+		return st.err
+	}
+	return ValidateKey(key)
+}
+
+func (st *storageStore) path(key string) string { return st.prefix + "/" + key }
+
+// Put implements Store.
+func (st *storageStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := st.checkPut(key, value, ttl); err != nil {
+		return err
+	}
+	// Locked so that a Put cannot land between the read and the delete of
+	// a concurrent Take (and be lost) or of a concurrent PutNew.
+	return st.withLocks(ctx, key, nil, func() error {
+		return st.store(ctx, key, value, ttl)
+	})
+}
+
+// PutNew implements Store.
+func (st *storageStore) PutNew(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := st.checkPut(key, value, ttl); err != nil {
+		return err
+	}
+	live := func() error {
+		e, ok, err := st.load(ctx, key)
+		if err != nil {
+			return err
+		}
+		if ok && !e.expired(st.now()) {
+			return ErrExists
+		}
+		return nil
+	}
+	return st.withLocks(ctx, key, live, func() error {
+		if err := live(); err != nil {
+			return err
+		}
+		return st.store(ctx, key, value, ttl)
+	})
+}
+
+// Get implements Store.
+func (st *storageStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := st.check(key); err != nil {
+		return nil, err
+	}
+	e, ok, err := st.load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if e.expired(st.now()) {
+		// Best effort: the answer is ErrNotFound whether or not this works.
+		_, _ = st.removeExpired(ctx, key)
+		return nil, ErrNotFound
+	}
+	return e.value, nil
+}
+
+// Take implements Store.
+func (st *storageStore) Take(ctx context.Context, key string) ([]byte, error) {
+	if err := st.check(key); err != nil {
+		return nil, err
+	}
+	// A key that is absent needs no storage lock: this spares the lock to
+	// the losers of a race and to anyone replaying made-up tokens.
+	absent := func() error {
+		_, ok, err := st.load(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		return nil
+	}
+	var value []byte
+	err := st.withLocks(ctx, key, absent, func() error {
+		e, ok, err := st.load(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		// Deleted even when expired: that is the lazy removal.
+		if err := st.s.Delete(ctx, st.path(key)); err != nil {
+			return fmt.Errorf("store: deleting %q: %w", key, err)
+		}
+		if e.expired(st.now()) {
+			return ErrNotFound
+		}
+		value = e.value
+		return nil
+	})
+	return value, err
+}
+
+// Delete implements Store. It takes no lock: a lone delete cannot break a
+// concurrent Put, PutNew or Take, it only orders before or after it.
+func (st *storageStore) Delete(ctx context.Context, key string) error {
+	if err := st.check(key); err != nil {
+		return err
+	}
+	// certmagic's Delete removes a whole directory: never let Delete("a")
+	// wipe "a/b", "a/c"... when "a" itself holds no value.
+	info, err := st.s.Stat(ctx, st.path(key))
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !info.IsTerminal) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: looking up %q: %w", key, err)
+	}
+	if err := st.s.Delete(ctx, st.path(key)); err != nil {
+		return fmt.Errorf("store: deleting %q: %w", key, err)
+	}
+	return nil
+}
+
+// removeExpired deletes key if, under its lock, it is still expired: it may
+// have been replaced since it was read.
+func (st *storageStore) removeExpired(ctx context.Context, key string) (bool, error) {
+	var removed bool
+	err := st.withLocks(ctx, key, nil, func() error {
+		e, ok, err := st.load(ctx, key)
+		if err != nil || !ok || !e.expired(st.now()) {
+			return err
+		}
+		if err := st.s.Delete(ctx, st.path(key)); err != nil {
+			return fmt.Errorf("store: deleting expired %q: %w", key, err)
+		}
+		removed = true
+		return nil
+	})
+	return removed, err
+}
+
+func (st *storageStore) checkPut(key string, value []byte, ttl time.Duration) error {
+	if err := st.check(key); err != nil {
+		return err
+	}
+	if uint64(len(value)) > math.MaxUint32 {
+		return fmt.Errorf("store: value of %d bytes is too large", len(value))
+	}
+	return checkTTL(ttl)
+}
+
+func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	var expires time.Time
+	if ttl > 0 {
+		expires = st.now().Add(ttl)
+	}
+	if err := st.s.Store(ctx, st.path(key), encodeEnvelope(value, expires)); err != nil {
+		return fmt.Errorf("store: storing %q: %w", key, err)
+	}
+	return nil
+}
+
+// load reads key's envelope; ok is false if nothing is stored under key.
+func (st *storageStore) load(ctx context.Context, key string) (e envelope, ok bool, err error) {
+	b, err := st.s.Load(ctx, st.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return envelope{}, false, nil
+	}
+	if err != nil {
+		// Loading a directory fails with some other error; it holds no value.
+		if info, serr := st.s.Stat(ctx, st.path(key)); serr == nil && !info.IsTerminal {
+			return envelope{}, false, nil
+		}
+		return envelope{}, false, fmt.Errorf("store: loading %q: %w", key, err)
+	}
+	e, err = decodeEnvelope(b)
+	if err != nil {
+		return envelope{}, false, fmt.Errorf("%w: %q", err, key)
+	}
+	return e, true, nil
+}
+
+var (
+	_ Store   = (*storageStore)(nil)
+	_ Sweeper = (*storageStore)(nil)
+)

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// List implements Store.
+func (st *storageStore) List(ctx context.Context, prefix string) ([]string, error) {
+	if st.err != nil {
+		return nil, st.err
+	}
+	if err := validateListPrefix(prefix); err != nil {
+		return nil, err
+	}
+	keys, _, err := st.scan(ctx, prefix, false)
+	return keys, err
+}
+
+// Sweep implements Sweeper.
+func (st *storageStore) Sweep(ctx context.Context) (int, error) {
+	if st.err != nil {
+		return 0, st.err
+	}
+	_, removed, err := st.scan(ctx, "", true)
+	return removed, err
+}
+
+// scan lists the live keys that start with prefix. With sweep set, it
+// removes the expired entries it meets and counts them.
+func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (keys []string, removed int, err error) {
+	// Storages list by path, so list the deepest whole directory the
+	// prefix names, then filter by the string prefix.
+	dir := st.prefix
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		dir += "/" + prefix[:i]
+	}
+	names, err := st.s.List(ctx, dir, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: listing %q: %w", prefix, err)
+	}
+	keys = []string{}
+	now := st.now()
+	for _, name := range names {
+		key, ok := strings.CutPrefix(filepath.ToSlash(name), st.prefix+"/")
+		if !ok || !strings.HasPrefix(key, prefix) || ValidateKey(key) != nil {
+			continue
+		}
+		e, ok, err := st.load(ctx, key)
+		if errors.Is(err, errBadEnvelope) {
+			// Not ours, or a storage's temporary file caught mid-write.
+			continue
+		}
+		if err != nil {
+			return nil, removed, err
+		}
+		if !ok {
+			continue // a directory, or removed since listed
+		}
+		if e.expired(now) {
+			if sweep {
+				gone, err := st.removeExpired(ctx, key)
+				if err != nil {
+					return nil, removed, err
+				}
+				if gone {
+					removed++
+				}
+			}
+			continue
+		}
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	return keys, removed, nil
+}
