@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -106,10 +105,7 @@ func TestCheckCallbackBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds caddy")
 	}
-	bin := filepath.Join(t.TempDir(), "caddy")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/caddy").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := caddyBinary(t)
 	args := []string{"outstatic", "check-callback"}
 	for _, o := range vectorOrigins {
 		args = append(args, "--origin", o)

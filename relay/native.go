@@ -188,7 +188,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: n.base + "/outstatic/auth/github/callback",
-		Scopes:      []string{"read:user", "user:email"},
+		// repo: the dashboard reads and writes the content repository through
+		// the parser with this token, as the stock GitHub login requests.
+		Scopes: []string{"read:user", "user:email", "repo"},
 	}
 	return n, nil
 }

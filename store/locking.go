@@ -12,11 +12,11 @@ import (
 
 // keyLocks is an in-process mutex per key, taken before the storage lock.
 //
-// The storage lock alone would be correct, but certmagic's file lock is
-// polled once a second: fifty goroutines of one process waiting on one key
-// would take the better part of a minute. Queueing them here first leaves
-// at most one waiter per process on the storage lock, and lets the others
-// see at once that the entry they wanted is gone.
+// The storage lock alone would be correct, but each look at it is a file
+// created or read (or a network round trip, for other storages). Queueing
+// the goroutines of one process here first leaves at most one of them
+// polling the storage lock, and lets the others see with one read that the
+// entry they wanted is gone.
 type keyLocks struct {
 	mu sync.Mutex
 	m  map[string]*keyLock
@@ -94,8 +94,8 @@ func (st *storageStore) withLocks(ctx context.Context, key string, precheck, fn 
 		}
 	}
 	name := st.lockName(key)
-	if err := st.lockStorage(ctx, name, precheck); err != nil {
-		return fmt.Errorf("store: locking %q: %w", key, err)
+	if err := st.lockStorage(ctx, key, name, precheck); err != nil {
+		return err
 	}
 	// Unlocked even if ctx is done by then. An unlock error is not
 	// returned: the work is done, and a left-over lock goes stale.
@@ -112,9 +112,9 @@ func (st *storageStore) withLocks(ctx context.Context, key string, precheck, fn 
 // file, after which that storage treats the lock as stale.)
 const lockAttempt = 50 * time.Millisecond
 
-// lockStorage takes the storage lock name, calling precheck between
-// attempts.
-func (st *storageStore) lockStorage(ctx context.Context, name string, precheck func() error) error {
+// lockStorage takes the storage lock name for key, calling precheck
+// between attempts.
+func (st *storageStore) lockStorage(ctx context.Context, key, name string, precheck func() error) error {
 	for {
 		// The jitter keeps waiters from asking in step.
 		attempt, cancel := context.WithTimeout(ctx, lockAttempt+rand.N(lockAttempt))
@@ -125,9 +125,9 @@ func (st *storageStore) lockStorage(ctx context.Context, name string, precheck f
 		case err == nil:
 			return nil
 		case ctx.Err() != nil:
-			return ctx.Err()
+			return fmt.Errorf("store: locking %q: %w", key, ctx.Err())
 		case !timedOut:
-			return err
+			return fmt.Errorf("store: locking %q: %w", key, err)
 		}
 		if precheck != nil {
 			if err := precheck(); err != nil {

@@ -22,9 +22,12 @@ import (
 //
 // Put, PutNew and Take hold the storage's lock for the key (certmagic's file
 // storage uses lock files, which exclude other processes sharing the
-// directory), so single use holds across instances. Because a storage is a
-// tree of paths, a key cannot also be the start of another key's path:
-// with "a" stored, "a/b" cannot be, and the other way round.
+// directory), so single use holds across instances. Expiry times are taken
+// from the clock of the instance that writes and compared with the clock of
+// the one that reads: instances sharing a storage need synchronised clocks.
+// Because a storage is a tree of paths, a key cannot also be the start of
+// another key's path: with "a" stored, "a/b" cannot be, and the other way
+// round.
 func NewStorage(s certmagic.Storage, prefix string) Store {
 	return newStorage(s, prefix, time.Now)
 }
@@ -61,7 +64,8 @@ func (st *storageStore) Put(ctx context.Context, key string, value []byte, ttl t
 		return err
 	}
 	// Locked so that a Put cannot land between the read and the delete of
-	// a concurrent Take (and be lost) or of a concurrent PutNew.
+	// a concurrent Take (and be lost), nor between the read and the write
+	// of a concurrent PutNew (and be overwritten by a "new" value).
 	return st.withLocks(ctx, key, nil, func() error {
 		return st.store(ctx, key, value, ttl)
 	})

@@ -274,6 +274,16 @@ func TestKeyLocks(t *testing.T) {
 	}
 }
 
+// slowStorage widens the gap between a Take's read and its delete, where
+// two unlocked Takes would both win.
+type slowStorage struct{ *certmagic.FileStorage }
+
+func (s slowStorage) Load(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.FileStorage.Load(ctx, key)
+	time.Sleep(2 * time.Millisecond)
+	return b, err
+}
+
 // With one instance per goroutine nothing queues in process: every Take
 // meets the others at the storage's lock files, as separate processes do.
 func TestStorageTakeRaceManyInstances(t *testing.T) {
@@ -292,7 +302,7 @@ func TestStorageTakeRaceManyInstances(t *testing.T) {
 	var wg sync.WaitGroup
 	for k := range keys {
 		for range instances {
-			s := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
+			s := NewStorage(slowStorage{&certmagic.FileStorage{Path: dir}}, testPrefix)
 			wg.Go(func() {
 				<-start
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

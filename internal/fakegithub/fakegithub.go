@@ -14,7 +14,25 @@
 //	          = URL()+"/api/v3/graphql"    the same, for clients that derive it from api_url
 //	                                       the github.com way (api.github.com/graphql)
 //
-// The server listens on 127.0.0.1 only.
+// A client configured for GitHub Enterprise Server with base_url = URL()
+// and api_url = APIURL() finds everything; one that derives the GraphQL
+// endpoint as api_url+"/graphql" does too. The server listens on 127.0.0.1
+// only.
+//
+// What is modelled, and why it matters to callers:
+//   - Codes are single use, live 10 minutes, are bound to the client, the
+//     redirect_uri and the PKCE challenge (S256 only, as GitHub).
+//   - Token errors come back with status 200 (GitHub's habit), as JSON,
+//     XML or form encoding after the Accept header.
+//   - A token carries the scopes asked for at authorize. /user/emails needs
+//     user:email (or user) and answers 404 without it; a private Repo is
+//     NOT_FOUND to tokens without repo; mutations need repo (or
+//     public_repo on a public Repo) and fail with INSUFFICIENT_SCOPES.
+//   - GraphQL documents are parsed and validated against a slice of
+//     GitHub's schema, so a query gets exactly the fields it asks for, and
+//     an unknown field, a missing variable or an undeclared one fails the
+//     whole request before anything runs, as on GitHub.
+//   - Recorded GraphQL variables keep JSON numbers as json.Number.
 package fakegithub
 
 import (

@@ -122,6 +122,9 @@ func (e *execution) validate(typ string, sels []selection, depth int) {
 		return
 	}
 	for _, s := range sels {
+		for _, d := range s.dirs {
+			e.checkVars(d.val, s.loc)
+		}
 		switch {
 		case s.spread != "":
 			f := e.doc.frags[s.spread]
@@ -197,6 +200,7 @@ func (e *execution) validateField(typ string, s selection, depth int) {
 func (e *execution) checkVars(v any, loc pos) {
 	switch v := v.(type) {
 	case varRef:
+		e.used[string(v)] = true
 		if _, ok := e.declared[string(v)]; !ok {
 			e.fail(loc, nil, "Variable $%s is used by %s but not declared", v, e.opLabel())
 		}

@@ -25,7 +25,7 @@ func (e *execution) createRef(in map[string]any) (any, *gqlError) {
 	}
 	branch, ok := strings.CutPrefix(name, "refs/heads/")
 	if !ok || branch == "" || strings.Contains(branch, "..") {
-		return nil, unprocessable("Reference refs/heads/ name %q is not valid: names must be fully qualified (refs/heads/<branch>).", name)
+		return nil, unprocessable("Reference name %q is not a fully qualified branch name (refs/heads/<branch>).", name)
 	}
 	if e.g.branches[branch] != nil {
 		return nil, unprocessable("A ref named %q already exists in the repository.", name)

@@ -18,6 +18,7 @@ type execution struct {
 	op       *operation
 	vars     map[string]any
 	declared map[string]varDef
+	used     map[string]bool
 	errs     []gqlError
 }
 
@@ -119,7 +120,7 @@ func describeCall(body []byte) *GraphQLCall {
 // execute answers a parsed request; s.mu is held, so the repository does
 // not change under a request.
 func (s *Server) execute(tok *Token, query string, provided map[string]any, opName string) *omap {
-	e := &execution{s: s, tok: tok, g: s.git, vars: map[string]any{}, declared: map[string]varDef{}}
+	e := &execution{s: s, tok: tok, g: s.git, vars: map[string]any{}, declared: map[string]varDef{}, used: map[string]bool{}}
 	out := &omap{}
 	only := func(errs ...gqlError) *omap {
 		out.set("errors", errs)
@@ -153,6 +154,11 @@ func (s *Server) execute(tok *Token, query string, provided map[string]any, opNa
 		e.declared[d.name] = d
 	}
 	e.validate(root, e.op.sel, 0)
+	for _, d := range e.op.vars {
+		if !e.used[d.name] {
+			e.fail(d.loc, nil, "Variable $%s is declared by %s but not used", d.name, e.opLabel())
+		}
+	}
 	if len(e.errs) > 0 {
 		return only(e.errs...)
 	}

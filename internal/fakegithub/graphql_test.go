@@ -232,7 +232,9 @@ func TestDashboardLaterOperations(t *testing.T) {
 		Repository struct {
 			ID  string
 			Ref struct {
-				Target struct{ History struct{ Nodes []struct{ Oid string } } }
+				Target struct {
+					History struct{ Nodes []struct{ Oid string } }
+				}
 			}
 		}
 	}
@@ -242,19 +244,28 @@ func TestDashboardLaterOperations(t *testing.T) {
 		t.Errorf("Oid %+v", oid)
 	}
 	branch := map[string]any{"repositoryId": oid.Repository.ID, "name": "refs/heads/drafts", "oid": head}
-	var created struct{ CreateRef struct{ Ref struct{ Name string } } }
+	var created struct {
+		CreateRef struct{ Ref struct{ Name string } }
+	}
 	noErrors(t, "CreateBranch", post(t, url, tok, "CreateBranch", q["CreateBranch"], branch, &created))
 	if created.CreateRef.Ref.Name != "drafts" {
 		t.Errorf("CreateBranch %+v", created)
 	}
-	// The Pro variant names the variable branchName; GitHub refuses it.
+	// For Pro sessions the dashboard sends other variables (branchName, and
+	// name = the repository): GitHub itself would take "blog" as the ref.
 	r := post(t, url, tok, "CreateBranch", q["CreateBranch"], map[string]any{"repositoryId": oid.Repository.ID,
-		"branchName": "refs/heads/x", "oid": head, "owner": "acme", "name": nil}, nil)
+		"branchName": "refs/heads/x", "oid": head, "owner": "acme", "name": "blog"}, nil)
+	if len(r.Errors) != 1 || r.Errors[0].Type != "UNPROCESSABLE" || !strings.Contains(string(r.Data), `"createRef":null`) {
+		t.Errorf("Pro variables: %+v %s", r.Errors, r.Data)
+	}
+	r = post(t, url, tok, "CreateBranch", q["CreateBranch"], map[string]any{"repositoryId": oid.Repository.ID, "oid": head}, nil)
 	if len(r.Errors) != 1 || r.Errors[0].Message != "Variable $name of type String! was provided invalid value" || r.Data != nil {
-		t.Errorf("branchName variant: %+v", r)
+		t.Errorf("missing $name: %+v", r)
 	}
 	var branches struct {
-		Repository struct{ Refs struct{ Nodes []struct{ Name string } } }
+		Repository struct {
+			Refs struct{ Nodes []struct{ Name string } }
+		}
 	}
 	noErrors(t, "GetBranches", post(t, url, tok, "GetBranches", q["GetBranches"], map[string]any{"owner": "acme", "name": "blog", "first": 10, "query": ""}, &branches))
 	if n := branches.Repository.Refs.Nodes; len(n) != 2 || n[0].Name != "drafts" || n[1].Name != "main" {
@@ -268,7 +279,9 @@ func TestDashboardLaterOperations(t *testing.T) {
 		"fileChanges":     map[string]any{"additions": []any{map[string]any{"path": "outstatic/content/posts/third.md", "contents": base64.StdEncoding.EncodeToString([]byte("---\ntitle: 'Third'\n---\n"))}}},
 		"expectedHeadOid": head,
 	}
-	var commit struct{ CreateCommitOnBranch struct{ Commit struct{ Oid string } } }
+	var commit struct {
+		CreateCommitOnBranch struct{ Commit struct{ Oid string } }
+	}
 	noErrors(t, "createCommit", post(t, url, tok, "createCommit", q["createCommit"], map[string]any{"input": input}, &commit))
 	if got := commit.CreateCommitOnBranch.Commit.Oid; got == head || got != s.Head("drafts") || s.Head("main") != head {
 		t.Errorf("createCommit %+v", commit)

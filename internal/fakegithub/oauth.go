@@ -30,7 +30,8 @@ type grant struct {
 }
 
 // authorize is GET /login/oauth/authorize. The user is signed in and the
-// app approved already, so a valid request redirects at once.
+// app approved already, so a valid request redirects at once; for the same
+// reason allow_signup, login and prompt change nothing.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		notFoundPage(w)
