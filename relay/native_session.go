@@ -3,9 +3,11 @@ package relay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -197,6 +199,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "request-too-large")
 		return
 	}
+	body = adaptCreateBranch(body)
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.graphql, bytes.NewReader(body))
@@ -219,6 +222,39 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(res.StatusCode)
 	_, _ = io.Copy(w, io.LimitReader(res.Body, 32<<20))
+}
+
+// adaptCreateBranch rewrites the dashboard's CreateBranch for GitHub. For
+// sessions that did not log in with GitHub directly (every relay login),
+// the stock dashboard sends the ref as branchName and the repository's name
+// as name, expecting the service's parser to put the ref in name, where
+// GitHub's createRef wants it. Any other body is passed on as it is.
+func adaptCreateBranch(body []byte) []byte {
+	var req map[string]json.RawMessage
+	if json.Unmarshal(body, &req) != nil {
+		return body
+	}
+	var query string
+	if json.Unmarshal(req["query"], &query) != nil || !strings.Contains(query, "createRef(") {
+		return body
+	}
+	var vars map[string]json.RawMessage
+	if json.Unmarshal(req["variables"], &vars) != nil {
+		return body
+	}
+	var ref string
+	if json.Unmarshal(vars["branchName"], &ref) != nil || !strings.HasPrefix(ref, "refs/heads/") {
+		return body
+	}
+	vars["name"] = vars["branchName"]
+	delete(vars, "branchName")
+	delete(vars, "owner")
+	req["variables"], _ = json.Marshal(vars)
+	out, err := json.Marshal(req)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // callbacks is the configured memory, or one that knows nothing.
