@@ -13,7 +13,7 @@ import (
 // rewriter replaces that origin with the public one, which the guard has
 // already matched against a callback origin. Nothing else is touched.
 type locationRewriter struct {
-	*caddyhttp.ResponseWriterWrapper
+	caddyhttp.ResponseWriterWrapper
 	appHosts    []string // lowercase host:port of the app, scheme-independent
 	publicSite  string   // scheme://host[:port] the browser used
 	wroteHeader bool

@@ -301,7 +301,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		// Only a public origin that matched a callback origin is ever
 		// written into a redirect: a Host header alone cannot steer one.
 		w = &locationRewriter{
-			ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
+			ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
 			appHosts:              g.appHosts,
 			publicSite:            site,
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -141,6 +142,9 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	} else {
 		st = store.NewStorage(ctx.Storage(), "outstatic")
 	}
+	if sw, ok := st.(store.Sweeper); ok {
+		go sweep(ctx, sw, rl.logger)
+	}
 	secret, err := rl.relaySecret(ctx, st, repl)
 	if err != nil {
 		return err
@@ -188,6 +192,25 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	rl.handler = native
 	registerNative(native)
 	return nil
+}
+
+// sweep removes expired tokens and spent markers from a file store every
+// few minutes (Redis expires its own) until the config is unloaded.
+func sweep(ctx caddy.Context, sw store.Sweeper, logger *zap.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := sw.Sweep(ctx); err != nil {
+				logger.Warn("sweeping expired relay state", zap.Error(err))
+			} else if n > 0 {
+				logger.Debug("swept expired relay state", zap.Int("removed", n))
+			}
+		}
+	}
 }
 
 // relaySecret expands the configured secret, or reads the one kept in the

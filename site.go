@@ -65,6 +65,11 @@ type routeTable struct {
 // folding is still classified as one, with canonical false, so that it can
 // be refused instead of slipping past the checks to an app that normalizes.
 func (t routeTable) classify(r *http.Request) (authRoute, bool) {
+	// Every auth route has "/outstatic/" in its decoded path, in some case:
+	// most requests leave here without cleaning or allocating anything.
+	if !containsFold(r.URL.Path, "outstatic") {
+		return authRoute{}, false
+	}
 	raw := r.URL.EscapedPath()
 	folded := strings.ToLower(path.Clean("/" + r.URL.Path))
 	if strings.HasSuffix(r.URL.Path, "/") && folded != "/" {
@@ -106,4 +111,25 @@ func (t routeTable) classify(r *http.Request) (authRoute, bool) {
 func cleanPath(p string) bool {
 	trimmed := strings.TrimSuffix(p, "/")
 	return !strings.Contains(trimmed, "//") && path.Clean(trimmed) == trimmed
+}
+
+// containsFold reports whether s contains the lowercase ASCII word, in any
+// case, without allocating.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		j := 0
+		for ; j < len(word); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != word[j] {
+				break
+			}
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
 }

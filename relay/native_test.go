@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -370,8 +371,24 @@ func TestNativeExchangeTokens(t *testing.T) {
 	}
 }
 
+// storeKinds runs f with the relays' state in the file store and in a real
+// Redis (two clients, as two instances would have).
+func storeKinds(t *testing.T, f func(t *testing.T, edit func(int, *NativeConfig))) {
+	t.Run("file", func(t *testing.T) { f(t, nil) })
+	t.Run("redis", func(t *testing.T) {
+		srv := testredis.Start(t)
+		f(t, func(_ int, c *NativeConfig) {
+			c.Store = store.NewRedis(testredis.Client(t, srv.Addr), "outstatic")
+		})
+	})
+}
+
 func TestNativeConcurrentRedemptionsAcrossInstances(t *testing.T) {
-	env := newNativeEnv(t, nil)
+	storeKinds(t, testConcurrentRedemptions)
+}
+
+func testConcurrentRedemptions(t *testing.T, edit func(int, *NativeConfig)) {
+	env := newNativeEnv(t, edit)
 	token := tokenOf(t, env.login(t, 0))
 	var ok atomic.Int32
 	var wg sync.WaitGroup
@@ -397,7 +414,11 @@ func TestNativeConcurrentRedemptionsAcrossInstances(t *testing.T) {
 }
 
 func TestNativeRotationEndsKeyAndSessions(t *testing.T) {
-	env := newNativeEnv(t, nil)
+	storeKinds(t, testRotation)
+}
+
+func testRotation(t *testing.T, edit func(int, *NativeConfig)) {
+	env := newNativeEnv(t, edit)
 	token := tokenOf(t, env.login(t, 0))
 	_, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
 	refresh := out["session"].(map[string]any)["refresh_token"].(string)

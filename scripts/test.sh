@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The test suite: bash scripts/test.sh
-# Unit, in-process Caddy and integration tests, then a short differential
-# fuzz run of the callback validator against Node's WHATWG URL parser.
+# Installs what is missing (scripts/deps.sh), then runs the unit, in-process
+# Caddy and integration tests (Redis started by the tests), a short
+# differential fuzz run of the callback validator against Node's WHATWG URL
+# parser.
 # FUZZTIME sets the fuzz run's length (default 30s; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v node >/dev/null || { echo "test.sh: node is required (the fuzz oracle runs Node's URL parser)" >&2; exit 1; }
+bash scripts/deps.sh
 
 t0=$(date +%s)
 go test -count=1 ./...
