@@ -60,7 +60,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 			// the relay redeems it with the callback it really came to. A
 			// token seen before is a replay: answered as the stock site
 			// answers a spent token, without troubling the service.
-			if !tokenCallbacks.Remember(q.ExchangeToken, route.origin.SiteOrigin()+r.URL.Path) {
+			if !g.callbacks.Remember(q.ExchangeToken, route.origin.SiteOrigin()+r.URL.Path) {
 				g.refuse(r, "exchange token replayed", zap.String("route", route.name))
 				return true, g.redirectToDashboard(w, r, route, "session-error")
 			}

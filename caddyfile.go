@@ -51,6 +51,11 @@ func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    project_header <name>
 //	    keep_app_routes login|google-login|magic-link...
 //	    refuse_pro_routes on|off
+//	    token_store caddy|redis <address> {
+//	        password <secret>
+//	        db <n>
+//	        prefix <prefix>
+//	    }
 //	}
 //
 // callback_origin may repeat; every URL is checked when the Caddyfile is
@@ -170,6 +175,12 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					break
 				}
 			}
+		case "token_store":
+			r, err := parseRelayStorage(d)
+			if err != nil {
+				return err
+			}
+			g.TokenStore = &SharedStore{Redis: r}
 		case "refuse_pro_routes":
 			b, err := parseOnOff(d)
 			if err != nil {

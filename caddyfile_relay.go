@@ -64,6 +64,7 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //
 //	    # both
 //	    app_origin <url>...
+//	    token_store caddy|redis <address> { ... }   # shared with guards in other instances
 //	}
 //
 // Serve it where the browser can reach it, e.g. on the site's host:
@@ -162,6 +163,12 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			rl.GitHub = gh
+		case "token_store":
+			r, err := parseRelayStorage(d)
+			if err != nil {
+				return err
+			}
+			rl.TokenStore = &SharedStore{Redis: r}
 		case "storage":
 			r, err := parseRelayStorage(d)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -398,3 +399,52 @@ func ioNopCloser(s string) *nopCloser { return &nopCloser{strings.NewReader(s)} 
 type nopCloser struct{ *strings.Reader }
 
 func (nopCloser) Close() error { return nil }
+
+// TestTokenStoreAcrossInstances: with token_store, a guard records where a
+// token arrived in Redis, a relay provisioned apart reads it, and another
+// guard sees a replay.
+func TestTokenStoreAcrossInstances(t *testing.T) {
+	srv := testredis.Start(t)
+	shared := &SharedStore{Redis: &RelayRedis{Address: srv.Addr, Prefix: "test"}}
+	off := false
+	provision := func(m interface {
+		Provision(caddy.Context) error
+		Cleanup() error
+	}) {
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		t.Cleanup(cancel)
+		if err := m.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Cleanup() })
+	}
+	newGuard := func() *Guard {
+		g := &Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic"}, BindLogin: &off, TokenStore: shared}
+		provision(g)
+		g.logger = zaptest.NewLogger(t)
+		return g
+	}
+	a, c := newGuard(), newGuard()
+	t.Setenv("OUTSTATIC_TEST_KEY", testKey)
+	rl := &Relay{Upstream: "http://127.0.0.1:1/api", APIKeys: []string{"{env.OUTSTATIC_TEST_KEY}"},
+		CallbackOrigins: []string{"https://blog.example.com/outstatic"}, TokenStore: shared}
+	provision(rl)
+
+	const u = "https://blog.example.com/outstatic/api/outstatic/callback?exchange_token=shared-token-1"
+	next := &recordingNext{}
+	serve(t, a, request("GET", u, false), next)
+	if !next.called {
+		t.Fatal("first arrival refused")
+	}
+	next = &recordingNext{}
+	if w := serve(t, c, request("GET", u, false), next); next.called || !strings.Contains(w.Header().Get("Location"), "session-error") {
+		t.Fatal("another guard let a replay through")
+	}
+	cb, ok := rl.callbacks.Take("shared-token-1")
+	if !ok || cb != "https://blog.example.com/outstatic/api/outstatic/callback" {
+		t.Fatalf("the relay read %q %v", cb, ok)
+	}
+	if _, again := rl.callbacks.Take("shared-token-1"); again {
+		t.Fatal("read twice")
+	}
+}

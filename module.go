@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
@@ -103,6 +104,11 @@ type Guard struct {
 	// Default: true.
 	RefuseProRoutes *bool `json:"refuse_pro_routes,omitempty"`
 
+	// TokenStore shares the callbacks exchange tokens arrive at with
+	// relays in other Caddy instances (and replays with other guards).
+	// Default: this Caddy's memory.
+	TokenStore *SharedStore `json:"token_store,omitempty"`
+
 	routes    routeTable
 	targets   validate.Targets
 	appHosts  []string
@@ -121,6 +127,8 @@ type Guard struct {
 	refusePro    bool
 	client       *http.Client
 	startTimeout time.Duration
+	callbacks    relay.CallbackMemory
+	closeStore   func() error
 }
 
 // CaddyModule returns the Caddy module information.
@@ -196,6 +204,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		Timeout:       g.startTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	g.callbacks, g.closeStore = callbackMemory(ctx, g.TokenStore, g.logger)
 	g.edgeStart = map[string]bool{}
 	g.refusePro = false
 	if g.apiKey != "" {
@@ -232,8 +241,11 @@ func checkServiceURL(raw string) error {
 	return nil
 }
 
-// Cleanup releases the shared verdict cache.
+// Cleanup releases the shared verdict cache and the token store.
 func (g *Guard) Cleanup() error {
+	if g.closeStore != nil {
+		_ = g.closeStore()
+	}
 	if g.poolKey != "" {
 		_, err := verdictCaches.Delete(g.poolKey)
 		return err

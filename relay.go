@@ -87,11 +87,16 @@ type Relay struct {
 	// RefreshTTL is the refresh token's lifetime. Default: 720h.
 	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
 
-	handler http.Handler
-	native  *relay.Native
-	closers []func() error
-	poolKey string
-	logger  *zap.Logger
+	// TokenStore shares the callbacks exchange tokens arrived at with
+	// guards in other Caddy instances. Default: this Caddy's memory.
+	TokenStore *SharedStore `json:"token_store,omitempty"`
+
+	handler   http.Handler
+	callbacks relay.CallbackMemory
+	native    *relay.Native
+	closers   []func() error
+	poolKey   string
+	logger    *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -111,6 +116,9 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	var closer func() error
+	rl.callbacks, closer = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	rl.closers = append(rl.closers, closer)
 	if rl.Upstream == "" {
 		return rl.provisionNative(ctx, parseTargets, appHosts)
 	}
@@ -146,7 +154,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		Targets:               targets,
 		AppHosts:              appHosts,
 		Verdicts:              cache,
-		Callbacks:             tokenCallbacks,
+		Callbacks:             rl.callbacks,
 		ResponseHeaderTimeout: durationOr(rl.ResponseTimeout, 30*time.Second),
 		Logger:                rl.logger,
 	})

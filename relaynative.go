@@ -123,25 +123,8 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil || (pub.Scheme != "https" && pub.Scheme != "http") || pub.Host == "" || pub.RawQuery != "" {
 		return fmt.Errorf("public_url %q: want the relay's absolute http(s) URL, the site's OUTSTATIC_API_URL", rl.PublicURL)
 	}
-	var st store.Store
-	if rl.Redis != nil {
-		prefix := rl.Redis.Prefix
-		if prefix == "" {
-			prefix = "outstatic"
-		}
-		client := redis.NewClient(&redis.Options{
-			Addr:         rl.Redis.Address,
-			Password:     repl.ReplaceKnown(rl.Redis.Password, ""),
-			DB:           rl.Redis.DB,
-			DialTimeout:  3 * time.Second,
-			ReadTimeout:  3 * time.Second,
-			WriteTimeout: 3 * time.Second,
-		})
-		rl.closers = append(rl.closers, client.Close)
-		st = store.NewRedis(client, prefix)
-	} else {
-		st = store.NewStorage(ctx.Storage(), "outstatic")
-	}
+	st, closer := openStore(ctx, rl.Redis, repl)
+	rl.closers = append(rl.closers, closer)
 	if sw, ok := st.(store.Sweeper); ok {
 		go sweep(ctx, sw, rl.logger)
 	}
@@ -179,7 +162,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 			BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL},
 		Store:      st,
 		Secret:     secret,
-		Callbacks:  tokenCallbacks,
+		Callbacks:  rl.callbacks,
 		AppHosts:   appHosts,
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
@@ -192,6 +175,44 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	rl.handler = native
 	registerNative(native)
 	return nil
+}
+
+// SharedStore says where state shared by several Caddy instances lives.
+type SharedStore struct {
+	// Redis, when set; otherwise Caddy's configured storage.
+	Redis *RelayRedis `json:"redis,omitempty"`
+}
+
+// openStore opens Redis when r is set, else Caddy's configured storage.
+// The returned function releases it.
+func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.Store, func() error) {
+	if r == nil {
+		return store.NewStorage(ctx.Storage(), "outstatic"), func() error { return nil }
+	}
+	prefix := r.Prefix
+	if prefix == "" {
+		prefix = "outstatic"
+	}
+	client := redis.NewClient(&redis.Options{
+		Addr:         r.Address,
+		Password:     repl.ReplaceKnown(r.Password, ""),
+		DB:           r.DB,
+		DialTimeout:  3 * time.Second,
+		ReadTimeout:  3 * time.Second,
+		WriteTimeout: 3 * time.Second,
+	})
+	return store.NewRedis(client, prefix), client.Close
+}
+
+// callbackMemory is where exchange tokens' callbacks are recorded: in a
+// shared store when one is configured, else in process memory, shared by
+// the guards and relays of this Caddy.
+func callbackMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, func() error) {
+	if shared == nil {
+		return tokenCallbacks, func() error { return nil }
+	}
+	st, closer := openStore(ctx, shared.Redis, caddy.NewReplacer())
+	return relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}, closer
 }
 
 // sweep removes expired tokens and spent markers from a file store every
