@@ -72,35 +72,22 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "callback_origin":
-			if !d.NextArg() {
-				return d.ArgErr()
+			list, err := parseURLList(d, checkOrigin)
+			if err != nil {
+				return err
 			}
-			for {
-				if err := g.addOrigin(d, d.Val()); err != nil {
-					return err
-				}
-				if !d.NextArg() {
-					break
-				}
-			}
+			g.CallbackOrigins = append(g.CallbackOrigins, list...)
 		case "strict_callbacks":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
 			g.StrictCallbacks = true
 		case "app_origin":
-			if !d.NextArg() {
-				return d.ArgErr()
+			list, err := parseURLList(d, checkAppOrigin)
+			if err != nil {
+				return err
 			}
-			for {
-				if _, err := parseAppOrigin(d.Val()); err != nil {
-					return d.Errf("app_origin: %v", err)
-				}
-				g.AppOrigins = append(g.AppOrigins, d.Val())
-				if !d.NextArg() {
-					break
-				}
-			}
+			g.AppOrigins = append(g.AppOrigins, list...)
 		case "bind_login":
 			b, err := parseOnOff(d)
 			if err != nil {
@@ -201,6 +188,33 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return blockErr(file, line, "outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
 	}
 	return nil
+}
+
+// parseURLList reads the one or more URL arguments of a subdirective,
+// checking each, so that an error names the line and the rule broken.
+func parseURLList(d *caddyfile.Dispenser, check func(string) error) ([]string, error) {
+	name := d.Val()
+	var list []string
+	for d.NextArg() {
+		if err := check(d.Val()); err != nil {
+			return nil, d.Errf("%s: %v", name, err)
+		}
+		list = append(list, d.Val())
+	}
+	if len(list) == 0 {
+		return nil, d.ArgErr()
+	}
+	return list, nil
+}
+
+func checkOrigin(raw string) error {
+	_, err := validate.ParseOrigin(raw)
+	return err
+}
+
+func checkAppOrigin(raw string) error {
+	_, err := parseAppOrigin(raw)
+	return err
 }
 
 func (g *Guard) addOrigin(d *caddyfile.Dispenser, raw string) error {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
-	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -100,36 +99,22 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			rl.APIKeys = append(rl.APIKeys, s)
 		case "callback_origin":
-			if !d.NextArg() {
-				return d.ArgErr()
+			list, err := parseURLList(d, checkOrigin)
+			if err != nil {
+				return err
 			}
-			for {
-				if _, err := validate.ParseOrigin(d.Val()); err != nil {
-					return d.Errf("callback_origin: %v", err)
-				}
-				rl.CallbackOrigins = append(rl.CallbackOrigins, d.Val())
-				if !d.NextArg() {
-					break
-				}
-			}
+			rl.CallbackOrigins = append(rl.CallbackOrigins, list...)
 		case "strict_callbacks":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
 			rl.StrictCallbacks = true
 		case "app_origin":
-			if !d.NextArg() {
-				return d.ArgErr()
+			list, err := parseURLList(d, checkAppOrigin)
+			if err != nil {
+				return err
 			}
-			for {
-				if _, err := parseAppOrigin(d.Val()); err != nil {
-					return d.Errf("app_origin: %v", err)
-				}
-				rl.AppOrigins = append(rl.AppOrigins, d.Val())
-				if !d.NextArg() {
-					break
-				}
-			}
+			rl.AppOrigins = append(rl.AppOrigins, list...)
 		case "response_timeout", "session_ttl", "refresh_ttl":
 			field := map[string]*caddy.Duration{"response_timeout": &rl.ResponseTimeout,
 				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL}[d.Val()]
@@ -222,18 +207,11 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch d.Val() {
 		case "callback_origin":
-			if !d.NextArg() {
-				return p, d.ArgErr()
+			list, err := parseURLList(d, checkOrigin)
+			if err != nil {
+				return p, err
 			}
-			for {
-				if _, err := validate.ParseOrigin(d.Val()); err != nil {
-					return p, d.Errf("callback_origin: %v", err)
-				}
-				p.CallbackOrigins = append(p.CallbackOrigins, d.Val())
-				if !d.NextArg() {
-					break
-				}
-			}
+			p.CallbackOrigins = append(p.CallbackOrigins, list...)
 		case "strict_callbacks":
 			if d.NextArg() {
 				return p, d.ArgErr()

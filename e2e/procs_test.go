@@ -1,0 +1,207 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// proc is a child process the test started: a Caddy or the stock site. It
+// runs in a process group of its own, so that stopping it also stops
+// whatever it spawned, and its output goes to a log file the test prints
+// when something fails.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+// startProc starts a child process and registers its stop with t.Cleanup,
+// so it is stopped whatever happens to the test.
+func startProc(t *testing.T, name, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Pdeathsig: if the test binary dies (a -timeout panic skips every
+	// cleanup), the kernel still ends the child.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+// stop sends SIGTERM to the process group, and SIGKILL if it is still
+// there after a few seconds. It is safe to call more than once.
+func (p *proc) stop() {
+	pgid := p.cmd.Process.Pid
+	select {
+	case <-p.done:
+		// The leader is gone; anything it left in its group goes too.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		return
+	default:
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-p.done
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// exited reports whether the process has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// tail returns the last n bytes of the process's output.
+func (p *proc) tail(n int) string {
+	data, _ := os.ReadFile(p.log)
+	if len(data) > n {
+		data = data[len(data)-n:]
+	}
+	return string(data)
+}
+
+// waitHTTP polls url until ready accepts a response, the process exits,
+// or timeout passes.
+func (p *proc) waitHTTP(t *testing.T, url string, timeout time.Duration, ready func(*http.Response) bool) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		if p.exited() {
+			t.Fatalf("%s exited while starting:\n%s", p.name, p.tail(4000))
+		}
+		res, err := client.Get(url)
+		if err == nil {
+			ok := ready(res)
+			res.Body.Close()
+			if ok {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready at %s after %s (last error %v):\n%s", p.name, url, timeout, err, p.tail(4000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// repoRoot is the module's root: the test runs in its package folder.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("no go.mod in %s: run the test from the e2e folder (go test ./e2e/)", root)
+	}
+	return root
+}
+
+// buildCaddy builds Caddy with this plugin, as a user would
+// (go build ./cmd/caddy), into dir, and returns the binary's path.
+func buildCaddy(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "caddy")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/caddy")
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, out.String())
+	}
+	return bin, nil
+}
+
+// startCaddy writes the Caddyfile and runs `caddy run` with it. Caddy's
+// data and config folders are the test's own, so nothing outside is
+// touched; env carries the secrets the Caddyfile's {env.*} placeholders
+// name. It returns when Caddy answers on probe.
+func startCaddy(t *testing.T, bin, caddyfile, probe string, env []string) *proc {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+	}
+	p := startProc(t, "caddy", dir, append(base, env...), bin, "run", "--config", path, "--adapter", "caddyfile")
+	p.waitHTTP(t, probe, 20*time.Second, func(*http.Response) bool { return true })
+	return p
+}
+
+// startSite runs the stock site with `next start` on 127.0.0.1:port and
+// only the environment a user would set. The site caches its key check on
+// disk, null answers too (FACTS.md §5), so that cache is cleared first.
+func startSite(t *testing.T, siteDir string, port int, env map[string]string) *proc {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(siteDir, ".next", "BUILD_ID")); err != nil {
+		t.Fatalf("the stock site is not built (%v): run bash scripts/e2e.sh, which installs and builds it", err)
+	}
+	if err := os.RemoveAll(filepath.Join(siteDir, ".next", "cache", "fetch-cache")); err != nil {
+		t.Fatal(err)
+	}
+	vars := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NEXT_TELEMETRY_DISABLED=1"}
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	p := startProc(t, "site", siteDir, vars, filepath.Join(siteDir, "node_modules", ".bin", "next"),
+		"start", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	p.waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/api/outstatic/user", port), 60*time.Second, func(r *http.Response) bool {
+		return r.StatusCode == http.StatusOK && strings.Contains(r.Header.Get("Content-Type"), "json")
+	})
+	return p
+}
