@@ -52,8 +52,8 @@ func TestGuardInCaddy(t *testing.T) {
 	upstream := httptest.NewServer(app)
 	defer upstream.Close()
 
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`
+	tester := newTester(t)
+	tester.InitServer(ports(fmt.Sprintf(`
 	{
 		admin localhost:2999
 		http_port 9080
@@ -65,7 +65,7 @@ func TestGuardInCaddy(t *testing.T) {
 		outstatic http://blog.localhost:9080/outstatic
 		reverse_proxy %s
 	}
-	`, strings.TrimPrefix(upstream.URL, "http://")), "caddyfile")
+	`, strings.TrimPrefix(upstream.URL, "http://"))), "caddyfile")
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{
@@ -75,7 +75,7 @@ func TestGuardInCaddy(t *testing.T) {
 	}
 	get := func(u string, headers ...string) *http.Response {
 		t.Helper()
-		req, err := http.NewRequest("GET", u, nil)
+		req, err := http.NewRequest("GET", ports(u), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestGuardInCaddy(t *testing.T) {
 				req.Host = headers[i+1]
 				continue
 			}
-			req.Header.Set(headers[i], headers[i+1])
+			req.Header.Set(headers[i], ports(headers[i+1]))
 		}
 		res, err := client.Do(req)
 		if err != nil {
@@ -128,7 +128,7 @@ func TestGuardInCaddy(t *testing.T) {
 		t.Fatalf("the good callback did not reach the app as /api/outstatic/callback: %v", app.seen)
 	}
 	// and the app's redirect to its own listen address is fixed
-	if loc := res.Header.Get("Location"); loc != "http://blog.localhost:9080/outstatic" {
+	if loc := res.Header.Get("Location"); loc != ports("http://blog.localhost:9080/outstatic") {
 		t.Fatalf("Location %q", loc)
 	}
 	// the binding is spent: the same browser cannot reuse it

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -155,18 +156,11 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	g.routes = routeTable{origins: origins}
 	g.targets = validate.Targets{Origins: origins, Strict: g.StrictCallbacks}
 
-	appOrigins := g.AppOrigins
-	if len(appOrigins) == 0 {
-		appOrigins = []string{"http://localhost:3000"}
+	appHosts, err := appHostsOf(g.AppOrigins)
+	if err != nil {
+		return err
 	}
-	g.appHosts = nil
-	for _, raw := range appOrigins {
-		host, err := parseAppOrigin(raw)
-		if err != nil {
-			return err
-		}
-		g.appHosts = append(g.appHosts, host)
-	}
+	g.appHosts = appHosts
 
 	g.bindLogin = g.BindLogin == nil || *g.BindLogin
 	g.bindMagic = g.BindMagicLink == nil || *g.BindMagicLink
@@ -356,10 +350,22 @@ func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {
 			zap.String("method", r.Method),
 			// the path only: queries carry exchange tokens
 			zap.String("path", r.URL.Path),
-			zap.String("remote_ip", r.RemoteAddr),
+			zap.String("remote_ip", clientIP(r)),
 		)
 		ce.Write(fields...)
 	}
+}
+
+// clientIP is the address Caddy decided the client has (trusted proxies
+// considered), else the peer's, without its port.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // writeJSONError answers with the protocol's error body. The stock client

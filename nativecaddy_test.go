@@ -63,8 +63,8 @@ func TestNativeRelayInCaddy(t *testing.T) {
 	t.Setenv("TEST_RELAY_SECRET", strings.Repeat("x", 40))
 	storage := t.TempDir()
 
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`
+	tester := newTester(t)
+	tester.InitServer(ports(fmt.Sprintf(`
 	{
 		admin localhost:2999
 		http_port 9080
@@ -91,12 +91,12 @@ func TestNativeRelayInCaddy(t *testing.T) {
 			secret {env.TEST_RELAY_SECRET}
 		}
 	}
-	`, storage, gh.URL(), gh.APIURL(), gh.GraphQLURL()), "caddyfile")
+	`, storage, gh.URL(), gh.APIURL(), gh.GraphQLURL())), "caddyfile")
 
 	bin := caddyBinary(t)
 	keyCmd := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(bin, append([]string{"outstatic", "key"}, append(args, "--address", "localhost:2999")...)...).CombinedOutput()
+		out, err := exec.Command(bin, append([]string{"outstatic", "key"}, append(args, "--address", ports("localhost:2999"))...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("caddy outstatic key %v: %v\n%s", args, err, out)
 		}
@@ -118,7 +118,7 @@ func TestNativeRelayInCaddy(t *testing.T) {
 	post := func(path, auth string, body any) (int, map[string]any) {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", "http://relay.localhost:9080"+path, bytes.NewReader(b))
+		req, _ := http.NewRequest("POST", ports("http://relay.localhost:9080")+path, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
@@ -148,7 +148,7 @@ func TestNativeRelayInCaddy(t *testing.T) {
 		return res.Header.Get("Location")
 	}
 
-	const callback = "http://blog.localhost:9080/outstatic/api/outstatic/callback"
+	callback := ports("http://blog.localhost:9080/outstatic/api/outstatic/callback")
 	status, out := post("/outstatic/auth/github-exchange", key, map[string]string{"callback_url": callback})
 	if status != 200 {
 		t.Fatalf("github-exchange: %d %v", status, out)

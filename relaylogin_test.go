@@ -25,7 +25,7 @@ import (
 // mode) at /relay, and a fake of the service. The service must only ever
 // see the public callback.
 func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
-	const public = "http://blog.localhost:9080"
+	public := ports("http://blog.localhost:9080")
 	svc := fakeservice.New(testKey, true, public+"/outstatic")
 	svcSrv := httptest.NewServer(svc)
 	defer svcSrv.Close()
@@ -41,7 +41,7 @@ func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
 		Self:   fmt.Sprintf("http://localhost:%d", sitePort),
 		APIURL: public + "/relay",
 		APIKey: testKey,
-		Dial:   "127.0.0.1:9080",
+		Dial:   ports("127.0.0.1:9080"),
 	}
 	siteSrv := httptest.NewUnstartedServer(site)
 	siteSrv.Listener = siteLn
@@ -51,8 +51,8 @@ func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
 	t.Setenv("OUTSTATIC_E2E_KEY", testKey)
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	accessFile := filepath.Join(t.TempDir(), "access.log")
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`
+	tester := newTester(t)
+	tester.InitServer(ports(fmt.Sprintf(`
 	{
 		admin localhost:2999
 		http_port 9080
@@ -89,7 +89,7 @@ func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
 		}
 		reverse_proxy 127.0.0.1:%[3]d
 	}
-	`, logFile, public, sitePort, svcSrv.URL, accessFile), "caddyfile")
+	`, logFile, public, sitePort, svcSrv.URL, accessFile)), "caddyfile")
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{
@@ -165,7 +165,7 @@ func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
 	}
 	for _, r := range svc.Requests() {
 		b, _ := json.Marshal(r.Body)
-		if strings.Contains(string(b), "localhost:") && !strings.Contains(string(b), "blog.localhost:9080") {
+		if strings.Contains(string(b), "localhost:") && !strings.Contains(string(b), strings.TrimPrefix(public, "http://")) {
 			t.Errorf("the service saw the site's own origin: %s %s", r.Path, b)
 		}
 	}
