@@ -29,48 +29,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 	}
 	switch route.name {
 	case validate.RouteCallback, validate.RouteMagicLinkCallback:
-		if route.sub {
-			g.refuse(r, "path goes on past the callback route")
-			return true, writeJSONError(w, http.StatusNotFound, "not-found")
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			return true, writeJSONError(w, http.StatusMethodNotAllowed, "method-not-allowed")
-		}
-		q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
-		if err != nil {
-			g.refuse(r, "callback query refused", zap.String("route", route.name), zap.Error(err))
-			return true, g.redirectToDashboard(w, r, route, errLoginFailed)
-		}
-		if q.Kind == validate.CallbackExchange {
-			bind := g.bindLogin
-			if route.name == validate.RouteMagicLinkCallback {
-				bind = g.bindMagic
-			}
-			if bind {
-				if !g.binding.present(r, secure) {
-					g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
-					return true, g.redirectToDashboard(w, r, route, errLoginFailed)
-				}
-				g.binding.clear(w, secure)
-			}
-		}
-		if q.Kind == validate.CallbackExchange {
-			// The site will redeem the token naming its listen address;
-			// the relay redeems it with the callback it really came to. A
-			// token seen before is a replay: answered as the stock site
-			// answers a spent token, without troubling the service.
-			if !g.callbacks.Remember(q.ExchangeToken, route.origin.SiteOrigin()+r.URL.Path) {
-				g.refuse(r, "exchange token replayed", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, "session-error")
-			}
-		}
-		if route.documented {
-			// The documented callback lives under the dashboard's path;
-			// the site serves it at its own API path.
-			r.URL.Path = route.origin.RootPath() + "/api/outstatic/" + route.name
-			r.URL.RawPath = ""
-		}
+		return g.checkCallback(w, r, route)
 	case "login", "google-login":
 		if route.name == "google-login" {
 			if err := g.checkReturnQuery(r); err != nil {
@@ -116,6 +75,54 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if g.bindMagic && r.Method == http.MethodPost && !isPrefetch(r) {
 			g.binding.set(w, secure)
 		}
+	}
+	return false, nil
+}
+
+// checkCallback checks a callback route: its shape, the login binding, a
+// replay; then records where the token arrived and serves the documented
+// path from the site's own.
+func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route authRoute) (done bool, err error) {
+	if route.sub {
+		g.refuse(r, "path goes on past the callback route")
+		return true, writeJSONError(w, http.StatusNotFound, "not-found")
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		return true, writeJSONError(w, http.StatusMethodNotAllowed, "method-not-allowed")
+	}
+	q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
+	if err != nil {
+		g.refuse(r, "callback query refused", zap.String("route", route.name), zap.Error(err))
+		return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+	}
+	if q.Kind == validate.CallbackExchange {
+		secure := route.origin.Scheme == "https"
+		bind := g.bindLogin
+		if route.name == validate.RouteMagicLinkCallback {
+			bind = g.bindMagic
+		}
+		if bind {
+			if !g.binding.present(r, secure) {
+				g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
+				return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+			}
+			g.binding.clear(w, secure)
+		}
+		// The site will redeem the token naming its listen address; the
+		// relay redeems it with the callback it really came to. A token
+		// seen before is a replay: answered as the stock site answers a
+		// spent token, without troubling the service.
+		if !g.callbacks.Remember(q.ExchangeToken, route.origin.SiteOrigin()+r.URL.Path) {
+			g.refuse(r, "exchange token replayed", zap.String("route", route.name))
+			return true, g.redirectToDashboard(w, r, route, "session-error")
+		}
+	}
+	if route.documented {
+		// The documented callback lives under the dashboard's path; the
+		// site serves it at its own API path.
+		r.URL.Path = route.origin.RootPath() + "/api/outstatic/" + route.name
+		r.URL.RawPath = ""
 	}
 	return false, nil
 }
