@@ -161,7 +161,7 @@ func TestProjectFromVerdictCache(t *testing.T) {
 	// The service goes down; past the TTL, within the grace, the site
 	// still gets its project.
 	h.svc.srv.Close()
-	h.clock.advance(2 * time.Minute)
+	h.clock.Advance(2 * time.Minute)
 	for range 2 {
 		if resp, body = get(testKey); resp.StatusCode != http.StatusOK || body != fakeProjectBody {
 			t.Fatalf("stale: got %d %q", resp.StatusCode, body)
@@ -169,7 +169,7 @@ func TestProjectFromVerdictCache(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Past the grace, no verdict is left.
-	h.clock.advance(2 * time.Hour)
+	h.clock.Advance(2 * time.Hour)
 	resp, body = get(testKey)
 	wantError(t, resp, body, http.StatusBadGateway, "service-unavailable")
 }

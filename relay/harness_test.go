@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testclock"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -40,13 +40,13 @@ type harness struct {
 	relay *httptest.Server
 	mem   *MemoryCallbacks
 	cache *verdict.Cache
-	clock *fakeClock
+	clock *testclock.Clock
 	logs  *observer.ObservedLogs
 }
 
 func newHarness(t *testing.T, edit ...func(*ForwardConfig)) *harness {
 	t.Helper()
-	h := &harness{svc: newFakeService(t), clock: &fakeClock{now: time.Unix(1_800_000_000, 0)}}
+	h := &harness{svc: newFakeService(t), clock: testclock.New(time.Unix(1_800_000_000, 0))}
 	h.cache = verdict.New(verdict.Options{
 		Service:    h.svc.base(),
 		TTL:        time.Minute,
@@ -154,22 +154,4 @@ func noCORS(t *testing.T, resp *http.Response) {
 			t.Errorf("unexpected CORS header %s: %q", name, resp.Header.Values(name))
 		}
 	}
-}
-
-// fakeClock is the verdict cache's clock, moved by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testclock"
 	"github.com/caddyserver/certmagic"
 )
 
@@ -28,27 +29,9 @@ func TestStorageConformance(t *testing.T) {
 	runConformance(t, fileBackend)
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newClockedStorage(t *testing.T) (*storageStore, *certmagic.FileStorage, *fakeClock) {
+func newClockedStorage(t *testing.T) (*storageStore, *certmagic.FileStorage, *testclock.Clock) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
-	clock := &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	return newStorage(fs, testPrefix, clock.Now), fs, clock
 }
 

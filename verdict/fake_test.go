@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testclock"
 )
 
 // testKey looks like a real key, so a leak of it would be recognisable.
@@ -187,40 +189,12 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	_, _ = w.Write([]byte(body))
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // harness is a Cache on a fake clock in front of a fake service. Its loop
 // ticks once an hour of real time, so only the tests move it.
 type harness struct {
 	t       *testing.T
 	svc     *fakeService
-	clk     *fakeClock
+	clk     *testclock.Clock
 	c       *Cache
 	t0      time.Time
 	applied chan Verdict
@@ -234,7 +208,7 @@ const (
 
 func newHarness(t *testing.T, tune func(*Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, svc: newFake(t), clk: newClock(), applied: make(chan Verdict, 4096)}
+	h := &harness{t: t, svc: newFake(t), clk: testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), applied: make(chan Verdict, 4096)}
 	h.t0 = h.clk.Now()
 	opts := Options{
 		Service:     h.svc.srv.URL,

@@ -113,7 +113,7 @@ func TestInvalidReplacesValidAtOnce(t *testing.T) {
 			wantState(t, h.cold(), Valid, false)
 
 			h.svc.set(m)
-			h.clk.Add(50 * time.Second) // past RefreshAt*TTL, within TTL
+			h.clk.Advance(50 * time.Second) // past RefreshAt*TTL, within TTL
 			wantState(t, h.lookup(), Valid, false)
 			wantState(t, h.waitApplied(), Invalid, false)
 
@@ -126,11 +126,11 @@ func TestInvalidReplacesValidAtOnce(t *testing.T) {
 
 			// Kept NegativeTTL, then checked again.
 			h.svc.set(modePro)
-			h.clk.Add(testNegTTL - time.Second)
+			h.clk.Advance(testNegTTL - time.Second)
 			wantState(t, h.lookup(), Invalid, false)
 			h.assertNoCheck()
 			h.wantRequests(2)
-			h.clk.Add(time.Second)
+			h.clk.Advance(time.Second)
 			wantState(t, h.cold(), Valid, false)
 			h.wantRequests(3)
 		})
@@ -184,7 +184,7 @@ func TestOutageServesStaleWithinGrace(t *testing.T) {
 
 			// Recovery.
 			h.svc.set(modePro)
-			h.clk.Add(testNegTTL)
+			h.clk.Advance(testNegTTL)
 			wantState(t, h.cold(), Valid, false)
 		})
 	}
@@ -196,13 +196,13 @@ func TestWatchedKeyPastGraceIsUnknownWithoutWaiting(t *testing.T) {
 	wantState(t, h.waitApplied(), Valid, false)
 
 	h.svc.set(modeError)
-	h.clk.Add(testTTL + testGrace)
+	h.clk.Advance(testTTL + testGrace)
 	wantState(t, h.lookup(), Unknown, false) // from the cache; a refresh starts
 	wantState(t, h.waitApplied(), Unknown, false)
 	wantState(t, h.lookup(), Unknown, false)
 
 	h.svc.set(modePro)
-	h.clk.Add(testNegTTL)
+	h.clk.Advance(testNegTTL)
 	h.c.refreshDue()
 	wantState(t, h.waitApplied(), Valid, false)
 	wantState(t, h.lookup(), Valid, false)
@@ -215,7 +215,7 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 	h.svc.drainEntered()
 
 	h.svc.set(modeHang)
-	h.clk.Add(50 * time.Second)
+	h.clk.Advance(50 * time.Second)
 	start := time.Now()
 	v := h.lookup()
 	// Had Lookup waited for its refresh, the refresh's verdict would be
@@ -321,7 +321,7 @@ func TestWatchRefreshesBeforeTTL(t *testing.T) {
 
 	const rounds = 10
 	for range rounds {
-		h.clk.Add(50 * time.Second) // 0.83 of TTL
+		h.clk.Advance(50 * time.Second) // 0.83 of TTL
 		h.c.poke()
 		v := h.waitApplied()
 		wantState(t, v, Valid, false)
@@ -341,7 +341,7 @@ func TestWatchLoopTicks(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Interval = 5 * time.Millisecond })
 	h.c.Watch(testKey)
 	first := h.waitApplied()
-	h.clk.Add(50 * time.Second)
+	h.clk.Advance(50 * time.Second)
 	second := h.waitApplied() // found by a tick, not by a Lookup
 	if !second.CheckedAt.After(first.CheckedAt) {
 		t.Fatalf("not refreshed: %v then %v", first.CheckedAt, second.CheckedAt)
@@ -355,7 +355,7 @@ func TestWatchedNegativeDoesNotWait(t *testing.T) {
 	wantState(t, h.waitApplied(), Unknown, false)
 
 	h.svc.set(modeHang)
-	h.clk.Add(testNegTTL)
+	h.clk.Advance(testNegTTL)
 	wantState(t, h.lookup(), Unknown, false)
 	select {
 	case <-h.applied:
@@ -380,10 +380,10 @@ func TestNotAProjectIsNotValid(t *testing.T) {
 
 			// With a Valid verdict, it is a failure, not a revocation.
 			h.svc.set(modePro)
-			h.clk.Add(testNegTTL)
+			h.clk.Advance(testNegTTL)
 			wantState(t, h.cold(), Valid, false)
 			h.svc.set(m)
-			h.clk.Add(50 * time.Second)
+			h.clk.Advance(50 * time.Second)
 			h.lookup()
 			wantState(t, h.waitApplied(), Valid, false)
 			wantState(t, h.lookup(), Valid, false)
@@ -412,7 +412,7 @@ func TestForget(t *testing.T) {
 	// A forgotten watched key is no longer refreshed.
 	h.c.Watch(testKey)
 	h.c.Forget(testKey)
-	h.clk.Add(testTTL)
+	h.clk.Advance(testTTL)
 	h.c.refreshDue()
 	h.assertNoCheck()
 
@@ -504,7 +504,7 @@ func TestKeyNeverLogged(t *testing.T) {
 	h.waitApplied()
 	for _, m := range []mode{modeError, modeClose, modeMalformed, modeHang, modeFree, modeUnauthorized, modeTeapot} {
 		h.svc.set(m)
-		h.clk.Add(testTTL)
+		h.clk.Advance(testTTL)
 		h.c.refreshDue()
 		h.waitApplied()
 	}
