@@ -3,6 +3,7 @@ package outstatic
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -446,5 +449,71 @@ func TestTokenStoreAcrossInstances(t *testing.T) {
 	}
 	if _, again := rl.callbacks.Take("shared-token-1"); again {
 		t.Fatal("read twice")
+	}
+}
+
+func TestGuardPlaceholders(t *testing.T) {
+	for _, pro := range []bool{true, false} {
+		g, _ := proSetup(t, pro, nil)
+		r := request("GET", "https://blog.example.com/", false)
+		repl := caddy.NewReplacer()
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+		serve(t, g, r, &recordingNext{})
+		gotPro, _ := repl.GetString("http.outstatic.pro")
+		gotProject, _ := repl.GetString("http.outstatic.project")
+		if gotPro != fmt.Sprint(pro) || gotProject != "proj_1" {
+			t.Errorf("pro %v: placeholders %q %q", pro, gotPro, gotProject)
+		}
+	}
+}
+
+// TestVerdictSurvivesReload: a new config with the same service and cache
+// settings finds the verdicts of the old one, which Caddy cleans up after
+// the new one is provisioned.
+func TestVerdictSurvivesReload(t *testing.T) {
+	old, svc := proSetup(t, true, nil)
+	if !hasFlags(t, old) {
+		t.Fatal("no flags")
+	}
+	reloaded := &Guard{CallbackOrigins: old.CallbackOrigins, APIKey: old.APIKey, Service: old.Service}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := reloaded.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer reloaded.Cleanup()
+	reloaded.logger = zaptest.NewLogger(t)
+	if err := old.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasFlags(t, reloaded) {
+		t.Fatal("the reloaded guard lost the verdict")
+	}
+	if n := svc.Count("/outstatic/project"); n != 1 {
+		t.Fatalf("%d key checks across a reload, want 1", n)
+	}
+}
+
+// TestRelaySecretKeptInStore: without a configured secret, instances that
+// share a store draw one secret between them and keep it.
+func TestRelaySecretKeptInStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	var secrets [][]byte
+	for i := 0; i < 2; i++ {
+		st := store.NewStorage(&certmagic.FileStorage{Path: dir}, "outstatic")
+		s, err := (&Relay{}).relaySecret(ctx, st, caddy.NewReplacer())
+		if err != nil || len(s) != 32 {
+			t.Fatalf("secret %x, %v", s, err)
+		}
+		secrets = append(secrets, s)
+	}
+	if string(secrets[0]) != string(secrets[1]) {
+		t.Fatal("two instances drew different secrets")
+	}
+	t.Setenv("TEST_SHORT_SECRET", "short")
+	if _, err := (&Relay{Secret: "{env.TEST_SHORT_SECRET}"}).relaySecret(ctx, nil, caddy.NewReplacer()); err == nil {
+		t.Fatal("a short configured secret was accepted")
 	}
 }
