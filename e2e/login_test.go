@@ -3,13 +3,14 @@
 // Package e2e runs the stock Outstatic site (testdata/stock-site, unmodified)
 // behind a Caddy built from this repository, and drives it with a real
 // headless Chromium: a relay login from the sign-in page to the Pro
-// dashboard, then the guard's defences against the real client. Run it with
+// dashboard, then the guard's defences against the real client. The relay
+// the site calls forwards either to a native relay in the same Caddy, which
+// logs in on a fake GitHub, or to a fake of the hosted service. Run it with
 // bash scripts/e2e.sh, which installs and builds the site first; it needs
 // node and chromium, and fails without them.
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,65 +25,66 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// setUp starts everything on 127.0.0.1: the backend, the header echo, the
-// stock site and Caddy (built from this repository), in that order of
-// need. Caddy is built while the site starts.
-func setUp(t *testing.T) *stack {
+// setUp starts everything on 127.0.0.1, in the order each part needs the
+// one before: Caddy is built, the backend made (the site's key with it),
+// Caddy started, the backend readied, and the stock site started last,
+// with the key.
+func setUp(t *testing.T, newBackend func(*testing.T, *stack) backend) *stack {
 	t.Helper()
 	root := repoRoot(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		// A browser test that cannot run must fail, not pass unseen.
 		t.Fatal("node is not installed: the stock site needs it (scripts/e2e.sh checks for it)")
 	}
-	s := &stack{key: newKey(), caddyPort: freePort(t), adminPort: freePort(t), sitePort: freePort(t)}
+	s := &stack{caddyPort: freePort(t), adminPort: freePort(t), sitePort: freePort(t), storage: t.TempDir()}
 	s.public = fmt.Sprintf("http://%s:%d", publicHost, s.caddyPort)
 	s.evil = fmt.Sprintf("http://%s:%d", evilHost, s.caddyPort)
 	s.relay = fmt.Sprintf("http://127.0.0.1:%d", s.caddyPort)
-	s.backend = newForwardBackend(t, s.key, s.public)
 	s.echo = newEcho(t)
 
-	// No t method runs in the goroutine: the test may end before it does.
-	type built struct {
-		bin  string
-		err  error
-		took time.Duration
-	}
-	done := make(chan built, 1)
-	// a cold build cache takes minutes on two cores
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	t.Cleanup(cancel)
-	binDir := t.TempDir()
-	go func() {
-		start := time.Now()
-		bin, err := buildCaddy(ctx, root, binDir)
-		done <- built{bin, err, time.Since(start)}
-	}()
 	start := time.Now()
-	startSite(t, filepath.Join(root, "testdata", "stock-site"), s.sitePort, s.siteEnv())
-	t.Logf("site start: %s", time.Since(start).Round(time.Millisecond))
-	b := <-done
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	t.Logf("caddy build: %s", b.took.Round(time.Millisecond))
+	s.bin = builtCaddy(t, root)
+	t.Logf("caddy build: %s", time.Since(start).Round(time.Millisecond))
+	s.backend = newBackend(t, s)
+	s.caddyEnv = append(s.caddyEnv, "OUTSTATIC_E2E_KEY="+s.key)
+
 	logFile := filepath.Join(t.TempDir(), "caddy-log.json")
-	caddy := startCaddy(t, b.bin, s.caddyfile(logFile), s.relay+"/", []string{"OUTSTATIC_E2E_KEY=" + s.key})
+	start = time.Now()
+	caddy := startCaddy(t, s.bin, s.caddyfile(logFile), s.relay+"/", s.caddyEnv)
 	t.Cleanup(func() {
 		if t.Failed() {
-			data, _ := os.ReadFile(logFile)
-			if len(data) > 6000 {
-				data = data[len(data)-6000:]
-			}
-			t.Logf("caddy's log (end):\n%s\ncaddy's output:\n%s", data, caddy.tail(2000))
+			t.Logf("caddy's log, without the proxy's entries (end):\n%s\ncaddy's output:\n%s",
+				pluginLog(logFile, 12000), caddy.tail(2000))
 		}
 	})
+	t.Logf("caddy start: %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	s.backend.ready(t, s)
+	s.waitPro(t)
+	t.Logf("keys, and Pro through the chain: %s", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	startSite(t, filepath.Join(root, "testdata", "stock-site"), s.sitePort, s.siteEnv())
+	t.Logf("site start: %s", time.Since(start).Round(time.Millisecond))
 	return s
 }
 
-// TestStockSiteInBrowser is the end-to-end test: one browser run, from the
-// sign-in page to the dashboard, then the defences.
-func TestStockSiteInBrowser(t *testing.T) {
-	s := setUp(t)
+// TestNativeRelayInBrowser is the end-to-end test of the chain the issue
+// asks for: site → guard → forward relay → native relay → GitHub (a fake),
+// in one Caddy, from the sign-in page to the dashboard, then the defences.
+func TestNativeRelayInBrowser(t *testing.T) {
+	browserSuite(t, setUp(t, newNativeBackend))
+}
+
+// TestForwardServiceInBrowser runs the same browser session with the
+// relay forwarding to a fake of the hosted service.
+func TestForwardServiceInBrowser(t *testing.T) {
+	browserSuite(t, setUp(t, newForwardBackend))
+}
+
+// browserSuite is one browser run on s, from the sign-in page to the
+// dashboard, then the defences.
+func browserSuite(t *testing.T, s *stack) {
 	browser := newBrowser(t)
 	tab := newBrowserContext(t, browser)
 	traffic := recordNetwork(t, tab)
@@ -104,28 +106,39 @@ func TestStockSiteInBrowser(t *testing.T) {
 		if !google || badges {
 			t.Fatalf("the sign-in page is not Pro: google link %v, badges %v\n%s", google, badges, pageState(tab))
 		}
+		if s.backend.count(t, "/outstatic/project") == 0 {
+			t.Error("the key check never reached the service")
+		}
 	})
 
 	must("login through the relay", func(t *testing.T) {
-		starts := s.backend.count("/outstatic/auth/github-exchange")
+		starts := s.backend.count(t, "/outstatic/auth/github-exchange")
+		redeemed := s.backend.count(t, "/outstatic/auth/exchange-token")
 		waitHydrated(t, tab, `a[href="/api/outstatic/login"]`)
 		run(t, tab, "clicking Sign in with GitHub", chromedp.Click(chromedp.CSS(`a[href="/api/outstatic/login"]`)))
 		waitForURL(t, tab, s.public+"/outstatic")
 		waitForText(t, tab, "Dashboard", "Libraries", "Media Library", "Collections", "Posts", "Singletons", "acme", "blog", "main")
-		if n := s.backend.count("/outstatic/auth/github-exchange") - starts; n != 1 {
+		if n := s.backend.count(t, "/outstatic/auth/github-exchange") - starts; n != 1 {
 			t.Errorf("the click started %d logins, want 1", n)
 		}
-		// the browser went to the provider and came back to the public callback
+		if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 1 {
+			t.Errorf("the login redeemed %d exchange tokens, want 1", n)
+		}
+		// the browser went through the provider's pages, in order, and came
+		// back to the public callback
 		docs := traffic.find(func(x *exchange) bool { return x.Type == "Document" })
-		provider := false
+		hops := s.backend.hops()
+		seen := 0
 		for _, x := range docs {
-			provider = provider || strings.HasPrefix(x.URL, s.backend.provider()+"/")
-			if provider && strings.HasPrefix(x.URL, s.callback()+"?exchange_token=") {
+			if seen < len(hops) && strings.HasPrefix(x.URL, hops[seen]) {
+				seen++
+			}
+			if seen == len(hops) && strings.HasPrefix(x.URL, s.callback()+"?exchange_token=") {
 				firstCallback = x.URL
 			}
 		}
 		if firstCallback == "" {
-			t.Fatalf("no navigation through %s to %s?exchange_token=...; navigations: %v", s.backend.provider(), s.callback(), urls(docs))
+			t.Fatalf("no navigation through %q to %s?exchange_token=...; navigations: %v", hops, s.callback(), urls(docs))
 		}
 	})
 
@@ -140,13 +153,20 @@ func TestStockSiteInBrowser(t *testing.T) {
 		raw := eval[string](t, tab, "fetching /api/outstatic/user", `fetch("/api/outstatic/user").then(r => r.text())`)
 		var user struct {
 			Session struct {
-				User        struct{ Email string }
+				User struct {
+					Email       string
+					Permissions []string
+				}
 				Provider    string
 				AccessToken string `json:"access_token"`
 			}
 		}
 		if err := json.Unmarshal([]byte(raw), &user); err != nil || user.Session.User.Email != s.backend.email() {
 			t.Fatalf("/api/outstatic/user: %v %s", err, raw)
+		}
+		// an owner: every permission, Settings and Members in the sidebar
+		if got := strings.Join(user.Session.User.Permissions, ","); got != strings.Join(allPermissions, ",") {
+			t.Errorf("the session's permissions are %q, want an owner's %q", got, allPermissions)
 		}
 		accessToken = user.Session.AccessToken
 	})
@@ -163,16 +183,19 @@ func TestStockSiteInBrowser(t *testing.T) {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(out, "dashboard.png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, s.backend.screenshot()), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	must("GraphQL through the relay, with CORS", func(t *testing.T) {
+		// On the GitHub side: the dashboard's first operations, each with
+		// the token the backend says this session must reach GitHub with.
+		want := s.backend.githubToken(t, accessToken)
 		ops := map[string]int{}
 		for _, c := range s.backend.graphQL() {
-			if c.Authorization != "Bearer "+accessToken || c.ProjectID != s.backend.projectID() {
-				t.Errorf("GraphQL call %s with authorization %q, project %q", c.Operation, c.Authorization, c.ProjectID)
+			if c.Token != want {
+				t.Errorf("GraphQL call %s reached GitHub with token %q, want %q", c.Operation, c.Token, want)
 			}
 			ops[c.Operation]++
 		}
@@ -191,8 +214,10 @@ func TestStockSiteInBrowser(t *testing.T) {
 			switch x.Method {
 			case http.MethodPost:
 				posts++
-				if header(x.Request, "Origin") != s.public {
-					t.Errorf("POST from origin %q", header(x.Request, "Origin"))
+				if header(x.Request, "Origin") != s.public || header(x.Request, "Authorization") != "Bearer "+accessToken ||
+					header(x.Request, "X-Project-Id") != s.backend.projectID() {
+					t.Errorf("POST from origin %q with authorization %q, project %q", header(x.Request, "Origin"),
+						header(x.Request, "Authorization"), header(x.Request, "X-Project-Id"))
 				}
 			case http.MethodOptions:
 				preflights++
@@ -205,26 +230,29 @@ func TestStockSiteInBrowser(t *testing.T) {
 		if posts == 0 || preflights == 0 {
 			t.Errorf("the browser made %d GraphQL POSTs and %d preflights to %s", posts, preflights, parser)
 		}
+		if n := s.backend.count(t, "/github/parser"); n < posts {
+			t.Errorf("%d of the browser's %d GraphQL POSTs reached the service's parser", n, posts)
+		}
 	})
 
 	t.Run("login CSRF: a callback in another browser", func(t *testing.T) {
 		other := newBrowserContext(t, browser)
-		redeemed := s.backend.count("/outstatic/auth/exchange-token")
+		redeemed := s.backend.count(t, "/outstatic/auth/exchange-token")
 		// the attacker's own login, finished, sent to the victim
-		link := s.callback() + "?exchange_token=" + s.backend.mint(s.callback())
+		link := s.callback() + "?exchange_token=" + s.backend.mint(t, s)
 		run(t, other, "opening the attacker's callback", chromedp.Navigate(link))
 		waitForURL(t, other, s.public+"/outstatic?error=auth-callback-failed")
 		waitForText(t, other, "Something went wrong during login", "Sign in with GitHub")
 		if c := cookies(t, other, s.public); c["ost_token"] != nil {
 			t.Error("the victim's browser got a session")
 		}
-		if n := s.backend.count("/outstatic/auth/exchange-token") - redeemed; n != 0 {
+		if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 0 {
 			t.Errorf("%d redemptions reached the service", n)
 		}
 	})
 
 	t.Run("replayed exchange token", func(t *testing.T) {
-		redeemed := s.backend.count("/outstatic/auth/exchange-token")
+		redeemed := s.backend.count(t, "/outstatic/auth/exchange-token")
 		// a fresh binding, as a new login in this browser would have
 		status := eval[int](t, tab, "starting a login", `fetch("/api/outstatic/login").then(r => r.status)`)
 		if status != http.StatusOK {
@@ -232,7 +260,7 @@ func TestStockSiteInBrowser(t *testing.T) {
 		}
 		run(t, tab, "opening the spent callback", chromedp.Navigate(firstCallback))
 		waitForURL(t, tab, s.public+"/outstatic?error=session-error")
-		if n := s.backend.count("/outstatic/auth/exchange-token") - redeemed; n != 0 {
+		if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 0 {
 			t.Errorf("%d redemptions of a spent token reached the service", n)
 		}
 	})
@@ -240,7 +268,7 @@ func TestStockSiteInBrowser(t *testing.T) {
 	t.Run("login on a host that is no callback origin", func(t *testing.T) {
 		other := newBrowserContext(t, browser)
 		otherTraffic := recordNetwork(t, other)
-		starts := s.backend.count("/outstatic/auth/github-exchange")
+		starts := s.backend.count(t, "/outstatic/auth/github-exchange")
 		run(t, other, "opening the sign-in page on "+s.evil, chromedp.Navigate(s.evil+"/outstatic"))
 		waitHydrated(t, other, `a[href="/api/outstatic/login"]`)
 		run(t, other, "clicking Sign in with GitHub", chromedp.Click(chromedp.CSS(`a[href="/api/outstatic/login"]`)))
@@ -250,7 +278,7 @@ func TestStockSiteInBrowser(t *testing.T) {
 		if len(clicks) != 1 || clicks[0].Status != http.StatusBadRequest {
 			t.Errorf("the click's login on %s: %+v, want one 400", s.evil, clicks)
 		}
-		if n := s.backend.count("/outstatic/auth/github-exchange") - starts; n != 0 {
+		if n := s.backend.count(t, "/outstatic/auth/github-exchange") - starts; n != 0 {
 			t.Errorf("%d logins from %s reached the service", n, s.evil)
 		}
 		// and that origin may not read the relay's GraphQL answers
@@ -304,6 +332,24 @@ func urls(xs []exchange) []string {
 	var out []string
 	for _, x := range xs {
 		out = append(out, x.URL)
+	}
+	return out
+}
+
+// pluginLog returns the end of Caddy's log, at most n bytes, without the
+// reverse proxy's entries: at DEBUG they carry every request's headers,
+// and would push the plugin's own entries out of a failure's report.
+func pluginLog(path string, n int) string {
+	data, _ := os.ReadFile(path)
+	var keep []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.Contains(line, `"logger":"http.handlers.reverse_proxy"`) {
+			keep = append(keep, line)
+		}
+	}
+	out := strings.Join(keep, "\n")
+	if len(out) > n {
+		out = out[len(out)-n:]
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,18 +148,50 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// buildCaddy builds Caddy with this plugin, as a user would
-// (go build ./cmd/caddy), into dir, and returns the binary's path.
-func buildCaddy(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "caddy")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/caddy")
-	cmd.Dir = root
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, out.String())
+// caddyBuild is the Caddy binary every test of the run shares.
+var caddyBuild struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// builtCaddy builds Caddy with this plugin once per run, as a user would
+// (go build ./cmd/caddy), and returns the binary's path. TestMain removes
+// it.
+func builtCaddy(t *testing.T, root string) string {
+	t.Helper()
+	caddyBuild.once.Do(func() {
+		caddyBuild.dir, caddyBuild.err = os.MkdirTemp("", "outstatic-e2e-caddy-")
+		if caddyBuild.err != nil {
+			return
+		}
+		// a cold build cache takes minutes on two cores
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		bin := filepath.Join(caddyBuild.dir, "caddy")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/caddy")
+		cmd.Dir = root
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			caddyBuild.err = fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, out.String())
+			return
+		}
+		caddyBuild.bin = bin
+	})
+	if caddyBuild.err != nil {
+		t.Fatal(caddyBuild.err)
 	}
-	return bin, nil
+	return caddyBuild.bin
+}
+
+// TestMain removes the Caddy binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if caddyBuild.dir != "" {
+		os.RemoveAll(caddyBuild.dir)
+	}
+	os.Exit(code)
 }
 
 // startCaddy writes the Caddyfile and runs `caddy run` with it. Caddy's

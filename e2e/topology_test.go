@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -13,114 +14,65 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
+	"time"
 )
 
 // Names the browser uses. Chromium maps them to 127.0.0.1
 // (--host-resolver-rules); nothing else resolves them, so only the browser
-// uses them. The site and the Go side reach Caddy on 127.0.0.1.
+// and localClient use them. The site reaches Caddy on 127.0.0.1.
 const (
 	publicHost = "blog.localhost" // the site's public name: not the name the site gives itself
 	evilHost   = "evil.localhost" // another name for the same Caddy: not a callback origin
 )
 
-// graphQLCall is a GraphQL request that reached the GitHub side: the
-// authorization the browser sent it with (the session's access token), the
-// project id and the operation's name.
+// graphQLCall is a GraphQL request that reached the GitHub side: the token
+// it was sent with and the operation's name.
 type graphQLCall struct {
-	Authorization, ProjectID, Operation string
+	Token, Operation string
 }
 
-// backend is what stands behind the relay. Forward mode: a fake of the
-// hosted service, which also plays the provider round trip and GitHub's
-// GraphQL. Native mode: the relay itself, with a fake GitHub. The test
-// speaks only to this interface, so a topology is swapped in one place.
+// backend is what stands behind the relay the site and the browser call
+// (the site's OUTSTATIC_API_URL, a relay in forward mode). The test speaks
+// only to this interface, so a topology is swapped in one place.
 type backend interface {
-	// relayConfig returns the body of the outstatic_relay block.
+	// relayConfig returns the body of the forward relay's block.
 	relayConfig(s *stack) string
+	// sites returns the Caddyfile site blocks the backend adds, if any.
+	sites(s *stack) string
 	// guardService is the guard's service: where it checks the key and
 	// starts logins.
 	guardService(s *stack) string
-	// mint issues an exchange token bound to callback, as a login that
-	// went through the provider would.
-	mint(callback string) string
+	// ready runs once Caddy answers, before the site starts.
+	ready(t *testing.T, s *stack)
+	// mint returns an exchange token for the public callback from a login
+	// that went through the provider, in another client than the browser.
+	mint(t *testing.T, s *stack) string
 	// count returns how many calls of a protocol endpoint
 	// ("/outstatic/auth/github-exchange", "/outstatic/auth/exchange-token")
-	// reached the service side.
-	count(endpoint string) int
+	// reached the service.
+	count(t *testing.T, endpoint string) int
 	// graphQL returns the GraphQL requests that reached the GitHub side.
 	graphQL() []graphQLCall
+	// githubToken returns the token the GitHub side must see on the
+	// GraphQL calls of the session whose access token is accessToken.
+	githubToken(t *testing.T, accessToken string) string
 	// email is the address of the user a login logs in.
 	email() string
 	// projectID is the project's id, which the dashboard sends with its
 	// GraphQL calls.
 	projectID() string
-	// provider is the origin of the sign-in pages the browser passes
-	// through on its way back to the callback.
-	provider() string
+	// hops are the prefixes of the URLs the browser must pass through, in
+	// order, on its way from the click to the public callback.
+	hops() []string
+	// screenshot names the file, under testdata/out, the dashboard's
+	// screenshot is written to.
+	screenshot() string
 }
 
-// forwardBackend is the relay in forward mode in front of
-// internal/fakeservice, standing in for outstatic.com.
-type forwardBackend struct {
-	svc *fakeservice.Service
-	url string
-}
-
-// allPermissions makes the user an owner, so that the dashboard shows the
-// Settings group, whose Members item is Pro-only.
+// allPermissions are an owner's: the dashboard shows the Settings group,
+// whose Members item is Pro-only, only with settings.manage.
 var allPermissions = []string{"roles.manage", "settings.manage", "members.manage", "invites.manage",
 	"collections.manage", "content.manage", "projects.manage"}
-
-// newForwardBackend starts the fake service for key, with the public
-// site's callback origin, as outstatic.com would hold it for the project.
-func newForwardBackend(t *testing.T, key, public string) *forwardBackend {
-	svc := fakeservice.New(key, true, public+"/outstatic")
-	svc.Permissions = allPermissions
-	srv := httptest.NewServer(svc)
-	t.Cleanup(srv.Close)
-	t.Cleanup(svc.Release)
-	svc.BaseURL = srv.URL
-	return &forwardBackend{svc: svc, url: srv.URL}
-}
-
-func (b *forwardBackend) relayConfig(s *stack) string {
-	return fmt.Sprintf(`upstream %s/api
-		api_key {env.OUTSTATIC_E2E_KEY}
-		callback_origin %s/outstatic
-		app_origin http://localhost:%d`, b.url, s.public, s.sitePort)
-}
-
-func (b *forwardBackend) guardService(*stack) string { return b.url + "/api" }
-
-func (b *forwardBackend) mint(callback string) string { return b.svc.Mint(callback) }
-
-func (b *forwardBackend) count(endpoint string) int { return b.svc.Count(endpoint) }
-
-func (b *forwardBackend) email() string { return b.svc.Email }
-
-func (b *forwardBackend) provider() string { return b.url }
-
-func (b *forwardBackend) projectID() string { return b.svc.ProjectID }
-
-func (b *forwardBackend) graphQL() []graphQLCall {
-	var out []graphQLCall
-	for _, r := range b.svc.Requests() {
-		if r.Path != "/github/parser" || r.Method != http.MethodPost {
-			continue
-		}
-		op, _ := r.Body["operationName"].(string)
-		if op == "" {
-			q, _ := r.Body["query"].(string)
-			if f := strings.Fields(q); len(f) > 1 {
-				op, _, _ = strings.Cut(f[1], "(")
-			}
-		}
-		out = append(out, graphQLCall{Authorization: r.Authorization, ProjectID: r.Header.Get("X-Project-Id"), Operation: op})
-	}
-	return out
-}
 
 // stack is one running setup: Caddy, the stock site, the backend and a
 // header echo, all on 127.0.0.1.
@@ -129,9 +81,12 @@ type stack struct {
 	caddyPort int
 	adminPort int
 	sitePort  int
-	public    string // the public origin, http://blog.localhost:<caddy>
-	evil      string // http://evil.localhost:<caddy>
-	relay     string // the relay's origin, the site's OUTSTATIC_API_URL
+	storage   string   // Caddy's storage: the native relay's keys and tokens
+	public    string   // the public origin, http://blog.localhost:<caddy>
+	evil      string   // http://evil.localhost:<caddy>
+	relay     string   // the forward relay's origin, the site's OUTSTATIC_API_URL
+	bin       string   // the Caddy built from this repository
+	caddyEnv  []string // what Caddy's {env.*} placeholders read
 	backend   backend
 	echo      *echo
 }
@@ -140,6 +95,9 @@ type stack struct {
 // documented form under the callback origin.
 func (s *stack) callback() string { return s.public + "/outstatic/api/outstatic/callback" }
 
+// admin is the address of Caddy's admin API.
+func (s *stack) admin() string { return fmt.Sprintf("127.0.0.1:%d", s.adminPort) }
+
 // caddyfile is the configuration under test. The relay has a site of its
 // own (127.0.0.1), so the dashboard's GraphQL is a cross-origin call that
 // needs CORS, as it is with a hosted service. The public site block takes
@@ -147,42 +105,43 @@ func (s *stack) callback() string { return s.public + "/outstatic/api/outstatic/
 // the site's, which is the case the Host checks exist for.
 func (s *stack) caddyfile(logFile string) string {
 	return fmt.Sprintf(`{
-	admin 127.0.0.1:%[1]d
+	admin %[1]s
 	default_bind 127.0.0.1
 	auto_https off
 	persist_config off
 	grace_period 1s
+	storage file_system %[2]s
 	log {
-		output file %[2]s
+		output file %[3]s
 		level DEBUG
 	}
 }
-
+%[4]s
 # the relay: the site's OUTSTATIC_API_URL, called by the site and the browser
-http://127.0.0.1:%[3]d {
+http://127.0.0.1:%[5]d {
 	outstatic_relay {
-		%[4]s
+		%[6]s
 	}
 }
 
 # the public site
-http://:%[3]d {
+http://:%[5]d {
 	outstatic {
-		callback_origin %[5]s/outstatic
-		app_origin http://localhost:%[6]d
+		callback_origin %[7]s/outstatic
+		app_origin http://localhost:%[8]d
 		api_key {env.OUTSTATIC_E2E_KEY}
-		service %[7]s
+		service %[9]s
 	}
 	# a tap that shows what a request looks like once the guard is done
 	handle /__echo {
-		reverse_proxy 127.0.0.1:%[8]d
+		reverse_proxy 127.0.0.1:%[10]d
 	}
 	handle {
-		reverse_proxy 127.0.0.1:%[6]d
+		reverse_proxy 127.0.0.1:%[8]d
 	}
 }
-`, s.adminPort, logFile, s.caddyPort, s.backend.relayConfig(s), s.public, s.sitePort,
-		s.backend.guardService(s), s.echo.port)
+`, s.admin(), s.storage, logFile, s.backend.sites(s), s.caddyPort, s.backend.relayConfig(s), s.public,
+		s.sitePort, s.backend.guardService(s), s.echo.port)
 }
 
 // siteEnv is everything the stock site is given: what a user sets.
@@ -193,6 +152,68 @@ func (s *stack) siteEnv() map[string]string {
 		"OST_TOKEN_SECRET":  randomString(48),
 		"OST_REPO_OWNER":    "acme",
 		"OST_REPO_SLUG":     "blog",
+	}
+}
+
+// waitPro waits until the key check answers Pro through the whole chain:
+// at the relay the site calls, and at the guard, which shows the site
+// X-Outstatic-Pro. The site caches a failed key check for 30 minutes, so
+// it must not start before.
+func (s *stack) waitPro(t *testing.T) {
+	t.Helper()
+	client := localClient()
+	deadline := time.Now().Add(20 * time.Second)
+	var relay int
+	var pro string
+	for time.Now().Before(deadline) {
+		relay, _ = getJSON(t, s.relay+"/outstatic/project", s.key)
+		if res, err := client.Get(s.public + "/__echo"); err == nil {
+			var h http.Header
+			_ = json.NewDecoder(res.Body).Decode(&h)
+			res.Body.Close()
+			pro = h.Get("X-Outstatic-Pro")
+		}
+		if relay == http.StatusOK && pro == "true" {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the key check is not Pro through the chain: the relay answers %d, the guard sets X-Outstatic-Pro %q", relay, pro)
+}
+
+// getJSON sends a keyed GET and decodes the JSON answer.
+func getJSON(t *testing.T, rawURL, key string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := localClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// localClient is an HTTP client for the Go side of the test: it follows
+// no redirect, and it reaches the names only the browser resolves
+// (blog.localhost) on 127.0.0.1, as the browser does.
+func localClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err == nil && strings.HasSuffix(host, ".localhost") {
+				addr = net.JoinHostPort("127.0.0.1", port)
+			}
+			return dialer.DialContext(ctx, network, addr)
+		}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 

@@ -54,8 +54,13 @@ func (c *Cache) expiry(e *entry) time.Time {
 // due is when e should be checked again in the background.
 func (c *Cache) due(e *entry) time.Time {
 	switch {
-	case e.v.State != Valid:
+	case e.v.State == Invalid:
 		return e.tried.Add(c.negTTL)
+	case e.v.State == Unknown:
+		// A failure is no answer: retry soon, on the backoff, so that a
+		// service that was not up yet (one in the same Caddy, whose
+		// listeners open after the first check) is found within seconds.
+		return e.tried.Add(min(backoff(e.failures), c.negTTL))
 	case e.failures == 0:
 		return e.v.CheckedAt.Add(c.refreshAfter)
 	default:

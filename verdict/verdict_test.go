@@ -555,3 +555,29 @@ func TestDefaultIntervalFitsShortTTL(t *testing.T) {
 		t.Fatalf("interval %v", d.interval)
 	}
 }
+
+// TestWatchedKeyRecoversFromEarlyFailure: a watched key whose first check
+// fails (a service that is not listening yet) is checked again on the
+// backoff, within seconds, not after NegativeTTL; a definite refusal still
+// waits NegativeTTL.
+func TestWatchedKeyRecoversFromEarlyFailure(t *testing.T) {
+	tick := func(o *Options) { o.Interval = 10 * time.Millisecond }
+	h := newHarness(t, tick)
+	h.svc.set(modeError)
+	h.c.Watch(testKey)
+	wantState(t, h.waitApplied(), Unknown, false)
+	h.svc.set(modePro)
+	h.clk.Advance(backoffMin)
+	wantState(t, h.waitApplied(), Valid, false)
+	wantState(t, h.lookup(), Valid, false)
+
+	h2 := newHarness(t, tick)
+	h2.svc.set(modeUnauthorized)
+	h2.c.Watch(testKey)
+	wantState(t, h2.waitApplied(), Invalid, false)
+	h2.svc.set(modePro)
+	h2.clk.Advance(backoffMin)
+	h2.assertNoCheck()
+	h2.clk.Advance(testNegTTL)
+	wantState(t, h2.waitApplied(), Valid, false)
+}
