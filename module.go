@@ -130,6 +130,7 @@ type Guard struct {
 	startTimeout time.Duration
 	callbacks    relay.CallbackMemory
 	closeStore   func() error
+	metrics      *pluginMetrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -143,6 +144,11 @@ func (Guard) CaddyModule() caddy.ModuleInfo {
 // Provision parses the origins and sets up the login binding.
 func (g *Guard) Provision(ctx caddy.Context) error {
 	g.logger = ctx.Logger()
+	m, err := loadMetrics(ctx)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
+	}
+	g.metrics = m
 	repl := caddy.NewReplacer()
 
 	var origins []validate.Origin
@@ -344,6 +350,9 @@ func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {
 }
 
 func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {
+	if g.metrics != nil {
+		g.metrics.refusals.WithLabelValues(reason).Inc()
+	}
 	if ce := g.logger.Check(zap.InfoLevel, "refused"); ce != nil {
 		fields = append(fields,
 			zap.String("reason", reason),

@@ -92,6 +92,7 @@ type Relay struct {
 	TokenStore *SharedStore `json:"token_store,omitempty"`
 
 	handler   http.Handler
+	metrics   *pluginMetrics
 	callbacks relay.CallbackMemory
 	native    *relay.Native
 	closers   []func() error
@@ -112,6 +113,11 @@ func (Relay) CaddyModule() caddy.ModuleInfo {
 func (rl *Relay) Provision(ctx caddy.Context) error {
 	rl.logger = ctx.Logger()
 	repl := caddy.NewReplacer()
+	m, err := loadMetrics(ctx)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
+	}
+	rl.metrics = m
 	appHosts, err := appHostsOf(rl.AppOrigins)
 	if err != nil {
 		return err
@@ -227,7 +233,9 @@ func (rl *Relay) Cleanup() error {
 
 // ServeHTTP answers every call itself: the relay is a terminal handler.
 func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	rl.handler.ServeHTTP(w, r)
+	rec := &statusRecorder{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	rl.handler.ServeHTTP(rec, r)
+	rl.metrics.relayCalls.WithLabelValues(endpointLabel(r.URL.Path), statusClass(rec.status)).Inc()
 	return nil
 }
 

@@ -105,6 +105,7 @@ func isHTTPURL(s string) bool {
 func (g *Guard) startGitHub(w http.ResponseWriter, r *http.Request, route authRoute) error {
 	body := map[string]string{"callback_url": route.origin.CallbackURL(validate.RouteCallback, false)}
 	u, status, code := g.startURL(r, "/outstatic/auth/github-exchange", body, "github-relay-failed")
+	g.countStart("login", u != "")
 	if u == "" {
 		return writeJSONError(w, status, code)
 	}
@@ -140,6 +141,7 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		"returnUrl":   returnURL,
 	}
 	u, status, code := g.startURL(r, "/outstatic/auth/google-exchange", body, "google-relay-failed")
+	g.countStart("google-login", u != "")
 	if r.Method == http.MethodPost {
 		if u == "" {
 			return writeJSONError(w, status, code)
@@ -189,6 +191,7 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 		"callbackUrl": route.origin.CallbackURL(validate.RouteMagicLinkCallback, false),
 		"returnUrl":   returnURL,
 	})
+	g.countStart("magic-link", err == nil && status >= 200 && status <= 299)
 	switch {
 	case err != nil:
 		g.logger.Warn("magic link request failed", zap.Error(err))
@@ -201,6 +204,18 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	}
 	g.bindStart(w, route, g.bindMagic)
 	return writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// countStart counts a relay start at the edge.
+func (g *Guard) countStart(route string, ok bool) {
+	if g.metrics == nil {
+		return
+	}
+	outcome := "ok"
+	if !ok {
+		outcome = "error"
+	}
+	g.metrics.relayStarts.WithLabelValues(route, outcome).Inc()
 }
 
 // bindStart sets the login binding when a login really started here.

@@ -1,0 +1,113 @@
+package outstatic
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// Metrics on Caddy's Prometheus registry (served by the metrics handler or
+// the admin API's /metrics). Every label has a bounded set of values: the
+// guard's refusal reasons are constants of this package, routes and relay
+// endpoints are the protocol's, statuses are classes.
+type pluginMetrics struct {
+	refusals    *prometheus.CounterVec
+	relayStarts *prometheus.CounterVec
+	relayCalls  *prometheus.CounterVec
+}
+
+const metricsNamespace = "caddy_outstatic"
+
+// loadMetrics registers the plugin's collectors on ctx's registry, or finds
+// the ones another module of the same config registered. A reload brings a
+// new registry, so this runs at every Provision.
+func loadMetrics(ctx caddy.Context) (*pluginMetrics, error) {
+	m := &pluginMetrics{
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Subsystem: "guard", Name: "refusals_total",
+			Help: "Requests the guard refused, by reason.",
+		}, []string{"reason"}),
+		relayStarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Subsystem: "guard", Name: "relay_starts_total",
+			Help: "Relay logins the guard started at the edge, by route and outcome.",
+		}, []string{"route", "outcome"}),
+		relayCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Subsystem: "relay", Name: "calls_total",
+			Help: "Calls the relay answered, by endpoint and status class.",
+		}, []string{"endpoint", "status"}),
+	}
+	reg := ctx.GetMetricsRegistry()
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []**prometheus.CounterVec{&m.refusals, &m.relayStarts, &m.relayCalls} {
+		if err := reg.Register(*c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				return nil, err
+			}
+			*c = already.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	return m, nil
+}
+
+// relayEndpoints are the protocol's endpoints, as metric labels.
+var relayEndpoints = map[string]string{
+	"/outstatic/project":                   "project",
+	"/outstatic/auth/github-exchange":      "github-exchange",
+	"/outstatic/auth/google-exchange":      "google-exchange",
+	"/outstatic/auth/request-magic-link":   "request-magic-link",
+	"/outstatic/auth/exchange-token":       "exchange-token",
+	"/outstatic/auth/validate-github-user": "validate-github-user",
+	"/outstatic/auth/refresh-token":        "refresh-token",
+	"/outstatic/auth/github/start":         "github-start",
+	"/outstatic/auth/github/callback":      "github-callback",
+	"/outstatic/generate":                  "generate",
+	"/outstatic/scan":                      "scan",
+	"/github/parser":                       "parser",
+}
+
+func endpointLabel(path string) string {
+	if e, ok := relayEndpoints[path]; ok {
+		return e
+	}
+	if strings.HasPrefix(path, "/outstatic/media/") {
+		return "media"
+	}
+	return "other"
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	caddyhttp.ResponseWriterWrapper
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriterWrapper.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriterWrapper.Write(p)
+}
+
+// statusClass is "2xx", "4xx" and so on.
+func statusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code/100) + "xx"
+}

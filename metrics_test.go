@@ -1,0 +1,62 @@
+package outstatic
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// TestMetrics: the guard counts refusals by reason and the relay its calls
+// by endpoint and status class, on the config's registry, which two guards
+// of one config share.
+func TestMetrics(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	var guards []*Guard
+	for i := 0; i < 2; i++ {
+		g := &Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic"}}
+		if err := g.Provision(ctx); err != nil {
+			t.Fatalf("guard %d: %v", i, err)
+		}
+		g.logger = zaptest.NewLogger(t)
+		guards = append(guards, g)
+	}
+	serve(t, guards[0], request("GET", "https://evil.example/api/outstatic/login", false), &recordingNext{})
+	serve(t, guards[1], request("GET", "https://evil.example/api/outstatic/user", false), &recordingNext{})
+	serve(t, guards[1], request("GET", "https://blog.example.com/api//outstatic/login", false), &recordingNext{})
+	m := guards[0].metrics
+	if m.refusals != guards[1].metrics.refusals {
+		t.Fatal("two guards of one config registered apart")
+	}
+	if got := testutil.ToFloat64(m.refusals.WithLabelValues("public origin is not a callback origin")); got != 2 {
+		t.Errorf("origin refusals = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.refusals.WithLabelValues("auth route path is not canonical")); got != 1 {
+		t.Errorf("path refusals = %v, want 1", got)
+	}
+
+	svc := httptest.NewServer(http.NotFoundHandler())
+	defer svc.Close()
+	t.Setenv("OUTSTATIC_TEST_KEY", testKey)
+	rl := &Relay{Upstream: svc.URL + "/api", APIKeys: []string{"{env.OUTSTATIC_TEST_KEY}"},
+		CallbackOrigins: []string{"https://blog.example.com/outstatic"}}
+	if err := rl.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Cleanup()
+	for _, path := range []string{"/outstatic/project", "/outstatic/project", "/nope"} {
+		_ = rl.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil), nil)
+	}
+	if got := testutil.ToFloat64(m.relayCalls.WithLabelValues("project", "4xx")); got != 2 {
+		t.Errorf("project 4xx calls = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.relayCalls.WithLabelValues("other", "4xx")); got != 1 {
+		t.Errorf("other 4xx calls = %v, want 1", got)
+	}
+}
