@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -99,6 +101,10 @@ type Native struct {
 	graphql  string
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
+
+	indexMu sync.RWMutex
+	index   map[string]*Project // stored key hash → project
+	rebuild singleflight.Group
 }
 
 // Lifetimes of what the native relay hands out.
@@ -239,9 +245,12 @@ type keyRecord struct {
 
 func keyRecordName(slug string) string { return "keys/" + slug }
 
-// projectForKey finds the project whose active key this is. The stored
-// record is read on every call, so a rotation or revocation on any
-// instance takes effect at once everywhere.
+// projectForKey finds the project whose active key this is. An in-memory
+// index maps key hashes to projects, so a call costs one store read: the
+// record of the project the index names, which confirms the key is still
+// its active one, so that a rotation or revocation on any instance takes
+// effect at once everywhere. A hash the index lacks (a key made on another
+// instance) rebuilds the index; concurrent misses share one rebuild.
 func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error) {
 	if CheckKeyFormat(key) != nil {
 		return nil, errMalformedKey
@@ -250,19 +259,45 @@ func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error
 	if p := n.declared[h]; p != nil {
 		return p, nil
 	}
-	for _, p := range n.projects {
-		rec, err := n.keyRecord(ctx, p.Slug)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue
+	for attempt := 0; attempt < 2; attempt++ {
+		n.indexMu.RLock()
+		p := n.index[h]
+		n.indexMu.RUnlock()
+		if p != nil {
+			rec, err := n.keyRecord(ctx, p.Slug)
+			switch {
+			case err == nil && sameHash(rec.Hash, h):
+				return p, nil
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return nil, err
 			}
-			return nil, err
 		}
-		if sameHash(rec.Hash, h) {
-			return p, nil
+		if attempt == 0 {
+			if _, err, _ := n.rebuild.Do("index", func() (any, error) { return nil, n.rebuildIndex(ctx) }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return nil, errMalformedKey
+}
+
+// rebuildIndex reads every project's key record into the index.
+func (n *Native) rebuildIndex(ctx context.Context) error {
+	index := map[string]*Project{}
+	for _, p := range n.projects {
+		rec, err := n.keyRecord(ctx, p.Slug)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		index[rec.Hash] = p
+	}
+	n.indexMu.Lock()
+	n.index = index
+	n.indexMu.Unlock()
+	return nil
 }
 
 func (n *Native) keyRecord(ctx context.Context, slug string) (keyRecord, error) {

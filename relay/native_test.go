@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -559,5 +560,39 @@ func TestAdaptCreateBranch(t *testing.T) {
 		if got := string(adaptCreateBranch([]byte(body))); got != body {
 			t.Errorf("changed %s into %s", body, got)
 		}
+	}
+}
+
+// countingStore counts reads of a store.
+type countingStore struct {
+	store.Store
+	gets atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+// TestNativeKeyIndex: with many projects, a key check reads one record.
+func TestNativeKeyIndex(t *testing.T) {
+	counting := &countingStore{Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic")}
+	env := newNativeEnv(t, func(i int, c *NativeConfig) {
+		c.Store = counting
+		for j := 0; j < 20; j++ {
+			p := nativeProject()
+			p.Slug = fmt.Sprintf("site%02d", j)
+			c.Projects = append(c.Projects, p)
+		}
+	})
+	env.call(t, 0, "GET", "/outstatic/project", env.key, nil) // builds the index
+	before := counting.gets.Load()
+	for i := 0; i < 10; i++ {
+		if status, _, _ := env.call(t, 0, "GET", "/outstatic/project", env.key, nil); status != 200 {
+			t.Fatalf("key check: %d", status)
+		}
+	}
+	if reads := counting.gets.Load() - before; reads != 10 {
+		t.Fatalf("%d store reads for 10 key checks over 21 projects, want 10", reads)
 	}
 }
