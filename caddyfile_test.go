@@ -178,3 +178,20 @@ func TestAdaptedConfigHasNoKey(t *testing.T) {
 		t.Fatalf("{$VAR} key: err %v, JSON %s", err, out)
 	}
 }
+
+// TestExamplesAdapt: every Caddyfile in examples/ adapts.
+func TestExamplesAdapt(t *testing.T) {
+	files, _ := filepath.Glob("examples/*Caddyfile")
+	if len(files) < 3 {
+		t.Fatalf("examples: %v", files)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": f}); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
