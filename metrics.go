@@ -2,14 +2,12 @@ package outstatic
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // Metrics on Caddy's Prometheus registry (served by the metrics handler or
@@ -82,26 +80,6 @@ func endpointLabel(path string) string {
 		return "media"
 	}
 	return "other"
-}
-
-// statusRecorder remembers the status a handler answered with.
-type statusRecorder struct {
-	caddyhttp.ResponseWriterWrapper
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriterWrapper.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriterWrapper.Write(p)
 }
 
 // statusClass is "2xx", "4xx" and so on.

@@ -2,9 +2,12 @@ package outstatic
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap/zaptest"
@@ -58,5 +61,45 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.relayCalls.WithLabelValues("other", "4xx")); got != 1 {
 		t.Errorf("other 4xx calls = %v, want 1", got)
+	}
+}
+
+// TestRelayStreamsThroughAdapter: the relay's Caddy handler (with its
+// metrics recorder) passes an AI completion on as it arrives.
+func TestRelayStreamsThroughAdapter(t *testing.T) {
+	release := make(chan struct{})
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("first "))
+		http.NewResponseController(w).Flush()
+		<-release
+		_, _ = w.Write([]byte("second"))
+	}))
+	defer svc.Close()
+	defer close(release)
+	t.Setenv("OUTSTATIC_TEST_KEY", testKey)
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	rl := &Relay{Upstream: svc.URL + "/api", APIKeys: []string{"{env.OUTSTATIC_TEST_KEY}"},
+		CallbackOrigins: []string{"https://blog.example.com/outstatic"}}
+	if err := rl.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Cleanup()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = rl.ServeHTTP(w, r, nil) }))
+	defer front.Close()
+	req, _ := http.NewRequest("POST", front.URL+"/outstatic/generate", strings.NewReader(`{"prompt":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Content-Type", "application/json")
+	// bounded, so that a held stream fails the test instead of hanging it
+	client := &http.Client{Timeout: 5 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(res.Body, buf); err != nil || string(buf) != "first " {
+		t.Fatalf("first chunk %q, %v (the relay held the stream)", buf, err)
 	}
 }

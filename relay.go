@@ -233,9 +233,11 @@ func (rl *Relay) Cleanup() error {
 
 // ServeHTTP answers every call itself: the relay is a terminal handler.
 func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	rec := &statusRecorder{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	// Without a buffer decision, the recorder streams through (AI
+	// completions must) and only notes the status.
+	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
 	rl.handler.ServeHTTP(rec, r)
-	rl.metrics.relayCalls.WithLabelValues(endpointLabel(r.URL.Path), statusClass(rec.status)).Inc()
+	rl.metrics.relayCalls.WithLabelValues(endpointLabel(r.URL.Path), statusClass(rec.Status())).Inc()
 	return nil
 }
 
