@@ -291,7 +291,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	g.setFlags(r, v)
 
 	scheme, hostport := publicSite(r)
-	route, isAuth := g.routes.classify(r)
+	route, isAuth := g.routes.classify(r, scheme, hostport)
 	var site string
 	if isAuth {
 		if route.origin == nil {

@@ -60,11 +60,12 @@ type routeTable struct {
 	origins []validate.Origin
 }
 
-// classify tells whether r is an auth route, and which origin it is for.
+// classify tells whether r is an auth route, and which origin it is for,
+// given the public scheme and host[:port] the browser used.
 // A path that reaches an auth route only after cleaning, decoding or case
 // folding is still classified as one, with canonical false, so that it can
 // be refused instead of slipping past the checks to an app that normalizes.
-func (t routeTable) classify(r *http.Request) (authRoute, bool) {
+func (t routeTable) classify(r *http.Request, scheme, hostport string) (authRoute, bool) {
 	// Every auth route has "/outstatic/" in its decoded path, in some case:
 	// most requests leave here without cleaning or allocating anything.
 	if !containsFold(r.URL.Path, "outstatic") {
@@ -75,7 +76,6 @@ func (t routeTable) classify(r *http.Request) (authRoute, bool) {
 	if strings.HasSuffix(r.URL.Path, "/") && folded != "/" {
 		folded += "/"
 	}
-	scheme, hostport := publicSite(r)
 	var found authRoute
 	ok := false
 	for i := range t.origins {
