@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -136,8 +137,9 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 var (
-	errNotMember  = errors.New("not-collaborator")
-	errKeyRotated = errors.New("session-revoked")
+	errNotMember   = errors.New("not-collaborator")
+	errKeyRotated  = errors.New("session-revoked")
+	errUnavailable = errors.New("service-unavailable")
 )
 
 // stillValid re-checks a session's member and key; it updates the role.
@@ -153,12 +155,69 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 	c.Role = role
 	gen, err := n.keyGeneration(ctx, p)
 	if err != nil {
-		return nil, errors.New("service-unavailable")
+		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	if gen != c.KeyGen {
 		return nil, errKeyRotated
 	}
 	return p, nil
+}
+
+// sessionFor checks the session of a call from the dashboard (#10, #11)
+// and answers the refusal itself. An expired, invalid or revoked session
+// gets GitHub's own answer, 401 {"message":"Bad credentials"}: the stock
+// dashboard refreshes on exactly that (PROTOCOL.md §8) and is stuck on any
+// other. The reason goes to the log. x-project-id may be missing (the site
+// sends none after a failed key check); the session names its project, so
+// only a header naming another project is refused.
+func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
+	var c sessionClaims
+	token, ok := bearer(r)
+	if !ok {
+		n.refuseSession(w, r, "no bearer token")
+		return nil, nil, false
+	}
+	if err := n.seal.open(purposeAccess, token, &c); err != nil {
+		n.refuseSession(w, r, "access token expired or invalid")
+		return nil, nil, false
+	}
+	p, err := n.stillValid(r.Context(), &c)
+	switch {
+	case errors.Is(err, errUnavailable):
+		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
+		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+		return nil, nil, false
+	case err != nil:
+		n.refuseSession(w, r, err.Error())
+		return nil, nil, false
+	}
+	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
+		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
+		writeError(w, http.StatusForbidden, "project-mismatch")
+		return nil, nil, false
+	}
+	// A browser on another project's site may not use this session.
+	if r.Header.Get("Origin") != "" && allowedOrigin(r, p.Targets) == "" {
+		writeError(w, http.StatusForbidden, codeForbiddenOrigin)
+		return nil, nil, false
+	}
+	return &c, p, true
+}
+
+// refuseSession answers as GitHub does to a bad token, and logs why.
+func (n *Native) refuseSession(w http.ResponseWriter, r *http.Request, reason string) {
+	n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", reason))
+	writeBadCredentials(w)
+}
+
+// writeBadCredentials writes GitHub's 401 for a bad token.
+func writeBadCredentials(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
 }
 
 // serveParser answers #11: the dashboard's GraphQL, from the browser.
@@ -172,26 +231,9 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method-not-allowed")
 		return
 	}
-	origin := allowedOrigin(r, n.origins)
-	setCORS(w.Header(), origin)
-	var c sessionClaims
-	token, ok := bearer(r)
-	if !ok || n.seal.open(purposeAccess, token, &c) != nil {
-		writeError(w, http.StatusUnauthorized, "invalid-session")
-		return
-	}
-	p, err := n.stillValid(r.Context(), &c)
-	if err != nil {
-		writeError(w, http.StatusUnauthorized, err.Error())
-		return
-	}
-	if r.Header.Get("X-Project-Id") != p.ID {
-		writeError(w, http.StatusForbidden, "project-mismatch")
-		return
-	}
-	// A browser on another project's site may not use this session.
-	if r.Header.Get("Origin") != "" && allowedOrigin(r, p.Targets) == "" {
-		writeError(w, http.StatusForbidden, "forbidden-origin")
+	setCORS(w.Header(), allowedOrigin(r, n.origins))
+	c, _, ok := n.sessionFor(w, r)
+	if !ok {
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))

@@ -596,3 +596,52 @@ func TestNativeKeyIndex(t *testing.T) {
 		t.Fatalf("%d store reads for 10 key checks over 21 projects, want 10", reads)
 	}
 }
+
+// The dashboard refreshes only on a 401/403 whose message holds
+// "credentials" (PROTOCOL.md §8), and may send no x-project-id.
+func TestNativeSessionAnswersAsGitHub(t *testing.T) {
+	env := newNativeEnv(t, nil)
+	token := tokenOf(t, env.login(t, 0))
+	_, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
+	access := out["session"].(map[string]any)["access_token"].(string)
+	parser := func(auth string, projectIDs ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", env.urls[0]+"/github/parser", strings.NewReader(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		for _, id := range projectIDs {
+			req.Header.Add("X-Project-Id", id)
+		}
+		res, err := env.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, body := parser(access); status != 200 {
+		t.Fatalf("no x-project-id: %d %s", status, body)
+	}
+	if status, body := parser(access, "blog"); status != 200 {
+		t.Fatalf("own x-project-id: %d %s", status, body)
+	}
+	for _, ids := range [][]string{{"other"}, {"blog", "other"}, {""}} {
+		if status, body := parser(access, ids...); status != 403 || strings.Contains(body, "credentials") {
+			t.Errorf("x-project-id %q: %d %s", ids, status, body)
+		}
+	}
+	for name, auth := range map[string]string{"none": "", "garbage": "nope", "refresh as access": out["session"].(map[string]any)["refresh_token"].(string)} {
+		status, body := parser(auth, "blog")
+		var msg struct{ Message string }
+		_ = json.Unmarshal([]byte(body), &msg)
+		if status != 401 || !strings.Contains(msg.Message, "credentials") {
+			t.Errorf("%s: %d %s", name, status, body)
+		}
+	}
+	env.advance(2 * time.Hour)
+	if status, body := parser(access, "blog"); status != 401 || !strings.Contains(body, `"message":"Bad credentials"`) {
+		t.Errorf("expired session: %d %s", status, body)
+	}
+}
