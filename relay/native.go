@@ -220,8 +220,10 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.serveParser(w, r)
 	case strings.HasPrefix(p, mediaPrefix):
 		n.serveMedia(w, r)
+	case p == "/outstatic/auth/validate-github-user":
+		n.only(w, r, http.MethodPost, n.serveValidateGitHubUser)
 	case p == "/outstatic/auth/google-exchange", p == "/outstatic/auth/request-magic-link",
-		p == "/outstatic/auth/validate-github-user", p == "/outstatic/generate", p == "/outstatic/scan":
+		p == "/outstatic/generate", p == "/outstatic/scan":
 		writeError(w, http.StatusNotImplemented, "not-supported")
 	default:
 		writeError(w, http.StatusNotFound, "not-found")
