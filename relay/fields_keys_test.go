@@ -159,3 +159,41 @@ func TestAliasOf(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckKeys: a body checkKeys accepts has each top-level key once, as
+// a map decodes it, and none of them is another spelling of a checked
+// field.
+func FuzzCheckKeys(f *testing.F) {
+	for _, s := range []string{
+		`{"callback_url":"x"}`, `{"a":1,"a":2}`, `{"callbac\u212a_url":"x"}`, `{"a":{"b":[{"c":1,"c":2}]}}`,
+		`{"callback\u005furl":1,"callback_url":2}`, `{"x":"\ud800","y":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil || checkKeys(body) != nil {
+			return
+		}
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		_, _ = dec.Token()
+		keys := 0
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aliasOf(k.(string)) != "" {
+				t.Fatalf("%q: accepted alias %q", body, k)
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatal(err)
+			}
+			keys++
+		}
+		if keys != len(obj) {
+			t.Fatalf("%q: %d keys, %d in the map", body, keys, len(obj))
+		}
+	})
+}
