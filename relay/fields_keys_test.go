@@ -139,6 +139,18 @@ func TestAliasAndDuplicateKeysRefused(t *testing.T) {
 	if h.svc.count() != n {
 		t.Errorf("the service received %d refused bodies", h.svc.count()-n)
 	}
+	// The log says why, and names no key the client wrote.
+	var reasons []string
+	for _, e := range h.logs.FilterMessage("relay call").All() {
+		if r, ok := e.ContextMap()["reason"].(string); ok {
+			reasons = append(reasons, r)
+		}
+	}
+	joined := strings.Join(reasons, "\n")
+	if !strings.Contains(joined, "another spelling of a checked field: callback_url") ||
+		!strings.Contains(joined, "a key twice") || strings.Contains(joined, "\u212a") || strings.Contains(joined, "CALLBACK") {
+		t.Errorf("reasons logged: %s", joined)
+	}
 	// The same key in different objects is no duplicate.
 	resp, body := h.post(t, "/outstatic/auth/github-exchange", testKey,
 		`{"callback_url":"`+publicCallback+`","a":{"b":1},"c":{"b":2},"d":[{"b":1},{"b":2}]}`)
