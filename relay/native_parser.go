@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +15,9 @@ import (
 )
 
 // serveParser answers #11: the dashboard's GraphQL, from the browser.
+// The session carries the member's own GitHub token, which may reach much
+// more than the project's repository: only what gqlpolicy.go allows, on
+// the project's repository, goes on to GitHub.
 func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
 		answerPreflight(w, r, nil, n.origins)
@@ -24,7 +29,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCORS(w.Header(), allowedOrigin(r, n.origins))
-	c, _, ok := n.sessionFor(w, r)
+	c, p, ok := n.sessionFor(w, r)
 	if !ok {
 		return
 	}
@@ -33,19 +38,31 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "request-too-large")
 		return
 	}
-	body = adaptCreateBranch(body)
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.graphql, bytes.NewReader(body))
+	// checkGraphQL applies adaptCreateBranch itself, before it checks.
+	v, err := checkGraphQL(body, p.RepoOwner, p.RepoSlug)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "service-unavailable")
+		n.refuseOperation(w, p, c, v.Operation, err.Error())
 		return
 	}
-	req.Header.Set("Authorization", "bearer "+c.GitHub)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	res, err := n.cfg.Client.Do(req)
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if v.RepositoryID != "" {
+		id, err := n.projectRepositoryID(ctx, c.GitHub, p)
+		if errors.Is(err, errRepositoryHidden) {
+			n.refuseOperation(w, p, c, v.Operation, err.Error())
+			return
+		}
+		if err != nil {
+			n.log.Info("looking up the project's repository ID failed", zap.String("project", p.Slug), zap.Error(err))
+			writeError(w, http.StatusBadGateway, "service-unavailable")
+			return
+		}
+		if id != v.RepositoryID {
+			n.refuseOperation(w, p, c, v.Operation, "repositoryId is not the project's repository")
+			return
+		}
+	}
+	res, err := n.postGraphQL(ctx, c.GitHub, v.Body)
 	if err != nil {
 		n.log.Info("github graphql failed", zap.Error(err))
 		writeError(w, http.StatusBadGateway, "service-unavailable")
@@ -56,6 +73,73 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(res.StatusCode)
 	_, _ = io.Copy(w, io.LimitReader(res.Body, 32<<20))
+}
+
+// postGraphQL sends one GraphQL request to GitHub with the member's token.
+func (n *Native) postGraphQL(ctx context.Context, token string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.graphql, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "caddy-outstatic")
+	return n.cfg.Client.Do(req)
+}
+
+// refuseOperation answers a query the policy refused. The body must not
+// hold the word "credentials": the dashboard would take it for an expired
+// session and refresh (PROTOCOL.md §8). The log names the operation and
+// the reason, never the token or the variables' values.
+func (n *Native) refuseOperation(w http.ResponseWriter, p *Project, c *sessionClaims, op, reason string) {
+	if len(op) > 100 {
+		op = op[:100]
+	}
+	n.log.Warn("graphql operation refused", zap.String("project", p.Slug), zap.String("login", c.Login),
+		zap.String("operation", op), zap.String("reason", reason))
+	writeError(w, http.StatusForbidden, "forbidden-operation")
+}
+
+var errRepositoryHidden = errors.New("github does not show the project's repository to this member")
+
+// projectRepositoryID asks GitHub, with the member's token, for the node ID
+// of the project's repository: the only repositoryId createRef may name.
+// The dashboard's Create Branch is rare, so the ID is looked up each time
+// rather than cached: no state to share between instances, and a
+// repository deleted and made again under the same name is never confused
+// with its former self.
+func (n *Native) projectRepositoryID(ctx context.Context, token string, p *Project) (string, error) {
+	body, err := json.Marshal(map[string]any{
+		"query":         `query RepositoryID($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`,
+		"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug},
+		"operationName": "RepositoryID",
+	})
+	if err != nil {
+		return "", err
+	}
+	res, err := n.postGraphQL(ctx, token, body)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("github answered %d", res.StatusCode)
+	}
+	var out struct {
+		Data struct {
+			Repository *struct {
+				ID string `json:"id"`
+			} `json:"repository"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out); err != nil {
+		return "", fmt.Errorf("decoding github's answer: %v", err)
+	}
+	if out.Data.Repository == nil || out.Data.Repository.ID == "" {
+		return "", errRepositoryHidden
+	}
+	return out.Data.Repository.ID, nil
 }
 
 // adaptCreateBranch rewrites the dashboard's CreateBranch for GitHub. For
