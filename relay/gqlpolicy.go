@@ -96,9 +96,9 @@ var gqlNarrowing = map[string][]string{"GitObject": {"Tree", "Blob", "Commit"}}
 
 // Limits on what one request may ask, far above the dashboard's needs.
 const (
-	gqlMaxTokens     = 20000
-	gqlMaxSelections = 5000
-	gqlMaxDepth      = 24
+	gqlMaxTokens     = 100000
+	gqlMaxSelections = 50000
+	gqlMaxDepth      = 64
 )
 
 // gqlVerdict is what checkGraphQL lets through.

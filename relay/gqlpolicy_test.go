@@ -3,6 +3,7 @@ package relay
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -433,6 +434,37 @@ func TestCheckGraphQLEquivalentForms(t *testing.T) {
 		if strings.Contains(string(v.Body), "viewer") || strings.Contains(string(v.Body), "secret") {
 			t.Errorf("%s: forwarded %s", name, v.Body)
 		}
+	}
+}
+
+// Documents other outstatic releases build at run time (upstream's
+// graphql/queries/metadata.tsx): the deep form of RecursiveTreeDetails,
+// over several folders, and MultipleDocuments. The policy is about
+// fields, not byte-exact documents, so they pass.
+func TestCheckGraphQLGeneratedDocuments(t *testing.T) {
+	tree := "entries { ...TreeDetails object { ... on Blob { ...BlobDetails } } }"
+	for i := 0; i < 5; i++ {
+		tree = "entries { ...TreeDetails object { ... on Blob { ...BlobDetails } ... on Tree { " + tree + " } } }"
+	}
+	var folders, files strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&folders, "folder%d: object(expression: \"main:outstatic/content/c%d\") { ... on Tree { commitUrl ...RecursiveTreeDetails } }\n", i, i)
+		fmt.Fprintf(&files, "file%d: object(expression: \"main:outstatic/content/c%d/schema.json\") { ... on Blob { text } }\n", i, i)
+	}
+	own := map[string]any{"owner": "acme", "name": "blog"}
+	for op, doc := range map[string]string{
+		"GetMultipleFileInformation": `query GetMultipleFileInformation($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id ` + folders.String() + ` } }
+			fragment TreeDetails on TreeEntry { path type }
+			fragment BlobDetails on Blob { oid commitUrl }
+			fragment RecursiveTreeDetails on Tree { ` + tree + ` }`,
+		"MultipleDocuments": `query MultipleDocuments($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { ` + files.String() + ` } }`,
+	} {
+		v, err := checkGraphQL(gqlBody(t, op, doc, own), "acme", "blog")
+		if err != nil {
+			t.Errorf("%s: %v", op, err)
+			continue
+		}
+		namesOnlyProject(t, v, "acme", "blog")
 	}
 }
 
