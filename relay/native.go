@@ -46,7 +46,8 @@ type Project struct {
 	Pro bool
 	// Targets are the project's callback origins.
 	Targets validate.Targets
-	// Members maps a lowercase GitHub login or e-mail address to a role.
+	// Members maps a GitHub login or e-mail address, in any case, to a
+	// role. NewNative folds the case: GitHub compares both without it.
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
@@ -162,11 +163,21 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		if p.Account == "" {
 			p.Account = p.RepoOwner
 		}
+		members := make(map[string]string, len(p.Members))
 		for who, role := range p.Members {
 			if !ValidRole(role) {
 				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
 			}
+			k := memberKey(who)
+			if k == "" {
+				return nil, fmt.Errorf("project %q: a member has an empty login or e-mail address", p.Slug)
+			}
+			if prev, ok := members[k]; ok && prev != role {
+				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
+			}
+			members[k] = role
 		}
+		p.Members = members
 		for _, h := range p.KeySHA256 {
 			n.declared[strings.ToLower(h)] = p
 		}

@@ -270,18 +270,23 @@ func (n *Native) githubGET(ctx context.Context, token, path string, v any) error
 }
 
 // roleOf finds the user among the project's members, by login or by a
-// verified e-mail address.
+// verified e-mail address, whatever their case.
 func (n *Native) roleOf(p *Project, login string, emails []string) string {
-	if role := p.Members[strings.ToLower(login)]; role != "" {
+	if role := p.Members[memberKey(login)]; role != "" {
 		return role
 	}
 	for _, e := range emails {
-		if role := p.Members[strings.ToLower(e)]; role != "" {
+		if role := p.Members[memberKey(e)]; role != "" {
 			return role
 		}
 	}
 	return ""
 }
+
+// memberKey is how a login or e-mail address is compared: GitHub logins
+// are case-insensitive, and so, in practice, are e-mail addresses. It is
+// the one place members are normalized, at configuration and at lookup.
+func memberKey(who string) string { return strings.ToLower(strings.TrimSpace(who)) }
 
 // redactErr keeps an OAuth error's kind and drops what a server echoed.
 func redactErr(err error) error {
