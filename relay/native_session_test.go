@@ -1,0 +1,184 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// session logs in on relay i and redeems the exchange token there.
+func (e *nativeEnv) session(t *testing.T, i int) map[string]any {
+	t.Helper()
+	token := tokenOf(t, e.login(t, i))
+	status, out, _ := e.call(t, i, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
+	if status != 200 {
+		t.Fatalf("exchange-token: %d %v", status, out)
+	}
+	return out["session"].(map[string]any)
+}
+
+// refresh calls #7 on relay i with refresh.
+func (e *nativeEnv) refresh(t *testing.T, i int, refresh string) (int, map[string]any) {
+	t.Helper()
+	status, out, _ := e.call(t, i, "POST", "/outstatic/auth/refresh-token", "", map[string]string{"refresh_token": refresh})
+	return status, out
+}
+
+// parser runs the dashboard's first query through relay i with access.
+func (e *nativeEnv) parser(t *testing.T, i int, access string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.urls[i]+"/github/parser", strings.NewReader(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`))
+	req.Header.Set("Authorization", "Bearer "+access)
+	req.Header.Set("X-Project-Id", "blog")
+	res, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+
+// A key change ends the sessions minted before it, and no later change
+// brings them back: revoking leaves a new generation, not the declared one.
+func TestNativeKeyGenerationsMoveForward(t *testing.T) {
+	declared, hash, _, _ := NewKey()
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Projects[0].KeySHA256 = []string{hash} })
+	ctx := context.Background()
+	// no stored key: the declared key's sessions
+	if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.cfgStore(0).Delete(ctx, keyRecordName("blog")); err != nil {
+		t.Fatal(err)
+	}
+	env.key = declared
+	before := env.session(t, 0)
+	if status, body := env.parser(t, 1, str(before, "access_token")); status != 200 {
+		t.Fatalf("declared-key session: %d %s", status, body)
+	}
+	// a stored key ends them; revoking it must not revive them
+	if _, _, err := env.relays[1].CreateKey(ctx, "blog", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range env.relays {
+		if status, _ := env.parser(t, i, str(before, "access_token")); status != 401 {
+			t.Errorf("instance %d: a session from before the key change works again at the parser: %d", i, status)
+		}
+		if status, out := env.refresh(t, i, str(before, "refresh_token")); status != 401 {
+			t.Errorf("instance %d: a session from before the key change refreshes again: %d %v", i, status, out)
+		}
+	}
+	// the declared key still works, and mints sessions that work
+	if status, _, _ := env.call(t, 1, "GET", "/outstatic/project", declared, nil); status != 200 {
+		t.Fatalf("declared key after revoke: %d", status)
+	}
+	after := env.session(t, 1)
+	if status, body := env.parser(t, 0, str(after, "access_token")); status != 200 {
+		t.Fatalf("session after revoke: %d %s", status, body)
+	}
+	// a second revoke is a new generation too; create works over the tombstone
+	if err := env.relays[1].RevokeKey(ctx, "blog"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := env.parser(t, 0, str(after, "access_token")); status != 401 {
+		t.Errorf("a session survived a revoke: %d", status)
+	}
+	if keys, err := env.relays[0].ListKeys(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("list after revoke: %v %v", keys, err)
+	}
+	if _, _, err := env.relays[0].CreateKey(ctx, "blog", false); err != nil {
+		t.Fatalf("create over a tombstone: %v", err)
+	}
+	if _, _, err := env.relays[1].CreateKey(ctx, "blog", false); err != ErrKeyExists {
+		t.Fatalf("create over a key: %v", err)
+	}
+}
+
+func (e *nativeEnv) cfgStore(i int) store.Store { return e.relays[i].cfg.Store }
+
+// TestNativeUnknownKeysCostOneRead: a well-formed unknown key costs one
+// store read, on either instance, however many projects there are; keys
+// made, rotated and revoked on one instance count on the other at once.
+func TestNativeUnknownKeysCostOneRead(t *testing.T) {
+	counting := &countingStore{Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic")}
+	env := newNativeEnv(t, func(i int, c *NativeConfig) {
+		c.Store = counting
+		for j := 0; j < 20; j++ {
+			p := nativeProject()
+			p.Slug = "site" + string(rune('a'+j))
+			c.Projects = append(c.Projects, p)
+		}
+	})
+	ctx := context.Background()
+	for i := range env.relays {
+		unknown, _, _, _ := NewKey()
+		if status, _, _ := env.call(t, i, "GET", "/outstatic/project", unknown, nil); status != 401 {
+			t.Fatalf("unknown key: %d", status)
+		}
+	}
+	before := counting.gets.Load()
+	for j := 0; j < 40; j++ {
+		unknown, _, _, _ := NewKey()
+		if status, out, _ := env.call(t, j%2, "GET", "/outstatic/project", unknown, nil); status != 401 || out["error"] != "invalid-api-key" {
+			t.Fatalf("unknown key: %d %v", status, out)
+		}
+	}
+	if reads := counting.gets.Load() - before; reads != 40 {
+		t.Fatalf("%d store reads for 40 unknown keys over 21 projects, want 40", reads)
+	}
+	// made on one instance, good on the other at once
+	made, _, err := env.relays[1].CreateKey(ctx, "sitec", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, out, _ := env.call(t, 0, "GET", "/outstatic/project", made, nil); status != 200 || out["project_slug"] != "sitec" {
+		t.Fatalf("a key made on the other instance: %d %v", status, out)
+	}
+	rotated, _, err := env.relays[0].CreateKey(ctx, "sitec", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range env.relays {
+		if status, _, _ := env.call(t, i, "GET", "/outstatic/project", made, nil); status != 401 {
+			t.Errorf("instance %d: a rotated key: %d", i, status)
+		}
+		if status, _, _ := env.call(t, i, "GET", "/outstatic/project", rotated, nil); status != 200 {
+			t.Errorf("instance %d: the new key: %d", i, status)
+		}
+	}
+	if err := env.relays[1].RevokeKey(ctx, "sitec"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := env.call(t, 0, "GET", "/outstatic/project", rotated, nil); status != 401 {
+		t.Errorf("a revoked key: %d", status)
+	}
+}
+
+// A key stored before hash records existed keeps working.
+func TestNativeKeyStoredBeforeHashRecords(t *testing.T) {
+	env := newNativeEnv(t, nil)
+	key, hash, prefix, _ := NewKey()
+	data, _ := json.Marshal(map[string]any{"hash": hash, "prefix": prefix, "created": time.Now()})
+	if err := env.cfgStore(0).Put(context.Background(), keyRecordName("blog"), data, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range env.relays {
+		if status, _, _ := env.call(t, i, "GET", "/outstatic/project", key, nil); status != 200 {
+			t.Errorf("instance %d: a key stored the old way: %d", i, status)
+		}
+	}
+}
