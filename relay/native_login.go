@@ -42,13 +42,26 @@ type exchangePayload struct {
 
 // member is the user a login or a session is for.
 type member struct {
-	Login  string `json:"l"`
-	Name   string `json:"nm,omitempty"`
-	Email  string `json:"e"`
-	Avatar string `json:"a,omitempty"`
-	Role   string `json:"r"`
-	GitHub string `json:"g"` // the user's GitHub token, for the parser
+	Login string `json:"l"`
+	Name  string `json:"nm,omitempty"`
+	// Email is the address the site shows: the primary verified one, or
+	// GitHub's no-reply form. Membership is checked against Emails.
+	Email string `json:"e"`
+	// Emails are the user's verified addresses, any of which may be how
+	// the project lists them: checked at every step of the session, not
+	// only at the login.
+	Emails []string `json:"es,omitempty"`
+	Avatar string   `json:"a,omitempty"`
+	Role   string   `json:"r"`
+	GitHub string   `json:"g"` // the user's GitHub token, for the parser
 }
+
+// maxEmails bounds the verified addresses a session carries, so that the
+// tokens, which the site keeps in a cookie, stay small.
+const maxEmails = 10
+
+// roleIn finds m among p's members.
+func (n *Native) roleIn(p *Project, m member) string { return n.roleOf(p, m.Login, m.Emails) }
 
 // serveGitHubExchange answers #2 with the relay's start route.
 func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
@@ -168,12 +181,12 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, "missing-user-data")
 		return
 	}
-	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
+	if m.Role = n.roleIn(p, m); m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, "not-collaborator")
 		return
 	}
-	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m.member})
+	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
 		n.finish(w, r, st.Callback, "github-relay-failed")
@@ -201,15 +214,8 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 
 func exchangeName(token string) string { return "xt/" + tokenKey(token) }
 
-// githubIdentity is a member plus the verified e-mail addresses it may be
-// listed under.
-type githubIdentity struct {
-	member
-	emails []string
-}
-
 // githubUser reads /user and /user/emails with the user's token.
-func (n *Native) githubUser(ctx context.Context, token string) (githubIdentity, error) {
+func (n *Native) githubUser(ctx context.Context, token string) (member, error) {
 	var u struct {
 		Login     string  `json:"login"`
 		Name      *string `json:"name"`
@@ -217,10 +223,10 @@ func (n *Native) githubUser(ctx context.Context, token string) (githubIdentity, 
 		AvatarURL string  `json:"avatar_url"`
 	}
 	if err := n.githubGET(ctx, token, "/user", &u); err != nil {
-		return githubIdentity{}, err
+		return member{}, err
 	}
 	if u.Login == "" {
-		return githubIdentity{}, errors.New("github /user has no login")
+		return member{}, errors.New("github /user has no login")
 	}
 	var emails []struct {
 		Email    string `json:"email"`
@@ -228,20 +234,28 @@ func (n *Native) githubUser(ctx context.Context, token string) (githubIdentity, 
 		Verified bool   `json:"verified"`
 	}
 	if err := n.githubGET(ctx, token, "/user/emails", &emails); err != nil {
-		return githubIdentity{}, err
+		return member{}, err
 	}
-	id := githubIdentity{member: member{Login: u.Login, Avatar: u.AvatarURL, GitHub: token}}
+	id := member{Login: u.Login, Avatar: u.AvatarURL, GitHub: token}
 	if u.Name != nil {
 		id.Name = *u.Name
 	}
 	for _, e := range emails {
-		if !e.Verified {
+		if !e.Verified || e.Email == "" {
 			continue
 		}
-		id.emails = append(id.emails, e.Email)
 		if e.Primary || id.Email == "" {
 			id.Email = e.Email
 		}
+		// The primary address first, so that a cut keeps it.
+		if e.Primary {
+			id.Emails = append([]string{e.Email}, id.Emails...)
+		} else {
+			id.Emails = append(id.Emails, e.Email)
+		}
+	}
+	if len(id.Emails) > maxEmails {
+		id.Emails = id.Emails[:maxEmails]
 	}
 	if id.Email == "" {
 		// The stock site needs a valid address; GitHub's no-reply form is one.

@@ -73,7 +73,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid-callback-target")
 		return
 	}
-	if n.roleOf(p, x.Login, []string{x.Email}) == "" {
+	if n.roleIn(p, x.member) == "" {
 		writeError(w, http.StatusForbidden, "not-collaborator")
 		return
 	}
@@ -148,7 +148,7 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 	if p == nil {
 		return nil, errNotMember
 	}
-	role := n.roleOf(p, c.Login, []string{c.Email})
+	role := n.roleIn(p, c.member)
 	if role == "" {
 		return nil, errNotMember
 	}

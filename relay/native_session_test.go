@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -180,5 +181,28 @@ func TestNativeKeyStoredBeforeHashRecords(t *testing.T) {
 		if status, _, _ := env.call(t, i, "GET", "/outstatic/project", key, nil); status != 200 {
 			t.Errorf("instance %d: a key stored the old way: %d", i, status)
 		}
+	}
+}
+
+// A member listed by a secondary verified address is one at every step:
+// the login, the exchange, the refresh and the parser.
+func TestNativeMemberBySecondaryEmail(t *testing.T) {
+	env := newNativeEnv(t, nil)
+	env.gh.SetUser(fakegithub.User{Login: "bobby", ID: 3, Emails: []fakegithub.Email{
+		{Email: "bobby@home.example", Primary: true, Verified: true},
+		{Email: "Bob@Example.com", Verified: true},
+		{Email: "ada@example.com", Verified: false},
+	}})
+	s := env.session(t, 0)
+	status, out := env.refresh(t, 1, str(s, "refresh_token"))
+	if status != 200 {
+		t.Fatalf("refresh: %d %v", status, out)
+	}
+	next := out["session"].(map[string]any)
+	if status, body := env.parser(t, 0, str(next, "access_token")); status != 200 {
+		t.Fatalf("parser: %d %s", status, body)
+	}
+	if status, body := env.parser(t, 1, str(s, "access_token")); status != 200 {
+		t.Fatalf("parser with the first access token: %d %s", status, body)
 	}
 }
