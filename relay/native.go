@@ -105,7 +105,8 @@ type Native struct {
 	indexMu  sync.RWMutex
 	index    map[string]*Project // stored key hashes seen active → project
 	migrate  singleflight.Group
-	migrated atomic.Bool // every key record has its hash record
+	migrated atomic.Bool        // every key record has its hash record
+	renewals singleflight.Group // GitHub token renewals, by session family
 }
 
 // Lifetimes of what the native relay hands out.

@@ -53,7 +53,12 @@ type member struct {
 	Emails []string `json:"es,omitempty"`
 	Avatar string   `json:"a,omitempty"`
 	Role   string   `json:"r"`
-	GitHub string   `json:"g"` // the user's GitHub token, for the parser
+	// GitHub is the user's GitHub token, for the parser. A GitHub App's
+	// user token expires (GitHubExpiry, Unix seconds) and comes with a
+	// refresh token, single use, that renews it (see native_github.go).
+	GitHub        string `json:"g"`
+	GitHubRefresh string `json:"gr,omitempty"`
+	GitHubExpiry  int64  `json:"gx,omitempty"`
 }
 
 // maxEmails bounds the verified addresses a session carries, so that the
@@ -181,6 +186,7 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, "missing-user-data")
 		return
 	}
+	m.GitHubRefresh, m.GitHubExpiry = tok.RefreshToken, n.githubExpiry(tok)
 	if m.Role = n.roleIn(p, m); m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, "not-collaborator")

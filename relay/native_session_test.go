@@ -1,11 +1,14 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,5 +207,164 @@ func TestNativeMemberBySecondaryEmail(t *testing.T) {
 	}
 	if status, body := env.parser(t, 1, str(s, "access_token")); status != 200 {
 		t.Fatalf("parser with the first access token: %d %s", status, body)
+	}
+}
+
+// Refresh tokens rotate, and a spent one presented after the grace ends
+// the whole session family, on both instances, at #7 and at the parser.
+func TestNativeRefreshRotationEndsReusedFamily(t *testing.T) {
+	storeKinds(t, testRefreshRotation)
+}
+
+func testRefreshRotation(t *testing.T, edit func(int, *NativeConfig)) {
+	env := newNativeEnv(t, edit)
+	first := env.session(t, 0)
+	end := first["refresh_token_expires_at"]
+	status, out := env.refresh(t, 1, str(first, "refresh_token"))
+	if status != 200 {
+		t.Fatalf("refresh: %d %v", status, out)
+	}
+	second := out["session"].(map[string]any)
+	if str(second, "refresh_token") == "" || str(second, "refresh_token") == str(first, "refresh_token") {
+		t.Fatal("the refresh token did not rotate")
+	}
+	if second["refresh_token_expires_at"] != end {
+		t.Fatalf("a refresh moved the family's end: %v, was %v", second["refresh_token_expires_at"], end)
+	}
+	// the concurrent refresh of a page with several requests, within the grace
+	env.advance(10 * time.Second)
+	status, out = env.refresh(t, 0, str(first, "refresh_token"))
+	if status != 200 {
+		t.Fatalf("the just-spent token within the grace: %d %v", status, out)
+	}
+	sibling := out["session"].(map[string]any)
+	if status, body := env.parser(t, 1, str(sibling, "access_token")); status != 200 {
+		t.Fatalf("parser with the grace answer: %d %s", status, body)
+	}
+	// the second session goes on normally
+	status, out = env.refresh(t, 0, str(second, "refresh_token"))
+	if status != 200 {
+		t.Fatalf("refresh of the successor: %d %v", status, out)
+	}
+	third := out["session"].(map[string]any)
+	// the first token again, after the grace: taken for stolen
+	env.advance(refreshGrace)
+	if status, out := env.refresh(t, 1, str(first, "refresh_token")); status != 401 || out["error"] != "session-revoked" {
+		t.Fatalf("a spent token after the grace: %d %v", status, out)
+	}
+	for i := range env.relays {
+		for name, s := range map[string]map[string]any{"third": third, "sibling": sibling} {
+			if status, out := env.refresh(t, i, str(s, "refresh_token")); status != 401 || out["error"] != "session-revoked" {
+				t.Errorf("instance %d: the %s refresh token of an ended family: %d %v", i, name, status, out)
+			}
+			if status, body := env.parser(t, i, str(s, "access_token")); status != 401 || !strings.Contains(body, "Bad credentials") {
+				t.Errorf("instance %d: the %s access token of an ended family: %d %s", i, name, status, body)
+			}
+		}
+	}
+	// another login of the same member is another family
+	other := env.session(t, 1)
+	if status, out := env.refresh(t, 0, str(other, "refresh_token")); status != 200 {
+		t.Fatalf("another family: %d %v", status, out)
+	}
+}
+
+// The dashboard fires refreshes at once; every one of them gets a session.
+func TestNativeConcurrentRefreshes(t *testing.T) {
+	env := newNativeEnv(t, nil)
+	s := env.session(t, 0)
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			b, _ := json.Marshal(map[string]string{"refresh_token": str(s, "refresh_token")})
+			res, err := http.Post(env.urls[i%2]+"/outstatic/auth/refresh-token", "application/json", bytes.NewReader(b))
+			if err != nil {
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				ok.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if ok.Load() != 8 {
+		t.Fatalf("%d of 8 concurrent refreshes succeeded", ok.Load())
+	}
+}
+
+// A GitHub App's user token expires after 8 hours: the relay renews it with
+// GitHub's refresh token, once, and the session keeps working.
+func TestNativeGitHubTokenRenewed(t *testing.T) {
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.SessionTTL = 12 * time.Hour })
+	env.gh.SetTokenTTL(8 * time.Hour)
+	renewals := func() int {
+		n := 0
+		for _, r := range env.gh.Requests() {
+			if r.Path == "/login/oauth/access_token" && r.Form.Get("grant_type") == "refresh_token" {
+				n++
+			}
+		}
+		return n
+	}
+	s := env.session(t, 0)
+	for _, v := range []string{str(s, "access_token"), str(s, "refresh_token")} {
+		if strings.Contains(v, "ghr_") || strings.Contains(v, "ghu_") {
+			t.Fatal("a GitHub token shows in a session token")
+		}
+	}
+	if status, body := env.parser(t, 0, str(s, "access_token")); status != 200 {
+		t.Fatalf("parser: %d %s", status, body)
+	}
+	// GitHub's token has expired, the session's has not: the parser renews
+	env.advance(9 * time.Hour)
+	var wg sync.WaitGroup
+	statuses := make([]int, 6)
+	for i := range statuses {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			statuses[i], _ = env.parser(t, i%2, str(s, "access_token"))
+		}(i)
+	}
+	wg.Wait()
+	for i, status := range statuses {
+		if status != 200 {
+			t.Fatalf("parser call %d after GitHub's expiry: %d", i, status)
+		}
+	}
+	if n := renewals(); n != 1 {
+		t.Fatalf("%d renewals for concurrent calls on two instances, want 1", n)
+	}
+	// the session refresh carries the renewed token on: no renewal
+	status, out := env.refresh(t, 1, str(s, "refresh_token"))
+	if status != 200 {
+		t.Fatalf("refresh: %d %v", status, out)
+	}
+	next := out["session"].(map[string]any)
+	if status, body := env.parser(t, 0, str(next, "access_token")); status != 200 || renewals() != 1 {
+		t.Fatalf("parser after refresh: %d %s, %d renewals", status, body, renewals())
+	}
+	// expired again: the session refresh renews, and the parser needs nothing
+	env.advance(9 * time.Hour)
+	status, out = env.refresh(t, 0, str(next, "refresh_token"))
+	if status != 200 || renewals() != 2 {
+		t.Fatalf("refresh after the second expiry: %d %v, %d renewals", status, out, renewals())
+	}
+	last := out["session"].(map[string]any)
+	if status, body := env.parser(t, 1, str(last, "access_token")); status != 200 || renewals() != 2 {
+		t.Fatalf("parser after the second renewal: %d %s, %d renewals", status, body, renewals())
+	}
+	// GitHub ends the grant: the session ends as the dashboard expects
+	for _, tok := range env.gh.Tokens() {
+		env.gh.RevokeToken(tok.Value)
+	}
+	env.gh.SetTokenTTL(0)
+	env.advance(9 * time.Hour)
+	if status, body := env.parser(t, 0, str(last, "access_token")); status != 401 || !strings.Contains(body, "Bad credentials") {
+		t.Fatalf("parser once GitHub refuses to renew: %d %s", status, body)
 	}
 }

@@ -61,6 +61,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 		Login: "ada", Name: "Ada", ID: 1,
 		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
 	})
+	env.gh.Now = func() time.Time { return time.Unix(0, env.now.Load()) } // one clock for relay and GitHub
 	env.gh.Start()
 	t.Cleanup(env.gh.Close)
 	dir := t.TempDir()
