@@ -145,12 +145,14 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Refresh token is expired")
 		return
 	}
+	// GitHub's token first: a renewal that fails (GitHub down) leaves the
+	// refresh token unspent, for the dashboard to try again later.
 	p, err := n.stillValid(r.Context(), &c)
 	if err == nil {
-		err = n.spendRefresh(r.Context(), &c)
+		err = n.freshGitHub(r.Context(), &c)
 	}
 	if err == nil {
-		err = n.freshGitHub(r.Context(), &c)
+		err = n.spendRefresh(r.Context(), &c)
 	}
 	switch {
 	case errors.Is(err, errUnavailable):
@@ -212,7 +214,8 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 // dashboard refreshes on exactly that (PROTOCOL.md §8) and is stuck on any
 // other. The reason goes to the log. x-project-id may be missing (the site
 // sends none after a failed key check); the session names its project, so
-// only a header naming another project is refused.
+// only a header naming another project is refused. On success c.GitHub is
+// a GitHub token that has not expired (renewed if need be), for the call.
 func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
 	var c sessionClaims
 	token, ok := bearer(r)
@@ -225,17 +228,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		return nil, nil, false
 	}
 	p, err := n.stillValid(r.Context(), &c)
-	if err == nil {
-		// Renewed for this call; the next refresh carries it on.
-		err = n.freshGitHub(r.Context(), &c)
-	}
-	switch {
-	case errors.Is(err, errUnavailable):
-		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
-		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
-		return nil, nil, false
-	case err != nil:
-		n.refuseSession(w, r, err.Error())
+	if !n.sessionUsable(w, r, &c, err) {
 		return nil, nil, false
 	}
 	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
@@ -248,7 +241,27 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		writeError(w, http.StatusForbidden, codeForbiddenOrigin)
 		return nil, nil, false
 	}
+	// An expired GitHub token is renewed for this call; the next session
+	// refresh carries the renewed one on.
+	if !n.sessionUsable(w, r, &c, n.freshGitHub(r.Context(), &c)) {
+		return nil, nil, false
+	}
 	return &c, p, true
+}
+
+// sessionUsable answers err of a session check, if any, and reports
+// whether the call may go on.
+func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessionClaims, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errUnavailable):
+		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
+		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+	default:
+		n.refuseSession(w, r, err.Error())
+	}
+	return false
 }
 
 // refuseSession answers as GitHub does to a bad token, and logs why.

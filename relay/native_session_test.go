@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -366,5 +367,56 @@ func TestNativeGitHubTokenRenewed(t *testing.T) {
 	env.advance(9 * time.Hour)
 	if status, body := env.parser(t, 0, str(last, "access_token")); status != 401 || !strings.Contains(body, "Bad credentials") {
 		t.Fatalf("parser once GitHub refuses to renew: %d %s", status, body)
+	}
+}
+
+// The site keeps both session tokens in one cookie, which browsers keep
+// only up to 4 KB: the tokens stay small even for a user with many
+// verified addresses and a GitHub App token with its refresh token.
+func TestNativeSessionTokensStaySmall(t *testing.T) {
+	env := newNativeEnv(t, nil)
+	env.gh.SetTokenTTL(8 * time.Hour)
+	var emails []fakegithub.Email
+	for i := 0; i < 30; i++ {
+		emails = append(emails, fakegithub.Email{Email: fmt.Sprintf("someone.with.a.long.name%02d@example-company.com", i), Verified: true, Primary: i == 5})
+	}
+	env.gh.SetUser(fakegithub.User{Login: "ada", Name: "Ada Lovelace", ID: 1, AvatarURL: "https://avatars.example.com/u/1?v=4&s=460", Emails: emails})
+	s := env.session(t, 0)
+	if n := len(str(s, "access_token")) + len(str(s, "refresh_token")); n > 2400 {
+		t.Fatalf("the session's tokens take %d bytes", n)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A refresh that cannot renew the GitHub token (GitHub down) does not
+// spend the refresh token: trying again later is no theft.
+func TestNativeRefreshDuringGitHubOutage(t *testing.T) {
+	var down atomic.Bool
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
+		c.Client = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if down.Load() && r.URL.Path == "/login/oauth/access_token" {
+				return nil, fmt.Errorf("github is down")
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+	})
+	env.gh.SetTokenTTL(8 * time.Hour)
+	s := env.session(t, 0)
+	env.advance(9 * time.Hour)
+	down.Store(true)
+	if status, out := env.refresh(t, 0, str(s, "refresh_token")); status != 503 {
+		t.Fatalf("refresh while GitHub is down: %d %v", status, out)
+	}
+	down.Store(false)
+	env.advance(time.Minute)
+	status, out := env.refresh(t, 1, str(s, "refresh_token"))
+	if status != 200 {
+		t.Fatalf("refresh once GitHub is back: %d %v", status, out)
+	}
+	if status, body := env.parser(t, 0, str(out["session"].(map[string]any), "access_token")); status != 200 {
+		t.Fatalf("parser: %d %s", status, body)
 	}
 }
