@@ -71,7 +71,8 @@ type NativeConfig struct {
 	PublicURL *url.URL
 	Projects  []Project
 	GitHub    GitHubApp
-	// Store keeps key records, exchange tokens and spent markers.
+	// Store keeps key records, exchange tokens, spent markers and
+	// renewed GitHub tokens (sealed).
 	Store store.Store
 	// Secret seals states, sessions and token payloads (32 bytes or more).
 	Secret []byte
@@ -81,7 +82,8 @@ type NativeConfig struct {
 	// AppHosts are the host:port the sites name themselves by.
 	AppHosts []string
 	// SessionTTL is the access token's lifetime (default 1h); RefreshTTL
-	// the refresh token's (default 30 days).
+	// a login's (default 30 days): its refresh tokens, however often
+	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
