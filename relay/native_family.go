@@ -86,7 +86,10 @@ func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
 	if err := n.cfg.Store.Put(ctx, endedName(c.Family), []byte{1}, n.familyTTL(c)); err != nil {
 		return fmt.Errorf("%w: %v", errUnavailable, err)
 	}
-	n.log.Warn("a spent refresh token came back: its session is ended", zap.String("project", c.Project),
-		zap.String("login", c.Login), zap.Duration("spent_ago", now.Sub(time.UnixMilli(spent)).Round(time.Second)))
+	fields := []zap.Field{zap.String("project", c.Project), zap.String("login", c.Login)}
+	if spent != 0 {
+		fields = append(fields, zap.Duration("spent_ago", now.Sub(time.UnixMilli(spent)).Round(time.Second)))
+	}
+	n.log.Warn("a spent refresh token came back: its session is ended", fields...)
 	return errFamilyEnded
 }

@@ -174,7 +174,8 @@ func (n *Native) newerGitHub(ctx context.Context, family string, have githubCred
 		return have, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	var stored githubCredential
-	if n.seal.open(purposeGitHub, string(data), &stored) != nil || stored.Expiry <= have.Expiry {
+	// A renewal GitHub answered without an expiry does not expire.
+	if n.seal.open(purposeGitHub, string(data), &stored) != nil || (stored.Expiry != 0 && stored.Expiry <= have.Expiry) {
 		return have, nil
 	}
 	return stored, nil
