@@ -187,12 +187,12 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.GitHubRefresh, m.GitHubExpiry = tok.RefreshToken, n.githubExpiry(tok)
-	if m.Role = n.roleIn(p, m); m.Role == "" {
+	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, "not-collaborator")
 		return
 	}
-	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m})
+	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m.member})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
 		n.finish(w, r, st.Callback, "github-relay-failed")
@@ -220,8 +220,16 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 
 func exchangeName(token string) string { return "xt/" + tokenKey(token) }
 
+// githubIdentity is a GitHub user as a member, and the verified e-mail
+// addresses they may be listed under (which the member carries too, for
+// the checks of later steps).
+type githubIdentity struct {
+	member
+	emails []string
+}
+
 // githubUser reads /user and /user/emails with the user's token.
-func (n *Native) githubUser(ctx context.Context, token string) (member, error) {
+func (n *Native) githubUser(ctx context.Context, token string) (githubIdentity, error) {
 	var u struct {
 		Login     string  `json:"login"`
 		Name      *string `json:"name"`
@@ -229,10 +237,10 @@ func (n *Native) githubUser(ctx context.Context, token string) (member, error) {
 		AvatarURL string  `json:"avatar_url"`
 	}
 	if err := n.githubGET(ctx, token, "/user", &u); err != nil {
-		return member{}, err
+		return githubIdentity{}, err
 	}
 	if u.Login == "" {
-		return member{}, errors.New("github /user has no login")
+		return githubIdentity{}, errors.New("github /user has no login")
 	}
 	var emails []struct {
 		Email    string `json:"email"`
@@ -240,7 +248,7 @@ func (n *Native) githubUser(ctx context.Context, token string) (member, error) {
 		Verified bool   `json:"verified"`
 	}
 	if err := n.githubGET(ctx, token, "/user/emails", &emails); err != nil {
-		return member{}, err
+		return githubIdentity{}, err
 	}
 	id := member{Login: u.Login, Avatar: u.AvatarURL, GitHub: token}
 	if u.Name != nil {
@@ -267,7 +275,7 @@ func (n *Native) githubUser(ctx context.Context, token string) (member, error) {
 		// The stock site needs a valid address; GitHub's no-reply form is one.
 		id.Email = u.Login + "@users.noreply.github.com"
 	}
-	return id, nil
+	return githubIdentity{member: id, emails: id.Emails}, nil
 }
 
 func (n *Native) githubGET(ctx context.Context, token, path string, v any) error {

@@ -19,8 +19,8 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
-// session logs in on relay i and redeems the exchange token there.
-func (e *nativeEnv) session(t *testing.T, i int) map[string]any {
+// sessionOn logs in on relay i and redeems the exchange token there.
+func (e *nativeEnv) sessionOn(t *testing.T, i int) map[string]any {
 	t.Helper()
 	token := tokenOf(t, e.login(t, i))
 	status, out, _ := e.call(t, i, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
@@ -68,7 +68,7 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.key = declared
-	before := env.session(t, 0)
+	before := env.sessionOn(t, 0)
 	if status, body := env.parser(t, 1, str(before, "access_token")); status != 200 {
 		t.Fatalf("declared-key session: %d %s", status, body)
 	}
@@ -91,7 +91,7 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 	if status, _, _ := env.call(t, 1, "GET", "/outstatic/project", declared, nil); status != 200 {
 		t.Fatalf("declared key after revoke: %d", status)
 	}
-	after := env.session(t, 1)
+	after := env.sessionOn(t, 1)
 	if status, body := env.parser(t, 0, str(after, "access_token")); status != 200 {
 		t.Fatalf("session after revoke: %d %s", status, body)
 	}
@@ -197,7 +197,7 @@ func TestNativeMemberBySecondaryEmail(t *testing.T) {
 		{Email: "Bob@Example.com", Verified: true},
 		{Email: "ada@example.com", Verified: false},
 	}})
-	s := env.session(t, 0)
+	s := env.sessionOn(t, 0)
 	status, out := env.refresh(t, 1, str(s, "refresh_token"))
 	if status != 200 {
 		t.Fatalf("refresh: %d %v", status, out)
@@ -219,7 +219,7 @@ func TestNativeRefreshRotationEndsReusedFamily(t *testing.T) {
 
 func testRefreshRotation(t *testing.T, edit func(int, *NativeConfig)) {
 	env := newNativeEnv(t, edit)
-	first := env.session(t, 0)
+	first := env.sessionOn(t, 0)
 	end := first["refresh_token_expires_at"]
 	status, out := env.refresh(t, 1, str(first, "refresh_token"))
 	if status != 200 {
@@ -264,7 +264,7 @@ func testRefreshRotation(t *testing.T, edit func(int, *NativeConfig)) {
 		}
 	}
 	// another login of the same member is another family
-	other := env.session(t, 1)
+	other := env.sessionOn(t, 1)
 	if status, out := env.refresh(t, 0, str(other, "refresh_token")); status != 200 {
 		t.Fatalf("another family: %d %v", status, out)
 	}
@@ -273,7 +273,7 @@ func testRefreshRotation(t *testing.T, edit func(int, *NativeConfig)) {
 // The dashboard fires refreshes at once; every one of them gets a session.
 func TestNativeConcurrentRefreshes(t *testing.T) {
 	env := newNativeEnv(t, nil)
-	s := env.session(t, 0)
+	s := env.sessionOn(t, 0)
 	var wg sync.WaitGroup
 	var ok atomic.Int32
 	for i := 0; i < 8; i++ {
@@ -311,7 +311,7 @@ func TestNativeGitHubTokenRenewed(t *testing.T) {
 		}
 		return n
 	}
-	s := env.session(t, 0)
+	s := env.sessionOn(t, 0)
 	for _, v := range []string{str(s, "access_token"), str(s, "refresh_token")} {
 		if strings.Contains(v, "ghr_") || strings.Contains(v, "ghu_") {
 			t.Fatal("a GitHub token shows in a session token")
@@ -381,7 +381,7 @@ func TestNativeSessionTokensStaySmall(t *testing.T) {
 		emails = append(emails, fakegithub.Email{Email: fmt.Sprintf("someone.with.a.long.name%02d@example-company.com", i), Verified: true, Primary: i == 5})
 	}
 	env.gh.SetUser(fakegithub.User{Login: "ada", Name: "Ada Lovelace", ID: 1, AvatarURL: "https://avatars.example.com/u/1?v=4&s=460", Emails: emails})
-	s := env.session(t, 0)
+	s := env.sessionOn(t, 0)
 	if n := len(str(s, "access_token")) + len(str(s, "refresh_token")); n > 2400 {
 		t.Fatalf("the session's tokens take %d bytes", n)
 	}
@@ -404,7 +404,7 @@ func TestNativeRefreshDuringGitHubOutage(t *testing.T) {
 		})}
 	})
 	env.gh.SetTokenTTL(8 * time.Hour)
-	s := env.session(t, 0)
+	s := env.sessionOn(t, 0)
 	env.advance(9 * time.Hour)
 	down.Store(true)
 	if status, out := env.refresh(t, 0, str(s, "refresh_token")); status != 503 {
