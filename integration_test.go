@@ -1,8 +1,10 @@
 package outstatic
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -145,5 +147,89 @@ func TestGuardInCaddy(t *testing.T) {
 	// other routes pass untouched
 	if res := get("http://evil.localhost:9080/blog?x=1"); res.StatusCode != 200 || !app.reached("/blog?x=1") {
 		t.Fatalf("plain route: %d", res.StatusCode)
+	}
+}
+
+// TestGuardStripsFlagTrailers: a client may send the flag headers as
+// request trailers, declared or not, in any spelling. Caddy forwards
+// request trailers to the app, so the guard removes them there too.
+func TestGuardStripsFlagTrailers(t *testing.T) {
+	type seen struct {
+		Body    string
+		Header  http.Header
+		Trailer http.Header
+	}
+	got := make(chan seen, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- seen{string(body), r.Header.Clone(), r.Trailer.Clone()}
+		fmt.Fprint(w, "app")
+	}))
+	defer upstream.Close()
+
+	tester := newTester(t)
+	tester.InitServer(ports(fmt.Sprintf(`
+	{
+		admin localhost:2999
+		http_port 9080
+		https_port 9443
+		grace_period 1ns
+		skip_install_trust
+	}
+	http://:9080 {
+		outstatic http://blog.localhost:9080/outstatic
+		reverse_proxy %s
+	}
+	`, strings.TrimPrefix(upstream.URL, "http://"))), "caddyfile")
+
+	for _, path := range []string{"/blog/post", "/api/outstatic/github"} {
+		conn, err := net.Dial("tcp", ports("127.0.0.1:9080"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := "POST " + path + " HTTP/1.1\r\n" +
+			"Host: " + ports("blog.localhost:9080") + "\r\n" +
+			"Content-Type: application/json\r\n" +
+			"Transfer-Encoding: chunked\r\n" +
+			"Trailer: X-Outstatic-Pro, x_outstatic_features, X-Keep\r\n" +
+			"Trailer: X.Outstatic.Project\r\n" +
+			"Connection: close\r\n\r\n" +
+			"2\r\n{}\r\n0\r\n" +
+			"X-Outstatic-Pro: true\r\n" +
+			"x_outstatic_features: ai-completions\r\n" +
+			"X.Outstatic.Project: proj_spoofed\r\n" +
+			"X-OUTSTATIC-PRO: true\r\n" + // not declared
+			"x-outstatic_project: proj_undeclared\r\n" + // not declared
+			"X-Keep: kept\r\n\r\n"
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		conn.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		s := <-got
+		if s.Body != "{}" {
+			t.Fatalf("%s: body %q", path, s.Body)
+		}
+		// the trailers do reach the app: X-Keep proves it
+		if s.Trailer.Get("X-Keep") != "kept" {
+			t.Fatalf("%s: the app got trailers %v: the test no longer sends any", path, s.Trailer)
+		}
+		for _, h := range []http.Header{s.Header, s.Trailer} {
+			if flags := flagHeaders(h); len(flags) != 0 {
+				t.Errorf("%s: the app got client flags %v", path, flags)
+			}
+			for _, v := range h.Values("Trailer") {
+				if strings.Contains(strings.ToLower(v), "outstatic") {
+					t.Errorf("%s: the app was told of trailer %q", path, v)
+				}
+			}
+		}
 	}
 }

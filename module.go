@@ -283,7 +283,7 @@ func parseAppOrigin(raw string) (string, error) {
 // ServeHTTP checks auth routes and passes everything on.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// Client copies of the flags go first, whatever happens next.
-	g.strip.strip(r.Header)
+	g.strip.stripRequest(r)
 	var v verdict.Verdict
 	if g.verdicts != nil {
 		v = g.verdicts.Lookup(r.Context(), g.apiKey)
