@@ -234,7 +234,7 @@ func TestGuardHungServiceNeverDelays(t *testing.T) {
 func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	g, svc := proSetup(t, true, nil)
 	// prefetch: no service call, no binding
-	r := request("GET", "https://blog.example.com/api/outstatic/login?_rsc=abc", false)
+	r := start("GET", "https://blog.example.com/api/outstatic/login?_rsc=abc")
 	r.Header.Set("Next-Router-Prefetch", "1")
 	next := &recordingNext{}
 	w := serve(t, g, r, next)
@@ -244,7 +244,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 
 	// the click
 	next = &recordingNext{}
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), next)
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), next)
 	var body struct{ URL string }
 	_ = json.Unmarshal(w.Body.Bytes(), &body)
 	if w.Code != 200 || next.called || !strings.HasPrefix(body.URL, svc.BaseURL+"/api/authorize?") {
@@ -259,7 +259,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	}
 
 	// google-login, GET and POST
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/google-login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/google-login"), &recordingNext{})
 	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), svc.BaseURL) {
 		t.Fatalf("google-login GET: %d %q", w.Code, w.Header().Get("Location"))
 	}
@@ -267,7 +267,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	if last.Body["callbackUrl"] != "https://blog.example.com/outstatic/api/outstatic/callback" || last.Body["returnUrl"] != "https://blog.example.com/outstatic" {
 		t.Fatalf("google-exchange body %v", last.Body)
 	}
-	pr := request("POST", "https://blog.example.com/api/outstatic/google-login", false)
+	pr := start("POST", "https://blog.example.com/api/outstatic/google-login")
 	pr.Body = ioNopCloser(`{"returnUrl":"https://blog.example.com/outstatic/settings"}`)
 	w = serve(t, g, pr, &recordingNext{})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"url"`) {
@@ -276,7 +276,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	if last = svc.Requests()[len(svc.Requests())-1]; last.Body["returnUrl"] != "https://blog.example.com/outstatic/settings" {
 		t.Fatalf("returnUrl %v", last.Body["returnUrl"])
 	}
-	pr = request("POST", "https://blog.example.com/api/outstatic/google-login", false)
+	pr = start("POST", "https://blog.example.com/api/outstatic/google-login")
 	pr.Body = ioNopCloser(`{"returnUrl":"https://evil.example/"}`)
 	n := len(svc.Requests())
 	if w = serve(t, g, pr, &recordingNext{}); w.Code != 400 || len(svc.Requests()) != n {
@@ -291,7 +291,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 		`{"email":"Ada <ada@example.com>"}`:    400,
 		`{"email":"a@b.co","returnUrl":"//x"}`: 400,
 	} {
-		mr := request("POST", "https://blog.example.com/api/outstatic/magic-link", false)
+		mr := start("POST", "https://blog.example.com/api/outstatic/magic-link")
 		mr.Body = ioNopCloser(body)
 		w = serve(t, g, mr, &recordingNext{})
 		if w.Code != want {
@@ -311,25 +311,25 @@ func TestGuardRelayStartErrors(t *testing.T) {
 		t.Fatal("no flags")
 	}
 	svc.SetMode(fakeservice.Fail)
-	w := serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w := serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	if w.Code != 500 || jsonError(t, w) != "github-relay-failed" {
 		t.Fatalf("service failing: %d %s", w.Code, w.Body)
 	}
 	svc.SetMode(fakeservice.Malformed)
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	if w.Code != 500 || jsonError(t, w) != "github-relay-failed" {
 		t.Fatalf("malformed reply: %d %s", w.Code, w.Body)
 	}
 	svc.SetMode(fakeservice.Normal)
 	// a callback origin the service does not know: its code passes through
 	svc.Targets.Origins = svc.Targets.Origins[1:]
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	if w.Code != 400 || jsonError(t, w) != "invalid-callback-domain" {
 		t.Fatalf("service refused the callback: %d %s", w.Code, w.Body)
 	}
 	// a foreign host never reaches the service
 	n := len(svc.Requests())
-	w = serve(t, g, request("GET", "https://evil.example/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://evil.example/api/outstatic/login"), &recordingNext{})
 	if w.Code != 400 || len(svc.Requests()) != n {
 		t.Fatalf("foreign host: %d, %d service calls", w.Code, len(svc.Requests())-n)
 	}
@@ -338,7 +338,7 @@ func TestGuardRelayStartErrors(t *testing.T) {
 func TestGuardKeepAppRoutes(t *testing.T) {
 	g, svc := proSetup(t, true, func(g *Guard) { g.KeepAppRoutes = []string{"login"} })
 	next := &recordingNext{}
-	serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), next)
+	serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), next)
 	if !next.called || svc.Count("/outstatic/auth/github-exchange") != 0 {
 		t.Fatal("keep_app_routes login: the guard answered login")
 	}
@@ -359,11 +359,11 @@ func TestGuardProRoutesAtEdge(t *testing.T) {
 			t.Errorf("pro %s refused", route)
 		}
 	}
-	w := serve(t, free, request("GET", "https://blog.example.com/api/outstatic/google-login", false), &recordingNext{})
+	w := serve(t, free, start("GET", "https://blog.example.com/api/outstatic/google-login"), &recordingNext{})
 	if w.Header().Get("Location") != "https://blog.example.com/outstatic?error=google-relay-failed" {
 		t.Errorf("free google-login: %d %q", w.Code, w.Header().Get("Location"))
 	}
-	mr := request("POST", "https://blog.example.com/api/outstatic/magic-link", false)
+	mr := start("POST", "https://blog.example.com/api/outstatic/magic-link")
 	mr.Body = ioNopCloser(`{"email":"ada@example.com"}`)
 	if w = serve(t, free, mr, &recordingNext{}); w.Code != http.StatusForbidden {
 		t.Errorf("free magic-link: %d", w.Code)

@@ -129,6 +129,7 @@ type Guard struct {
 	client       *http.Client
 	startTimeout time.Duration
 	callbacks    relay.CallbackMemory
+	bindings     relay.BindingMemory
 	closeStore   func() error
 	metrics      *pluginMetrics
 }
@@ -204,7 +205,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		Timeout:       g.startTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	g.callbacks, g.closeStore = callbackMemory(ctx, g.TokenStore, g.logger)
+	g.callbacks, g.bindings, g.closeStore = guardMemory(ctx, g.TokenStore, g.logger)
 	g.edgeStart = map[string]bool{}
 	g.refusePro = false
 	if g.apiKey != "" {
