@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 const testKey = "ost_test_key_0123456789abcdef"
@@ -515,5 +517,62 @@ func TestRelaySecretKeptInStore(t *testing.T) {
 	t.Setenv("TEST_SHORT_SECRET", "short")
 	if _, err := (&Relay{Secret: "{env.TEST_SHORT_SECRET}"}).relaySecret(ctx, nil, caddy.NewReplacer()); err == nil {
 		t.Fatal("a short configured secret was accepted")
+	}
+}
+
+// trailerBody fills the request's trailer map in the Read that returns
+// io.EOF, as net/http does.
+type trailerBody struct {
+	r    *strings.Reader
+	fill func()
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.fill()
+	}
+	return n, err
+}
+
+func (b *trailerBody) Close() error { return nil }
+
+// TestGuardStripsTrailers: the flags are removed from the declared trailer
+// names, from the values that arrive at the body's end (declared or not),
+// and from a Trailer header net/http left in place.
+func TestGuardStripsTrailers(t *testing.T) {
+	g, _ := proSetup(t, true, nil)
+	if !hasFlags(t, g) {
+		t.Fatal("no flags")
+	}
+	r := request("POST", "https://blog.example.com/api/outstatic/generate", false)
+	r.Trailer = http.Header{"X-Outstatic-Pro": nil, "X_outstatic_features": nil, "X-Keep": nil}
+	trailer := r.Trailer
+	r.Body = &trailerBody{r: strings.NewReader("{}"), fill: func() {
+		trailer["X-Outstatic-Pro"] = []string{"true"}
+		trailer["X_outstatic_features"] = []string{"ai-completions"}
+		trailer["X.Outstatic.Project"] = []string{"undeclared"}
+		trailer["X-Keep"] = []string{"kept"}
+	}}
+	r.Header["Trailer"] = []string{"X-Outstatic-Pro, X-Keep", "x_outstatic_project"}
+	var body string
+	var got http.Header
+	var header http.Header
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		b, _ := io.ReadAll(r.Body)
+		body, got, header = string(b), r.Trailer, r.Header
+		return nil
+	})
+	if err := g.ServeHTTP(httptest.NewRecorder(), r, next); err != nil {
+		t.Fatal(err)
+	}
+	if body != "{}" || got.Get("X-Keep") != "kept" || len(flagHeaders(got)) != 0 {
+		t.Fatalf("body %q, trailers %v", body, got)
+	}
+	if tr := header.Values("Trailer"); len(tr) != 1 || tr[0] != "X-Keep" {
+		t.Fatalf("Trailer header %q", tr)
+	}
+	if header.Get("X-Outstatic-Pro") != "true" {
+		t.Fatal("the guard's own flag is gone from the header")
 	}
 }
