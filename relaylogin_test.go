@@ -325,7 +325,7 @@ func TestAccessLogHidesLoginSecrets(t *testing.T) {
 		skip_install_trust
 		storage file_system %[1]s
 	}
-	http://blog.localhost:9080, http://127.0.0.1:9080 {
+	http://blog.localhost:9080, http://127.0.0.2:9080 {
 		import %[2]s %[3]s
 		handle_path /relay/* {
 			outstatic_relay {
@@ -351,7 +351,9 @@ func TestAccessLogHidesLoginSecrets(t *testing.T) {
 			callback_origin http://blog.localhost:9080/outstatic
 			app_origin http://localhost:%[8]d
 			api_key {env.TEST_SITE_KEY}
-			service http://127.0.0.1:9080/relay
+			# 127.0.0.2: a host no earlier test's kept-alive connection
+			# (served by that test's config) is pooled for
+			service http://127.0.0.2:9080/relay
 		}
 		reverse_proxy 127.0.0.1:%[8]d
 	}
