@@ -56,13 +56,15 @@ type Guard struct {
 	AppOrigins []string `json:"app_origins,omitempty"`
 
 	// BindLogin requires that a relay login's exchange_token comes back to
-	// the browser that started the login (a cookie set when `login` or
-	// `google-login` passes). Default: true.
+	// the browser that started the login: a signed cookie naming one login
+	// is set when the site's own page starts `login` or `google-login`
+	// (other starts are refused), and the callback spends it, once.
+	// Default: true.
 	BindLogin *bool `json:"bind_login,omitempty"`
 
-	// BindMagicLink does the same for e-mail links, checked on
-	// magic-link-callback. Turn it off if your users open their e-mail on
-	// another device than the one they asked from. Default: true.
+	// BindMagicLink does the same for e-mail links (`magic-link` starts,
+	// checked on magic-link-callback). Turn it off if your users open their
+	// e-mail on another device than the one they asked from. Default: true.
 	BindMagicLink *bool `json:"bind_magic_link,omitempty"`
 
 	// BindingTTL is how long a started login stays bound to its browser.
@@ -106,8 +108,10 @@ type Guard struct {
 	RefuseProRoutes *bool `json:"refuse_pro_routes,omitempty"`
 
 	// TokenStore shares the callbacks exchange tokens arrive at with
-	// relays in other Caddy instances (and replays with other guards).
-	// Default: this Caddy's memory.
+	// relays in other Caddy instances (and replays and spent login
+	// bindings with other guards). Its entries expire; the guard sweeps a
+	// Caddy storage store of expired ones every 5 minutes. Default: this
+	// Caddy's memory, bounded in entries.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
 
 	routes    routeTable
