@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 
 	"github.com/caddyserver/caddy/v2"
@@ -67,7 +68,7 @@ func BenchmarkGuardHotPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer g.Cleanup()
-	g.logger = zap.NewNop()
+	g.edge.SetLogger(zap.NewNop())
 	runMiddleware(b, g.ServeHTTP)
 }
 
@@ -77,7 +78,7 @@ func BenchmarkGuardHotPath(b *testing.B) {
 func BenchmarkBaselineHeaders(b *testing.B) {
 	h := &headers.Handler{Request: &headers.HeaderOps{
 		Delete: []string{"X-Outstatic-Pro"},
-		Set: http.Header{"X-Outstatic-Pro": {"true"}, "X-Outstatic-Features": {proFeatures},
+		Set: http.Header{"X-Outstatic-Pro": {"true"}, "X-Outstatic-Features": {guard.ProFeatures},
 			"X-Outstatic-Project": {"proj_1"}},
 	}}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})

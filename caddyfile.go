@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
 	"github.com/caddyserver/caddy/v2"
@@ -142,7 +143,7 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("%s: %q is not a header name", name, v)
 			}
 			if g.Headers == nil {
-				g.Headers = new(HeaderNames)
+				g.Headers = new(guard.HeaderNames)
 			}
 			*map[string]*string{
 				"pro_header": &g.Headers.Pro, "features_header": &g.Headers.Features, "project_header": &g.Headers.Project,

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -48,7 +49,7 @@ func proSetup(t *testing.T, pro bool, edit func(*Guard)) (*Guard, *fakeservice.S
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Cleanup() })
-	g.logger = zaptest.NewLogger(t)
+	g.edge.SetLogger(zaptest.NewLogger(t))
 	return g, svc
 }
 
@@ -69,7 +70,7 @@ func spoofedRequest(u string) *http.Request {
 func flagHeaders(h http.Header) map[string][]string {
 	out := map[string][]string{}
 	for k, v := range h {
-		if foldEqual(k, "x-outstatic-pro") || foldEqual(k, "x-outstatic-features") || foldEqual(k, "x-outstatic-project") {
+		if guard.FoldEqual(k, "x-outstatic-pro") || guard.FoldEqual(k, "x-outstatic-features") || guard.FoldEqual(k, "x-outstatic-project") {
 			out[k] = v
 		}
 	}
@@ -112,7 +113,7 @@ func TestGuardFlagsOnlyWhenPro(t *testing.T) {
 }
 
 func TestGuardRenamedHeaders(t *testing.T) {
-	g, _ := proSetup(t, true, func(g *Guard) { g.Headers = &HeaderNames{Pro: "x-cms-pro"} })
+	g, _ := proSetup(t, true, func(g *Guard) { g.Headers = &guard.HeaderNames{Pro: "x-cms-pro"} })
 	r := request("GET", "https://blog.example.com/", false)
 	r.Header["X_cms_pro"] = []string{"spoofed"}
 	next := &recordingNext{}
@@ -252,7 +253,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	if w.Code != 200 || next.called || !strings.HasPrefix(body.URL, svc.BaseURL+"/api/authorize?") {
 		t.Fatalf("login: %d %s app %v", w.Code, w.Body, next.called)
 	}
-	if cookieNamed(w, bindingCookieSecure) == nil {
+	if cookieNamed(w, guard.BindingCookieSecure) == nil {
 		t.Fatal("login started at the edge set no binding")
 	}
 	last := svc.Requests()[len(svc.Requests())-1]
@@ -426,7 +427,7 @@ func TestTokenStoreAcrossInstances(t *testing.T) {
 	newGuard := func() *Guard {
 		g := &Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic"}, BindLogin: &off, TokenStore: shared}
 		provision(g)
-		g.logger = zaptest.NewLogger(t)
+		g.edge.SetLogger(zaptest.NewLogger(t))
 		return g
 	}
 	a, c := newGuard(), newGuard()
@@ -484,7 +485,7 @@ func TestVerdictSurvivesReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reloaded.Cleanup()
-	reloaded.logger = zaptest.NewLogger(t)
+	reloaded.edge.SetLogger(zaptest.NewLogger(t))
 	if err := old.Cleanup(); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -329,7 +330,7 @@ func TestGuardLoginCSRFInCaddy(t *testing.T) {
 	res = do(victim, site+"/api/outstatic/login", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
 	var binding *http.Cookie
 	for _, c := range res.Cookies() {
-		if c.Name == bindingCookie {
+		if c.Name == guard.BindingCookie {
 			binding = c
 		}
 	}
@@ -423,7 +424,7 @@ func TestGuardTokenStoreInCaddy(t *testing.T) {
 	res := do("http://blog.localhost:9080/api/outstatic/login", nil, "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
 	var binding *http.Cookie
 	for _, c := range res.Cookies() {
-		if c.Name == bindingCookie {
+		if c.Name == guard.BindingCookie {
 			binding = &http.Cookie{Name: c.Name, Value: c.Value}
 		}
 	}

@@ -27,7 +27,7 @@ func TestMetrics(t *testing.T) {
 		if err := g.Provision(ctx); err != nil {
 			t.Fatalf("guard %d: %v", i, err)
 		}
-		g.logger = zaptest.NewLogger(t)
+		g.edge.SetLogger(zaptest.NewLogger(t))
 		guards = append(guards, g)
 	}
 	serve(t, guards[0], request("GET", "https://evil.example/api/outstatic/login", false), &recordingNext{})

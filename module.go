@@ -4,19 +4,14 @@
 package outstatic
 
 import (
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
@@ -94,7 +89,7 @@ type Guard struct {
 	KeyCheck
 
 	// Headers renames the request headers the guard sets for the app.
-	Headers *HeaderNames `json:"headers,omitempty"`
+	Headers *guard.HeaderNames `json:"headers,omitempty"`
 
 	// KeepAppRoutes lists relay-start routes the app keeps answering even
 	// with api_key set: "login" for a site with its own GitHub OAuth app
@@ -114,28 +109,10 @@ type Guard struct {
 	// Caddy's memory, bounded in entries.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
 
-	routes    routeTable
-	targets   validate.Targets
-	appHosts  []string
-	binding   loginBinding
-	bindLogin bool
-	bindMagic bool
-	logger    *zap.Logger
-
-	apiKey       string
-	serviceURL   string
-	verdicts     *verdict.Cache
-	poolKey      string
-	strip        headerStripper
-	headers      HeaderNames
-	edgeStart    map[string]bool
-	refusePro    bool
-	client       *http.Client
-	startTimeout time.Duration
-	callbacks    relay.CallbackMemory
-	bindings     relay.BindingMemory
-	closeStore   func() error
-	metrics      *pluginMetrics
+	edge       *guard.Guard
+	poolKey    string
+	closeStore func() error
+	metrics    *pluginMetrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -146,9 +123,9 @@ func (Guard) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision parses the origins and sets up the login binding.
+// Provision parses the origins, expands the secrets, and builds the guard.
 func (g *Guard) Provision(ctx caddy.Context) error {
-	g.logger = ctx.Logger()
+	logger := ctx.Logger()
 	m, err := loadMetrics(ctx)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
@@ -164,66 +141,62 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		}
 		origins = append(origins, o)
 	}
-	g.routes = routeTable{origins: origins}
-	g.targets = validate.Targets{Origins: origins, Strict: g.StrictCallbacks}
-
 	appHosts, err := appHostsOf(g.AppOrigins)
 	if err != nil {
 		return err
 	}
-	g.appHosts = appHosts
 
-	g.bindLogin = g.BindLogin == nil || *g.BindLogin
-	g.bindMagic = g.BindMagicLink == nil || *g.BindMagicLink
-	ttl := time.Duration(g.BindingTTL)
-	if ttl == 0 {
-		ttl = 15 * time.Minute
+	serviceURL := trimSlash(g.Service)
+	if serviceURL == "" {
+		serviceURL = defaultService
 	}
-	secret := []byte(repl.ReplaceKnown(g.BindingSecret, ""))
-	if len(secret) == 0 {
-		secret = make([]byte, 32)
-		_, _ = rand.Read(secret)
-	}
-	g.binding = loginBinding{secret: secret, ttl: ttl, now: time.Now}
-
-	g.headers = HeaderNames{}
-	if g.Headers != nil {
-		g.headers = *g.Headers
-	}
-	g.headers = g.headers.withDefaults().canonical()
-	g.strip = newHeaderStripper(g.headers)
-
-	g.serviceURL = trimSlash(g.Service)
-	if g.serviceURL == "" {
-		g.serviceURL = defaultService
-	}
-	if err := checkServiceURL(g.serviceURL); err != nil {
+	if err := checkServiceURL(serviceURL); err != nil {
 		return err
 	}
-	g.apiKey = repl.ReplaceKnown(g.APIKey, "")
-	if g.APIKey != "" && g.apiKey == "" {
+	apiKey := repl.ReplaceKnown(g.APIKey, "")
+	if g.APIKey != "" && apiKey == "" {
 		return fmt.Errorf("api_key %s expanded to nothing: is the variable or file set?", g.APIKey)
 	}
-	g.startTimeout = durationOr(g.CheckTimeout, 5*time.Second) * 2
-	g.client = &http.Client{
-		Timeout:       g.startTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	cfg := guard.Config{
+		Origins:       origins,
+		Strict:        g.StrictCallbacks,
+		AppHosts:      appHosts,
+		BindLogin:     g.BindLogin == nil || *g.BindLogin,
+		BindMagic:     g.BindMagicLink == nil || *g.BindMagicLink,
+		BindingTTL:    time.Duration(g.BindingTTL),
+		BindingSecret: []byte(repl.ReplaceKnown(g.BindingSecret, "")),
+		APIKey:        apiKey,
+		ServiceURL:    serviceURL,
+		KeepAppRoutes: g.KeepAppRoutes,
+		RefusePro:     g.RefuseProRoutes == nil || *g.RefuseProRoutes,
+		StartTimeout:  durationOr(g.CheckTimeout, 5*time.Second) * 2,
+		Logger:        logger,
+		ClientIP:      clientIP,
+		CountRefusal: func(reason string) {
+			m.refusals.WithLabelValues(reason).Inc()
+		},
+		CountStart: func(route string, ok bool) {
+			outcome := "ok"
+			if !ok {
+				outcome = "error"
+			}
+			m.relayStarts.WithLabelValues(route, outcome).Inc()
+		},
 	}
-	g.callbacks, g.bindings, g.closeStore = guardMemory(ctx, g.TokenStore, g.logger)
-	g.edgeStart = map[string]bool{}
-	g.refusePro = false
-	if g.apiKey != "" {
-		for _, route := range []string{"login", "google-login", "magic-link"} {
-			g.edgeStart[route] = !slices.Contains(g.KeepAppRoutes, route)
-		}
-		g.refusePro = g.RefuseProRoutes == nil || *g.RefuseProRoutes
-		cache, poolKey, err := loadVerdicts(g.serviceURL, g.KeyCheck.settings(), g.logger)
+	if g.Headers != nil {
+		cfg.Headers = *g.Headers
+	}
+	cfg.Callbacks, cfg.Bindings, g.closeStore = guardMemory(ctx, g.TokenStore, logger)
+	if apiKey != "" {
+		cache, poolKey, err := loadVerdicts(serviceURL, g.KeyCheck.settings(), logger)
 		if err != nil {
 			return fmt.Errorf("loading the key verdict cache: %v", err)
 		}
-		g.verdicts, g.poolKey = cache, poolKey
-		g.verdicts.Watch(g.apiKey)
+		g.poolKey = poolKey
+		cfg.Verdicts = cache
+		cache.Watch(apiKey)
 	}
+	g.edge = guard.New(cfg)
 	return nil
 }
 
@@ -285,88 +258,38 @@ func parseAppOrigin(raw string) (string, error) {
 	return strings.ToLower(u.Host), nil
 }
 
-// ServeHTTP checks auth routes and passes everything on.
+// ServeHTTP runs the guard (package guard) and passes the request on.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// Client copies of the flags go first, whatever happens next.
-	g.strip.stripRequest(r)
-	var v verdict.Verdict
-	if g.verdicts != nil {
-		v = g.verdicts.Lookup(r.Context(), g.apiKey)
-	}
-	g.setFlags(r, v)
+	g.edge.StripRequest(r)
+	v := g.edge.Verdict(r.Context())
+	g.edge.SetFlags(r, v)
+	setPlaceholders(r, v)
 
-	scheme, hostport := publicSite(r)
-	route, isAuth := g.routes.classify(r, scheme, hostport)
-	var site string
-	if isAuth {
-		if route.origin == nil {
-			g.refuse(r, "public origin is not a callback origin", zap.String("scheme", scheme), zap.String("host", hostport))
-			return writeJSONError(w, http.StatusBadRequest, validate.CodeInvalidCallbackDomain)
-		}
-		if !route.canonical {
-			g.refuse(r, "auth route path is not canonical")
-			return writeJSONError(w, http.StatusBadRequest, "invalid-request-path")
-		}
-		site = route.origin.SiteOrigin()
-		if done, err := g.checkAuthRoute(w, r, route, v); done {
-			return err
-		}
-	} else if o := g.matchSite(scheme, hostport); o != nil {
-		site = o.SiteOrigin()
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	fix, done, err := g.edge.Check(w, r, v, trusted)
+	if done {
+		return err
 	}
-	if site != "" {
-		// Only a public origin that matched a callback origin is ever
-		// written into a redirect: a Host header alone cannot steer one.
+	if fix.Matched() {
 		w = &locationRewriter{
 			ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
-			appHosts:              g.appHosts,
-			publicSite:            site,
+			fix:                   fix,
 		}
 	}
 	return next.ServeHTTP(w, r)
 }
 
-// setFlags adds the Pro flags for the app and the placeholders for other
-// handlers: {http.outstatic.pro} and {http.outstatic.project}.
-func (g *Guard) setFlags(r *http.Request, v verdict.Verdict) {
-	pro := v.Pro()
-	if pro {
-		r.Header[g.headers.Pro] = []string{"true"}
-		r.Header[g.headers.Features] = []string{proFeatures}
-		r.Header[g.headers.Project] = []string{v.Project.ProjectID}
-	}
+// setPlaceholders sets {http.outstatic.pro} and {http.outstatic.project}
+// for other handlers.
+func setPlaceholders(r *http.Request, v verdict.Verdict) {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Set("http.outstatic.pro", pro)
+		repl.Set("http.outstatic.pro", v.Pro())
 		project := ""
 		if v.State == verdict.Valid {
 			project = v.Project.ProjectID
 		}
 		repl.Set("http.outstatic.project", project)
-	}
-}
-
-func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {
-	for i := range g.routes.origins {
-		if g.routes.origins[i].MatchesSite(scheme, hostport) {
-			return &g.routes.origins[i]
-		}
-	}
-	return nil
-}
-
-func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {
-	if g.metrics != nil {
-		g.metrics.refusals.WithLabelValues(reason).Inc()
-	}
-	if ce := g.logger.Check(zap.InfoLevel, "refused"); ce != nil {
-		fields = append(fields,
-			zap.String("reason", reason),
-			zap.String("method", r.Method),
-			// the path only: queries carry exchange tokens
-			zap.String("path", r.URL.Path),
-			zap.String("remote_ip", clientIP(r)),
-		)
-		ce.Write(fields...)
 	}
 }
 
@@ -382,14 +305,32 @@ func clientIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// writeJSONError answers with the protocol's error body. The stock client
-// parses the body, so these refusals are written here rather than returned
-// as caddyhttp errors, whose body handle_errors would decide.
-func writeJSONError(w http.ResponseWriter, status int, code string) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(map[string]string{"error": code})
+// locationRewriter applies the guard's fix to the app's redirects once,
+// before the header is written; Caddy's wrapper passes flushing and
+// hijacking through.
+type locationRewriter struct {
+	caddyhttp.ResponseWriterWrapper
+	fix         guard.LocationFix
+	wroteHeader bool
+}
+
+func (lw *locationRewriter) WriteHeader(status int) {
+	if lw.wroteHeader {
+		lw.ResponseWriterWrapper.WriteHeader(status)
+		return
+	}
+	if status >= 200 {
+		lw.wroteHeader = true
+	}
+	lw.fix.Apply(lw.Header())
+	lw.ResponseWriterWrapper.WriteHeader(status)
+}
+
+func (lw *locationRewriter) Write(p []byte) (int, error) {
+	if !lw.wroteHeader {
+		lw.WriteHeader(http.StatusOK)
+	}
+	return lw.ResponseWriterWrapper.Write(p)
 }
 
 // Interface guards

@@ -12,6 +12,8 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/caddy-outstatic/caddy-outstatic/guard"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
@@ -32,7 +34,7 @@ func newTestGuard(t *testing.T, edit func(*Guard)) *Guard {
 	if err := g.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	g.logger = zaptest.NewLogger(t)
+	g.edge.SetLogger(zaptest.NewLogger(t))
 	return g
 }
 
@@ -225,7 +227,7 @@ func TestGuardCallbackQueries(t *testing.T) {
 			continue
 		}
 		loc := w.Header().Get("Location")
-		if w.Code != http.StatusTemporaryRedirect || loc != "https://blog.example.com/outstatic?error="+errLoginFailed {
+		if w.Code != http.StatusTemporaryRedirect || loc != "https://blog.example.com/outstatic?error="+guard.CodeLoginFailed {
 			t.Errorf("%q: got %d Location %q", q, w.Code, loc)
 		}
 	}
@@ -267,7 +269,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	// a token arriving in a browser that started no login is refused
 	next := &recordingNext{}
 	w := serve(t, g, request("GET", cb, false), next)
-	if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+errLoginFailed {
+	if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+guard.CodeLoginFailed {
 		t.Fatalf("unbound callback: %d %q", w.Code, w.Header().Get("Location"))
 	}
 
@@ -275,13 +277,13 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	r := start("GET", "https://blog.example.com/api/outstatic/login")
 	r.Header.Set("Next-Router-Prefetch", "1")
 	w = serve(t, g, r, &recordingNext{})
-	if c := cookieNamed(w, bindingCookieSecure); c != nil {
+	if c := cookieNamed(w, guard.BindingCookieSecure); c != nil {
 		t.Fatal("prefetch set a binding cookie")
 	}
 
 	// a real login start sets a __Host- cookie on https
 	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
-	c := cookieNamed(w, bindingCookieSecure)
+	c := cookieNamed(w, guard.BindingCookieSecure)
 	if c == nil || !c.HttpOnly || !c.Secure || c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("binding cookie: %+v", c)
 	}
@@ -294,7 +296,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	if !next.called {
 		t.Fatalf("bound callback refused: %d %q", w.Code, w.Header().Get("Location"))
 	}
-	if cl := cookieNamed(w, bindingCookieSecure); cl == nil || cl.MaxAge >= 0 {
+	if cl := cookieNamed(w, guard.BindingCookieSecure); cl == nil || cl.MaxAge >= 0 {
 		t.Fatalf("binding not cleared: %+v", cl)
 	}
 
@@ -303,13 +305,12 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 		"forged":   "v1.9999999999.AAAA.AAAA",
 		"tampered": strings.Replace(c.Value, "v2.", "v2.9", 1),
 		"expired": func() string {
-			old := g.binding
-			old.now = func() time.Time { return time.Now().Add(-time.Hour) }
-			return old.value("https://blog.example.com")
+			old := g.edge.Binding().WithClock(func() time.Time { return time.Now().Add(-time.Hour) })
+			return old.Value("https://blog.example.com")
 		}(),
 	} {
 		r = request("GET", cb, false)
-		r.AddCookie(&http.Cookie{Name: bindingCookieSecure, Value: v})
+		r.AddCookie(&http.Cookie{Name: guard.BindingCookieSecure, Value: v})
 		next = &recordingNext{}
 		serve(t, g, r, next)
 		if next.called {
@@ -319,7 +320,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 
 	// on http the cookie has no __Host- prefix (browsers refuse it there)
 	w = serve(t, g, start("GET", "http://localhost:3000/api/outstatic/google-login"), &recordingNext{})
-	if c := cookieNamed(w, bindingCookie); c == nil || c.Secure {
+	if c := cookieNamed(w, guard.BindingCookie); c == nil || c.Secure {
 		t.Fatalf("http binding cookie: %+v", c)
 	}
 }
@@ -333,7 +334,7 @@ func TestGuardMagicLinkBinding(t *testing.T) {
 		t.Fatal("unbound magic link accepted")
 	}
 	w := serve(t, g, start("POST", "https://blog.example.com/api/outstatic/magic-link"), &recordingNext{})
-	c := cookieNamed(w, bindingCookieSecure)
+	c := cookieNamed(w, guard.BindingCookieSecure)
 	if c == nil {
 		t.Fatal("magic-link POST set no binding")
 	}
@@ -588,16 +589,16 @@ func TestGuardLoginStartMustComeFromSite(t *testing.T) {
 		for _, q := range good {
 			next := &recordingNext{}
 			w := serve(t, g, build(q), next)
-			if cookieNamed(w, bindingCookieSecure) == nil || w.Code >= 400 || next.called == edge {
-				t.Errorf("edge %v, %s: %d %s, app reached %v, binding %v", edge, q.name, w.Code, w.Body, next.called, cookieNamed(w, bindingCookieSecure) != nil)
+			if cookieNamed(w, guard.BindingCookieSecure) == nil || w.Code >= 400 || next.called == edge {
+				t.Errorf("edge %v, %s: %d %s, app reached %v, binding %v", edge, q.name, w.Code, w.Body, next.called, cookieNamed(w, guard.BindingCookieSecure) != nil)
 			}
 		}
 		calls := len(svc.Requests())
 		for _, q := range bad {
 			next := &recordingNext{}
 			w := serve(t, g, build(q), next)
-			if next.called || cookieNamed(w, bindingCookieSecure) != nil {
-				t.Errorf("edge %v, %s: app reached %v, binding set %v", edge, q.name, next.called, cookieNamed(w, bindingCookieSecure) != nil)
+			if next.called || cookieNamed(w, guard.BindingCookieSecure) != nil {
+				t.Errorf("edge %v, %s: app reached %v, binding set %v", edge, q.name, next.called, cookieNamed(w, guard.BindingCookieSecure) != nil)
 				continue
 			}
 			switch {
@@ -638,7 +639,7 @@ func TestGuardLoginStartMustComeFromSite(t *testing.T) {
 func TestGuardBindingIsSingleUse(t *testing.T) {
 	g := newTestGuard(t, nil)
 	w := serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
-	c := cookieNamed(w, bindingCookieSecure)
+	c := cookieNamed(w, guard.BindingCookieSecure)
 	if c == nil {
 		t.Fatal("no binding")
 	}
@@ -653,7 +654,7 @@ func TestGuardBindingIsSingleUse(t *testing.T) {
 	}
 	for _, token := range []string{"single-use-second", "single-use-first"} {
 		next, w := callback(token, c)
-		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+errLoginFailed {
+		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+guard.CodeLoginFailed {
 			t.Fatalf("%s with a spent binding: app reached %v, %d %q", token, next.called, w.Code, w.Header().Get("Location"))
 		}
 	}
@@ -666,11 +667,11 @@ func TestGuardBindingIsSingleUse(t *testing.T) {
 
 	// a binding for http://localhost:3000 is no binding for blog.example.com
 	w = serve(t, g, start("GET", "http://localhost:3000/api/outstatic/login"), &recordingNext{})
-	other := cookieNamed(w, bindingCookie)
+	other := cookieNamed(w, guard.BindingCookie)
 	if other == nil {
 		t.Fatal("no binding on localhost")
 	}
-	other.Name = bindingCookieSecure
+	other.Name = guard.BindingCookieSecure
 	if next, _ := callback("other-site-token", other); next.called {
 		t.Fatal("a binding served another site")
 	}

@@ -1,4 +1,4 @@
-package outstatic
+package guard
 
 import (
 	"bytes"
@@ -105,7 +105,7 @@ func isHTTPURL(s string) bool {
 func (g *Guard) startGitHub(w http.ResponseWriter, r *http.Request, route authRoute) error {
 	body := map[string]string{"callback_url": route.origin.CallbackURL(validate.RouteCallback, false)}
 	u, status, code := g.startURL(r, "/outstatic/auth/github-exchange", body, "github-relay-failed")
-	g.countStart("login", u != "")
+	g.started("login", u != "")
 	if u == "" {
 		return writeJSONError(w, status, code)
 	}
@@ -141,7 +141,7 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		"returnUrl":   returnURL,
 	}
 	u, status, code := g.startURL(r, "/outstatic/auth/google-exchange", body, "google-relay-failed")
-	g.countStart("google-login", u != "")
+	g.started("google-login", u != "")
 	if r.Method == http.MethodPost {
 		if u == "" {
 			return writeJSONError(w, status, code)
@@ -191,7 +191,7 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 		"callbackUrl": route.origin.CallbackURL(validate.RouteMagicLinkCallback, false),
 		"returnUrl":   returnURL,
 	})
-	g.countStart("magic-link", err == nil && status >= 200 && status <= 299)
+	g.started("magic-link", err == nil && status >= 200 && status <= 299)
 	switch {
 	case err != nil:
 		g.logger.Warn("magic link request failed", zap.Error(err))
@@ -206,16 +206,11 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	return writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 }
 
-// countStart counts a relay start at the edge.
-func (g *Guard) countStart(route string, ok bool) {
-	if g.metrics == nil {
-		return
+// started counts a relay start at the edge.
+func (g *Guard) started(route string, ok bool) {
+	if g.countStart != nil {
+		g.countStart(route, ok)
 	}
-	outcome := "ok"
-	if !ok {
-		outcome = "error"
-	}
-	g.metrics.relayStarts.WithLabelValues(route, outcome).Inc()
 }
 
 // bindStart sets the login binding when a login really started here.
@@ -264,4 +259,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(v)
+}
+
+// writeJSONError answers with the protocol's error body. The stock client
+// parses the body, so these refusals are written here rather than returned
+// as caddyhttp errors, whose body handle_errors would decide.
+func writeJSONError(w http.ResponseWriter, status int, code string) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(map[string]string{"error": code})
 }

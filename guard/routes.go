@@ -1,4 +1,4 @@
-package outstatic
+package guard
 
 import (
 	"net/http"
@@ -6,22 +6,19 @@ import (
 	"strings"
 
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // publicSite returns the scheme and host[:port] the browser used. The
 // X-Forwarded-Proto and X-Forwarded-Host headers count only when the request
-// came through one of the server's trusted_proxies, as Caddy itself decides;
-// from anyone else they are ignored, which is what stops Host-header
-// poisoning through a forwarded header.
-func publicSite(r *http.Request) (scheme, hostport string) {
+// came through one of the server's trusted_proxies (trusted), as Caddy
+// itself decides; from anyone else they are ignored, which is what stops
+// Host-header poisoning through a forwarded header.
+func publicSite(r *http.Request, trusted bool) (scheme, hostport string) {
 	scheme = "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	hostport = r.Host
-	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
 	if trusted {
 		if v := firstForwarded(r.Header.Get("X-Forwarded-Proto")); v != "" {
 			scheme = strings.ToLower(v)

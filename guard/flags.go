@@ -1,4 +1,4 @@
-package outstatic
+package guard
 
 import (
 	"io"
@@ -13,8 +13,8 @@ const (
 	defaultProjectHeader  = "X-Outstatic-Project"
 )
 
-// proFeatures is what a Pro verdict turns on, in X-Outstatic-Features.
-const proFeatures = "ai-completions,email-login,social-login,github-relay,callback-origins,members"
+// ProFeatures is what a Pro verdict turns on, in X-Outstatic-Features.
+const ProFeatures = "ai-completions,email-login,social-login,github-relay,callback-origins,members"
 
 // HeaderNames are the names of the request headers the guard sets for the
 // app. Clients cannot send them: every copy a client sends is removed.
@@ -81,7 +81,7 @@ func foldHeader(name string) string {
 func (s headerStripper) strip(h http.Header) {
 	for key := range h {
 		for _, owned := range s.folded {
-			if foldEqual(key, owned) {
+			if FoldEqual(key, owned) {
 				delete(h, key)
 				break
 			}
@@ -89,8 +89,9 @@ func (s headerStripper) strip(h http.Header) {
 	}
 }
 
-// foldEqual reports whether foldHeader(key) == folded.
-func foldEqual(key, folded string) bool {
+// FoldEqual reports whether foldHeader(key) == folded: whether key is a
+// spelling of the folded header name (case, "_" or "." for "-").
+func FoldEqual(key, folded string) bool {
 	if len(key) != len(folded) {
 		return false
 	}
@@ -156,7 +157,7 @@ func (s headerStripper) stripTrailerHeader(h http.Header) {
 // owns reports whether name is one of the owned headers in some spelling.
 func (s headerStripper) owns(name string) bool {
 	for _, owned := range s.folded {
-		if foldEqual(name, owned) {
+		if FoldEqual(name, owned) {
 			return true
 		}
 	}

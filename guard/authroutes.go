@@ -1,4 +1,4 @@
-package outstatic
+package guard
 
 import (
 	"fmt"
@@ -14,12 +14,12 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
 
-// errLoginFailed is the code the guard sends to the dashboard's error page
+// CodeLoginFailed is the code the guard sends to the dashboard's error page
 // when it refuses a callback (a malformed query, or a token that came back
 // to a browser that did not start the login). The stock sign-in page shows
 // a message only for codes it knows; for this one it says "Something went
 // wrong during login. Please try again." The reason goes to the log.
-const errLoginFailed = "auth-callback-failed"
+const CodeLoginFailed = "auth-callback-failed"
 
 // checkAuthRoute applies the checks of one auth route. It returns done when
 // it has answered the request itself.
@@ -115,7 +115,7 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 	q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
 	if err != nil {
 		g.refuse(r, "callback query refused", zap.String("route", route.name), zap.Error(err))
-		return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+		return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
 	}
 	if q.Kind == validate.CallbackExchange {
 		secure := route.origin.Scheme == "https"
@@ -132,12 +132,12 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 			id, exp, ok := g.binding.login(r, secure, route.origin.SiteOrigin())
 			if !ok {
 				g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+				return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
 			}
 			g.binding.clear(w, secure)
 			if !g.bindings.SpendBinding(id, exp) {
 				g.refuse(r, "login binding already used", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+				return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
 			}
 		}
 		// The site will redeem the token naming its listen address; the

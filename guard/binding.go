@@ -1,4 +1,4 @@
-package outstatic
+package guard
 
 import (
 	"crypto/hmac"
@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// loginBinding ties a relay login to the browser that started it. The stock
+// Binding ties a relay login to the browser that started it. The stock
 // site accepts any exchange_token that reaches its callback, so a link with
 // an attacker's token would log a victim into the attacker's account (login
 // CSRF). The guard sets a short-lived HttpOnly cookie when the site's own
@@ -24,28 +24,37 @@ import (
 // move it to another site. The guard records each login id it accepts
 // (relay.BindingMemory), so a binding serves one callback even if the
 // browser, or whoever copied the cookie, sends it again.
-type loginBinding struct {
+type Binding struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
 }
 
+// The binding cookie's names: with the __Host- prefix on https, where
+// browsers honour it, and without on plain http, where they refuse it.
 const (
-	bindingCookie       = "ost_login_binding"
-	bindingCookieSecure = "__Host-ost_login_binding"
+	BindingCookie       = "ost_login_binding"
+	BindingCookieSecure = "__Host-ost_login_binding"
 	bindingVersion      = "v2"
 )
 
-func (b loginBinding) cookieName(secure bool) string {
-	if secure {
-		return bindingCookieSecure
-	}
-	return bindingCookie
+// WithClock returns b reading the time from now (tests mint expired
+// cookies with it).
+func (b Binding) WithClock(now func() time.Time) Binding {
+	b.now = now
+	return b
 }
 
-// value mints a fresh cookie value for site:
+func (b Binding) cookieName(secure bool) string {
+	if secure {
+		return BindingCookieSecure
+	}
+	return BindingCookie
+}
+
+// Value mints a fresh cookie value for site:
 // v2.<expiry unix>.<login id>.<mac>.
-func (b loginBinding) value(site string) string {
+func (b Binding) Value(site string) string {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
 	payload := bindingVersion + "." + strconv.FormatInt(b.now().Add(b.ttl).Unix(), 10) + "." +
@@ -53,7 +62,7 @@ func (b loginBinding) value(site string) string {
 	return payload + "." + base64.RawURLEncoding.EncodeToString(b.mac(payload, site))
 }
 
-func (b loginBinding) mac(payload, site string) []byte {
+func (b Binding) mac(payload, site string) []byte {
 	m := hmac.New(sha256.New, b.secret)
 	m.Write([]byte(payload))
 	m.Write([]byte{0})
@@ -63,7 +72,7 @@ func (b loginBinding) mac(payload, site string) []byte {
 
 // check returns the login id and expiry of v if it is an unexpired value
 // minted with this secret for site.
-func (b loginBinding) check(v, site string) (id string, expires time.Time, ok bool) {
+func (b Binding) check(v, site string) (id string, expires time.Time, ok bool) {
 	i := strings.LastIndexByte(v, '.')
 	if i < 0 || len(v) > 256 {
 		return "", time.Time{}, false
@@ -85,10 +94,10 @@ func (b loginBinding) check(v, site string) (id string, expires time.Time, ok bo
 }
 
 // set adds a fresh binding cookie for site to the response.
-func (b loginBinding) set(w http.ResponseWriter, secure bool, site string) {
+func (b Binding) set(w http.ResponseWriter, secure bool, site string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     b.cookieName(secure),
-		Value:    b.value(site),
+		Value:    b.Value(site),
 		Path:     "/",
 		MaxAge:   int(b.ttl / time.Second),
 		HttpOnly: true,
@@ -98,7 +107,7 @@ func (b loginBinding) set(w http.ResponseWriter, secure bool, site string) {
 }
 
 // clear expires the binding cookie: a binding is good for one login.
-func (b loginBinding) clear(w http.ResponseWriter, secure bool) {
+func (b Binding) clear(w http.ResponseWriter, secure bool) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     b.cookieName(secure),
 		Value:    "",
@@ -113,7 +122,7 @@ func (b loginBinding) clear(w http.ResponseWriter, secure bool) {
 // login returns the login id and expiry of the valid binding cookie r
 // carries for site, if any. With several cookies of the name (a sibling
 // host may set one), any valid one counts: each is single use anyway.
-func (b loginBinding) login(r *http.Request, secure bool, site string) (string, time.Time, bool) {
+func (b Binding) login(r *http.Request, secure bool, site string) (string, time.Time, bool) {
 	for _, c := range r.CookiesNamed(b.cookieName(secure)) {
 		if id, exp, ok := b.check(c.Value, site); ok {
 			return id, exp, true

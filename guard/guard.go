@@ -1,0 +1,269 @@
+// Package guard is the guard's logic, without Caddy: it removes client
+// copies of the headers it owns and sets the Pro flags, classifies the
+// site's auth routes, checks them (public origin, callback queries, who
+// starts a login), binds a relay login to the browser that started it,
+// starts relay logins at the edge, and fixes the app's redirects. The root
+// package's Guard module is its Caddy adapter: it turns the documented
+// config into a Config and calls Guard from ServeHTTP.
+package guard
+
+import (
+	"context"
+	"crypto/rand"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+	"github.com/caddy-outstatic/caddy-outstatic/verdict"
+)
+
+// Config is what a Guard needs, parsed and with its secrets expanded. A
+// zero field gets the default its comment names.
+type Config struct {
+	// Origins are the callback origins, at least one.
+	Origins []validate.Origin
+	// Strict refuses the stock-client callback form.
+	Strict bool
+	// AppHosts are the app's lowercase host:port, for Location and
+	// sign-out; at least one.
+	AppHosts []string
+	// BindLogin and BindMagic turn the login binding on for login and
+	// google-login, and for magic-link.
+	BindLogin, BindMagic bool
+	// BindingTTL is a binding's lifetime. Default: 15 minutes.
+	BindingTTL time.Duration
+	// BindingSecret signs binding cookies. Default: 32 random bytes drawn
+	// now, so each instance has its own.
+	BindingSecret []byte
+	// Headers are the flag headers' names; zero names get the defaults.
+	Headers HeaderNames
+
+	// APIKey is the site's key; with it the guard starts relay logins at
+	// the edge and may refuse Pro routes. Empty: neither.
+	APIKey string
+	// ServiceURL is the service's base URL, without a trailing slash.
+	ServiceURL string
+	// Verdicts is the key verdict cache, watching APIKey; nil without a key.
+	Verdicts *verdict.Cache
+	// KeepAppRoutes are edge-start routes left to the app.
+	KeepAppRoutes []string
+	// RefusePro refuses Pro-only routes at the edge unless the key is
+	// verified Pro (only with APIKey).
+	RefusePro bool
+	// StartTimeout bounds a call to the service at a login start.
+	StartTimeout time.Duration
+
+	// Callbacks records where each exchange token arrived; Bindings
+	// records spent login bindings. relay.CallbackMemory and
+	// relay.BindingMemory are both.
+	Callbacks TokenMemory
+	Bindings  BindingMemory
+
+	// Logger gets refusals and start failures. Default: no logging.
+	Logger *zap.Logger
+	// ClientIP names the client in refusal logs. Default: the peer's
+	// address.
+	ClientIP func(*http.Request) string
+	// CountRefusal and CountStart feed metrics; nil counts nothing.
+	CountRefusal func(reason string)
+	CountStart   func(route string, ok bool)
+}
+
+// TokenMemory records the public callback each exchange token arrived at,
+// for the relay to redeem it with; the relay reads it back. The guard only
+// writes: the interface is the guard's half of relay.CallbackMemory, so
+// that this package needs neither the relay nor its stores.
+type TokenMemory interface {
+	// Remember records that token arrived at callbackURL, and returns
+	// false when the token was seen before (a replay).
+	Remember(token, callbackURL string) bool
+}
+
+// BindingMemory records the login bindings spent, so that each serves one
+// callback.
+type BindingMemory interface {
+	// SpendBinding marks id used until expires, and returns false when it
+	// was used before.
+	SpendBinding(id string, expires time.Time) bool
+}
+
+// Guard applies the guard's checks to requests. It is safe for concurrent
+// use once made by New.
+type Guard struct {
+	routes    routeTable
+	targets   validate.Targets
+	appHosts  []string
+	binding   Binding
+	bindLogin bool
+	bindMagic bool
+	logger    *zap.Logger
+
+	apiKey       string
+	serviceURL   string
+	verdicts     *verdict.Cache
+	strip        headerStripper
+	headers      HeaderNames
+	edgeStart    map[string]bool
+	refusePro    bool
+	client       *http.Client
+	startTimeout time.Duration
+	callbacks    TokenMemory
+	bindings     BindingMemory
+	clientIP     func(*http.Request) string
+	countRefusal func(string)
+	countStart   func(string, bool)
+}
+
+// DefaultBindingTTL is how long a started login stays bound to its browser
+// unless configured.
+const DefaultBindingTTL = 15 * time.Minute
+
+// New makes a Guard from c, applying its defaults.
+func New(c Config) *Guard {
+	g := &Guard{
+		routes:       routeTable{origins: c.Origins},
+		targets:      validate.Targets{Origins: c.Origins, Strict: c.Strict},
+		appHosts:     c.AppHosts,
+		bindLogin:    c.BindLogin,
+		bindMagic:    c.BindMagic,
+		logger:       c.Logger,
+		apiKey:       c.APIKey,
+		serviceURL:   c.ServiceURL,
+		verdicts:     c.Verdicts,
+		headers:      c.Headers.withDefaults().canonical(),
+		edgeStart:    map[string]bool{},
+		startTimeout: c.StartTimeout,
+		callbacks:    c.Callbacks,
+		bindings:     c.Bindings,
+		clientIP:     c.ClientIP,
+		countRefusal: c.CountRefusal,
+		countStart:   c.CountStart,
+	}
+	if g.logger == nil {
+		g.logger = zap.NewNop()
+	}
+	if g.clientIP == nil {
+		g.clientIP = peerIP
+	}
+	ttl := c.BindingTTL
+	if ttl == 0 {
+		ttl = DefaultBindingTTL
+	}
+	secret := c.BindingSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	g.binding = Binding{secret: secret, ttl: ttl, now: time.Now}
+	g.strip = newHeaderStripper(g.headers)
+	g.client = &http.Client{
+		Timeout:       g.startTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if g.apiKey != "" {
+		for _, route := range []string{"login", "google-login", "magic-link"} {
+			g.edgeStart[route] = !slices.Contains(c.KeepAppRoutes, route)
+		}
+		g.refusePro = c.RefusePro
+	}
+	return g
+}
+
+// SetLogger replaces the logger (tests log through their own).
+func (g *Guard) SetLogger(l *zap.Logger) { g.logger = l }
+
+// Binding returns the login binding the guard mints and checks.
+func (g *Guard) Binding() Binding { return g.binding }
+
+// Headers returns the flag headers' names, canonical, defaults applied.
+func (g *Guard) Headers() HeaderNames { return g.headers }
+
+// Verdict returns the key's current verdict; the zero Verdict without a key.
+func (g *Guard) Verdict(ctx context.Context) verdict.Verdict {
+	if g.verdicts == nil {
+		return verdict.Verdict{}
+	}
+	return g.verdicts.Lookup(ctx, g.apiKey)
+}
+
+// StripRequest removes every client copy of the flag headers from r. It
+// runs first on every request, whatever happens next.
+func (g *Guard) StripRequest(r *http.Request) { g.strip.stripRequest(r) }
+
+// SetFlags adds the Pro flags to r for the app when v is Pro.
+func (g *Guard) SetFlags(r *http.Request, v verdict.Verdict) {
+	if v.Pro() {
+		r.Header[g.headers.Pro] = []string{"true"}
+		r.Header[g.headers.Features] = []string{ProFeatures}
+		r.Header[g.headers.Project] = []string{v.Project.ProjectID}
+	}
+}
+
+// Check applies the checks of the auth routes to r, given v, the key's
+// verdict, and trusted, whether r came through one of the server's trusted
+// proxies (so that its X-Forwarded-* headers count). It returns done when
+// it has answered r itself (err is then the writer's); otherwise fix is
+// what the app's redirects need, not Matched when the public site
+// matched no callback origin (a Host header alone cannot steer a redirect).
+func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict, trusted bool) (fix LocationFix, done bool, err error) {
+	scheme, hostport := publicSite(r, trusted)
+	route, isAuth := g.routes.classify(r, scheme, hostport)
+	var site string
+	if isAuth {
+		if route.origin == nil {
+			g.refuse(r, "public origin is not a callback origin", zap.String("scheme", scheme), zap.String("host", hostport))
+			return LocationFix{}, true, writeJSONError(w, http.StatusBadRequest, validate.CodeInvalidCallbackDomain)
+		}
+		if !route.canonical {
+			g.refuse(r, "auth route path is not canonical")
+			return LocationFix{}, true, writeJSONError(w, http.StatusBadRequest, "invalid-request-path")
+		}
+		site = route.origin.SiteOrigin()
+		if done, err := g.checkAuthRoute(w, r, route, v); done {
+			return LocationFix{}, true, err
+		}
+	} else if o := g.matchSite(scheme, hostport); o != nil {
+		site = o.SiteOrigin()
+	}
+	if site == "" {
+		return LocationFix{}, false, nil
+	}
+	return LocationFix{appHosts: g.appHosts, publicSite: site}, false, nil
+}
+
+func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {
+	for i := range g.routes.origins {
+		if g.routes.origins[i].MatchesSite(scheme, hostport) {
+			return &g.routes.origins[i]
+		}
+	}
+	return nil
+}
+
+func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {
+	if g.countRefusal != nil {
+		g.countRefusal(reason)
+	}
+	if ce := g.logger.Check(zap.InfoLevel, "refused"); ce != nil {
+		fields = append(fields,
+			zap.String("reason", reason),
+			zap.String("method", r.Method),
+			// the path only: queries carry exchange tokens
+			zap.String("path", r.URL.Path),
+			zap.String("remote_ip", g.clientIP(r)),
+		)
+		ce.Write(fields...)
+	}
+}
+
+// peerIP is the peer's address without its port.
+func peerIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
