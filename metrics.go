@@ -3,7 +3,6 @@ package outstatic
 import (
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,8 +11,8 @@ import (
 
 // Metrics on Caddy's Prometheus registry (served by the metrics handler or
 // the admin API's /metrics). Every label has a bounded set of values: the
-// guard's refusal reasons are constants of this package, routes and relay
-// endpoints are the protocol's, statuses are classes.
+// guard's refusal reasons are constants of package guard, routes and relay
+// endpoints are package protocol's, statuses are classes.
 type pluginMetrics struct {
 	refusals    *prometheus.CounterVec
 	relayStarts *prometheus.CounterVec
@@ -54,32 +53,6 @@ func loadMetrics(ctx caddy.Context) (*pluginMetrics, error) {
 		}
 	}
 	return m, nil
-}
-
-// relayEndpoints are the protocol's endpoints, as metric labels.
-var relayEndpoints = map[string]string{
-	"/outstatic/project":                   "project",
-	"/outstatic/auth/github-exchange":      "github-exchange",
-	"/outstatic/auth/google-exchange":      "google-exchange",
-	"/outstatic/auth/request-magic-link":   "request-magic-link",
-	"/outstatic/auth/exchange-token":       "exchange-token",
-	"/outstatic/auth/validate-github-user": "validate-github-user",
-	"/outstatic/auth/refresh-token":        "refresh-token",
-	"/outstatic/auth/github/start":         "github-start",
-	"/outstatic/auth/github/callback":      "github-callback",
-	"/outstatic/generate":                  "generate",
-	"/outstatic/scan":                      "scan",
-	"/github/parser":                       "parser",
-}
-
-func endpointLabel(path string) string {
-	if e, ok := relayEndpoints[path]; ok {
-		return e
-	}
-	if strings.HasPrefix(path, "/outstatic/media/") {
-		return "media"
-	}
-	return "other"
 }
 
 // statusClass is "2xx", "4xx" and so on.

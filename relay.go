@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
@@ -239,7 +240,7 @@ func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	// completions must) and only notes the status.
 	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
 	rl.handler.ServeHTTP(rec, r)
-	rl.metrics.relayCalls.WithLabelValues(endpointLabel(r.URL.Path), statusClass(rec.Status())).Inc()
+	rl.metrics.relayCalls.WithLabelValues(protocol.Label(r.URL.Path), statusClass(rec.Status())).Inc()
 	return nil
 }
 

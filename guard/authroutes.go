@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -25,18 +26,18 @@ const CodeLoginFailed = "auth-callback-failed"
 // it has answered the request itself.
 func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) (done bool, err error) {
 	secure := route.origin.Scheme == "https"
-	if g.refusePro && proRoutes[route.name] && !v.Pro() {
+	if g.refusePro && protocol.IsProRoute(route.name) && !v.Pro() {
 		g.refuse(r, "pro-only route without a verified pro key", zap.String("route", route.name), zap.Stringer("key_state", v.State))
 		return true, g.refuseProRoute(w, r, route, v)
 	}
 	switch route.name {
-	case validate.RouteCallback, validate.RouteMagicLinkCallback:
+	case protocol.RouteCallback, protocol.RouteMagicLinkCallback:
 		return g.checkCallback(w, r, route)
-	case "login", "google-login":
-		if route.name == "google-login" {
+	case protocol.RouteLogin, protocol.RouteGoogleLogin:
+		if route.name == protocol.RouteGoogleLogin {
 			if err := g.checkReturnQuery(r); err != nil {
 				g.refuse(r, "google-login query refused", zap.Error(err))
-				return true, writeJSONError(w, http.StatusBadRequest, "Invalid url")
+				return true, protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
 			}
 		}
 		if isPrefetch(r) {
@@ -59,7 +60,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 			}
 		}
 		if g.edgeStart[route.name] {
-			if route.name == "login" {
+			if route.name == protocol.RouteLogin {
 				return true, g.startGitHub(w, r, route)
 			}
 			return true, g.startGoogle(w, r, route)
@@ -67,7 +68,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if g.bindLogin {
 			g.binding.set(w, secure, route.origin.SiteOrigin())
 		}
-	case "signout":
+	case protocol.RouteSignout:
 		// The stock site refuses sign-out unless Origin equals its own
 		// listen address, so behind a proxy sign-out always fails. The
 		// guard makes the same-origin check against the public origin, then
@@ -77,10 +78,10 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		}
 		if !sameOrigin(r.Header.Get("Origin"), route.origin) {
 			g.refuse(r, "sign-out from another origin")
-			return true, writeJSONError(w, http.StatusForbidden, "invalid-origin")
+			return true, protocol.WriteError(w, http.StatusForbidden, protocol.CodeInvalidOrigin)
 		}
 		r.Header.Set("Origin", route.origin.Scheme+"://"+g.appHosts[0])
-	case "magic-link":
+	case protocol.RouteMagicLink:
 		if r.Method != http.MethodPost || isPrefetch(r) {
 			break
 		}
@@ -106,11 +107,11 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route authRoute) (done bool, err error) {
 	if route.sub {
 		g.refuse(r, "path goes on past the callback route")
-		return true, writeJSONError(w, http.StatusNotFound, "not-found")
+		return true, protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		return true, writeJSONError(w, http.StatusMethodNotAllowed, "method-not-allowed")
+		return true, protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 	}
 	q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
 	if err != nil {
@@ -146,7 +147,7 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 		// spent token, without troubling the service.
 		if !g.callbacks.Remember(q.ExchangeToken, route.origin.SiteOrigin()+r.URL.Path) {
 			g.refuse(r, "exchange token replayed", zap.String("route", route.name))
-			return true, g.redirectToDashboard(w, r, route, "session-error")
+			return true, g.redirectToDashboard(w, r, route, protocol.CodeSessionError)
 		}
 	}
 	if route.documented {
@@ -162,11 +163,11 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 // login: what the stock site answers with a login URL.
 func startsLogin(route, method string) bool {
 	switch route {
-	case "login":
+	case protocol.RouteLogin:
 		return method == http.MethodGet || method == http.MethodHead
-	case "google-login":
+	case protocol.RouteGoogleLogin:
 		return method == http.MethodGet || method == http.MethodPost
-	case "magic-link":
+	case protocol.RouteMagicLink:
 		return method == http.MethodPost
 	}
 	return false
@@ -218,7 +219,7 @@ func startedBySite(r *http.Request, route string, o *validate.Origin) string {
 			// a fetch by the site's own script
 			return ""
 		case "navigate":
-			if route == "google-login" && r.Method == http.MethodGet &&
+			if route == protocol.RouteGoogleLogin && r.Method == http.MethodGet &&
 				r.Header.Get("Sec-Fetch-User") == "?1" && r.Header.Get("Sec-Fetch-Dest") == "document" {
 				return ""
 			}
@@ -266,37 +267,34 @@ func sameSiteURL(u string, o *validate.Origin) bool {
 // cross-origin request.
 func (g *Guard) refuseStart(w http.ResponseWriter, r *http.Request, route authRoute) error {
 	switch {
-	case route.name == "login":
-		return writeJSONError(w, http.StatusForbidden, "github-relay-failed")
-	case route.name == "google-login" && r.Method == http.MethodGet:
+	case route.name == protocol.RouteLogin:
+		return protocol.WriteError(w, http.StatusForbidden, protocol.CodeGitHubRelayFailed)
+	case route.name == protocol.RouteGoogleLogin && r.Method == http.MethodGet:
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, withError(route.origin.String(), "google-relay-failed"), http.StatusFound)
+		http.Redirect(w, r, withError(route.origin.String(), protocol.CodeGoogleRelayFailed), http.StatusFound)
 		return nil
-	case route.name == "google-login":
-		return writeJSONError(w, http.StatusForbidden, "google-relay-failed")
+	case route.name == protocol.RouteGoogleLogin:
+		return protocol.WriteError(w, http.StatusForbidden, protocol.CodeGoogleRelayFailed)
 	}
-	return writeJSONError(w, http.StatusForbidden, "invalid-origin")
+	return protocol.WriteError(w, http.StatusForbidden, protocol.CodeInvalidOrigin)
 }
-
-// proRoutes are the routes that need Outstatic Pro.
-var proRoutes = map[string]bool{"generate": true, "scan": true, "magic-link": true, "google-login": true}
 
 // refuseProRoute answers a Pro-only route when the key is not verified Pro,
 // with what the dashboard shows for each.
 func (g *Guard) refuseProRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) error {
 	switch {
-	case route.name == "google-login" && r.Method == http.MethodGet:
+	case route.name == protocol.RouteGoogleLogin && r.Method == http.MethodGet:
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, withError(route.origin.String(), "google-relay-failed"), http.StatusFound)
+		http.Redirect(w, r, withError(route.origin.String(), protocol.CodeGoogleRelayFailed), http.StatusFound)
 		return nil
-	case route.name == "google-login":
-		return writeJSONError(w, http.StatusForbidden, "google-relay-failed")
-	case route.name == "magic-link" && v.State == verdict.Invalid:
-		return writeJSONError(w, http.StatusUnauthorized, "invalid-api-key")
-	case route.name == "magic-link":
-		return writeJSONError(w, http.StatusForbidden, "Email authentication is not configured")
+	case route.name == protocol.RouteGoogleLogin:
+		return protocol.WriteError(w, http.StatusForbidden, protocol.CodeGoogleRelayFailed)
+	case route.name == protocol.RouteMagicLink && v.State == verdict.Invalid:
+		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)
+	case route.name == protocol.RouteMagicLink:
+		return protocol.WriteError(w, http.StatusForbidden, "Email authentication is not configured")
 	}
-	return writeJSONError(w, http.StatusForbidden, "pro-required")
+	return protocol.WriteError(w, http.StatusForbidden, "pro-required")
 }
 
 // checkReturnQuery checks google-login's query: the stock site passes a

@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -165,7 +166,7 @@ func New(c Config) *Guard {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	if g.apiKey != "" {
-		for _, route := range []string{"login", "google-login", "magic-link"} {
+		for _, route := range protocol.StartRoutes {
 			g.edgeStart[route] = !slices.Contains(c.KeepAppRoutes, route)
 		}
 		g.refusePro = c.RefusePro
@@ -216,11 +217,11 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 	if isAuth {
 		if route.origin == nil {
 			g.refuse(r, "public origin is not a callback origin", zap.String("scheme", scheme), zap.String("host", hostport))
-			return LocationFix{}, true, writeJSONError(w, http.StatusBadRequest, validate.CodeInvalidCallbackDomain)
+			return LocationFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackDomain)
 		}
 		if !route.canonical {
 			g.refuse(r, "auth route path is not canonical")
-			return LocationFix{}, true, writeJSONError(w, http.StatusBadRequest, "invalid-request-path")
+			return LocationFix{}, true, protocol.WriteError(w, http.StatusBadRequest, "invalid-request-path")
 		}
 		site = route.origin.SiteOrigin()
 		if done, err := g.checkAuthRoute(w, r, route, v); done {

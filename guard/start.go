@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"net/mail"
@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -23,21 +24,9 @@ import (
 // magic-link itself, exactly as the stock site would, with the canonical
 // public callback.
 
-// maxStartBody bounds the JSON bodies of google-login and magic-link.
-const maxStartBody = 16 << 10
-
 // serviceError is the service's JSON error body.
 type serviceError struct {
 	Error string `json:"error"`
-}
-
-// relayCodes are the service errors the stock site passes to the browser
-// as they are; any other becomes the route's generic failure code.
-var relayCodes = map[string]bool{
-	"invalid-api-key":            true,
-	"project-url-not-configured": true,
-	"invalid-callback-domain":    true,
-	"invalid-callback-target":    true,
 }
 
 // callService POSTs body to the service endpoint and returns the status
@@ -78,7 +67,7 @@ func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed stri
 		var e serviceError
 		_ = json.Unmarshal(reply, &e)
 		code := failed
-		if relayCodes[e.Error] {
+		if protocol.PassedThrough[e.Error] {
 			code = e.Error
 		}
 		g.logger.Info("relay start refused by the service", zap.String("endpoint", endpoint), zap.Int("status", status), zap.String("code", code))
@@ -104,13 +93,13 @@ func isHTTPURL(s string) bool {
 // startGitHub answers GET login: {url} or {error} with the service's status.
 func (g *Guard) startGitHub(w http.ResponseWriter, r *http.Request, route authRoute) error {
 	body := map[string]string{"callback_url": route.origin.CallbackURL(validate.RouteCallback, false)}
-	u, status, code := g.startURL(r, "/outstatic/auth/github-exchange", body, "github-relay-failed")
-	g.started("login", u != "")
+	u, status, code := g.startURL(r, protocol.GitHubExchange.Path, body, protocol.CodeGitHubRelayFailed)
+	g.started(protocol.RouteLogin, u != "")
 	if u == "" {
-		return writeJSONError(w, status, code)
+		return protocol.WriteError(w, status, code)
 	}
 	g.bindStart(w, route, g.bindLogin)
-	return writeJSON(w, http.StatusOK, map[string]string{"url": u})
+	return protocol.WriteJSON(w, http.StatusOK, map[string]string{"url": u})
 }
 
 // startGoogle answers google-login: GET redirects (302) to the service's
@@ -123,8 +112,8 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		var in struct {
 			ReturnURL string `json:"returnUrl"`
 		}
-		if err := readJSON(r, &in); err != nil {
-			return writeJSONError(w, http.StatusBadRequest, "Invalid url")
+		if err := readStartBody(r, &in); err != nil {
+			return protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
 		}
 		raw = in.ReturnURL
 	}
@@ -132,7 +121,7 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		checked, err := g.targets.CheckReturnURL(raw)
 		if err != nil {
 			g.refuse(r, "google-login returnUrl refused", zap.Error(err))
-			return writeJSONError(w, http.StatusBadRequest, "Invalid url")
+			return protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
 		}
 		returnURL = checked
 	}
@@ -140,14 +129,14 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		"callbackUrl": route.origin.CallbackURL(validate.RouteCallback, false),
 		"returnUrl":   returnURL,
 	}
-	u, status, code := g.startURL(r, "/outstatic/auth/google-exchange", body, "google-relay-failed")
-	g.started("google-login", u != "")
+	u, status, code := g.startURL(r, protocol.GoogleExchange.Path, body, protocol.CodeGoogleRelayFailed)
+	g.started(protocol.RouteGoogleLogin, u != "")
 	if r.Method == http.MethodPost {
 		if u == "" {
-			return writeJSONError(w, status, code)
+			return protocol.WriteError(w, status, code)
 		}
 		g.bindStart(w, route, g.bindLogin)
-		return writeJSON(w, http.StatusOK, map[string]string{"url": u})
+		return protocol.WriteJSON(w, http.StatusOK, map[string]string{"url": u})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if u == "" {
@@ -166,44 +155,44 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 		Email     *string `json:"email"`
 		ReturnURL string  `json:"returnUrl"`
 	}
-	if err := readJSON(r, &in); err != nil {
-		return writeJSONError(w, http.StatusBadRequest, "Invalid email format")
+	if err := readStartBody(r, &in); err != nil {
+		return protocol.WriteError(w, http.StatusBadRequest, "Invalid email format")
 	}
 	if in.Email == nil || *in.Email == "" {
-		return writeJSONError(w, http.StatusBadRequest, "Required")
+		return protocol.WriteError(w, http.StatusBadRequest, "Required")
 	}
 	if !validEmail(*in.Email) {
-		return writeJSONError(w, http.StatusBadRequest, "Invalid email format")
+		return protocol.WriteError(w, http.StatusBadRequest, "Invalid email format")
 	}
 	returnURL := route.origin.String()
 	if in.ReturnURL != "" {
 		checked, err := g.targets.CheckReturnURL(in.ReturnURL)
 		if err != nil {
 			g.refuse(r, "magic-link returnUrl refused", zap.Error(err))
-			return writeJSONError(w, http.StatusBadRequest, "Invalid url")
+			return protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
 		}
 		returnURL = checked
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.startTimeout)
 	defer cancel()
-	status, reply, err := g.callService(ctx, "/outstatic/auth/request-magic-link", map[string]string{
+	status, reply, err := g.callService(ctx, protocol.RequestMagicLink.Path, map[string]string{
 		"email":       *in.Email,
 		"callbackUrl": route.origin.CallbackURL(validate.RouteMagicLinkCallback, false),
 		"returnUrl":   returnURL,
 	})
-	g.started("magic-link", err == nil && status >= 200 && status <= 299)
+	g.started(protocol.RouteMagicLink, err == nil && status >= 200 && status <= 299)
 	switch {
 	case err != nil:
 		g.logger.Warn("magic link request failed", zap.Error(err))
-		return writeJSONError(w, http.StatusInternalServerError, "Internal server error")
+		return protocol.WriteError(w, http.StatusInternalServerError, "Internal server error")
 	case status == http.StatusUnauthorized && bytes.Contains(reply, []byte(`"Invalid API key"`)):
-		return writeJSONError(w, http.StatusUnauthorized, "invalid-api-key")
+		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)
 	case status < 200 || status > 299:
 		g.logger.Info("magic link refused by the service", zap.Int("status", status))
-		return writeJSONError(w, http.StatusInternalServerError, "Failed to send magic link")
+		return protocol.WriteError(w, http.StatusInternalServerError, "Failed to send magic link")
 	}
 	g.bindStart(w, route, g.bindMagic)
-	return writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return protocol.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 }
 
 // started counts a relay start at the edge.
@@ -238,35 +227,11 @@ func withError(u, code string) string {
 	return u + sep + "error=" + url.QueryEscape(code)
 }
 
-// readJSON decodes a bounded JSON body; an empty body is an empty object.
-func readJSON(r *http.Request, v any) error {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxStartBody+1))
-	if err != nil {
+// readStartBody reads a start's JSON body; the stock sign-in page may send
+// none, which counts as an empty object.
+func readStartBody(r *http.Request, v any) error {
+	if err := protocol.ReadJSON(r.Body, v); err != nil && !errors.Is(err, protocol.ErrEmptyBody) {
 		return err
 	}
-	if len(data) > maxStartBody {
-		return fmt.Errorf("body over %d bytes", maxStartBody)
-	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil
-	}
-	return json.Unmarshal(data, v)
-}
-
-// writeJSON answers with a JSON body the route's clients parse.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
-}
-
-// writeJSONError answers with the protocol's error body. The stock client
-// parses the body, so these refusals are written here rather than returned
-// as caddyhttp errors, whose body handle_errors would decide.
-func writeJSONError(w http.ResponseWriter, status int, code string) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(map[string]string{"error": code})
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -58,7 +59,7 @@ func (f *Forwarder) preflight(w http.ResponseWriter, r *http.Request, c *call) {
 func answerPreflight(w http.ResponseWriter, r *http.Request, c *call, targets validate.Targets) {
 	origin := allowedOrigin(r, targets)
 	if origin == "" {
-		c.refuse(w, http.StatusForbidden, codeForbiddenOrigin, "origin is not a callback origin's site")
+		c.refuse(w, http.StatusForbidden, protocol.CodeForbiddenOrigin, "origin is not a callback origin's site")
 		return
 	}
 	h := w.Header()

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 func TestParserPreflight(t *testing.T) {
@@ -172,7 +174,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		}
 		if r, ok := e.ContextMap()["refused"].(string); ok {
 			refusals[r] = true
-			if e.Level != zapcore.InfoLevel && r != codeUnavailable {
+			if e.Level != zapcore.InfoLevel && r != protocol.CodeServiceUnavailable {
 				t.Errorf("refusal logged at %v", e.Level)
 			}
 			if e.ContextMap()["endpoint"] == "" {

@@ -2,37 +2,12 @@ package relay
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
-)
 
-// Error codes the relay answers with itself, besides those of validate.
-const (
-	codeInvalidKey       = "invalid-api-key"
-	codeInvalidKeyMagic  = "Invalid API key" // request-magic-link: the stock client parses this exact text
-	codeUnavailable      = "service-unavailable"
-	codeNotFound         = "not-found"
-	codeMethodNotAllowed = "method-not-allowed"
-	codeInvalidRequest   = "invalid-request"
-	codeTooLarge         = "request-too-large"
-	codeForbiddenOrigin  = "forbidden-origin"
-)
-
-// auth is what an endpoint requires of the caller.
-type auth int
-
-const (
-	// authNone: the protocol sends no credential (exchange, refresh).
-	authNone auth = iota
-	// authKey: the site's API key, checked here against the configured
-	// keys before anything is sent.
-	authKey
-	// authSession: a user's session token, which only the service can
-	// check; it is passed on untouched.
-	authSession
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // kind is how the relay handles an endpoint.
@@ -45,57 +20,64 @@ const (
 	kindExchange              // exchange-token: the recorded callback, or an exact match
 )
 
-// endpoint is one call of the protocol (PROTOCOL.md §2).
+// endpoint is one call of the protocol (package protocol's table), with
+// how the forward relay handles it.
 type endpoint struct {
-	name     string // for logs
-	method   string
-	auth     auth
-	kind     kind
-	callback string // kindCallbacks: the callback field the stock site sends, required
-	magic    bool   // request-magic-link: its own text for a refused key
-	cors     bool   // called by the browser: answers CORS
-	referer  bool   // Referer is passed on (the media proxy forwards it)
+	*protocol.Endpoint
+	kind    kind
+	referer bool // Referer is passed on (the media proxy forwards it)
 }
 
 // allow returns the Allow header for a 405.
 func (e *endpoint) allow() string {
-	if e.cors {
-		return e.method + ", " + http.MethodOptions
+	if e.Browser {
+		return e.Method + ", " + http.MethodOptions
 	}
-	return e.method
+	return e.Method
 }
 
 // keyError returns the error text for a refused key.
 func (e *endpoint) keyError() string {
-	if e.magic {
-		return codeInvalidKeyMagic
+	if e.Endpoint == protocol.RequestMagicLink {
+		return protocol.CodeInvalidAPIKeyMagic
 	}
-	return codeInvalidKey
+	return protocol.CodeInvalidAPIKey
 }
 
-// endpoints maps each exact path, relative to the relay, to its endpoint.
-var endpoints = map[string]*endpoint{
-	"/outstatic/project": {name: "project", method: http.MethodGet, auth: authKey, kind: kindProject},
-	"/outstatic/auth/github-exchange": {name: "github-exchange", method: http.MethodPost, auth: authKey,
-		kind: kindCallbacks, callback: "callback_url"},
-	"/outstatic/auth/google-exchange": {name: "google-exchange", method: http.MethodPost, auth: authKey,
-		kind: kindCallbacks, callback: "callbackUrl"},
-	"/outstatic/auth/request-magic-link": {name: "request-magic-link", method: http.MethodPost, auth: authKey,
-		kind: kindCallbacks, callback: "callbackUrl", magic: true},
-	"/outstatic/auth/exchange-token": {name: "exchange-token", method: http.MethodPost, auth: authNone, kind: kindExchange},
-	"/outstatic/auth/validate-github-user": {name: "validate-github-user", method: http.MethodPost, auth: authKey,
-		kind: kindCallbacks, callback: "callback_url"},
-	"/outstatic/auth/refresh-token": {name: "refresh-token", method: http.MethodPost, auth: authNone},
-	"/outstatic/generate":           {name: "generate", method: http.MethodPost, auth: authKey},
-	"/outstatic/scan":               {name: "scan", method: http.MethodPost, auth: authKey},
-	"/github/parser":                {name: "parser", method: http.MethodPost, auth: authSession, cors: true},
+// endpoints maps each exact path of the protocol, relative to the relay,
+// to its endpoint; mediaEndpoint is the media proxy's, under mediaPrefix.
+// The native relay's own routes are not forwarded.
+var endpoints, mediaEndpoint = forwardTable()
+
+func forwardTable() (map[string]*endpoint, *endpoint) {
+	m := map[string]*endpoint{}
+	var media *endpoint
+	for _, e := range protocol.Endpoints {
+		if e.RelayOwn {
+			continue
+		}
+		fe := &endpoint{Endpoint: e}
+		switch {
+		case e == protocol.Project:
+			fe.kind = kindProject
+		case e == protocol.ExchangeToken:
+			fe.kind = kindExchange
+		case e.CallbackField != "":
+			fe.kind = kindCallbacks
+		}
+		if e == protocol.Media {
+			fe.referer = true
+			media = fe
+			continue
+		}
+		m[e.Path] = fe
+	}
+	return m, media
 }
 
 // mediaPrefix starts the media proxy's paths:
 // /outstatic/media/<owner>/<repo>/<branch>/<path...>.
-const mediaPrefix = "/outstatic/media/"
-
-var mediaEndpoint = &endpoint{name: "media", method: http.MethodGet, auth: authSession, referer: true}
+var mediaPrefix = protocol.Media.Path
 
 // route finds the endpoint for u and the path to append to the
 // upstream's, decoded and escaped, or nil. Exact endpoints send their own
@@ -142,7 +124,7 @@ func (c *call) name() string {
 	if c == nil || c.ep == nil {
 		return "unknown"
 	}
-	return c.ep.name
+	return c.ep.Label
 }
 
 // refuse answers the call locally with {"error": code}.
@@ -150,20 +132,7 @@ func (c *call) refuse(w http.ResponseWriter, status int, code, reason string) {
 	if c != nil {
 		c.code, c.reason = code, reason
 	}
-	writeError(w, status, code)
-}
-
-// writeError writes {"error": code}, the shape the stock site parses.
-func writeError(w http.ResponseWriter, status int, code string) {
-	body, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{code})
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	protocol.WriteError(w, status, code)
 }
 
 // newBytesBody returns a request body reading b.

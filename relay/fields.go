@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -43,7 +44,7 @@ func (f *Forwarder) serveCallbacks(w http.ResponseWriter, r *http.Request, c *ca
 	checked := ""
 	for _, name := range callbackFields {
 		raw, present := obj[name]
-		if !present && name != c.ep.callback {
+		if !present && name != c.ep.CallbackField {
 			continue
 		}
 		s, ok := jsonString(raw)
@@ -57,7 +58,7 @@ func (f *Forwarder) serveCallbacks(w http.ResponseWriter, r *http.Request, c *ca
 			return
 		}
 		obj[name] = encodeString(t.URL)
-		if name == c.ep.callback {
+		if name == c.ep.CallbackField {
 			checked = t.URL
 		}
 	}
@@ -79,7 +80,7 @@ func (f *Forwarder) serveCallbacks(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		obj[name] = encodeString(u)
 	}
-	if c.ep.name == "validate-github-user" {
+	if c.ep.Label == "validate-github-user" {
 		f.forwardMinting(w, r, c, obj, checked)
 		return
 	}
@@ -110,7 +111,7 @@ func (f *Forwarder) forwardMinting(w http.ResponseWriter, r *http.Request, c *ca
 		}
 	}
 	if held.overflow {
-		c.refuse(w, http.StatusBadGateway, codeUnavailable, "reply over the limit")
+		c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "reply over the limit")
 		return
 	}
 	for k, v := range held.header {
@@ -228,19 +229,19 @@ func (f *Forwarder) readObject(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			c.refuse(w, http.StatusRequestEntityTooLarge, codeTooLarge, "body over the limit")
+			c.refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "body over the limit")
 		} else {
-			c.refuse(w, http.StatusBadRequest, codeInvalidRequest, "body could not be read")
+			c.refuse(w, http.StatusBadRequest, protocol.CodeInvalidRequest, "body could not be read")
 		}
 		return nil, false
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		c.refuse(w, http.StatusBadRequest, codeInvalidRequest, "body is not a JSON object")
+		c.refuse(w, http.StatusBadRequest, protocol.CodeInvalidRequest, "body is not a JSON object")
 		return nil, false
 	}
 	if err := checkKeys(body); err != nil {
-		code := codeInvalidRequest
+		code := protocol.CodeInvalidRequest
 		if errors.Is(err, errAliasField) {
 			code = validate.CodeInvalidCallbackTarget
 		}
@@ -342,7 +343,7 @@ func (f *Forwarder) forwardObject(w http.ResponseWriter, r *http.Request, c *cal
 	body, err := json.Marshal(obj)
 	if err != nil {
 		// Unreachable: every value is valid JSON, decoded or encoded here.
-		c.refuse(w, http.StatusBadRequest, codeInvalidRequest, "body could not be encoded")
+		c.refuse(w, http.StatusBadRequest, protocol.CodeInvalidRequest, "body could not be encoded")
 		return
 	}
 	f.forward(w, r, c, body)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -132,9 +133,9 @@ func TestAliasAndDuplicateKeysRefused(t *testing.T) {
 	}
 	for _, body := range dups {
 		resp, got := h.post(t, "/outstatic/auth/github-exchange", testKey, body)
-		wantError(t, resp, got, http.StatusBadRequest, codeInvalidRequest)
+		wantError(t, resp, got, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		resp, got = h.post(t, "/outstatic/auth/exchange-token", "", strings.Replace(body, "{", `{"exchange_token":"et_1",`, 1))
-		wantError(t, resp, got, http.StatusBadRequest, codeInvalidRequest)
+		wantError(t, resp, got, http.StatusBadRequest, protocol.CodeInvalidRequest)
 	}
 	if h.svc.count() != n {
 		t.Errorf("the service received %d refused bodies", h.svc.count()-n)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -272,11 +273,11 @@ func TestMalformedBodiesRefusedLocally(t *testing.T) {
 
 		for _, raw := range []string{"", "null", "[]", `"x"`, "{", `{"callback_url":"` + publicCallback + `"} {}`} {
 			resp, body := h.post(t, ep.path, testKey, raw)
-			wantError(t, resp, body, http.StatusBadRequest, codeInvalidRequest)
+			wantError(t, resp, body, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		}
 		big := `{"pad":"` + strings.Repeat("x", 8<<10) + `","` + ep.field + `":"` + publicCallback + `"}`
 		resp, body = h.post(t, ep.path, testKey, big)
-		wantError(t, resp, body, http.StatusRequestEntityTooLarge, codeTooLarge)
+		wantError(t, resp, body, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge)
 	}
 	if n := h.svc.count(); n != 0 {
 		t.Errorf("the service received %d requests, want 0", n)

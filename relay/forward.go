@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -171,27 +172,27 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.logCall(c, sw, r, start)
 
 	if c.ep == nil {
-		c.refuse(sw, http.StatusNotFound, codeNotFound, "no such endpoint")
+		c.refuse(sw, http.StatusNotFound, protocol.CodeNotFound, "no such endpoint")
 		return
 	}
-	if r.Method == http.MethodOptions && c.ep.cors {
+	if r.Method == http.MethodOptions && c.ep.Browser {
 		f.preflight(sw, r, c)
 		return
 	}
-	if r.Method != c.ep.method {
+	if r.Method != c.ep.Method {
 		sw.Header().Set("Allow", c.ep.allow())
-		c.refuse(sw, http.StatusMethodNotAllowed, codeMethodNotAllowed, "method "+r.Method)
+		c.refuse(sw, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "method "+r.Method)
 		return
 	}
 	var key string
-	if c.ep.auth == authKey {
+	if c.ep.Auth == protocol.AuthKey {
 		var ok bool
 		if key, ok = f.keys.match(r.Header); !ok {
 			c.refuse(sw, http.StatusUnauthorized, c.ep.keyError(), "no configured api key")
 			return
 		}
 	}
-	if c.ep.cors {
+	if c.ep.Browser {
 		c.corsOrigin = f.allowedOrigin(r)
 	}
 	switch c.ep.kind {
@@ -218,9 +219,9 @@ func (f *Forwarder) serveProject(w http.ResponseWriter, r *http.Request, c *call
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(v.Body)
 	case v.State == verdict.Invalid:
-		c.refuse(w, http.StatusUnauthorized, codeInvalidKey, "the service refuses the key")
+		c.refuse(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey, "the service refuses the key")
 	default:
-		c.refuse(w, http.StatusBadGateway, codeUnavailable, "no verdict for the key")
+		c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "no verdict for the key")
 	}
 }
 
@@ -228,7 +229,7 @@ func (f *Forwarder) serveProject(w http.ResponseWriter, r *http.Request, c *call
 // mistyped path may hold a token), the status and, for a refusal, why.
 func (f *Forwarder) logCall(c *call, sw *statusWriter, r *http.Request, start time.Time) {
 	level := zap.DebugLevel
-	if c.code != "" && c.code != codeUnavailable {
+	if c.code != "" && c.code != protocol.CodeServiceUnavailable {
 		level = zap.InfoLevel
 	}
 	ce := f.log.Check(level, "relay call")

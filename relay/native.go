@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -207,7 +208,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			TokenURL:  strings.TrimSuffix(gh.BaseURL, "/") + "/login/oauth/access_token",
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
-		RedirectURL: n.base + "/outstatic/auth/github/callback",
+		RedirectURL: n.base + protocol.GitHubCallback.Path,
 		// repo: the dashboard reads and writes the content repository through
 		// the parser with this token, as the stock GitHub login requests.
 		Scopes: []string{"read:user", "user:email", "repo"},
@@ -215,39 +216,39 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	return n, nil
 }
 
-// ServeHTTP routes a call to its endpoint.
+// ServeHTTP routes a call to its endpoint (package protocol's table).
 func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch p := r.URL.Path; {
-	case p == "/outstatic/project":
-		n.only(w, r, http.MethodGet, n.serveProject)
-	case p == "/outstatic/auth/github-exchange":
-		n.only(w, r, http.MethodPost, n.serveGitHubExchange)
-	case p == "/outstatic/auth/github/start":
-		n.only(w, r, http.MethodGet, n.serveStart)
-	case p == "/outstatic/auth/github/callback":
-		n.only(w, r, http.MethodGet, n.serveGitHubCallback)
-	case p == "/outstatic/auth/exchange-token":
-		n.only(w, r, http.MethodPost, n.serveExchangeToken)
-	case p == "/outstatic/auth/refresh-token":
-		n.only(w, r, http.MethodPost, n.serveRefresh)
-	case p == "/github/parser":
+	switch ep := protocol.Lookup(r.URL.Path); ep {
+	case protocol.Project:
+		n.only(w, r, ep, n.serveProject)
+	case protocol.GitHubExchange:
+		n.only(w, r, ep, n.serveGitHubExchange)
+	case protocol.GitHubStart:
+		n.only(w, r, ep, n.serveStart)
+	case protocol.GitHubCallback:
+		n.only(w, r, ep, n.serveGitHubCallback)
+	case protocol.ExchangeToken:
+		n.only(w, r, ep, n.serveExchangeToken)
+	case protocol.RefreshToken:
+		n.only(w, r, ep, n.serveRefresh)
+	case protocol.Parser:
 		n.serveParser(w, r)
-	case strings.HasPrefix(p, mediaPrefix):
+	case protocol.Media:
 		n.serveMedia(w, r)
-	case p == "/outstatic/auth/validate-github-user":
-		n.only(w, r, http.MethodPost, n.serveValidateGitHubUser)
-	case p == "/outstatic/auth/google-exchange", p == "/outstatic/auth/request-magic-link",
-		p == "/outstatic/generate", p == "/outstatic/scan":
-		writeError(w, http.StatusNotImplemented, "not-supported")
+	case protocol.ValidateGitHubUser:
+		n.only(w, r, ep, n.serveValidateGitHubUser)
+	case protocol.GoogleExchange, protocol.RequestMagicLink, protocol.Generate, protocol.Scan:
+		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 	default:
-		writeError(w, http.StatusNotFound, "not-found")
+		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 	}
 }
 
-func (n *Native) only(w http.ResponseWriter, r *http.Request, method string, h http.HandlerFunc) {
-	if r.Method != method {
-		w.Header().Set("Allow", method)
-		writeError(w, http.StatusMethodNotAllowed, "method-not-allowed")
+// only calls h for a call with ep's method, and answers 405 otherwise.
+func (n *Native) only(w http.ResponseWriter, r *http.Request, ep *protocol.Endpoint, h http.HandlerFunc) {
+	if r.Method != ep.Method {
+		w.Header().Set("Allow", ep.Method)
+		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
 	h(w, r)
@@ -263,11 +264,11 @@ func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message str
 		}
 		if !errors.Is(err, errMalformedKey) {
 			n.log.Error("reading key records", zap.Error(err))
-			writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 			return nil
 		}
 	}
-	writeError(w, http.StatusUnauthorized, message)
+	protocol.WriteError(w, http.StatusUnauthorized, message)
 	return nil
 }
 
@@ -282,11 +283,11 @@ func bearer(r *http.Request) (string, bool) {
 
 // serveProject answers the key check.
 func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, "invalid-api-key")
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
 	if p == nil {
 		return
 	}
-	writeJSONBody(w, http.StatusOK, map[string]any{
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{
 		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
 		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
 	})

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -70,15 +71,15 @@ func (n *Native) roleIn(p *Project, m member) string { return n.roleOf(p, m.Logi
 
 // serveGitHubExchange answers #2 with the relay's start route.
 func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, "invalid-api-key")
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
 	if p == nil {
 		return
 	}
 	var in struct {
 		CallbackURL *string `json:"callback_url"`
 	}
-	if err := readBody(r, &in); err != nil || in.CallbackURL == nil {
-		writeError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.CallbackURL == nil {
+		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
 	t, err := p.Targets.Check(publicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
@@ -88,10 +89,10 @@ func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 	}
 	sealed, _, err := n.seal.seal(purposeStart, loginState{Project: p.Slug, Callback: t.URL}, startTTL)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "github-relay-failed")
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeGitHubRelayFailed)
 		return
 	}
-	writeJSONBody(w, http.StatusOK, map[string]string{"url": n.base + "/outstatic/auth/github/start?s=" + sealed})
+	protocol.WriteJSON(w, http.StatusOK, map[string]string{"url": n.base + protocol.GitHubStart.Path + "?s=" + sealed})
 }
 
 // serveStart sends the browser to GitHub. It answers no CORS: the sign-in
@@ -107,7 +108,7 @@ func (n *Native) serveStart(w http.ResponseWriter, r *http.Request) {
 	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
 	state, _, err := n.seal.seal(purposeState, st, stateTTL)
 	if err != nil {
-		n.finish(w, r, st.Callback, "github-relay-failed")
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -140,7 +141,7 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, seal
 		return nil, false
 	}
 	if err != nil {
-		n.finish(w, r, st.Callback, "invalid-state")
+		n.finish(w, r, st.Callback, protocol.CodeInvalidState)
 		return nil, false
 	}
 	return p, true
@@ -166,18 +167,18 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, store.ErrExists) {
 			n.log.Error("recording a spent state", zap.Error(err))
 		}
-		n.finish(w, r, st.Callback, "invalid-state")
+		n.finish(w, r, st.Callback, protocol.CodeInvalidState)
 		return
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		n.finish(w, r, st.Callback, "github-relay-failed")
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
 	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, n.cfg.Client)
 	tok, err := n.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(n.verifier(st.Nonce)))
 	if err != nil {
 		n.log.Info("github code exchange failed", zap.String("project", p.Slug), zap.Error(redactErr(err)))
-		n.finish(w, r, st.Callback, "github-relay-failed")
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
 	m, err := n.githubUser(r.Context(), tok.AccessToken)
@@ -189,13 +190,13 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 	m.GitHubRefresh, m.GitHubExpiry = tok.RefreshToken, n.githubExpiry(tok)
 	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
-		n.finish(w, r, st.Callback, "not-collaborator")
+		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
 		return
 	}
 	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m.member})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
-		n.finish(w, r, st.Callback, "github-relay-failed")
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
 	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
@@ -325,18 +326,6 @@ func redactErr(err error) error {
 	return err
 }
 
-// readBody decodes a bounded JSON object.
-func readBody(r *http.Request, v any) error {
-	data, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > 64<<10 {
-		return errors.New("body too large")
-	}
-	return json.Unmarshal(data, v)
-}
-
 // writeCheckError answers a refused callback with its protocol code.
 func writeCheckError(w http.ResponseWriter, err error) {
 	var ve *validate.Error
@@ -344,14 +333,5 @@ func writeCheckError(w http.ResponseWriter, err error) {
 	if errors.As(err, &ve) {
 		code = ve.Code
 	}
-	writeError(w, http.StatusBadRequest, code)
-}
-
-// writeJSONBody answers with a JSON success body.
-func writeJSONBody(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	protocol.WriteError(w, http.StatusBadRequest, code)
 }

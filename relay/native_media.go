@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // The media proxy (#10). For every session that did not log in with GitHub
@@ -154,13 +156,13 @@ func sameRepoName(a, b string) bool {
 func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed)
+		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
 	m, reason, err := parseMediaPath(r.URL)
 	if err != nil {
 		n.log.Info("media refused", zap.String("reason", reason))
-		writeError(w, http.StatusBadRequest, "invalid-media-path")
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-media-path")
 		return
 	}
 	c, p, ok := n.sessionFor(w, r)
@@ -169,7 +171,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	if !sameRepoName(m.owner, p.RepoOwner) || !sameRepoName(m.repo, p.RepoSlug) {
 		n.log.Info("media refused", zap.String("project", p.Slug), zap.String("reason", "another repository"))
-		writeError(w, http.StatusForbidden, "repository-not-allowed")
+		protocol.WriteError(w, http.StatusForbidden, "repository-not-allowed")
 		return
 	}
 
@@ -178,7 +180,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 	res, err := n.fetchMedia(ctx, cancel, r.Method, c.GitHub, p, m)
 	if err != nil {
 		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Error(err))
-		writeError(w, http.StatusBadGateway, codeUnavailable)
+		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	}
 	defer res.Body.Close()
@@ -189,18 +191,18 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 		n.refuseSession(w, r, "github refused the session's token")
 		return
 	case res.StatusCode == http.StatusNotFound:
-		writeError(w, http.StatusNotFound, codeNotFound)
+		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 		return
 	case res.StatusCode != http.StatusOK:
 		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Int("status", res.StatusCode))
-		writeError(w, http.StatusBadGateway, codeUnavailable)
+		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	case strings.HasPrefix(res.Header.Get("Content-Type"), "application/json"):
 		// A folder: GitHub lists it as JSON whatever was asked for.
-		writeError(w, http.StatusNotFound, codeNotFound)
+		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 		return
 	case res.ContentLength > mediaMaxBytes:
-		writeError(w, http.StatusRequestEntityTooLarge, "media-too-large")
+		protocol.WriteError(w, http.StatusRequestEntityTooLarge, "media-too-large")
 		return
 	}
 

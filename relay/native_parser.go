@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // serveParser answers #11: the dashboard's GraphQL, from the browser.
@@ -25,7 +27,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, "method-not-allowed")
+		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
 	setCORS(w.Header(), allowedOrigin(r, n.origins))
@@ -35,7 +37,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 	if err != nil || len(body) > 1<<20 {
-		writeError(w, http.StatusRequestEntityTooLarge, "request-too-large")
+		protocol.WriteError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge)
 		return
 	}
 	// checkGraphQL applies adaptCreateBranch itself, before it checks.
@@ -54,7 +56,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			n.log.Info("looking up the project's repository ID failed", zap.String("project", p.Slug), zap.Error(err))
-			writeError(w, http.StatusBadGateway, "service-unavailable")
+			protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 			return
 		}
 		if id != v.RepositoryID {
@@ -65,7 +67,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	res, err := n.postGraphQL(ctx, c.GitHub, v.Body)
 	if err != nil {
 		n.log.Info("github graphql failed", zap.Error(err))
-		writeError(w, http.StatusBadGateway, "service-unavailable")
+		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	}
 	defer res.Body.Close()
@@ -98,7 +100,7 @@ func (n *Native) refuseOperation(w http.ResponseWriter, p *Project, c *sessionCl
 	}
 	n.log.Warn("graphql operation refused", zap.String("project", p.Slug), zap.String("login", c.Login),
 		zap.String("operation", op), zap.String("reason", reason))
-	writeError(w, http.StatusForbidden, "forbidden-operation")
+	protocol.WriteError(w, http.StatusForbidden, "forbidden-operation")
 }
 
 var errRepositoryHidden = errors.New("github does not show the project's repository to this member")

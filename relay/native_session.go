@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -45,28 +46,28 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		Token    string `json:"exchange_token"`
 		Callback string `json:"callback_url"`
 	}
-	if err := readBody(r, &in); err != nil || in.Token == "" {
-		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.Token == "" {
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
 	data, err := n.cfg.Store.Take(r.Context(), exchangeName(in.Token))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			n.log.Error("taking an exchange token", zap.Error(err))
-			writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 			return
 		}
-		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
 	var x exchangePayload
 	if err := n.seal.open(purposeToken, string(data), &x); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
 	p := n.projects[x.Project]
 	if p == nil {
-		writeError(w, http.StatusBadRequest, "invalid-exchange-token")
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
 	// The stock site names its own listen address; the guard that saw the
@@ -79,16 +80,16 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	t, err := p.Targets.Check(callback)
 	if err != nil || t.URL != x.Callback {
 		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
-		writeError(w, http.StatusBadRequest, "invalid-callback-target")
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
 		return
 	}
 	if n.roleIn(p, x.member) == "" {
-		writeError(w, http.StatusForbidden, "not-collaborator")
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
 		return
 	}
 	gen, err := n.keyGeneration(r.Context(), p)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
 	// The site keeps the name and avatar; the session need not carry them.
@@ -97,10 +98,10 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	c.Name, c.Avatar = "", ""
 	session, err := n.issueSession(c)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "session-error")
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSessionError)
 		return
 	}
-	writeJSONBody(w, http.StatusOK, map[string]any{
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{
 		"user": map[string]any{
 			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
 			"permissions": rolePermissions[x.Role],
@@ -137,8 +138,8 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		Token string `json:"refresh_token"`
 	}
 	var c sessionClaims
-	if err := readBody(r, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
-		writeError(w, http.StatusUnauthorized, "Refresh token is expired")
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
+		protocol.WriteError(w, http.StatusUnauthorized, "Refresh token is expired")
 		return
 	}
 	// GitHub's token first: a renewal that fails (GitHub down) leaves the
@@ -153,26 +154,26 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errUnavailable):
 		n.log.Error("refreshing a session", zap.String("project", c.Project), zap.Error(err))
-		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	case err != nil:
-		writeError(w, http.StatusUnauthorized, err.Error())
+		protocol.WriteError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
 	session, err := n.issueSession(c)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Token refresh failed")
+		protocol.WriteError(w, http.StatusInternalServerError, "Token refresh failed")
 		return
 	}
 	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
-	writeJSONBody(w, http.StatusOK, map[string]any{"session": session})
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{"session": session})
 }
 
 // Why a session is refused; each error's text is #7's error code.
 var (
-	errNotMember   = errors.New("not-collaborator")
+	errNotMember   = errors.New(protocol.CodeNotCollaborator)
 	errKeyRotated  = errors.New("session-revoked")
-	errUnavailable = errors.New("service-unavailable")
+	errUnavailable = errors.New(protocol.CodeServiceUnavailable)
 	// errFamilyEnded: a spent refresh token came back after the grace.
 	errFamilyEnded = errors.New("session-revoked")
 	// errGitHubEnded: GitHub no longer renews the user's token.
@@ -229,12 +230,12 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 	}
 	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
 		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
-		writeError(w, http.StatusForbidden, "project-mismatch")
+		protocol.WriteError(w, http.StatusForbidden, "project-mismatch")
 		return nil, nil, false
 	}
 	// A browser on another project's site may not use this session.
 	if r.Header.Get("Origin") != "" && allowedOrigin(r, p.Targets) == "" {
-		writeError(w, http.StatusForbidden, codeForbiddenOrigin)
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
 		return nil, nil, false
 	}
 	// An expired GitHub token is renewed for this call; the next session
@@ -253,7 +254,7 @@ func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessio
 		return true
 	case errors.Is(err, errUnavailable):
 		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
-		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 	default:
 		n.refuseSession(w, r, err.Error())
 	}

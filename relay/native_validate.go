@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -20,7 +21,7 @@ import (
 
 // serveValidateGitHubUser answers #6.
 func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, "invalid-api-key")
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
 	if p == nil {
 		return
 	}
@@ -28,8 +29,8 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		GitHubToken *string `json:"github_token"`
 		CallbackURL *string `json:"callback_url"`
 	}
-	if err := readBody(r, &in); err != nil || in.CallbackURL == nil {
-		writeError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.CallbackURL == nil {
+		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
 	t, err := p.Targets.Check(publicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
@@ -38,7 +39,7 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if in.GitHubToken == nil || *in.GitHubToken == "" {
-		writeError(w, http.StatusUnauthorized, "invalid-github-token")
+		protocol.WriteError(w, http.StatusUnauthorized, "invalid-github-token")
 		return
 	}
 	m, err := n.githubUser(r.Context(), *in.GitHubToken)
@@ -47,31 +48,31 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		if errors.As(err, &ue) {
 			// GitHub did not answer: not the token's fault.
 			n.log.Warn("validate-github-user: github unreachable", zap.String("project", p.Slug), zap.Error(ue.Err))
-			writeError(w, http.StatusBadGateway, codeUnavailable)
+			protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 			return
 		}
 		n.log.Info("validate-github-user: github refused the token", zap.String("project", p.Slug), zap.Error(err))
-		writeError(w, http.StatusUnauthorized, "invalid-github-token")
+		protocol.WriteError(w, http.StatusUnauthorized, "invalid-github-token")
 		return
 	}
 	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
 		n.log.Info("validate-github-user: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		// The stock site reads a non-2xx answer, or one without valid and
 		// exchange_token, as not-collaborator.
-		writeJSONBody(w, http.StatusForbidden, map[string]any{"valid": false, "error": "not-collaborator"})
+		protocol.WriteJSON(w, http.StatusForbidden, map[string]any{"valid": false, "error": protocol.CodeNotCollaborator})
 		return
 	}
 	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: t.URL, member: m.member})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
-		writeError(w, http.StatusServiceUnavailable, codeUnavailable)
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
 	// The site redeems the token with its listen address; the redemption
 	// reads the public callback recorded here instead.
 	n.callbacks().Remember(token, t.URL)
 	n.log.Info("github user validated", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
-	writeJSONBody(w, http.StatusOK, map[string]any{
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{
 		"valid": true, "exchange_token": token,
 		"user": map[string]any{"name": m.Name, "login": m.Login, "avatar_url": m.Avatar},
 	})

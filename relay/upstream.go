@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // The upstream leg of forward mode: the transport, the request the service
@@ -120,7 +122,7 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 			h["Referer"] = v
 		}
 	}
-	if c.ep.auth == authNone {
+	if c.ep.Auth == protocol.AuthNone {
 		// The call carries no credential in the protocol; whatever the
 		// client put there is not the service's to see.
 		delete(h, "Authorization")
@@ -153,7 +155,7 @@ func (f *Forwarder) modifyResponse(resp *http.Response) error {
 		}
 	}
 	resp.Header.Del("Set-Cookie")
-	if c != nil && c.ep.cors {
+	if c != nil && c.ep.Browser {
 		setCORS(resp.Header, c.corsOrigin)
 	}
 	return nil
@@ -176,5 +178,5 @@ func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error
 	if ce := f.log.Check(level, "upstream failed"); ce != nil {
 		ce.Write(zap.String("endpoint", c.name()), zap.String("error", err.Error()))
 	}
-	c.refuse(w, http.StatusBadGateway, codeUnavailable, "upstream failed")
+	c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "upstream failed")
 }

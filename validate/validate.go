@@ -9,27 +9,31 @@
 // if the URL the browser is sent to is the one that was checked.
 package validate
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+)
 
 // Error codes, exactly as the stock Outstatic site expects them in
-// {"error": code} replies.
+// {"error": code} replies: protocol's, named here for validate's callers.
 const (
 	// CodeInvalidCallbackDomain: the target's scheme, host or port matches no
 	// callback origin, or the URL is malformed before its path.
-	CodeInvalidCallbackDomain = "invalid-callback-domain"
+	CodeInvalidCallbackDomain = protocol.CodeInvalidCallbackDomain
 	// CodeInvalidCallbackTarget: scheme, host and port match a callback
 	// origin, but the rest of the URL is not an allowed callback route.
-	CodeInvalidCallbackTarget = "invalid-callback-target"
+	CodeInvalidCallbackTarget = protocol.CodeInvalidCallbackTarget
 	// CodeProjectURLNotConfigured: the project has no callback origins.
-	CodeProjectURLNotConfigured = "project-url-not-configured"
+	CodeProjectURLNotConfigured = protocol.CodeProjectURLNotConfigured
 )
 
 // Route names: the last path segment of the two routes a login may end on.
 const (
 	// RouteCallback ends GitHub and Google logins.
-	RouteCallback = "callback"
+	RouteCallback = protocol.RouteCallback
 	// RouteMagicLinkCallback ends e-mail (magic link) logins.
-	RouteMagicLinkCallback = "magic-link-callback"
+	RouteMagicLinkCallback = protocol.RouteMagicLinkCallback
 )
 
 // routes lists every route a callback target may point to, in the order

@@ -28,6 +28,8 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // State is what is known about a key.
@@ -203,7 +205,7 @@ type Cache struct {
 // New returns a Cache and starts its background loop; Close stops it.
 func New(opts Options) *Cache {
 	c := &Cache{
-		endpoint: strings.TrimRight(opts.Service, "/") + "/outstatic/project",
+		endpoint: strings.TrimRight(opts.Service, "/") + protocol.Project.Path,
 		client:   opts.Client,
 		log:      opts.Logger,
 		now:      opts.Now,

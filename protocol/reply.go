@@ -1,0 +1,62 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// WriteJSON answers with v as JSON: never cached (replies carry tokens and
+// verdicts), never sniffed as anything but JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	jsonHeader(w.Header())
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// WriteError answers with {"error": code}, the shape the stock client
+// parses, exactly (no trailing newline). Refusals are written rather than
+// returned as Caddy errors, whose body handle_errors would decide.
+func WriteError(w http.ResponseWriter, status int, code string) error {
+	body, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{code})
+	jsonHeader(w.Header())
+	w.WriteHeader(status)
+	_, err := w.Write(body)
+	return err
+}
+
+func jsonHeader(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// MaxJSONBody bounds the JSON bodies of the protocol's small calls (login
+// starts, exchanges, refreshes, key checks): a few hundred bytes in
+// practice. Bodies that carry content (the parser's GraphQL, AI prompts,
+// forwarded calls) have their own limits.
+const MaxJSONBody = 64 << 10
+
+// ErrEmptyBody is ReadJSON's error for a body with nothing but space: a
+// caller for which an empty body means an empty object checks for it.
+var ErrEmptyBody = errors.New("empty body")
+
+// ReadJSON decodes a JSON body of at most MaxJSONBody bytes into v.
+func ReadJSON(body io.Reader, v any) error {
+	data, err := io.ReadAll(io.LimitReader(body, MaxJSONBody+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > MaxJSONBody {
+		return fmt.Errorf("body over %d bytes", MaxJSONBody)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return ErrEmptyBody
+	}
+	return json.Unmarshal(data, v)
+}
