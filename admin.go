@@ -117,14 +117,5 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 	return json.NewEncoder(w).Encode(reply)
 }
 
-// nativeForLocked is nativeFor for a caller that holds the lock.
-func nativeForLocked(slug string) *relay.Native {
-	list := nativeRelays.bySlug[slug]
-	if len(list) == 0 {
-		return nil
-	}
-	return list[len(list)-1]
-}
-
 // Interface guards
 var _ caddy.AdminRouter = (*KeysAdmin)(nil)

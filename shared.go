@@ -1,9 +1,17 @@
+// Process-wide state shared by the guards and relays of this Caddy, and
+// kept across config reloads where that is the point: the key verdict
+// caches, the in-process memory of exchange tokens' callbacks and spent
+// bindings, the registry of native relays the admin API manages, and the
+// opening and sweeping of the shared stores.
+
 package outstatic
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -131,4 +139,108 @@ func guardMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (re
 	}
 	sc := relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}
 	return sc, sc, closer
+}
+
+// nativeRelays finds, by project slug, the native relay that serves it,
+// for the admin API. The newest provisioned one wins, so that during a
+// config reload the new config is the one being managed.
+var nativeRelays = struct {
+	sync.Mutex
+	bySlug map[string][]*relay.Native
+}{bySlug: map[string][]*relay.Native{}}
+
+func registerNative(n *relay.Native) {
+	nativeRelays.Lock()
+	defer nativeRelays.Unlock()
+	for _, slug := range n.Projects() {
+		nativeRelays.bySlug[slug] = append(nativeRelays.bySlug[slug], n)
+	}
+}
+
+func unregisterNative(n *relay.Native) {
+	nativeRelays.Lock()
+	defer nativeRelays.Unlock()
+	for _, slug := range n.Projects() {
+		list := nativeRelays.bySlug[slug]
+		for i, x := range list {
+			if x == n {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		nativeRelays.bySlug[slug] = list
+	}
+}
+
+// nativeFor returns the relay serving slug, or nil.
+func nativeFor(slug string) *relay.Native {
+	nativeRelays.Lock()
+	defer nativeRelays.Unlock()
+	return nativeForLocked(slug)
+}
+
+// nativeForLocked is nativeFor for a caller that holds the lock.
+func nativeForLocked(slug string) *relay.Native {
+	list := nativeRelays.bySlug[slug]
+	if len(list) == 0 {
+		return nil
+	}
+	return list[len(list)-1]
+}
+
+// SharedStore says where state shared by several Caddy instances lives.
+type SharedStore struct {
+	// Redis, when set; otherwise Caddy's configured storage.
+	Redis *RelayRedis `json:"redis,omitempty"`
+}
+
+// openStore opens Redis when r is set, else Caddy's configured storage.
+// The returned function releases it.
+func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.Store, func() error) {
+	if r == nil {
+		return store.NewStorage(ctx.Storage(), "outstatic"), func() error { return nil }
+	}
+	prefix := r.Prefix
+	if prefix == "" {
+		prefix = "outstatic"
+	}
+	client := redis.NewClient(&redis.Options{
+		Addr:         r.Address,
+		Password:     repl.ReplaceKnown(r.Password, ""),
+		DB:           r.DB,
+		DialTimeout:  3 * time.Second,
+		ReadTimeout:  3 * time.Second,
+		WriteTimeout: 3 * time.Second,
+	})
+	return store.NewRedis(client, prefix), client.Close
+}
+
+// callbackMemory is where exchange tokens' callbacks are recorded: in a
+// shared store when one is configured, else in process memory, shared by
+// the guards and relays of this Caddy.
+func callbackMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, func() error) {
+	if shared == nil {
+		return tokenCallbacks, func() error { return nil }
+	}
+	st, closer := openStore(ctx, shared.Redis, caddy.NewReplacer())
+	return relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}, closer
+}
+
+// sweep removes expired tokens and spent markers from a file store every
+// few minutes (Redis expires its own) until the config is unloaded.
+func sweep(ctx caddy.Context, sw store.Sweeper, logger *zap.Logger) {
+	t := time.NewTicker(storeSweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := sw.Sweep(ctx); err != nil {
+				logger.Warn("sweeping expired relay state", zap.Error(err))
+			} else if n > 0 {
+				logger.Debug("swept expired relay state", zap.Int("removed", n))
+			}
+		}
+	}
 }

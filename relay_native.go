@@ -9,11 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -76,44 +72,6 @@ type RelayRedis struct {
 	DB       int    `json:"db,omitempty"`
 	// Prefix of every key. Default: outstatic.
 	Prefix string `json:"prefix,omitempty"`
-}
-
-// nativeRelays finds, by project slug, the native relay that serves it,
-// for the admin API. The newest provisioned one wins, so that during a
-// config reload the new config is the one being managed.
-var nativeRelays = struct {
-	sync.Mutex
-	bySlug map[string][]*relay.Native
-}{bySlug: map[string][]*relay.Native{}}
-
-func registerNative(n *relay.Native) {
-	nativeRelays.Lock()
-	defer nativeRelays.Unlock()
-	for _, slug := range n.Projects() {
-		nativeRelays.bySlug[slug] = append(nativeRelays.bySlug[slug], n)
-	}
-}
-
-func unregisterNative(n *relay.Native) {
-	nativeRelays.Lock()
-	defer nativeRelays.Unlock()
-	for _, slug := range n.Projects() {
-		list := nativeRelays.bySlug[slug]
-		for i, x := range list {
-			if x == n {
-				list = append(list[:i], list[i+1:]...)
-				break
-			}
-		}
-		nativeRelays.bySlug[slug] = list
-	}
-}
-
-// nativeFor returns the relay serving slug, or nil.
-func nativeFor(slug string) *relay.Native {
-	nativeRelays.Lock()
-	defer nativeRelays.Unlock()
-	return nativeForLocked(slug)
 }
 
 // provisionNative sets up the relay in native mode.
@@ -190,63 +148,6 @@ func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Target
 		projects = append(projects, p)
 	}
 	return projects, nil
-}
-
-// SharedStore says where state shared by several Caddy instances lives.
-type SharedStore struct {
-	// Redis, when set; otherwise Caddy's configured storage.
-	Redis *RelayRedis `json:"redis,omitempty"`
-}
-
-// openStore opens Redis when r is set, else Caddy's configured storage.
-// The returned function releases it.
-func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.Store, func() error) {
-	if r == nil {
-		return store.NewStorage(ctx.Storage(), "outstatic"), func() error { return nil }
-	}
-	prefix := r.Prefix
-	if prefix == "" {
-		prefix = "outstatic"
-	}
-	client := redis.NewClient(&redis.Options{
-		Addr:         r.Address,
-		Password:     repl.ReplaceKnown(r.Password, ""),
-		DB:           r.DB,
-		DialTimeout:  3 * time.Second,
-		ReadTimeout:  3 * time.Second,
-		WriteTimeout: 3 * time.Second,
-	})
-	return store.NewRedis(client, prefix), client.Close
-}
-
-// callbackMemory is where exchange tokens' callbacks are recorded: in a
-// shared store when one is configured, else in process memory, shared by
-// the guards and relays of this Caddy.
-func callbackMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, func() error) {
-	if shared == nil {
-		return tokenCallbacks, func() error { return nil }
-	}
-	st, closer := openStore(ctx, shared.Redis, caddy.NewReplacer())
-	return relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}, closer
-}
-
-// sweep removes expired tokens and spent markers from a file store every
-// few minutes (Redis expires its own) until the config is unloaded.
-func sweep(ctx caddy.Context, sw store.Sweeper, logger *zap.Logger) {
-	t := time.NewTicker(storeSweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := sw.Sweep(ctx); err != nil {
-				logger.Warn("sweeping expired relay state", zap.Error(err))
-			} else if n > 0 {
-				logger.Debug("swept expired relay state", zap.Int("removed", n))
-			}
-		}
-	}
 }
 
 // relaySecret expands the configured secret, or reads the one kept in the
