@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
@@ -100,7 +99,8 @@ type Native struct {
 	projects map[string]*Project
 	declared map[string]*Project // declared key hash → project
 	seal     *sealer
-	oauth    oauth2.Config
+	login    Provider     // the login provider; GitHub, for now the only one
+	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
 	graphql  string
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
@@ -200,19 +200,8 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	}
 	n.cfg.GitHub = gh
 	n.graphql = gh.GraphQLURL
-	n.oauth = oauth2.Config{
-		ClientID:     gh.ClientID,
-		ClientSecret: gh.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   strings.TrimSuffix(gh.BaseURL, "/") + "/login/oauth/authorize",
-			TokenURL:  strings.TrimSuffix(gh.BaseURL, "/") + "/login/oauth/access_token",
-			AuthStyle: oauth2.AuthStyleInParams,
-		},
-		RedirectURL: n.base + protocol.GitHubCallback.Path,
-		// repo: the dashboard reads and writes the content repository through
-		// the parser with this token, as the stock GitHub login requests.
-		Scopes: []string{"read:user", "user:email", "repo"},
-	}
+	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
+	n.login = n.github
 	return n, nil
 }
 

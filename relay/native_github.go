@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -56,27 +55,6 @@ func (m *member) adopt(cred githubCredential) {
 // expiry never is.
 func (cred githubCredential) expired(now time.Time) bool {
 	return cred.Expiry != 0 && now.Add(githubEarly).Unix() >= cred.Expiry
-}
-
-// githubExpiry is when tok expires, Unix seconds on the relay's clock, or
-// 0 for a token that does not expire. GitHub answers expires_in as a form
-// field, which the oauth2 package turns into a wall-clock time only.
-func (n *Native) githubExpiry(tok *oauth2.Token) int64 {
-	secs := tok.ExpiresIn
-	if secs == 0 {
-		switch v := tok.Extra("expires_in").(type) {
-		case int64:
-			secs = v
-		case string:
-			secs, _ = strconv.ParseInt(v, 10, 64)
-		case float64:
-			secs = int64(v)
-		}
-	}
-	if secs <= 0 {
-		return 0
-	}
-	return n.cfg.Now().Add(time.Duration(secs) * time.Second).Unix()
 }
 
 // freshGitHub makes c carry a GitHub token that has not expired: the one
@@ -137,7 +115,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have githubC
 	if best.Refresh == "" {
 		return best, errGitHubEnded
 	}
-	tok, err := n.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, n.cfg.Client), &oauth2.Token{RefreshToken: best.Refresh}).Token()
+	tok, err := n.github.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, n.cfg.Client), &oauth2.Token{RefreshToken: best.Refresh}).Token()
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
@@ -146,7 +124,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have githubC
 		}
 		return best, fmt.Errorf("%w: renewing a github token: %v", errUnavailable, redactErr(err))
 	}
-	renewed := githubCredential{Token: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: n.githubExpiry(tok)}
+	renewed := githubCredential{Token: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: n.github.expiry(tok)}
 	if renewed.Refresh == "" {
 		renewed.Refresh = best.Refresh
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -112,7 +110,7 @@ func (n *Native) serveStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	u := n.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(n.verifier(st.Nonce)))
+	u := n.login.LoginURL(state, n.verifier(st.Nonce))
 	n.log.Debug("login started", zap.String("project", p.Slug))
 	http.Redirect(w, r, u, http.StatusFound)
 }
@@ -153,7 +151,7 @@ func (n *Native) finish(w http.ResponseWriter, r *http.Request, callback, code s
 	http.Redirect(w, r, callback+"?error="+url.QueryEscape(code), http.StatusFound)
 }
 
-// serveGitHubCallback checks GitHub's return and mints the exchange token.
+// serveGitHubCallback checks the provider's return and mints the exchange token.
 func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var st loginState
@@ -174,26 +172,23 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
-	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, n.cfg.Client)
-	tok, err := n.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(n.verifier(st.Nonce)))
-	if err != nil {
-		n.log.Info("github code exchange failed", zap.String("project", p.Slug), zap.Error(redactErr(err)))
+	m, err := n.login.Redeem(r.Context(), q.Get("code"), n.verifier(st.Nonce))
+	switch {
+	case errors.Is(err, errUserData):
+		n.log.Info("reading the "+n.login.Name()+" user failed", zap.Error(err))
+		n.finish(w, r, st.Callback, "missing-user-data")
+		return
+	case err != nil:
+		n.log.Info(n.login.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
 		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
-	m, err := n.githubUser(r.Context(), tok.AccessToken)
-	if err != nil {
-		n.log.Info("reading the github user failed", zap.Error(err))
-		n.finish(w, r, st.Callback, "missing-user-data")
-		return
-	}
-	m.GitHubRefresh, m.GitHubExpiry = tok.RefreshToken, n.githubExpiry(tok)
-	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
+	if m.Role = n.roleIn(p, m); m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
 		return
 	}
-	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m.member})
+	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
 		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
@@ -220,83 +215,6 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 }
 
 func exchangeName(token string) string { return "xt/" + tokenKey(token) }
-
-// githubIdentity is a GitHub user as a member, and the verified e-mail
-// addresses they may be listed under (which the member carries too, for
-// the checks of later steps).
-type githubIdentity struct {
-	member
-	emails []string
-}
-
-// githubUser reads /user and /user/emails with the user's token.
-func (n *Native) githubUser(ctx context.Context, token string) (githubIdentity, error) {
-	var u struct {
-		Login     string  `json:"login"`
-		Name      *string `json:"name"`
-		Email     *string `json:"email"`
-		AvatarURL string  `json:"avatar_url"`
-	}
-	if err := n.githubGET(ctx, token, "/user", &u); err != nil {
-		return githubIdentity{}, err
-	}
-	if u.Login == "" {
-		return githubIdentity{}, errors.New("github /user has no login")
-	}
-	var emails []struct {
-		Email    string `json:"email"`
-		Primary  bool   `json:"primary"`
-		Verified bool   `json:"verified"`
-	}
-	if err := n.githubGET(ctx, token, "/user/emails", &emails); err != nil {
-		return githubIdentity{}, err
-	}
-	id := member{Login: u.Login, Avatar: u.AvatarURL, GitHub: token}
-	if u.Name != nil {
-		id.Name = *u.Name
-	}
-	for _, e := range emails {
-		if !e.Verified || e.Email == "" {
-			continue
-		}
-		if e.Primary || id.Email == "" {
-			id.Email = e.Email
-		}
-		// The primary address first, so that a cut keeps it.
-		if e.Primary {
-			id.Emails = append([]string{e.Email}, id.Emails...)
-		} else {
-			id.Emails = append(id.Emails, e.Email)
-		}
-	}
-	if len(id.Emails) > maxEmails {
-		id.Emails = id.Emails[:maxEmails]
-	}
-	if id.Email == "" {
-		// The stock site needs a valid address; GitHub's no-reply form is one.
-		id.Email = u.Login + "@users.noreply.github.com"
-	}
-	return githubIdentity{member: id, emails: id.Emails}, nil
-}
-
-func (n *Native) githubGET(ctx context.Context, token, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(n.cfg.GitHub.APIURL, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	res, err := n.cfg.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("github %s: status %d", path, res.StatusCode)
-	}
-	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(v)
-}
 
 // roleOf finds the user among the project's members, by login or by a
 // verified e-mail address, whatever their case.

@@ -42,7 +42,7 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusUnauthorized, "invalid-github-token")
 		return
 	}
-	m, err := n.githubUser(r.Context(), *in.GitHubToken)
+	m, err := n.github.user(r.Context(), *in.GitHubToken)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
