@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -58,10 +58,10 @@ func handleKeyList(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
 	}
-	seen := map[*relay.Native]bool{}
-	out := []relay.KeyInfo{}
+	seen := map[*native.Native]bool{}
+	out := []native.KeyInfo{}
 	nativeRelays.Lock()
-	var natives []*relay.Native
+	var natives []*native.Native
 	for slug := range nativeRelays.bySlug {
 		if n := nativeForLocked(slug); n != nil && !seen[n] {
 			seen[n] = true
@@ -97,7 +97,7 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 	switch action {
 	case "create", "rotate":
 		key, info, err := n.CreateKey(r.Context(), project, action == "rotate")
-		if errors.Is(err, relay.ErrKeyExists) {
+		if errors.Is(err, native.ErrKeyExists) {
 			return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
 		}
 		if err != nil {

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -239,7 +239,7 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 			if !d.AllArgs(&m.Who, &m.Role) {
 				return p, d.Err("member takes a GitHub login or e-mail address and a role")
 			}
-			if !relay.ValidRole(m.Role) {
+			if !native.ValidRole(m.Role) {
 				return p, d.Errf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
 			}
 			p.Members = append(p.Members, m)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 )
@@ -60,7 +61,7 @@ default admin address).
 	list.Flags().String("address", "", "the admin API's address")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
 		addr, _ := cmd.Flags().GetString("address")
-		var keys []relay.KeyInfo
+		var keys []native.KeyInfo
 		if err := adminCall(addr, http.MethodGet, "/outstatic/keys", &keys); err != nil {
 			return err
 		}

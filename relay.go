@@ -10,6 +10,8 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/forward"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
 	"github.com/caddyserver/caddy/v2"
@@ -97,7 +99,7 @@ type Relay struct {
 	handler   http.Handler
 	metrics   *pluginMetrics
 	callbacks relay.CallbackMemory
-	native    *relay.Native
+	native    *native.Native
 	closers   []func() error
 	poolKey   string
 	logger    *zap.Logger
@@ -157,7 +159,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 	for _, k := range keys {
 		cache.Watch(k)
 	}
-	fwd, err := relay.NewForwarder(relay.ForwardConfig{
+	fwd, err := forward.NewForwarder(forward.ForwardConfig{
 		Upstream:              upstream,
 		Keys:                  keys,
 		Targets:               targets,
@@ -211,7 +213,7 @@ func (rl *Relay) validateNative() error {
 			return fmt.Errorf("project %q: plan %q is neither pro nor free", p.Slug, p.Plan)
 		}
 		for _, m := range p.Members {
-			if !relay.ValidRole(m.Role) {
+			if !native.ValidRole(m.Role) {
 				return fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, m.Who, m.Role)
 			}
 		}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
@@ -99,10 +99,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if rl.GitHub != nil {
 		gh = *rl.GitHub
 	}
-	native, err := relay.NewNative(relay.NativeConfig{
+	native, err := native.NewNative(native.NativeConfig{
 		PublicURL: pub,
 		Projects:  projects,
-		GitHub: relay.GitHubApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
+		GitHub: native.GitHubApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
 			BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL},
 		Store:      st,
 		Secret:     secret,
@@ -122,8 +122,8 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 }
 
 // nativeProjects turns the configured projects into the native relay's.
-func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Targets, error)) ([]relay.Project, error) {
-	var projects []relay.Project
+func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Targets, error)) ([]native.Project, error) {
+	var projects []native.Project
 	for _, rp := range rl.Projects {
 		owner, name, ok := strings.Cut(rp.Repo, "/")
 		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
@@ -133,10 +133,10 @@ func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Target
 		if err != nil {
 			return nil, fmt.Errorf("project %q: %v", rp.Slug, err)
 		}
-		p := relay.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
+		p := native.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
 			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
 			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
-		// Case is folded by relay.NewNative, the one place members are
+		// Case is folded by native.NewNative, the one place members are
 		// normalized; a login listed twice with two roles is refused there
 		// or here.
 		for _, m := range rp.Members {

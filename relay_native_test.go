@@ -7,7 +7,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -39,8 +39,8 @@ func TestRelayMembersAnyCase(t *testing.T) {
 			return err
 		}
 		pub, _ := url.Parse(rl.PublicURL)
-		_, err = relay.NewNative(relay.NativeConfig{PublicURL: pub, Projects: projects,
-			GitHub: relay.GitHubApp{ClientID: "id", ClientSecret: "secret"},
+		_, err = native.NewNative(native.NativeConfig{PublicURL: pub, Projects: projects,
+			GitHub: native.GitHubApp{ClientID: "id", ClientSecret: "secret"},
 			Store:  store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic"),
 			Secret: []byte(strings.Repeat("s", 32))})
 		return err

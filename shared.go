@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
@@ -146,10 +147,10 @@ func guardMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (re
 // config reload the new config is the one being managed.
 var nativeRelays = struct {
 	sync.Mutex
-	bySlug map[string][]*relay.Native
-}{bySlug: map[string][]*relay.Native{}}
+	bySlug map[string][]*native.Native
+}{bySlug: map[string][]*native.Native{}}
 
-func registerNative(n *relay.Native) {
+func registerNative(n *native.Native) {
 	nativeRelays.Lock()
 	defer nativeRelays.Unlock()
 	for _, slug := range n.Projects() {
@@ -157,7 +158,7 @@ func registerNative(n *relay.Native) {
 	}
 }
 
-func unregisterNative(n *relay.Native) {
+func unregisterNative(n *native.Native) {
 	nativeRelays.Lock()
 	defer nativeRelays.Unlock()
 	for _, slug := range n.Projects() {
@@ -173,14 +174,14 @@ func unregisterNative(n *relay.Native) {
 }
 
 // nativeFor returns the relay serving slug, or nil.
-func nativeFor(slug string) *relay.Native {
+func nativeFor(slug string) *native.Native {
 	nativeRelays.Lock()
 	defer nativeRelays.Unlock()
 	return nativeForLocked(slug)
 }
 
 // nativeForLocked is nativeFor for a caller that holds the lock.
-func nativeForLocked(slug string) *relay.Native {
+func nativeForLocked(slug string) *native.Native {
 	list := nativeRelays.bySlug[slug]
 	if len(list) == 0 {
 		return nil

@@ -26,8 +26,8 @@ const (
 	shownPrefixLen = len(keyPrefix) + 8
 )
 
-// errMalformedKey is a key that cannot be one of ours.
-var errMalformedKey = errors.New("malformed api key")
+// ErrMalformedKey is a key that cannot be one of ours.
+var ErrMalformedKey = errors.New("malformed api key")
 
 // NewKey makes a fresh key. It returns the key, to be shown once, and its
 // record: the hash and the prefix that identify it from then on.
@@ -44,14 +44,14 @@ func NewKey() (key string, hash string, prefix string, err error) {
 // CheckKeyFormat reports whether key has our form and a good checksum.
 func CheckKeyFormat(key string) error {
 	if len(key) != keyLen || !strings.HasPrefix(key, keyPrefix) {
-		return errMalformedKey
+		return ErrMalformedKey
 	}
 	buf, err := base64.RawURLEncoding.DecodeString(key[len(keyPrefix):])
 	if err != nil || len(buf) != keyRandBytes+4 {
-		return errMalformedKey
+		return ErrMalformedKey
 	}
 	if crc32.ChecksumIEEE(buf[:keyRandBytes]) != binary.BigEndian.Uint32(buf[keyRandBytes:]) {
-		return errMalformedKey
+		return ErrMalformedKey
 	}
 	return nil
 }
@@ -63,7 +63,7 @@ func HashKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// sameHash compares two hex hashes in constant time.
-func sameHash(a, b string) bool {
+// SameHash compares two hex hashes in constant time.
+func SameHash(a, b string) bool {
 	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

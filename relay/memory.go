@@ -1,5 +1,9 @@
-// Package relay is the Outstatic service side of caddy-outstatic: what the
-// site's OUTSTATIC_API_URL points at. It does not import Caddy.
+// Package relay holds what the relay's two modes share: the memory of the
+// public callback each exchange token arrived at (filled by the guard,
+// read by both modes), the API key format, the parser's CORS, and the
+// app's own addresses. The modes themselves are relay/forward (to the
+// hosted service) and relay/native (the protocol answered here). None of
+// them imports Caddy.
 package relay
 
 import (
@@ -170,8 +174,8 @@ func memHash(kind, value string) memKey {
 	return sha256.Sum256([]byte(kind + "\x00" + value))
 }
 
-// tokenKey hashes a token so that stores never hold it.
-func tokenKey(token string) string {
+// TokenKey hashes a token so that stores never hold it.
+func TokenKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }

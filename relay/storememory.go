@@ -45,7 +45,7 @@ func (s StoreCallbacks) log() *zap.Logger {
 func (s StoreCallbacks) Remember(token, callbackURL string) bool {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	h := tokenKey(token)
+	h := TokenKey(token)
 	err := s.Store.PutNew(ctx, "seen/"+h, []byte{1}, s.TTL)
 	if errors.Is(err, store.ErrExists) {
 		return false
@@ -71,7 +71,7 @@ func (s StoreCallbacks) SpendBinding(id string, expires time.Time) bool {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	err := s.Store.PutNew(ctx, "bindings/"+tokenKey(id), []byte{1}, ttl)
+	err := s.Store.PutNew(ctx, "bindings/"+TokenKey(id), []byte{1}, ttl)
 	if errors.Is(err, store.ErrExists) {
 		return false
 	}
@@ -85,7 +85,7 @@ func (s StoreCallbacks) SpendBinding(id string, expires time.Time) bool {
 func (s StoreCallbacks) Take(token string) (string, bool) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	v, err := s.Store.Take(ctx, "callbacks/"+tokenKey(token))
+	v, err := s.Store.Take(ctx, "callbacks/"+TokenKey(token))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log().Warn("reading a token's callback", zap.Error(err))

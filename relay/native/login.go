@@ -1,0 +1,256 @@
+package native
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+	"golang.org/x/oauth2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+)
+
+// The GitHub relay hop (PROTOCOL.md §4): github-exchange answers a URL on
+// the relay's own start route; the start route sends the browser to GitHub
+// with a sealed state and PKCE; GitHub's return is checked, the user is
+// looked up and checked against the project's members, and a one-time
+// exchange token bound to the checked callback is minted. Starting a login
+// stores nothing, so the sign-in page's prefetches cost nothing that lasts.
+
+// loginState travels sealed through the start route and GitHub.
+type loginState struct {
+	Project  string `json:"p"`
+	Callback string `json:"c"`
+	Nonce    string `json:"n,omitempty"`
+}
+
+// exchangePayload is what an exchange token stands for, sealed in the store.
+type exchangePayload struct {
+	Project  string `json:"p"`
+	Callback string `json:"c"`
+	member
+}
+
+// member is the user a login or a session is for.
+type member struct {
+	Login string `json:"l"`
+	Name  string `json:"nm,omitempty"`
+	// Email is the address the site shows: the primary verified one, or
+	// GitHub's no-reply form. Membership is checked against Emails.
+	Email string `json:"e"`
+	// Emails are the user's verified addresses, any of which may be how
+	// the project lists them: checked at every step of the session, not
+	// only at the login.
+	Emails []string `json:"es,omitempty"`
+	Avatar string   `json:"a,omitempty"`
+	Role   string   `json:"r"`
+	// GitHub is the user's GitHub token, for the parser. A GitHub App's
+	// user token expires (GitHubExpiry, Unix seconds) and comes with a
+	// refresh token, single use, that renews it (see github_token.go).
+	GitHub        string `json:"g"`
+	GitHubRefresh string `json:"gr,omitempty"`
+	GitHubExpiry  int64  `json:"gx,omitempty"`
+}
+
+// maxEmails bounds the verified addresses a session carries, so that the
+// tokens, which the site keeps in a cookie, stay small.
+const maxEmails = 10
+
+// roleIn finds m among p's members.
+func (n *Native) roleIn(p *Project, m member) string { return n.roleOf(p, m.Login, m.Emails) }
+
+// serveGitHubExchange answers #2 with the relay's start route.
+func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
+	if p == nil {
+		return
+	}
+	var in struct {
+		CallbackURL *string `json:"callback_url"`
+	}
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.CallbackURL == nil {
+		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
+		return
+	}
+	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	if err != nil {
+		writeCheckError(w, err)
+		return
+	}
+	sealed, _, err := n.seal.seal(purposeStart, loginState{Project: p.Slug, Callback: t.URL}, startTTL)
+	if err != nil {
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	protocol.WriteJSON(w, http.StatusOK, map[string]string{"url": n.base + protocol.GitHubStart.Path + "?s=" + sealed})
+}
+
+// serveStart sends the browser to GitHub. It answers no CORS: the sign-in
+// page's prefetch follows redirects cross-origin and must learn nothing.
+func (n *Native) serveStart(w http.ResponseWriter, r *http.Request) {
+	var st loginState
+	p, ok := n.openState(w, r, purposeStart, r.URL.Query().Get("s"), &st)
+	if !ok {
+		return
+	}
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
+	state, _, err := n.seal.seal(purposeState, st, stateTTL)
+	if err != nil {
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	u := n.login.LoginURL(state, n.verifier(st.Nonce))
+	n.log.Debug("login started", zap.String("project", p.Slug))
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// verifier recomputes a login's PKCE verifier from its nonce.
+func (n *Native) verifier(nonce string) string {
+	return base64.RawURLEncoding.EncodeToString(n.seal.derive(purposeVerify, []byte(nonce)))
+}
+
+// openState opens a sealed login state. A forged one gets a plain 400 (it
+// names no callback to go back to); an expired one, or one whose callback
+// the project no longer accepts, goes back with invalid-state.
+func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, sealed string, st *loginState) (*Project, bool) {
+	err := n.seal.open(purpose, sealed, st)
+	if errors.Is(err, errSealed) {
+		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
+		return nil, false
+	}
+	p := n.projects[st.Project]
+	if p == nil {
+		http.Error(w, "This login link is for a project this relay does not serve.", http.StatusBadRequest)
+		return nil, false
+	}
+	if t, cerr := p.Targets.Check(st.Callback); cerr != nil || t.URL != st.Callback {
+		http.Error(w, "This login's callback is no longer accepted.", http.StatusBadRequest)
+		return nil, false
+	}
+	if err != nil {
+		n.finish(w, r, st.Callback, protocol.CodeInvalidState)
+		return nil, false
+	}
+	return p, true
+}
+
+// finish sends the browser to the checked callback with an error code.
+func (n *Native) finish(w http.ResponseWriter, r *http.Request, callback, code string) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, callback+"?error="+url.QueryEscape(code), http.StatusFound)
+}
+
+// serveGitHubCallback checks the provider's return and mints the exchange token.
+func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var st loginState
+	p, ok := n.openState(w, r, purposeState, q.Get("state"), &st)
+	if !ok {
+		return
+	}
+	// A state is good for one return: a replayed one is refused on every
+	// instance that shares the store.
+	if err := n.cfg.Store.PutNew(r.Context(), "spent/state/"+relay.TokenKey(st.Nonce), []byte{1}, stateTTL); err != nil {
+		if !errors.Is(err, store.ErrExists) {
+			n.log.Error("recording a spent state", zap.Error(err))
+		}
+		n.finish(w, r, st.Callback, protocol.CodeInvalidState)
+		return
+	}
+	if q.Get("error") != "" || q.Get("code") == "" {
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	m, err := n.login.Redeem(r.Context(), q.Get("code"), n.verifier(st.Nonce))
+	switch {
+	case errors.Is(err, errUserData):
+		n.log.Info("reading the "+n.login.Name()+" user failed", zap.Error(err))
+		n.finish(w, r, st.Callback, "missing-user-data")
+		return
+	case err != nil:
+		n.log.Info(n.login.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	if m.Role = n.roleIn(p, m); m.Role == "" {
+		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
+		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
+		return
+	}
+	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m})
+	if err != nil {
+		n.log.Error("minting an exchange token", zap.Error(err))
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, st.Callback+"?exchange_token="+token, http.StatusFound)
+}
+
+// mintExchangeToken stores the sealed payload under the token's hash for
+// exchangeTTL and returns the token: 256 random bits, opaque.
+func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	token := "xt_" + base64.RawURLEncoding.EncodeToString(raw)
+	sealed, _, err := n.seal.seal(purposeToken, payload, exchangeTTL)
+	if err != nil {
+		return "", err
+	}
+	return token, n.cfg.Store.Put(ctx, exchangeName(token), []byte(sealed), exchangeTTL)
+}
+
+func exchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
+
+// roleOf finds the user among the project's members, by login or by a
+// verified e-mail address, whatever their case.
+func (n *Native) roleOf(p *Project, login string, emails []string) string {
+	if role := p.Members[memberKey(login)]; role != "" {
+		return role
+	}
+	for _, e := range emails {
+		if role := p.Members[memberKey(e)]; role != "" {
+			return role
+		}
+	}
+	return ""
+}
+
+// memberKey is how a login or e-mail address is compared: GitHub logins
+// are case-insensitive, and so, in practice, are e-mail addresses. It is
+// the one place members are normalized, at configuration and at lookup.
+func memberKey(who string) string { return strings.ToLower(strings.TrimSpace(who)) }
+
+// redactErr keeps an OAuth error's kind and drops what a server echoed.
+func redactErr(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return fmt.Errorf("oauth2: %s (status %d)", re.ErrorCode, re.Response.StatusCode)
+	}
+	return err
+}
+
+// writeCheckError answers a refused callback with its protocol code.
+func writeCheckError(w http.ResponseWriter, err error) {
+	var ve *validate.Error
+	code := validate.CodeInvalidCallbackTarget
+	if errors.As(err, &ve) {
+		code = ve.Code
+	}
+	protocol.WriteError(w, http.StatusBadRequest, code)
+}

@@ -1,0 +1,292 @@
+// Package native is the relay in native mode: it answers the protocol
+// itself for the projects of its configuration. Keys (keys.go), sealing
+// (seal.go), sessions and their families (session.go, family.go), the
+// login flow (login.go) over login providers (provider.go, one file each:
+// provider_github.go), and the GitHub repository access with the member's
+// token: the parser and its GraphQL policy (parser.go, gql*.go), media
+// (media.go), the token's renewal (github_token.go), and
+// validate-github-user (validate.go). It does not import Caddy.
+package native
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+)
+
+// Roles and the dashboard permissions each grants (PROTOCOL.md §2).
+var rolePermissions = map[string][]string{
+	"owner":   {"roles.manage", "settings.manage", "members.manage", "invites.manage", "collections.manage", "content.manage", "projects.manage"},
+	"admin":   {"roles.manage", "settings.manage", "members.manage", "invites.manage", "collections.manage", "content.manage"},
+	"manager": {"members.manage", "invites.manage", "collections.manage", "content.manage"},
+	"editor":  {"collections.manage", "content.manage"},
+	"author":  {"content.manage"},
+}
+
+// ValidRole reports whether role is one of the documented roles.
+func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
+
+// Project is a project the native relay serves.
+type Project struct {
+	// Slug names the project (project_slug); it is also its project_id
+	// unless ID is set.
+	Slug string
+	ID   string
+	// Account is account_slug; default: the repository owner.
+	Account string
+	// RepoOwner and RepoSlug name the GitHub repository; MonorepoPath is
+	// passed on as monorepo_path.
+	RepoOwner, RepoSlug, MonorepoPath string
+	// Pro is is_pro in the key check.
+	Pro bool
+	// Targets are the project's callback origins.
+	Targets validate.Targets
+	// Members maps a GitHub login or e-mail address, in any case, to a
+	// role. NewNative folds the case: GitHub compares both without it.
+	Members map[string]string
+	// KeySHA256 are keys declared by their hash, beside the stored one.
+	KeySHA256 []string
+}
+
+// GitHubApp is the relay's own GitHub OAuth app.
+type GitHubApp struct {
+	ClientID, ClientSecret string
+	// BaseURL serves /login/oauth/...; default https://github.com.
+	BaseURL string
+	// APIURL serves /user and /user/emails; default https://api.github.com.
+	APIURL string
+	// GraphQLURL; default APIURL+"/graphql" (GitHub Enterprise Server:
+	// <host>/api/graphql).
+	GraphQLURL string
+}
+
+// NativeConfig configures the native relay.
+type NativeConfig struct {
+	// PublicURL is the relay's public base URL: the site's
+	// OUTSTATIC_API_URL. The login start and GitHub's redirect live under it.
+	PublicURL *url.URL
+	Projects  []Project
+	GitHub    GitHubApp
+	// Store keeps key records, exchange tokens, spent markers and
+	// renewed GitHub tokens (sealed).
+	Store store.Store
+	// Secret seals states, sessions and token payloads (32 bytes or more).
+	Secret []byte
+	// Callbacks holds the public callbacks exchange tokens arrived at, as
+	// a guard in the same process recorded them.
+	Callbacks relay.CallbackMemory
+	// AppHosts are the host:port the sites name themselves by.
+	AppHosts []string
+	// SessionTTL is the access token's lifetime (default 1h); RefreshTTL
+	// a login's (default 30 days): its refresh tokens, however often
+	// refreshed, end that long after the login.
+	SessionTTL, RefreshTTL time.Duration
+	// Client calls GitHub; default: one with a 10s timeout.
+	Client *http.Client
+	Logger *zap.Logger
+	Now    func() time.Time
+}
+
+// Native is the relay in native mode: it answers the protocol itself for
+// the projects of its configuration. It is safe for concurrent use.
+type Native struct {
+	cfg      NativeConfig
+	base     string // PublicURL without a trailing slash
+	projects map[string]*Project
+	declared map[string]*Project // declared key hash → project
+	seal     *sealer
+	login    Provider     // the login provider; GitHub, for now the only one
+	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
+	graphql  string
+	origins  validate.Targets // every project's origins, for preflights
+	log      *zap.Logger
+
+	indexMu  sync.RWMutex
+	index    map[string]*Project // stored key hashes seen active → project
+	migrate  singleflight.Group
+	migrated atomic.Bool        // every key record has its hash record
+	renewals singleflight.Group // GitHub token renewals, by session family
+}
+
+// Lifetimes of what the native relay hands out.
+const (
+	startTTL    = 10 * time.Minute
+	stateTTL    = 10 * time.Minute
+	exchangeTTL = 2 * time.Minute
+)
+
+// NewNative checks cfg and builds the native relay.
+func NewNative(cfg NativeConfig) (*Native, error) {
+	if cfg.PublicURL == nil || (cfg.PublicURL.Scheme != "https" && cfg.PublicURL.Scheme != "http") || cfg.PublicURL.Host == "" {
+		return nil, errors.New("public_url must be the relay's absolute http(s) URL (the site's OUTSTATIC_API_URL)")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("a store is required")
+	}
+	if cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "" {
+		return nil, errors.New("github client_id and client_secret are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = time.Hour
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	appHosts, err := relay.CheckAppHosts(cfg.AppHosts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.AppHosts = appHosts
+	seal, err := newSealer(cfg.Secret, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: seal,
+		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger}
+	for i := range cfg.Projects {
+		p := &cfg.Projects[i]
+		if p.Slug == "" || n.projects[p.Slug] != nil {
+			return nil, fmt.Errorf("project %q: empty or repeated slug", p.Slug)
+		}
+		if p.ID == "" {
+			p.ID = p.Slug
+		}
+		if p.Account == "" {
+			p.Account = p.RepoOwner
+		}
+		members := make(map[string]string, len(p.Members))
+		for who, role := range p.Members {
+			if !ValidRole(role) {
+				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
+			}
+			k := memberKey(who)
+			if k == "" {
+				return nil, fmt.Errorf("project %q: a member has an empty login or e-mail address", p.Slug)
+			}
+			if prev, ok := members[k]; ok && prev != role {
+				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
+			}
+			members[k] = role
+		}
+		p.Members = members
+		for _, h := range p.KeySHA256 {
+			n.declared[strings.ToLower(h)] = p
+		}
+		n.projects[p.Slug] = p
+		n.origins.Origins = append(n.origins.Origins, p.Targets.Origins...)
+	}
+	gh := cfg.GitHub
+	if gh.BaseURL == "" {
+		gh.BaseURL = "https://github.com"
+	}
+	if gh.APIURL == "" {
+		gh.APIURL = "https://api.github.com"
+	}
+	if gh.GraphQLURL == "" {
+		gh.GraphQLURL = strings.TrimSuffix(gh.APIURL, "/") + "/graphql"
+	}
+	n.cfg.GitHub = gh
+	n.graphql = gh.GraphQLURL
+	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
+	n.login = n.github
+	return n, nil
+}
+
+// ServeHTTP routes a call to its endpoint (package protocol's table).
+func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch ep := protocol.Lookup(r.URL.Path); ep {
+	case protocol.Project:
+		n.only(w, r, ep, n.serveProject)
+	case protocol.GitHubExchange:
+		n.only(w, r, ep, n.serveGitHubExchange)
+	case protocol.GitHubStart:
+		n.only(w, r, ep, n.serveStart)
+	case protocol.GitHubCallback:
+		n.only(w, r, ep, n.serveGitHubCallback)
+	case protocol.ExchangeToken:
+		n.only(w, r, ep, n.serveExchangeToken)
+	case protocol.RefreshToken:
+		n.only(w, r, ep, n.serveRefresh)
+	case protocol.Parser:
+		n.serveParser(w, r)
+	case protocol.Media:
+		n.serveMedia(w, r)
+	case protocol.ValidateGitHubUser:
+		n.only(w, r, ep, n.serveValidateGitHubUser)
+	case protocol.GoogleExchange, protocol.RequestMagicLink, protocol.Generate, protocol.Scan:
+		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
+	default:
+		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
+	}
+}
+
+// only calls h for a call with ep's method, and answers 405 otherwise.
+func (n *Native) only(w http.ResponseWriter, r *http.Request, ep *protocol.Endpoint, h http.HandlerFunc) {
+	if r.Method != ep.Method {
+		w.Header().Set("Allow", ep.Method)
+		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
+		return
+	}
+	h(w, r)
+}
+
+// authProject checks the key of a keyed call and answers 401 when it fails.
+func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message string) *Project {
+	key, ok := bearer(r)
+	if ok {
+		p, err := n.projectForKey(r.Context(), key)
+		if err == nil {
+			return p
+		}
+		if !errors.Is(err, relay.ErrMalformedKey) {
+			n.log.Error("reading key records", zap.Error(err))
+			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+			return nil
+		}
+	}
+	protocol.WriteError(w, http.StatusUnauthorized, message)
+	return nil
+}
+
+// bearer returns the single Bearer credential of r.
+func bearer(r *http.Request) (string, bool) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) != 1 {
+		return "", false
+	}
+	return relay.BearerToken(vals[0])
+}
+
+// serveProject answers the key check.
+func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
+	if p == nil {
+		return
+	}
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{
+		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
+		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
+	})
+}

@@ -1,0 +1,292 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// Sessions. The access and refresh tokens are sealed claims: any instance
+// can check them, and they carry the user's GitHub token for the parser
+// without the browser being able to read it. A session ends at its next
+// refresh or parser call when its member is removed from the project, the
+// project's key is rotated or revoked, or its family ends.
+//
+// Every login starts a family: the tokens refreshed from it. A refresh
+// token is good for one refresh (then it is spent, across instances), and
+// the family ends at a fixed time, its refresh expiry, that no refresh
+// moves. A spent refresh token presented again after a short grace is
+// taken for a stolen one, and ends its whole family (see family.go).
+
+// sessionClaims is what a session token carries.
+type sessionClaims struct {
+	Project string `json:"p"`
+	KeyGen  string `json:"k"`
+	// Family names the login the session comes from.
+	Family string `json:"f"`
+	// ID names a refresh token, spent when it is used; access tokens
+	// have none.
+	ID string `json:"i,omitempty"`
+	// End is the family's refresh expiry, Unix seconds.
+	End int64 `json:"x"`
+	member
+}
+
+// serveExchangeToken answers #5: one redemption per token, for exactly the
+// callback it was minted for.
+func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token    string `json:"exchange_token"`
+		Callback string `json:"callback_url"`
+	}
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.Token == "" {
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	data, err := n.cfg.Store.Take(r.Context(), exchangeName(in.Token))
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			n.log.Error("taking an exchange token", zap.Error(err))
+			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+			return
+		}
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	var x exchangePayload
+	if err := n.seal.open(purposeToken, string(data), &x); err != nil {
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	p := n.projects[x.Project]
+	if p == nil {
+		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+		return
+	}
+	// The stock site names its own listen address; the guard that saw the
+	// token arrive recorded the public callback. A token that never passed
+	// a guard must come with its exact callback.
+	callback := in.Callback
+	if recorded, ok := n.callbacks().Take(in.Token); ok {
+		callback = recorded
+	}
+	t, err := p.Targets.Check(callback)
+	if err != nil || t.URL != x.Callback {
+		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
+		return
+	}
+	if n.roleIn(p, x.member) == "" {
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
+		return
+	}
+	gen, err := n.keyGeneration(r.Context(), p)
+	if err != nil {
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+		return
+	}
+	// The site keeps the name and avatar; the session need not carry them.
+	c := sessionClaims{Project: p.Slug, KeyGen: gen, Family: newSessionID(),
+		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), member: x.member}
+	c.Name, c.Avatar = "", ""
+	session, err := n.issueSession(c)
+	if err != nil {
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSessionError)
+		return
+	}
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{
+		"user": map[string]any{
+			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
+			"permissions": rolePermissions[x.Role],
+		},
+		"session": session,
+	})
+}
+
+// issueSession seals a fresh access and refresh token pair of c's family.
+// Neither outlives the family.
+func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
+	left := time.Unix(c.End, 0).Sub(n.cfg.Now())
+	c.ID = ""
+	access, accessExp, err := n.seal.seal(purposeAccess, c, min(n.cfg.SessionTTL, left))
+	if err != nil {
+		return nil, err
+	}
+	c.ID = newSessionID()
+	refresh, refreshExp, err := n.seal.seal(purposeRefresh, c, left)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"access_token": access, "refresh_token": refresh,
+		"expires_at": accessExp.Unix(), "refresh_token_expires_at": refreshExp.Unix(),
+	}, nil
+}
+
+// serveRefresh answers #7 after checking the member, the key and the
+// family again. It spends the refresh token and answers a new one of the
+// same family, carrying the user's GitHub token, renewed if it expired.
+func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token string `json:"refresh_token"`
+	}
+	var c sessionClaims
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
+		protocol.WriteError(w, http.StatusUnauthorized, "Refresh token is expired")
+		return
+	}
+	// GitHub's token first: a renewal that fails (GitHub down) leaves the
+	// refresh token unspent, for the dashboard to try again later.
+	p, err := n.stillValid(r.Context(), &c)
+	if err == nil {
+		err = n.freshGitHub(r.Context(), &c)
+	}
+	if err == nil {
+		err = n.spendRefresh(r.Context(), &c)
+	}
+	switch {
+	case errors.Is(err, errUnavailable):
+		n.log.Error("refreshing a session", zap.String("project", c.Project), zap.Error(err))
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+		return
+	case err != nil:
+		protocol.WriteError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	session, err := n.issueSession(c)
+	if err != nil {
+		protocol.WriteError(w, http.StatusInternalServerError, "Token refresh failed")
+		return
+	}
+	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
+	protocol.WriteJSON(w, http.StatusOK, map[string]any{"session": session})
+}
+
+// Why a session is refused; each error's text is #7's error code.
+var (
+	errNotMember   = errors.New(protocol.CodeNotCollaborator)
+	errKeyRotated  = errors.New("session-revoked")
+	errUnavailable = errors.New(protocol.CodeServiceUnavailable)
+	// errFamilyEnded: a spent refresh token came back after the grace.
+	errFamilyEnded = errors.New("session-revoked")
+	// errGitHubEnded: GitHub no longer renews the user's token.
+	errGitHubEnded = errors.New("github-token-expired")
+)
+
+// stillValid re-checks a session's member, key and family; it updates the
+// role.
+func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, error) {
+	p := n.projects[c.Project]
+	if p == nil {
+		return nil, errNotMember
+	}
+	role := n.roleIn(p, c.member)
+	if role == "" {
+		return nil, errNotMember
+	}
+	c.Role = role
+	gen, err := n.keyGeneration(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	if gen != c.KeyGen {
+		return nil, errKeyRotated
+	}
+	if err := n.familyAlive(ctx, c.Family); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// sessionFor checks the session of a call from the dashboard (#10, #11)
+// and answers the refusal itself. An expired, invalid or revoked session
+// gets GitHub's own answer, 401 {"message":"Bad credentials"}: the stock
+// dashboard refreshes on exactly that (PROTOCOL.md §8) and is stuck on any
+// other. The reason goes to the log. x-project-id may be missing (the site
+// sends none after a failed key check); the session names its project, so
+// only a header naming another project is refused. On success c.GitHub is
+// a GitHub token that has not expired (renewed if need be), for the call.
+func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
+	var c sessionClaims
+	token, ok := bearer(r)
+	if !ok {
+		n.refuseSession(w, r, "no bearer token")
+		return nil, nil, false
+	}
+	if err := n.seal.open(purposeAccess, token, &c); err != nil || c.Family == "" {
+		n.refuseSession(w, r, "access token expired or invalid")
+		return nil, nil, false
+	}
+	p, err := n.stillValid(r.Context(), &c)
+	if !n.sessionUsable(w, r, &c, err) {
+		return nil, nil, false
+	}
+	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
+		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
+		protocol.WriteError(w, http.StatusForbidden, "project-mismatch")
+		return nil, nil, false
+	}
+	// A browser on another project's site may not use this session.
+	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, p.Targets) == "" {
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
+		return nil, nil, false
+	}
+	// An expired GitHub token is renewed for this call; the next session
+	// refresh carries the renewed one on.
+	if !n.sessionUsable(w, r, &c, n.freshGitHub(r.Context(), &c)) {
+		return nil, nil, false
+	}
+	return &c, p, true
+}
+
+// sessionUsable answers err of a session check, if any, and reports
+// whether the call may go on.
+func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessionClaims, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errUnavailable):
+		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+	default:
+		n.refuseSession(w, r, err.Error())
+	}
+	return false
+}
+
+// refuseSession answers as GitHub does to a bad token, and logs why.
+func (n *Native) refuseSession(w http.ResponseWriter, r *http.Request, reason string) {
+	n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", reason))
+	writeBadCredentials(w)
+}
+
+// writeBadCredentials writes GitHub's 401 for a bad token.
+func writeBadCredentials(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
+}
+
+// callbacks is the configured memory, or one that knows nothing.
+func (n *Native) callbacks() relay.CallbackMemory {
+	if n.cfg.Callbacks != nil {
+		return n.cfg.Callbacks
+	}
+	return noCallbacks{}
+}
+
+type noCallbacks struct{}
+
+func (noCallbacks) Remember(string, string) bool { return true }
+func (noCallbacks) Take(string) (string, bool)   { return "", false }
