@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
@@ -47,7 +48,8 @@ type Guard struct {
 	// AppOrigins are the origins the app names itself by: absolute
 	// redirects to one of them are rewritten to the public origin the
 	// browser used. Only the host and port are compared. Default:
-	// ["http://localhost:3000"], what a stock `next start` uses.
+	// ["http://localhost:3000"], what a stock `next start` uses (applied by
+	// package guard: protocol.DefaultAppHosts).
 	AppOrigins []string `json:"app_origins,omitempty"`
 
 	// BindLogin requires that a relay login's exchange_token comes back to
@@ -148,7 +150,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 
 	serviceURL := trimSlash(g.Service)
 	if serviceURL == "" {
-		serviceURL = defaultService
+		serviceURL = protocol.DefaultService
 	}
 	if err := checkServiceURL(serviceURL); err != nil {
 		return err
@@ -169,7 +171,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		ServiceURL:    serviceURL,
 		KeepAppRoutes: g.KeepAppRoutes,
 		RefusePro:     g.RefuseProRoutes == nil || *g.RefuseProRoutes,
-		StartTimeout:  durationOr(g.CheckTimeout, 5*time.Second) * 2,
+		StartTimeout:  g.KeyCheck.settings().Timeout * 2,
 		Logger:        logger,
 		ClientIP:      clientIP,
 		CountRefusal: func(reason string) {
@@ -199,9 +201,6 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	g.edge = guard.New(cfg)
 	return nil
 }
-
-// defaultService is the hosted Outstatic service.
-const defaultService = "https://outstatic.com/api"
 
 func durationOr(d caddy.Duration, def time.Duration) time.Duration {
 	if d > 0 {

@@ -59,7 +59,7 @@ type Relay struct {
 	AppOrigins []string `json:"app_origins,omitempty"`
 
 	// ResponseTimeout bounds the wait for the service's response headers.
-	// Default: 30s.
+	// Default: 30s (forward.DefaultResponseHeaderTimeout).
 	ResponseTimeout caddy.Duration `json:"response_timeout,omitempty"`
 
 	KeyCheck
@@ -166,7 +166,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		AppHosts:              appHosts,
 		Verdicts:              cache,
 		Callbacks:             rl.callbacks,
-		ResponseHeaderTimeout: durationOr(rl.ResponseTimeout, 30*time.Second),
+		ResponseHeaderTimeout: time.Duration(rl.ResponseTimeout), // forward applies the default
 		Logger:                rl.logger,
 	})
 	if err != nil {
@@ -259,11 +259,10 @@ func parseTargets(origins []string, strict bool) (validate.Targets, error) {
 	return t, nil
 }
 
-// appHostsOf parses app origins, defaulting to a stock next start's.
+// appHostsOf parses app origins into the host:port that identify them;
+// none gives none, and the package that uses them applies the default
+// (protocol.DefaultAppHosts).
 func appHostsOf(origins []string) ([]string, error) {
-	if len(origins) == 0 {
-		origins = []string{"http://localhost:3000"}
-	}
 	var hosts []string
 	for _, raw := range origins {
 		h, err := parseAppOrigin(raw)

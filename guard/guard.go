@@ -30,7 +30,7 @@ type Config struct {
 	// Strict refuses the stock-client callback form.
 	Strict bool
 	// AppHosts are the app's lowercase host:port, for Location and
-	// sign-out; at least one.
+	// sign-out. Default: protocol.DefaultAppHosts.
 	AppHosts []string
 	// BindLogin and BindMagic turn the login binding on for login and
 	// google-login, and for magic-link.
@@ -143,6 +143,9 @@ func New(c Config) *Guard {
 		clientIP:     c.ClientIP,
 		countRefusal: c.CountRefusal,
 		countStart:   c.CountStart,
+	}
+	if len(g.appHosts) == 0 {
+		g.appHosts = protocol.DefaultAppHosts
 	}
 	if g.logger == nil {
 		g.logger = zap.NewNop()

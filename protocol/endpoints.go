@@ -12,6 +12,15 @@ import (
 	"strings"
 )
 
+// DefaultService is the hosted Outstatic service, the stock site's
+// OUTSTATIC_API_URL unless set.
+const DefaultService = "https://outstatic.com/api"
+
+// DefaultAppHosts are the addresses the stock site names itself by when it
+// builds callbacks and redirects: the listen address of `next start`
+// (PROTOCOL.md §6).
+var DefaultAppHosts = []string{"localhost:3000"}
+
 // Auth is what an endpoint requires of its caller.
 type Auth int
 

@@ -4,21 +4,18 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
 // The app's own addresses, which both modes replace with the public
 // origin in the callbacks the stock site sends.
 
-// DefaultAppHosts are the addresses the stock site names itself by when it
-// builds callbacks: the listen address of `next start`.
-var DefaultAppHosts = []string{"localhost:3000"}
-
 // CheckAppHosts lowercases the app hosts and refuses any that is not a
-// plain host[:port]; none is DefaultAppHosts.
+// plain host[:port]; none is protocol.DefaultAppHosts.
 func CheckAppHosts(hosts []string) ([]string, error) {
 	if len(hosts) == 0 {
-		hosts = DefaultAppHosts
+		hosts = protocol.DefaultAppHosts
 	}
 	out := make([]string, 0, len(hosts))
 	for _, h := range hosts {

@@ -53,7 +53,7 @@ type ForwardConfig struct {
 	// own address in callbacks.
 	Targets validate.Targets
 	// AppHosts are the host:port the sites name themselves by in the
-	// callbacks they send. Default DefaultAppHosts.
+	// callbacks they send. Default: protocol.DefaultAppHosts.
 	AppHosts []string
 	// Verdicts answers GET /outstatic/project. It must be the verdict cache
 	// for Upstream: the relay never forwards that call, so the site keeps
