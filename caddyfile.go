@@ -70,7 +70,11 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return err
 		}
 	}
+	seen := onceSet{}
 	for d.NextBlock(0) {
+		if err := seen.check(d, "callback_origin", "app_origin", "keep_app_routes"); err != nil {
+			return err
+		}
 		switch d.Val() {
 		case "callback_origin":
 			list, err := parseURLList(d, checkOrigin)
@@ -153,12 +157,10 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			for {
-				switch v := d.Val(); v {
-				case "login", "google-login", "magic-link":
-					g.KeepAppRoutes = append(g.KeepAppRoutes, v)
-				default:
-					return d.Errf("keep_app_routes: %q is not login, google-login or magic-link", v)
+				if err := checkKeepAppRoute(d.Val()); err != nil {
+					return d.Errf("%v", err)
 				}
+				g.KeepAppRoutes = append(g.KeepAppRoutes, d.Val())
 				if !d.NextArg() {
 					break
 				}
@@ -188,6 +190,28 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if len(g.CallbackOrigins) == 0 {
 		return blockErr(file, line, "outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
 	}
+	return nil
+}
+
+// onceSet refuses a single-valued subdirective given twice in one block:
+// the second would silently replace the first. Subdirectives that fill a
+// list (named in the singular, filling a plural JSON key, as is Caddy's
+// convention) may repeat.
+type onceSet map[string]bool
+
+// check refuses d's current subdirective if it was seen before in the
+// block, unless it is one of repeatable.
+func (s onceSet) check(d *caddyfile.Dispenser, repeatable ...string) error {
+	name := d.Val()
+	for _, r := range repeatable {
+		if name == r {
+			return nil
+		}
+	}
+	if s[name] {
+		return d.Errf("%s is given twice; it takes one value", name)
+	}
+	s[name] = true
 	return nil
 }
 

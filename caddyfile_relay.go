@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
-
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -79,7 +77,12 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	seen := onceSet{}
 	for d.NextBlock(0) {
+		// api_key repeats, one per site, unlike the guard's.
+		if err := seen.check(d, "api_key", "callback_origin", "app_origin", "project"); err != nil {
+			return err
+		}
 		switch d.Val() {
 		case "upstream":
 			if !d.NextArg() {
@@ -127,8 +130,8 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&rl.PublicURL) {
 				return d.ArgErr()
 			}
-			if err := checkServiceURL(rl.PublicURL); err != nil {
-				return d.Errf("public_url: %v", err)
+			if _, err := rl.publicURL(); err != nil {
+				return d.Errf("%v", err)
 			}
 		case "secret":
 			s, err := parseSecret(d)
@@ -204,7 +207,11 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 	if d.NextArg() {
 		return p, d.ArgErr()
 	}
+	seen := onceSet{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := seen.check(d, "callback_origin", "member", "key_sha256"); err != nil {
+			return p, err
+		}
 		switch d.Val() {
 		case "callback_origin":
 			list, err := parseURLList(d, checkOrigin)
@@ -224,23 +231,25 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 				return p, d.ArgErr()
 			}
 			*map[string]*string{"repo": &p.Repo, "id": &p.ID, "account": &p.Account, "monorepo_path": &p.MonorepoPath}[name] = v
-			if name == "repo" && strings.Count(v, "/") != 1 {
-				return p, d.Errf("repo %q: want owner/name", v)
+			if name == "repo" {
+				if err := checkRepo(v); err != nil {
+					return p, d.Errf("%v", err)
+				}
 			}
 		case "plan":
 			if !d.AllArgs(&p.Plan) {
 				return p, d.ArgErr()
 			}
-			if p.Plan != "pro" && p.Plan != "free" {
-				return p, d.Errf("plan %q: want pro or free", p.Plan)
+			if err := checkPlan(p.Plan); err != nil {
+				return p, d.Errf("%v", err)
 			}
 		case "member":
 			var m RelayMember
 			if !d.AllArgs(&m.Who, &m.Role) {
 				return p, d.Err("member takes a GitHub login or e-mail address and a role")
 			}
-			if !native.ValidRole(m.Role) {
-				return p, d.Errf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
+			if err := m.check(); err != nil {
+				return p, d.Errf("%v", err)
 			}
 			p.Members = append(p.Members, m)
 		case "key_sha256":
@@ -256,11 +265,8 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 			return p, d.Errf("unknown subdirective %q of project", d.Val())
 		}
 	}
-	if p.Repo == "" {
-		return p, d.Errf("project %s needs repo <owner>/<name>", p.Slug)
-	}
-	if len(p.CallbackOrigins) == 0 {
-		return p, d.Errf("project %s needs at least one callback_origin", p.Slug)
+	if err := p.check(); err != nil {
+		return p, d.Errf("%v", err)
 	}
 	return p, nil
 }
@@ -271,7 +277,11 @@ func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
+	seen := onceSet{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := seen.check(d); err != nil {
+			return nil, err
+		}
 		switch name := d.Val(); name {
 		case "client_id":
 			if !d.AllArgs(&gh.ClientID) {
@@ -296,8 +306,8 @@ func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 			return nil, d.Errf("unknown subdirective %q of github", name)
 		}
 	}
-	if gh.ClientID == "" || gh.ClientSecret == "" {
-		return nil, d.Err("github needs client_id and client_secret")
+	if err := gh.check(); err != nil {
+		return nil, d.Errf("%v", err)
 	}
 	return gh, nil
 }
@@ -321,7 +331,11 @@ func parseRelayStorage(d *caddyfile.Dispenser) (*RelayRedis, error) {
 	if !d.AllArgs(&r.Address) {
 		return nil, d.Err("storage redis needs an address, e.g. storage redis 127.0.0.1:6379")
 	}
+	seen := onceSet{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := seen.check(d); err != nil {
+			return nil, err
+		}
 		switch d.Val() {
 		case "password":
 			s, err := parseSecret(d)

@@ -84,6 +84,13 @@ func TestUnmarshalGuardCaddyfileErrors(t *testing.T) {
 			[]string{"Testfile:3", "app_origin"}},
 		{"flag with argument", "outstatic {\n callback_origin https://a.example/outstatic\n strict_callbacks yes\n}",
 			[]string{"Testfile:3", "wrong argument count"}},
+		// a second api_key would replace the first: the guard serves one site
+		{"api_key twice", "outstatic {\n callback_origin https://a.example/outstatic\n api_key {env.A}\n api_key {env.B}\n}",
+			[]string{"Testfile:4", "api_key is given twice"}},
+		{"duration twice", "outstatic {\n callback_origin https://a.example/outstatic\n cache_ttl 1m\n cache_ttl 2m\n}",
+			[]string{"Testfile:4", "cache_ttl is given twice"}},
+		{"bad keep_app_routes", "outstatic {\n callback_origin https://a.example/outstatic\n keep_app_routes user\n}",
+			[]string{"Testfile:3", "keep_app_routes"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -239,9 +239,18 @@ func (g *Guard) Validate() error {
 		return fmt.Errorf("binding_ttl must not be negative")
 	}
 	for _, route := range g.KeepAppRoutes {
-		if route != "login" && route != "google-login" && route != "magic-link" {
-			return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link", route)
+		if err := checkKeepAppRoute(route); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkKeepAppRoute is the one check of a keep_app_routes entry: a route
+// the guard would start at the edge (protocol.StartRoutes).
+func checkKeepAppRoute(route string) error {
+	if !protocol.IsStartRoute(route) {
+		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link", route)
 	}
 	return nil
 }

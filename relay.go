@@ -195,27 +195,21 @@ func (rl *Relay) Validate() error {
 
 // validateNative checks a native-mode configuration.
 func (rl *Relay) validateNative() error {
+	if _, err := rl.publicURL(); err != nil {
+		return err
+	}
+	if err := rl.GitHub.check(); err != nil {
+		return err
+	}
 	switch {
-	case rl.PublicURL == "":
-		return fmt.Errorf("native mode (no upstream) needs public_url, the relay's public URL")
-	case rl.GitHub == nil || rl.GitHub.ClientID == "" || rl.GitHub.ClientSecret == "":
-		return fmt.Errorf("native mode needs a github block with client_id and client_secret")
 	case len(rl.Projects) == 0:
 		return fmt.Errorf("native mode needs at least one project")
 	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:
 		return fmt.Errorf("in native mode, keys and callback origins belong in each project block")
 	}
 	for _, p := range rl.Projects {
-		if len(p.CallbackOrigins) == 0 {
-			return fmt.Errorf("project %q needs at least one callback_origin", p.Slug)
-		}
-		if p.Plan != "" && p.Plan != "pro" && p.Plan != "free" {
-			return fmt.Errorf("project %q: plan %q is neither pro nor free", p.Slug, p.Plan)
-		}
-		for _, m := range p.Members {
-			if !native.ValidRole(m.Role) {
-				return fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, m.Who, m.Role)
-			}
+		if err := p.check(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -46,8 +46,59 @@ type RelayProject struct {
 
 // RelayMember is one member of a project.
 type RelayMember struct {
-	Who  string `json:"who"`
+	// Who is a GitHub login or a verified e-mail address, in any case.
+	Who string `json:"who"`
+	// Role is owner, admin, manager, editor or author.
 	Role string `json:"role"`
+}
+
+// check is the one check of a member, for Validate and the Caddyfile.
+func (m RelayMember) check() error {
+	if !native.ValidRole(m.Role) {
+		return fmt.Errorf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
+	}
+	return nil
+}
+
+// checkRepo accepts owner/name.
+func checkRepo(repo string) error {
+	if owner, name, ok := strings.Cut(repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("repo %q: want owner/name", repo)
+	}
+	return nil
+}
+
+// checkPlan accepts pro or free.
+func checkPlan(plan string) error {
+	if plan != "pro" && plan != "free" {
+		return fmt.Errorf("plan %q: want pro or free", plan)
+	}
+	return nil
+}
+
+// check is the one check of a project, for Validate and the Caddyfile
+// (which checks each member and origin on its own line first).
+func (p RelayProject) check() error {
+	if p.Repo == "" {
+		return fmt.Errorf("project %s needs repo <owner>/<name>", p.Slug)
+	}
+	if err := checkRepo(p.Repo); err != nil {
+		return fmt.Errorf("project %s: %v", p.Slug, err)
+	}
+	if len(p.CallbackOrigins) == 0 {
+		return fmt.Errorf("project %s needs at least one callback_origin", p.Slug)
+	}
+	if p.Plan != "" {
+		if err := checkPlan(p.Plan); err != nil {
+			return fmt.Errorf("project %s: %v", p.Slug, err)
+		}
+	}
+	for _, m := range p.Members {
+		if err := m.check(); err != nil {
+			return fmt.Errorf("project %s: %v", p.Slug, err)
+		}
+	}
+	return nil
 }
 
 // RelayGitHub is the relay's own GitHub OAuth app. Its callback URL is
@@ -64,6 +115,14 @@ type RelayGitHub struct {
 	GraphQLURL string `json:"graphql_url,omitempty"`
 }
 
+// check is the one check of the OAuth app's credentials.
+func (gh *RelayGitHub) check() error {
+	if gh == nil || gh.ClientID == "" || gh.ClientSecret == "" {
+		return errors.New("native mode needs a github block with client_id and client_secret")
+	}
+	return nil
+}
+
 // RelayRedis keeps the relay's state in Redis, for several instances.
 type RelayRedis struct {
 	Address string `json:"address"`
@@ -74,12 +133,24 @@ type RelayRedis struct {
 	Prefix string `json:"prefix,omitempty"`
 }
 
+// publicURL is the one check of public_url: the relay's absolute http(s)
+// URL, with no query, fragment or userinfo.
+func (rl *Relay) publicURL() (*url.URL, error) {
+	if rl.PublicURL == "" {
+		return nil, errors.New("native mode (no upstream) needs public_url, the relay's public URL: the sites' OUTSTATIC_API_URL")
+	}
+	if err := checkServiceURL(rl.PublicURL); err != nil {
+		return nil, fmt.Errorf("public_url: %v", err)
+	}
+	return url.Parse(rl.PublicURL)
+}
+
 // provisionNative sets up the relay in native mode.
 func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bool) (validate.Targets, error), appHosts []string) error {
 	repl := caddy.NewReplacer()
-	pub, err := url.Parse(rl.PublicURL)
-	if err != nil || (pub.Scheme != "https" && pub.Scheme != "http") || pub.Host == "" || pub.RawQuery != "" {
-		return fmt.Errorf("public_url %q: want the relay's absolute http(s) URL, the site's OUTSTATIC_API_URL", rl.PublicURL)
+	pub, err := rl.publicURL()
+	if err != nil {
+		return err
 	}
 	st, closer := openStore(ctx, rl.Redis, repl)
 	rl.closers = append(rl.closers, closer)
@@ -125,10 +196,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Targets, error)) ([]native.Project, error) {
 	var projects []native.Project
 	for _, rp := range rl.Projects {
-		owner, name, ok := strings.Cut(rp.Repo, "/")
-		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-			return nil, fmt.Errorf("project %q: repo %q is not owner/name", rp.Slug, rp.Repo)
+		if err := rp.check(); err != nil {
+			return nil, err
 		}
+		owner, name, _ := strings.Cut(rp.Repo, "/")
 		targets, err := targetsFor(rp.CallbackOrigins, rp.StrictCallbacks)
 		if err != nil {
 			return nil, fmt.Errorf("project %q: %v", rp.Slug, err)

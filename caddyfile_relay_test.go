@@ -1,0 +1,205 @@
+package outstatic
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestUnmarshalRelayCaddyfile(t *testing.T) {
+	cases := []struct {
+		name  string
+		input string
+		want  Relay
+	}{
+		{"forward, every subdirective", `outstatic_relay {
+			upstream https://outstatic.com/api
+			api_key {env.KEY_A}
+			api_key {file./run/secrets/key_b}
+			callback_origin https://blog.example.com/outstatic https://preview.example.com/outstatic
+			callback_origin http://localhost:3000/outstatic
+			strict_callbacks
+			app_origin http://127.0.0.1:3000
+			response_timeout 45s
+			cache_ttl 1m
+			negative_ttl 10s
+			stale_grace 1h
+			check_timeout 2s
+			token_store redis 127.0.0.1:6379 {
+				password {env.REDIS_PASSWORD}
+				db 2
+				prefix ost
+			}
+		}`, Relay{
+			Upstream:        "https://outstatic.com/api",
+			APIKeys:         []string{"{env.KEY_A}", "{file./run/secrets/key_b}"},
+			CallbackOrigins: []string{"https://blog.example.com/outstatic", "https://preview.example.com/outstatic", "http://localhost:3000/outstatic"},
+			StrictCallbacks: true,
+			AppOrigins:      []string{"http://127.0.0.1:3000"},
+			ResponseTimeout: caddy.Duration(45 * time.Second),
+			KeyCheck: KeyCheck{CacheTTL: caddy.Duration(time.Minute), NegativeTTL: caddy.Duration(10 * time.Second),
+				StaleGrace: caddy.Duration(time.Hour), CheckTimeout: caddy.Duration(2 * time.Second)},
+			TokenStore: &SharedStore{Redis: &RelayRedis{Address: "127.0.0.1:6379", Password: "{env.REDIS_PASSWORD}", DB: 2, Prefix: "ost"}},
+		}},
+		{"native, every subdirective", `outstatic_relay {
+			public_url https://relay.example.com
+			project blog {
+				callback_origin https://blog.example.com/outstatic
+				strict_callbacks
+				repo acme/blog
+				plan free
+				member octocat owner
+				member ada@example.com editor
+				key_sha256 0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef
+				id p_1
+				account acme-inc
+				monorepo_path apps/blog
+			}
+			github {
+				client_id Iv1.abc
+				client_secret {env.GITHUB_CLIENT_SECRET}
+				base_url https://ghe.example.com
+				api_url https://ghe.example.com/api/v3
+				graphql_url https://ghe.example.com/api/graphql
+			}
+			secret {env.OUTSTATIC_RELAY_SECRET}
+			storage caddy
+			session_ttl 30m
+			refresh_ttl 24h
+			token_store caddy
+		}`, Relay{
+			PublicURL: "https://relay.example.com",
+			Projects: []RelayProject{{
+				Slug: "blog", ID: "p_1", Account: "acme-inc", Repo: "acme/blog", MonorepoPath: "apps/blog", Plan: "free",
+				CallbackOrigins: []string{"https://blog.example.com/outstatic"}, StrictCallbacks: true,
+				KeySHA256: []string{"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+				Members:   []RelayMember{{Who: "octocat", Role: "owner"}, {Who: "ada@example.com", Role: "editor"}},
+			}},
+			GitHub: &RelayGitHub{ClientID: "Iv1.abc", ClientSecret: "{env.GITHUB_CLIENT_SECRET}", BaseURL: "https://ghe.example.com",
+				APIURL: "https://ghe.example.com/api/v3", GraphQLURL: "https://ghe.example.com/api/graphql"},
+			Secret:     "{env.OUTSTATIC_RELAY_SECRET}",
+			SessionTTL: caddy.Duration(30 * time.Minute),
+			RefreshTTL: caddy.Duration(24 * time.Hour),
+			TokenStore: &SharedStore{},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var rl Relay
+			if err := rl.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rl, tc.want) {
+				t.Fatalf("got %+v\nwant %+v", rl, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnmarshalRelayCaddyfileErrors(t *testing.T) {
+	const fwd = "outstatic_relay {\n upstream https://outstatic.com/api\n api_key {env.K}\n callback_origin https://a.example/outstatic\n"
+	const nat = "outstatic_relay {\n public_url https://relay.example.com\n github {\n  client_id x\n  client_secret {env.S}\n }\n"
+	const proj = " project blog {\n  repo acme/blog\n  callback_origin https://a.example/outstatic\n"
+	cases := []struct {
+		name, input string
+		// every fragment must be in the error: the line and what is wrong
+		want []string
+	}{
+		{"empty", "outstatic_relay", []string{"Testfile:1", "upstream", "project"}},
+		{"argument", "outstatic_relay x", []string{"Testfile:1", "wrong argument count"}},
+		{"unknown", fwd + " upstreams x\n}", []string{"Testfile:5", `unknown subdirective "upstreams"`}},
+		{"forward without key", "outstatic_relay {\n upstream https://outstatic.com/api\n callback_origin https://a.example/outstatic\n}",
+			[]string{"Testfile:1", "api_key"}},
+		{"forward without origin", "outstatic_relay {\n upstream https://outstatic.com/api\n api_key {env.K}\n}",
+			[]string{"Testfile:1", "callback_origin"}},
+		{"bad upstream", "outstatic_relay {\n upstream outstatic.com\n}", []string{"Testfile:2", "upstream"}},
+		{"upstream twice", fwd + " upstream https://other.example/api\n}", []string{"Testfile:5", "upstream is given twice"}},
+		{"literal key", "outstatic_relay {\n api_key ost_secret\n}", []string{"Testfile:2", "{env.NAME}"}},
+		{"bad origin", fwd + " callback_origin https://a.example/admin\n}", []string{"Testfile:5", "/outstatic"}},
+		{"bad app origin", fwd + " app_origin localhost:3000\n}", []string{"Testfile:5", "app_origin"}},
+		{"bad duration", fwd + " response_timeout soon\n}", []string{"Testfile:5", "response_timeout"}},
+		{"duration twice", fwd + " cache_ttl 1m\n cache_ttl 2m\n}", []string{"Testfile:6", "cache_ttl is given twice"}},
+		{"flag with argument", fwd + " strict_callbacks yes\n}", []string{"Testfile:5", "wrong argument count"}},
+		{"native without public_url", "outstatic_relay {\n" + proj + " }\n github {\n  client_id x\n  client_secret {env.S}\n }\n}",
+			[]string{"Testfile:1", "public_url"}},
+		{"native without github", "outstatic_relay {\n public_url https://relay.example.com\n" + proj + " }\n}",
+			[]string{"Testfile:1", "github"}},
+		{"bad public_url", "outstatic_relay {\n public_url relay.example.com\n}", []string{"Testfile:2", "public_url"}},
+		{"public_url twice", nat + " public_url https://relay2.example.com\n}", []string{"Testfile:7", "public_url is given twice"}},
+		{"literal secret", nat + " secret hunter2\n}", []string{"Testfile:7", "{env.NAME}"}},
+		{"project without slug", nat + " project {\n }\n}", []string{"Testfile:7", "slug"}},
+		{"bad slug", nat + " project a/b {\n }\n}", []string{"Testfile:7", "slug"}},
+		{"project without repo", nat + " project blog {\n  callback_origin https://a.example/outstatic\n }\n}",
+			[]string{"Testfile:9", "repo"}},
+		{"project without origin", nat + " project blog {\n  repo acme/blog\n }\n}", []string{"Testfile:9", "callback_origin"}},
+		{"bad repo", nat + " project blog {\n  repo acme\n }\n}", []string{"Testfile:8", "owner/name"}},
+		{"repo twice", nat + proj + "  repo acme/other\n }\n}", []string{"Testfile:10", "repo is given twice"}},
+		{"bad plan", nat + proj + "  plan gold\n }\n}", []string{"Testfile:10", "pro or free"}},
+		{"bad role", nat + proj + "  member octocat boss\n }\n}", []string{"Testfile:10", `role "boss"`}},
+		{"member without role", nat + proj + "  member octocat\n }\n}", []string{"Testfile:10", "role"}},
+		{"bad key hash", nat + proj + "  key_sha256 abc\n }\n}", []string{"Testfile:10", "64 hex digits"}},
+		{"unknown in project", nat + proj + "  members x\n }\n}", []string{"Testfile:10", `unknown subdirective "members"`}},
+		{"github without secret", "outstatic_relay {\n github {\n  client_id x\n }\n}", []string{"Testfile:4", "client_secret"}},
+		{"github literal secret", "outstatic_relay {\n github {\n  client_secret s3cret\n }\n}", []string{"Testfile:3", "{env.NAME}"}},
+		{"github bad url", "outstatic_relay {\n github {\n  api_url api.github.com\n }\n}", []string{"Testfile:3", "api_url"}},
+		{"github client_id twice", "outstatic_relay {\n github {\n  client_id a\n  client_id b\n }\n}", []string{"Testfile:4", "client_id is given twice"}},
+		{"unknown in github", "outstatic_relay {\n github {\n  client x\n }\n}", []string{"Testfile:3", `unknown subdirective "client"`}},
+		{"bad storage", nat + " storage disk\n}", []string{"Testfile:7", "caddy or redis"}},
+		{"redis without address", nat + " storage redis\n}", []string{"Testfile:7", "address"}},
+		{"redis bad db", nat + " storage redis 127.0.0.1:6379 {\n  db -1\n }\n}", []string{"Testfile:8", "database number"}},
+		{"redis literal password", nat + " storage redis 127.0.0.1:6379 {\n  password pw\n }\n}", []string{"Testfile:8", "{env.NAME}"}},
+		{"redis prefix twice", nat + " storage redis 127.0.0.1:6379 {\n  prefix a\n  prefix b\n }\n}", []string{"Testfile:9", "prefix is given twice"}},
+		{"unknown in redis", nat + " storage redis 127.0.0.1:6379 {\n  host x\n }\n}", []string{"Testfile:8", `unknown subdirective "host"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var rl Relay
+			err := rl.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, frag := range tc.want {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+		})
+	}
+}
+
+// TestRelayValidate checks the rules Validate shares with the Caddyfile
+// parser, for a config written in JSON.
+func TestRelayValidate(t *testing.T) {
+	good := func() Relay {
+		return Relay{PublicURL: "https://relay.example.com",
+			GitHub: &RelayGitHub{ClientID: "x", ClientSecret: "{env.S}"},
+			Projects: []RelayProject{{Slug: "blog", Repo: "acme/blog", CallbackOrigins: []string{"https://a.example/outstatic"},
+				Members: []RelayMember{{Who: "octocat", Role: "owner"}}}}}
+	}
+	if rl := good(); rl.Validate() != nil {
+		t.Fatalf("good config refused: %v", rl.Validate())
+	}
+	for name, c := range map[string]struct {
+		edit func(*Relay)
+		want string
+	}{
+		"no public_url":  {func(rl *Relay) { rl.PublicURL = "" }, "public_url"},
+		"bad public_url": {func(rl *Relay) { rl.PublicURL = "https://relay.example.com/#x" }, "public_url"},
+		"no github":      {func(rl *Relay) { rl.GitHub = nil }, "client_id and client_secret"},
+		"no secret":      {func(rl *Relay) { rl.GitHub.ClientSecret = "" }, "client_id and client_secret"},
+		"bad role":       {func(rl *Relay) { rl.Projects[0].Members[0].Role = "boss" }, `role "boss"`},
+		"bad repo":       {func(rl *Relay) { rl.Projects[0].Repo = "acme" }, "owner/name"},
+		"bad plan":       {func(rl *Relay) { rl.Projects[0].Plan = "gold" }, "pro or free"},
+		"no origin":      {func(rl *Relay) { rl.Projects[0].CallbackOrigins = nil }, "callback_origin"},
+	} {
+		rl := good()
+		c.edit(&rl)
+		if err := rl.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
