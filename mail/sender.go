@@ -12,6 +12,7 @@ package mail
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -121,6 +122,12 @@ func NewSender(cfg Config) (*Sender, error) {
 	return &Sender{cfg: cfg, host: host, port: port, from: from}, nil
 }
 
+// domain is the part of the sender's address after the @.
+func (s *Sender) domain() string {
+	_, d, _ := strings.Cut(s.from.Address, "@")
+	return d
+}
+
 // From is the parsed sender address.
 func (s *Sender) From() *netmail.Address { return s.from }
 
@@ -144,8 +151,13 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	msg.FromMailAddress(s.from)
 	msg.ToMailAddress(to)
 	msg.Subject(m.Subject)
-	msg.SetMessageID()
+	// The Message-ID names the sender's domain rather than this machine's
+	// host name, which go-mail would use and which says nothing useful.
+	msg.SetMessageIDWithValue(rand.Text() + "@" + s.domain())
 	msg.SetDate()
+	// Login mail is machine-made: ask vacation responders not to answer it
+	// (RFC 3834).
+	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 

@@ -65,6 +65,12 @@ func TestSendEachTLSMode(t *testing.T) {
 			if h := got.Header.Get("To"); !strings.Contains(h, "<ann@example.org>") {
 				t.Errorf("To header %q", h)
 			}
+			if id := got.Header.Get("Message-ID"); !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, "@example.com>") {
+				t.Errorf("Message-ID %q", id)
+			}
+			if got.Header.Get("Auto-Submitted") != "auto-generated" {
+				t.Errorf("Auto-Submitted %q", got.Header.Get("Auto-Submitted"))
+			}
 			if got.Subject != "Your sign-in link for My Blog" {
 				t.Errorf("subject %q", got.Subject)
 			}
