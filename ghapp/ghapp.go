@@ -138,22 +138,31 @@ func (ts *TokenSource) Token(ctx context.Context) (string, time.Time, error) {
 	if tok != "" && ts.now().Add(RenewBefore).Before(exp) {
 		return tok, exp, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return "", time.Time{}, err
+	}
 	// The renewal runs on its own context so one caller giving up does not
 	// fail the others waiting on it; the HTTP client's timeout bounds it.
 	ch := ts.group.DoChan("token", func() (any, error) {
-		return nil, ts.renew(context.WithoutCancel(ctx))
+		return ts.renew(context.WithoutCancel(ctx))
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
 			return "", time.Time{}, res.Err
 		}
+		m := res.Val.(minted)
+		return m.token, m.expires, nil
 	case <-ctx.Done():
 		return "", time.Time{}, ctx.Err()
 	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.token, ts.expires, nil
+}
+
+// minted is a renewal's result, handed to every caller that waited on it
+// (the cache may be invalidated again before they read it).
+type minted struct {
+	token   string
+	expires time.Time
 }
 
 // Invalidate drops the cached token, so the next Token mints a new one;
@@ -188,25 +197,25 @@ func (ts *TokenSource) InstallationID(ctx context.Context) (int64, error) {
 	return out.ID, nil
 }
 
-func (ts *TokenSource) renew(ctx context.Context) error {
+func (ts *TokenSource) renew(ctx context.Context) (minted, error) {
 	id, err := ts.InstallationID(ctx)
 	if err != nil {
-		return err
+		return minted{}, err
 	}
 	var out struct {
 		Token     string    `json:"token"`
 		ExpiresAt time.Time `json:"expires_at"`
 	}
 	if err := ts.appCall(ctx, http.MethodPost, "/app/installations/"+strconv.FormatInt(id, 10)+"/access_tokens", http.StatusCreated, &out); err != nil {
-		return fmt.Errorf("minting an installation token: %w", err)
+		return minted{}, fmt.Errorf("minting an installation token: %w", err)
 	}
 	if out.Token == "" || out.ExpiresAt.IsZero() {
-		return errors.New("minting an installation token: reply has no token or expiry")
+		return minted{}, errors.New("minting an installation token: reply has no token or expiry")
 	}
 	ts.mu.Lock()
 	ts.token, ts.expires = out.Token, out.ExpiresAt
 	ts.mu.Unlock()
-	return nil
+	return minted{token: out.Token, expires: out.ExpiresAt}, nil
 }
 
 // appJWT signs the App's JWT. iat is set a minute back for clock drift, as

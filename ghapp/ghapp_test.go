@@ -256,3 +256,29 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestInvalidateMintsAnew(t *testing.T) {
+	gh, c := setup(t, "acme/blog")
+	a, _ := keys(t)
+	ts := source(t, gh, c, a, instID)
+	first, _, err := ts.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Invalidate()
+	second, _, err := ts.Token(context.Background())
+	if err != nil || second == first || gh.InstallationTokensMinted(instID) != 2 {
+		t.Fatalf("%q %q %v minted %d", first, second, err, gh.InstallationTokensMinted(instID))
+	}
+}
+
+func TestCancelledCallerReturns(t *testing.T) {
+	gh, c := setup(t, "acme/blog")
+	a, _ := keys(t)
+	ts := source(t, gh, c, a, instID)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := ts.Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+}
