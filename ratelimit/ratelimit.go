@@ -8,6 +8,10 @@
 // bucket starts full too), and past MaxKeys the least recently used key is
 // dropped. The buckets are golang.org/x/time/rate limiters driven by an
 // injectable clock, so tests need not sleep.
+//
+// With two limits on one request, check the one the client controls least
+// first (the IP, then the address): a request refused there spends nothing
+// of the other, so one client cannot use up someone else's address.
 package ratelimit
 
 import (
