@@ -277,3 +277,15 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// IsTemporary reports whether err from Send is worth retrying later: the
+// relay answered with a 4xx code, or could not be reached in time. The
+// relay's handler can then answer "try again" rather than "failed".
+func IsTemporary(err error) bool {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		return se.IsTemp()
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

@@ -148,6 +148,9 @@ func TestSendFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
+			if IsTemporary(err) != (code < 500) {
+				t.Errorf("IsTemporary(%v) = %v", err, IsTemporary(err))
+			}
 		})
 	}
 	t.Run("server down", func(t *testing.T) {
@@ -180,6 +183,9 @@ func TestSendFailures(t *testing.T) {
 		}
 		if d := time.Since(start); d > 3*time.Second {
 			t.Fatalf("took %v", d)
+		}
+		if !IsTemporary(err) {
+			t.Errorf("a timeout is not temporary: %v", err)
 		}
 	})
 	t.Run("hang is bounded by the context", func(t *testing.T) {
