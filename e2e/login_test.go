@@ -178,14 +178,7 @@ func browserSuite(t *testing.T, s *stack) {
 		if eval[bool](t, tab, "looking for badges", badgeJS) {
 			t.Fatalf("the dashboard shows a PRO badge:\n%s", pageState(tab))
 		}
-		png := screenshot(t, tab)
-		out := filepath.Join(repoRoot(t), "testdata", "out")
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(out, s.backend.screenshot()), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveScreenshot(t, tab, s.backend.screenshot())
 	})
 
 	must("GraphQL through the relay, with CORS", func(t *testing.T) {
