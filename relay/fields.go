@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+
+	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -18,7 +21,14 @@ import (
 var (
 	callbackFields = []string{"callback_url", "callbackUrl"}
 	returnFields   = []string{"returnUrl", "return_url"}
+	// checkedFields are every field the relay reads or checks: a body may
+	// not carry another spelling of one (see checkKeys).
+	checkedFields = append(append([]string{"exchange_token"}, callbackFields...), returnFields...)
 )
+
+// maxBodyDepth bounds the nesting of a checked body; the protocol's bodies
+// are flat.
+const maxBodyDepth = 32
 
 // serveCallbacks handles the calls that start a login or check a user
 // (github-exchange, google-exchange, request-magic-link,
@@ -30,6 +40,7 @@ func (f *Forwarder) serveCallbacks(w http.ResponseWriter, r *http.Request, c *ca
 	if !ok {
 		return
 	}
+	checked := ""
 	for _, name := range callbackFields {
 		raw, present := obj[name]
 		if !present && name != c.ep.callback {
@@ -46,6 +57,9 @@ func (f *Forwarder) serveCallbacks(w http.ResponseWriter, r *http.Request, c *ca
 			return
 		}
 		obj[name] = encodeString(t.URL)
+		if name == c.ep.callback {
+			checked = t.URL
+		}
 	}
 	for _, name := range returnFields {
 		raw, present := obj[name]
@@ -65,7 +79,81 @@ func (f *Forwarder) serveCallbacks(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		obj[name] = encodeString(u)
 	}
+	if c.ep.name == "validate-github-user" {
+		f.forwardMinting(w, r, c, obj, checked)
+		return
+	}
 	f.forwardObject(w, r, c, obj)
+}
+
+// forwardMinting forwards validate-github-user and records the public
+// callback for the exchange token the service answers with. The site
+// redeems that token at once, naming its listen address (PROTOCOL.md §8);
+// the token never passes a guard, so without this record the redemption
+// would be refused. The reply is small JSON: it is held until the record
+// is made, so the site cannot redeem before it exists.
+func (f *Forwarder) forwardMinting(w http.ResponseWriter, r *http.Request, c *call, obj map[string]json.RawMessage, callback string) {
+	// A plain reply to read: Go's transport asks for gzip itself and
+	// decodes it, which it does not for an encoding the site asked for.
+	r.Header.Del("Accept-Encoding")
+	held := &heldReply{header: http.Header{}, limit: f.maxBody}
+	f.forwardObject(held, r, c, obj)
+	if held.status == http.StatusOK && f.callbacks != nil && callback != "" {
+		var reply struct {
+			Token json.RawMessage `json:"exchange_token"`
+		}
+		_ = json.Unmarshal(held.body.Bytes(), &reply)
+		if token, ok := jsonString(reply.Token); ok && token != "" {
+			if !f.callbacks.Remember(token, callback) {
+				f.log.Warn("the service answered an exchange token seen before", zap.String("endpoint", c.name()))
+			}
+		}
+	}
+	if held.overflow {
+		c.refuse(w, http.StatusBadGateway, codeUnavailable, "reply over the limit")
+		return
+	}
+	for k, v := range held.header {
+		w.Header()[k] = v
+	}
+	if held.status == 0 {
+		held.status = http.StatusOK
+	}
+	w.WriteHeader(held.status)
+	_, _ = w.Write(held.body.Bytes())
+}
+
+// heldReply is a ResponseWriter that keeps a bounded reply in memory.
+type heldReply struct {
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	limit    int64
+	overflow bool
+}
+
+// Header returns the reply's header map.
+func (h *heldReply) Header() http.Header { return h.header }
+
+// WriteHeader records the first final status.
+func (h *heldReply) WriteHeader(code int) {
+	if h.status == 0 && code >= 200 {
+		h.status = code
+	}
+}
+
+// Write keeps b, up to the limit. Beyond it, the rest is read and dropped
+// rather than failed: a failed write makes the proxy abort the connection,
+// and the site should get a 502 instead.
+func (h *heldReply) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	if h.overflow || int64(h.body.Len()+len(b)) > h.limit {
+		h.overflow = true
+		return len(b), nil
+	}
+	return h.body.Write(b)
 }
 
 // serveExchange handles exchange-token. The site redeems a token with the
@@ -151,7 +239,97 @@ func (f *Forwarder) readObject(w http.ResponseWriter, r *http.Request, c *call) 
 		c.refuse(w, http.StatusBadRequest, codeInvalidRequest, "body is not a JSON object")
 		return nil, false
 	}
+	if err := checkKeys(body); err != nil {
+		code := codeInvalidRequest
+		if errors.Is(err, errAliasField) {
+			code = validate.CodeInvalidCallbackTarget
+		}
+		c.refuse(w, http.StatusBadRequest, code, err.Error())
+		return nil, false
+	}
 	return obj, true
+}
+
+var errAliasField = errors.New("another spelling of a checked field")
+
+// checkKeys refuses a body that a decoder upstream could read otherwise
+// than the relay: a key twice in any object (which copy wins is the
+// decoder's choice), or a top-level key that is not a checked field but
+// that a case-insensitive decoder reads as one. Go's encoding/json matches
+// names as strings.EqualFold does (the Kelvin sign U+212A is "k", the long
+// s U+017F is "s"), and its v2 can also ignore "_" and "-"; the relay
+// checks only the exact names, so any such spelling is refused.
+func checkKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return walkJSON(dec, 0)
+}
+
+// walkJSON reads one value from dec, checking the keys of every object.
+func walkJSON(dec *json.Decoder, depth int) error {
+	if depth > maxBodyDepth {
+		return errors.New("body nested too deeply")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return fmt.Errorf("key %q twice", key)
+			}
+			seen[key] = true
+			if depth == 0 {
+				if name := aliasOf(key); name != "" {
+					return fmt.Errorf("%w: %q for %s", errAliasField, key, name)
+				}
+			}
+			if err := walkJSON(dec, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	case json.Delim('['):
+		for dec.More() {
+			if err := walkJSON(dec, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
+	return nil
+}
+
+// aliasOf returns the checked field key would be read as by a lenient
+// decoder, when key is not exactly that field; else "".
+func aliasOf(key string) string {
+	loose := looseName(key)
+	for _, name := range checkedFields {
+		if key == name {
+			return ""
+		}
+	}
+	for _, name := range checkedFields {
+		if strings.EqualFold(loose, looseName(name)) {
+			return name
+		}
+	}
+	return ""
+}
+
+// looseName drops "_" and "-", as a decoder ignoring them would.
+func looseName(s string) string {
+	return strings.NewReplacer("_", "", "-", "").Replace(s)
 }
 
 // forwardObject sends obj as the body. Re-encoding rather than patching

@@ -218,9 +218,12 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.only(w, r, http.MethodPost, n.serveRefresh)
 	case p == "/github/parser":
 		n.serveParser(w, r)
+	case strings.HasPrefix(p, mediaPrefix):
+		n.serveMedia(w, r)
+	case p == "/outstatic/auth/validate-github-user":
+		n.only(w, r, http.MethodPost, n.serveValidateGitHubUser)
 	case p == "/outstatic/auth/google-exchange", p == "/outstatic/auth/request-magic-link",
-		p == "/outstatic/auth/validate-github-user", p == "/outstatic/generate", p == "/outstatic/scan",
-		strings.HasPrefix(p, "/outstatic/media/"):
+		p == "/outstatic/generate", p == "/outstatic/scan":
 		writeError(w, http.StatusNotImplemented, "not-supported")
 	default:
 		writeError(w, http.StatusNotFound, "not-found")

@@ -275,6 +275,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.accessToken(w, r, rec)
 	case graphql:
 		s.graphql(w, r, body)
+	case isContentsRoute(strings.TrimPrefix(p, "/api/v3")) && strings.HasPrefix(p, "/api/v3/"):
+		s.contents(w, r, strings.TrimPrefix(p, "/api/v3"))
 	case strings.HasPrefix(p, "/api/v3/"):
 		s.rest(w, r, strings.TrimPrefix(p, "/api/v3"))
 	default:
