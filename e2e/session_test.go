@@ -32,21 +32,26 @@ func TestSessionExpiryInBrowser(t *testing.T) {
 	if !ok {
 		t.Fatal("no session after the login")
 	}
-	// The access token lives session_ttl; the site's cookie must live as
-	// long as the refresh token, or the person is logged out when the
-	// access token expires (the site sets the cookie's Max-Age from
-	// refresh_token_expires_at, else from expires_at).
+	// The access token lives session_ttl. The site's cookie must live as
+	// long as the refresh token (refresh_ttl, 30 days by default): the
+	// site sets its Max-Age from refresh_token_expires_at, and from
+	// expires_at when the service sends none, and then the person would
+	// be logged out, not refreshed, once the access token expires.
 	if d := time.Until(before.Expires); d <= 0 || d > sessionTTL {
 		t.Fatalf("the session expires in %s, want at most session_ttl %s", d, sessionTTL)
+	}
+	if !before.RefreshTokenExpires.After(before.Expires.Add(24 * time.Hour)) {
+		t.Fatalf("the refresh token expires at %s, the access token at %s: want the refresh token to outlive it by days",
+			before.RefreshTokenExpires, before.Expires)
 	}
 	cookie := cookies(t, tab, s.public)["ost_token"]
 	if cookie == nil {
 		t.Fatal("no ost_token cookie after the login")
 	}
 	cookieExpires := time.Unix(int64(cookie.Expires), 0)
-	if cookieExpires.Before(before.Expires.Add(24 * time.Hour)) {
-		t.Fatalf("the site's cookie expires at %s, with the access token (%s): the person would be logged out then",
-			cookieExpires, before.Expires)
+	if d := cookieExpires.Sub(before.RefreshTokenExpires); d < -5*time.Second || d > 5*time.Second {
+		t.Fatalf("the site's cookie expires at %s, want with the refresh token (%s), not with the access token (%s)",
+			cookieExpires, before.RefreshTokenExpires, before.Expires)
 	}
 	refreshes := s.backend.count(t, "/outstatic/auth/refresh-token")
 	if refreshes != 0 {
