@@ -84,7 +84,9 @@ type Relay struct {
 	// SessionTTL is the access token's lifetime. Default: 1h.
 	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
 
-	// RefreshTTL is the refresh token's lifetime. Default: 720h.
+	// RefreshTTL is how long a login's session lasts, however often it
+	// is refreshed: its refresh tokens end this long after the login.
+	// Default: 720h.
 	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
 
 	// TokenStore shares the callbacks exchange tokens arrived at with

@@ -133,23 +133,9 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		return err
 	}
 
-	var projects []relay.Project
-	for _, rp := range rl.Projects {
-		owner, name, ok := strings.Cut(rp.Repo, "/")
-		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-			return fmt.Errorf("project %q: repo %q is not owner/name", rp.Slug, rp.Repo)
-		}
-		targets, err := targetsFor(rp.CallbackOrigins, rp.StrictCallbacks)
-		if err != nil {
-			return fmt.Errorf("project %q: %v", rp.Slug, err)
-		}
-		p := relay.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
-			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
-			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
-		for _, m := range rp.Members {
-			p.Members[strings.ToLower(m.Who)] = m.Role
-		}
-		projects = append(projects, p)
+	projects, err := rl.nativeProjects(targetsFor)
+	if err != nil {
+		return err
 	}
 	gh := RelayGitHub{}
 	if rl.GitHub != nil {
@@ -175,6 +161,35 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	rl.handler = native
 	registerNative(native)
 	return nil
+}
+
+// nativeProjects turns the configured projects into the native relay's.
+func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Targets, error)) ([]relay.Project, error) {
+	var projects []relay.Project
+	for _, rp := range rl.Projects {
+		owner, name, ok := strings.Cut(rp.Repo, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("project %q: repo %q is not owner/name", rp.Slug, rp.Repo)
+		}
+		targets, err := targetsFor(rp.CallbackOrigins, rp.StrictCallbacks)
+		if err != nil {
+			return nil, fmt.Errorf("project %q: %v", rp.Slug, err)
+		}
+		p := relay.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
+			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
+			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
+		// Case is folded by relay.NewNative, the one place members are
+		// normalized; a login listed twice with two roles is refused there
+		// or here.
+		for _, m := range rp.Members {
+			if prev, ok := p.Members[m.Who]; ok && prev != m.Role {
+				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", rp.Slug, m.Who, prev, m.Role)
+			}
+			p.Members[m.Who] = m.Role
+		}
+		projects = append(projects, p)
+	}
+	return projects, nil
 }
 
 // SharedStore says where state shared by several Caddy instances lives.

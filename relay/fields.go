@@ -283,13 +283,15 @@ func walkJSON(dec *json.Decoder, depth int) error {
 				return err
 			}
 			key, _ := kt.(string)
+			// The errors name no key: keys are the client's text, and
+			// the reason goes to the log.
 			if seen[key] {
-				return fmt.Errorf("key %q twice", key)
+				return errors.New("a key twice in one object")
 			}
 			seen[key] = true
 			if depth == 0 {
 				if name := aliasOf(key); name != "" {
-					return fmt.Errorf("%w: %q for %s", errAliasField, key, name)
+					return fmt.Errorf("%w: %s", errAliasField, name)
 				}
 			}
 			if err := walkJSON(dec, depth+1); err != nil {

@@ -139,6 +139,18 @@ func TestAliasAndDuplicateKeysRefused(t *testing.T) {
 	if h.svc.count() != n {
 		t.Errorf("the service received %d refused bodies", h.svc.count()-n)
 	}
+	// The log says why, and names no key the client wrote.
+	var reasons []string
+	for _, e := range h.logs.FilterMessage("relay call").All() {
+		if r, ok := e.ContextMap()["reason"].(string); ok {
+			reasons = append(reasons, r)
+		}
+	}
+	joined := strings.Join(reasons, "\n")
+	if !strings.Contains(joined, "another spelling of a checked field: callback_url") ||
+		!strings.Contains(joined, "a key twice") || strings.Contains(joined, "\u212a") || strings.Contains(joined, "CALLBACK") {
+		t.Errorf("reasons logged: %s", joined)
+	}
 	// The same key in different objects is no duplicate.
 	resp, body := h.post(t, "/outstatic/auth/github-exchange", testKey,
 		`{"callback_url":"`+publicCallback+`","a":{"b":1},"c":{"b":2},"d":[{"b":1},{"b":2}]}`)
@@ -158,4 +170,42 @@ func TestAliasOf(t *testing.T) {
 			t.Errorf("aliasOf(%q) = %q, want %q", key, got, want)
 		}
 	}
+}
+
+// FuzzCheckKeys: a body checkKeys accepts has each top-level key once, as
+// a map decodes it, and none of them is another spelling of a checked
+// field.
+func FuzzCheckKeys(f *testing.F) {
+	for _, s := range []string{
+		`{"callback_url":"x"}`, `{"a":1,"a":2}`, `{"callbac\u212a_url":"x"}`, `{"a":{"b":[{"c":1,"c":2}]}}`,
+		`{"callback\u005furl":1,"callback_url":2}`, `{"x":"\ud800","y":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil || checkKeys(body) != nil {
+			return
+		}
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		_, _ = dec.Token()
+		keys := 0
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aliasOf(k.(string)) != "" {
+				t.Fatalf("%q: accepted alias %q", body, k)
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatal(err)
+			}
+			keys++
+		}
+		if keys != len(obj) {
+			t.Fatalf("%q: %d keys, %d in the map", body, keys, len(obj))
+		}
+	})
 }

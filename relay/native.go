@@ -1,14 +1,13 @@
 package relay
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -46,7 +45,8 @@ type Project struct {
 	Pro bool
 	// Targets are the project's callback origins.
 	Targets validate.Targets
-	// Members maps a lowercase GitHub login or e-mail address to a role.
+	// Members maps a GitHub login or e-mail address, in any case, to a
+	// role. NewNative folds the case: GitHub compares both without it.
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
@@ -71,7 +71,8 @@ type NativeConfig struct {
 	PublicURL *url.URL
 	Projects  []Project
 	GitHub    GitHubApp
-	// Store keeps key records, exchange tokens and spent markers.
+	// Store keeps key records, exchange tokens, spent markers and
+	// renewed GitHub tokens (sealed).
 	Store store.Store
 	// Secret seals states, sessions and token payloads (32 bytes or more).
 	Secret []byte
@@ -81,7 +82,8 @@ type NativeConfig struct {
 	// AppHosts are the host:port the sites name themselves by.
 	AppHosts []string
 	// SessionTTL is the access token's lifetime (default 1h); RefreshTTL
-	// the refresh token's (default 30 days).
+	// a login's (default 30 days): its refresh tokens, however often
+	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
@@ -102,9 +104,11 @@ type Native struct {
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
 
-	indexMu sync.RWMutex
-	index   map[string]*Project // stored key hash → project
-	rebuild singleflight.Group
+	indexMu  sync.RWMutex
+	index    map[string]*Project // stored key hashes seen active → project
+	migrate  singleflight.Group
+	migrated atomic.Bool        // every key record has its hash record
+	renewals singleflight.Group // GitHub token renewals, by session family
 }
 
 // Lifetimes of what the native relay hands out.
@@ -162,11 +166,21 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		if p.Account == "" {
 			p.Account = p.RepoOwner
 		}
+		members := make(map[string]string, len(p.Members))
 		for who, role := range p.Members {
 			if !ValidRole(role) {
 				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
 			}
+			k := memberKey(who)
+			if k == "" {
+				return nil, fmt.Errorf("project %q: a member has an empty login or e-mail address", p.Slug)
+			}
+			if prev, ok := members[k]; ok && prev != role {
+				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
+			}
+			members[k] = role
 		}
+		p.Members = members
 		for _, h := range p.KeySHA256 {
 			n.declared[strings.ToLower(h)] = p
 		}
@@ -237,92 +251,6 @@ func (n *Native) only(w http.ResponseWriter, r *http.Request, method string, h h
 		return
 	}
 	h(w, r)
-}
-
-// keyRecord is what the store keeps of a project's active key.
-type keyRecord struct {
-	Hash    string    `json:"hash"`
-	Prefix  string    `json:"prefix"`
-	Created time.Time `json:"created"`
-}
-
-func keyRecordName(slug string) string { return "keys/" + slug }
-
-// projectForKey finds the project whose active key this is. An in-memory
-// index maps key hashes to projects, so a call costs one store read: the
-// record of the project the index names, which confirms the key is still
-// its active one, so that a rotation or revocation on any instance takes
-// effect at once everywhere. A hash the index lacks (a key made on another
-// instance) rebuilds the index; concurrent misses share one rebuild.
-func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error) {
-	if CheckKeyFormat(key) != nil {
-		return nil, errMalformedKey
-	}
-	h := HashKey(key)
-	if p := n.declared[h]; p != nil {
-		return p, nil
-	}
-	for attempt := 0; attempt < 2; attempt++ {
-		n.indexMu.RLock()
-		p := n.index[h]
-		n.indexMu.RUnlock()
-		if p != nil {
-			rec, err := n.keyRecord(ctx, p.Slug)
-			switch {
-			case err == nil && sameHash(rec.Hash, h):
-				return p, nil
-			case err != nil && !errors.Is(err, store.ErrNotFound):
-				return nil, err
-			}
-		}
-		if attempt == 0 {
-			if _, err, _ := n.rebuild.Do("index", func() (any, error) { return nil, n.rebuildIndex(ctx) }); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return nil, errMalformedKey
-}
-
-// rebuildIndex reads every project's key record into the index.
-func (n *Native) rebuildIndex(ctx context.Context) error {
-	index := map[string]*Project{}
-	for _, p := range n.projects {
-		rec, err := n.keyRecord(ctx, p.Slug)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		index[rec.Hash] = p
-	}
-	n.indexMu.Lock()
-	n.index = index
-	n.indexMu.Unlock()
-	return nil
-}
-
-func (n *Native) keyRecord(ctx context.Context, slug string) (keyRecord, error) {
-	var rec keyRecord
-	data, err := n.cfg.Store.Get(ctx, keyRecordName(slug))
-	if err != nil {
-		return rec, err
-	}
-	return rec, json.Unmarshal(data, &rec)
-}
-
-// keyGeneration identifies the project's current key, so that a session
-// minted under one key ends when the key is rotated or revoked.
-func (n *Native) keyGeneration(ctx context.Context, p *Project) (string, error) {
-	rec, err := n.keyRecord(ctx, p.Slug)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "declared", nil
-	case err != nil:
-		return "", err
-	}
-	return rec.Hash[:16], nil
 }
 
 // authProject checks the key of a keyed call and answers 401 when it fails.

@@ -42,13 +42,31 @@ type exchangePayload struct {
 
 // member is the user a login or a session is for.
 type member struct {
-	Login  string `json:"l"`
-	Name   string `json:"nm,omitempty"`
-	Email  string `json:"e"`
-	Avatar string `json:"a,omitempty"`
-	Role   string `json:"r"`
-	GitHub string `json:"g"` // the user's GitHub token, for the parser
+	Login string `json:"l"`
+	Name  string `json:"nm,omitempty"`
+	// Email is the address the site shows: the primary verified one, or
+	// GitHub's no-reply form. Membership is checked against Emails.
+	Email string `json:"e"`
+	// Emails are the user's verified addresses, any of which may be how
+	// the project lists them: checked at every step of the session, not
+	// only at the login.
+	Emails []string `json:"es,omitempty"`
+	Avatar string   `json:"a,omitempty"`
+	Role   string   `json:"r"`
+	// GitHub is the user's GitHub token, for the parser. A GitHub App's
+	// user token expires (GitHubExpiry, Unix seconds) and comes with a
+	// refresh token, single use, that renews it (see native_github.go).
+	GitHub        string `json:"g"`
+	GitHubRefresh string `json:"gr,omitempty"`
+	GitHubExpiry  int64  `json:"gx,omitempty"`
 }
+
+// maxEmails bounds the verified addresses a session carries, so that the
+// tokens, which the site keeps in a cookie, stay small.
+const maxEmails = 10
+
+// roleIn finds m among p's members.
+func (n *Native) roleIn(p *Project, m member) string { return n.roleOf(p, m.Login, m.Emails) }
 
 // serveGitHubExchange answers #2 with the relay's start route.
 func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +186,7 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, "missing-user-data")
 		return
 	}
+	m.GitHubRefresh, m.GitHubExpiry = tok.RefreshToken, n.githubExpiry(tok)
 	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, "not-collaborator")
@@ -201,8 +220,9 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 
 func exchangeName(token string) string { return "xt/" + tokenKey(token) }
 
-// githubIdentity is a member plus the verified e-mail addresses it may be
-// listed under.
+// githubIdentity is a GitHub user as a member, and the verified e-mail
+// addresses they may be listed under (which the member carries too, for
+// the checks of later steps).
 type githubIdentity struct {
 	member
 	emails []string
@@ -230,24 +250,32 @@ func (n *Native) githubUser(ctx context.Context, token string) (githubIdentity, 
 	if err := n.githubGET(ctx, token, "/user/emails", &emails); err != nil {
 		return githubIdentity{}, err
 	}
-	id := githubIdentity{member: member{Login: u.Login, Avatar: u.AvatarURL, GitHub: token}}
+	id := member{Login: u.Login, Avatar: u.AvatarURL, GitHub: token}
 	if u.Name != nil {
 		id.Name = *u.Name
 	}
 	for _, e := range emails {
-		if !e.Verified {
+		if !e.Verified || e.Email == "" {
 			continue
 		}
-		id.emails = append(id.emails, e.Email)
 		if e.Primary || id.Email == "" {
 			id.Email = e.Email
 		}
+		// The primary address first, so that a cut keeps it.
+		if e.Primary {
+			id.Emails = append([]string{e.Email}, id.Emails...)
+		} else {
+			id.Emails = append(id.Emails, e.Email)
+		}
+	}
+	if len(id.Emails) > maxEmails {
+		id.Emails = id.Emails[:maxEmails]
 	}
 	if id.Email == "" {
 		// The stock site needs a valid address; GitHub's no-reply form is one.
 		id.Email = u.Login + "@users.noreply.github.com"
 	}
-	return id, nil
+	return githubIdentity{member: id, emails: id.Emails}, nil
 }
 
 func (n *Native) githubGET(ctx context.Context, token, path string, v any) error {
@@ -270,18 +298,23 @@ func (n *Native) githubGET(ctx context.Context, token, path string, v any) error
 }
 
 // roleOf finds the user among the project's members, by login or by a
-// verified e-mail address.
+// verified e-mail address, whatever their case.
 func (n *Native) roleOf(p *Project, login string, emails []string) string {
-	if role := p.Members[strings.ToLower(login)]; role != "" {
+	if role := p.Members[memberKey(login)]; role != "" {
 		return role
 	}
 	for _, e := range emails {
-		if role := p.Members[strings.ToLower(e)]; role != "" {
+		if role := p.Members[memberKey(e)]; role != "" {
 			return role
 		}
 	}
 	return ""
 }
+
+// memberKey is how a login or e-mail address is compared: GitHub logins
+// are case-insensitive, and so, in practice, are e-mail addresses. It is
+// the one place members are normalized, at configuration and at lookup.
+func memberKey(who string) string { return strings.ToLower(strings.TrimSpace(who)) }
 
 // redactErr keeps an OAuth error's kind and drops what a server echoed.
 func redactErr(err error) error {

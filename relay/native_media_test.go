@@ -120,7 +120,7 @@ func TestNativeMediaRefusals(t *testing.T) {
 	}{
 		"another owner":             {"/outstatic/media/evil/blog/main/public/images/a.png", 403},
 		"another repository":        {"/outstatic/media/acme/other/main/public/images/a.png", 403},
-		"owner with a Kelvin sign":  {"/outstatic/media/%E2%84%AAacme/blog/main/a.png", 403},
+		"non-ASCII owner":           {"/outstatic/media/%E2%84%AAacme/blog/main/a.png", 403},
 		"missing file":              {"/outstatic/media/acme/blog/main/public/images/nope.png", 404},
 		"a folder":                  {"/outstatic/media/acme/blog/main/public/images", 404},
 		"unknown branch":            {"/outstatic/media/acme/blog/nope/public/images/a.png", 404},
@@ -253,4 +253,71 @@ func TestNativeMediaLimitsAndFailures(t *testing.T) {
 	if res, body, _ := env.media(t, 0, "GET", "/outstatic/media/acme/blog/main/fits.png", access); res.StatusCode != 502 || time.Since(start) > 3*time.Second {
 		t.Errorf("GitHub hangs: %d %s after %v", res.StatusCode, body, time.Since(start))
 	}
+}
+
+func TestSameRepoName(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"ACME", "acme", true}, {"Blog", "blog", true}, {"acme", "acme", true},
+		{"\u212aacme", "kacme", false}, // the Kelvin sign folds to k in strings.EqualFold
+		{"\u017fite", "site", false},   // and the long s to s
+		{"acme", "acm", false}, {"", "acme", false},
+	} {
+		if got := sameRepoName(c.a, c.b); got != c.want {
+			t.Errorf("sameRepoName(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func TestValidRefName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"main": true, "v1.0": true, "feature-x": true, "release_2": true, "0123abcd": true,
+		"": false, "@": false, ".hidden": false, "-x": false, "x.": false, "x.lock": false, "a..b": false,
+		"a@{1}": false, "a b": false, "a~1": false, "a^": false, "a:b": false, "a?": false, "a*": false,
+		"a[": false, "a\\b": false, "a\x7f": false, "a\tb": false,
+	} {
+		if got := validRefName(name); got != want {
+			t.Errorf("validRefName(%q) = %v", name, got)
+		}
+	}
+}
+
+// FuzzParseMediaPath: whatever a request path is, an accepted one names
+// four or more plain segments, none of which could climb or split.
+func FuzzParseMediaPath(f *testing.F) {
+	for _, s := range []string{
+		"/outstatic/media/acme/blog/main/public/images/a%20b.png",
+		"/outstatic/media/acme/blog/main/%2e%2e/x", "/outstatic/media/acme/blog/main/a%252Fb",
+		"/outstatic/media/acme/blog/ma..in/a", "/outstatic/media/acme/blog/main/a\\b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.ParseRequestURI(raw)
+		if err != nil {
+			return
+		}
+		m, _, err := parseMediaPath(u)
+		if err != nil {
+			return
+		}
+		if !validRefName(m.branch) || len(m.segments) == 0 {
+			t.Fatalf("%q: accepted %+v", raw, m)
+		}
+		for _, s := range append([]string{m.owner, m.repo, m.branch}, m.segments...) {
+			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/\\%") {
+				t.Fatalf("%q: accepted segment %q", raw, s)
+			}
+			for _, r := range s {
+				if r < 0x20 || r == 0x7f {
+					t.Fatalf("%q: control character in %q", raw, s)
+				}
+			}
+		}
+		if strings.Contains(strings.ToLower(u.EscapedPath()), "%2f") {
+			t.Fatalf("%q: accepted an encoded slash", raw)
+		}
+	})
 }

@@ -1,14 +1,10 @@
 package relay
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,13 +15,26 @@ import (
 // Sessions. The access and refresh tokens are sealed claims: any instance
 // can check them, and they carry the user's GitHub token for the parser
 // without the browser being able to read it. A session ends at its next
-// refresh or parser call when its member is removed from the project or
-// the project's key is rotated or revoked.
+// refresh or parser call when its member is removed from the project, the
+// project's key is rotated or revoked, or its family ends.
+//
+// Every login starts a family: the tokens refreshed from it. A refresh
+// token is good for one refresh (then it is spent, across instances), and
+// the family ends at a fixed time, its refresh expiry, that no refresh
+// moves. A spent refresh token presented again after a short grace is
+// taken for a stolen one, and ends its whole family (see native_family.go).
 
 // sessionClaims is what a session token carries.
 type sessionClaims struct {
 	Project string `json:"p"`
 	KeyGen  string `json:"k"`
+	// Family names the login the session comes from.
+	Family string `json:"f"`
+	// ID names a refresh token, spent when it is used; access tokens
+	// have none.
+	ID string `json:"i,omitempty"`
+	// End is the family's refresh expiry, Unix seconds.
+	End int64 `json:"x"`
 	member
 }
 
@@ -73,7 +82,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid-callback-target")
 		return
 	}
-	if n.roleOf(p, x.Login, []string{x.Email}) == "" {
+	if n.roleIn(p, x.member) == "" {
 		writeError(w, http.StatusForbidden, "not-collaborator")
 		return
 	}
@@ -82,7 +91,11 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
 		return
 	}
-	session, err := n.issueSession(sessionClaims{Project: p.Slug, KeyGen: gen, member: x.member})
+	// The site keeps the name and avatar; the session need not carry them.
+	c := sessionClaims{Project: p.Slug, KeyGen: gen, Family: newSessionID(),
+		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), member: x.member}
+	c.Name, c.Avatar = "", ""
+	session, err := n.issueSession(c)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "session-error")
 		return
@@ -96,13 +109,17 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// issueSession seals a fresh access and refresh token pair.
+// issueSession seals a fresh access and refresh token pair of c's family.
+// Neither outlives the family.
 func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
-	access, accessExp, err := n.seal.seal(purposeAccess, c, n.cfg.SessionTTL)
+	left := time.Unix(c.End, 0).Sub(n.cfg.Now())
+	c.ID = ""
+	access, accessExp, err := n.seal.seal(purposeAccess, c, min(n.cfg.SessionTTL, left))
 	if err != nil {
 		return nil, err
 	}
-	refresh, refreshExp, err := n.seal.seal(purposeRefresh, c, n.cfg.RefreshTTL)
+	c.ID = newSessionID()
+	refresh, refreshExp, err := n.seal.seal(purposeRefresh, c, left)
 	if err != nil {
 		return nil, err
 	}
@@ -112,18 +129,33 @@ func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
 	}, nil
 }
 
-// serveRefresh answers #7 after checking the member and the key again.
+// serveRefresh answers #7 after checking the member, the key and the
+// family again. It spends the refresh token and answers a new one of the
+// same family, carrying the user's GitHub token, renewed if it expired.
 func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Token string `json:"refresh_token"`
 	}
 	var c sessionClaims
-	if err := readBody(r, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil {
+	if err := readBody(r, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
 		writeError(w, http.StatusUnauthorized, "Refresh token is expired")
 		return
 	}
+	// GitHub's token first: a renewal that fails (GitHub down) leaves the
+	// refresh token unspent, for the dashboard to try again later.
 	p, err := n.stillValid(r.Context(), &c)
-	if err != nil {
+	if err == nil {
+		err = n.freshGitHub(r.Context(), &c)
+	}
+	if err == nil {
+		err = n.spendRefresh(r.Context(), &c)
+	}
+	switch {
+	case errors.Is(err, errUnavailable):
+		n.log.Error("refreshing a session", zap.String("project", c.Project), zap.Error(err))
+		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+		return
+	case err != nil:
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
@@ -136,19 +168,25 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	writeJSONBody(w, http.StatusOK, map[string]any{"session": session})
 }
 
+// Why a session is refused; each error's text is #7's error code.
 var (
 	errNotMember   = errors.New("not-collaborator")
 	errKeyRotated  = errors.New("session-revoked")
 	errUnavailable = errors.New("service-unavailable")
+	// errFamilyEnded: a spent refresh token came back after the grace.
+	errFamilyEnded = errors.New("session-revoked")
+	// errGitHubEnded: GitHub no longer renews the user's token.
+	errGitHubEnded = errors.New("github-token-expired")
 )
 
-// stillValid re-checks a session's member and key; it updates the role.
+// stillValid re-checks a session's member, key and family; it updates the
+// role.
 func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, error) {
 	p := n.projects[c.Project]
 	if p == nil {
 		return nil, errNotMember
 	}
-	role := n.roleOf(p, c.Login, []string{c.Email})
+	role := n.roleIn(p, c.member)
 	if role == "" {
 		return nil, errNotMember
 	}
@@ -160,6 +198,9 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 	if gen != c.KeyGen {
 		return nil, errKeyRotated
 	}
+	if err := n.familyAlive(ctx, c.Family); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -169,7 +210,8 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 // dashboard refreshes on exactly that (PROTOCOL.md §8) and is stuck on any
 // other. The reason goes to the log. x-project-id may be missing (the site
 // sends none after a failed key check); the session names its project, so
-// only a header naming another project is refused.
+// only a header naming another project is refused. On success c.GitHub is
+// a GitHub token that has not expired (renewed if need be), for the call.
 func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
 	var c sessionClaims
 	token, ok := bearer(r)
@@ -177,18 +219,12 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		n.refuseSession(w, r, "no bearer token")
 		return nil, nil, false
 	}
-	if err := n.seal.open(purposeAccess, token, &c); err != nil {
+	if err := n.seal.open(purposeAccess, token, &c); err != nil || c.Family == "" {
 		n.refuseSession(w, r, "access token expired or invalid")
 		return nil, nil, false
 	}
 	p, err := n.stillValid(r.Context(), &c)
-	switch {
-	case errors.Is(err, errUnavailable):
-		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
-		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
-		return nil, nil, false
-	case err != nil:
-		n.refuseSession(w, r, err.Error())
+	if !n.sessionUsable(w, r, &c, err) {
 		return nil, nil, false
 	}
 	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
@@ -201,7 +237,27 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		writeError(w, http.StatusForbidden, codeForbiddenOrigin)
 		return nil, nil, false
 	}
+	// An expired GitHub token is renewed for this call; the next session
+	// refresh carries the renewed one on.
+	if !n.sessionUsable(w, r, &c, n.freshGitHub(r.Context(), &c)) {
+		return nil, nil, false
+	}
 	return &c, p, true
+}
+
+// sessionUsable answers err of a session check, if any, and reports
+// whether the call may go on.
+func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessionClaims, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errUnavailable):
+		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
+		writeError(w, http.StatusServiceUnavailable, "service-unavailable")
+	default:
+		n.refuseSession(w, r, err.Error())
+	}
+	return false
 }
 
 // refuseSession answers as GitHub does to a bad token, and logs why.
@@ -218,85 +274,6 @@ func writeBadCredentials(w http.ResponseWriter) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
-}
-
-// serveParser answers #11: the dashboard's GraphQL, from the browser.
-func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		answerPreflight(w, r, nil, n.origins)
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, "method-not-allowed")
-		return
-	}
-	setCORS(w.Header(), allowedOrigin(r, n.origins))
-	c, _, ok := n.sessionFor(w, r)
-	if !ok {
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
-	if err != nil || len(body) > 1<<20 {
-		writeError(w, http.StatusRequestEntityTooLarge, "request-too-large")
-		return
-	}
-	body = adaptCreateBranch(body)
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.graphql, bytes.NewReader(body))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "service-unavailable")
-		return
-	}
-	req.Header.Set("Authorization", "bearer "+c.GitHub)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	res, err := n.cfg.Client.Do(req)
-	if err != nil {
-		n.log.Info("github graphql failed", zap.Error(err))
-		writeError(w, http.StatusBadGateway, "service-unavailable")
-		return
-	}
-	defer res.Body.Close()
-	w.Header().Set("Content-Type", res.Header.Get("Content-Type"))
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(res.StatusCode)
-	_, _ = io.Copy(w, io.LimitReader(res.Body, 32<<20))
-}
-
-// adaptCreateBranch rewrites the dashboard's CreateBranch for GitHub. For
-// sessions that did not log in with GitHub directly (every relay login),
-// the stock dashboard sends the ref as branchName and the repository's name
-// as name, expecting the service's parser to put the ref in name, where
-// GitHub's createRef wants it. Any other body is passed on as it is.
-func adaptCreateBranch(body []byte) []byte {
-	var req map[string]json.RawMessage
-	if json.Unmarshal(body, &req) != nil {
-		return body
-	}
-	var query string
-	if json.Unmarshal(req["query"], &query) != nil || !strings.Contains(query, "createRef(") {
-		return body
-	}
-	var vars map[string]json.RawMessage
-	if json.Unmarshal(req["variables"], &vars) != nil {
-		return body
-	}
-	var ref string
-	if json.Unmarshal(vars["branchName"], &ref) != nil || !strings.HasPrefix(ref, "refs/heads/") {
-		return body
-	}
-	vars["name"] = vars["branchName"]
-	delete(vars, "branchName")
-	delete(vars, "owner")
-	req["variables"], _ = json.Marshal(vars)
-	out, err := json.Marshal(req)
-	if err != nil {
-		return body
-	}
-	return out
 }
 
 // callbacks is the configured memory, or one that knows nothing.

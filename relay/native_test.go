@@ -61,6 +61,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 		Login: "ada", Name: "Ada", ID: 1,
 		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
 	})
+	env.gh.Now = func() time.Time { return time.Unix(0, env.now.Load()) } // one clock for relay and GitHub
 	env.gh.Start()
 	t.Cleanup(env.gh.Close)
 	dir := t.TempDir()
@@ -643,5 +644,33 @@ func TestNativeSessionAnswersAsGitHub(t *testing.T) {
 	env.advance(2 * time.Hour)
 	if status, body := parser(access, "blog"); status != 401 || !strings.Contains(body, `"message":"Bad credentials"`) {
 		t.Errorf("expired session: %d %s", status, body)
+	}
+}
+
+// Members may be configured in any case; GitHub's login and e-mail
+// addresses match them whatever theirs.
+func TestNativeMembersAnyCase(t *testing.T) {
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
+		c.Projects[0].Members = map[string]string{"ADA": "owner", "Bob@Example.COM": "editor"}
+	})
+	for _, u := range []fakegithub.User{
+		{Login: "Ada", ID: 1},
+		{Login: "bobby", ID: 3, Emails: []fakegithub.Email{{Email: "bob@EXAMPLE.com", Primary: true, Verified: true}}},
+	} {
+		env.gh.SetUser(u)
+		token := tokenOf(t, env.login(t, 0))
+		status, out, _ := env.call(t, 1, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
+		if status != 200 {
+			t.Fatalf("%s: exchange-token: %d %v", u.Login, status, out)
+		}
+		refresh := out["session"].(map[string]any)["refresh_token"].(string)
+		if status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/refresh-token", "", map[string]string{"refresh_token": refresh}); status != 200 {
+			t.Fatalf("%s: refresh: %d %v", u.Login, status, out)
+		}
+	}
+	if _, err := NewNative(NativeConfig{PublicURL: &url.URL{Scheme: "https", Host: "r.example"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
+		GitHub: GitHubApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32),
+		Projects: []Project{{Slug: "x", Members: map[string]string{"Ada": "owner", "ada": "author"}}}}); err == nil {
+		t.Error("one login with two roles was accepted")
 	}
 }

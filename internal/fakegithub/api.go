@@ -84,7 +84,7 @@ func (s *Server) authenticate(r *http.Request) (tok *Token, ok bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t := s.tokens[v]; t != nil {
+	if t := s.tokens[v]; t != nil && (t.Expires.IsZero() || s.now().Before(t.Expires)) {
 		c := *t
 		return &c, true
 	}

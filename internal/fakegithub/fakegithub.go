@@ -33,11 +33,17 @@
 //     an unknown field, a missing variable or an undeclared one fails the
 //     whole request before anything runs, as on GitHub.
 //   - Recorded GraphQL variables keep JSON numbers as json.Number.
+//   - With TokenTTL set, tokens expire as a GitHub App's user tokens do:
+//     the token reply has expires_in, a refresh_token and
+//     refresh_token_expires_in; the refresh_token grant renews a token,
+//     and spends the refresh token and the old access token, as GitHub
+//     does; an expired token is 401 Bad credentials.
 package fakegithub
 
 import (
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -100,6 +106,10 @@ type Token struct {
 	Login    string
 	Scopes   []string
 	Created  time.Time
+	// Expires is when the token stops working; zero: never (TokenTTL 0).
+	Expires time.Time
+	// Refresh is the refresh token issued with it, if it expires.
+	Refresh string
 
 	user User // who it was issued to, as they were then
 	seq  int  // issue order, as clocks may stand still in tests
@@ -121,13 +131,19 @@ type Server struct {
 	Deny bool
 	// Repo is the repository the GraphQL API serves; default StockRepo.
 	Repo Repo
-	// Now is the clock for code expiry and commit dates; default time.Now.
+	// Now is the clock for code and token expiry and commit dates;
+	// default time.Now.
 	Now func() time.Time
+	// TokenTTL makes the tokens issued from now on expire after it, with
+	// a refresh token (GitHub Apps: 8 hours). Zero: tokens never expire,
+	// as an OAuth app's.
+	TokenTTL time.Duration
 
 	mu     sync.Mutex
 	srv    *httptest.Server
 	codes  map[string]*grant
 	tokens map[string]*Token
+	renew  map[string]*renewal // refresh token → what it renews
 	issued int
 	reqs   []Recorded
 	git    *gitRepo
@@ -137,7 +153,8 @@ type Server struct {
 // signs in, serving StockRepo("acme", "blog").
 func New(clientID, clientSecret string, user User) *Server {
 	return &Server{ClientID: clientID, ClientSecret: clientSecret, User: user,
-		Repo: StockRepo("acme", "blog"), codes: map[string]*grant{}, tokens: map[string]*Token{}}
+		Repo: StockRepo("acme", "blog"), codes: map[string]*grant{}, tokens: map[string]*Token{},
+		renew: map[string]*renewal{}}
 }
 
 // Start listens on 127.0.0.1 and returns the base URL (see the package
@@ -229,19 +246,61 @@ func (s *Server) IssueToken(scopes ...string) string {
 	return s.issue("", s.User, scopes)
 }
 
-// RevokeToken makes token unknown, as when the user revokes the app.
+// SetTokenTTL switches TokenTTL while the server runs.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.TokenTTL = d
+}
+
+// RevokeToken makes token, and the refresh token issued with it, unknown,
+// as when the user revokes the app.
 func (s *Server) RevokeToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t := s.tokens[token]; t != nil && t.Refresh != "" {
+		delete(s.renew, t.Refresh)
+	}
 	delete(s.tokens, token)
 }
 
-// issue stores a new token; s.mu is held.
+// refreshLifetime is how long a refresh token lives (GitHub: six months).
+const refreshLifetime = 6 * 30 * 24 * time.Hour
+
+// renewal is what a refresh token renews.
+type renewal struct {
+	clientID, access string
+	user             User
+	scopes           []string
+	expires          time.Time
+}
+
+// issue stores a new token; s.mu is held. With TokenTTL set it is a
+// GitHub App user token (ghu_), with a refresh token (ghr_).
 func (s *Server) issue(clientID string, u User, scopes []string) string {
-	v := "gho_" + randomString(36)
+	t := &Token{Value: "gho_" + randomString(36), ClientID: clientID, Login: u.Login, Scopes: scopes, Created: s.now(), user: u}
+	if s.TokenTTL > 0 {
+		t.Value = "ghu_" + randomString(36)
+		t.Expires = t.Created.Add(s.TokenTTL)
+		t.Refresh = "ghr_" + randomString(76)
+		s.renew[t.Refresh] = &renewal{clientID: clientID, access: t.Value, user: u, scopes: scopes, expires: t.Created.Add(refreshLifetime)}
+	}
 	s.issued++
-	s.tokens[v] = &Token{Value: v, ClientID: clientID, Login: u.Login, Scopes: scopes, Created: s.now(), user: u, seq: s.issued}
-	return v
+	t.seq = s.issued
+	s.tokens[t.Value] = t
+	return t.Value
+}
+
+// tokenFields is the token endpoint's success reply for access token v.
+func (s *Server) tokenFields(v string) [][2]string {
+	t := s.tokens[v]
+	fields := [][2]string{{"access_token", v}}
+	if t.Refresh != "" {
+		fields = append(fields, [2]string{"expires_in", fmt.Sprint(int(t.Expires.Sub(t.Created).Seconds()))},
+			[2]string{"refresh_token", t.Refresh},
+			[2]string{"refresh_token_expires_in", fmt.Sprint(int(s.renew[t.Refresh].expires.Sub(t.Created).Seconds()))})
+	}
+	return append(fields, [2]string{"token_type", "bearer"}, [2]string{"scope", strings.Join(t.Scopes, ",")})
 }
 
 func (s *Server) now() time.Time {

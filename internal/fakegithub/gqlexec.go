@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // fieldDef is a field of the schema: its type ("Ref", "[TreeEntry]") and
@@ -117,49 +120,50 @@ type gqlError struct {
 
 // validate checks sels against type typ as GitHub's validator would,
 // before anything runs, so a bad query gets errors and no data.
-func (e *execution) validate(typ string, sels []selection, depth int) {
+func (e *execution) validate(typ string, sels ast.SelectionSet, depth int) {
 	if depth > 30 {
 		return
 	}
-	for _, s := range sels {
-		for _, d := range s.dirs {
-			e.checkVars(d.val, s.loc)
-		}
-		switch {
-		case s.spread != "":
-			f := e.doc.frags[s.spread]
+	for _, sel := range sels {
+		switch s := sel.(type) {
+		case *ast.FragmentSpread:
+			e.checkDirectives(s.Directives, s.Position)
+			f := e.doc.Fragments.ForName(s.Name)
 			if f == nil {
-				e.fail(s.loc, nil, "Fragment %s was used, but not defined", s.spread)
-			} else if !knownType(f.typeCond) {
-				e.fail(s.loc, nil, "No such type %s, so it can't be a fragment condition", f.typeCond)
+				e.fail(s.Position, nil, "Fragment %s was used, but not defined", s.Name)
+			} else if !knownType(f.TypeCondition) {
+				e.fail(s.Position, nil, "No such type %s, so it can't be a fragment condition", f.TypeCondition)
 			} else {
-				e.validate(f.typeCond, f.sel, depth+1)
+				e.validate(f.TypeCondition, f.SelectionSet, depth+1)
 			}
-		case s.inline:
-			cond := s.typeCond
+		case *ast.InlineFragment:
+			e.checkDirectives(s.Directives, s.Position)
+			cond := s.TypeCondition
 			if cond == "" {
 				cond = typ
 			}
 			if !knownType(cond) {
-				e.fail(s.loc, nil, "No such type %s, so it can't be a fragment condition", cond)
+				e.fail(s.Position, nil, "No such type %s, so it can't be a fragment condition", cond)
 				continue
 			}
-			e.validate(cond, s.sel, depth+1)
-		case s.name == "__typename":
-		default:
-			e.validateField(typ, s, depth)
+			e.validate(cond, s.SelectionSet, depth+1)
+		case *ast.Field:
+			e.checkDirectives(s.Directives, s.Position)
+			if s.Name != "__typename" {
+				e.validateField(typ, s, depth)
+			}
 		}
 	}
 }
 
-func (e *execution) validateField(typ string, s selection, depth int) {
-	def, ok := schema[typ][s.name]
+func (e *execution) validateField(typ string, s *ast.Field, depth int) {
+	def, ok := schema[typ][s.Name]
 	if typ == "Node" {
-		def, ok = fieldDef{"ID", ""}, s.name == "id"
+		def, ok = fieldDef{"ID", ""}, s.Name == "id"
 	}
 	if !ok {
-		e.fail(s.loc, map[string]any{"code": "undefinedField", "typeName": typ, "fieldName": s.name},
-			"Field '%s' doesn't exist on type '%s'", s.name, typ)
+		e.fail(s.Position, map[string]any{"code": "undefinedField", "typeName": typ, "fieldName": s.Name},
+			"Field '%s' doesn't exist on type '%s'", s.Name, typ)
 		return
 	}
 	declared := map[string]bool{}
@@ -167,68 +171,65 @@ func (e *execution) validateField(typ string, s selection, depth int) {
 	for _, a := range strings.Fields(def.args) {
 		name, required := strings.CutSuffix(a, "!")
 		declared[name] = true
-		if required && !hasArg(s.args, name) {
+		if required && s.Arguments.ForName(name) == nil {
 			missing = append(missing, name)
 		}
 	}
-	for _, a := range s.args {
-		if !declared[a.name] {
-			e.fail(s.loc, map[string]any{"code": "argumentNotAccepted", "name": s.name, "typeName": "Field", "argumentName": a.name},
-				"Field '%s' doesn't accept argument '%s'", s.name, a.name)
+	for _, a := range s.Arguments {
+		if !declared[a.Name] {
+			e.fail(s.Position, map[string]any{"code": "argumentNotAccepted", "name": s.Name, "typeName": "Field", "argumentName": a.Name},
+				"Field '%s' doesn't accept argument '%s'", s.Name, a.Name)
 		}
-		e.checkVars(a.val, s.loc)
+		e.checkVars(a.Value, s.Position)
 	}
 	if len(missing) > 0 {
-		e.fail(s.loc, map[string]any{"code": "missingRequiredArguments", "className": "Field", "name": s.name,
+		e.fail(s.Position, map[string]any{"code": "missingRequiredArguments", "className": "Field", "name": s.Name,
 			"arguments": strings.Join(missing, ", ")},
-			"Field '%s' is missing required arguments: %s", s.name, strings.Join(missing, ", "))
+			"Field '%s' is missing required arguments: %s", s.Name, strings.Join(missing, ", "))
 	}
 	inner := strings.Trim(def.typ, "[]")
 	switch {
-	case schema[inner] == nil && len(s.sel) > 0:
-		e.fail(s.loc, nil, "Selections can't be made on scalars (field '%s' returns %s but has selections [%s])",
-			s.name, inner, strings.Join(fieldNames(s.sel), ", "))
-	case schema[inner] != nil && len(s.sel) == 0:
-		e.fail(s.loc, nil, "Field must have selections (field '%s' returns %s but has no selections. Did you mean '%s { ... }'?)",
-			s.name, inner, s.name)
+	case schema[inner] == nil && len(s.SelectionSet) > 0:
+		e.fail(s.Position, nil, "Selections can't be made on scalars (field '%s' returns %s but has selections [%s])",
+			s.Name, inner, strings.Join(fieldNames(s.SelectionSet), ", "))
+	case schema[inner] != nil && len(s.SelectionSet) == 0:
+		e.fail(s.Position, nil, "Field must have selections (field '%s' returns %s but has no selections. Did you mean '%s { ... }'?)",
+			s.Name, inner, s.Name)
 	case schema[inner] != nil:
-		e.validate(inner, s.sel, depth+1)
+		e.validate(inner, s.SelectionSet, depth+1)
+	}
+}
+
+// checkDirectives reports undeclared variables in directive arguments.
+func (e *execution) checkDirectives(dirs ast.DirectiveList, at *ast.Position) {
+	for _, d := range dirs {
+		for _, a := range d.Arguments {
+			e.checkVars(a.Value, at)
+		}
 	}
 }
 
 // checkVars reports variables used in v but not declared.
-func (e *execution) checkVars(v any, loc pos) {
-	switch v := v.(type) {
-	case varRef:
-		e.used[string(v)] = true
-		if _, ok := e.declared[string(v)]; !ok {
-			e.fail(loc, nil, "Variable $%s is used by %s but not declared", v, e.opLabel())
+func (e *execution) checkVars(v *ast.Value, at *ast.Position) {
+	if v == nil {
+		return
+	}
+	if v.Kind == ast.Variable {
+		e.used[v.Raw] = true
+		if _, ok := e.declared[v.Raw]; !ok {
+			e.fail(at, nil, "Variable $%s is used by %s but not declared", v.Raw, e.opLabel())
 		}
-	case []any:
-		for _, x := range v {
-			e.checkVars(x, loc)
-		}
-	case map[string]any:
-		for _, x := range v {
-			e.checkVars(x, loc)
-		}
+	}
+	for _, c := range v.Children {
+		e.checkVars(c.Value, at)
 	}
 }
 
-func hasArg(args []argument, name string) bool {
-	for _, a := range args {
-		if a.name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func fieldNames(sels []selection) []string {
+func fieldNames(sels ast.SelectionSet) []string {
 	var out []string
 	for _, s := range sels {
-		if s.name != "" {
-			out = append(out, s.name)
+		if f, ok := s.(*ast.Field); ok {
+			out = append(out, f.Name)
 		}
 	}
 	return out
@@ -266,24 +267,27 @@ func (m *omap) MarshalJSON() ([]byte, error) {
 
 // collect groups the fields of sels that apply to an object of type typ
 // by response key, in order, merging repeated keys' sub-selections.
-func (e *execution) collect(typ string, sels []selection, keys *[]string, groups map[string][]selection, depth int) {
-	for _, s := range sels {
-		if !e.included(s.dirs) || depth > 30 {
-			continue
-		}
-		switch {
-		case s.spread != "":
-			if f := e.doc.frags[s.spread]; f != nil && typeMatches(typ, f.typeCond) {
-				e.collect(typ, f.sel, keys, groups, depth+1)
+func (e *execution) collect(typ string, sels ast.SelectionSet, keys *[]string, groups map[string][]*ast.Field, depth int) {
+	if depth > 30 {
+		return
+	}
+	for _, sel := range sels {
+		switch s := sel.(type) {
+		case *ast.FragmentSpread:
+			if f := e.doc.Fragments.ForName(s.Name); e.included(s.Directives) && f != nil && typeMatches(typ, f.TypeCondition) {
+				e.collect(typ, f.SelectionSet, keys, groups, depth+1)
 			}
-		case s.inline:
-			if typeMatches(typ, s.typeCond) {
-				e.collect(typ, s.sel, keys, groups, depth+1)
+		case *ast.InlineFragment:
+			if e.included(s.Directives) && typeMatches(typ, s.TypeCondition) {
+				e.collect(typ, s.SelectionSet, keys, groups, depth+1)
 			}
-		default:
-			k := s.alias
+		case *ast.Field:
+			if !e.included(s.Directives) {
+				continue
+			}
+			k := s.Alias // gqlparser sets it to the name when there is no alias
 			if k == "" {
-				k = s.name
+				k = s.Name
 			}
 			if _, ok := groups[k]; !ok {
 				*keys = append(*keys, k)
@@ -294,10 +298,13 @@ func (e *execution) collect(typ string, sels []selection, keys *[]string, groups
 }
 
 // included applies @skip and @include.
-func (e *execution) included(dirs []argument) bool {
+func (e *execution) included(dirs ast.DirectiveList) bool {
 	for _, d := range dirs {
-		v, _ := e.value(d.val).(bool)
-		if (d.name == "skip" && v) || (d.name == "include" && !v) {
+		var v bool
+		if a := d.Arguments.ForName("if"); a != nil {
+			v, _ = e.value(a.Value).(bool)
+		}
+		if (d.Name == "skip" && v) || (d.Name == "include" && !v) {
 			return false
 		}
 	}
@@ -305,31 +312,31 @@ func (e *execution) included(dirs []argument) bool {
 }
 
 // selectObject resolves sels on obj.
-func (e *execution) selectObject(obj gqlObject, sels []selection, path []any) *omap {
+func (e *execution) selectObject(obj gqlObject, sels ast.SelectionSet, path []any) *omap {
 	typ := obj.typeName()
 	var keys []string
-	groups := map[string][]selection{}
+	groups := map[string][]*ast.Field{}
 	e.collect(typ, sels, &keys, groups, 0)
 	out := &omap{}
 	for _, k := range keys {
 		fields := groups[k]
 		f := fields[0]
-		if f.name == "__typename" {
+		if f.Name == "__typename" {
 			out.set(k, typ)
 			continue
 		}
 		args := map[string]any{}
-		for _, a := range f.args {
-			args[a.name] = e.value(a.val)
+		for _, a := range f.Arguments {
+			args[a.Name] = e.value(a.Value)
 		}
-		var sub []selection
+		var sub ast.SelectionSet
 		for _, x := range fields {
-			sub = append(sub, x.sel...)
+			sub = append(sub, x.SelectionSet...)
 		}
 		here := append(append([]any(nil), path...), k)
-		v, gerr := e.resolve(obj, f.name, args)
+		v, gerr := e.resolve(obj, f.Name, args)
 		if gerr != nil {
-			gerr.Path, gerr.Locations = here, []pos{f.loc}
+			gerr.Path, gerr.Locations = here, []pos{at(f.Position)}
 			e.errs = append(e.errs, *gerr)
 			out.set(k, nil)
 			continue
@@ -340,7 +347,7 @@ func (e *execution) selectObject(obj gqlObject, sels []selection, path []any) *o
 }
 
 // complete turns a resolved value into JSON, selecting into objects.
-func (e *execution) complete(v any, sub []selection, path []any) any {
+func (e *execution) complete(v any, sub ast.SelectionSet, path []any) any {
 	switch v := v.(type) {
 	case gqlObject:
 		return e.selectObject(v, sub, path)
@@ -354,36 +361,48 @@ func (e *execution) complete(v any, sub []selection, path []any) any {
 	return v
 }
 
-// value evaluates a literal against the variables.
-func (e *execution) value(v any) any {
-	switch v := v.(type) {
-	case varRef:
-		return e.vars[string(v)]
-	case enumVal:
-		return string(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = e.value(x)
+// value evaluates a literal against the variables: integers as int64,
+// floats as float64, enums as their names.
+func (e *execution) value(v *ast.Value) any {
+	if v == nil {
+		return nil
+	}
+	switch v.Kind {
+	case ast.Variable:
+		return e.vars[v.Raw]
+	case ast.IntValue:
+		n, _ := strconv.ParseInt(v.Raw, 10, 64)
+		return n
+	case ast.FloatValue:
+		f, _ := strconv.ParseFloat(v.Raw, 64)
+		return f
+	case ast.StringValue, ast.BlockValue, ast.EnumValue:
+		return v.Raw
+	case ast.BooleanValue:
+		return v.Raw == "true"
+	case ast.ListValue:
+		out := make([]any, len(v.Children))
+		for i, c := range v.Children {
+			out[i] = e.value(c.Value)
 		}
 		return out
-	case map[string]any:
+	case ast.ObjectValue:
 		out := map[string]any{}
-		for k, x := range v {
-			out[k] = e.value(x)
+		for _, c := range v.Children {
+			out[c.Name] = e.value(c.Value)
 		}
 		return out
 	}
-	return v
+	return nil
 }
 
-func (e *execution) fail(loc pos, ext map[string]any, format string, args ...any) {
-	e.errs = append(e.errs, gqlError{Extensions: ext, Locations: []pos{loc}, Message: fmt.Sprintf(format, args...)})
+func (e *execution) fail(where *ast.Position, ext map[string]any, format string, args ...any) {
+	e.errs = append(e.errs, gqlError{Extensions: ext, Locations: []pos{at(where)}, Message: fmt.Sprintf(format, args...)})
 }
 
 func (e *execution) opLabel() string {
-	if e.op.name != "" {
-		return e.op.name
+	if e.op.Name != "" {
+		return e.op.Name
 	}
-	return "anonymous " + e.op.kind
+	return "anonymous " + string(e.op.Operation)
 }

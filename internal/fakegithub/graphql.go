@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // execution is one GraphQL request being answered.
@@ -14,10 +16,10 @@ type execution struct {
 	s        *Server
 	tok      *Token
 	g        *gitRepo
-	doc      *document
-	op       *operation
+	doc      *ast.QueryDocument
+	op       *ast.OperationDefinition
 	vars     map[string]any
-	declared map[string]varDef
+	declared map[string]*ast.VariableDefinition
 	used     map[string]bool
 	errs     []gqlError
 }
@@ -110,8 +112,8 @@ func describeCall(body []byte) *GraphQLCall {
 	_ = dec.Decode(&req)
 	c := &GraphQLCall{OperationName: req.OperationName, Query: req.Query, Variables: req.Variables}
 	if c.OperationName == "" {
-		if doc, err := parseDocument(req.Query); err == nil && len(doc.ops) == 1 {
-			c.OperationName = doc.ops[0].name
+		if doc, err := parseDocument(req.Query); err == nil && len(doc.Operations) == 1 {
+			c.OperationName = doc.Operations[0].Name
 		}
 	}
 	return c
@@ -120,24 +122,19 @@ func describeCall(body []byte) *GraphQLCall {
 // execute answers a parsed request; s.mu is held, so the repository does
 // not change under a request.
 func (s *Server) execute(tok *Token, query string, provided map[string]any, opName string) *omap {
-	e := &execution{s: s, tok: tok, g: s.git, vars: map[string]any{}, declared: map[string]varDef{}, used: map[string]bool{}}
+	e := &execution{s: s, tok: tok, g: s.git, vars: map[string]any{}, declared: map[string]*ast.VariableDefinition{}, used: map[string]bool{}}
 	out := &omap{}
 	only := func(errs ...gqlError) *omap {
 		out.set("errors", errs)
 		return out
 	}
-	doc, err := parseDocument(query)
-	if err != nil {
-		pe := err.(parseError)
-		ge := gqlError{Message: pe.msg}
-		if pe.loc != nil {
-			ge.Locations = []pos{*pe.loc}
-		}
-		return only(ge)
+	doc, perr := parseDocument(query)
+	if perr != nil {
+		return only(*perr)
 	}
 	e.doc = doc
-	for _, op := range doc.ops {
-		if op.name == opName || (opName == "" && len(doc.ops) == 1) {
+	for _, op := range doc.Operations {
+		if op.Name == opName || (opName == "" && len(doc.Operations) == 1) {
 			e.op = op
 		}
 	}
@@ -146,17 +143,17 @@ func (s *Server) execute(tok *Token, query string, provided map[string]any, opNa
 		return only(gqlError{Message: fmt.Sprintf("No operation named %q", opName)})
 	case e.op == nil:
 		return only(gqlError{Message: "An operation name is required"})
-	case e.op.kind == "subscription":
-		return only(gqlError{Message: "Schema is not configured for subscriptions", Locations: []pos{e.op.loc}})
+	case e.op.Operation == ast.Subscription:
+		return only(gqlError{Message: "Schema is not configured for subscriptions", Locations: []pos{at(e.op.Position)}})
 	}
-	root := map[string]string{"query": "Query", "mutation": "Mutation"}[e.op.kind]
-	for _, d := range e.op.vars {
-		e.declared[d.name] = d
+	root := map[ast.Operation]string{ast.Query: "Query", ast.Mutation: "Mutation"}[e.op.Operation]
+	for _, d := range e.op.VariableDefinitions {
+		e.declared[d.Variable] = d
 	}
-	e.validate(root, e.op.sel, 0)
-	for _, d := range e.op.vars {
-		if !e.used[d.name] {
-			e.fail(d.loc, nil, "Variable $%s is declared by %s but not used", d.name, e.opLabel())
+	e.validate(root, e.op.SelectionSet, 0)
+	for _, d := range e.op.VariableDefinitions {
+		if !e.used[d.Variable] {
+			e.fail(d.Position, nil, "Variable $%s is declared by %s but not used", d.Variable, e.opLabel())
 		}
 	}
 	if len(e.errs) > 0 {
@@ -173,9 +170,9 @@ func (s *Server) execute(tok *Token, query string, provided map[string]any, opNa
 	}
 	var data *omap
 	if root == "Query" {
-		data = e.selectObject(queryRoot{}, e.op.sel, nil)
+		data = e.selectObject(queryRoot{}, e.op.SelectionSet, nil)
 	} else {
-		data = e.selectObject(mutationRoot{}, e.op.sel, nil)
+		data = e.selectObject(mutationRoot{}, e.op.SelectionSet, nil)
 	}
 	out.set("data", data)
 	if len(e.errs) > 0 {
@@ -195,9 +192,9 @@ func (e *execution) mutationScopes() *gqlError {
 		return nil
 	}
 	field := ""
-	for _, s := range e.op.sel {
-		if s.name != "" {
-			field = s.name
+	for _, s := range e.op.SelectionSet {
+		if f, ok := s.(*ast.Field); ok {
+			field = f.Name
 			break
 		}
 	}
@@ -208,7 +205,7 @@ func (e *execution) mutationScopes() *gqlError {
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	}
-	return &gqlError{Type: "INSUFFICIENT_SCOPES", Locations: []pos{e.op.loc}, Message: fmt.Sprintf(
+	return &gqlError{Type: "INSUFFICIENT_SCOPES", Locations: []pos{at(e.op.Position)}, Message: fmt.Sprintf(
 		"Your token has not been granted the required scopes to execute this query. The '%s' field requires one of the following scopes: %s, but your token has only been granted the: %s scopes. Please modify your token's scopes at: https://github.com/settings/tokens.",
 		field, quote(need), quote(e.tok.Scopes))}
 }
@@ -216,15 +213,16 @@ func (e *execution) mutationScopes() *gqlError {
 // coerceVariables checks the provided variables against the operation's
 // declarations, as GitHub does before running anything.
 func (e *execution) coerceVariables(provided map[string]any) {
-	for _, d := range e.op.vars {
-		v, present := provided[d.name]
-		if !present && d.hasDef {
-			v = e.value(d.def)
+	for _, d := range e.op.VariableDefinitions {
+		typ := d.Type.String()
+		v, present := provided[d.Variable]
+		if !present && d.DefaultValue != nil {
+			v = e.value(d.DefaultValue)
 		}
 		problem := ""
-		base := strings.TrimSuffix(d.typ, "!")
+		base := strings.TrimSuffix(typ, "!")
 		switch {
-		case v == nil && strings.HasSuffix(d.typ, "!"):
+		case v == nil && d.Type.NonNull:
 			problem = "Expected value to not be null"
 		case v != nil && !scalarFits(base, v):
 			raw, _ := json.Marshal(v)
@@ -233,11 +231,11 @@ func (e *execution) coerceVariables(provided map[string]any) {
 		if problem != "" {
 			e.errs = append(e.errs, gqlError{
 				Extensions: map[string]any{"value": v, "problems": []map[string]any{{"path": []any{}, "explanation": problem}}},
-				Locations:  []pos{d.loc},
-				Message:    fmt.Sprintf("Variable $%s of type %s was provided invalid value", d.name, d.typ)})
+				Locations:  []pos{at(d.Position)},
+				Message:    fmt.Sprintf("Variable $%s of type %s was provided invalid value", d.Variable, typ)})
 			continue
 		}
-		e.vars[d.name] = v
+		e.vars[d.Variable] = v
 	}
 }
 

@@ -33,6 +33,7 @@ type reply struct {
 		Message    string         `json:"message"`
 		Path       []any          `json:"path"`
 		Extensions map[string]any `json:"extensions"`
+		Locations  []pos          `json:"locations"`
 	} `json:"errors"`
 }
 
@@ -314,6 +315,18 @@ func TestGraphQLErrors(t *testing.T) {
 		"", "Field 'nope' doesn't exist on type 'Repository'", false)
 	check("unknown operation", post(t, s.GraphQLURL(), full, "Other", q["File"], repo, nil), "", `No operation named "Other"`, false)
 	check("parse error", post(t, s.GraphQLURL(), full, "", "query {", nil, nil), "", "Unexpected end of document", false)
+	check("empty document", post(t, s.GraphQLURL(), full, "", "# nothing", nil, nil), "", "Unexpected end of document", false)
+	r := post(t, s.GraphQLURL(), full, "", "query {\n  repository(owner: ) { id } }", nil, nil)
+	check("parse error inside", r, "", "Parse error", false)
+	if len(r.Errors) != 1 || len(r.Errors[0].Locations) != 1 || r.Errors[0].Locations[0].Line != 2 {
+		t.Errorf("parse error location: %+v", r.Errors)
+	}
+	// block strings and escapes are read as GraphQL reads them
+	var info struct{ Repository struct{ Name string } }
+	noErrors(t, "block", post(t, s.GraphQLURL(), full, "", "query { repository(owner: \"\"\"\n    acme\n  \"\"\", name: \"\\u0062log\") { name } }", nil, &info))
+	if info.Repository.Name != "blog" {
+		t.Errorf("block string and escape: %+v", info)
+	}
 	check("missing variable", post(t, s.GraphQLURL(), full, "File", q["File"], repo, nil), "", "Variable $filePath of type String! was provided invalid value", false)
 	check("mutation without scope", post(t, s.GraphQLURL(), narrow, "createCommit", q["createCommit"], map[string]any{"input": map[string]any{}}, nil),
 		"INSUFFICIENT_SCOPES", "The 'createCommitOnBranch' field requires one of the following scopes: ['repo']", false)

@@ -117,6 +117,10 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request, rec Recorde
 			"troubleshooting-oauth-app-access-token-request-errors/#incorrect-client-credentials"))
 		return
 	}
+	if form.Get("grant_type") == "refresh_token" {
+		s.refreshGrant(w, accept, id, form.Get("refresh_token"))
+		return
+	}
 	code := form.Get("code")
 	g := s.codes[code]
 	if g != nil && s.now().After(g.expires) {
@@ -138,8 +142,21 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request, rec Recorde
 		return
 	}
 	delete(s.codes, code)
-	tok := s.issue(id, g.user, g.scopes)
-	tokenReply(w, accept, [][2]string{{"access_token", tok}, {"token_type", "bearer"}, {"scope", strings.Join(g.scopes, ",")}})
+	tokenReply(w, accept, s.tokenFields(s.issue(id, g.user, g.scopes)))
+}
+
+// refreshGrant renews a user token. As on GitHub, the refresh token and
+// the access token it came with stop working. s.mu is held.
+func (s *Server) refreshGrant(w http.ResponseWriter, accept, clientID, refresh string) {
+	rn := s.renew[refresh]
+	if rn == nil || rn.clientID != clientID || !s.now().Before(rn.expires) {
+		tokenReply(w, accept, oauthError("bad_refresh_token", "The refresh token passed is incorrect or expired.",
+			"troubleshooting-oauth-app-access-token-request-errors/#bad-refresh-token"))
+		return
+	}
+	delete(s.renew, refresh)
+	delete(s.tokens, rn.access)
+	tokenReply(w, accept, s.tokenFields(s.issue(clientID, rn.user, rn.scopes)))
 }
 
 func oauthError(code, description, anchor string) [][2]string {

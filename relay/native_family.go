@@ -1,0 +1,95 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// Session families in the store. Nothing is written when a session is
+// issued; a refresh writes the spent marker of the token it used, and a
+// stolen token ends its family with a marker every check reads. Both live
+// until the family's end, after which every token of the family is
+// expired anyway, so the store holds at most one marker per refresh of a
+// live family.
+
+// refreshGrace is how long a spent refresh token still gets an answer: the
+// dashboard and the site refresh concurrently (several tabs, several
+// requests of one page), and all but the first would otherwise end the
+// family. Within it, a re-presented token gets a new token of the same
+// family; after it, the token is taken for stolen.
+const refreshGrace = 30 * time.Second
+
+// familySlack keeps markers a little past the family's end, so that no
+// clock skew between instances lets a marker go before the tokens it
+// guards.
+const familySlack = time.Minute
+
+func spentName(family, id string) string { return "sessions/spent/" + family + "." + id }
+func endedName(family string) string     { return "sessions/ended/" + family }
+
+// newSessionID draws a family or refresh token id: 128 random bits.
+func newSessionID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// familyTTL is how long a marker of c's family must be kept.
+func (n *Native) familyTTL(c *sessionClaims) time.Duration {
+	return max(time.Unix(c.End, 0).Sub(n.cfg.Now()), 0) + familySlack
+}
+
+// familyAlive reports errFamilyEnded for a family a reused token ended.
+func (n *Native) familyAlive(ctx context.Context, family string) error {
+	_, err := n.cfg.Store.Get(ctx, endedName(family))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	return errFamilyEnded
+}
+
+// spendRefresh marks c's refresh token spent. Of concurrent refreshes with
+// one token, on any instances, exactly one spends it; the others, and any
+// later one within refreshGrace, go on to a new token of the family. A
+// token spent longer ago ends the family: its access tokens are refused
+// at the parser from then on, and its refresh tokens at #7.
+func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
+	now := n.cfg.Now()
+	at, _ := json.Marshal(now.UnixMilli())
+	err := n.cfg.Store.PutNew(ctx, spentName(c.Family, c.ID), at, n.familyTTL(c))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	var spent int64
+	data, err := n.cfg.Store.Get(ctx, spentName(c.Family, c.ID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	if err == nil && json.Unmarshal(data, &spent) == nil && now.Sub(time.UnixMilli(spent)) <= refreshGrace {
+		return nil
+	}
+	if err := n.cfg.Store.Put(ctx, endedName(c.Family), []byte{1}, n.familyTTL(c)); err != nil {
+		return fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	fields := []zap.Field{zap.String("project", c.Project), zap.String("login", c.Login)}
+	if spent != 0 {
+		fields = append(fields, zap.Duration("spent_ago", now.Sub(time.UnixMilli(spent)).Round(time.Second)))
+	}
+	n.log.Warn("a spent refresh token came back: its session is ended", fields...)
+	return errFamilyEnded
+}
