@@ -2,6 +2,7 @@ package outstatic
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,23 +38,33 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 				return true, writeJSONError(w, http.StatusBadRequest, "Invalid url")
 			}
 		}
-		if g.edgeStart[route.name] {
-			if isPrefetch(r) {
+		if isPrefetch(r) {
+			if g.edgeStart[route.name] {
 				// Next prefetches both routes on every view of the sign-in
 				// page; only a click starts a login.
 				w.Header().Set("Cache-Control", "no-store")
 				w.WriteHeader(http.StatusNoContent)
 				return true, nil
 			}
-			if route.name == "login" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-				return true, g.startGitHub(w, r, route)
-			}
-			if route.name == "google-login" && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
-				return true, g.startGoogle(w, r, route)
+			break
+		}
+		if !startsLogin(route.name, r.Method) {
+			break
+		}
+		if g.bindLogin {
+			if reason := startedBySite(r, route.origin); reason != "" {
+				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
+				return true, g.refuseStart(w, r, route)
 			}
 		}
-		if g.bindLogin && !isPrefetch(r) {
-			g.binding.set(w, secure)
+		if g.edgeStart[route.name] {
+			if route.name == "login" {
+				return true, g.startGitHub(w, r, route)
+			}
+			return true, g.startGoogle(w, r, route)
+		}
+		if g.bindLogin {
+			g.binding.set(w, secure, route.origin.SiteOrigin())
 		}
 	case "signout":
 		// The stock site refuses sign-out unless Origin equals its own
@@ -69,11 +80,20 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		}
 		r.Header.Set("Origin", route.origin.Scheme+"://"+g.appHosts[0])
 	case "magic-link":
-		if g.edgeStart[route.name] && r.Method == http.MethodPost {
+		if r.Method != http.MethodPost || isPrefetch(r) {
+			break
+		}
+		if g.bindMagic {
+			if reason := startedBySite(r, route.origin); reason != "" {
+				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
+				return true, g.refuseStart(w, r, route)
+			}
+		}
+		if g.edgeStart[route.name] {
 			return true, g.startMagicLink(w, r, route)
 		}
-		if g.bindMagic && r.Method == http.MethodPost && !isPrefetch(r) {
-			g.binding.set(w, secure)
+		if g.bindMagic {
+			g.binding.set(w, secure, route.origin.SiteOrigin())
 		}
 	}
 	return false, nil
@@ -103,11 +123,21 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 			bind = g.bindMagic
 		}
 		if bind {
-			if !g.binding.present(r, secure) {
+			// A binding names one login and serves one token: it is spent
+			// here, before the token is recorded, so that a browser cannot
+			// bring a second token (its own, or one an attacker sends it
+			// to) with the same cookie, and a copied cookie is worth
+			// nothing once used.
+			id, exp, ok := g.binding.login(r, secure, route.origin.SiteOrigin())
+			if !ok {
 				g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
 				return true, g.redirectToDashboard(w, r, route, errLoginFailed)
 			}
 			g.binding.clear(w, secure)
+			if !g.bindings.SpendBinding(id, exp) {
+				g.refuse(r, "login binding already used", zap.String("route", route.name))
+				return true, g.redirectToDashboard(w, r, route, errLoginFailed)
+			}
 		}
 		// The site will redeem the token naming its listen address; the
 		// relay redeems it with the callback it really came to. A token
@@ -125,6 +155,92 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 		r.URL.RawPath = ""
 	}
 	return false, nil
+}
+
+// startsLogin reports whether a request to a relay-start route starts a
+// login: what the stock site answers with a login URL.
+func startsLogin(route, method string) bool {
+	switch route {
+	case "login":
+		return method == http.MethodGet || method == http.MethodHead
+	case "google-login":
+		return method == http.MethodGet || method == http.MethodPost
+	case "magic-link":
+		return method == http.MethodPost
+	}
+	return false
+}
+
+// startedBySite tells whether r, a request that starts a login, was sent
+// by the site's own page, and if not, why ("" when it was). A binding
+// minted for any other request would let a hostile page log its visitors
+// in as the attacker: it opens the site's login in a navigation or a popup
+// (the browser gets the binding), then sends the same browser to the
+// callback with the attacker's own exchange_token.
+//
+// The stock sign-in page starts every login with a same-origin fetch
+// (GET login; POST google-login and magic-link with a JSON body), and
+// without JavaScript its google-login link is a same-origin navigation.
+// Browsers that send Fetch Metadata say so in Sec-Fetch-Site; a page can
+// neither forge it nor make it say same-origin from another origin, a
+// redirect included. Where it is absent (older browsers, and plain-http
+// origins other than localhost), Origin, or else Referer, must name the
+// public site; a hostile page can suppress Referer but not forge it, and
+// a request with neither is refused. A POST must be JSON, which no form
+// can send, so that a cross-site POST is always preflighted.
+func startedBySite(r *http.Request, o *validate.Origin) string {
+	if r.Method == http.MethodPost {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/json" {
+			return "not a JSON body"
+		}
+	}
+	if sites := r.Header.Values("Sec-Fetch-Site"); len(sites) > 0 {
+		if len(sites) != 1 || sites[0] != "same-origin" {
+			return "sec-fetch-site is not same-origin"
+		}
+		return ""
+	}
+	if origins := r.Header.Values("Origin"); len(origins) > 0 {
+		if len(origins) != 1 || !sameOrigin(origins[0], o) {
+			return "origin is not the site"
+		}
+		return ""
+	}
+	referers := r.Header.Values("Referer")
+	if len(referers) != 1 || !sameSiteURL(referers[0], o) {
+		return "no origin or referer on the site"
+	}
+	return ""
+}
+
+// sameSiteURL reports whether the absolute URL u is on o's site.
+func sameSiteURL(u string, o *validate.Origin) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.User != nil || p.Host == "" || p.Opaque != "" {
+		return false
+	}
+	return o.MatchesSite(strings.ToLower(p.Scheme), p.Host)
+}
+
+// refuseStart answers a login start that did not come from the site's own
+// page, as the sign-in page shows a failed start: login and a google-login
+// POST are fetches that read {error}; a google-login GET is a navigation,
+// sent to the dashboard's error page; the magic-link form shows nothing
+// for an error but invalid-api-key, so it gets the stock site's code for a
+// cross-origin request.
+func (g *Guard) refuseStart(w http.ResponseWriter, r *http.Request, route authRoute) error {
+	switch {
+	case route.name == "login":
+		return writeJSONError(w, http.StatusForbidden, "github-relay-failed")
+	case route.name == "google-login" && r.Method == http.MethodGet:
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, withError(route.origin.String(), "google-relay-failed"), http.StatusFound)
+		return nil
+	case route.name == "google-login":
+		return writeJSONError(w, http.StatusForbidden, "google-relay-failed")
+	}
+	return writeJSONError(w, http.StatusForbidden, "invalid-origin")
 }
 
 // proRoutes are the routes that need Outstatic Pro.

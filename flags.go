@@ -1,6 +1,7 @@
 package outstatic
 
 import (
+	"io"
 	"net/http"
 	"strings"
 )
@@ -106,4 +107,75 @@ func foldEqual(key, folded string) bool {
 		}
 	}
 	return true
+}
+
+// stripRequest removes client copies of the owned headers from r: from its
+// header, and from its trailers, which a reverse proxy forwards to the app
+// as it forwards headers (and which Node merges into the same object).
+// Declared trailers are known now; their values, and any the client sends
+// without declaring them, arrive only when the body has been read, so the
+// body is wrapped to remove them at its end.
+func (s headerStripper) stripRequest(r *http.Request) {
+	s.strip(r.Header)
+	s.stripTrailerHeader(r.Header)
+	if r.Trailer == nil {
+		// With nothing declared, net/http keeps what arrives after the
+		// body on its own request, out of reach of r and its copies.
+		return
+	}
+	s.strip(r.Trailer)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &trailerStripper{ReadCloser: r.Body, trailer: r.Trailer, s: s}
+	}
+}
+
+// stripTrailerHeader removes the owned names from a Trailer header that
+// net/http left in place (it does so when the body is not chunked), so
+// that no later hop takes them as declared.
+func (s headerStripper) stripTrailerHeader(h http.Header) {
+	vv, ok := h["Trailer"]
+	if !ok {
+		return
+	}
+	var kept []string
+	for _, v := range vv {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			if name != "" && !s.owns(name) {
+				kept = append(kept, name)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Trailer")
+		return
+	}
+	h["Trailer"] = []string{strings.Join(kept, ", ")}
+}
+
+// owns reports whether name is one of the owned headers in some spelling.
+func (s headerStripper) owns(name string) bool {
+	for _, owned := range s.folded {
+		if foldEqual(name, owned) {
+			return true
+		}
+	}
+	return false
+}
+
+// trailerStripper removes the owned headers from the request's trailers
+// when the body ends: net/http fills the trailer map in the Read that
+// returns io.EOF, before the caller (reverse_proxy) copies it.
+type trailerStripper struct {
+	io.ReadCloser
+	trailer http.Header
+	s       headerStripper
+}
+
+func (t *trailerStripper) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if err != nil {
+		t.s.strip(t.trailer)
+	}
+	return n, err
 }

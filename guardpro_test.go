@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 const testKey = "ost_test_key_0123456789abcdef"
@@ -234,7 +236,7 @@ func TestGuardHungServiceNeverDelays(t *testing.T) {
 func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	g, svc := proSetup(t, true, nil)
 	// prefetch: no service call, no binding
-	r := request("GET", "https://blog.example.com/api/outstatic/login?_rsc=abc", false)
+	r := start("GET", "https://blog.example.com/api/outstatic/login?_rsc=abc")
 	r.Header.Set("Next-Router-Prefetch", "1")
 	next := &recordingNext{}
 	w := serve(t, g, r, next)
@@ -244,7 +246,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 
 	// the click
 	next = &recordingNext{}
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), next)
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), next)
 	var body struct{ URL string }
 	_ = json.Unmarshal(w.Body.Bytes(), &body)
 	if w.Code != 200 || next.called || !strings.HasPrefix(body.URL, svc.BaseURL+"/api/authorize?") {
@@ -259,7 +261,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	}
 
 	// google-login, GET and POST
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/google-login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/google-login"), &recordingNext{})
 	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), svc.BaseURL) {
 		t.Fatalf("google-login GET: %d %q", w.Code, w.Header().Get("Location"))
 	}
@@ -267,7 +269,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	if last.Body["callbackUrl"] != "https://blog.example.com/outstatic/api/outstatic/callback" || last.Body["returnUrl"] != "https://blog.example.com/outstatic" {
 		t.Fatalf("google-exchange body %v", last.Body)
 	}
-	pr := request("POST", "https://blog.example.com/api/outstatic/google-login", false)
+	pr := start("POST", "https://blog.example.com/api/outstatic/google-login")
 	pr.Body = ioNopCloser(`{"returnUrl":"https://blog.example.com/outstatic/settings"}`)
 	w = serve(t, g, pr, &recordingNext{})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"url"`) {
@@ -276,7 +278,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 	if last = svc.Requests()[len(svc.Requests())-1]; last.Body["returnUrl"] != "https://blog.example.com/outstatic/settings" {
 		t.Fatalf("returnUrl %v", last.Body["returnUrl"])
 	}
-	pr = request("POST", "https://blog.example.com/api/outstatic/google-login", false)
+	pr = start("POST", "https://blog.example.com/api/outstatic/google-login")
 	pr.Body = ioNopCloser(`{"returnUrl":"https://evil.example/"}`)
 	n := len(svc.Requests())
 	if w = serve(t, g, pr, &recordingNext{}); w.Code != 400 || len(svc.Requests()) != n {
@@ -291,7 +293,7 @@ func TestGuardStartsRelayLoginAtEdge(t *testing.T) {
 		`{"email":"Ada <ada@example.com>"}`:    400,
 		`{"email":"a@b.co","returnUrl":"//x"}`: 400,
 	} {
-		mr := request("POST", "https://blog.example.com/api/outstatic/magic-link", false)
+		mr := start("POST", "https://blog.example.com/api/outstatic/magic-link")
 		mr.Body = ioNopCloser(body)
 		w = serve(t, g, mr, &recordingNext{})
 		if w.Code != want {
@@ -311,25 +313,25 @@ func TestGuardRelayStartErrors(t *testing.T) {
 		t.Fatal("no flags")
 	}
 	svc.SetMode(fakeservice.Fail)
-	w := serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w := serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	if w.Code != 500 || jsonError(t, w) != "github-relay-failed" {
 		t.Fatalf("service failing: %d %s", w.Code, w.Body)
 	}
 	svc.SetMode(fakeservice.Malformed)
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	if w.Code != 500 || jsonError(t, w) != "github-relay-failed" {
 		t.Fatalf("malformed reply: %d %s", w.Code, w.Body)
 	}
 	svc.SetMode(fakeservice.Normal)
 	// a callback origin the service does not know: its code passes through
 	svc.Targets.Origins = svc.Targets.Origins[1:]
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	if w.Code != 400 || jsonError(t, w) != "invalid-callback-domain" {
 		t.Fatalf("service refused the callback: %d %s", w.Code, w.Body)
 	}
 	// a foreign host never reaches the service
 	n := len(svc.Requests())
-	w = serve(t, g, request("GET", "https://evil.example/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://evil.example/api/outstatic/login"), &recordingNext{})
 	if w.Code != 400 || len(svc.Requests()) != n {
 		t.Fatalf("foreign host: %d, %d service calls", w.Code, len(svc.Requests())-n)
 	}
@@ -338,7 +340,7 @@ func TestGuardRelayStartErrors(t *testing.T) {
 func TestGuardKeepAppRoutes(t *testing.T) {
 	g, svc := proSetup(t, true, func(g *Guard) { g.KeepAppRoutes = []string{"login"} })
 	next := &recordingNext{}
-	serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), next)
+	serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), next)
 	if !next.called || svc.Count("/outstatic/auth/github-exchange") != 0 {
 		t.Fatal("keep_app_routes login: the guard answered login")
 	}
@@ -359,11 +361,11 @@ func TestGuardProRoutesAtEdge(t *testing.T) {
 			t.Errorf("pro %s refused", route)
 		}
 	}
-	w := serve(t, free, request("GET", "https://blog.example.com/api/outstatic/google-login", false), &recordingNext{})
+	w := serve(t, free, start("GET", "https://blog.example.com/api/outstatic/google-login"), &recordingNext{})
 	if w.Header().Get("Location") != "https://blog.example.com/outstatic?error=google-relay-failed" {
 		t.Errorf("free google-login: %d %q", w.Code, w.Header().Get("Location"))
 	}
-	mr := request("POST", "https://blog.example.com/api/outstatic/magic-link", false)
+	mr := start("POST", "https://blog.example.com/api/outstatic/magic-link")
 	mr.Body = ioNopCloser(`{"email":"ada@example.com"}`)
 	if w = serve(t, free, mr, &recordingNext{}); w.Code != http.StatusForbidden {
 		t.Errorf("free magic-link: %d", w.Code)
@@ -515,5 +517,62 @@ func TestRelaySecretKeptInStore(t *testing.T) {
 	t.Setenv("TEST_SHORT_SECRET", "short")
 	if _, err := (&Relay{Secret: "{env.TEST_SHORT_SECRET}"}).relaySecret(ctx, nil, caddy.NewReplacer()); err == nil {
 		t.Fatal("a short configured secret was accepted")
+	}
+}
+
+// trailerBody fills the request's trailer map in the Read that returns
+// io.EOF, as net/http does.
+type trailerBody struct {
+	r    *strings.Reader
+	fill func()
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.fill()
+	}
+	return n, err
+}
+
+func (b *trailerBody) Close() error { return nil }
+
+// TestGuardStripsTrailers: the flags are removed from the declared trailer
+// names, from the values that arrive at the body's end (declared or not),
+// and from a Trailer header net/http left in place.
+func TestGuardStripsTrailers(t *testing.T) {
+	g, _ := proSetup(t, true, nil)
+	if !hasFlags(t, g) {
+		t.Fatal("no flags")
+	}
+	r := request("POST", "https://blog.example.com/api/outstatic/generate", false)
+	r.Trailer = http.Header{"X-Outstatic-Pro": nil, "X_outstatic_features": nil, "X-Keep": nil}
+	trailer := r.Trailer
+	r.Body = &trailerBody{r: strings.NewReader("{}"), fill: func() {
+		trailer["X-Outstatic-Pro"] = []string{"true"}
+		trailer["X_outstatic_features"] = []string{"ai-completions"}
+		trailer["X.Outstatic.Project"] = []string{"undeclared"}
+		trailer["X-Keep"] = []string{"kept"}
+	}}
+	r.Header["Trailer"] = []string{"X-Outstatic-Pro, X-Keep", "x_outstatic_project"}
+	var body string
+	var got http.Header
+	var header http.Header
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		b, _ := io.ReadAll(r.Body)
+		body, got, header = string(b), r.Trailer, r.Header
+		return nil
+	})
+	if err := g.ServeHTTP(httptest.NewRecorder(), r, next); err != nil {
+		t.Fatal(err)
+	}
+	if body != "{}" || got.Get("X-Keep") != "kept" || len(flagHeaders(got)) != 0 {
+		t.Fatalf("body %q, trailers %v", body, got)
+	}
+	if tr := header.Values("Trailer"); len(tr) != 1 || tr[0] != "X-Keep" {
+		t.Fatalf("Trailer header %q", tr)
+	}
+	if header.Get("X-Outstatic-Pro") != "true" {
+		t.Fatal("the guard's own flag is gone from the header")
 	}
 }

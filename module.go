@@ -56,13 +56,15 @@ type Guard struct {
 	AppOrigins []string `json:"app_origins,omitempty"`
 
 	// BindLogin requires that a relay login's exchange_token comes back to
-	// the browser that started the login (a cookie set when `login` or
-	// `google-login` passes). Default: true.
+	// the browser that started the login: a signed cookie naming one login
+	// is set when the site's own page starts `login` or `google-login`
+	// (other starts are refused), and the callback spends it, once.
+	// Default: true.
 	BindLogin *bool `json:"bind_login,omitempty"`
 
-	// BindMagicLink does the same for e-mail links, checked on
-	// magic-link-callback. Turn it off if your users open their e-mail on
-	// another device than the one they asked from. Default: true.
+	// BindMagicLink does the same for e-mail links (`magic-link` starts,
+	// checked on magic-link-callback). Turn it off if your users open their
+	// e-mail on another device than the one they asked from. Default: true.
 	BindMagicLink *bool `json:"bind_magic_link,omitempty"`
 
 	// BindingTTL is how long a started login stays bound to its browser.
@@ -106,8 +108,10 @@ type Guard struct {
 	RefuseProRoutes *bool `json:"refuse_pro_routes,omitempty"`
 
 	// TokenStore shares the callbacks exchange tokens arrive at with
-	// relays in other Caddy instances (and replays with other guards).
-	// Default: this Caddy's memory.
+	// relays in other Caddy instances (and replays and spent login
+	// bindings with other guards). Its entries expire; the guard sweeps a
+	// Caddy storage store of expired ones every 5 minutes. Default: this
+	// Caddy's memory, bounded in entries.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
 
 	routes    routeTable
@@ -129,6 +133,7 @@ type Guard struct {
 	client       *http.Client
 	startTimeout time.Duration
 	callbacks    relay.CallbackMemory
+	bindings     relay.BindingMemory
 	closeStore   func() error
 	metrics      *pluginMetrics
 }
@@ -204,7 +209,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		Timeout:       g.startTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	g.callbacks, g.closeStore = callbackMemory(ctx, g.TokenStore, g.logger)
+	g.callbacks, g.bindings, g.closeStore = guardMemory(ctx, g.TokenStore, g.logger)
 	g.edgeStart = map[string]bool{}
 	g.refusePro = false
 	if g.apiKey != "" {
@@ -283,7 +288,7 @@ func parseAppOrigin(raw string) (string, error) {
 // ServeHTTP checks auth routes and passes everything on.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// Client copies of the flags go first, whatever happens next.
-	g.strip.strip(r.Header)
+	g.strip.stripRequest(r)
 	var v verdict.Verdict
 	if g.verdicts != nil {
 		v = g.verdicts.Lookup(r.Context(), g.apiKey)

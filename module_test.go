@@ -150,6 +150,7 @@ func TestGuardRefusesUnknownPublicOrigin(t *testing.T) {
 func TestGuardHonoursTrustedForwardedHeaders(t *testing.T) {
 	g := newTestGuard(t, nil)
 	r := request("GET", "http://10.0.0.5:8080/api/outstatic/login", true)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	r.Header.Set("X-Forwarded-Proto", "https")
 	r.Header.Set("X-Forwarded-Host", "blog.example.com")
 	next := &recordingNext{}
@@ -270,7 +271,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	}
 
 	// a prefetch of login sets no binding
-	r := request("GET", "https://blog.example.com/api/outstatic/login", false)
+	r := start("GET", "https://blog.example.com/api/outstatic/login")
 	r.Header.Set("Next-Router-Prefetch", "1")
 	w = serve(t, g, r, &recordingNext{})
 	if c := cookieNamed(w, bindingCookieSecure); c != nil {
@@ -278,7 +279,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	}
 
 	// a real login start sets a __Host- cookie on https
-	w = serve(t, g, request("GET", "https://blog.example.com/api/outstatic/login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
 	c := cookieNamed(w, bindingCookieSecure)
 	if c == nil || !c.HttpOnly || !c.Secure || c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("binding cookie: %+v", c)
@@ -299,11 +300,11 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	// a forged, a tampered and an expired cookie do not count
 	for name, v := range map[string]string{
 		"forged":   "v1.9999999999.AAAA.AAAA",
-		"tampered": strings.Replace(c.Value, "v1.", "v1.9", 1),
+		"tampered": strings.Replace(c.Value, "v2.", "v2.9", 1),
 		"expired": func() string {
 			old := g.binding
 			old.now = func() time.Time { return time.Now().Add(-time.Hour) }
-			return old.value()
+			return old.value("https://blog.example.com")
 		}(),
 	} {
 		r = request("GET", cb, false)
@@ -316,7 +317,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	}
 
 	// on http the cookie has no __Host- prefix (browsers refuse it there)
-	w = serve(t, g, request("GET", "http://localhost:3000/api/outstatic/google-login", false), &recordingNext{})
+	w = serve(t, g, start("GET", "http://localhost:3000/api/outstatic/google-login"), &recordingNext{})
 	if c := cookieNamed(w, bindingCookie); c == nil || c.Secure {
 		t.Fatalf("http binding cookie: %+v", c)
 	}
@@ -330,7 +331,7 @@ func TestGuardMagicLinkBinding(t *testing.T) {
 	if next.called {
 		t.Fatal("unbound magic link accepted")
 	}
-	w := serve(t, g, request("POST", "https://blog.example.com/api/outstatic/magic-link", false), &recordingNext{})
+	w := serve(t, g, start("POST", "https://blog.example.com/api/outstatic/magic-link"), &recordingNext{})
 	c := cookieNamed(w, bindingCookieSecure)
 	if c == nil {
 		t.Fatal("magic-link POST set no binding")
@@ -473,7 +474,7 @@ func TestGuardGoogleLoginReturnURL(t *testing.T) {
 		"?next=https%3A%2F%2Fevil.example":                                                           false,
 	} {
 		next := &recordingNext{}
-		w := serve(t, g, request("GET", "https://blog.example.com/api/outstatic/google-login"+q, false), next)
+		w := serve(t, g, start("GET", "https://blog.example.com/api/outstatic/google-login"+q), next)
 		if next.called != ok {
 			t.Errorf("%q: app reached %v, want %v (%d)", q, next.called, ok, w.Code)
 		}
@@ -498,5 +499,166 @@ func TestGuardRefusesReplayedToken(t *testing.T) {
 		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error=session-error" {
 			t.Fatalf("replay %s: %d %q, app reached %v", u, w.Code, w.Header().Get("Location"), next.called)
 		}
+	}
+}
+
+// start builds a login start as the stock sign-in page sends it: a
+// same-origin fetch (a JSON POST for google-login and magic-link).
+func start(method, u string) *http.Request {
+	r := request(method, u, false)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	if method == http.MethodPost {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r
+}
+
+// TestGuardLoginStartMustComeFromSite: a binding is minted only for a login
+// the site's own page starts; any other start is refused, with what the
+// sign-in page shows, and sets no cookie. Both when the app answers the
+// start and when the guard does.
+func TestGuardLoginStartMustComeFromSite(t *testing.T) {
+	const site = "https://blog.example.com"
+	type req struct {
+		name, method, route string
+		hdr                 map[string]string
+	}
+	fetch := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+	nav := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
+	json := map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/json"}
+	good := []req{
+		{"login fetch", "GET", "login", fetch},
+		{"google-login link", "GET", "google-login", nav},
+		{"google-login fetch", "POST", "google-login", json},
+		{"magic-link fetch", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/json; charset=utf-8"}},
+		{"no fetch metadata, referer", "GET", "login", map[string]string{"Referer": site + "/outstatic"}},
+		{"no fetch metadata, origin", "POST", "magic-link", map[string]string{"Origin": site, "Content-Type": "application/json"}},
+	}
+	bad := []req{
+		{"cross-site navigation", "GET", "login", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Referer": site + "/outstatic"}},
+		{"cross-site popup", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}},
+		{"same-site sibling", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-site"}},
+		{"typed or bookmarked", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "none"}},
+		{"two metadata values", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-origin, cross-site"}},
+		{"upper case metadata", "GET", "login", map[string]string{"Sec-Fetch-Site": "SAME-ORIGIN"}},
+		{"no headers at all", "GET", "login", nil},
+		{"suppressed referer", "GET", "google-login", map[string]string{"Referer": ""}},
+		{"foreign referer", "GET", "login", map[string]string{"Referer": "https://evil.example/blog.example.com"}},
+		{"referer on a look-alike", "GET", "login", map[string]string{"Referer": "https://blog.example.com.evil.example/"}},
+		{"referer with userinfo", "GET", "login", map[string]string{"Referer": "https://blog.example.com@evil.example/"}},
+		{"referer on plain http", "GET", "login", map[string]string{"Referer": "http://blog.example.com/outstatic"}},
+		{"foreign origin", "POST", "google-login", map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}},
+		{"null origin", "POST", "magic-link", map[string]string{"Origin": "null", "Content-Type": "application/json", "Referer": site + "/"}},
+		{"form post", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/x-www-form-urlencoded"}},
+		{"text/plain post", "POST", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "text/plain"}},
+		{"no content type", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin"}},
+		{"cross-site text/plain", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"}},
+	}
+	build := func(q req) *http.Request {
+		r := request(q.method, site+"/api/outstatic/"+q.route, false)
+		if q.method == "POST" {
+			r.Body = ioNopCloser(`{"email":"ada@example.com"}`)
+		}
+		for k, v := range q.hdr {
+			if v == "" {
+				continue
+			}
+			r.Header.Set(k, v)
+		}
+		return r
+	}
+	appGuard := newTestGuard(t, nil)
+	edgeGuard, svc := proSetup(t, true, nil)
+	hasFlags(t, edgeGuard)
+	for _, g := range []*Guard{appGuard, edgeGuard} {
+		edge := g == edgeGuard
+		for _, q := range good {
+			next := &recordingNext{}
+			w := serve(t, g, build(q), next)
+			if cookieNamed(w, bindingCookieSecure) == nil || w.Code >= 400 || next.called == edge {
+				t.Errorf("edge %v, %s: %d %s, app reached %v, binding %v", edge, q.name, w.Code, w.Body, next.called, cookieNamed(w, bindingCookieSecure) != nil)
+			}
+		}
+		calls := len(svc.Requests())
+		for _, q := range bad {
+			next := &recordingNext{}
+			w := serve(t, g, build(q), next)
+			if next.called || cookieNamed(w, bindingCookieSecure) != nil {
+				t.Errorf("edge %v, %s: app reached %v, binding set %v", edge, q.name, next.called, cookieNamed(w, bindingCookieSecure) != nil)
+				continue
+			}
+			switch {
+			case q.route == "google-login" && q.method == "GET":
+				if w.Code != http.StatusFound || w.Header().Get("Location") != site+"/outstatic?error=google-relay-failed" {
+					t.Errorf("%s: %d %q", q.name, w.Code, w.Header().Get("Location"))
+				}
+			case w.Code != http.StatusForbidden:
+				t.Errorf("%s: %d", q.name, w.Code)
+			default:
+				want := map[string]string{"login": "github-relay-failed", "google-login": "google-relay-failed", "magic-link": "invalid-origin"}[q.route]
+				if got := jsonError(t, w); got != want {
+					t.Errorf("%s: error %q, want %q", q.name, got, want)
+				}
+			}
+		}
+		if n := len(svc.Requests()) - calls; n != 0 {
+			t.Errorf("refused starts made %d service calls", n)
+		}
+	}
+
+	// bind_login off and bind_magic_link off: starts are left alone, as before
+	off := false
+	g := newTestGuard(t, func(g *Guard) { g.BindLogin, g.BindMagicLink = &off, &off })
+	for _, q := range bad {
+		next := &recordingNext{}
+		serve(t, g, build(q), next)
+		if !next.called {
+			t.Errorf("binding off, %s: refused", q.name)
+		}
+	}
+}
+
+// TestGuardBindingIsSingleUse: a binding serves one callback, on the
+// server: the same cookie sent again (by the browser, or by whoever copied
+// it) is refused and records nothing, and a cookie minted for one site
+// does not serve another.
+func TestGuardBindingIsSingleUse(t *testing.T) {
+	g := newTestGuard(t, nil)
+	w := serve(t, g, start("GET", "https://blog.example.com/api/outstatic/login"), &recordingNext{})
+	c := cookieNamed(w, bindingCookieSecure)
+	if c == nil {
+		t.Fatal("no binding")
+	}
+	callback := func(token string, cookie *http.Cookie) (*recordingNext, *httptest.ResponseRecorder) {
+		r := request("GET", "https://blog.example.com/outstatic/api/outstatic/callback?exchange_token="+token, false)
+		r.AddCookie(cookie)
+		next := &recordingNext{}
+		return next, serve(t, g, r, next)
+	}
+	if next, _ := callback("single-use-first", c); !next.called {
+		t.Fatal("the first callback was refused")
+	}
+	for _, token := range []string{"single-use-second", "single-use-first"} {
+		next, w := callback(token, c)
+		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+errLoginFailed {
+			t.Fatalf("%s with a spent binding: app reached %v, %d %q", token, next.called, w.Code, w.Header().Get("Location"))
+		}
+	}
+	if _, ok := tokenCallbacks.Take("single-use-second"); ok {
+		t.Fatal("a spent binding recorded a second token")
+	}
+	if cb, ok := tokenCallbacks.Take("single-use-first"); !ok || cb != "https://blog.example.com/outstatic/api/outstatic/callback" {
+		t.Fatalf("the first token's record: %q %v", cb, ok)
+	}
+
+	// a binding for http://localhost:3000 is no binding for blog.example.com
+	w = serve(t, g, start("GET", "http://localhost:3000/api/outstatic/login"), &recordingNext{})
+	other := cookieNamed(w, bindingCookie)
+	if other == nil {
+		t.Fatal("no binding on localhost")
+	}
+	other.Name = bindingCookieSecure
+	if next, _ := callback("other-site-token", other); next.called {
+		t.Fatal("a binding served another site")
 	}
 }

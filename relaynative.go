@@ -233,7 +233,7 @@ func callbackMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) 
 // sweep removes expired tokens and spent markers from a file store every
 // few minutes (Redis expires its own) until the config is unloaded.
 func sweep(ctx caddy.Context, sw store.Sweeper, logger *zap.Logger) {
-	t := time.NewTicker(5 * time.Minute)
+	t := time.NewTicker(storeSweepInterval)
 	defer t.Stop()
 	for {
 		select {

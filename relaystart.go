@@ -221,7 +221,7 @@ func (g *Guard) countStart(route string, ok bool) {
 // bindStart sets the login binding when a login really started here.
 func (g *Guard) bindStart(w http.ResponseWriter, route authRoute, enabled bool) {
 	if enabled {
-		g.binding.set(w, route.origin.Scheme == "https")
+		g.binding.set(w, route.origin.Scheme == "https", route.origin.SiteOrigin())
 	}
 }
 

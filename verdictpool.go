@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
 	"github.com/caddyserver/caddy/v2"
@@ -106,5 +107,28 @@ func loadVerdicts(service string, s cacheSettings, logger *zap.Logger) (*verdict
 }
 
 // tokenCallbacks is where a guard records the public callback an exchange
-// token arrived at, for a relay in the same process to redeem it with.
-var tokenCallbacks relay.CallbackMemory = relay.NewMemoryCallbacks(5 * time.Minute)
+// token arrived at, for a relay in the same process to redeem it with, and
+// the login bindings it has accepted. Bounded (relay.DefaultMaxEntries).
+var tokenCallbacks = relay.NewMemoryCallbacks(5 * time.Minute)
+
+// storeSweepInterval is how often a guard or native relay sweeps expired
+// entries out of a store that does not expire them itself.
+var storeSweepInterval = 5 * time.Minute
+
+// guardMemory opens where a guard records tokens and spent bindings: the
+// shared store when one is configured, else this process's memory. Every
+// record in a store expires, and a guard sweeps a file store itself rather
+// than count on a native relay in the same Caddy to do it: a guard may run
+// alone, or beside a forward relay, and each token reaching a callback
+// leaves files behind.
+func guardMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, relay.BindingMemory, func() error) {
+	if shared == nil {
+		return tokenCallbacks, tokenCallbacks, func() error { return nil }
+	}
+	st, closer := openStore(ctx, shared.Redis, caddy.NewReplacer())
+	if sw, ok := st.(store.Sweeper); ok {
+		go sweep(ctx, sw, logger)
+	}
+	sc := relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}
+	return sc, sc, closer
+}

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"sync"
 	"time"
-
-	"github.com/patrickmn/go-cache"
 )
 
 // CallbackMemory remembers at which public callback URL an exchange token
@@ -25,28 +23,85 @@ type CallbackMemory interface {
 	Take(token string) (string, bool)
 }
 
-// MemoryCallbacks is a CallbackMemory in process memory, for a guard and a
-// relay in one Caddy. Tokens are kept as hashes; entries expire after ttl.
+// BindingMemory remembers which login bindings have served a login. A
+// binding (the guard's signed cookie) names one login; the cookie alone
+// cannot be made single use, since a browser (or anyone who copied it) can
+// send it again, so the guard records each one it accepts here.
+type BindingMemory interface {
+	// SpendBinding marks the binding id used until it expires. It returns
+	// false when the id was used before.
+	SpendBinding(id string, expires time.Time) bool
+}
+
+// DefaultMaxEntries bounds a MemoryCallbacks: every token that reaches a
+// callback and every binding spent leaves an entry for minutes, and a
+// client can make as many as it can send requests. An entry is a few
+// hundred bytes, so the default stays under a few tens of megabytes.
+const DefaultMaxEntries = 50_000
+
+// MemoryCallbacks is a CallbackMemory and BindingMemory in process memory,
+// for a guard and a relay in one Caddy. Tokens and binding ids are kept as
+// hashes. Entries expire, and the memory holds at most a fixed number of
+// them: past it, the oldest go first. Losing an entry early costs little:
+// a token whose record is gone is redeemed only by an exact callback match
+// (the service's own single use still holds), and a binding id that is
+// gone belongs to a cookie the browser was already told to drop.
 type MemoryCallbacks struct {
-	mu sync.Mutex
-	c  *cache.Cache
+	mu      sync.Mutex
+	ttl     time.Duration
+	max     int
+	now     func() time.Time
+	entries map[memKey]*memEntry
+	// order holds every key of entries once, oldest first, from head on;
+	// a key leaves both together.
+	order []memKey
+	head  int
 }
 
-// NewMemoryCallbacks returns an empty memory whose entries live for ttl.
-func NewMemoryCallbacks(ttl time.Duration) *MemoryCallbacks {
-	return &MemoryCallbacks{c: cache.New(ttl, ttl)}
-}
+type memKey [sha256.Size]byte
 
-// record is what the memory keeps for a token. A taken record stays, as a
-// marker that the token was seen, until it expires.
-type record struct {
+// memEntry is what the memory keeps for a token or a binding. A taken
+// token record stays, as a marker that the token was seen, until it
+// expires.
+type memEntry struct {
 	callback string
 	taken    bool
+	expires  time.Time
+}
+
+// NewMemoryCallbacks returns an empty memory whose token records live for
+// ttl, holding at most DefaultMaxEntries entries.
+func NewMemoryCallbacks(ttl time.Duration) *MemoryCallbacks {
+	return NewMemoryCallbacksMax(ttl, DefaultMaxEntries)
+}
+
+// NewMemoryCallbacksMax is NewMemoryCallbacks holding at most max entries
+// (at least 1).
+func NewMemoryCallbacksMax(ttl time.Duration, max int) *MemoryCallbacks {
+	return newMemoryCallbacks(ttl, max, time.Now)
+}
+
+func newMemoryCallbacks(ttl time.Duration, max int, now func() time.Time) *MemoryCallbacks {
+	if max < 1 {
+		max = 1
+	}
+	return &MemoryCallbacks{ttl: ttl, max: max, now: now, entries: map[memKey]*memEntry{}}
+}
+
+// Len reports how many entries the memory holds, expired ones included
+// until they are dropped.
+func (m *MemoryCallbacks) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
 }
 
 // Remember records that token arrived at callbackURL, once.
 func (m *MemoryCallbacks) Remember(token, callbackURL string) bool {
-	return m.c.Add(tokenKey(token), &record{callback: callbackURL}, cache.DefaultExpiration) == nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	return m.addLocked(memHash("t", token), &memEntry{callback: callbackURL, expires: now.Add(m.ttl)}, now)
 }
 
 // Take returns the callback recorded for token and marks it taken, so a
@@ -54,19 +109,68 @@ func (m *MemoryCallbacks) Remember(token, callbackURL string) bool {
 func (m *MemoryCallbacks) Take(token string) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v, ok := m.c.Get(tokenKey(token))
-	if !ok {
+	e, ok := m.entries[memHash("t", token)]
+	if !ok || !m.now().Before(e.expires) || e.taken {
 		return "", false
 	}
-	rec := v.(*record)
-	if rec.taken {
-		return "", false
-	}
-	rec.taken = true
-	return rec.callback, true
+	e.taken = true
+	return e.callback, true
 }
 
-// tokenKey hashes a token so that memory and stores never hold it.
+// SpendBinding marks the binding id used until expires, once.
+func (m *MemoryCallbacks) SpendBinding(id string, expires time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if !now.Before(expires) {
+		return false
+	}
+	return m.addLocked(memHash("b", id), &memEntry{expires: expires}, now)
+}
+
+// addLocked adds e under k unless a live entry is there. An expired entry
+// is replaced in place, keeping its place in the order.
+func (m *MemoryCallbacks) addLocked(k memKey, e *memEntry, now time.Time) bool {
+	if old, ok := m.entries[k]; ok {
+		if now.Before(old.expires) {
+			return false
+		}
+		*old = *e
+		return true
+	}
+	m.dropLocked(now)
+	m.entries[k] = e
+	m.order = append(m.order, k)
+	return true
+}
+
+// dropLocked makes room for one entry: it drops expired entries from the
+// old end, then the oldest while the memory is full, and compacts the
+// order now and then so that it does not grow without bound.
+func (m *MemoryCallbacks) dropLocked(now time.Time) {
+	for m.head < len(m.order) {
+		k := m.order[m.head]
+		e := m.entries[k]
+		if len(m.entries) < m.max && now.Before(e.expires) {
+			break
+		}
+		delete(m.entries, k)
+		m.order[m.head] = memKey{}
+		m.head++
+	}
+	if m.head > 1024 && m.head*2 > len(m.order) {
+		m.order = append([]memKey(nil), m.order[m.head:]...)
+		m.head = 0
+	}
+}
+
+// memHash keys an entry by kind and value, so that a token and a binding
+// id never meet and the memory never holds either.
+func memHash(kind, value string) memKey {
+	return sha256.Sum256([]byte(kind + "\x00" + value))
+}
+
+// tokenKey hashes a token so that stores never hold it.
 func tokenKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])

@@ -60,6 +60,27 @@ func (s StoreCallbacks) Remember(token, callbackURL string) bool {
 	return true
 }
 
+// SpendBinding marks the binding id used until expires, once across every
+// instance sharing the store. When the store fails it reports the binding
+// as unused, for the reason Remember does: the signed cookie has been
+// checked and its browser told to drop it.
+func (s StoreCallbacks) SpendBinding(id string, expires time.Time) bool {
+	ttl := time.Until(expires)
+	if ttl <= 0 {
+		return false
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	err := s.Store.PutNew(ctx, "bindings/"+tokenKey(id), []byte{1}, ttl)
+	if errors.Is(err, store.ErrExists) {
+		return false
+	}
+	if err != nil {
+		s.log().Warn("recording a spent login binding", zap.Error(err))
+	}
+	return true
+}
+
 // Take returns the callback recorded for token and removes it.
 func (s StoreCallbacks) Take(token string) (string, bool) {
 	ctx, cancel := s.ctx()
@@ -73,3 +94,10 @@ func (s StoreCallbacks) Take(token string) (string, bool) {
 	}
 	return string(v), true
 }
+
+var (
+	_ CallbackMemory = StoreCallbacks{}
+	_ BindingMemory  = StoreCallbacks{}
+	_ CallbackMemory = (*MemoryCallbacks)(nil)
+	_ BindingMemory  = (*MemoryCallbacks)(nil)
+)
