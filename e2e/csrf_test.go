@@ -1,0 +1,134 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// hostilePage serves an attacker's pages on another origin
+// (http://127.0.0.1:<port>, another site than the public one). Every page
+// ends by sending the browser to the site's callback with the attacker's
+// own exchange token; before that, each makes the victim's browser start a
+// login on the site in its own way, so that the guard sees a login start in
+// this browser that no page of the site asked for.
+type hostilePage struct {
+	url string
+}
+
+func newHostilePage(t *testing.T, login, callback string) *hostilePage {
+	t.Helper()
+	js := func(v string) string { b, _ := json.Marshal(v); return string(b) }
+	pages := map[string]string{
+		// a top-level navigation to the login route
+		"/toplevel": `<script>location.href = ` + js(login) + `</script>`,
+		// a popup on the login route, then the callback in the opener
+		"/popup": `<button id="open" onclick="` + html.EscapeString(`window.open(`+js(login)+`, "login")`) + `">open</button>
+<button id="finish" onclick="` + html.EscapeString(`location.href = `+js(callback)) + `">finish</button>`,
+		// the callback, from the attacker's page
+		"/finish": `<script>location.href = ` + js(callback) + `</script>`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><title>hostile</title><body>%s</body>", body)
+	}))
+	t.Cleanup(srv.Close)
+	return &hostilePage{url: srv.URL}
+}
+
+// TestCrossSiteLoginCSRFInBrowser is login CSRF from another site: a
+// hostile page makes the victim's browser start a login on the site (a
+// top-level navigation or a popup on /api/outstatic/login), which leaves
+// the browser looking like one that started a login, then sends it to the
+// site's callback with the attacker's own exchange token. The victim must
+// end on the sign-in page with an error, not logged in as the attacker.
+func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
+	s := setUp(t, newNativeBackend)
+	browser := newBrowser(t)
+	login := s.public + "/api/outstatic/login"
+
+	// noBinding checks the hostile start left no login binding behind.
+	noBinding := func(t *testing.T, victim context.Context) {
+		t.Helper()
+		if cookies(t, victim, s.public)[s.bindingCookie()] != nil {
+			t.Error("a login started from another site left a login binding in the victim's browser")
+		}
+	}
+	cases := []struct {
+		name   string
+		attack func(t *testing.T, victim context.Context, page *hostilePage)
+	}{
+		{"top-level navigation", func(t *testing.T, victim context.Context, page *hostilePage) {
+			run(t, victim, "opening the hostile page", chromedp.Navigate(page.url+"/toplevel"))
+			waitFor(t, victim, "the login route, loaded", fmt.Sprintf(
+				`location.href === %q && document.readyState === "complete"`, login))
+			noBinding(t, victim)
+			run(t, victim, "opening the hostile page's second step", chromedp.Navigate(page.url+"/finish"))
+		}},
+		{"popup", func(t *testing.T, victim context.Context, page *hostilePage) {
+			run(t, victim, "opening the hostile page", chromedp.Navigate(page.url+"/popup"))
+			opened := chromedp.WaitNewTarget(victim, func(i *target.Info) bool { return i.Type == "page" })
+			// a click: the user activation a popup needs
+			run(t, victim, "clicking the hostile button", chromedp.Click(chromedp.CSS("#open")))
+			var id target.ID
+			select {
+			case id = <-opened:
+			case <-time.After(stepTimeout):
+				t.Fatal("the hostile page opened no popup")
+			}
+			popup, cancel := chromedp.NewContext(victim, chromedp.WithTargetID(id))
+			defer cancel()
+			waitFor(t, popup, "the login route, loaded in the popup", fmt.Sprintf(
+				`location.href === %q && document.readyState === "complete"`, login))
+			noBinding(t, victim)
+			run(t, victim, "clicking the hostile page's second button", chromedp.Click(chromedp.CSS("#finish")))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			victim := newBrowserContext(t, browser)
+			redeemed := s.backend.count(t, "/outstatic/auth/exchange-token")
+			page := newHostilePage(t, login, s.callback()+"?exchange_token="+s.backend.mint(t, s))
+			c.attack(t, victim, page)
+
+			// the callback answers with a redirect to the dashboard: with an
+			// error, or (the attack working) without one
+			waitFor(t, victim, "the dashboard", fmt.Sprintf(`location.href.startsWith(%q) && document.readyState === "complete"`,
+				s.public+"/outstatic"))
+			time.Sleep(300 * time.Millisecond) // a redirect that is still on its way
+			saveScreenshot(t, victim, "csrf-"+strings.ReplaceAll(c.name, " ", "-")+".png")
+			loc := eval[string](t, victim, "reading the location", `location.href`)
+			t.Logf("the victim's browser ends at %s", loc)
+			if !strings.HasPrefix(loc, s.public+"/outstatic?error=") {
+				t.Errorf("the victim's browser is at %s, want the sign-in page with an error", loc)
+			} else {
+				waitForText(t, victim, "Sign in with GitHub")
+			}
+			if cookies(t, victim, s.public)["ost_token"] != nil {
+				t.Error("the victim's browser has an ost_token cookie")
+			}
+			if sess, ok := currentSession(t, victim); ok {
+				t.Errorf("the victim is logged in, as %s", sess.User.Email)
+			}
+			if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 0 {
+				t.Errorf("%d redemptions of the attacker's token reached the service", n)
+			}
+		})
+	}
+}
