@@ -76,6 +76,9 @@ type nativeOptions struct {
 	// sessionTTL is the native relay's session_ttl, the access token's
 	// lifetime; the relay's default (1h) when zero.
 	sessionTTL time.Duration
+	// refreshTTL is the native relay's refresh_ttl, a login's lifetime;
+	// the relay's default (30 days) when zero.
+	refreshTTL time.Duration
 }
 
 // newNativeBackendWith is newNativeBackend with opts.
@@ -92,6 +95,9 @@ func (b *nativeBackend) extraConfig() string {
 	var lines []string
 	if b.opts.sessionTTL > 0 {
 		lines = append(lines, "session_ttl "+b.opts.sessionTTL.String())
+	}
+	if b.opts.refreshTTL > 0 {
+		lines = append(lines, "refresh_ttl "+b.opts.refreshTTL.String())
 	}
 	if len(lines) == 0 {
 		return ""
