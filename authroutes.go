@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"go.uber.org/zap"
@@ -52,7 +53,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 			break
 		}
 		if g.bindLogin {
-			if reason := startedBySite(r, route.origin); reason != "" {
+			if reason := startedBySite(r, route.name, route.origin); reason != "" {
 				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
 				return true, g.refuseStart(w, r, route)
 			}
@@ -84,7 +85,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 			break
 		}
 		if g.bindMagic {
-			if reason := startedBySite(r, route.origin); reason != "" {
+			if reason := startedBySite(r, route.name, route.origin); reason != "" {
 				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
 				return true, g.refuseStart(w, r, route)
 			}
@@ -180,26 +181,50 @@ func startsLogin(route, method string) bool {
 //
 // The stock sign-in page starts every login with a same-origin fetch
 // (GET login; POST google-login and magic-link with a JSON body), and
-// without JavaScript its google-login link is a same-origin navigation.
-// Browsers that send Fetch Metadata say so in Sec-Fetch-Site; a page can
-// neither forge it nor make it say same-origin from another origin, a
-// redirect included. Where it is absent (older browsers, and plain-http
-// origins other than localhost), Origin, or else Referer, must name the
-// public site; a hostile page can suppress Referer but not forge it, and
-// a request with neither is refused. A POST must be JSON, which no form
-// can send, so that a cross-site POST is always preflighted.
-func startedBySite(r *http.Request, o *validate.Origin) string {
+// without JavaScript its google-login link is a same-origin navigation
+// the user clicked. Browsers that send Fetch Metadata say all of this; a
+// page can forge none of it, nor make it say same-origin from another
+// origin, a redirect included. A navigation must also come from a click
+// (Sec-Fetch-User), because the stock dashboard has a page that navigates
+// on its own to any URL of the site (/outstatic/redirect?redirectTo=, after
+// three seconds): a hostile page could otherwise have the site's own page
+// open the login for it. For the same reason a start whose Referer is that
+// page is refused.
+//
+// Where Fetch Metadata is absent (older browsers, and plain-http origins
+// other than localhost), Origin, or else Referer, must name the public
+// site; a hostile page can suppress Referer but not forge it, and a
+// request with neither is refused. A POST must be JSON, which no form can
+// send, so that a cross-site POST is always preflighted.
+func startedBySite(r *http.Request, route string, o *validate.Origin) string {
 	if r.Method == http.MethodPost {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
 			return "not a JSON body"
 		}
 	}
+	referers := r.Header.Values("Referer")
+	for _, ref := range referers {
+		if fromRedirectPage(ref, o) {
+			return "referer is the dashboard's redirect page"
+		}
+	}
 	if sites := r.Header.Values("Sec-Fetch-Site"); len(sites) > 0 {
 		if len(sites) != 1 || sites[0] != "same-origin" {
 			return "sec-fetch-site is not same-origin"
 		}
-		return ""
+		switch r.Header.Get("Sec-Fetch-Mode") {
+		case "cors", "same-origin":
+			// a fetch by the site's own script
+			return ""
+		case "navigate":
+			if route == "google-login" && r.Method == http.MethodGet &&
+				r.Header.Get("Sec-Fetch-User") == "?1" && r.Header.Get("Sec-Fetch-Dest") == "document" {
+				return ""
+			}
+			return "a navigation that is not a click on the google-login link"
+		}
+		return "sec-fetch-mode is not a fetch"
 	}
 	if origins := r.Header.Values("Origin"); len(origins) > 0 {
 		if len(origins) != 1 || !sameOrigin(origins[0], o) {
@@ -207,11 +232,21 @@ func startedBySite(r *http.Request, o *validate.Origin) string {
 		}
 		return ""
 	}
-	referers := r.Header.Values("Referer")
 	if len(referers) != 1 || !sameSiteURL(referers[0], o) {
 		return "no origin or referer on the site"
 	}
 	return ""
+}
+
+// fromRedirectPage reports whether the URL u is the stock dashboard's
+// redirect page on o's site, in any spelling of its path.
+func fromRedirectPage(u string, o *validate.Origin) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	clean := strings.ToLower(path.Clean("/" + p.Path))
+	return clean == strings.ToLower(o.Path)+"/redirect"
 }
 
 // sameSiteURL reports whether the absolute URL u is on o's site.

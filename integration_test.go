@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,7 +132,7 @@ func TestGuardInCaddy(t *testing.T) {
 	}
 
 	// a login started in this browser comes back through
-	if res := get("http://blog.localhost:9080/api/outstatic/login", "Sec-Fetch-Site", "same-origin"); res.StatusCode != 200 {
+	if res := get("http://blog.localhost:9080/api/outstatic/login", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors"); res.StatusCode != 200 {
 		t.Fatalf("login: %d", res.StatusCode)
 	}
 	res := get("http://blog.localhost:9080/outstatic/api/outstatic/callback?exchange_token=good-token-123")
@@ -305,6 +306,15 @@ func TestGuardLoginCSRFInCaddy(t *testing.T) {
 		if res.StatusCode < 300 || len(res.Cookies()) != 0 {
 			t.Errorf("%s with no referer: %d, cookies %v", route, res.StatusCode, res.Cookies())
 		}
+		// the hostile page opens the stock dashboard's redirect page with
+		// redirectTo=<this route>: the site's own page then navigates to it,
+		// same-origin, without a click
+		res = do(victim, site+"/api/outstatic/"+route,
+			"Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document",
+			"Referer", ports(site)+"/outstatic/redirect?redirectTo="+url.QueryEscape(ports(site)+"/api/outstatic/"+route))
+		if res.StatusCode < 300 || len(res.Cookies()) != 0 {
+			t.Errorf("%s from the redirect page: %d, cookies %v", route, res.StatusCode, res.Cookies())
+		}
 	}
 	res := do(victim, site+"/api/outstatic/callback?exchange_token=attacker-own-token",
 		"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate")
@@ -410,7 +420,7 @@ func TestGuardTokenStoreInCaddy(t *testing.T) {
 		res.Body.Close()
 		return res
 	}
-	res := do("http://blog.localhost:9080/api/outstatic/login", nil, "Sec-Fetch-Site", "same-origin")
+	res := do("http://blog.localhost:9080/api/outstatic/login", nil, "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
 	var binding *http.Cookie
 	for _, c := range res.Cookies() {
 		if c.Name == bindingCookie {

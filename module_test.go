@@ -151,6 +151,7 @@ func TestGuardHonoursTrustedForwardedHeaders(t *testing.T) {
 	g := newTestGuard(t, nil)
 	r := request("GET", "http://10.0.0.5:8080/api/outstatic/login", true)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.Header.Set("Sec-Fetch-Mode", "cors")
 	r.Header.Set("X-Forwarded-Proto", "https")
 	r.Header.Set("X-Forwarded-Host", "blog.example.com")
 	next := &recordingNext{}
@@ -507,6 +508,8 @@ func TestGuardRefusesReplayedToken(t *testing.T) {
 func start(method, u string) *http.Request {
 	r := request(method, u, false)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.Header.Set("Sec-Fetch-Mode", "cors")
+	r.Header.Set("Sec-Fetch-Dest", "empty")
 	if method == http.MethodPost {
 		r.Header.Set("Content-Type", "application/json")
 	}
@@ -523,14 +526,14 @@ func TestGuardLoginStartMustComeFromSite(t *testing.T) {
 		name, method, route string
 		hdr                 map[string]string
 	}
-	fetch := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
-	nav := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
-	json := map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/json"}
+	fetch := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
+	click := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1", "Referer": site + "/outstatic"}
+	json := map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Content-Type": "application/json"}
 	good := []req{
 		{"login fetch", "GET", "login", fetch},
-		{"google-login link", "GET", "google-login", nav},
+		{"google-login link", "GET", "google-login", click},
 		{"google-login fetch", "POST", "google-login", json},
-		{"magic-link fetch", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/json; charset=utf-8"}},
+		{"magic-link fetch", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "same-origin", "Content-Type": "application/json; charset=utf-8"}},
 		{"no fetch metadata, referer", "GET", "login", map[string]string{"Referer": site + "/outstatic"}},
 		{"no fetch metadata, origin", "POST", "magic-link", map[string]string{"Origin": site, "Content-Type": "application/json"}},
 	}
@@ -549,6 +552,16 @@ func TestGuardLoginStartMustComeFromSite(t *testing.T) {
 		{"referer on plain http", "GET", "login", map[string]string{"Referer": "http://blog.example.com/outstatic"}},
 		{"foreign origin", "POST", "google-login", map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}},
 		{"null origin", "POST", "magic-link", map[string]string{"Origin": "null", "Content-Type": "application/json", "Referer": site + "/"}},
+		// the stock dashboard's /outstatic/redirect?redirectTo=<site URL>
+		// navigates there on its own: same-origin, but no click
+		{"the redirect page's navigation", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Referer": site + "/outstatic/redirect?redirectTo=x"}},
+		{"a navigation with no click", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}},
+		{"a click from the redirect page", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1", "Referer": site + "/OUTSTATIC/redirect/"}},
+		{"login opened as a page", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}},
+		{"google-login in a frame", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", "Sec-Fetch-User": "?1"}},
+		{"an image on the site", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}},
+		{"site without mode", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-origin"}},
+		{"old browser from the redirect page", "GET", "google-login", map[string]string{"Referer": site + "/outstatic/redirect?redirectTo=x"}},
 		{"form post", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/x-www-form-urlencoded"}},
 		{"text/plain post", "POST", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "text/plain"}},
 		{"no content type", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin"}},

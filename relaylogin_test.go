@@ -115,6 +115,7 @@ func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
 		if strings.HasSuffix(u, "/api/outstatic/login") {
 			// the sign-in page's fetch
 			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.Header.Set("Sec-Fetch-Mode", "cors")
 		}
 		res, err := browser.Do(req)
 		if err != nil {
@@ -392,7 +393,7 @@ func TestAccessLogHidesLoginSecrets(t *testing.T) {
 	var secrets []string
 
 	// the sign-in page's click: the guard starts the login with the relay
-	res := do("GET", public+"/api/outstatic/login", "", "Sec-Fetch-Site", "same-origin")
+	res := do("GET", public+"/api/outstatic/login", "", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
 	body, _ := io.ReadAll(res.Body)
 	var start struct{ URL string }
 	if err := json.Unmarshal(body, &start); err != nil || res.StatusCode != 200 {

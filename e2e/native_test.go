@@ -186,6 +186,7 @@ func (b *nativeBackend) mint(t *testing.T, s *stack) string {
 		t.Fatal(err)
 	}
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
 	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
