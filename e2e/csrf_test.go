@@ -9,10 +9,12 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -38,6 +40,11 @@ func newHostilePage(t *testing.T, login, callback string) *hostilePage {
 <button id="finish" onclick="` + html.EscapeString(`location.href = `+js(callback)) + `">finish</button>`,
 		// the callback, from the attacker's page
 		"/finish": `<script>location.href = ` + js(callback) + `</script>`,
+		// the stock dashboard's redirect page, which navigates on its own,
+		// after three seconds, to any URL of the site it is given: the
+		// login route, as a navigation from the site itself
+		"/via-redirect": `<script>location.href = ` + js(strings.TrimSuffix(login, "/api/outstatic/login")+
+			"/outstatic/redirect?redirectTo="+url.QueryEscape(login)) + `</script>`,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := pages[r.URL.Path]
@@ -54,10 +61,12 @@ func newHostilePage(t *testing.T, login, callback string) *hostilePage {
 
 // TestCrossSiteLoginCSRFInBrowser is login CSRF from another site: a
 // hostile page makes the victim's browser start a login on the site (a
-// top-level navigation or a popup on /api/outstatic/login), which leaves
-// the browser looking like one that started a login, then sends it to the
-// site's callback with the attacker's own exchange token. The victim must
-// end on the sign-in page with an error, not logged in as the attacker.
+// top-level navigation or a popup on /api/outstatic/login, or the
+// dashboard's own redirect page sent there), which would leave the browser
+// looking like one that started a login, then sends it to the site's
+// callback with the attacker's own exchange token. A victim who was
+// logged out must end on the sign-in page with an error, not logged in as
+// the attacker; one who was logged in must keep their own session.
 func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 	s := setUp(t, newNativeBackend)
 	browser := newBrowser(t)
@@ -71,17 +80,18 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 		}
 	}
 	cases := []struct {
-		name   string
-		attack func(t *testing.T, victim context.Context, page *hostilePage)
+		name     string
+		loggedIn bool // the victim has a session of their own
+		attack   func(t *testing.T, victim context.Context, page *hostilePage)
 	}{
-		{"top-level navigation", func(t *testing.T, victim context.Context, page *hostilePage) {
+		{"top-level navigation", false, func(t *testing.T, victim context.Context, page *hostilePage) {
 			run(t, victim, "opening the hostile page", chromedp.Navigate(page.url+"/toplevel"))
 			waitFor(t, victim, "the login route, loaded", fmt.Sprintf(
 				`location.href === %q && document.readyState === "complete"`, login))
 			noBinding(t, victim)
 			run(t, victim, "opening the hostile page's second step", chromedp.Navigate(page.url+"/finish"))
 		}},
-		{"popup", func(t *testing.T, victim context.Context, page *hostilePage) {
+		{"popup", false, func(t *testing.T, victim context.Context, page *hostilePage) {
 			run(t, victim, "opening the hostile page", chromedp.Navigate(page.url+"/popup"))
 			opened := chromedp.WaitNewTarget(victim, func(i *target.Info) bool { return i.Type == "page" })
 			// a click: the user activation a popup needs
@@ -99,10 +109,24 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 			noBinding(t, victim)
 			run(t, victim, "clicking the hostile page's second button", chromedp.Click(chromedp.CSS("#finish")))
 		}},
+		{"the dashboard's redirect page", true, func(t *testing.T, victim context.Context, page *hostilePage) {
+			run(t, victim, "opening the hostile page", chromedp.Navigate(page.url+"/via-redirect"))
+			waitFor(t, victim, "the login route, loaded", fmt.Sprintf(
+				`location.href === %q && document.readyState === "complete"`, login))
+			noBinding(t, victim)
+			run(t, victim, "opening the hostile page's second step", chromedp.Navigate(page.url+"/finish"))
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			victim := newBrowserContext(t, browser)
+			var own *network.Cookie
+			if c.loggedIn {
+				loginInBrowser(t, s, victim)
+				if own = cookies(t, victim, s.public)["ost_token"]; own == nil {
+					t.Fatal("the victim's own login left no ost_token cookie")
+				}
+			}
 			redeemed := s.backend.count(t, "/outstatic/auth/exchange-token")
 			page := newHostilePage(t, login, s.callback()+"?exchange_token="+s.backend.mint(t, s))
 			c.attack(t, victim, page)
@@ -116,15 +140,23 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 			loc := eval[string](t, victim, "reading the location", `location.href`)
 			t.Logf("the victim's browser ends at %s", loc)
 			if !strings.HasPrefix(loc, s.public+"/outstatic?error=") {
-				t.Errorf("the victim's browser is at %s, want the sign-in page with an error", loc)
+				t.Errorf("the victim's browser is at %s, want the dashboard with an error", loc)
+			}
+			cookie := cookies(t, victim, s.public)["ost_token"]
+			if c.loggedIn {
+				if cookie == nil || cookie.Value != own.Value {
+					t.Error("the victim's session was replaced")
+				}
 			} else {
-				waitForText(t, victim, "Sign in with GitHub")
-			}
-			if cookies(t, victim, s.public)["ost_token"] != nil {
-				t.Error("the victim's browser has an ost_token cookie")
-			}
-			if sess, ok := currentSession(t, victim); ok {
-				t.Errorf("the victim is logged in, as %s", sess.User.Email)
+				if strings.HasPrefix(loc, s.public+"/outstatic?error=") {
+					waitForText(t, victim, "Sign in with GitHub")
+				}
+				if cookie != nil {
+					t.Error("the victim's browser has an ost_token cookie")
+				}
+				if sess, ok := currentSession(t, victim); ok {
+					t.Errorf("the victim is logged in, as %s", sess.User.Email)
+				}
 			}
 			if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 0 {
 				t.Errorf("%d redemptions of the attacker's token reached the service", n)
