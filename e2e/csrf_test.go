@@ -32,6 +32,7 @@ type hostilePage struct {
 func newHostilePage(t *testing.T, login, callback string) *hostilePage {
 	t.Helper()
 	js := func(v string) string { b, _ := json.Marshal(v); return string(b) }
+	site := strings.TrimSuffix(login, "/api/outstatic/login")
 	pages := map[string]string{
 		// a top-level navigation to the login route
 		"/toplevel": `<script>location.href = ` + js(login) + `</script>`,
@@ -43,8 +44,12 @@ func newHostilePage(t *testing.T, login, callback string) *hostilePage {
 		// the stock dashboard's redirect page, which navigates on its own,
 		// after three seconds, to any URL of the site it is given: the
 		// login route, as a navigation from the site itself
-		"/via-redirect": `<script>location.href = ` + js(strings.TrimSuffix(login, "/api/outstatic/login")+
-			"/outstatic/redirect?redirectTo="+url.QueryEscape(login)) + `</script>`,
+		"/via-redirect": `<script>location.href = ` + js(site+"/outstatic/redirect?redirectTo="+url.QueryEscape(login)) + `</script>`,
+		// a magic link asked for from a form, whose text/plain body is
+		// JSON: {"email":"victim@example.com","x":"="}
+		"/magic-form": `<form id="f" method="POST" enctype="text/plain" action="` + html.EscapeString(site+"/api/outstatic/magic-link") +
+			`"><input name="` + html.EscapeString(`{"email":"victim@example.com","x":"`) + `" value="` + html.EscapeString(`"}`) +
+			`"></form><script>document.getElementById("f").submit()</script>`,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := pages[r.URL.Path]
@@ -162,5 +167,55 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 				t.Errorf("%d redemptions of the attacker's token reached the service", n)
 			}
 		})
+	}
+}
+
+// TestCrossSiteMagicLinkCSRFInBrowser is login CSRF through the magic-link
+// route: a hostile page on another origin posts a form to the site's
+// /api/outstatic/magic-link (a text/plain body that is JSON, so no
+// preflight), which would leave the victim's browser looking like one that
+// asked for a magic link, then sends it to the site's magic-link callback
+// with the attacker's own exchange token. The hosted service's fake sends
+// magic links; the native relay does not.
+func TestCrossSiteMagicLinkCSRFInBrowser(t *testing.T) {
+	s := setUp(t, newForwardBackend)
+	svc := s.backend.(*forwardBackend).svc
+	browser := newBrowser(t)
+	victim := newBrowserContext(t, browser)
+	starts := s.backend.count(t, "/outstatic/auth/request-magic-link")
+	redeemed := s.backend.count(t, "/outstatic/auth/exchange-token")
+	callback := s.public + "/outstatic/api/outstatic/magic-link-callback"
+	page := newHostilePage(t, s.public+"/api/outstatic/login", callback+"?exchange_token="+svc.Mint(callback))
+
+	run(t, victim, "opening the hostile page", chromedp.Navigate(page.url+"/magic-form"))
+	waitFor(t, victim, "the magic-link route's answer", fmt.Sprintf(
+		`location.href === %q && document.readyState === "complete"`, s.public+"/api/outstatic/magic-link"))
+	t.Logf("the magic-link route answered the form: %s", eval[string](t, victim, "reading the answer", `document.body.innerText`))
+	if cookies(t, victim, s.public)[s.bindingCookie()] != nil {
+		t.Error("a magic link asked for from another site left a login binding in the victim's browser")
+	}
+	if n := s.backend.count(t, "/outstatic/auth/request-magic-link") - starts; n != 0 {
+		t.Errorf("the form's magic-link request reached the service %d times", n)
+	}
+	run(t, victim, "opening the hostile page's second step", chromedp.Navigate(page.url+"/finish"))
+	waitFor(t, victim, "the dashboard", fmt.Sprintf(`location.href.startsWith(%q) && document.readyState === "complete"`,
+		s.public+"/outstatic"))
+	time.Sleep(300 * time.Millisecond) // a redirect that is still on its way
+	saveScreenshot(t, victim, "csrf-magic-link.png")
+	loc := eval[string](t, victim, "reading the location", `location.href`)
+	t.Logf("the victim's browser ends at %s", loc)
+	if !strings.HasPrefix(loc, s.public+"/outstatic?error=") {
+		t.Errorf("the victim's browser is at %s, want the sign-in page with an error", loc)
+	} else {
+		waitForText(t, victim, "Sign in with GitHub")
+	}
+	if cookies(t, victim, s.public)["ost_token"] != nil {
+		t.Error("the victim's browser has an ost_token cookie")
+	}
+	if sess, ok := currentSession(t, victim); ok {
+		t.Errorf("the victim is logged in, as %s", sess.User.Email)
+	}
+	if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 0 {
+		t.Errorf("%d redemptions of the attacker's token reached the service", n)
 	}
 }
