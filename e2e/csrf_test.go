@@ -141,7 +141,7 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 			waitFor(t, victim, "the dashboard", fmt.Sprintf(`location.href.startsWith(%q) && document.readyState === "complete"`,
 				s.public+"/outstatic"))
 			time.Sleep(300 * time.Millisecond) // a redirect that is still on its way
-			saveScreenshot(t, victim, "csrf-"+strings.ReplaceAll(c.name, " ", "-")+".png")
+			saveScreenshot(t, victim, "csrf-"+fileName(c.name)+".png")
 			loc := eval[string](t, victim, "reading the location", `location.href`)
 			t.Logf("the victim's browser ends at %s", loc)
 			if !strings.HasPrefix(loc, s.public+"/outstatic?error=") {
@@ -218,4 +218,15 @@ func TestCrossSiteMagicLinkCSRFInBrowser(t *testing.T) {
 	if n := s.backend.count(t, "/outstatic/auth/exchange-token") - redeemed; n != 0 {
 		t.Errorf("%d redemptions of the attacker's token reached the service", n)
 	}
+}
+
+// fileName makes a file name of a case's name: letters and digits, the
+// rest dashes.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name)
 }
