@@ -80,9 +80,9 @@ var allPermissions = []string{"roles.manage", "settings.manage", "members.manage
 // header echo, all on 127.0.0.1.
 type stack struct {
 	// tls serves the public site and the relay over https with Caddy's
-	// own CA (tls internal), as sites are deployed; the app stays on
-	// plain http behind Caddy. Otherwise everything is plain http, as in
-	// local development.
+	// tls internal (under the test CA, tls_test.go), as sites are
+	// deployed; the app stays on plain http behind Caddy. Otherwise
+	// everything is plain http, as in local development.
 	tls       bool
 	key       string // the site's OUTSTATIC_API_KEY, fresh for every run
 	caddyPort int
@@ -118,8 +118,9 @@ func (s *stack) otherBindingCookie() string {
 	return "__Host-ost_login_binding"
 }
 
-// browserOptions are the Chromium flags the stack needs: with tls, trust
-// in certificates from Caddy's own CA, made for this run.
+// browserOptions are the Chromium flags the stack needs: with tls, no
+// certificate errors, as the test CA Caddy issues under is not in
+// Chromium's certificate store.
 func (s *stack) browserOptions() []chromedp.ExecAllocatorOption {
 	if s.tls {
 		return []chromedp.ExecAllocatorOption{chromedp.Flag("ignore-certificate-errors", true)}
