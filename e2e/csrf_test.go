@@ -141,7 +141,7 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 			waitFor(t, victim, "the dashboard", fmt.Sprintf(`location.href.startsWith(%q) && document.readyState === "complete"`,
 				s.public+"/outstatic"))
 			time.Sleep(300 * time.Millisecond) // a redirect that is still on its way
-			saveScreenshot(t, victim, "csrf-"+fileName(c.name)+".png")
+			defer saveScreenshot(t, victim, "csrf-"+fileName(c.name)+".png")
 			loc := eval[string](t, victim, "reading the location", `location.href`)
 			t.Logf("the victim's browser ends at %s", loc)
 			if !strings.HasPrefix(loc, s.public+"/outstatic?error=") {
@@ -152,6 +152,8 @@ func TestCrossSiteLoginCSRFInBrowser(t *testing.T) {
 				if cookie == nil || cookie.Value != own.Value {
 					t.Error("the victim's session was replaced")
 				}
+				// and it still works
+				waitForText(t, victim, "Create a Singleton")
 			} else {
 				if strings.HasPrefix(loc, s.public+"/outstatic?error=") {
 					waitForText(t, victim, "Sign in with GitHub")
