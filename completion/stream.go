@@ -79,7 +79,7 @@ type Streamer struct {
 func New(cfg Config) (*Streamer, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("completion base URL %q must be an absolute http or https URL", cfg.BaseURL)
+		return nil, errors.New("completion base URL must be an absolute http or https URL")
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, errors.New("completion base URL must not have userinfo, a query or a fragment")
