@@ -106,9 +106,15 @@ func New(cfg Config) (*Streamer, error) {
 }
 
 // ServeHTTP reads a completion request from r's body and streams the answer:
-// 400 (413 when too large) with a plain-text reason for a body it refuses.
+// 400 (413 when too large) with a plain-text reason for a body it refuses,
+// 405 for another method.
 // Authentication and rate limiting are the caller's.
 func (s *Streamer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		plain(w, http.StatusMethodNotAllowed, "completion requests are POSTed")
+		return
+	}
 	req, err := ReadRequest(r.Body)
 	if err != nil {
 		status := http.StatusBadRequest

@@ -421,6 +421,11 @@ func TestServeHTTPRefusesBadBodies(t *testing.T) {
 			t.Errorf("body %.40q: answer %d %q, want %d", body, resp.StatusCode, b, status)
 		}
 	}
+	if resp, err := http.Get(srv.URL); err != nil || resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET: %v, %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if n := len(ai.Requests()); n != 0 {
 		t.Errorf("refused bodies reached the endpoint %d times", n)
 	}

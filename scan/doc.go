@@ -15,7 +15,9 @@
 //     (README, CHANGELOG, LICENSE, CONTRIBUTING, ...) and Hugo's _index.md.
 //     Hidden folders, node_modules, vendor and build output are not walked.
 //   - A page bundle, an index.md alone in its folder (posts/hello/index.md),
-//     is a document of the folder above.
+//     is a document of the folder above, and documents in date folders
+//     (posts/2024/05/a.md) are documents of the first folder above that is
+//     not a year, month or day.
 //   - A folder holding two or more documents is a collection, named after
 //     the folder ("_posts" gives "posts"). A folder holding exactly one is a
 //     singleton, named after the file, provided it has front matter: a lone

@@ -257,6 +257,14 @@ func (s *scanner) walk() (map[string]*folder, error) {
 				}
 			}
 		}
+		// Date buckets (posts/2024/05/a.md) are one collection with the
+		// folder above them, not one collection per year or month.
+		for dir != s.opt.Root && dateBucket.MatchString(path.Base(dir)) {
+			dir = path.Dir(dir)
+			if dir == "." {
+				dir = ""
+			}
+		}
 		f := folders[dir]
 		if f == nil {
 			f = &folder{dir: dir}
@@ -372,6 +380,9 @@ func fields(docs []docInfo) (out []Field, warnings []string) {
 }
 
 var slugJunk = regexp.MustCompile(`[^a-z0-9]+`)
+
+// dateBucket matches a year, month or day folder name.
+var dateBucket = regexp.MustCompile(`^(19|20)\d\d$|^\d{1,2}$`)
 
 func slugify(s string) string {
 	return strings.Trim(slugJunk.ReplaceAllString(strings.ToLower(s), "-"), "-")

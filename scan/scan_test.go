@@ -146,6 +146,7 @@ func TestScanFrameworks(t *testing.T) {
 		{"hugo-bundles", MapTree{"hugo.toml": "", "content/posts/_index.md": doc, "content/posts/a/index.md": doc, "content/posts/b/index.md": doc, "content/posts/b/pic.png": ""}, "posts", "hugo", 1, 2},
 		{"nextra", MapTree{"theme.config.tsx": "", "pages/index.mdx": doc, "pages/guide.mdx": doc}, "pages", "nextra", 1, 2},
 		{"legacy", MapTree{"outstatic/content/posts/a.md": doc, "outstatic/content/posts/b.md": doc}, "posts", "legacy", 1, 2},
+		{"date-buckets", MapTree{"blog/2023/a.md": doc, "blog/2024/01/b.md": doc, "blog/2024/02/c.md": doc, "blog/c.md": doc}, "blog", "convention", 2, 4},
 		{"other", MapTree{"stuff/things/a.md": doc, "stuff/things/b.md": doc}, "things", "", 3, 2},
 	}
 	for _, tt := range tests {
