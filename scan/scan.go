@@ -139,7 +139,10 @@ type folder struct {
 }
 
 type scanner struct {
-	ctx     context.Context
+	ctx context.Context
+	// callCtx ends at ctx's deadline less the reserve, so that a Tree call
+	// still running then is cut short, not only the calls after it.
+	callCtx context.Context
 	tree    Tree
 	opt     Options
 	res     *Result
@@ -158,6 +161,12 @@ func Scan(ctx context.Context, tree Tree, opt Options) (*Result, error) {
 	opt.defaults()
 	s := &scanner{ctx: ctx, tree: tree, opt: opt, sizes: map[string]int64{}, rootHas: map[string]bool{},
 		res: &Result{Suggestions: []*Suggestion{}, Singletons: []*Suggestion{}, Warnings: []string{}}}
+	s.callCtx = ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		s.callCtx, cancel = context.WithDeadline(ctx, dl.Add(-opt.Reserve))
+		defer cancel()
+	}
 	folders, err := s.walk()
 	if err != nil {
 		return nil, err
@@ -172,7 +181,7 @@ func (s *scanner) stop(limit string) bool {
 		return true
 	}
 	why := limit
-	if err := s.ctx.Err(); err != nil {
+	if err := s.callCtx.Err(); err != nil {
 		why = "the time limit"
 	} else if dl, ok := s.ctx.Deadline(); ok && s.opt.Now().After(dl.Add(-s.opt.Reserve)) {
 		why = "the time limit"
@@ -205,8 +214,11 @@ func (s *scanner) walk() (map[string]*folder, error) {
 			break
 		}
 		s.dirs++
-		entries, err := s.tree.List(s.ctx, it.dir)
+		entries, err := s.tree.List(s.callCtx, it.dir)
 		if err != nil {
+			if s.stop("") {
+				break
+			}
 			if it.dir == s.opt.Root {
 				return nil, fmt.Errorf("listing the scan root: %w", err)
 			}
@@ -303,8 +315,11 @@ func (s *scanner) read(f *folder) (docs []docInfo, warnings []string) {
 		if s.stop(limit) {
 			break
 		}
-		body, err := s.tree.Read(s.ctx, p)
+		body, err := s.tree.Read(s.callCtx, p)
 		if err != nil {
+			if s.stop("") {
+				break
+			}
 			warnings = append(warnings, "File "+p+" could not be read.")
 			continue
 		}

@@ -257,6 +257,35 @@ func TestScanDeadlineAnswersPartially(t *testing.T) {
 	}
 }
 
+// hangTree never answers a Read until its context ends.
+type hangTree struct{ MapTree }
+
+func (h hangTree) Read(ctx context.Context, p string) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestScanCutsHangingCalls: a Tree call in flight at the deadline less the
+// reserve is cancelled, and the scan answers what it has in time.
+func TestScanCutsHangingCalls(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 1300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := Scan(ctx, hangTree{bigRepo(2, 3)}, Options{Reserve: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("answered after %v, past the deadline less the reserve", d)
+	}
+	if !res.Truncated || len(res.Suggestions) != 2 || res.Suggestions[0].DocCount != 3 {
+		t.Errorf("partial answer: %s", js(res))
+	}
+	if ctx.Err() != nil {
+		t.Error("the caller's context ran out")
+	}
+}
+
 func TestScanLimits(t *testing.T) {
 	tests := []struct {
 		name string
