@@ -22,6 +22,7 @@ import (
 const (
 	DefaultHeaderTimeout = 30 * time.Second
 	DefaultIdleTimeout   = 30 * time.Second
+	DefaultMaxDuration   = 5 * time.Minute
 	DefaultMaxOutput     = 64 << 10
 	// MaxChunkLine bounds one line of the endpoint's event stream. A chunk
 	// carries a few tokens; 64 KiB is generous and keeps a broken or hostile
@@ -61,6 +62,10 @@ type Config struct {
 	// IdleTimeout bounds the wait between two lines of the endpoint's
 	// stream. Default 30s.
 	IdleTimeout time.Duration
+	// MaxDuration bounds a whole completion, however lively the endpoint
+	// keeps the connection (keep-alive comments reset the idle timeout).
+	// Default 5m.
+	MaxDuration time.Duration
 	// MaxOutput bounds the completion's text, in bytes; past it the answer
 	// ends as if the model had stopped. Default 64 KiB.
 	MaxOutput int
@@ -87,7 +92,7 @@ func New(cfg Config) (*Streamer, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("completion model is required")
 	}
-	if cfg.HeaderTimeout < 0 || cfg.IdleTimeout < 0 || cfg.MaxOutput < 0 || cfg.MaxTokens < 0 {
+	if cfg.HeaderTimeout < 0 || cfg.IdleTimeout < 0 || cfg.MaxDuration < 0 || cfg.MaxOutput < 0 || cfg.MaxTokens < 0 {
 		return nil, errors.New("completion timeouts and limits must not be negative")
 	}
 	if cfg.Client == nil {
@@ -98,6 +103,9 @@ func New(cfg Config) (*Streamer, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxDuration == 0 {
+		cfg.MaxDuration = DefaultMaxDuration
 	}
 	if cfg.MaxOutput == 0 {
 		cfg.MaxOutput = DefaultMaxOutput
@@ -161,6 +169,7 @@ type chatChunk struct {
 var (
 	errHeaderTimeout = errors.New("no response headers within the header timeout")
 	errIdleTimeout   = errors.New("no data within the idle timeout")
+	errMaxDuration   = errors.New("completion ran past its maximum duration")
 )
 
 // Stream asks the endpoint for the completion of req (already validated) and
@@ -197,6 +206,8 @@ func (s *Streamer) Stream(ctx context.Context, w http.ResponseWriter, req Reques
 		}
 	})
 	defer timer.Stop()
+	overall := time.AfterFunc(s.cfg.MaxDuration, func() { cancel(errMaxDuration) })
+	defer overall.Stop()
 
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -211,7 +222,7 @@ func (s *Streamer) Stream(ctx context.Context, w http.ResponseWriter, req Reques
 	resp, err := s.cfg.Client.Do(hreq)
 	if err != nil {
 		cause := context.Cause(ctx)
-		if errors.Is(cause, errHeaderTimeout) {
+		if errors.Is(cause, errHeaderTimeout) || errors.Is(cause, errMaxDuration) {
 			plain(w, http.StatusGatewayTimeout, textTimeout)
 			return &Error{Status: http.StatusGatewayTimeout, Err: fmt.Errorf("calling the AI endpoint: %w", cause)}
 		}
@@ -299,7 +310,7 @@ func (s *Streamer) Stream(ctx context.Context, w http.ResponseWriter, req Reques
 		}
 	}
 	err = sc.Err()
-	if cause := context.Cause(ctx); errors.Is(cause, errIdleTimeout) || errors.Is(cause, errHeaderTimeout) {
+	if cause := context.Cause(ctx); errors.Is(cause, errIdleTimeout) || errors.Is(cause, errHeaderTimeout) || errors.Is(cause, errMaxDuration) {
 		return fail(textTimeout, fmt.Errorf("reading the AI stream: %w", cause))
 	}
 	if errors.Is(err, bufio.ErrTooLong) {

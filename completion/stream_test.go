@@ -339,6 +339,7 @@ func TestStreamMidStreamErrors(t *testing.T) {
 		{"reset", fakeai.Reply{Chunks: []fakeai.Chunk{hello}, Reset: true}, nil, textBroken},
 		{"no-done", fakeai.Reply{Chunks: []fakeai.Chunk{hello}}, nil, textBroken},
 		{"idle-timeout", fakeai.Reply{Chunks: []fakeai.Chunk{hello}, HangAfter: true}, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond }, textTimeout},
+		{"max-duration", fakeai.Reply{Chunks: []fakeai.Chunk{hello}, KeepAlive: 20 * time.Millisecond}, func(c *Config) { c.MaxDuration = 300 * time.Millisecond }, textTimeout},
 		{"error-object", fakeai.Reply{Chunks: []fakeai.Chunk{hello, {Raw: `{"error":{"message":"overloaded sk-secret"}}`}}, Done: true}, nil, textRefused},
 		{"content-filter", fakeai.Reply{Chunks: []fakeai.Chunk{hello, {Finish: "content_filter"}}, Done: true}, nil, textFiltered},
 		{"line-too-long", fakeai.Reply{Chunks: []fakeai.Chunk{hello, {Raw: strings.Repeat("x", MaxChunkLine+1)}}, Done: true}, nil, textBroken},

@@ -45,6 +45,9 @@ type Reply struct {
 	Done bool
 	// HangAfter holds the connection open after the chunks, sending nothing.
 	HangAfter bool
+	// KeepAlive, if set, sends an SSE comment this often after the chunks,
+	// for ever: a stream that is alive but says nothing.
+	KeepAlive time.Duration
 	// Reset drops the connection after the chunks, mid-body.
 	Reset bool
 }
@@ -177,6 +180,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	case reply.HangAfter:
 		<-ctx.Done()
+	case reply.KeepAlive > 0:
+		for sleep(ctx.Done(), reply.KeepAlive) {
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
 	case reply.Done:
 		_, _ = io.WriteString(w, "data: [DONE]\n\n")
 		_ = rc.Flush()
