@@ -21,7 +21,10 @@
 //   - A folder holding two or more documents is a collection, named after
 //     the folder ("_posts" gives "posts"). A folder holding exactly one is a
 //     singleton, named after the file, provided it has front matter: a lone
-//     file without any is a note, not content.
+//     file without any is a note, not content. A folder with at most three
+//     documents that also holds collections below it (content/about.md and
+//     content/contact.md beside content/posts/) holds pages: each document
+//     with front matter is a singleton.
 //   - Fields come from the YAML front matter (a leading --- block). A field is
 //     required when every document read has it with a non-null value. Its
 //     type: true/false is Boolean; a number is Number; a YAML timestamp or a

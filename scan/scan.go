@@ -289,6 +289,7 @@ func (s *scanner) walk() (map[string]*folder, error) {
 
 // docInfo is what one read document gave.
 type docInfo struct {
+	path  string
 	pairs []Pair
 	ok    bool // had usable front matter
 }
@@ -331,10 +332,10 @@ func (s *scanner) read(f *folder) (docs []docInfo, warnings []string) {
 			if err != nil {
 				warnings = append(warnings, "File "+p+": "+err.Error()+".")
 			}
-			docs = append(docs, docInfo{})
+			docs = append(docs, docInfo{path: p})
 			continue
 		}
-		docs = append(docs, docInfo{pairs: pairs, ok: true})
+		docs = append(docs, docInfo{path: p, pairs: pairs, ok: true})
 	}
 	if bad > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d of %d documents read have no usable front matter.", bad, len(docs)))
@@ -417,6 +418,16 @@ func (s *scanner) suggest(folders map[string]*folder) {
 		f := folders[d]
 		sort.Strings(f.files)
 		docs, warns := s.read(f)
+		tier, framework := s.classify(d)
+		if len(f.files) == 1 || pagesFolder(d, f, folders) {
+			// A lone file without front matter is a note, not content.
+			for _, di := range docs {
+				if di.ok {
+					s.singleton(d, di, tier, framework, single)
+				}
+			}
+			continue
+		}
 		flds, fw := fields(docs)
 		warns = append(warns, fw...)
 		good := 0
@@ -431,26 +442,16 @@ func (s *scanner) suggest(folders map[string]*folder) {
 		sg := &Suggestion{
 			Path: d, DocCount: len(f.files), Extensions: extensions(f.files),
 			SampleFiles: f.files[:min(3, len(f.files))], Fields: flds, Warnings: warns,
+			Tier: tier, Framework: framework,
 		}
 		if sg.Warnings == nil {
 			sg.Warnings = []string{}
 		}
-		sg.Tier, sg.Framework = s.classify(d)
 		share := 0.5
 		if len(docs) > 0 {
 			share = float64(good) / float64(len(docs))
 		}
-		sg.Confidence = math.Round(map[int]float64{1: 0.9, 2: 0.75, 3: 0.5}[sg.Tier]*share*100) / 100
-		if len(f.files) == 1 {
-			if good == 0 {
-				continue // a lone file without front matter is a note, not content
-			}
-			base := path.Base(f.files[0])
-			sg.Slug = unique(single, slugify(strings.TrimSuffix(base, path.Ext(base))), f.files[0])
-			sg.ID, sg.Title = "singleton:"+f.files[0], humanize(sg.Slug)
-			s.res.Singletons = append(s.res.Singletons, sg)
-			continue
-		}
+		sg.Confidence = confidence(tier, share)
 		name := path.Base(d)
 		if d == "" {
 			name = "pages"
@@ -463,6 +464,44 @@ func (s *scanner) suggest(folders map[string]*folder) {
 	sort.SliceStable(s.res.Suggestions, func(i, j int) bool {
 		return s.res.Suggestions[i].DocCount > s.res.Suggestions[j].DocCount
 	})
+}
+
+// singleton suggests one document as a singleton.
+func (s *scanner) singleton(dir string, di docInfo, tier int, framework string, taken map[string]bool) {
+	flds, warns := fields([]docInfo{di})
+	if warns == nil {
+		warns = []string{}
+	}
+	base := path.Base(di.path)
+	slug := unique(taken, slugify(strings.TrimSuffix(base, path.Ext(base))), di.path)
+	s.res.Singletons = append(s.res.Singletons, &Suggestion{
+		ID: "singleton:" + di.path, Title: humanize(slug), Slug: slug, Path: dir, DocCount: 1,
+		Extensions: extensions([]string{di.path}), SampleFiles: []string{di.path}, Fields: flds,
+		Tier: tier, Framework: framework, Confidence: confidence(tier, 1), Warnings: warns,
+	})
+}
+
+// maxPages is how many documents a folder above collections may hold and
+// still be read as separate pages.
+const maxPages = 3
+
+// pagesFolder reports whether d's few documents sit above collections
+// (content/about.md beside content/posts/): those are the site's pages, each
+// a singleton, not a collection of their own.
+func pagesFolder(d string, f *folder, folders map[string]*folder) bool {
+	if len(f.files) > maxPages {
+		return false
+	}
+	for k, other := range folders {
+		if k != d && len(other.files) >= 2 && (d == "" || strings.HasPrefix(k, d+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+func confidence(tier int, share float64) float64 {
+	return math.Round(map[int]float64{1: 0.9, 2: 0.75, 3: 0.5}[tier]*share*100) / 100
 }
 
 // unique makes slug distinct among taken by prefixing the name of the folder

@@ -169,6 +169,27 @@ func TestScanFrameworks(t *testing.T) {
 	}
 }
 
+func TestScanPagesBesideCollections(t *testing.T) {
+	doc := "---\ntitle: x\n---\n"
+	res, err := Scan(context.Background(), MapTree{
+		"index.md": doc, "about.md": "---\ntitle: About\nphoto: me.jpg\n---\n", "notes.md": "no front matter",
+		"posts/a.md": doc, "posts/b.md": doc,
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Suggestions) != 1 || res.Suggestions[0].Slug != "posts" {
+		t.Errorf("suggestions %s", js(res.Suggestions))
+	}
+	var got []string
+	for _, s := range res.Singletons {
+		got = append(got, s.Slug+"="+strings.Join(s.SampleFiles, ",")+"/"+fmt.Sprint(len(s.Fields)))
+	}
+	if want := []string{"about=about.md/2", "index=index.md/1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("singletons %v, want %v", got, want)
+	}
+}
+
 func TestScanSlugsUnique(t *testing.T) {
 	doc := "---\ntitle: x\n---\n"
 	res, err := Scan(context.Background(), MapTree{
