@@ -7,7 +7,9 @@
 //
 // The repository is read through Tree, so this package knows nothing of
 // GitHub; the relay implements Tree over the GitHub API for the project's
-// repository and branch, and fills in HeadSHA and Branch.
+// repository and branch (NewPathTree takes the one-call recursive tree
+// listing and a function that fetches a file), and fills in HeadSHA and
+// Branch.
 //
 // Rules:
 //

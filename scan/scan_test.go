@@ -390,3 +390,37 @@ func js(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
 }
+
+// TestPathTreeMatchesMapTree: a scan over the flat path list gives the same
+// answer as over the map, reading only documents.
+func TestPathTreeMatchesMapTree(t *testing.T) {
+	repo := blogRepo()
+	files := map[string]int64{}
+	for p, body := range repo {
+		files[p] = int64(len(body))
+	}
+	var reads []string
+	pt := NewPathTree(files, func(ctx context.Context, p string) ([]byte, error) {
+		reads = append(reads, p)
+		return repo.Read(ctx, p)
+	})
+	want, err := Scan(context.Background(), repo, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Scan(context.Background(), pt, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("path tree:\n%s\nmap tree:\n%s", js(got), js(want))
+	}
+	for _, p := range reads {
+		if !strings.HasSuffix(p, ".md") && !strings.HasSuffix(p, ".mdx") {
+			t.Errorf("read %s", p)
+		}
+	}
+	if _, err := pt.List(context.Background(), "nope"); err == nil {
+		t.Error("listing a missing folder succeeded")
+	}
+}

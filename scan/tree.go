@@ -74,3 +74,55 @@ func (m MapTree) Read(_ context.Context, p string) ([]byte, error) {
 }
 
 var _ Tree = MapTree(nil)
+
+// PathTree is a Tree over a full list of file paths known up front, as
+// GitHub's recursive git tree API gives them in one call, with contents read
+// on demand. Listing costs no call at all; only documents are fetched.
+type PathTree struct {
+	dirs map[string][]Entry
+	read func(ctx context.Context, p string) ([]byte, error)
+}
+
+// NewPathTree indexes files (path to size in bytes, -1 if unknown) once;
+// read fetches one file's contents.
+func NewPathTree(files map[string]int64, read func(ctx context.Context, p string) ([]byte, error)) *PathTree {
+	t := &PathTree{dirs: map[string][]Entry{"": nil}, read: read}
+	seenDir := map[string]bool{"": true}
+	for p, size := range files {
+		p = strings.Trim(p, "/")
+		if p == "" {
+			continue
+		}
+		dir, name := path.Split(p)
+		dir = strings.TrimSuffix(dir, "/")
+		t.dirs[dir] = append(t.dirs[dir], Entry{Name: name, Size: size})
+		// Record each ancestor as a directory entry of its parent, once.
+		for dir != "" && !seenDir[dir] {
+			seenDir[dir] = true
+			parent, base := path.Split(dir)
+			parent = strings.TrimSuffix(parent, "/")
+			t.dirs[parent] = append(t.dirs[parent], Entry{Name: base, Dir: true, Size: -1})
+			dir = parent
+		}
+	}
+	for _, es := range t.dirs {
+		sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+	}
+	return t
+}
+
+// List implements Tree.
+func (t *PathTree) List(_ context.Context, dir string) ([]Entry, error) {
+	es, ok := t.dirs[strings.Trim(dir, "/")]
+	if !ok {
+		return nil, fmt.Errorf("listing %q: %w", dir, fs.ErrNotExist)
+	}
+	return es, nil
+}
+
+// Read implements Tree.
+func (t *PathTree) Read(ctx context.Context, p string) ([]byte, error) {
+	return t.read(ctx, p)
+}
+
+var _ Tree = (*PathTree)(nil)
