@@ -42,6 +42,7 @@ O2P=${O2P:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 
+[ "$ROUNDS" -ge 5 ] || echo "bench: ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little" >&2
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -265,9 +266,18 @@ for i in "${!names[@]}"; do
 		! echo "$echo_out" | grep -qi '^X_Outstatic_Pro' ||
 			{ say "${names[$i]}: the spoofed X_Outstatic_Pro reached the app"; exit 1; }
 		;;
+	"forward_auth oauth2-proxy")
+		echo "$echo_out" | grep -qi '^X-Auth-Request-Email: .*@' ||
+			{ say "${names[$i]}: the app did not get the session's user"; exit 1; }
+		;;
+	"oauth2-proxy")
+		echo "$echo_out" | grep -qi '^X-Forwarded-Email: .*@' ||
+			{ say "${names[$i]}: the app did not get the session's user"; exit 1; }
+		;;
 	esac
 done
-say "every config answers /echo as expected"
+say "every config answers /echo as expected (the flags set, the spoofed one gone, the oauth2-proxy session's user passed on)"
+[ -n "$cookie" ] && say "oauth2-proxy session cookie: ${#cookie} bytes, sent to every config alike"
 
 # --- the measurement -----------------------------------------------------
 run_wrk() { # port, duration -> "req/s p50_us p99_us non2xx"
@@ -325,10 +335,10 @@ END {
 		for (r = 1; r <= R; r++) { a[r] = rps[r, i]; b[r] = p50[r, i]; c[r] = p99[r, i]; q[r] = rps[r, i] / rps[r, 0] }
 		lo = 1e18; hi = 0
 		for (r = 1; r <= R; r++) { if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
-		ratio[i] = median(q, R)
+		ratio[i] = median(q, R); rlo[i] = lo; rhi[i] = hi
 		printf "| %-26s | %9.0f | %8.3f | %8.3f | %.3f (%.2f-%.2f)%s |\n", name[i], median(a, R), median(b, R) / 1000, median(c, R) / 1000, ratio[i], lo, hi, bad[i] ? " !" : ""
 	}
 	for (r = 1; r <= R; r++) g[r] = rps[r, 3] / rps[r, 2]
-	printf "\ncontrol pair (identical configs), ratio: %.3f: differences smaller than its distance from 1 are noise\n", ratio[1]
+	printf "\ncontrol pair (identical configs): ratio %.3f, rounds %.2f-%.2f: the noise of this run: ratios closer than that are no difference\n", ratio[1], rlo[1], rhi[1]
 	printf "guard / request_header: %.3f (median of the rounds; target >= 0.97)\n", median(g, R)
 }' "$tmp/names" "$tmp/results"
