@@ -390,3 +390,44 @@ func collect(v any, keys ...string) []string {
 	}
 	return out
 }
+
+// TestDockerfile: the image builds this module (its go.mod path, from the
+// build context) against the Caddy version go.mod requires, in builder and
+// runtime images of that same version, and .dockerignore keeps what the
+// builds need.
+func TestDockerfile(t *testing.T) {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := regexp.MustCompile(`(?m)^module (\S+)$`).FindSubmatch(mod)
+	ver := regexp.MustCompile(`(?m)^\s*github\.com/caddyserver/caddy/v2 (v\S+)`).FindSubmatch(mod)
+	if path == nil || ver == nil {
+		t.Fatal("go.mod: no module path or caddy version")
+	}
+	v := strings.TrimPrefix(string(ver[1]), "v")
+	df, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"FROM caddy:" + v + "-builder AS builder",
+		"COPY . /src",
+		"xcaddy build " + string(ver[1]),
+		"--with " + string(path[1]) + "=/src",
+		"FROM caddy:" + v + "\n",
+		"COPY --from=builder /usr/bin/caddy /usr/bin/caddy",
+	} {
+		if !strings.Contains(string(df), want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	di, _ := os.ReadFile(".dockerignore")
+	for _, line := range strings.Fields(string(di)) {
+		for _, needed := range []string{"go.mod", "go.sum", "cmd", "testdata/stock-site", "examples/compose/site"} {
+			if line == needed || line == needed+"/" {
+				t.Errorf(".dockerignore leaves out %s, which a build needs", needed)
+			}
+		}
+	}
+}
