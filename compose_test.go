@@ -43,8 +43,8 @@ type composeBuild struct {
 	Dockerfile string `yaml:"dockerfile"`
 }
 
-// secretName says whether a variable holds a secret, by its name.
-func secretName(name string) bool {
+// composeSecretName says whether a variable holds a secret, by its name.
+func composeSecretName(name string) bool {
 	for _, s := range []string{"KEY", "SECRET", "PASSWORD", "TOKEN"} {
 		if strings.Contains(name, s) {
 			return true
@@ -86,10 +86,10 @@ func loadCompose(t *testing.T) (composeFile, map[string]string) {
 	return c, env
 }
 
-// interpolate does what compose does with a value, taking variables from
+// composeInterpolate does what compose does with a value, taking variables from
 // env; a variable that is empty there gets a sentinel, so that a test can
 // see where it went.
-func interpolate(v string, env map[string]string) string {
+func composeInterpolate(v string, env map[string]string) string {
 	return composeVar.ReplaceAllStringFunc(v, func(m string) string {
 		sub := composeVar.FindStringSubmatch(m)
 		if val := env[sub[1]]; val != "" {
@@ -115,13 +115,13 @@ func TestComposeSecrets(t *testing.T) {
 		}
 	}
 	for name, val := range env {
-		if secretName(name) && val != "" {
+		if composeSecretName(name) && val != "" {
 			t.Errorf(".env.example gives secret %s a value", name)
 		}
 	}
 	for sname, s := range c.Services {
 		for name, val := range s.Environment {
-			if !secretName(name) {
+			if !composeSecretName(name) {
 				continue
 			}
 			if m := composeVar.FindStringSubmatch(val); m == nil || m[0] != val || m[1] != name || m[2] == ":-" || m[2] == "-" {
@@ -141,14 +141,14 @@ func TestComposeSecrets(t *testing.T) {
 		}
 		for _, line := range strings.Split(string(df), "\n") {
 			fields := strings.Fields(line)
-			if len(fields) > 1 && (strings.EqualFold(fields[0], "ENV") || strings.EqualFold(fields[0], "ARG")) && secretName(strings.ToUpper(line)) {
+			if len(fields) > 1 && (strings.EqualFold(fields[0], "ENV") || strings.EqualFold(fields[0], "ARG")) && composeSecretName(strings.ToUpper(line)) {
 				t.Errorf("%s bakes a secret into the image: %s", f, line)
 			}
 		}
 	}
 	cf, _ := os.ReadFile(filepath.Join(composeDir, "Caddyfile"))
 	for _, m := range regexp.MustCompile(`\{\$([A-Za-z_][A-Za-z0-9_]*)`).FindAllStringSubmatch(string(cf), -1) {
-		if secretName(m[1]) {
+		if composeSecretName(m[1]) {
 			t.Errorf("Caddyfile reads secret %s as {$%s}, which the adapter bakes into the JSON; use {env.%s}", m[1], m[1], m[1])
 		}
 	}
@@ -229,14 +229,14 @@ func TestComposeWiring(t *testing.T) {
 
 	// adapt it with .env.example's values as compose would pass them
 	for name, val := range caddySvc.Environment {
-		t.Setenv(name, interpolate(val, env))
+		t.Setenv(name, composeInterpolate(val, env))
 	}
 	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(cf, map[string]any{"filename": "Caddyfile"})
 	if err != nil {
 		t.Fatalf("adapt: %v", err)
 	}
 	for name, val := range caddySvc.Environment {
-		if secretName(name) && strings.Contains(string(out), interpolate(val, env)) {
+		if composeSecretName(name) && strings.Contains(string(out), composeInterpolate(val, env)) {
 			t.Errorf("the adapted JSON holds %s's value", name)
 		}
 	}
@@ -248,31 +248,31 @@ func TestComposeWiring(t *testing.T) {
 	// the relay's public URL, as served: the site's host and the path its
 	// handler is matched on
 	host := env["SITE_DOMAIN"]
-	relayPaths := matchedPaths(cfg, "outstatic_relay", nil)
+	relayPaths := composeMatchedPaths(cfg, "outstatic_relay", nil)
 	if len(relayPaths) != 1 || !strings.HasSuffix(relayPaths[0], "/*") {
 		t.Fatalf("relay served on paths %v, want one prefix", relayPaths)
 	}
 	relayURL := "https://" + host + strings.TrimSuffix(relayPaths[0], "/*")
-	if got := interpolate(site.Environment["OUTSTATIC_API_URL"], env); got != relayURL {
+	if got := composeInterpolate(site.Environment["OUTSTATIC_API_URL"], env); got != relayURL {
 		t.Errorf("site's OUTSTATIC_API_URL is %s, the relay is served at %s", got, relayURL)
 	}
-	hosts := collect(cfg, "host")
+	hosts := composeCollect(cfg, "host")
 	if !slices.Contains(hosts, host) {
 		t.Errorf("the adapted config serves hosts %v, not %s", hosts, host)
 	}
-	for _, origin := range collect(cfg, "callback_origins") {
+	for _, origin := range composeCollect(cfg, "callback_origins") {
 		if origin != "https://"+host+"/outstatic" {
 			t.Errorf("callback origin %s, want https://%s/outstatic", origin, host)
 		}
 	}
-	for _, key := range collect(cfg, "api_key", "api_keys") {
+	for _, key := range composeCollect(cfg, "api_key", "api_keys") {
 		if key != "{env.OUTSTATIC_API_KEY}" {
 			t.Errorf("api key %q, want {env.OUTSTATIC_API_KEY}", key)
 		}
 	}
 
 	// what Caddy dials is a compose service exposing that port
-	dials := collect(cfg, "dial", "address")
+	dials := composeCollect(cfg, "dial", "address")
 	if len(dials) < 2 {
 		t.Fatalf("dials %v: want the site and Redis", dials)
 	}
@@ -326,9 +326,9 @@ func TestComposeWiring(t *testing.T) {
 	}
 }
 
-// matchedPaths returns the path matchers of the routes whose handlers
+// composeMatchedPaths returns the path matchers of the routes whose handlers
 // include handler, innermost first.
-func matchedPaths(v any, handler string, paths []string) []string {
+func composeMatchedPaths(v any, handler string, paths []string) []string {
 	switch v := v.(type) {
 	case map[string]any:
 		if v["handler"] == handler {
@@ -349,13 +349,13 @@ func matchedPaths(v any, handler string, paths []string) []string {
 			if k == "match" {
 				continue
 			}
-			if got := matchedPaths(sub, handler, paths); got != nil {
+			if got := composeMatchedPaths(sub, handler, paths); got != nil {
 				return got
 			}
 		}
 	case []any:
 		for _, sub := range v {
-			if got := matchedPaths(sub, handler, paths); got != nil {
+			if got := composeMatchedPaths(sub, handler, paths); got != nil {
 				return got
 			}
 		}
@@ -363,8 +363,8 @@ func matchedPaths(v any, handler string, paths []string) []string {
 	return nil
 }
 
-// collect returns every string found under one of keys, anywhere in v.
-func collect(v any, keys ...string) []string {
+// composeCollect returns every string found under one of keys, anywhere in v.
+func composeCollect(v any, keys ...string) []string {
 	var out []string
 	switch v := v.(type) {
 	case map[string]any:
@@ -381,11 +381,11 @@ func collect(v any, keys ...string) []string {
 					}
 				}
 			}
-			out = append(out, collect(sub, keys...)...)
+			out = append(out, composeCollect(sub, keys...)...)
 		}
 	case []any:
 		for _, sub := range v {
-			out = append(out, collect(sub, keys...)...)
+			out = append(out, composeCollect(sub, keys...)...)
 		}
 	}
 	return out
