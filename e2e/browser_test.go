@@ -37,7 +37,7 @@ func chromiumPath(t *testing.T) string {
 // newBrowser starts a headless Chromium with a fresh profile, which may
 // reach only 127.0.0.1: the test's names map there and every other name
 // fails to resolve. It is stopped when the test ends.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	rules := fmt.Sprintf("MAP %s 127.0.0.1, MAP %s 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1", publicHost, evilHost)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -53,6 +53,7 @@ func newBrowser(t *testing.T) context.Context {
 		// http:// must stay http://: no upgrade attempts, no fallbacks.
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,MediaRouter,OptimizationHints"),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

@@ -31,15 +31,25 @@ import (
 // with the key.
 func setUp(t *testing.T, newBackend func(*testing.T, *stack) backend) *stack {
 	t.Helper()
+	return setUpStack(t, newBackend, false)
+}
+
+// setUpStack is setUp, over https (Caddy's tls internal) when useTLS.
+func setUpStack(t *testing.T, newBackend func(*testing.T, *stack) backend, useTLS bool) *stack {
+	t.Helper()
 	root := repoRoot(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		// A browser test that cannot run must fail, not pass unseen.
 		t.Fatal("node is not installed: the stock site needs it (scripts/e2e.sh checks for it)")
 	}
-	s := &stack{caddyPort: freePort(t), adminPort: freePort(t), sitePort: freePort(t), storage: t.TempDir()}
-	s.public = fmt.Sprintf("http://%s:%d", publicHost, s.caddyPort)
-	s.evil = fmt.Sprintf("http://%s:%d", evilHost, s.caddyPort)
-	s.relay = fmt.Sprintf("http://127.0.0.1:%d", s.caddyPort)
+	s := &stack{tls: useTLS, caddyPort: freePort(t), adminPort: freePort(t), sitePort: freePort(t), storage: t.TempDir()}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	s.public = fmt.Sprintf("%s://%s:%d", scheme, publicHost, s.caddyPort)
+	s.evil = fmt.Sprintf("%s://%s:%d", scheme, evilHost, s.caddyPort)
+	s.relay = fmt.Sprintf("%s://127.0.0.1:%d", scheme, s.caddyPort)
 	s.echo = newEcho(t)
 
 	start := time.Now()
@@ -47,16 +57,26 @@ func setUp(t *testing.T, newBackend func(*testing.T, *stack) backend) *stack {
 	t.Logf("caddy build: %s", time.Since(start).Round(time.Millisecond))
 	s.backend = newBackend(t, s)
 	s.caddyEnv = append(s.caddyEnv, "OUTSTATIC_E2E_KEY="+s.key)
+	if useTLS {
+		// Caddy calls itself over https: the guard and the forward relay
+		// must trust the CA it issues under.
+		cert, _ := caFiles(t)
+		s.caddyEnv = append(s.caddyEnv, "SSL_CERT_FILE="+cert)
+	}
 
 	logFile := filepath.Join(t.TempDir(), "caddy-log.json")
 	start = time.Now()
-	caddy := startCaddy(t, s.bin, s.caddyfile(logFile), s.relay+"/", s.caddyEnv)
+	// registered first, so that it also reports a Caddy that did not start
+	var caddy *proc
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("caddy's log, without the proxy's entries (end):\n%s\ncaddy's output:\n%s",
-				pluginLog(logFile, 12000), caddy.tail(2000))
+			t.Logf("caddy's log, without the proxy's and the handshakes' entries (end):\n%s", pluginLog(logFile, 12000))
+			if caddy != nil {
+				t.Logf("caddy's output:\n%s", caddy.tail(2000))
+			}
 		}
 	})
+	caddy = startCaddy(t, s.bin, s.caddyfile(logFile), s.relay+"/", s.caddyEnv)
 	t.Logf("caddy start: %s", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 	s.backend.ready(t, s)
@@ -76,6 +96,14 @@ func TestNativeRelayInBrowser(t *testing.T) {
 	browserSuite(t, setUp(t, newNativeBackend))
 }
 
+// TestNativeRelayHTTPSInBrowser is TestNativeRelayInBrowser as sites are
+// deployed: the public site and the relay over https (Caddy's tls
+// internal), the app on plain http behind Caddy. The login binding is then
+// a __Host- cookie.
+func TestNativeRelayHTTPSInBrowser(t *testing.T) {
+	browserSuite(t, setUpStack(t, newNativeBackend, true))
+}
+
 // TestForwardServiceInBrowser runs the same browser session with the
 // relay forwarding to a fake of the hosted service.
 func TestForwardServiceInBrowser(t *testing.T) {
@@ -85,7 +113,7 @@ func TestForwardServiceInBrowser(t *testing.T) {
 // browserSuite is one browser run on s, from the sign-in page to the
 // dashboard, then the defences.
 func browserSuite(t *testing.T, s *stack) {
-	browser := newBrowser(t)
+	browser := newBrowser(t, s.browserOptions()...)
 	tab := newBrowserContext(t, browser)
 	traffic := recordNetwork(t, tab)
 	var firstCallback, accessToken string
@@ -135,6 +163,12 @@ func browserSuite(t *testing.T, s *stack) {
 			}
 			if seen == len(hops) && strings.HasPrefix(x.URL, s.callback()+"?exchange_token=") {
 				firstCallback = x.URL
+				// the login binding came back with the token, under the
+				// name the scheme asks for
+				sent := cookieNames(header(x.Request, "Cookie"))
+				if !sent[s.bindingCookie()] || sent[s.otherBindingCookie()] {
+					t.Errorf("the callback was sent with the cookies %v, want %s and not %s", sent, s.bindingCookie(), s.otherBindingCookie())
+				}
 			}
 		}
 		if firstCallback == "" {
@@ -147,7 +181,10 @@ func browserSuite(t *testing.T, s *stack) {
 		if tok := c["ost_token"]; tok == nil || !tok.HTTPOnly || tok.Value == "" {
 			t.Fatalf("no HttpOnly ost_token cookie on %s: %v", s.public, c)
 		}
-		if c["ost_login_binding"] != nil {
+		if s.tls && !c["ost_token"].Secure {
+			t.Error("the ost_token cookie of an https site is not Secure")
+		}
+		if c[s.bindingCookie()] != nil || c[s.otherBindingCookie()] != nil {
 			t.Error("the login binding outlived the login")
 		}
 		raw := eval[string](t, tab, "fetching /api/outstatic/user", `fetch("/api/outstatic/user").then(r => r.text())`)
@@ -178,14 +215,11 @@ func browserSuite(t *testing.T, s *stack) {
 		if eval[bool](t, tab, "looking for badges", badgeJS) {
 			t.Fatalf("the dashboard shows a PRO badge:\n%s", pageState(tab))
 		}
-		png := screenshot(t, tab)
-		out := filepath.Join(repoRoot(t), "testdata", "out")
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			t.Fatal(err)
+		name := s.backend.screenshot()
+		if s.tls {
+			name = strings.TrimSuffix(name, ".png") + "-https.png"
 		}
-		if err := os.WriteFile(filepath.Join(out, s.backend.screenshot()), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveScreenshot(t, tab, name)
 	})
 
 	must("GraphQL through the relay, with CORS", func(t *testing.T) {
@@ -337,19 +371,33 @@ func urls(xs []exchange) []string {
 }
 
 // pluginLog returns the end of Caddy's log, at most n bytes, without the
-// reverse proxy's entries: at DEBUG they carry every request's headers,
-// and would push the plugin's own entries out of a failure's report.
+// reverse proxy's and the TLS handshakes' entries: at DEBUG they come with
+// every request, and would push the plugin's own entries out of a
+// failure's report.
 func pluginLog(path string, n int) string {
 	data, _ := os.ReadFile(path)
 	var keep []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if !strings.Contains(line, `"logger":"http.handlers.reverse_proxy"`) {
+		if !strings.Contains(line, `"logger":"http.handlers.reverse_proxy"`) && !strings.Contains(line, `"logger":"tls.handshake"`) &&
+			!strings.Contains(line, `"name":"tls_get_certificate"`) {
 			keep = append(keep, line)
 		}
 	}
 	out := strings.Join(keep, "\n")
 	if len(out) > n {
 		out = out[len(out)-n:]
+	}
+	return out
+}
+
+// cookieNames returns the names in a Cookie header.
+func cookieNames(h string) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range strings.Split(h, ";") {
+		name, _, _ := strings.Cut(strings.TrimSpace(c), "=")
+		if name != "" {
+			out[name] = true
+		}
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
@@ -34,6 +35,7 @@ const (
 // GitHub, which also answers the dashboard's GraphQL from a small
 // repository.
 type nativeBackend struct {
+	opts      nativeOptions
 	gh        *fakegithub.Server
 	url       string // the native relay's origin: its public_url, the forward relay's upstream
 	keyHash   string // the SHA-256 of the site's key, declared in the project
@@ -69,6 +71,40 @@ func newNativeBackend(t *testing.T, s *stack) backend {
 	return b
 }
 
+// nativeOptions change the native relay's configuration for one test.
+type nativeOptions struct {
+	// sessionTTL is the native relay's session_ttl, the access token's
+	// lifetime; the relay's default (1h) when zero.
+	sessionTTL time.Duration
+	// refreshTTL is the native relay's refresh_ttl, a login's lifetime;
+	// the relay's default (30 days) when zero.
+	refreshTTL time.Duration
+}
+
+// newNativeBackendWith is newNativeBackend with opts.
+func newNativeBackendWith(opts nativeOptions) func(*testing.T, *stack) backend {
+	return func(t *testing.T, s *stack) backend {
+		b := newNativeBackend(t, s).(*nativeBackend)
+		b.opts = opts
+		return b
+	}
+}
+
+// extraConfig is the native relay's subdirectives that opts set.
+func (b *nativeBackend) extraConfig() string {
+	var lines []string
+	if b.opts.sessionTTL > 0 {
+		lines = append(lines, "session_ttl "+b.opts.sessionTTL.String())
+	}
+	if b.opts.refreshTTL > 0 {
+		lines = append(lines, "refresh_ttl "+b.opts.refreshTTL.String())
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\n\t\t" + strings.Join(lines, "\n\t\t")
+}
+
 func (b *nativeBackend) relayConfig(s *stack) string {
 	return fmt.Sprintf(`upstream %s
 		api_key {env.OUTSTATIC_E2E_KEY}
@@ -102,11 +138,11 @@ func (b *nativeBackend) sites(s *stack) string {
 			api_url %[9]s
 			graphql_url %[10]s
 		}
-		secret {env.OUTSTATIC_E2E_RELAY_SECRET}
+		secret {env.OUTSTATIC_E2E_RELAY_SECRET}%[11]s
 	}
 }
 `, b.url, b.accessLog, nativeProject, s.public, nativeLogin, b.keyHash, nativeClientID,
-		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL())
+		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL(), b.extraConfig())
 }
 
 func (b *nativeBackend) guardService(s *stack) string { return s.relay }

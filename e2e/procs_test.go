@@ -103,7 +103,7 @@ func (p *proc) tail(n int) string {
 // or timeout passes.
 func (p *proc) waitHTTP(t *testing.T, url string, timeout time.Duration, ready func(*http.Response) bool) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS()}}
 	deadline := time.Now().Add(timeout)
 	for {
 		if p.exited() {
@@ -191,6 +191,7 @@ func TestMain(m *testing.M) {
 	if caddyBuild.dir != "" {
 		os.RemoveAll(caddyBuild.dir)
 	}
+	removeCA()
 	os.Exit(code)
 }
 

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Names the browser uses. Chromium maps them to 127.0.0.1
@@ -77,13 +79,18 @@ var allPermissions = []string{"roles.manage", "settings.manage", "members.manage
 // stack is one running setup: Caddy, the stock site, the backend and a
 // header echo, all on 127.0.0.1.
 type stack struct {
+	// tls serves the public site and the relay over https with Caddy's
+	// tls internal (under the test CA, tls_test.go), as sites are
+	// deployed; the app stays on plain http behind Caddy. Otherwise
+	// everything is plain http, as in local development.
+	tls       bool
 	key       string // the site's OUTSTATIC_API_KEY, fresh for every run
 	caddyPort int
 	adminPort int
 	sitePort  int
 	storage   string   // Caddy's storage: the native relay's keys and tokens
-	public    string   // the public origin, http://blog.localhost:<caddy>
-	evil      string   // http://evil.localhost:<caddy>
+	public    string   // the public origin, http(s)://blog.localhost:<caddy>
+	evil      string   // http(s)://evil.localhost:<caddy>
 	relay     string   // the forward relay's origin, the site's OUTSTATIC_API_URL
 	bin       string   // the Caddy built from this repository
 	caddyEnv  []string // what Caddy's {env.*} placeholders read
@@ -95,6 +102,32 @@ type stack struct {
 // documented form under the callback origin.
 func (s *stack) callback() string { return s.public + "/outstatic/api/outstatic/callback" }
 
+// bindingCookie is the name of the guard's login binding cookie: with the
+// __Host- prefix on an https site. otherBindingCookie is the other name.
+func (s *stack) bindingCookie() string {
+	if s.tls {
+		return "__Host-ost_login_binding"
+	}
+	return "ost_login_binding"
+}
+
+func (s *stack) otherBindingCookie() string {
+	if s.tls {
+		return "ost_login_binding"
+	}
+	return "__Host-ost_login_binding"
+}
+
+// browserOptions are the Chromium flags the stack needs: with tls, no
+// certificate errors, as the test CA Caddy issues under is not in
+// Chromium's certificate store.
+func (s *stack) browserOptions() []chromedp.ExecAllocatorOption {
+	if s.tls {
+		return []chromedp.ExecAllocatorOption{chromedp.Flag("ignore-certificate-errors", true)}
+	}
+	return nil
+}
+
 // admin is the address of Caddy's admin API.
 func (s *stack) admin() string { return fmt.Sprintf("127.0.0.1:%d", s.adminPort) }
 
@@ -104,10 +137,22 @@ func (s *stack) admin() string { return fmt.Sprintf("127.0.0.1:%d", s.adminPort)
 // every other host: the guard, not Caddy's routing, decides which hosts are
 // the site's, which is the case the Host checks exist for.
 func (s *stack) caddyfile(logFile string) string {
+	// Plain http: one site block per port, for every host. With tls: the
+	// names the browser uses, each with a certificate from Caddy's own CA.
+	httpsOpts, relayAddr, publicAddr, tlsLine := "auto_https off", "http://127.0.0.1:%[5]d", "http://:%[5]d", ""
+	if s.tls {
+		// Caddy issues under the test CA (setUpStack made it)
+		cert, key := testCA.cert, testCA.key
+		httpsOpts = "auto_https disable_redirects\n\tskip_install_trust\n\tpki {\n\t\tca local {\n\t\t\troot {\n\t\t\t\tcert " + cert +
+			"\n\t\t\t\tkey " + key + "\n\t\t\t}\n\t\t}\n\t}"
+		relayAddr = "https://127.0.0.1:%[5]d"
+		publicAddr = "https://" + publicHost + ":%[5]d, https://" + evilHost + ":%[5]d"
+		tlsLine = "\n\ttls internal"
+	}
 	return fmt.Sprintf(`{
 	admin %[1]s
 	default_bind 127.0.0.1
-	auto_https off
+	`+httpsOpts+`
 	persist_config off
 	grace_period 1s
 	storage file_system %[2]s
@@ -118,14 +163,14 @@ func (s *stack) caddyfile(logFile string) string {
 }
 %[4]s
 # the relay: the site's OUTSTATIC_API_URL, called by the site and the browser
-http://127.0.0.1:%[5]d {
+`+relayAddr+` {`+tlsLine+`
 	outstatic_relay {
 		%[6]s
 	}
 }
 
 # the public site
-http://:%[5]d {
+`+publicAddr+` {`+tlsLine+`
 	outstatic {
 		callback_origin %[7]s/outstatic
 		app_origin http://localhost:%[8]d
@@ -146,13 +191,19 @@ http://:%[5]d {
 
 // siteEnv is everything the stock site is given: what a user sets.
 func (s *stack) siteEnv() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"OUTSTATIC_API_KEY": s.key,
 		"OUTSTATIC_API_URL": s.relay,
 		"OST_TOKEN_SECRET":  randomString(48),
 		"OST_REPO_OWNER":    "acme",
 		"OST_REPO_SLUG":     "blog",
 	}
+	if s.tls {
+		// The site calls the relay over https: it trusts the test CA,
+		// under which Caddy issues.
+		env["NODE_EXTRA_CA_CERTS"] = testCA.cert
+	}
+	return env
 }
 
 // waitPro waits until the key check answers Pro through the whole chain:
@@ -206,13 +257,16 @@ func localClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	return &http.Client{
 		Timeout: 10 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, port, err := net.SplitHostPort(addr)
-			if err == nil && strings.HasSuffix(host, ".localhost") {
-				addr = net.JoinHostPort("127.0.0.1", port)
-			}
-			return dialer.DialContext(ctx, network, addr)
-		}},
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, port, err := net.SplitHostPort(addr)
+				if err == nil && strings.HasSuffix(host, ".localhost") {
+					addr = net.JoinHostPort("127.0.0.1", port)
+				}
+				return dialer.DialContext(ctx, network, addr)
+			},
+			TLSClientConfig: clientTLS(),
+		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

@@ -334,6 +334,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.accessToken(w, r, rec)
 	case graphql:
 		s.graphql(w, r, body)
+	case strings.HasPrefix(p, "/api/v3/") && s.appRoute(w, r, strings.TrimPrefix(p, "/api/v3")):
+		// GitHub App endpoints (app.go): appRoute answered.
 	case isContentsRoute(strings.TrimPrefix(p, "/api/v3")) && strings.HasPrefix(p, "/api/v3/"):
 		s.contents(w, r, strings.TrimPrefix(p, "/api/v3"))
 	case strings.HasPrefix(p, "/api/v3/"):
