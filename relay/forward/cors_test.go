@@ -70,7 +70,7 @@ func TestParserPreflight(t *testing.T) {
 		}
 		noCORS(t, resp)
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Errorf("preflights reached the service %d times", n)
 	}
 }
@@ -98,7 +98,7 @@ func TestParserResponseCORS(t *testing.T) {
 	if resp.Header.Get("Vary") != "Origin" {
 		t.Errorf("Vary = %q", resp.Header.Values("Vary"))
 	}
-	rec := h.svc.last(t)
+	rec := h.svc.Last(t)
 	if rec.Header.Get("Authorization") != "Bearer at_1" || rec.Header.Get("X-Project-Id") != "proj_1" {
 		t.Errorf("service got %v", rec.Header)
 	}
@@ -157,7 +157,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	for _, c := range calls {
 		h.send(t, c.method, c.path, c.hdr, c.body)
 	}
-	h.svc.srv.Close() // and one upstream failure, logged with its error
+	h.svc.Server.Close() // and one upstream failure, logged with its error
 	h.send(t, http.MethodPost, "/outstatic/generate?key="+testKey, key(testKey), `{"prompt":"`+testKey+`"}`)
 
 	entries := h.logs.All()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -24,14 +25,14 @@ func TestValidateGitHubUserTokenRecorded(t *testing.T) {
 	if resp.StatusCode != 200 || body != `{"valid":true,"exchange_token":"et_1","user":{"name":"A","login":"a","avatar_url":""}}` {
 		t.Fatalf("validate-github-user: %d %s", resp.StatusCode, body)
 	}
-	if got := h.svc.last(t).JSON["callback_url"]; got != publicCallback {
+	if got := h.svc.Last(t).JSON["callback_url"]; got != publicCallback {
 		t.Fatalf("service got callback %v", got)
 	}
 	resp, body = h.post(t, "/outstatic/auth/exchange-token", "", `{"exchange_token":"et_1","callback_url":"`+appCallback+`"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("redemption with the listen address: %d %s", resp.StatusCode, body)
 	}
-	if got := h.svc.last(t).JSON["callback_url"]; got != publicCallback {
+	if got := h.svc.Last(t).JSON["callback_url"]; got != publicCallback {
 		t.Errorf("service got callback %v, want %s", got, publicCallback)
 	}
 	// The record serves one redemption.
@@ -41,8 +42,8 @@ func TestValidateGitHubUserTokenRecorded(t *testing.T) {
 
 func TestValidateGitHubUserRecordOnlyOnSuccess(t *testing.T) {
 	h := newHarness(t)
-	h.svc.hook("/outstatic/auth/validate-github-user", func(w http.ResponseWriter, r *http.Request) {
-		fakeJSON(w, http.StatusForbidden, `{"valid":false,"exchange_token":"et_refused"}`)
+	h.svc.Hook("/outstatic/auth/validate-github-user", func(w http.ResponseWriter, r *http.Request) {
+		fakeservice.CannedJSON(w, http.StatusForbidden, `{"valid":false,"exchange_token":"et_refused"}`)
 	})
 	resp, body := h.post(t, "/outstatic/auth/validate-github-user", testKey, `{"github_token":"gho_x","callback_url":"`+appCallback+`"}`)
 	if resp.StatusCode != 403 || body != `{"valid":false,"exchange_token":"et_refused"}` {
@@ -58,7 +59,7 @@ func TestValidateGitHubUserRecordOnlyOnSuccess(t *testing.T) {
 func TestValidateGitHubUserCompressedReply(t *testing.T) {
 	h := newHarness(t)
 	const reply = `{"valid":true,"exchange_token":"et_gz","user":{"name":"A","login":"a","avatar_url":""}}`
-	h.svc.hook("/outstatic/auth/validate-github-user", func(w http.ResponseWriter, r *http.Request) {
+	h.svc.Hook("/outstatic/auth/validate-github-user", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
@@ -112,7 +113,7 @@ func TestAliasAndDuplicateKeysRefused(t *testing.T) {
 			wantError(t, resp, body, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		}
 	}
-	n := h.svc.count()
+	n := h.svc.Count()
 	for _, body := range []string{
 		`{"exchange_token":"et_1","callback_url":"` + publicCallback + `","Exchange_Token":"et_2"}`,
 		`{"exchange_token":"et_1","callback_url":"` + publicCallback + `","CALLBACKURL":"` + evil + `"}`,
@@ -137,8 +138,8 @@ func TestAliasAndDuplicateKeysRefused(t *testing.T) {
 		resp, got = h.post(t, "/outstatic/auth/exchange-token", "", strings.Replace(body, "{", `{"exchange_token":"et_1",`, 1))
 		wantError(t, resp, got, http.StatusBadRequest, protocol.CodeInvalidRequest)
 	}
-	if h.svc.count() != n {
-		t.Errorf("the service received %d refused bodies", h.svc.count()-n)
+	if h.svc.Count() != n {
+		t.Errorf("the service received %d refused bodies", h.svc.Count()-n)
 	}
 	// The log says why, and names no key the client wrote.
 	var reasons []string

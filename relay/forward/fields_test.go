@@ -78,7 +78,7 @@ func TestCallbackFieldsRewrittenToPublic(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s %s: %d %s", c.path, body, resp.StatusCode, got)
 			}
-			rec := h.svc.last(t)
+			rec := h.svc.Last(t)
 			if rec.Path != c.path {
 				t.Fatalf("service got %s, want %s", rec.Path, c.path)
 			}
@@ -93,7 +93,7 @@ func TestCallbackFieldsRewrittenToPublic(t *testing.T) {
 			}
 		}
 	}
-	for _, rec := range h.svc.requests() {
+	for _, rec := range h.svc.Requests() {
 		if strings.Contains(string(rec.Body), "localhost") {
 			t.Errorf("the service saw an app-host URL: %s %s", rec.Path, rec.Body)
 		}
@@ -113,7 +113,7 @@ func TestCallbackRewriteKeepsBasePath(t *testing.T) {
 		"callbackUrl": "https://example.com/blog/api/outstatic/callback",
 		"returnUrl":   "https://example.com/blog/outstatic",
 	}
-	if rec := h.svc.last(t); !reflect.DeepEqual(rec.JSON, want) {
+	if rec := h.svc.Last(t); !reflect.DeepEqual(rec.JSON, want) {
 		t.Errorf("service got %s, want %v", rec.Body, want)
 	}
 }
@@ -205,7 +205,7 @@ func TestHostileCallbacksRefusedLocally(t *testing.T) {
 		resp, got := h.post(t, "/outstatic/auth/exchange-token", "", string(body))
 		wantRefusal(t, resp, got, v.Want, "exchange-token "+v.URL)
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Errorf("the service received %d requests, want 0", n)
 	}
 }
@@ -244,7 +244,7 @@ func TestHostileReturnURLsRefusedLocally(t *testing.T) {
 			}
 		}
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Errorf("the service received %d requests, want 0", n)
 	}
 }
@@ -279,7 +279,7 @@ func TestMalformedBodiesRefusedLocally(t *testing.T) {
 		resp, body = h.post(t, ep.path, testKey, big)
 		wantError(t, resp, body, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge)
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Errorf("the service received %d requests, want 0", n)
 	}
 }
@@ -290,7 +290,7 @@ func TestNoCallbackOriginsConfigured(t *testing.T) {
 		resp, body := h.post(t, ep.path, testKey, ep.with(t, ep.field, "http://localhost:3000/api/outstatic/callback"))
 		wantError(t, resp, body, http.StatusBadRequest, validate.CodeProjectURLNotConfigured)
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Errorf("the service received %d requests, want 0", n)
 	}
 }
@@ -312,7 +312,7 @@ func TestExchangeToken(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
-		rec := h.svc.last(t)
+		rec := h.svc.Last(t)
 		want := map[string]any{"exchange_token": "et_recorded", "callback_url": publicCallback}
 		if !reflect.DeepEqual(rec.JSON, want) {
 			t.Errorf("service got %s, want %v", rec.Body, want)
@@ -323,10 +323,10 @@ func TestExchangeToken(t *testing.T) {
 
 		// The record served one redemption; the app-host callback alone
 		// is not enough.
-		n := h.svc.count()
+		n := h.svc.Count()
 		resp, body = exchange("et_recorded", "http://localhost:3000/api/outstatic/callback")
 		wantError(t, resp, body, http.StatusBadRequest, validate.CodeInvalidCallbackDomain)
-		if h.svc.count() != n {
+		if h.svc.Count() != n {
 			t.Error("the second redemption reached the service")
 		}
 	})
@@ -337,17 +337,17 @@ func TestExchangeToken(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
-		if got := h.svc.last(t).JSON["callback_url"]; got != publicMagic {
+		if got := h.svc.Last(t).JSON["callback_url"]; got != publicMagic {
 			t.Errorf("service got callback %v", got)
 		}
 	})
 
 	t.Run("recorded callback the relay does not allow", func(t *testing.T) {
 		h.mem.Remember("et_evil", "https://evil.example/api/outstatic/callback")
-		n := h.svc.count()
+		n := h.svc.Count()
 		resp, body := exchange("et_evil", publicCallback)
 		wantError(t, resp, body, http.StatusBadRequest, validate.CodeInvalidCallbackDomain)
-		if h.svc.count() != n {
+		if h.svc.Count() != n {
 			t.Error("refused exchange reached the service")
 		}
 	})
@@ -359,13 +359,13 @@ func TestExchangeToken(t *testing.T) {
 				t.Fatalf("%s: %d %s", cb, resp.StatusCode, body)
 			}
 		}
-		if got := h.svc.last(t).JSON["callback_url"]; got != publicCallback {
+		if got := h.svc.Last(t).JSON["callback_url"]; got != publicCallback {
 			t.Errorf("service got callback %v, want the canonical %s", got, publicCallback)
 		}
 	})
 
 	t.Run("no record, app-host callback", func(t *testing.T) {
-		n := h.svc.count()
+		n := h.svc.Count()
 		for _, cb := range []string{
 			"http://localhost:3000/api/outstatic/callback",
 			"https://localhost:3000/api/outstatic/magic-link-callback",
@@ -375,7 +375,7 @@ func TestExchangeToken(t *testing.T) {
 		}
 		resp, body := h.post(t, path, "", `{"exchange_token":"et_x"}`)
 		wantError(t, resp, body, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
-		if h.svc.count() != n {
+		if h.svc.Count() != n {
 			t.Error("refused exchange reached the service")
 		}
 	})

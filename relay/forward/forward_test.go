@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
 
@@ -104,7 +105,7 @@ func TestKeyCheck(t *testing.T) {
 			}
 		}
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Fatalf("unknown keys reached the service %d times", n)
 	}
 
@@ -117,7 +118,7 @@ func TestKeyCheck(t *testing.T) {
 			if resp.StatusCode >= 300 {
 				t.Fatalf("%s with %s: %d %s", ep.path, auth[:7], resp.StatusCode, body)
 			}
-			rec := h.svc.last(t)
+			rec := h.svc.Last(t)
 			if rec.Path != ep.path || len(rec.Header.Values("Authorization")) != 1 || rec.Header.Get("Authorization") != auth {
 				t.Errorf("%s: service got %s with Authorization %q", ep.path, rec.Path, rec.Header.Values("Authorization"))
 			}
@@ -131,8 +132,8 @@ func TestProjectFromVerdictCache(t *testing.T) {
 		return h.send(t, http.MethodGet, "/outstatic/project", http.Header{"Authorization": {"Bearer " + key}}, "")
 	}
 	resp, body := get(testKey)
-	if resp.StatusCode != http.StatusOK || body != fakeProjectBody {
-		t.Fatalf("got %d %q, want 200 %q", resp.StatusCode, body, fakeProjectBody)
+	if resp.StatusCode != http.StatusOK || body != fakeservice.CannedProjectBody {
+		t.Fatalf("got %d %q, want 200 %q", resp.StatusCode, body, fakeservice.CannedProjectBody)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
@@ -140,30 +141,30 @@ func TestProjectFromVerdictCache(t *testing.T) {
 	noCORS(t, resp)
 
 	// Answered from the cache: no second call.
-	n := h.svc.count()
-	if resp, body = get(testKey); resp.StatusCode != http.StatusOK || body != fakeProjectBody {
+	n := h.svc.Count()
+	if resp, body = get(testKey); resp.StatusCode != http.StatusOK || body != fakeservice.CannedProjectBody {
 		t.Fatalf("again: %d %q", resp.StatusCode, body)
 	}
-	if h.svc.count() != n {
+	if h.svc.Count() != n {
 		t.Error("a fresh verdict was checked again")
 	}
 
 	resp, body = get(revokedKey)
 	wantError(t, resp, body, http.StatusUnauthorized, "invalid-api-key")
 
-	n = h.svc.count()
+	n = h.svc.Count()
 	resp, body = get(wrongKey)
 	wantError(t, resp, body, http.StatusUnauthorized, "invalid-api-key")
-	if h.svc.count() != n {
+	if h.svc.Count() != n {
 		t.Error("an unknown key reached the service")
 	}
 
 	// The service goes down; past the TTL, within the grace, the site
 	// still gets its project.
-	h.svc.srv.Close()
+	h.svc.Server.Close()
 	h.clock.Advance(2 * time.Minute)
 	for range 2 {
-		if resp, body = get(testKey); resp.StatusCode != http.StatusOK || body != fakeProjectBody {
+		if resp, body = get(testKey); resp.StatusCode != http.StatusOK || body != fakeservice.CannedProjectBody {
 			t.Fatalf("stale: got %d %q", resp.StatusCode, body)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -176,10 +177,10 @@ func TestProjectFromVerdictCache(t *testing.T) {
 
 func TestProjectWithoutVerdictIs502(t *testing.T) {
 	h := newHarness(t)
-	h.svc.setMode(modeError)
+	h.svc.SetMode(fakeservice.CannedError)
 	resp, body := h.send(t, http.MethodGet, "/outstatic/project", http.Header{"Authorization": {"Bearer " + testKey}}, "")
 	wantError(t, resp, body, http.StatusBadGateway, "service-unavailable")
-	for _, rec := range h.svc.requests() {
+	for _, rec := range h.svc.Requests() {
 		if ua := rec.Header.Get("User-Agent"); ua != "caddy-outstatic" {
 			t.Errorf("the project call was not the cache's own (User-Agent %q)", ua)
 		}
@@ -189,7 +190,7 @@ func TestProjectWithoutVerdictIs502(t *testing.T) {
 func TestGenerateStreamsResponse(t *testing.T) {
 	h := newHarness(t)
 	second := make(chan struct{})
-	h.svc.hook("/outstatic/generate", func(w http.ResponseWriter, r *http.Request) {
+	h.svc.Hook("/outstatic/generate", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "chunk-1;")
@@ -240,7 +241,7 @@ func TestGenerateStreamsRequestBody(t *testing.T) {
 	const half1, half2 = `{"prompt":"first half `, `and second half"}`
 	gotHalf := make(chan struct{})
 	gotAll := make(chan string, 1)
-	h.svc.hook("/outstatic/generate", func(w http.ResponseWriter, r *http.Request) {
+	h.svc.Hook("/outstatic/generate", func(w http.ResponseWriter, r *http.Request) {
 		buf := make([]byte, len(half1))
 		if _, err := io.ReadFull(r.Body, buf); err != nil || string(buf) != half1 {
 			gotAll <- fmt.Sprintf("first half %q, %v", buf, err)
@@ -292,11 +293,11 @@ func TestForwardedCallsPassedOn(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || body != "scanned" || resp.Header.Get("Content-Type") != "application/x-scan" {
 		t.Errorf("scan: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	rec := h.svc.last(t)
+	rec := h.svc.Last(t)
 	if rec.FullPath != "/api/outstatic/scan" || rec.RawQuery != "x=1" || string(rec.Body) != `{"projectId":"p","branch":"main"}` {
 		t.Errorf("service got %s?%s %s", rec.FullPath, rec.RawQuery, rec.Body)
 	}
-	if rec.Host != h.svc.srv.Listener.Addr().String() {
+	if rec.Host != h.svc.Server.Listener.Addr().String() {
 		t.Errorf("service got Host %q", rec.Host)
 	}
 	noCORS(t, resp)
@@ -309,7 +310,7 @@ func TestForwardedCallsPassedOn(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "at_2") {
 		t.Errorf("refresh: %d %s", resp.StatusCode, body)
 	}
-	if rec := h.svc.last(t); rec.Header.Get("Authorization") != "" || string(rec.Body) != `{"refresh_token":"rt_1"}` {
+	if rec := h.svc.Last(t); rec.Header.Get("Authorization") != "" || string(rec.Body) != `{"refresh_token":"rt_1"}` {
 		t.Errorf("refresh: service got Authorization %q, body %s", rec.Header.Get("Authorization"), rec.Body)
 	}
 }
@@ -325,7 +326,7 @@ func TestMediaForwarded(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || body != "\x89PNG" || resp.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("%d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	rec := h.svc.last(t)
+	rec := h.svc.Last(t)
 	if rec.FullPath != "/api/outstatic/media/acme/blog/main/public/images/a%20b%3F.png" || rec.RawQuery != "w=1" {
 		t.Errorf("service got %s?%s", rec.FullPath, rec.RawQuery)
 	}
@@ -336,7 +337,7 @@ func TestMediaForwarded(t *testing.T) {
 	if resp, body := h.send(t, http.MethodGet, "/outstatic/media/acme/blog/main/a%2Fb.png", hdr, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	if rec := h.svc.last(t); rec.FullPath != "/api/outstatic/media/acme/blog/main/a%2Fb.png" {
+	if rec := h.svc.Last(t); rec.FullPath != "/api/outstatic/media/acme/blog/main/a%2Fb.png" {
 		t.Errorf("service got %s", rec.FullPath)
 	}
 }
@@ -351,7 +352,7 @@ func TestUpstreamWithTrailingSlash(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	if rec := h.svc.last(t); rec.FullPath != "/api/outstatic/scan" {
+	if rec := h.svc.Last(t); rec.FullPath != "/api/outstatic/scan" {
 		t.Errorf("service got %s", rec.FullPath)
 	}
 }
@@ -394,7 +395,7 @@ func TestPrivateAndHopByHopHeadersDropped(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	rec := h.svc.last(t)
+	rec := h.svc.Last(t)
 	for _, name := range []string{"X-Secret", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
 		"Forwarded", "X-Real-Ip", "Accept-Language", "Referer", "Origin", "Proxy-Authorization"} {
 		if v := rec.Header.Values(name); len(v) > 0 {
@@ -411,7 +412,7 @@ func TestPrivateAndHopByHopHeadersDropped(t *testing.T) {
 func TestUpstreamFailures(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		h := newHarness(t, func(c *ForwardConfig) { c.ResponseHeaderTimeout = 300 * time.Millisecond })
-		h.svc.setMode(modeHang)
+		h.svc.SetMode(fakeservice.CannedHang)
 		for _, path := range []string{"/outstatic/scan", "/outstatic/auth/github-exchange"} {
 			start := time.Now()
 			resp, body := h.post(t, path, testKey, `{"callback_url":"`+publicCallback+`"}`)
@@ -424,14 +425,14 @@ func TestUpstreamFailures(t *testing.T) {
 	})
 	t.Run("slow within the timeout", func(t *testing.T) {
 		h := newHarness(t)
-		h.svc.setMode(modeSlow)
+		h.svc.SetMode(fakeservice.CannedSlow)
 		if resp, body := h.post(t, "/outstatic/scan", testKey, `{}`); resp.StatusCode != http.StatusAccepted {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
 	t.Run("down", func(t *testing.T) {
 		h := newHarness(t)
-		h.svc.srv.Close()
+		h.svc.Server.Close()
 		for _, path := range []string{"/outstatic/generate", "/outstatic/auth/refresh-token", "/github/parser"} {
 			hdr := http.Header{"Authorization": {"Bearer " + testKey}}
 			resp, body := h.send(t, http.MethodPost, path, hdr, `{}`)
@@ -445,11 +446,11 @@ func TestUpstreamFailures(t *testing.T) {
 			status int
 			body   string
 		}{
-			modeUnauth:    {401, `{"error":"invalid-api-key"}`},
-			modeError:     {500, `{"error":"boom"}`},
-			modeMalformed: {200, `{"url": "https://github.com/login`},
+			fakeservice.CannedUnauth:    {401, `{"error":"invalid-api-key"}`},
+			fakeservice.CannedError:     {500, `{"error":"boom"}`},
+			fakeservice.CannedMalformed: {200, `{"url": "https://github.com/login`},
 		} {
-			h.svc.setMode(mode)
+			h.svc.SetMode(mode)
 			resp, body := h.post(t, "/outstatic/auth/github-exchange", testKey, cb)
 			if resp.StatusCode != want.status || body != want.body {
 				t.Errorf("%s: got %d %q, want %d %q", mode, resp.StatusCode, body, want.status, want.body)
@@ -498,7 +499,7 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 		}
 		noCORS(t, resp)
 	}
-	if n := h.svc.count(); n != 0 {
+	if n := h.svc.Count(); n != 0 {
 		t.Errorf("the service received %d requests, want 0", n)
 	}
 }

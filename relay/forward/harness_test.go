@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testclock"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -36,7 +37,7 @@ const (
 // harness is a fake service with a Forwarder in front of it, both real
 // HTTP servers on 127.0.0.1.
 type harness struct {
-	svc   *fakeService
+	svc   *fakeservice.Canned
 	fwd   *Forwarder
 	relay *httptest.Server
 	mem   *relay.MemoryCallbacks
@@ -47,9 +48,9 @@ type harness struct {
 
 func newHarness(t *testing.T, edit ...func(*ForwardConfig)) *harness {
 	t.Helper()
-	h := &harness{svc: newFakeService(t), clock: testclock.New(time.Unix(1_800_000_000, 0))}
+	h := &harness{svc: fakeservice.NewCanned(t, testKey), clock: testclock.New(time.Unix(1_800_000_000, 0))}
 	h.cache = verdict.New(verdict.Options{
-		Service:    h.svc.base(),
+		Service:    h.svc.Base(),
 		TTL:        time.Minute,
 		StaleGrace: time.Hour,
 		Timeout:    2 * time.Second,
@@ -59,7 +60,7 @@ func newHarness(t *testing.T, edit ...func(*ForwardConfig)) *harness {
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logs = logs
 	h.mem = relay.NewMemoryCallbacks(time.Minute)
-	up, err := url.Parse(h.svc.base())
+	up, err := url.Parse(h.svc.Base())
 	if err != nil {
 		t.Fatal(err)
 	}
