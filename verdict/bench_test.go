@@ -4,13 +4,15 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 )
 
 // benchCache is a cache holding a fresh Valid verdict for testKey.
 func benchCache(b *testing.B) *Cache {
 	b.Helper()
-	svc := newFake(b)
-	c := New(Options{Service: svc.srv.URL, Client: svc.srv.Client(), TTL: time.Hour})
+	svc := fakeservice.NewKeyCheck(b)
+	c := New(Options{Service: svc.Server.URL, Client: svc.Server.Client(), TTL: time.Hour})
 	b.Cleanup(c.Close)
 	if v := c.Lookup(context.Background(), testKey); v.State != Valid {
 		b.Fatalf("warm-up: %v", v.State)

@@ -12,11 +12,13 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 )
 
 func TestColdLookupsShareOneRequest(t *testing.T) {
 	h := newHarness(t, nil)
-	h.svc.set(modeGate)
+	h.svc.Set(fakeservice.KeyGate)
 
 	const n = 1000
 	var wg sync.WaitGroup
@@ -31,8 +33,8 @@ func TestColdLookupsShareOneRequest(t *testing.T) {
 	for range n {
 		<-ready
 	}
-	h.svc.waitEntered(t)
-	close(h.svc.gate)
+	h.svc.WaitEntered(t)
+	close(h.svc.Gate)
 	wg.Wait()
 
 	h.wantRequests(1)
@@ -45,18 +47,18 @@ func TestColdLookupsShareOneRequest(t *testing.T) {
 
 func TestVerdictFromService(t *testing.T) {
 	cases := []struct {
-		mode  mode
+		mode  fakeservice.KeyCheckMode
 		state State
 		pro   bool
 		body  string
 	}{
-		{modePro, Valid, true, proBody},
-		{modeFree, Valid, false, freeBody},
-		{modeUnauthorized, Invalid, false, ""},
-		{modeForbidden, Invalid, false, ""},
-		{modeError, Unknown, false, ""},
-		{modeTeapot, Unknown, false, ""},
-		{modeClose, Unknown, false, ""},
+		{fakeservice.KeyPro, Valid, true, fakeservice.KeyCheckProBody},
+		{fakeservice.KeyFree, Valid, false, fakeservice.KeyCheckFreeBody},
+		{fakeservice.KeyUnauthorized, Invalid, false, ""},
+		{fakeservice.KeyForbidden, Invalid, false, ""},
+		{fakeservice.KeyError, Unknown, false, ""},
+		{fakeservice.KeyTeapot, Unknown, false, ""},
+		{fakeservice.KeyClose, Unknown, false, ""},
 	}
 	for _, tc := range cases {
 		for _, slash := range []string{"", "/"} {
@@ -66,7 +68,7 @@ func TestVerdictFromService(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				h := newHarness(t, func(o *Options) { o.Service += "/api" + slash })
-				h.svc.set(tc.mode)
+				h.svc.Set(tc.mode)
 				v := h.lookup()
 				wantState(t, v, tc.state, false)
 				if v.Pro() != tc.pro || string(v.Body) != tc.body {
@@ -82,7 +84,7 @@ func TestVerdictFromService(t *testing.T) {
 					t.Fatalf("CheckedAt %v for a key never answered", v.CheckedAt)
 				}
 
-				path, hdr := h.svc.lastRequest()
+				path, hdr := h.svc.LastRequest()
 				if path != "/api/outstatic/project" {
 					t.Errorf("path %q", path)
 				}
@@ -107,12 +109,12 @@ func TestProject(t *testing.T) {
 }
 
 func TestInvalidReplacesValidAtOnce(t *testing.T) {
-	for _, m := range []mode{modeUnauthorized, modeForbidden} {
+	for _, m := range []fakeservice.KeyCheckMode{fakeservice.KeyUnauthorized, fakeservice.KeyForbidden} {
 		t.Run(fmt.Sprint(m), func(t *testing.T) {
 			h := newHarness(t, nil)
 			wantState(t, h.cold(), Valid, false)
 
-			h.svc.set(m)
+			h.svc.Set(m)
 			h.clk.Advance(50 * time.Second) // past RefreshAt*TTL, within TTL
 			wantState(t, h.lookup(), Valid, false)
 			wantState(t, h.waitApplied(), Invalid, false)
@@ -125,7 +127,7 @@ func TestInvalidReplacesValidAtOnce(t *testing.T) {
 			h.wantRequests(2)
 
 			// Kept NegativeTTL, then checked again.
-			h.svc.set(modePro)
+			h.svc.Set(fakeservice.KeyPro)
 			h.clk.Advance(testNegTTL - time.Second)
 			wantState(t, h.lookup(), Invalid, false)
 			h.assertNoCheck()
@@ -138,13 +140,13 @@ func TestInvalidReplacesValidAtOnce(t *testing.T) {
 }
 
 func TestOutageServesStaleWithinGrace(t *testing.T) {
-	for _, m := range []mode{modeError, modeClose, modeMalformed} {
+	for _, m := range []fakeservice.KeyCheckMode{fakeservice.KeyError, fakeservice.KeyClose, fakeservice.KeyMalformed} {
 		t.Run(fmt.Sprint(m), func(t *testing.T) {
 			h := newHarness(t, nil)
 			at := func(d time.Duration) { h.clk.Set(h.t0.Add(d)) }
 			wantState(t, h.cold(), Valid, false)
 
-			h.svc.set(m)
+			h.svc.Set(m)
 			at(50 * time.Second)
 			wantState(t, h.lookup(), Valid, false)
 			wantState(t, h.waitApplied(), Valid, false) // failed, still within TTL
@@ -152,7 +154,7 @@ func TestOutageServesStaleWithinGrace(t *testing.T) {
 			at(testTTL + time.Second)
 			v := h.lookup()
 			wantState(t, v, Valid, true)
-			if !v.Pro() || string(v.Body) != proBody || !v.CheckedAt.Equal(h.t0) {
+			if !v.Pro() || string(v.Body) != fakeservice.KeyCheckProBody || !v.CheckedAt.Equal(h.t0) {
 				t.Fatalf("stale verdict lost its project: %+v", v)
 			}
 			wantState(t, h.waitApplied(), Valid, true) // second failure
@@ -177,13 +179,13 @@ func TestOutageServesStaleWithinGrace(t *testing.T) {
 			if v.Pro() || v.Body != nil || !v.CheckedAt.Equal(h.t0) {
 				t.Fatalf("unknown verdict: %+v", v)
 			}
-			n := h.svc.count()
+			n := h.svc.Count()
 			wantState(t, h.lookup(), Unknown, false)
 			h.assertNoCheck()
 			h.wantRequests(n)
 
 			// Recovery.
-			h.svc.set(modePro)
+			h.svc.Set(fakeservice.KeyPro)
 			h.clk.Advance(testNegTTL)
 			wantState(t, h.cold(), Valid, false)
 		})
@@ -195,13 +197,13 @@ func TestWatchedKeyPastGraceIsUnknownWithoutWaiting(t *testing.T) {
 	h.c.Watch(testKey)
 	wantState(t, h.waitApplied(), Valid, false)
 
-	h.svc.set(modeError)
+	h.svc.Set(fakeservice.KeyError)
 	h.clk.Advance(testTTL + testGrace)
 	wantState(t, h.lookup(), Unknown, false) // from the cache; a refresh starts
 	wantState(t, h.waitApplied(), Unknown, false)
 	wantState(t, h.lookup(), Unknown, false)
 
-	h.svc.set(modePro)
+	h.svc.Set(fakeservice.KeyPro)
 	h.clk.Advance(testNegTTL)
 	h.c.refreshDue()
 	wantState(t, h.waitApplied(), Valid, false)
@@ -212,9 +214,9 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	h := newHarness(t, func(o *Options) { o.Timeout = timeout })
 	wantState(t, h.cold(), Valid, false)
-	h.svc.drainEntered()
+	h.svc.DrainEntered()
 
-	h.svc.set(modeHang)
+	h.svc.Set(fakeservice.KeyHang)
 	h.clk.Advance(50 * time.Second)
 	start := time.Now()
 	v := h.lookup()
@@ -227,7 +229,7 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 	default:
 	}
 	wantState(t, v, Valid, false)
-	h.svc.waitEntered(t)
+	h.svc.WaitEntered(t)
 
 	// The refresh gives up after Timeout and keeps the verdict.
 	got := h.waitApplied()
@@ -236,7 +238,7 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 	}
 	wantState(t, got, Valid, false)
 	select {
-	case <-h.svc.gaveUp:
+	case <-h.svc.GaveUp:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the client did not abandon the hung request")
 	}
@@ -249,7 +251,7 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 func TestColdLookupOnHungServiceGivesUpAfterTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	h := newHarness(t, func(o *Options) { o.Timeout = timeout })
-	h.svc.set(modeHang)
+	h.svc.Set(fakeservice.KeyHang)
 
 	start := time.Now()
 	wantState(t, h.cold(), Unknown, false)
@@ -264,12 +266,12 @@ func TestColdLookupOnHungServiceGivesUpAfterTimeout(t *testing.T) {
 
 func TestColdLookupRespectsContext(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Timeout = time.Minute })
-	h.svc.set(modeHang)
+	h.svc.Set(fakeservice.KeyHang)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Verdict)
 	go func() { done <- h.c.Lookup(ctx, testKey) }()
-	h.svc.waitEntered(t)
+	h.svc.WaitEntered(t)
 	cancel()
 	select {
 	case v := <-done:
@@ -350,11 +352,11 @@ func TestWatchLoopTicks(t *testing.T) {
 
 func TestWatchedNegativeDoesNotWait(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Timeout = 300 * time.Millisecond })
-	h.svc.set(modeError)
+	h.svc.Set(fakeservice.KeyError)
 	h.c.Watch(testKey)
 	wantState(t, h.waitApplied(), Unknown, false)
 
-	h.svc.set(modeHang)
+	h.svc.Set(fakeservice.KeyHang)
 	h.clk.Advance(testNegTTL)
 	wantState(t, h.lookup(), Unknown, false)
 	select {
@@ -366,12 +368,12 @@ func TestWatchedNegativeDoesNotWait(t *testing.T) {
 }
 
 func TestNotAProjectIsNotValid(t *testing.T) {
-	modes := []mode{modeMalformed, modeNoProjectID, modeNull, modeWrongType, modeHTML, modeHuge, modeRedirect}
+	modes := []fakeservice.KeyCheckMode{fakeservice.KeyMalformed, fakeservice.KeyNoProjectID, fakeservice.KeyNull, fakeservice.KeyWrongType, fakeservice.KeyHTML, fakeservice.KeyHuge, fakeservice.KeyRedirect}
 	for _, m := range modes {
 		t.Run(fmt.Sprint(m), func(t *testing.T) {
 			// The default client: it must not follow the redirect.
 			h := newHarness(t, func(o *Options) { o.Client = nil })
-			h.svc.set(m)
+			h.svc.Set(m)
 			v := h.cold()
 			wantState(t, v, Unknown, false)
 			if v.Body != nil || v.Project != (Project{}) {
@@ -379,10 +381,10 @@ func TestNotAProjectIsNotValid(t *testing.T) {
 			}
 
 			// With a Valid verdict, it is a failure, not a revocation.
-			h.svc.set(modePro)
+			h.svc.Set(fakeservice.KeyPro)
 			h.clk.Advance(testNegTTL)
 			wantState(t, h.cold(), Valid, false)
-			h.svc.set(m)
+			h.svc.Set(m)
 			h.clk.Advance(50 * time.Second)
 			h.lookup()
 			wantState(t, h.waitApplied(), Valid, false)
@@ -418,13 +420,13 @@ func TestForget(t *testing.T) {
 
 	// A check running when its key is forgotten answers its callers but
 	// is not kept.
-	h.svc.set(modeGate)
-	h.svc.drainEntered()
+	h.svc.Set(fakeservice.KeyGate)
+	h.svc.DrainEntered()
 	done := make(chan Verdict)
 	go func() { done <- h.lookup() }()
-	h.svc.waitEntered(t)
+	h.svc.WaitEntered(t)
 	h.c.Forget(testKey)
-	close(h.svc.gate)
+	close(h.svc.Gate)
 	wantState(t, <-done, Valid, false)
 	h.waitApplied()
 	h.cold()
@@ -466,13 +468,13 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestCloseStopsBackgroundWork(t *testing.T) {
-	svc := newFake(t)
-	svc.set(modeHang)
-	c := New(Options{Service: svc.srv.URL, Client: svc.srv.Client(), Timeout: time.Minute, Interval: time.Millisecond})
+	svc := fakeservice.NewKeyCheck(t)
+	svc.Set(fakeservice.KeyHang)
+	c := New(Options{Service: svc.Server.URL, Client: svc.Server.Client(), Timeout: time.Minute, Interval: time.Millisecond})
 	c.Watch(testKey)
-	svc.waitEntered(t)
+	svc.WaitEntered(t)
 	go c.Lookup(context.Background(), "ost_cold") // a caller waiting on a check
-	svc.waitEntered(t)
+	svc.WaitEntered(t)
 
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
@@ -485,11 +487,11 @@ func TestCloseStopsBackgroundWork(t *testing.T) {
 	waitNoCacheGoroutines(t)
 
 	// Closed: answers from the cache only, starts nothing.
-	n := svc.count()
+	n := svc.Count()
 	wantState(t, c.Lookup(context.Background(), "ost_new"), Unknown, false)
 	c.Watch("ost_new")
 	waitNoCacheGoroutines(t)
-	if svc.count() != n {
+	if svc.Count() != n {
 		t.Fatal("a closed cache sent a request")
 	}
 }
@@ -502,13 +504,13 @@ func TestKeyNeverLogged(t *testing.T) {
 	})
 	h.c.Watch(testKey)
 	h.waitApplied()
-	for _, m := range []mode{modeError, modeClose, modeMalformed, modeHang, modeFree, modeUnauthorized, modeTeapot} {
-		h.svc.set(m)
+	for _, m := range []fakeservice.KeyCheckMode{fakeservice.KeyError, fakeservice.KeyClose, fakeservice.KeyMalformed, fakeservice.KeyHang, fakeservice.KeyFree, fakeservice.KeyUnauthorized, fakeservice.KeyTeapot} {
+		h.svc.Set(m)
 		h.clk.Advance(testTTL)
 		h.c.refreshDue()
 		h.waitApplied()
 	}
-	h.svc.set(modeError)
+	h.svc.Set(fakeservice.KeyError)
 	h.c.Lookup(context.Background(), testKey+"x")
 	h.c.Forget(testKey)
 
@@ -563,19 +565,19 @@ func TestDefaultIntervalFitsShortTTL(t *testing.T) {
 func TestWatchedKeyRecoversFromEarlyFailure(t *testing.T) {
 	tick := func(o *Options) { o.Interval = 10 * time.Millisecond }
 	h := newHarness(t, tick)
-	h.svc.set(modeError)
+	h.svc.Set(fakeservice.KeyError)
 	h.c.Watch(testKey)
 	wantState(t, h.waitApplied(), Unknown, false)
-	h.svc.set(modePro)
+	h.svc.Set(fakeservice.KeyPro)
 	h.clk.Advance(backoffMin)
 	wantState(t, h.waitApplied(), Valid, false)
 	wantState(t, h.lookup(), Valid, false)
 
 	h2 := newHarness(t, tick)
-	h2.svc.set(modeUnauthorized)
+	h2.svc.Set(fakeservice.KeyUnauthorized)
 	h2.c.Watch(testKey)
 	wantState(t, h2.waitApplied(), Invalid, false)
-	h2.svc.set(modePro)
+	h2.svc.Set(fakeservice.KeyPro)
 	h2.clk.Advance(backoffMin)
 	h2.assertNoCheck()
 	h2.clk.Advance(testNegTTL)
