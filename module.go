@@ -91,11 +91,12 @@ type Guard struct {
 	KeyCheck
 
 	// Headers renames the request headers the guard sets for the app.
+	// Default: X-Outstatic-Pro, X-Outstatic-Features, X-Outstatic-Project.
 	Headers *guard.HeaderNames `json:"headers,omitempty"`
 
 	// KeepAppRoutes lists relay-start routes the app keeps answering even
 	// with api_key set: "login" for a site with its own GitHub OAuth app
-	// (OST_GITHUB_ID), "google-login", "magic-link".
+	// (OST_GITHUB_ID), "google-login", "magic-link". Default: none.
 	KeepAppRoutes []string `json:"keep_app_routes,omitempty"`
 
 	// RefuseProRoutes answers the Pro-only routes (generate, scan,

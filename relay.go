@@ -38,7 +38,8 @@ func init() {
 // its Pro state through an outage of the service.
 type Relay struct {
 	// Upstream is the real service's base URL, e.g.
-	// https://outstatic.com/api.
+	// https://outstatic.com/api. Set, the relay is in forward mode; unset,
+	// in native mode.
 	Upstream string `json:"upstream,omitempty"`
 
 	// APIKeys are the keys of the sites this relay serves, each as an
@@ -51,7 +52,8 @@ type Relay struct {
 	// in the callbacks a site sends.
 	CallbackOrigins []string `json:"callback_origins,omitempty"`
 
-	// StrictCallbacks refuses the stock-client callback form.
+	// StrictCallbacks refuses the stock-client callback form. Default:
+	// false.
 	StrictCallbacks bool `json:"strict_callbacks,omitempty"`
 
 	// AppOrigins are the origins the sites name themselves by. Default:

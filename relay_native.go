@@ -23,18 +23,20 @@ type RelayProject struct {
 	// Slug names the project; it is its project_id unless ID is set.
 	Slug string `json:"slug"`
 	// ID is the project_id the dashboard sends back in x-project-id.
+	// Default: the slug.
 	ID string `json:"id,omitempty"`
 	// Account is account_slug. Default: the repository owner.
 	Account string `json:"account,omitempty"`
 	// Repo is the GitHub repository, owner/name.
 	Repo string `json:"repo"`
-	// MonorepoPath is passed on as monorepo_path.
+	// MonorepoPath is passed on as monorepo_path. Default: none.
 	MonorepoPath string `json:"monorepo_path,omitempty"`
 	// Plan is "pro" or "free": is_pro in the key check. Default: pro.
 	Plan string `json:"plan,omitempty"`
 	// CallbackOrigins are the project's callback origins (see the guard).
 	CallbackOrigins []string `json:"callback_origins"`
-	// StrictCallbacks refuses the stock-client callback form.
+	// StrictCallbacks refuses the stock-client callback form. Default:
+	// false.
 	StrictCallbacks bool `json:"strict_callbacks,omitempty"`
 	// KeySHA256 declares keys by their SHA-256 in hex (made with
 	// `caddy outstatic key generate`), beside the key in the store.
@@ -104,8 +106,9 @@ func (p RelayProject) check() error {
 // RelayGitHub is the relay's own GitHub OAuth app. Its callback URL is
 // <public_url>/outstatic/auth/github/callback.
 type RelayGitHub struct {
+	// ClientID is the OAuth app's client id. Required.
 	ClientID string `json:"client_id"`
-	// ClientSecret as an {env.*} or {file.*} placeholder.
+	// ClientSecret as an {env.*} or {file.*} placeholder. Required.
 	ClientSecret string `json:"client_secret"`
 	// BaseURL of the web flow. Default: https://github.com.
 	BaseURL string `json:"base_url,omitempty"`
@@ -125,10 +128,12 @@ func (gh *RelayGitHub) check() error {
 
 // RelayRedis keeps the relay's state in Redis, for several instances.
 type RelayRedis struct {
+	// Address is Redis's host:port. Required.
 	Address string `json:"address"`
-	// Password as an {env.*} or {file.*} placeholder.
+	// Password as an {env.*} or {file.*} placeholder. Default: none.
 	Password string `json:"password,omitempty"`
-	DB       int    `json:"db,omitempty"`
+	// DB is the database number. Default: 0.
+	DB int `json:"db,omitempty"`
 	// Prefix of every key. Default: outstatic.
 	Prefix string `json:"prefix,omitempty"`
 }
