@@ -57,17 +57,19 @@ type KeyCheck struct {
 	CheckTimeout caddy.Duration `json:"check_timeout,omitempty"`
 }
 
-// cacheSettings are KeyCheck with the defaults applied.
+// cacheSettings are KeyCheck with the defaults applied: verdict's, so
+// that a guard and a relay that state a default and one that omits it
+// share a cache.
 type cacheSettings struct {
 	TTL, NegativeTTL, StaleGrace, Timeout time.Duration
 }
 
 func (k KeyCheck) settings() cacheSettings {
 	return cacheSettings{
-		TTL:         durationOr(k.CacheTTL, 5*time.Minute),
-		NegativeTTL: durationOr(k.NegativeTTL, 30*time.Second),
-		StaleGrace:  durationOr(k.StaleGrace, 24*time.Hour),
-		Timeout:     durationOr(k.CheckTimeout, 5*time.Second),
+		TTL:         durationOr(k.CacheTTL, verdict.DefaultTTL),
+		NegativeTTL: durationOr(k.NegativeTTL, verdict.DefaultNegativeTTL),
+		StaleGrace:  durationOr(k.StaleGrace, verdict.DefaultStaleGrace),
+		Timeout:     durationOr(k.CheckTimeout, verdict.DefaultTimeout),
 	}
 }
 

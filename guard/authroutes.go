@@ -50,7 +50,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 			}
 			break
 		}
-		if !startsLogin(route.name, r.Method) {
+		if !protocol.StartsLogin(route.name, r.Method) {
 			break
 		}
 		if g.bindLogin {
@@ -157,20 +157,6 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 		r.URL.RawPath = ""
 	}
 	return false, nil
-}
-
-// startsLogin reports whether a request to a relay-start route starts a
-// login: what the stock site answers with a login URL.
-func startsLogin(route, method string) bool {
-	switch route {
-	case protocol.RouteLogin:
-		return method == http.MethodGet || method == http.MethodHead
-	case protocol.RouteGoogleLogin:
-		return method == http.MethodGet || method == http.MethodPost
-	case protocol.RouteMagicLink:
-		return method == http.MethodPost
-	}
-	return false
 }
 
 // startedBySite tells whether r, a request that starts a login, was sent
