@@ -187,8 +187,8 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unknown subdirective %q of outstatic", d.Val())
 		}
 	}
-	if len(g.CallbackOrigins) == 0 {
-		return blockErr(file, line, "outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
+	if err := g.checkOrigins(); err != nil {
+		return blockErr(file, line, err.Error())
 	}
 	return nil
 }

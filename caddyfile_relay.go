@@ -173,23 +173,9 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unknown subdirective %q of outstatic_relay", d.Val())
 		}
 	}
-	if rl.Upstream == "" {
-		if len(rl.Projects) == 0 {
-			return blockErr(file, line, "outstatic_relay needs an upstream (forward mode) or project blocks (native mode)")
-		}
-		if rl.PublicURL == "" {
-			return blockErr(file, line, "outstatic_relay in native mode needs public_url, the sites' OUTSTATIC_API_URL")
-		}
-		if rl.GitHub == nil {
-			return blockErr(file, line, "outstatic_relay in native mode needs a github block with the relay's OAuth app")
-		}
-		return nil
-	}
-	switch {
-	case len(rl.APIKeys) == 0:
-		return blockErr(file, line, "outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}")
-	case len(rl.CallbackOrigins) == 0:
-		return blockErr(file, line, "outstatic_relay needs at least one callback_origin")
+	// What a whole block lacks is reported at its directive's line.
+	if err := rl.Validate(); err != nil {
+		return blockErr(file, line, err.Error())
 	}
 	return nil
 }

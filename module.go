@@ -4,6 +4,7 @@
 package outstatic
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -233,8 +234,8 @@ func (g *Guard) Cleanup() error {
 
 // Validate checks the configuration.
 func (g *Guard) Validate() error {
-	if len(g.CallbackOrigins) == 0 {
-		return fmt.Errorf("at least one callback origin is required")
+	if err := g.checkOrigins(); err != nil {
+		return err
 	}
 	if g.BindingTTL < 0 {
 		return fmt.Errorf("binding_ttl must not be negative")
@@ -243,6 +244,14 @@ func (g *Guard) Validate() error {
 		if err := checkKeepAppRoute(route); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkOrigins is the one rule that a guard has a callback origin.
+func (g *Guard) checkOrigins() error {
+	if len(g.CallbackOrigins) == 0 {
+		return errors.New("outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package outstatic
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -183,20 +184,29 @@ func (rl *Relay) Validate() error {
 	if rl.Upstream == "" {
 		return rl.validateNative()
 	}
-	if len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" {
-		return fmt.Errorf("projects, github and public_url belong to native mode, which has no upstream")
-	}
-	if len(rl.APIKeys) == 0 {
-		return fmt.Errorf("at least one api_key is required: the relay accepts only the keys it serves")
-	}
-	if len(rl.CallbackOrigins) == 0 {
-		return fmt.Errorf("at least one callback_origin is required")
+	return rl.checkForward()
+}
+
+// checkForward is the one check of what forward mode needs, for Validate
+// and the Caddyfile parser.
+func (rl *Relay) checkForward() error {
+	switch {
+	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "":
+		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
+	case len(rl.APIKeys) == 0:
+		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
+	case len(rl.CallbackOrigins) == 0:
+		return errors.New("outstatic_relay needs at least one callback_origin")
 	}
 	return nil
 }
 
-// validateNative checks a native-mode configuration.
+// validateNative is the one check of a native-mode configuration, for
+// Validate and the Caddyfile parser.
 func (rl *Relay) validateNative() error {
+	if len(rl.Projects) == 0 {
+		return errors.New("outstatic_relay needs an upstream (forward mode) or project blocks (native mode)")
+	}
 	if _, err := rl.publicURL(); err != nil {
 		return err
 	}
@@ -204,8 +214,6 @@ func (rl *Relay) validateNative() error {
 		return err
 	}
 	switch {
-	case len(rl.Projects) == 0:
-		return fmt.Errorf("native mode needs at least one project")
 	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:
 		return fmt.Errorf("in native mode, keys and callback origins belong in each project block")
 	}
