@@ -215,6 +215,30 @@ func (s onceSet) check(d *caddyfile.Dispenser, repeatable ...string) error {
 	return nil
 }
 
+// unmarshalSubdirective parses one of the KeyCheck subdirectives; it
+// returns false for any other.
+func (k *KeyCheck) unmarshalSubdirective(d *caddyfile.Dispenser) (bool, error) {
+	var field *caddy.Duration
+	switch d.Val() {
+	case "cache_ttl":
+		field = &k.CacheTTL
+	case "negative_ttl":
+		field = &k.NegativeTTL
+	case "stale_grace":
+		field = &k.StaleGrace
+	case "check_timeout":
+		field = &k.CheckTimeout
+	default:
+		return false, nil
+	}
+	dur, err := parseDuration(d)
+	if err != nil {
+		return true, err
+	}
+	*field = dur
+	return true, nil
+}
+
 // parseURLList reads the one or more URL arguments of a subdirective,
 // checking each, so that an error names the line and the rule broken.
 func parseURLList(d *caddyfile.Dispenser, check func(string) error) ([]string, error) {

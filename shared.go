@@ -20,7 +20,6 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
 // verdictCaches holds one verdict cache per service and cache settings,
@@ -34,67 +33,6 @@ type pooledVerdicts struct{ *verdict.Cache }
 func (p pooledVerdicts) Destruct() error {
 	p.Close()
 	return nil
-}
-
-// KeyCheck holds the settings of the key verdict cache, the same for the
-// guard and the relay: a guard and a relay with the same service and the
-// same settings share one cache.
-type KeyCheck struct {
-	// CacheTTL is how long a key verdict is fresh; it is refreshed in the
-	// background before it runs out. Default: 5m.
-	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
-
-	// NegativeTTL is how long a refused or failed check is kept before the
-	// key is checked again. Default: 30s.
-	NegativeTTL caddy.Duration `json:"negative_ttl,omitempty"`
-
-	// StaleGrace is how long past CacheTTL a good verdict keeps being
-	// served while the service is down or failing (network errors, 5xx).
-	// A definite 401 ends it at once. Default: 24h.
-	StaleGrace caddy.Duration `json:"stale_grace,omitempty"`
-
-	// CheckTimeout bounds each key check. Default: 5s.
-	CheckTimeout caddy.Duration `json:"check_timeout,omitempty"`
-}
-
-// cacheSettings are KeyCheck with the defaults applied: verdict's, so
-// that a guard and a relay that state a default and one that omits it
-// share a cache.
-type cacheSettings struct {
-	TTL, NegativeTTL, StaleGrace, Timeout time.Duration
-}
-
-func (k KeyCheck) settings() cacheSettings {
-	return cacheSettings{
-		TTL:         durationOr(k.CacheTTL, verdict.DefaultTTL),
-		NegativeTTL: durationOr(k.NegativeTTL, verdict.DefaultNegativeTTL),
-		StaleGrace:  durationOr(k.StaleGrace, verdict.DefaultStaleGrace),
-		Timeout:     durationOr(k.CheckTimeout, verdict.DefaultTimeout),
-	}
-}
-
-// unmarshalSubdirective parses one of the KeyCheck subdirectives; it
-// returns false for any other.
-func (k *KeyCheck) unmarshalSubdirective(d *caddyfile.Dispenser) (bool, error) {
-	var field *caddy.Duration
-	switch d.Val() {
-	case "cache_ttl":
-		field = &k.CacheTTL
-	case "negative_ttl":
-		field = &k.NegativeTTL
-	case "stale_grace":
-		field = &k.StaleGrace
-	case "check_timeout":
-		field = &k.CheckTimeout
-	default:
-		return false, nil
-	}
-	dur, err := parseDuration(d)
-	if err != nil {
-		return true, err
-	}
-	*field = dur
-	return true, nil
 }
 
 // loadVerdicts returns the shared cache for service and the key under which
