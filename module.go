@@ -369,6 +369,7 @@ type locationRewriter struct {
 	wroteHeader bool
 }
 
+// WriteHeader fixes Location before the first final status goes out.
 func (lw *locationRewriter) WriteHeader(status int) {
 	if lw.wroteHeader {
 		lw.ResponseWriterWrapper.WriteHeader(status)
@@ -381,6 +382,7 @@ func (lw *locationRewriter) WriteHeader(status int) {
 	lw.ResponseWriterWrapper.WriteHeader(status)
 }
 
+// Write sends the header first, fixed, if the handler did not.
 func (lw *locationRewriter) Write(p []byte) (int, error) {
 	if !lw.wroteHeader {
 		lw.WriteHeader(http.StatusOK)

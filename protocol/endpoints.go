@@ -40,8 +40,11 @@ type Endpoint struct {
 	// Path is the exact path, or for a Prefix endpoint the path's start.
 	Path   string
 	Prefix bool
+	// Method is the one method the endpoint answers (a Browser endpoint
+	// answers OPTIONS too).
 	Method string
-	Auth   Auth
+	// Auth is the credential the caller sends.
+	Auth Auth
 	// CallbackField is the JSON field of the request body that carries
 	// the callback URL the stock site sends (required), "" for none.
 	CallbackField string
