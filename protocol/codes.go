@@ -43,6 +43,17 @@ const (
 	CodeForbiddenOrigin    = "forbidden-origin"
 )
 
+// Codes of the native relay's e-mail and OpenID Connect logins.
+const (
+	// CodeTooManyRequests: a magic-link request over its address's or
+	// client's rate (429).
+	CodeTooManyRequests = "too-many-requests"
+	// CodeNoRepositoryAccess: a session without a GitHub token (an e-mail
+	// or OpenID Connect login) at the parser or media (403). Not the
+	// "Bad credentials" answer: a refresh would not help.
+	CodeNoRepositoryAccess = "no-repository-access"
+)
+
 // PassedThrough are the service's errors the stock site passes on to the
 // browser as they are; any other becomes the route's generic failure.
 var PassedThrough = map[string]bool{

@@ -92,12 +92,24 @@ var (
 	// sends the browser, and where GitHub sends it back.
 	GitHubStart    = &Endpoint{Path: "/outstatic/auth/github/start", Method: http.MethodGet, RelayOwn: true, Label: "github-start"}
 	GitHubCallback = &Endpoint{Path: "/outstatic/auth/github/callback", Method: http.MethodGet, RelayOwn: true, Label: "github-callback"}
+
+	// The native relay's OpenID Connect hop (Google or any issuer): where
+	// google-exchange's URL sends the browser, and where the issuer sends
+	// it back.
+	OIDCStart    = &Endpoint{Path: "/outstatic/auth/oidc/start", Method: http.MethodGet, RelayOwn: true, Label: "oidc-start"}
+	OIDCCallback = &Endpoint{Path: "/outstatic/auth/oidc/callback", Method: http.MethodGet, RelayOwn: true, Label: "oidc-callback"}
+	// The native relay's e-mail link: the link in the message shows a
+	// confirmation form (a GET that changes nothing, so mail scanners do
+	// not spend it), which posts to EmailConfirm.
+	EmailVerify  = &Endpoint{Path: "/outstatic/auth/email/verify", Method: http.MethodGet, RelayOwn: true, Label: "email-verify"}
+	EmailConfirm = &Endpoint{Path: "/outstatic/auth/email/confirm", Method: http.MethodPost, RelayOwn: true, Label: "email-confirm"}
 )
 
 // Endpoints is every endpoint above.
 var Endpoints = []*Endpoint{
 	Project, GitHubExchange, GoogleExchange, RequestMagicLink, ExchangeToken, ValidateGitHubUser,
 	RefreshToken, Generate, Scan, Media, Parser, GitHubStart, GitHubCallback,
+	OIDCStart, OIDCCallback, EmailVerify, EmailConfirm,
 }
 
 var exact = func() map[string]*Endpoint {

@@ -31,12 +31,28 @@ type loginState struct {
 	Project  string `json:"p"`
 	Callback string `json:"c"`
 	Nonce    string `json:"n,omitempty"`
+	// Provider names the login provider the state is for; "" is GitHub.
+	// A state is good only at its own provider's routes.
+	Provider string `json:"pv,omitempty"`
+	// ReturnURL is the checked returnUrl of google-exchange, if any.
+	ReturnURL string `json:"r,omitempty"`
+}
+
+// provider is the name of the login provider st is for.
+func (st loginState) provider() string {
+	if st.Provider == "" {
+		return "github"
+	}
+	return st.Provider
 }
 
 // exchangePayload is what an exchange token stands for, sealed in the store.
 type exchangePayload struct {
 	Project  string `json:"p"`
 	Callback string `json:"c"`
+	// ReturnURL, checked, is exchange-token's return_url (e-mail and
+	// OpenID Connect logins that were given a returnUrl).
+	ReturnURL string `json:"ru,omitempty"`
 	member
 }
 
@@ -97,22 +113,45 @@ func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 // serveStart sends the browser to GitHub. It answers no CORS: the sign-in
 // page's prefetch follows redirects cross-origin and must learn nothing.
 func (n *Native) serveStart(w http.ResponseWriter, r *http.Request) {
+	n.startLogin(w, r, n.login, protocol.CodeGitHubRelayFailed)
+}
+
+// preparer is a Provider that must get ready (discover its issuer) before
+// its LoginURL means anything; prepare is cheap once it succeeded.
+type preparer interface {
+	prepare(ctx context.Context) error
+}
+
+// startLogin sends the browser to prov; failCode is the error a failure
+// sends back to the site's callback.
+func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provider, failCode string) {
 	var st loginState
 	p, ok := n.openState(w, r, purposeStart, r.URL.Query().Get("s"), &st)
 	if !ok {
 		return
+	}
+	if st.provider() != prov.Name() {
+		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
+		return
+	}
+	if pr, ok := prov.(preparer); ok {
+		if err := pr.prepare(r.Context()); err != nil {
+			n.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
+			n.finish(w, r, st.Callback, failCode)
+			return
+		}
 	}
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
 	state, _, err := n.seal.seal(purposeState, st, stateTTL)
 	if err != nil {
-		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		n.finish(w, r, st.Callback, failCode)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	u := n.login.LoginURL(state, n.verifier(st.Nonce))
-	n.log.Debug("login started", zap.String("project", p.Slug))
+	u := prov.LoginURL(state, n.verifier(st.Nonce))
+	n.log.Debug("login started", zap.String("project", p.Slug), zap.String("provider", prov.Name()))
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
@@ -154,10 +193,20 @@ func (n *Native) finish(w http.ResponseWriter, r *http.Request, callback, code s
 
 // serveGitHubCallback checks the provider's return and mints the exchange token.
 func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
+	n.completeLogin(w, r, n.login, protocol.CodeGitHubRelayFailed)
+}
+
+// completeLogin checks prov's return and mints the exchange token;
+// failCode is the error a provider failure sends back to the site.
+func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Provider, failCode string) {
 	q := r.URL.Query()
 	var st loginState
 	p, ok := n.openState(w, r, purposeState, q.Get("state"), &st)
 	if !ok {
+		return
+	}
+	if st.provider() != prov.Name() {
+		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return
 	}
 	// A state is good for one return: a replayed one is refused on every
@@ -170,18 +219,18 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		n.finish(w, r, st.Callback, failCode)
 		return
 	}
-	m, err := n.login.Redeem(r.Context(), q.Get("code"), n.verifier(st.Nonce))
+	m, err := prov.Redeem(r.Context(), q.Get("code"), n.verifier(st.Nonce))
 	switch {
 	case errors.Is(err, errUserData):
-		n.log.Info("reading the "+n.login.Name()+" user failed", zap.Error(err))
+		n.log.Info("reading the "+prov.Name()+" user failed", zap.Error(err))
 		n.finish(w, r, st.Callback, "missing-user-data")
 		return
 	case err != nil:
-		n.log.Info(n.login.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
-		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		n.log.Info(prov.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
+		n.finish(w, r, st.Callback, failCode)
 		return
 	}
 	if m.Role = n.roleIn(p, m); m.Role == "" {
@@ -189,13 +238,13 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
 		return
 	}
-	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, member: m})
+	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, ReturnURL: st.ReturnURL, member: m})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
-		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		n.finish(w, r, st.Callback, failCode)
 		return
 	}
-	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
+	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("provider", prov.Name()), zap.String("login", m.Login), zap.String("role", m.Role))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?exchange_token="+token, http.StatusFound)
 }

@@ -94,6 +94,10 @@ type NativeConfig struct {
 	// a login's (default 30 days): its refresh tokens, however often
 	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
+	// OIDC, if set, answers google-exchange (provider_oidc.go).
+	OIDC *OIDCIssuer
+	// Email, if set, answers request-magic-link (provider_email.go).
+	Email *EmailLogin
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
@@ -111,6 +115,8 @@ type Native struct {
 	login    Provider     // the login provider; GitHub, for now the only one
 	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
 	graphql  string
+	oidc     *oidcLogin       // nil without an OIDC issuer
+	email    *emailLogin      // nil without e-mail logins
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
 
@@ -211,6 +217,16 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	n.graphql = gh.GraphQLURL
 	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
 	n.login = n.github
+	if cfg.OIDC != nil {
+		if n.oidc, err = newOIDCLogin(*cfg.OIDC, n.base+protocol.OIDCCallback.Path, cfg.Client, cfg.Now); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Email != nil {
+		if n.email, err = newEmailLogin(*cfg.Email, cfg.Now, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
@@ -235,7 +251,19 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.serveMedia(w, r)
 	case protocol.ValidateGitHubUser:
 		n.only(w, r, ep, n.serveValidateGitHubUser)
-	case protocol.GoogleExchange, protocol.RequestMagicLink, protocol.Generate, protocol.Scan:
+	case protocol.GoogleExchange:
+		n.only(w, r, ep, n.serveGoogleExchange)
+	case protocol.OIDCStart:
+		n.only(w, r, ep, n.serveOIDCStart)
+	case protocol.OIDCCallback:
+		n.only(w, r, ep, n.serveOIDCCallback)
+	case protocol.RequestMagicLink:
+		n.only(w, r, ep, n.serveRequestMagicLink)
+	case protocol.EmailVerify:
+		n.only(w, r, ep, n.serveEmailVerify)
+	case protocol.EmailConfirm:
+		n.only(w, r, ep, n.serveEmailConfirm)
+	case protocol.Generate, protocol.Scan:
 		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 	default:
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)

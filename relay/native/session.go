@@ -102,13 +102,17 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSessionError)
 		return
 	}
-	protocol.WriteJSON(w, http.StatusOK, map[string]any{
+	reply := map[string]any{
 		"user": map[string]any{
 			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
 			"permissions": rolePermissions[x.Role],
 		},
 		"session": session,
-	})
+	}
+	if x.ReturnURL != "" {
+		reply["return_url"] = x.ReturnURL
+	}
+	protocol.WriteJSON(w, http.StatusOK, reply)
 }
 
 // issueSession seals a fresh access and refresh token pair of c's family.
@@ -237,6 +241,10 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 	// A browser on another project's site may not use this session.
 	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, p.Targets) == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
+		return nil, nil, false
+	}
+	if c.GitHub == "" {
+		n.noRepositoryAccess(w, p)
 		return nil, nil, false
 	}
 	// An expired GitHub token is renewed for this call; the next session

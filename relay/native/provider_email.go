@@ -1,0 +1,202 @@
+package native
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	netmail "net/mail"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+)
+
+// E-mail logins (#4, request-magic-link). The site asks for a link for an
+// address; the answer is the same whether or not the address is a member
+// (no enumeration): everything that depends on membership (the lookup,
+// minting the link, sending the message) happens after the reply, in the
+// background, so neither the status, the body nor the time tells. A
+// member gets a message with a single-use link to the relay's verify
+// route (email_page.go), which ends at the site's magic-link-callback with
+// an exchange token, as GitHub's hop ends at its callback.
+//
+// Rate limits, per client and per address, are checked before anything
+// else is spent (the client first, see package ratelimit), and they count
+// every request alike, member or not: a 429 says only that this address
+// or this client asked too often, never whether the address is a member.
+// The stock site turns the 429 into a 500 and its form shows nothing; the
+// person waits and tries again. The client is the caller of #4: the site's
+// server, not the browser (the stock site does not pass the browser's
+// address on), so the per-client limit bounds a whole site's rate.
+
+// EmailLogin configures e-mail (magic link) logins.
+type EmailLogin struct {
+	// Mail is the SMTP relay the messages go through, and their sender.
+	Mail mail.Config
+	// LinkTTL is how long a link works; default DefaultLinkTTL.
+	LinkTTL time.Duration
+}
+
+// DefaultLinkTTL is how long a login link works unless configured.
+const DefaultLinkTTL = 15 * time.Minute
+
+// Rate limits of magic-link requests: per address, a few at once and then
+// one every two minutes; per client (the site), a burst of 30 and one
+// every two seconds.
+var (
+	linkLimitPerAddress = ratelimit.Config{Every: 2 * time.Minute, Burst: 3}
+	linkLimitPerClient  = ratelimit.Config{Every: 2 * time.Second, Burst: 30}
+)
+
+// maxLinkTTL bounds link_ttl: a login link is a password sent in clear
+// through mail servers, so it must not live long.
+const maxLinkTTL = 24 * time.Hour
+
+// emailLogin sends login links.
+type emailLogin struct {
+	sender           *mail.Sender
+	ttl              time.Duration
+	byAddr, byClient *ratelimit.Limiter
+	sending          sync.WaitGroup // messages on their way; tests wait for them
+}
+
+func newEmailLogin(cfg EmailLogin, now func() time.Time, log *zap.Logger) (*emailLogin, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if cfg.LinkTTL == 0 {
+		cfg.LinkTTL = DefaultLinkTTL
+	}
+	sender, err := mail.NewSender(cfg.Mail)
+	if err != nil {
+		return nil, err
+	}
+	addr, client := linkLimitPerAddress, linkLimitPerClient
+	addr.Now, client.Now = now, now
+	e := &emailLogin{sender: sender, ttl: cfg.LinkTTL}
+	if e.byAddr, err = ratelimit.New(addr); err != nil {
+		return nil, err
+	}
+	if e.byClient, err = ratelimit.New(client); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Check reports what is wrong with cfg's own values (the SMTP settings
+// are mail.NewSender's to check).
+func (cfg EmailLogin) Check() error {
+	if cfg.LinkTTL < 0 || cfg.LinkTTL > maxLinkTTL {
+		return errors.New("email link_ttl must be positive and at most 24h")
+	}
+	return nil
+}
+
+// linkPayload is what a login link stands for, sealed in the store under
+// the link token's hash.
+type linkPayload struct {
+	Project   string `json:"p"`
+	Callback  string `json:"c"`
+	ReturnURL string `json:"r,omitempty"`
+	Email     string `json:"e"`
+}
+
+func linkName(token string) string { return "ml/" + relay.TokenKey(token) }
+
+// serveRequestMagicLink answers #4.
+func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKeyMagic)
+	if p == nil {
+		return
+	}
+	if n.email == nil {
+		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
+		return
+	}
+	var in struct {
+		Email       string  `json:"email"`
+		CallbackURL *string `json:"callbackUrl"`
+		ReturnURL   *string `json:"returnUrl"`
+	}
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.CallbackURL == nil {
+		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
+		return
+	}
+	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	if err != nil {
+		writeCheckError(w, err)
+		return
+	}
+	ret, err := n.checkReturnURL(p, in.ReturnURL)
+	if err != nil {
+		writeCheckError(w, err)
+		return
+	}
+	addr, err := netmail.ParseAddress(in.Email)
+	if err != nil || addr.Name != "" || !mail.ValidAddress(addr.Address) {
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
+		return
+	}
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	if !n.email.byClient.Allow(client) || !n.email.byAddr.Allow(p.Slug+"\n"+memberKey(addr.Address)) {
+		n.log.Info("magic link refused: rate limited", zap.String("project", p.Slug))
+		w.Header().Set("Retry-After", "120")
+		protocol.WriteError(w, http.StatusTooManyRequests, protocol.CodeTooManyRequests)
+		return
+	}
+	link := linkPayload{Project: p.Slug, Callback: t.URL, ReturnURL: ret, Email: addr.Address}
+	n.email.sending.Add(1)
+	go func() {
+		defer n.email.sending.Done()
+		n.sendLink(p, link)
+	}()
+	protocol.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// sendLink mints and sends a member's link; for anyone else it does
+// nothing. It runs after the reply.
+func (n *Native) sendLink(p *Project, link linkPayload) {
+	if n.roleOf(p, "", []string{link.Email}) == "" {
+		n.log.Info("magic link not sent: not a member", zap.String("project", p.Slug))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), mail.DefaultTimeout+5*time.Second)
+	defer cancel()
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		n.log.Error("minting a login link", zap.Error(err))
+		return
+	}
+	token := "ml_" + base64.RawURLEncoding.EncodeToString(raw)
+	sealed, _, err := n.seal.seal(purposeLink, link, n.email.ttl)
+	if err == nil {
+		err = n.cfg.Store.Put(ctx, linkName(token), []byte(sealed), n.email.ttl)
+	}
+	if err != nil {
+		n.log.Error("storing a login link", zap.String("project", p.Slug), zap.Error(err))
+		return
+	}
+	msg, err := mail.LoginMessage(mail.Login{To: link.Email, Site: p.Slug,
+		Link: n.base + protocol.EmailVerify.Path + "?t=" + token, ValidFor: n.email.ttl})
+	if err == nil {
+		err = n.email.sender.Send(ctx, msg)
+	}
+	if err != nil {
+		// The error names the SMTP step, never the link or the password.
+		n.log.Warn("sending a login link failed", zap.String("project", p.Slug), zap.Error(err))
+		return
+	}
+	n.log.Info("login link sent", zap.String("project", p.Slug))
+}

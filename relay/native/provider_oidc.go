@@ -1,0 +1,219 @@
+package native
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
+)
+
+// OIDCIssuer is an OpenID Connect login, Google's or any issuer's: it
+// answers google-exchange (#3).
+type OIDCIssuer struct {
+	// Name names the login in logs and its login states ("google").
+	Name string
+	// Issuer is the issuer URL; its discovery document says the rest.
+	Issuer string
+	// ClientID and ClientSecret are the relay's client at the issuer,
+	// whose redirect URI is the relay's /outstatic/auth/oidc/callback.
+	ClientID, ClientSecret string
+}
+
+// oidcLogin is the OpenID Connect login provider: the authorization code
+// flow with PKCE S256 and a nonce, the ID token verified by go-oidc
+// (signature, issuer, audience, expiry) and its nonce checked here. Only
+// a verified e-mail address says who the user is; the member has no
+// GitHub token (see repo_access.go).
+//
+// The issuer is discovered at the first login, not at configuration, so
+// that an issuer that is down does not keep the server from starting; a
+// failed discovery is tried again at the next login.
+type oidcLogin struct {
+	cfg      OIDCIssuer
+	callback string
+	client   *http.Client
+	now      func() time.Time
+
+	mu       sync.Mutex
+	oauth    *oauth2.Config
+	verifier *oidc.IDTokenVerifier
+}
+
+func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func() time.Time) (*oidcLogin, error) {
+	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("oidc: issuer, client_id and client_secret are required")
+	}
+	if cfg.Name == "" || cfg.Name == "github" {
+		return nil, fmt.Errorf("oidc: name %q: want a name other than github", cfg.Name)
+	}
+	return &oidcLogin{cfg: cfg, callback: callback, client: client, now: now}, nil
+}
+
+// Name is "oidc:" and the configured name.
+func (o *oidcLogin) Name() string { return "oidc:" + o.cfg.Name }
+
+// prepare discovers the issuer once.
+func (o *oidcLogin) prepare(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.oauth != nil {
+		return nil
+	}
+	// The provider keeps this context to fetch the issuer's keys later:
+	// it must outlive the request. The client's timeout bounds each fetch.
+	p, err := oidc.NewProvider(oidc.ClientContext(context.Background(), o.client), o.cfg.Issuer)
+	if err != nil {
+		return fmt.Errorf("oidc discovery of %s: %v", o.cfg.Issuer, err)
+	}
+	o.verifier = p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, Now: o.now})
+	o.oauth = &oauth2.Config{
+		ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret,
+		Endpoint: p.Endpoint(), RedirectURL: o.callback,
+		Scopes: []string{oidc.ScopeOpenID, "email", "profile"},
+	}
+	return nil
+}
+
+// nonce is the OpenID nonce of the login whose PKCE verifier is verifier:
+// secret and unique per login like the verifier, and recomputed at the
+// return without storing anything or changing the Provider seam.
+func oidcNonce(verifier string) string {
+	sum := sha256.Sum256([]byte("oidc-nonce:" + verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// LoginURL is the issuer's authorize URL for this login; startLogin has
+// prepared the provider.
+func (o *oidcLogin) LoginURL(state, verifier string) string {
+	o.mu.Lock()
+	conf := o.oauth
+	o.mu.Unlock()
+	return conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(oidcNonce(verifier)))
+}
+
+// Redeem exchanges the code, verifies the ID token and reads the user's
+// verified address.
+func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (member, error) {
+	if err := o.prepare(ctx); err != nil {
+		return member{}, err
+	}
+	o.mu.Lock()
+	conf, idv := o.oauth, o.verifier
+	o.mu.Unlock()
+	ctx = oidc.ClientContext(ctx, o.client)
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return member{}, redactErr(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return member{}, errors.New("oidc: the token response has no id_token")
+	}
+	idt, err := idv.Verify(ctx, raw)
+	if err != nil {
+		return member{}, fmt.Errorf("oidc: %v", err)
+	}
+	if idt.Nonce != oidcNonce(verifier) {
+		return member{}, errors.New("oidc: the ID token's nonce is not this login's")
+	}
+	var claims struct {
+		Email    string `json:"email"`
+		Verified any    `json:"email_verified"`
+		Name     string `json:"name"`
+		Picture  string `json:"picture"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return member{}, fmt.Errorf("%w: %v", errUserData, err)
+	}
+	// Some issuers send the flag as a string.
+	if v := claims.Verified; v != true && v != "true" {
+		return member{}, fmt.Errorf("%w: the e-mail address is not verified", errUserData)
+	}
+	if !mail.ValidAddress(claims.Email) {
+		return member{}, fmt.Errorf("%w: no valid e-mail address", errUserData)
+	}
+	return member{Email: claims.Email, Emails: []string{claims.Email}, Name: claims.Name, Avatar: claims.Picture}, nil
+}
+
+// serveGoogleExchange answers #3 with the relay's OpenID Connect start
+// route, as github-exchange does with GitHub's.
+func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
+	if n.oidc == nil {
+		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
+		return
+	}
+	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
+	if p == nil {
+		return
+	}
+	var in struct {
+		CallbackURL *string `json:"callbackUrl"`
+		ReturnURL   *string `json:"returnUrl"`
+	}
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.CallbackURL == nil {
+		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
+		return
+	}
+	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	if err != nil {
+		writeCheckError(w, err)
+		return
+	}
+	ret, err := n.checkReturnURL(p, in.ReturnURL)
+	if err != nil {
+		writeCheckError(w, err)
+		return
+	}
+	st := loginState{Project: p.Slug, Callback: t.URL, Provider: n.oidc.Name(), ReturnURL: ret}
+	sealed, _, err := n.seal.seal(purposeStart, st, startTTL)
+	if err != nil {
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeGoogleRelayFailed)
+		return
+	}
+	protocol.WriteJSON(w, http.StatusOK, map[string]string{"url": n.base + protocol.OIDCStart.Path + "?s=" + sealed})
+}
+
+// checkReturnURL checks an optional returnUrl, named as the stock site
+// names its own origin (its listen address), and returns the public one.
+func (n *Native) checkReturnURL(p *Project, raw *string) (string, error) {
+	if raw == nil || *raw == "" {
+		return "", nil
+	}
+	return p.Targets.CheckReturnURL(relay.PublicURL(*raw, p.Targets, n.cfg.AppHosts))
+}
+
+// serveOIDCStart sends the browser to the issuer.
+func (n *Native) serveOIDCStart(w http.ResponseWriter, r *http.Request) {
+	if n.oidc == nil {
+		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
+		return
+	}
+	n.startLogin(w, r, n.oidc, protocol.CodeGoogleRelayFailed)
+}
+
+// serveOIDCCallback checks the issuer's return.
+func (n *Native) serveOIDCCallback(w http.ResponseWriter, r *http.Request) {
+	if n.oidc == nil {
+		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
+		return
+	}
+	n.completeLogin(w, r, n.oidc, protocol.CodeGoogleRelayFailed)
+}
+
+// Interface guards
+var (
+	_ Provider = (*oidcLogin)(nil)
+	_ preparer = (*oidcLogin)(nil)
+)
