@@ -43,6 +43,19 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	        account <account_slug>
 //	        monorepo_path <path>
 //	    }
+//	    oidc <name> {                    # answers google-exchange
+//	        issuer <url>
+//	        client_id <id>
+//	        client_secret <secret>
+//	    }
+//	    email {                          # answers request-magic-link
+//	        smtp <host:port>
+//	        username <name>
+//	        password <secret>
+//	        from <address>
+//	        tls starttls|implicit|none
+//	        link_ttl <duration>
+//	    }
 //	    github {
 //	        client_id <id>
 //	        client_secret <secret>
@@ -151,6 +164,18 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			rl.GitHub = gh
+		case "oidc":
+			o, err := parseRelayOIDC(d)
+			if err != nil {
+				return err
+			}
+			rl.OIDC = o
+		case "email":
+			e, err := parseRelayEmail(d)
+			if err != nil {
+				return err
+			}
+			rl.Email = e
 		case "token_store":
 			r, err := parseRelayStorage(d)
 			if err != nil {

@@ -78,6 +78,14 @@ type Relay struct {
 	// GitHub is the relay's own GitHub OAuth app, in native mode.
 	GitHub *RelayGitHub `json:"github,omitempty"`
 
+	// OIDC is an OpenID Connect login (Google or any issuer) that answers
+	// google-exchange. Default: none (google-exchange answers 501).
+	OIDC *RelayOIDC `json:"oidc,omitempty"`
+
+	// Email is e-mail (magic link) logins, which answer
+	// request-magic-link. Default: none (it answers 501).
+	Email *RelayEmail `json:"email,omitempty"`
+
 	// Secret seals login states, sessions and exchange token payloads, as
 	// an {env.*} or {file.*} placeholder of at least 32 characters; the
 	// same on every instance. Default: drawn once and kept in the store.
@@ -191,8 +199,8 @@ func (rl *Relay) Validate() error {
 // and the Caddyfile parser.
 func (rl *Relay) checkForward() error {
 	switch {
-	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "":
-		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
+	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" || rl.OIDC != nil || rl.Email != nil:
+		return errors.New("projects, github, oidc, email and public_url belong to native mode, which has no upstream")
 	case len(rl.APIKeys) == 0:
 		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
 	case len(rl.CallbackOrigins) == 0:
@@ -212,6 +220,16 @@ func (rl *Relay) validateNative() error {
 	}
 	if err := rl.GitHub.check(); err != nil {
 		return err
+	}
+	if rl.OIDC != nil {
+		if err := rl.OIDC.check(); err != nil {
+			return err
+		}
+	}
+	if rl.Email != nil {
+		if err := rl.Email.check(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:

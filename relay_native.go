@@ -175,7 +175,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if rl.GitHub != nil {
 		gh = *rl.GitHub
 	}
-	native, err := native.NewNative(native.NativeConfig{
+	cfg := native.NativeConfig{
 		PublicURL: pub,
 		Projects:  projects,
 		GitHub: native.GitHubApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
@@ -187,7 +187,9 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
 		Logger:     rl.logger,
-	})
+	}
+	rl.nativeLogins(&cfg, repl)
+	native, err := native.NewNative(cfg)
 	if err != nil {
 		return err
 	}
