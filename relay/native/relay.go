@@ -2,7 +2,8 @@
 // itself for the projects of its configuration. Keys (keys.go), sealing
 // (seal.go), sessions and their families (session.go, family.go), the
 // login flow (login.go) over login providers (provider.go, one file each:
-// provider_github.go), and the GitHub repository access with the member's
+// provider_github.go, provider_oidc.go, provider_email.go with its page in
+// email_page.go), and the GitHub repository access with the member's
 // token: the parser and its GraphQL policy (parser.go, gql*.go), media
 // (media.go), the token's renewal (github_token.go), and
 // validate-github-user (validate.go). It does not import Caddy.
@@ -112,7 +113,7 @@ type Native struct {
 	projects map[string]*Project
 	declared map[string]*Project // declared key hash → project
 	seal     *sealer
-	login    Provider     // the login provider; GitHub, for now the only one
+	login    Provider     // GitHub's login provider (OIDC and e-mail have their own fields)
 	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
 	graphql  string
 	oidc     *oidcLogin       // nil without an OIDC issuer
