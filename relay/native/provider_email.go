@@ -36,7 +36,9 @@ import (
 // The stock site turns the 429 into a 500 and its form shows nothing; the
 // person waits and tries again. The client is the caller of #4: the site's
 // server, not the browser (the stock site does not pass the browser's
-// address on), so the per-client limit bounds a whole site's rate.
+// address on), so the per-client limit bounds a whole site's rate. The
+// buckets live in each instance's memory: behind several instances an
+// address gets the limit once per instance, which still bounds it.
 
 // EmailLogin configures e-mail (magic link) logins.
 type EmailLogin struct {
@@ -136,7 +138,7 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 		writeCheckError(w, err)
 		return
 	}
-	ret, err := n.checkReturnURL(p, in.ReturnURL)
+	ret, err := n.checkReturnURL(p, in.ReturnURL, t.URL)
 	if err != nil {
 		writeCheckError(w, err)
 		return

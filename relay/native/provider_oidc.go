@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
 		writeCheckError(w, err)
 		return
 	}
-	ret, err := n.checkReturnURL(p, in.ReturnURL)
+	ret, err := n.checkReturnURL(p, in.ReturnURL, t.URL)
 	if err != nil {
 		writeCheckError(w, err)
 		return
@@ -186,12 +187,53 @@ func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkReturnURL checks an optional returnUrl, named as the stock site
-// names its own origin (its listen address), and returns the public one.
-func (n *Native) checkReturnURL(p *Project, raw *string) (string, error) {
+// names its own origin (its listen address), and returns the public one,
+// or "" for none or for the site's own fallback after a login to callback:
+// the stock site always sends a returnUrl, by default that fallback, and
+// follows a return_url only on its own listen origin, which a relay behind
+// a forward relay cannot know (the forward relay makes every URL public).
+// Without return_url the site goes to its fallback itself.
+func (n *Native) checkReturnURL(p *Project, raw *string, callback string) (string, error) {
 	if raw == nil || *raw == "" {
 		return "", nil
 	}
-	return p.Targets.CheckReturnURL(relay.PublicURL(*raw, p.Targets, n.cfg.AppHosts))
+	ret, err := p.Targets.CheckReturnURL(relay.PublicURL(*raw, p.Targets, n.cfg.AppHosts))
+	if err != nil || ret == siteFallback(p, callback) {
+		return "", err
+	}
+	return ret, nil
+}
+
+// siteFallback is where the stock site goes after a login to callback
+// without a return_url, <origin><OST_BASE_PATH>/outstatic: the callback
+// origin whose callback (documented or stock form) callback is.
+func siteFallback(p *Project, callback string) string {
+	for _, o := range p.Targets.Origins {
+		for _, route := range []string{validate.RouteCallback, validate.RouteMagicLinkCallback} {
+			if callback == o.CallbackURL(route, false) || callback == o.CallbackURL(route, true) {
+				return o.String()
+			}
+		}
+	}
+	return ""
+}
+
+// siteReturnURL is the checked return URL as the site that redeems the
+// exchange token names itself: the stock site follows return_url only
+// when it is on the origin its own request came in on, its listen address
+// (PROTOCOL.md §8), which is the origin of the callback_url it sends to
+// exchange-token. So the checked path and query go back on that origin;
+// the guard in front turns the site's redirect into the public one. The
+// site refuses any other origin itself, and whoever redeems the token
+// holds the session anyway, so the origin it names grants nothing.
+func siteReturnURL(checked, callback string) string {
+	r, err := url.Parse(checked)
+	c, cerr := url.Parse(callback)
+	if err != nil || cerr != nil || (c.Scheme != "http" && c.Scheme != "https") || c.Host == "" {
+		return checked
+	}
+	r.Scheme, r.Host = c.Scheme, c.Host
+	return r.String()
 }
 
 // serveOIDCStart sends the browser to the issuer.

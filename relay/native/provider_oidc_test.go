@@ -204,3 +204,55 @@ func TestOIDCNotConfigured(t *testing.T) {
 		t.Fatalf("%d %s", status, body)
 	}
 }
+
+func TestSiteReturnURL(t *testing.T) {
+	for _, tc := range []struct{ checked, callback, want string }{
+		// the stock site names its listen address: the checked path and
+		// query go back on it, where the site follows them
+		{"https://blog.example.com/outstatic/collections?x=1", "http://localhost:3000/api/outstatic/magic-link-callback",
+			"http://localhost:3000/outstatic/collections?x=1"},
+		// a site that names its public origin gets it back as checked
+		{"https://blog.example.com/outstatic", nativeCallback, "https://blog.example.com/outstatic"},
+		// a callback that is no absolute http(s) URL changes nothing
+		{"https://blog.example.com/outstatic", "javascript:alert(1)", "https://blog.example.com/outstatic"},
+		{"https://blog.example.com/outstatic", "/api/outstatic/callback", "https://blog.example.com/outstatic"},
+	} {
+		if got := siteReturnURL(tc.checked, tc.callback); got != tc.want {
+			t.Errorf("siteReturnURL(%q, %q) = %q, want %q", tc.checked, tc.callback, got, tc.want)
+		}
+	}
+}
+
+func TestReturnURLOmittedWhenTheSiteFallback(t *testing.T) {
+	env, m := oidcEnv(t)
+	// The stock site's own form: its callback at the site root, and its
+	// default returnUrl, both named by its listen address.
+	stock := "https://blog.example.com/api/outstatic/callback"
+	for _, tc := range []struct {
+		ret  string
+		want any
+	}{
+		{"http://localhost:3000/outstatic", nil},
+		{"http://localhost:3000/outstatic/collections", "https://blog.example.com/outstatic/collections"},
+	} {
+		m.QueueUser(&mockoidc.MockUser{Subject: "b", Email: "bob@example.com", EmailVerified: true})
+		authorize := env.googleStart(t, 0, map[string]any{"callbackUrl": "http://localhost:3000/api/outstatic/callback", "returnUrl": tc.ret})
+		_, back := env.follow(t, authorize)
+		_, final := env.follow(t, back)
+		token, ok := strings.CutPrefix(final, stock+"?exchange_token=")
+		if !ok {
+			t.Fatalf("login ended at %q", final)
+		}
+		status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": stock})
+		if status != 200 || out["return_url"] != tc.want {
+			t.Fatalf("returnUrl %s: %d return_url %v, want %v", tc.ret, status, out["return_url"], tc.want)
+		}
+	}
+	// Both forms of both routes fall back to the callback origin.
+	p := nativeProject()
+	for _, cb := range []string{magicCallback, nativeCallback, stock, "https://blog.example.com/api/outstatic/magic-link-callback"} {
+		if got := siteFallback(&p, cb); got != "https://blog.example.com/outstatic" {
+			t.Errorf("siteFallback(%s) = %q", cb, got)
+		}
+	}
+}

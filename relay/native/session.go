@@ -110,7 +110,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		"session": session,
 	}
 	if x.ReturnURL != "" {
-		reply["return_url"] = x.ReturnURL
+		reply["return_url"] = siteReturnURL(x.ReturnURL, in.Callback)
 	}
 	protocol.WriteJSON(w, http.StatusOK, reply)
 }
