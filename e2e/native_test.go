@@ -79,6 +79,11 @@ type nativeOptions struct {
 	// refreshTTL is the native relay's refresh_ttl, a login's lifetime;
 	// the relay's default (30 days) when zero.
 	refreshTTL time.Duration
+	// members are more member lines of the project, e.g. "a@b.c editor".
+	members []string
+	// blocks are more subdirectives of the native relay (its oidc and
+	// email blocks), as Caddyfile text.
+	blocks string
 }
 
 // newNativeBackendWith is newNativeBackend with opts.
@@ -99,10 +104,22 @@ func (b *nativeBackend) extraConfig() string {
 	if b.opts.refreshTTL > 0 {
 		lines = append(lines, "refresh_ttl "+b.opts.refreshTTL.String())
 	}
+	if b.opts.blocks != "" {
+		lines = append(lines, b.opts.blocks)
+	}
 	if len(lines) == 0 {
 		return ""
 	}
 	return "\n\t\t" + strings.Join(lines, "\n\t\t")
+}
+
+// extraMembers is the project's member lines that opts add.
+func (b *nativeBackend) extraMembers() string {
+	var lines string
+	for _, m := range b.opts.members {
+		lines += "\n\t\t\tmember " + m
+	}
+	return lines
 }
 
 func (b *nativeBackend) relayConfig(s *stack) string {
@@ -128,7 +145,7 @@ func (b *nativeBackend) sites(s *stack) string {
 			callback_origin %[4]s/outstatic
 			repo acme/blog
 			plan pro
-			member %[5]s owner
+			member %[5]s owner%[12]s
 			key_sha256 %[6]s
 		}
 		github {
@@ -142,7 +159,7 @@ func (b *nativeBackend) sites(s *stack) string {
 	}
 }
 `, b.url, b.accessLog, nativeProject, s.public, nativeLogin, b.keyHash, nativeClientID,
-		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL(), b.extraConfig())
+		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL(), b.extraConfig(), b.extraMembers())
 }
 
 func (b *nativeBackend) guardService(s *stack) string { return s.relay }
