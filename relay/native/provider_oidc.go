@@ -151,12 +151,12 @@ func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (member, 
 // serveGoogleExchange answers #3 with the relay's OpenID Connect start
 // route, as github-exchange does with GitHub's.
 func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
-	if n.oidc == nil {
-		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
-		return
-	}
 	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
 	if p == nil {
+		return
+	}
+	if n.oidc == nil {
+		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 		return
 	}
 	var in struct {
