@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,9 +26,18 @@ const magicCallback = "https://blog.example.com/outstatic/api/outstatic/magic-li
 // SMTP server on 127.0.0.1, and the relays' logs.
 func emailEnv(t *testing.T) (*nativeEnv, *fakesmtp.Server, *observer.ObservedLogs) {
 	t.Helper()
+	return emailEnvWith(t, nil)
+}
+
+// emailEnvWith is emailEnv with edit applied to each relay's config too.
+func emailEnvWith(t *testing.T, edit func(int, *NativeConfig)) (*nativeEnv, *fakesmtp.Server, *observer.ObservedLogs) {
+	t.Helper()
 	smtp := fakesmtp.Start(t, fakesmtp.Options{Username: "relay", Password: "smtp-secret"})
 	core, logs := observer.New(zap.DebugLevel)
-	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
+	env := newNativeEnv(t, func(i int, c *NativeConfig) {
+		if edit != nil {
+			edit(i, c)
+		}
 		c.Email = &EmailLogin{Mail: mail.Config{Addr: smtp.Addr, Username: "relay", Password: "smtp-secret",
 			From: "Blog <login@example.com>", TLS: "none", Timeout: 2 * time.Second}}
 		c.Logger = zap.New(core)
@@ -340,4 +351,39 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func TestEmailLinkConcurrentConfirmsAcrossInstances(t *testing.T) {
+	storeKinds(t, func(t *testing.T, edit func(int, *NativeConfig)) {
+		env, smtp, _ := emailEnvWith(t, edit)
+		env.askLink(t, 0, "bob@example.com")
+		link := linkOf(t, smtp.Wait(t, 5*time.Second))
+		c := browser()
+		_, _, form := openLink(t, c, link)
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("POST", env.urls[i%2]+"/outstatic/auth/email/confirm", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				for _, ck := range c.Jar.Cookies(req.URL) {
+					req.AddCookie(ck)
+				}
+				res, err := env.client.Do(req)
+				if err != nil {
+					return
+				}
+				res.Body.Close()
+				if res.StatusCode == http.StatusFound {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 {
+			t.Fatalf("%d of 20 concurrent confirms of one link logged in, want 1", ok.Load())
+		}
+	})
 }
