@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
+	"github.com/caddy-outstatic/caddy-outstatic/mail"
 )
 
 // emailSession logs in a verified address on relay i as an e-mail or
@@ -203,5 +206,25 @@ func TestAuthorizeRoles(t *testing.T) {
 	}
 	if ref.authorize(gqlAccess{role: "author"}) != nil || ref.authorize(gqlAccess{role: "nobody"}) == nil {
 		t.Fatal("createRef permissions")
+	}
+}
+
+// With a mailer, an invitation is e-mailed through it (a real SMTP
+// conversation with the fake server) and names the sign-in page.
+func TestNativeInvitationMailed(t *testing.T) {
+	srv := fakesmtp.Start(t, fakesmtp.Options{Mode: fakesmtp.Plain})
+	sender, err := mail.NewSender(mail.Config{Addr: srv.Addr, From: "Blog <login@example.com>", TLS: mail.TLSNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Mailer = sender })
+	_, link, sent, err := env.relays[0].Invite(context.Background(), "blog", "lin@example.com", "author", "Ada")
+	if err != nil || !sent {
+		t.Fatalf("invite: %v %v", sent, err)
+	}
+	got := srv.Wait(t, 5*time.Second)
+	if len(got.To) != 1 || got.To[0] != "lin@example.com" || !strings.Contains(got.Subject, "Ada invited you to blog") ||
+		!strings.Contains(got.Text, link) || !strings.Contains(got.Text, "author") {
+		t.Fatalf("mail to %v: %q\n%s", got.To, got.Subject, got.Text)
 	}
 }

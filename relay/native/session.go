@@ -88,11 +88,15 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
 		return
 	}
-	if role, err := n.roleIn(r.Context(), p, x.member); err != nil {
+	// The role as it is now: the permissions the site keeps until the
+	// next login.
+	x.Role, err = n.roleIn(r.Context(), p, x.member)
+	if err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
-	} else if role == "" {
+	}
+	if x.Role == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
 		return
 	}
