@@ -103,6 +103,12 @@ func TestNativeInvitationSingleUse(t *testing.T) {
 	if err := env.relays[0].RevokeInvitation(ctx, "blog", "lin@example.com", "test"); !errors.Is(err, ErrNoSuchInvitation) {
 		t.Fatalf("revoking a used invitation: %v", err)
 	}
+	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "lin@example.com", "owner", "test"); !errors.Is(err, ErrBadMember) {
+		t.Fatalf("inviting a member: %v", err)
+	}
+	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "bob@example.com", "owner", "test"); !errors.Is(err, ErrConfigMember) {
+		t.Fatalf("inviting a configured member: %v", err)
+	}
 	if err := env.relays[0].RemoveMember(ctx, "blog", "lin@example.com", "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,13 @@ func (n *Native) Invite(ctx context.Context, project, email, role, by string) (I
 	if p.Members[k] != "" {
 		return Invitation{}, "", false, ErrConfigMember
 	}
+	stored, err := n.readMembers(ctx, project)
+	if err != nil {
+		return Invitation{}, "", false, err
+	}
+	if _, ok := stored.Members[k]; ok {
+		return Invitation{}, "", false, fmt.Errorf("%w: %s is a member already: give them another role instead", ErrBadMember, k)
+	}
 	now := n.cfg.Now().UTC().Truncate(time.Second)
 	inv := Invitation{Email: k, Role: role, By: by, Created: now, Expires: now.Add(mail.InvitationValidity)}
 	// The sign-in page of the project's first site: any login there with

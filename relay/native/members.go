@@ -262,7 +262,7 @@ func (n *Native) changeMembers(ctx context.Context, project, k string, change fu
 	if p.Members[k] != "" {
 		return ErrConfigMember
 	}
-	unlock, err := n.lockStore(ctx, membersLockName(project), "the members of "+project)
+	unlock, err := n.lockStore(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}
@@ -290,8 +290,8 @@ func (n *Native) changeMembers(ctx context.Context, project, k string, change fu
 }
 
 // lockStore takes a lock record in the store, waiting a few seconds for
-// it; what names the locked thing in the error.
-func (n *Native) lockStore(ctx context.Context, name, what string) (func(), error) {
+// it; busy is the error when it stays taken.
+func (n *Native) lockStore(ctx context.Context, name, busy string) (func(), error) {
 	for i := 0; ; i++ {
 		err := n.cfg.Store.PutNew(ctx, name, []byte{1}, keyLockTTL)
 		if err == nil {
@@ -301,7 +301,7 @@ func (n *Native) lockStore(ctx context.Context, name, what string) (func(), erro
 			return nil, err
 		}
 		if i == 50 {
-			return nil, fmt.Errorf("%s are being changed elsewhere; try again", what)
+			return nil, errors.New(busy)
 		}
 		select {
 		case <-ctx.Done():

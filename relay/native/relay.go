@@ -3,9 +3,11 @@
 // (seal.go), sessions and their families (session.go, family.go), the
 // login flow (login.go) over login providers (provider.go, one file each:
 // provider_github.go), and the GitHub repository access with the member's
-// token: the parser and its GraphQL policy (parser.go, gql*.go), media
+// token or the relay's GitHub App's (repoaccess.go): the parser and its
+// GraphQL policy (parser.go, gql*.go; roles in gqlroles.go), media
 // (media.go), the token's renewal (github_token.go), and
-// validate-github-user (validate.go). It does not import Caddy.
+// validate-github-user (validate.go). Members kept in the store and
+// invitations: members.go, invitations.go. It does not import Caddy.
 package native
 
 import (
