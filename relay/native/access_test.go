@@ -122,6 +122,7 @@ func TestPathPermission(t *testing.T) {
 		"outstatic/config.json":                           permSettings,
 		"/Outstatic/Config.json":                          permSettings,
 		"outstatic/content/collections.json":              permCollections,
+		"outstatic/content/singletons.json":               permCollections,
 		"outstatic/content/posts/schema.json":             permCollections,
 		"outstatic/content/_singletons/about.schema.json": permCollections,
 		"elsewhere/recipes/schema.json":                   permCollections,
@@ -171,7 +172,10 @@ func TestAuthorizeRoles(t *testing.T) {
 		ok    bool
 	}{
 		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/metadata.json"}, true},
-		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/posts/schema.json"}, false},
+		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/posts/schema.json"}, true}, // a new tag
+		{"author", []string{"outstatic/content/posts/schema.json"}, false},
+		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/collections.json"}, false},
+		{"author", []string{"outstatic/content/singletons.json"}, false},
 		{"author", []string{"outstatic/config.json"}, false},
 		{"editor", []string{"outstatic/content/collections.json"}, true},
 		{"editor", []string{"outstatic/config.json"}, false},

@@ -19,13 +19,18 @@ import (
 //
 //	config.json                            the project's settings
 //	content/collections.json               the list of collections
+//	content/singletons.json                the list of singletons
 //	content/<collection>/schema.json       a collection's fields
 //	content/_singletons/<slug>.schema.json a singleton's fields
 //	content/metadata.json, media/media.json, documents, media files: content
 //
 // Documents and media may live anywhere (a collection's path, the media
 // folder are settings of their own), so whatever is not one of the
-// Outstatic files above is content.
+// Outstatic files above is content. One exception, from the dashboard's
+// own behaviour: saving a document that brings a new tag also rewrites its
+// collection's schema (the tag's options), in the same commit; so a
+// schema written in a commit that saves a document (.md, .mdx) counts as
+// content.
 
 // Permissions that changes need (PROTOCOL.md §2's names).
 const (
@@ -52,11 +57,23 @@ func pathPermission(p, ost string) string {
 	switch {
 	case p == ost+"/config.json":
 		return permSettings
-	case base == "collections.json" && strings.HasPrefix(p, ost+"/"),
-		base == "schema.json", strings.HasSuffix(base, ".schema.json"):
+	case (base == "collections.json" || base == "singletons.json") && strings.HasPrefix(p, ost+"/"),
+		isSchema(base):
 		return permCollections
 	}
 	return permContent
+}
+
+// isSchema reports whether a file name is a collection's or a singleton's
+// schema.
+func isSchema(base string) bool {
+	return base == "schema.json" || strings.HasSuffix(base, ".schema.json")
+}
+
+// isDocument reports whether path is a document the dashboard saves.
+func isDocument(p string) bool {
+	p = strings.ToLower(p)
+	return strings.HasSuffix(p, ".md") || strings.HasSuffix(p, ".mdx")
 }
 
 // gqlAccess is who sends a request, for authorize.
@@ -94,11 +111,16 @@ func (v *gqlVerdict) authorize(a gqlAccess) error {
 	if v.mutation != "createCommitOnBranch" {
 		return nil
 	}
-	for _, p := range commitPaths(v.commit) {
+	paths, saves := commitPaths(v.commit)
+	for _, p := range paths {
 		if !plainRepoPath(p) {
 			return refuse("a commit path is not a plain repository path")
 		}
-		if need := pathPermission(p, a.ost); !hasPermission(a.role, need) {
+		need := pathPermission(p, a.ost)
+		if need == permCollections && saves && isSchema(strings.ToLower(path.Base(p))) {
+			need = permContent // a new tag's options, saved with its document
+		}
+		if !hasPermission(a.role, need) {
 			return refuse("role %s lacks %s for a change to %s", a.role, need, quoteName(path.Base(p)))
 		}
 	}
@@ -115,20 +137,21 @@ func (v *gqlVerdict) authorize(a gqlAccess) error {
 	return v.encode()
 }
 
-// commitPaths are the paths a commit input adds or deletes; a path that is
-// not a string counts as the empty path (content), which GitHub refuses.
-func commitPaths(in map[string]any) []string {
+// commitPaths are the paths a commit input adds or deletes (a path that
+// is not a string counts as the empty path, which is refused), and
+// whether it adds a document.
+func commitPaths(in map[string]any) (paths []string, savesDocument bool) {
 	changes, _ := in["fileChanges"].(map[string]any)
-	var out []string
 	for _, kind := range []string{"additions", "deletions"} {
 		list, _ := changes[kind].([]any)
 		for _, x := range list {
 			m, _ := x.(map[string]any)
 			p, _ := m["path"].(string)
-			out = append(out, p)
+			paths = append(paths, p)
+			savesDocument = savesDocument || (kind == "additions" && isDocument(p))
 		}
 	}
-	return out
+	return paths, savesDocument
 }
 
 // plainRepoPath accepts a path as git stores it: segments separated by
