@@ -2,7 +2,11 @@ package native
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -236,5 +240,35 @@ func TestNativeInvitationMailed(t *testing.T) {
 	if len(got.To) != 1 || got.To[0] != "lin@example.com" || !strings.Contains(got.Subject, "Ada invited you to blog") ||
 		!strings.Contains(got.Text, link) || !strings.Contains(got.Text, "author") {
 		t.Fatalf("mail to %v: %q\n%s", got.To, got.Subject, got.Text)
+	}
+}
+
+// With a GitHub App, a session without a GitHub token reads through the
+// installation; an App not installed on the repository is no access, not
+// a bad session.
+func TestNativeAppAccess(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
+		c.RepoApp = &RepoApp{AppID: 9, PrivateKey: pemKey}
+	})
+	env.gh.RegisterApp(9, "relay", &key.PublicKey)
+	s := env.emailSession(t, 0, "bob@example.com")
+	if status, body := env.parser(t, 0, str(s, "access_token")); status != 403 || !strings.Contains(body, "no-repository-access") {
+		t.Fatalf("app not installed: %d %s", status, body)
+	}
+	env.gh.Install(9, 90, "acme/blog")
+	if status, body := env.parser(t, 1, str(s, "access_token")); status != 200 || !strings.Contains(body, `"id"`) {
+		t.Fatalf("app installed: %d %s", status, body)
+	}
+	if env.gh.InstallationTokensMinted(90) != 1 {
+		t.Fatalf("tokens minted: %d", env.gh.InstallationTokensMinted(90))
+	}
+	// A GitHub login still uses its own token, not the App's.
+	if status, _ := env.parser(t, 1, str(env.sessionOn(t, 1), "access_token")); status != 200 || env.gh.InstallationTokensMinted(90) != 1 {
+		t.Fatalf("github session: %d, app tokens %d", status, env.gh.InstallationTokensMinted(90))
 	}
 }
