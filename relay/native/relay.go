@@ -5,7 +5,9 @@
 // provider_github.go), and the GitHub repository access with the member's
 // token: the parser and its GraphQL policy (parser.go, gql*.go), media
 // (media.go), the token's renewal (github_token.go), and
-// validate-github-user (validate.go). It does not import Caddy.
+// validate-github-user (validate.go); AI completions (generate.go) and the
+// content scan with the relay's own repository token (scan.go). It does
+// not import Caddy.
 package native
 
 import (
