@@ -207,4 +207,15 @@ func TestNativeGenerateInCaddy(t *testing.T) {
 	if len(shared.Requests()) != 1 {
 		t.Fatal("a refused completion reached the shared endpoint")
 	}
+
+	// the scan, until the relay has a GitHub App: 501 with a {message}
+	req, _ := http.NewRequest("POST", ports("http://relay.localhost:9080/relay/outstatic/scan"),
+		strings.NewReader(`{"projectId":"blog","branch":"main"}`))
+	req.Header.Set("Authorization", "Bearer "+keys["blog"])
+	if res, err = client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if body := text(res); res.StatusCode != 501 || body != `{"message":"scan needs the relay's github_app"}`+"\n" {
+		t.Fatalf("scan: %d %q", res.StatusCode, body)
+	}
 }
