@@ -160,10 +160,9 @@ func TestNativeGenerateInCaddy(t *testing.T) {
 	}
 	next(`"type":"start"`)
 	next(`"type":"text-start"`)
+	// The endpoint holds its second piece until second is closed: the
+	// first delta got here while it was held, so nothing buffered it.
 	next(`"delta":"Once upon"`)
-	if sent := shared.Sent(); sent != 1 {
-		t.Fatalf("the endpoint sent %d pieces before the first delta arrived, want 1", sent)
-	}
 	close(second)
 	next(`"delta":" a time"`)
 	next(`"type":"text-end"`)
