@@ -42,6 +42,13 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	        id <project_id>
 //	        account <account_slug>
 //	        monorepo_path <path>
+//	        ai { ... }                   # replaces the relay's for this project
+//	    }
+//	    ai {
+//	        base_url <url>               # any OpenAI-compatible API; default https://api.openai.com/v1
+//	        api_key <secret>
+//	        model <name>
+//	        rate <n>/<duration>          # per project; default 30/1m
 //	    }
 //	    github {
 //	        client_id <id>
@@ -150,6 +157,12 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			rl.Projects = append(rl.Projects, p)
+		case "ai":
+			a, err := parseRelayAI(d)
+			if err != nil {
+				return err
+			}
+			rl.AI = a
 		case "github":
 			gh, err := parseRelayGitHub(d)
 			if err != nil {
@@ -249,6 +262,12 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 				return p, d.Errf("%v", err)
 			}
 			p.Members = append(p.Members, m)
+		case "ai":
+			a, err := parseRelayAI(d)
+			if err != nil {
+				return p, err
+			}
+			p.AI = a
 		case "key_sha256":
 			var h string
 			if !d.AllArgs(&h) {

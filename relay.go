@@ -104,6 +104,11 @@ type Relay struct {
 	// guards in other Caddy instances. Default: this Caddy's memory.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
 
+	// AI answers the dashboard's AI completions in native mode, for every
+	// Pro project without an ai block of its own. Default: none (generate
+	// answers 501).
+	AI *RelayAI `json:"ai,omitempty"`
+
 	handler   http.Handler
 	metrics   *pluginMetrics
 	callbacks relay.CallbackMemory
@@ -200,6 +205,8 @@ func (rl *Relay) checkForward() error {
 		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
 	case rl.GitHubApp != nil:
 		return errors.New("github_app belongs to native mode, which has no upstream")
+	case rl.AI != nil:
+		return errors.New("ai belongs to native mode: forward mode passes generate on to the service")
 	case len(rl.APIKeys) == 0:
 		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
 	case len(rl.CallbackOrigins) == 0:
@@ -231,6 +238,11 @@ func (rl *Relay) validateNative() error {
 	}
 	for _, p := range rl.Projects {
 		if err := p.check(); err != nil {
+			return err
+		}
+	}
+	if rl.AI != nil {
+		if err := rl.AI.check(); err != nil {
 			return err
 		}
 	}

@@ -44,6 +44,9 @@ type RelayProject struct {
 	// Members who may log in: a GitHub login or a verified e-mail address,
 	// and a role: owner, admin, manager, editor or author.
 	Members []RelayMember `json:"members,omitempty"`
+	// AI answers this project's AI completions, in place of the relay's.
+	// Default: the relay's ai block.
+	AI *RelayAI `json:"ai,omitempty"`
 }
 
 // RelayMember is one member of a project.
@@ -97,6 +100,11 @@ func (p RelayProject) check() error {
 	}
 	for _, m := range p.Members {
 		if err := m.check(); err != nil {
+			return fmt.Errorf("project %s: %v", p.Slug, err)
+		}
+	}
+	if p.AI != nil {
+		if err := p.AI.check(); err != nil {
 			return fmt.Errorf("project %s: %v", p.Slug, err)
 		}
 	}
@@ -213,6 +221,9 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 
 	projects, err := rl.nativeProjects(targetsFor)
 	if err != nil {
+		return err
+	}
+	if err := rl.nativeAI(projects, repl); err != nil {
 		return err
 	}
 	gh := RelayGitHub{}

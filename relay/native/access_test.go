@@ -267,8 +267,15 @@ func TestNativeAppAccess(t *testing.T) {
 	if env.gh.InstallationTokensMinted(90) != 1 {
 		t.Fatalf("tokens minted: %d", env.gh.InstallationTokensMinted(90))
 	}
+	// The content scan, keyed and without a session, reads with the App's
+	// token too.
+	if status, _, body := env.post(t, "/outstatic/scan", env.key, `{"projectId":"blog","branch":"main"}`); status != 200 || !strings.Contains(body, "outstatic/content/posts") {
+		t.Fatalf("scan through the app: %d %s", status, body)
+	}
 	// A GitHub login still uses its own token, not the App's.
-	if status, _ := env.parser(t, 1, str(env.sessionOn(t, 1), "access_token")); status != 200 || env.gh.InstallationTokensMinted(90) != 1 {
-		t.Fatalf("github session: %d, app tokens %d", status, env.gh.InstallationTokensMinted(90))
+	env.relays[0].apps["blog"].Invalidate() // the App's token would be minted again if used
+	minted := env.gh.InstallationTokensMinted(90)
+	if status, _ := env.parser(t, 0, str(env.sessionOn(t, 0), "access_token")); status != 200 || env.gh.InstallationTokensMinted(90) != minted {
+		t.Fatalf("github session: %d, app tokens %d → %d", status, minted, env.gh.InstallationTokensMinted(90))
 	}
 }

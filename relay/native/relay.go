@@ -6,11 +6,14 @@
 // token or the relay's GitHub App's (repoaccess.go): the parser and its
 // GraphQL policy (parser.go, gql*.go; roles in gqlroles.go), media
 // (media.go), the token's renewal (github_token.go), and
-// validate-github-user (validate.go). Members kept in the store and
-// invitations: members.go, invitations.go. It does not import Caddy.
+// validate-github-user (validate.go); AI completions (generate.go) and the
+// content scan with the relay's own repository token (scan.go). Members
+// kept in the store and invitations: members.go, invitations.go. It does
+// not import Caddy.
 package native
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -62,6 +65,9 @@ type Project struct {
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
+	// AI answers the project's completions (generate.go); nil: the
+	// relay has none for it.
+	AI *AI
 }
 
 // GitHubApp is the relay's own GitHub OAuth app.
@@ -109,6 +115,11 @@ type NativeConfig struct {
 	Client *http.Client
 	Logger *zap.Logger
 	Now    func() time.Time
+
+	// RepoToken returns a token that reads the project's repository with
+	// no user session (the scan, scan.go): the relay's GitHub App
+	// installation token. Nil: the scan answers 501.
+	RepoToken func(ctx context.Context, p *Project) (string, error)
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
@@ -251,7 +262,11 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.serveMedia(w, r)
 	case protocol.ValidateGitHubUser:
 		n.only(w, r, ep, n.serveValidateGitHubUser)
-	case protocol.GoogleExchange, protocol.RequestMagicLink, protocol.Generate, protocol.Scan:
+	case protocol.Generate:
+		n.only(w, r, ep, n.serveGenerate)
+	case protocol.Scan:
+		n.only(w, r, ep, n.serveScan)
+	case protocol.GoogleExchange, protocol.RequestMagicLink:
 		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 	default:
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)

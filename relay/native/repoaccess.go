@@ -54,7 +54,22 @@ func (n *Native) setUpApps() error {
 		}
 		n.apps[slug] = ts
 	}
+	// The scan (scan.go), keyed and without a session, reads with the
+	// App's token too, unless a token source was given.
+	if n.cfg.RepoToken == nil {
+		n.cfg.RepoToken = n.appToken
+	}
 	return nil
+}
+
+// appToken is p's installation token.
+func (n *Native) appToken(ctx context.Context, p *Project) (string, error) {
+	ts := n.apps[p.Slug]
+	if ts == nil {
+		return "", errNoRepositoryAccess
+	}
+	tok, _, err := ts.Token(ctx)
+	return tok, err
 }
 
 // repositoryToken sets c.token to the GitHub token for this call.
@@ -66,11 +81,10 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Proje
 		c.token, c.viaApp = c.GitHub, false
 		return nil
 	}
-	ts := n.apps[p.Slug]
-	if ts == nil {
+	if n.apps[p.Slug] == nil {
 		return errNoRepositoryAccess
 	}
-	tok, _, err := ts.Token(ctx)
+	tok, err := n.appToken(ctx, p)
 	if err != nil {
 		var ae *ghapp.APIError
 		if errors.As(err, &ae) && ae.Status < 500 {
