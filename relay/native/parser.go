@@ -23,7 +23,7 @@ import (
 // the project's repository, goes on to GitHub.
 func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		if origin := relay.AllowedOrigin(r, n.origins); origin != "" {
+		if origin := relay.AllowedOrigin(r, n.allTargets(r.Context())); origin != "" {
 			relay.WritePreflight(w, origin)
 		} else {
 			protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
@@ -35,7 +35,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
-	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.origins))
+	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.allTargets(r.Context())))
 	c, p, ok := n.sessionFor(w, r)
 	if !ok {
 		return

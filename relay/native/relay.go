@@ -119,6 +119,9 @@ type Native struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
+
+	originCache originCache                  // stored callback origins, briefly (origins.go)
+	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
 }
 
 // Lifetimes of what the native relay hands out.
@@ -235,6 +238,8 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.serveMedia(w, r)
 	case protocol.ValidateGitHubUser:
 		n.only(w, r, ep, n.serveValidateGitHubUser)
+	case protocol.Pages:
+		n.servePages(w, r)
 	case protocol.GoogleExchange, protocol.RequestMagicLink, protocol.Generate, protocol.Scan:
 		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 	default:
