@@ -78,6 +78,11 @@ type Relay struct {
 	// GitHub is the relay's own GitHub OAuth app, in native mode.
 	GitHub *RelayGitHub `json:"github,omitempty"`
 
+	// GitHubApp gives repository access to sessions that have no GitHub
+	// token (logins by Google or e-mail), as an installation of this
+	// GitHub App, in native mode. Default: none.
+	GitHubApp *RelayGitHubApp `json:"github_app,omitempty"`
+
 	// Secret seals login states, sessions and exchange token payloads, as
 	// an {env.*} or {file.*} placeholder of at least 32 characters; the
 	// same on every instance. Default: drawn once and kept in the store.
@@ -193,6 +198,8 @@ func (rl *Relay) checkForward() error {
 	switch {
 	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "":
 		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
+	case rl.GitHubApp != nil:
+		return errors.New("github_app belongs to native mode, which has no upstream")
 	case len(rl.APIKeys) == 0:
 		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
 	case len(rl.CallbackOrigins) == 0:
@@ -212,6 +219,11 @@ func (rl *Relay) validateNative() error {
 	}
 	if err := rl.GitHub.check(); err != nil {
 		return err
+	}
+	if rl.GitHubApp != nil {
+		if err := rl.GitHubApp.check(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:

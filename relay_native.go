@@ -126,6 +126,50 @@ func (gh *RelayGitHub) check() error {
 	return nil
 }
 
+// RelayGitHubApp is the GitHub App the native relay acts as for sessions
+// without a GitHub token of their own. Install it on each project's
+// repository with read and write access to contents. Its API calls go to
+// the github block's api_url.
+type RelayGitHubApp struct {
+	// AppID is the App's numeric id. Required.
+	AppID int64 `json:"app_id"`
+	// PrivateKey is the App's private key (PEM), as a {file.*} or {env.*}
+	// placeholder, expanded at provisioning. Required.
+	PrivateKey string `json:"private_key"`
+	// InstallationID is the installation to act as. Default: found from
+	// each project's repository.
+	InstallationID int64 `json:"installation_id,omitempty"`
+}
+
+// check is the one check of the App's settings.
+func (a *RelayGitHubApp) check() error {
+	if a.AppID <= 0 {
+		return errors.New("github_app needs app_id, the App's numeric id")
+	}
+	if a.PrivateKey == "" {
+		return errors.New("github_app needs private_key, as a {file.*} or {env.*} placeholder")
+	}
+	if a.InstallationID < 0 {
+		return errors.New("github_app: installation_id must not be negative")
+	}
+	return nil
+}
+
+// repoApp expands the App's key for the native relay.
+func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) {
+	if a == nil {
+		return nil, nil
+	}
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	key := repl.ReplaceKnown(a.PrivateKey, "")
+	if strings.TrimSpace(key) == "" {
+		return nil, fmt.Errorf("github_app: private_key %s expands to nothing", a.PrivateKey)
+	}
+	return &native.RepoApp{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
+}
+
 // RelayRedis keeps the relay's state in Redis, for several instances.
 type RelayRedis struct {
 	// Address is Redis's host:port. Required.
@@ -175,6 +219,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if rl.GitHub != nil {
 		gh = *rl.GitHub
 	}
+	app, err := rl.GitHubApp.repoApp(repl)
+	if err != nil {
+		return err
+	}
 	native, err := native.NewNative(native.NativeConfig{
 		PublicURL: pub,
 		Projects:  projects,
@@ -186,6 +234,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		AppHosts:   appHosts,
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
+		RepoApp:    app,
 		Logger:     rl.logger,
 	})
 	if err != nil {

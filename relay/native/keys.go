@@ -167,22 +167,16 @@ const keyLockTTL = 30 * time.Second
 
 // lockKeys takes project's key lock, waiting a few seconds for it.
 func (n *Native) lockKeys(ctx context.Context, project string) (func(), error) {
-	return n.lockRecord(ctx, keyLockName(project), "the key of "+project)
-}
-
-// lockRecord takes the lock named name, shared by every instance, waiting
-// a few seconds for it; what names what it guards, in the error.
-func (n *Native) lockRecord(ctx context.Context, name, what string) (func(), error) {
 	for i := 0; ; i++ {
-		err := n.cfg.Store.PutNew(ctx, name, []byte{1}, keyLockTTL)
+		err := n.cfg.Store.PutNew(ctx, keyLockName(project), []byte{1}, keyLockTTL)
 		if err == nil {
-			return func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), name) }, nil
+			return func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), keyLockName(project)) }, nil
 		}
 		if !errors.Is(err, store.ErrExists) {
 			return nil, err
 		}
 		if i == 50 {
-			return nil, fmt.Errorf("%s is being changed elsewhere; try again", what)
+			return nil, fmt.Errorf("the key of %s is being changed elsewhere; try again", project)
 		}
 		select {
 		case <-ctx.Done():

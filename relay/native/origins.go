@@ -214,7 +214,7 @@ func (n *Native) RemoveOrigin(ctx context.Context, project, raw string) error {
 // changeOrigins rewrites project's stored origins under a lock shared by
 // every instance, and forgets this instance's cached view of them.
 func (n *Native) changeOrigins(ctx context.Context, project string, next func([]string) ([]string, error)) error {
-	unlock, err := n.lockRecord(ctx, originsLockName(project), "the callback origins of "+project)
+	unlock, err := n.lockStore(ctx, originsLockName(project), "the callback origins of "+project)
 	if err != nil {
 		return err
 	}

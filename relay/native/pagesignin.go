@@ -71,8 +71,11 @@ func (n *Native) ProjectAt(account, slug string) *Project {
 	return p
 }
 
-// RoleOf is user's role in p, "" for none.
-func (n *Native) RoleOf(p *Project, u PageUser) string { return n.roleOf(p, u.Login, u.Emails) }
+// RoleOf is user's role in p, "" for none: the configuration's, else the
+// stored one.
+func (n *Native) RoleOf(ctx context.Context, p *Project, u PageUser) (string, error) {
+	return n.roleOf(ctx, p, u.Login, u.Emails)
+}
 
 // Permissions are the dashboard permissions role grants.
 func Permissions(role string) []string { return rolePermissions[role] }

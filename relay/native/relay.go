@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -94,6 +95,14 @@ type NativeConfig struct {
 	// a login's (default 30 days): its refresh tokens, however often
 	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
+	// RepoApp, if set, is the GitHub App whose installation token gives
+	// repository access to sessions without a GitHub token of their own
+	// (Google and e-mail logins). Default: none; such sessions are refused
+	// no-repository-access.
+	RepoApp *RepoApp
+	// Mailer sends invitations; default: none (the link is handed back
+	// to whoever invited, to pass on).
+	Mailer Mailer
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
@@ -119,6 +128,8 @@ type Native struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
+	members  memberCache
+	apps     map[string]*ghapp.TokenSource // by project slug, with RepoApp
 
 	originCache originCache                  // stored callback origins, briefly (origins.go)
 	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
@@ -214,6 +225,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	n.graphql = gh.GraphQLURL
 	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
 	n.login = n.github
+	if err := n.setUpApps(); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 

@@ -8,48 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 )
-
-// MemberStore keeps a project's members beyond the Caddyfile's, and its
-// invitations. Members are named as in the Caddyfile: a GitHub login or
-// an e-mail address, compared without case.
-type MemberStore interface {
-	// ListMembers lists project's stored members.
-	ListMembers(ctx context.Context, project string) ([]Member, error)
-	// SetMember adds who with role, or changes their role.
-	SetMember(ctx context.Context, project, who, role string) error
-	// RemoveMember removes who; ErrNoMember if they are not stored.
-	RemoveMember(ctx context.Context, project, who string) error
-	// ListInvitations lists project's pending invitations.
-	ListInvitations(ctx context.Context, project string) ([]Invitation, error)
-	// Invite invites email with role, on behalf of by, and sends the
-	// invitation.
-	Invite(ctx context.Context, project, email, role, by string) error
-	// RevokeInvitation revokes the pending invitation of email.
-	RevokeInvitation(ctx context.Context, project, email string) error
-}
-
-// ErrNoMember is a change of a member, or an invitation, that is not there.
-var ErrNoMember = errors.New("no such member")
-
-// Member is a stored member.
-type Member struct {
-	Who  string `json:"who"`
-	Role string `json:"role"`
-}
-
-// Invitation is a pending invitation.
-type Invitation struct {
-	Email   string    `json:"email"`
-	Role    string    `json:"role"`
-	By      string    `json:"by,omitempty"`
-	Expires time.Time `json:"expires"`
-}
 
 // memberRow is one line of the members table.
 type memberRow struct {
@@ -62,9 +25,8 @@ type memberRow struct {
 // membersData is the members page's.
 type membersData struct {
 	Members     []memberRow
-	Invitations []Invitation
+	Invitations []native.Invitation
 	Roles       []string // the roles the signed-in user may grant
-	Stored      bool     // members can be added (a member store exists)
 	CanAdd      bool
 	CanRole     bool
 	CanInvite   bool
@@ -79,7 +41,8 @@ type membersData struct {
 var doneTexts = map[string]string{
 	"added": "Member added.", "role": "Role changed.", "removed": "Member removed.",
 	"invited": "Invitation sent.", "revoked": "Invitation revoked.",
-	"origin-added": "Callback origin added.", "origin-removed": "Callback origin removed.",
+	"invited-unsent": "Invitation recorded, but not e-mailed (this relay sends no mail): tell them to log in to the site with that address.",
+	"origin-added":   "Callback origin added.", "origin-removed": "Callback origin removed.",
 }
 
 // rank is role's power: 0 for the most powerful, len for none.
@@ -145,38 +108,33 @@ func (p *Pages) serveMembers(q *request) {
 
 // fillMembers reads the members and invitations into data.
 func (p *Pages) fillMembers(q *request, data *membersData) error {
-	mine := rank(q.role)
-	for who, role := range q.project.Members {
-		data.Members = append(data.Members, memberRow{Who: who, Role: role, Configured: true})
+	ctx, mine := q.r.Context(), rank(q.role)
+	list, err := p.relay.Members(ctx, q.project.Slug)
+	if err != nil {
+		return err
 	}
-	data.Stored = p.members != nil
-	if p.members != nil {
-		stored, err := p.members.ListMembers(q.r.Context(), q.project.Slug)
-		if err != nil {
-			return err
-		}
-		for _, m := range stored {
-			data.Members = append(data.Members, memberRow{Who: m.Who, Role: m.Role,
-				Editable: (q.can("members.manage") || q.can("roles.manage")) && rank(m.Role) >= mine})
-		}
-		if data.Invitations, err = p.members.ListInvitations(q.r.Context(), q.project.Slug); err != nil {
-			return err
-		}
+	for _, m := range list {
+		configured := m.Source != "store"
+		data.Members = append(data.Members, memberRow{Who: m.Who, Role: m.Role, Configured: configured,
+			Editable: !configured && rank(m.Role) >= mine})
+	}
+	if data.Invitations, err = p.relay.Invitations(ctx, q.project.Slug); err != nil {
+		return err
 	}
 	slices.SortFunc(data.Members, func(a, b memberRow) int {
 		if c := rank(a.Role) - rank(b.Role); c != 0 {
 			return c
 		}
-		return strings.Compare(strings.ToLower(a.Who), strings.ToLower(b.Who))
+		return strings.Compare(a.Who, b.Who)
 	})
 	for _, r := range native.Roles() {
 		if rank(r) >= mine {
 			data.Roles = append(data.Roles, r)
 		}
 	}
-	data.CanAdd = data.Stored && q.can("members.manage")
-	data.CanRole = data.Stored && q.can("roles.manage")
-	data.CanInvite = data.Stored && q.can("invites.manage")
+	data.CanAdd = q.can("members.manage")
+	data.CanRole = q.can("roles.manage")
+	data.CanInvite = q.can("invites.manage")
 	return nil
 }
 
@@ -184,7 +142,7 @@ func (p *Pages) fillMembers(q *request, data *membersData) error {
 // change made, or the status of a form refused (its reason in
 // data.Errors), or the error of a store that failed.
 func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error) {
-	ctx, slug := q.r.Context(), q.project.Slug
+	ctx, slug, by := q.r.Context(), q.project.Slug, q.sess.User.Login
 	action := q.r.PostFormValue("action")
 	who := strings.TrimSpace(q.r.PostFormValue("who"))
 	role := q.r.PostFormValue("role")
@@ -198,14 +156,11 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 		data.Errors["form"] = "Your role (" + q.role + ") does not allow this: it needs " + need + "."
 		return "", http.StatusForbidden, nil
 	}
-	if p.members == nil {
-		data.Errors["form"] = "Members are kept in the Caddyfile only: change them there."
-		return "", http.StatusConflict, nil
-	}
 	if action != "remove" && action != "revoke" && (!native.ValidRole(role) || rank(role) < rank(q.role)) {
 		data.Errors["form"] = "You may grant a role up to your own (" + q.role + ")."
 		return "", http.StatusForbidden, nil
 	}
+	field := "who"
 	switch action {
 	case "add", "role", "remove":
 		data.Who = who
@@ -213,65 +168,74 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 			data.Errors["who"] = err.Error()
 			return "", http.StatusBadRequest, nil
 		}
-		if _, ok := q.project.Members[strings.ToLower(who)]; ok {
-			data.Errors["who"] = who + " is a member in the Caddyfile: change them there."
-			return "", http.StatusConflict, nil
-		}
 		if action != "add" {
 			current, err := p.storedRole(ctx, slug, who)
 			if err != nil {
 				return "", 0, err
 			}
-			if current == "" {
-				data.Errors["form"] = who + " is not a stored member."
-				return "", http.StatusNotFound, nil
-			}
-			if rank(current) < rank(q.role) {
+			if current != "" && rank(current) < rank(q.role) {
 				data.Errors["form"] = who + " is " + current + ", above your role (" + q.role + ")."
 				return "", http.StatusForbidden, nil
 			}
 		}
 	case "invite", "revoke":
-		email := strings.TrimSpace(q.r.PostFormValue("email"))
-		data.Email = email
-		if err := checkEmail(email); err != nil {
+		field, who = "email", strings.TrimSpace(q.r.PostFormValue("email"))
+		data.Email = who
+		if err := checkEmail(who); err != nil {
 			data.Errors["email"] = err.Error()
 			return "", http.StatusBadRequest, nil
 		}
-		who = email
 	}
 	var err error
 	done := map[string]string{"add": "added", "role": "role", "remove": "removed", "invite": "invited", "revoke": "revoked"}[action]
 	switch action {
-	case "add", "role":
-		err = p.members.SetMember(ctx, slug, who, role)
+	case "add":
+		_, err = p.relay.AddMember(ctx, slug, who, role, by)
+	case "role":
+		_, err = p.relay.SetRole(ctx, slug, who, role, by)
 	case "remove":
-		err = p.members.RemoveMember(ctx, slug, who)
+		err = p.relay.RemoveMember(ctx, slug, who, by)
 	case "invite":
-		err = p.members.Invite(ctx, slug, who, role, q.sess.User.Login)
+		var sent bool
+		var inv native.Invitation
+		inv, _, sent, err = p.relay.Invite(ctx, slug, who, role, by)
+		if err != nil && inv.Email != "" {
+			// Recorded, not sent: the mailer failed.
+			p.log.Warn("pages: invitation not sent", zap.String("project", slug), zap.Error(err))
+			err, sent = nil, false
+		}
+		if err == nil && !sent {
+			done = "invited-unsent"
+		}
 	case "revoke":
-		err = p.members.RevokeInvitation(ctx, slug, who)
+		err = p.relay.RevokeInvitation(ctx, slug, who, by)
 	}
-	if errors.Is(err, ErrNoMember) {
+	switch {
+	case errors.Is(err, native.ErrConfigMember):
+		data.Errors[field] = who + " is a member in the Caddyfile: change them there."
+		return "", http.StatusConflict, nil
+	case errors.Is(err, native.ErrNoSuchMember), errors.Is(err, native.ErrNoSuchInvitation):
 		data.Errors["form"] = who + " is not there any more."
 		return "", http.StatusNotFound, nil
-	}
-	if err != nil {
+	case errors.Is(err, native.ErrBadMember):
+		data.Errors[field] = err.Error()
+		return "", http.StatusBadRequest, nil
+	case err != nil:
 		return "", 0, err
 	}
-	p.log.Info("pages: members changed", zap.String("project", slug), zap.String("by", q.sess.User.Login),
+	p.log.Info("pages: members changed", zap.String("project", slug), zap.String("by", by),
 		zap.String("action", action), zap.String("who", who), zap.String("role", role))
 	return done, 0, nil
 }
 
 // storedRole is who's stored role in project, "" for none.
 func (p *Pages) storedRole(ctx context.Context, project, who string) (string, error) {
-	list, err := p.members.ListMembers(ctx, project)
+	list, err := p.relay.Members(ctx, project)
 	if err != nil {
 		return "", err
 	}
 	for _, m := range list {
-		if strings.EqualFold(m.Who, who) {
+		if m.Source == "store" && strings.EqualFold(m.Who, who) {
 			return m.Role, nil
 		}
 	}

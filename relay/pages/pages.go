@@ -13,7 +13,6 @@
 package pages
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -40,22 +39,18 @@ type Config struct {
 	// Relay is the native relay whose projects, sign-in, keys and
 	// callback origins the pages show and change. Required.
 	Relay *native.Native
-	// Members keeps members and invitations beyond the Caddyfile's; nil
-	// shows the Caddyfile's members only, read-only.
-	Members MemberStore
 	// Logger logs every change, without secrets; default: none.
 	Logger *zap.Logger
 }
 
 // Pages serves the relay's own pages. It is safe for concurrent use.
 type Pages struct {
-	relay   *native.Native
-	members MemberStore
-	log     *zap.Logger
-	tmpl    map[string]*template.Template
-	static  http.Handler
-	secure  bool   // the relay is served over https: Secure, __Host- cookies
-	root    string // the pages' URL path root: public URL's path + /home/
+	relay  *native.Native
+	log    *zap.Logger
+	tmpl   map[string]*template.Template
+	static http.Handler
+	secure bool   // the relay is served over https: Secure, __Host- cookies
+	root   string // the pages' URL path root: public URL's path + /home/
 }
 
 // New builds the pages for cfg.
@@ -66,7 +61,7 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	p := &Pages{relay: cfg.Relay, members: cfg.Members, log: cfg.Logger, tmpl: map[string]*template.Template{},
+	p := &Pages{relay: cfg.Relay, log: cfg.Logger, tmpl: map[string]*template.Template{},
 		secure: strings.HasPrefix(cfg.Relay.PublicBase(), "https://")}
 	p.root = pathOf(cfg.Relay.PublicBase()) + native.PagesPath
 	funcs := template.FuncMap{
@@ -203,7 +198,7 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
 		return false
 	}
-	role, err := p.roleOf(q.r.Context(), q.project, q.sess.User)
+	role, err := p.relay.RoleOf(q.r.Context(), q.project, q.sess.User)
 	if err != nil {
 		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The members cannot be read right now. Try again.")
@@ -221,21 +216,4 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 		return false
 	}
 	return true
-}
-
-// roleOf is u's role in proj: the Caddyfile's, else the stored one.
-func (p *Pages) roleOf(ctx context.Context, proj *native.Project, u native.PageUser) (string, error) {
-	if role := p.relay.RoleOf(proj, u); role != "" || p.members == nil {
-		return role, nil
-	}
-	list, err := p.members.ListMembers(ctx, proj.Slug)
-	if err != nil {
-		return "", err
-	}
-	for _, m := range list {
-		if strings.EqualFold(m.Who, u.Login) || slices.ContainsFunc(u.Emails, func(e string) bool { return strings.EqualFold(m.Who, e) }) {
-			return m.Role, nil
-		}
-	}
-	return "", nil
 }
