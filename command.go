@@ -26,7 +26,7 @@ Tools for the outstatic guard and relay.
   key              manages the native relay's API keys
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(checkCallbackCommand(), keyCommand())
+			cmd.AddCommand(checkCallbackCommand(), keyCommand(), originCommand())
 		},
 	})
 }
