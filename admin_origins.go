@@ -77,7 +77,7 @@ func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	switch action {
 	case "add":
-		origin, err = n.AddOrigin(r.Context(), project, origin)
+		_, err = n.AddOrigin(r.Context(), project, origin)
 	case "remove":
 		err = n.RemoveOrigin(r.Context(), project, origin)
 	default:
