@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,9 +55,22 @@ type pageTicket struct {
 // ErrUnknownProvider is a sign-in with a provider the relay lacks.
 var ErrUnknownProvider = errors.New("no such login provider")
 
+// pageProviders are the login providers the pages offer, in order: those
+// that send the browser away and back to the relay's callback with a
+// state (an e-mail link would need a form of its own). A provider added
+// here needs its callback to end a Page state with finishPageSignIn, as
+// the GitHub callback does.
+func (n *Native) pageProviders() []Provider { return []Provider{n.login} }
+
 // SignInProviders names the login providers the pages offer, one button
 // each, in order.
-func (n *Native) SignInProviders() []string { return []string{n.login.Name()} }
+func (n *Native) SignInProviders() []string {
+	var out []string
+	for _, p := range n.pageProviders() {
+		out = append(out, p.Name())
+	}
+	return out
+}
 
 // PublicBase is the relay's public URL, without a trailing slash.
 func (n *Native) PublicBase() string { return n.base }
@@ -90,9 +104,11 @@ func (n *Native) isPageURL(u string) bool {
 // cookie to check the ticket against. done is the pages' sign-in route,
 // where the browser comes back with ?ticket= or ?error=.
 func (n *Native) PageSignInURL(provider, project, done string) (string, string, error) {
-	if provider != n.login.Name() {
+	i := slices.IndexFunc(n.pageProviders(), func(p Provider) bool { return p.Name() == provider })
+	if i < 0 {
 		return "", "", ErrUnknownProvider
 	}
+	prov := n.pageProviders()[i]
 	if n.projects[project] == nil {
 		return "", "", ErrUnknownProject
 	}
@@ -108,7 +124,7 @@ func (n *Native) PageSignInURL(provider, project, done string) (string, string, 
 	if err != nil {
 		return "", "", err
 	}
-	return n.login.LoginURL(state, n.verifier(nonce)), nonce, nil
+	return prov.LoginURL(state, n.verifier(nonce)), nonce, nil
 }
 
 // finishPageSignIn sends the browser back to the pages with a ticket for

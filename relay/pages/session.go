@@ -150,10 +150,8 @@ func providerTitle(name string) string {
 		return "GitHub"
 	case "oidc":
 		return "single sign-on"
-	case "email":
-		return "e-mail"
 	}
-	return name
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // startSignIn sends the browser to the provider, with a cookie that binds
