@@ -539,3 +539,25 @@ func TestAPIKeysPage(t *testing.T) {
 		t.Error("changes not logged")
 	}
 }
+
+// A role is read at every request: a member removed, or lowered, while
+// signed in loses the pages at once.
+func TestRoleReadAtEveryRequest(t *testing.T) {
+	env := newPagesEnv(t)
+	mia := env.browser(t)
+	mia.signIn("mia")
+	const members = "/home/acme/blog/members"
+	token := mia.csrf(members)
+	if err := env.relay.RemoveMember(context.Background(), "blog", "mia", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if st, body, _ := mia.do(http.MethodGet, members, nil); st != http.StatusForbidden || !strings.Contains(body, "not a member") {
+		t.Fatalf("removed member: %d", st)
+	}
+	if st, _, _ := mia.do(http.MethodPost, members, url.Values{"csrf": {token}, "action": {"add"}, "who": {"x"}, "role": {"author"}}); st != http.StatusForbidden {
+		t.Fatalf("removed member posting: %d, want 403", st)
+	}
+	if env.storedRole(t, "x") != "" {
+		t.Fatal("a removed member changed the members")
+	}
+}
