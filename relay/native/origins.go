@@ -40,6 +40,7 @@ var ErrOriginUnknown = errors.New("no such stored callback origin")
 // which, for the person who entered it.
 type OriginRefused struct{ Err error }
 
+// Error is the reason, for the person who entered the origin.
 func (e *OriginRefused) Error() string { return e.Err.Error() }
 
 // Unwrap is the rule's error, or ErrOriginExists.

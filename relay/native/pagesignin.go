@@ -92,7 +92,7 @@ func (n *Native) RoleOf(ctx context.Context, p *Project, u PageUser) (string, er
 }
 
 // Permissions are the dashboard permissions role grants.
-func Permissions(role string) []string { return rolePermissions[role] }
+func Permissions(role string) []string { return slices.Clone(rolePermissions[role]) }
 
 // isPageURL reports whether u is an absolute URL of the relay's pages.
 func (n *Native) isPageURL(u string) bool {
