@@ -27,7 +27,7 @@ Tools for the outstatic guard and relay.
   member           manages the native relay's members and invitations
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand())
+			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand())
 		},
 	})
 }
