@@ -91,8 +91,10 @@ func (e *RelayEmail) check() error {
 }
 
 // nativeLogins adds the configured OIDC and e-mail logins to cfg,
-// expanding their secrets.
-func (rl *Relay) nativeLogins(cfg *native.NativeConfig, repl *caddy.Replacer) {
+// expanding their secrets. The e-mail block's SMTP sender also sends the
+// invitations ('caddy outstatic member invite'), so that they are mailed
+// rather than handed back.
+func (rl *Relay) nativeLogins(cfg *native.NativeConfig, repl *caddy.Replacer) error {
 	if o := rl.OIDC; o != nil {
 		cfg.OIDC = &native.OIDCIssuer{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID,
 			ClientSecret: repl.ReplaceKnown(o.ClientSecret, "")}
@@ -100,5 +102,11 @@ func (rl *Relay) nativeLogins(cfg *native.NativeConfig, repl *caddy.Replacer) {
 	if e := rl.Email; e != nil {
 		c := e.config(repl.ReplaceKnown(e.Password, ""))
 		cfg.Email = &c
+		sender, err := mail.NewSender(c.Mail)
+		if err != nil {
+			return fmt.Errorf("email: %v", err)
+		}
+		cfg.Mailer = sender
 	}
+	return nil
 }

@@ -84,6 +84,9 @@ type nativeOptions struct {
 	// blocks are more subdirectives of the native relay (its oidc and
 	// email blocks), as Caddyfile text.
 	blocks string
+	// aiBaseURL, if set, is the base_url of the native relay's ai block
+	// (an OpenAI-compatible endpoint the test starts).
+	aiBaseURL string
 }
 
 // newNativeBackendWith is newNativeBackend with opts.
@@ -106,6 +109,9 @@ func (b *nativeBackend) extraConfig() string {
 	}
 	if b.opts.blocks != "" {
 		lines = append(lines, b.opts.blocks)
+	}
+	if b.opts.aiBaseURL != "" {
+		lines = append(lines, "ai {\n\t\t\tbase_url "+b.opts.aiBaseURL+"\n\t\t\tmodel e2e-model\n\t\t}")
 	}
 	if len(lines) == 0 {
 		return ""

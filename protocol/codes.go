@@ -49,8 +49,9 @@ const (
 	// client's rate (429).
 	CodeTooManyRequests = "too-many-requests"
 	// CodeNoRepositoryAccess: a session without a GitHub token (an e-mail
-	// or OpenID Connect login) at the parser or media (403). Not the
-	// "Bad credentials" answer: a refresh would not help.
+	// or OpenID Connect login) at the parser or media when the relay has no
+	// GitHub App installed on the repository (403). Not the "Bad
+	// credentials" answer: a refresh would not help.
 	CodeNoRepositoryAccess = "no-repository-access"
 )
 

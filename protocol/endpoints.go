@@ -103,6 +103,12 @@ var (
 	// not spend it), which posts to EmailConfirm.
 	EmailVerify  = &Endpoint{Path: "/outstatic/auth/email/verify", Method: http.MethodGet, RelayOwn: true, Label: "email-verify"}
 	EmailConfirm = &Endpoint{Path: "/outstatic/auth/email/confirm", Method: http.MethodPost, RelayOwn: true, Label: "email-confirm"}
+	// The native relay's own Members and API Keys pages, where the stock
+	// dashboard's sidebar links go when NEXT_PUBLIC_OST_APP_URL is the
+	// relay (PROTOCOL.md §8): /home/<account>/<project>/members and
+	// /api-keys, their sign-in, and their style sheet and script. Their
+	// forms POST to the same paths (package relay/pages checks methods).
+	Pages = &Endpoint{Path: "/home/", Prefix: true, Method: http.MethodGet, RelayOwn: true, Label: "pages"}
 )
 
 // Endpoints is every endpoint above.
@@ -110,6 +116,7 @@ var Endpoints = []*Endpoint{
 	Project, GitHubExchange, GoogleExchange, RequestMagicLink, ExchangeToken, ValidateGitHubUser,
 	RefreshToken, Generate, Scan, Media, Parser, GitHubStart, GitHubCallback,
 	OIDCStart, OIDCCallback, EmailVerify, EmailConfirm,
+	Pages,
 }
 
 var exact = func() map[string]*Endpoint {

@@ -171,12 +171,19 @@ func (n *Native) serveEmailConfirm(w http.ResponseWriter, r *http.Request) {
 		n.refuseLink(w, http.StatusGone, linkGone)
 		return
 	}
-	if t, cerr := p.Targets.Check(l.Callback); cerr != nil || t.URL != l.Callback {
+	if t, cerr := n.targets(r.Context(), p).Check(l.Callback); cerr != nil || t.URL != l.Callback {
 		n.refuseLink(w, http.StatusBadRequest, "This sign-in link's site is no longer accepted.")
 		return
 	}
 	m := member{Email: l.Email, Emails: []string{l.Email}}
-	if m.Role = n.roleIn(p, m); m.Role == "" {
+	// The same membership check as every login's: a pending invitation of
+	// the address is accepted here.
+	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
+		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
+		n.refuseLink(w, http.StatusServiceUnavailable, "Signing in is not possible right now. Try again in a moment.")
+		return
+	}
+	if m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("provider", "email"))
 		n.finish(w, r, l.Callback, protocol.CodeNotCollaborator)
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -133,12 +134,13 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	targets := n.targets(r.Context(), p)
+	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
 	if err != nil {
 		writeCheckError(w, err)
 		return
 	}
-	ret, err := n.checkReturnURL(p, in.ReturnURL, t.URL)
+	ret, err := n.checkReturnURL(targets, in.ReturnURL, t.URL)
 	if err != nil {
 		writeCheckError(w, err)
 		return
@@ -167,15 +169,16 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 	protocol.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 }
 
-// sendLink mints and sends a member's link; for anyone else it does
-// nothing. It runs after the reply.
+// sendLink mints and sends the link of a member or of an address with a
+// pending invitation (the login accepts it, in admit); for anyone else it
+// does nothing. It runs after the reply.
 func (n *Native) sendLink(p *Project, link linkPayload) {
-	if n.roleOf(p, "", []string{link.Email}) == "" {
-		n.log.Info("magic link not sent: not a member", zap.String("project", p.Slug))
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), mail.DefaultTimeout+5*time.Second)
 	defer cancel()
+	if ok, err := n.mayLogIn(ctx, p, link.Email); err != nil || !ok {
+		n.log.Info("magic link not sent: not a member", zap.String("project", p.Slug), zap.Error(err))
+		return
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		n.log.Error("minting a login link", zap.Error(err))
@@ -201,4 +204,18 @@ func (n *Native) sendLink(p *Project, link linkPayload) {
 		return
 	}
 	n.log.Info("login link sent", zap.String("project", p.Slug))
+}
+
+// mayLogIn reports whether addr is a member of p or has a pending
+// invitation to it.
+func (n *Native) mayLogIn(ctx context.Context, p *Project, addr string) (bool, error) {
+	role, err := n.roleOf(ctx, p, "", []string{addr})
+	if err != nil || role != "" {
+		return role != "", err
+	}
+	_, err = n.cfg.Store.Get(ctx, inviteName(p.Slug, addr))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

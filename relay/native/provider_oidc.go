@@ -167,12 +167,13 @@ func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	targets := n.targets(r.Context(), p)
+	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
 	if err != nil {
 		writeCheckError(w, err)
 		return
 	}
-	ret, err := n.checkReturnURL(p, in.ReturnURL, t.URL)
+	ret, err := n.checkReturnURL(targets, in.ReturnURL, t.URL)
 	if err != nil {
 		writeCheckError(w, err)
 		return
@@ -193,12 +194,12 @@ func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
 // follows a return_url only on its own listen origin, which a relay behind
 // a forward relay cannot know (the forward relay makes every URL public).
 // Without return_url the site goes to its fallback itself.
-func (n *Native) checkReturnURL(p *Project, raw *string, callback string) (string, error) {
+func (n *Native) checkReturnURL(targets validate.Targets, raw *string, callback string) (string, error) {
 	if raw == nil || *raw == "" {
 		return "", nil
 	}
-	ret, err := p.Targets.CheckReturnURL(relay.PublicURL(*raw, p.Targets, n.cfg.AppHosts))
-	if err != nil || ret == siteFallback(p, callback) {
+	ret, err := targets.CheckReturnURL(relay.PublicURL(*raw, targets, n.cfg.AppHosts))
+	if err != nil || ret == siteFallback(targets, callback) {
 		return "", err
 	}
 	return ret, nil
@@ -207,8 +208,8 @@ func (n *Native) checkReturnURL(p *Project, raw *string, callback string) (strin
 // siteFallback is where the stock site goes after a login to callback
 // without a return_url, <origin><OST_BASE_PATH>/outstatic: the callback
 // origin whose callback (documented or stock form) callback is.
-func siteFallback(p *Project, callback string) string {
-	for _, o := range p.Targets.Origins {
+func siteFallback(targets validate.Targets, callback string) string {
+	for _, o := range targets.Origins {
 		for _, route := range []string{validate.RouteCallback, validate.RouteMagicLinkCallback} {
 			if callback == o.CallbackURL(route, false) || callback == o.CallbackURL(route, true) {
 				return o.String()

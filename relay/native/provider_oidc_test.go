@@ -251,7 +251,7 @@ func TestReturnURLOmittedWhenTheSiteFallback(t *testing.T) {
 	// Both forms of both routes fall back to the callback origin.
 	p := nativeProject()
 	for _, cb := range []string{magicCallback, nativeCallback, stock, "https://blog.example.com/api/outstatic/magic-link-callback"} {
-		if got := siteFallback(&p, cb); got != "https://blog.example.com/outstatic" {
+		if got := siteFallback(p.Targets, cb); got != "https://blog.example.com/outstatic" {
 			t.Errorf("siteFallback(%s) = %q", cb, got)
 		}
 	}

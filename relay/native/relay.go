@@ -4,12 +4,17 @@
 // login flow (login.go) over login providers (provider.go, one file each:
 // provider_github.go, provider_oidc.go, provider_email.go with its page in
 // email_page.go), and the GitHub repository access with the member's
-// token: the parser and its GraphQL policy (parser.go, gql*.go), media
+// token or the relay's GitHub App's (repoaccess.go): the parser and its
+// GraphQL policy (parser.go, gql*.go; roles in gqlroles.go), media
 // (media.go), the token's renewal (github_token.go), and
-// validate-github-user (validate.go). It does not import Caddy.
+// validate-github-user (validate.go); AI completions (generate.go) and the
+// content scan with the relay's own repository token (scan.go). Members
+// kept in the store and invitations: members.go, invitations.go. It does
+// not import Caddy.
 package native
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,6 +27,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -60,6 +66,9 @@ type Project struct {
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
+	// AI answers the project's completions (generate.go); nil: the
+	// relay has none for it.
+	AI *AI
 }
 
 // GitHubApp is the relay's own GitHub OAuth app.
@@ -99,10 +108,23 @@ type NativeConfig struct {
 	OIDC *OIDCIssuer
 	// Email, if set, answers request-magic-link (provider_email.go).
 	Email *EmailLogin
+	// RepoApp, if set, is the GitHub App whose installation token gives
+	// repository access to sessions without a GitHub token of their own
+	// (Google and e-mail logins). Default: none; such sessions are refused
+	// no-repository-access.
+	RepoApp *RepoApp
+	// Mailer sends invitations; default: none (the link is handed back
+	// to whoever invited, to pass on).
+	Mailer Mailer
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
 	Now    func() time.Time
+
+	// RepoToken returns a token that reads the project's repository with
+	// no user session (the scan, scan.go): the relay's GitHub App
+	// installation token. Nil: the scan answers 501.
+	RepoToken func(ctx context.Context, p *Project) (string, error)
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
@@ -126,6 +148,11 @@ type Native struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
+	members  memberCache
+	apps     map[string]*ghapp.TokenSource // by project slug, with RepoApp
+
+	originCache originCache                  // stored callback origins, briefly (origins.go)
+	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
 }
 
 // Lifetimes of what the native relay hands out.
@@ -228,6 +255,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			return nil, err
 		}
 	}
+	if err := n.setUpApps(); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -264,8 +294,12 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.only(w, r, ep, n.serveEmailVerify)
 	case protocol.EmailConfirm:
 		n.only(w, r, ep, n.serveEmailConfirm)
-	case protocol.Generate, protocol.Scan:
-		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
+	case protocol.Generate:
+		n.only(w, r, ep, n.serveGenerate)
+	case protocol.Scan:
+		n.only(w, r, ep, n.serveScan)
+	case protocol.Pages:
+		n.servePages(w, r)
 	default:
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 	}
