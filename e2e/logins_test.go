@@ -4,14 +4,19 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
@@ -19,17 +24,22 @@ import (
 
 // The e-mail and Google logins of a native relay, from the stock site's
 // sign-in page: the native relay has an email block (a fake SMTP server on
-// 127.0.0.1 captures the message) and an oidc block (mockoidc, which signs
-// in its queued user at once).
+// 127.0.0.1 captures the messages) and an oidc block (mockoidc, which signs
+// in its queued user at once), and a GitHub App installed on the fake
+// repository, through which these sessions, which have no GitHub token,
+// read and write it. The e-mail address is not a member at first: it is
+// invited as an author with 'caddy outstatic member invite', and its first
+// login accepts the invitation. The Google address is a configured editor.
 const (
-	loginsEmail  = "editor@example.com"
+	loginsEmail  = "author@example.com"
 	loginsGoogle = "Writer@Example.com"
 )
 
-// newLoginsBackend is the native backend with both logins configured.
+// newLoginsBackend is the native backend with both logins and the App.
 func newLoginsBackend(smtp *fakesmtp.Server, idp *mockoidc.MockOIDC) func(*testing.T, *stack) backend {
 	return newNativeBackendWith(nativeOptions{
-		members: []string{loginsEmail + " editor", strings.ToLower(loginsGoogle) + " author"},
+		members:   []string{strings.ToLower(loginsGoogle) + " editor"},
+		githubApp: true,
 		blocks: fmt.Sprintf(`oidc google {
 			issuer %s
 			client_id %s
@@ -43,10 +53,14 @@ func newLoginsBackend(smtp *fakesmtp.Server, idp *mockoidc.MockOIDC) func(*testi
 	})
 }
 
-// TestEmailAndGoogleLoginsInBrowser: a person signs in with an e-mailed
-// link (the test takes it from the captured message and opens it in the
-// same browser, then confirms), and another with Google; both end on the
-// dashboard with a session of their own address and role.
+// TestEmailAndGoogleLoginsInBrowser: an invited person signs in with an
+// e-mailed link (the test takes the invitation and the link from the
+// captured messages, opens the link in the browser, then confirms), and
+// another with Google; both end on the dashboard with a session of their
+// own address and role, and see the repository's posts through the App.
+// The Google editor saves a post: the commit lands in the fake GitHub
+// with a Co-authored-by trailer naming them. The e-mail author is refused
+// a change to a collection's schema.
 func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 	smtp := fakesmtp.Start(t, fakesmtp.Options{})
 	idp, err := mockoidc.Run()
@@ -58,9 +72,29 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		s.caddyEnv = append(s.caddyEnv, "OUTSTATIC_E2E_OIDC_SECRET="+idp.ClientSecret)
 		return newLoginsBackend(smtp, idp)(t, s)
 	})
+	b := s.backend.(*nativeBackend)
+	// The stock dashboard, saving a document of a repository whose
+	// config.json has no mdExtension, writes config.json too (adding it),
+	// which the relay's roles count as a settings change that editors and
+	// authors may not make (a known gap of the role table, see README).
+	// This repository says its extension, as one does after its first
+	// save by an owner.
+	b.gh.PutFile("main", "outstatic/config.json",
+		"{\n  \"publicMediaPath\": \"images/\",\n  \"repoMediaPath\": \"public/images/\",\n  \"mdExtension\": \"md\"\n}\n")
 	browser := newBrowser(t, s.browserOptions()...)
 
 	t.Run("e-mail", func(t *testing.T) {
+		// The invitation goes out through the email block's SMTP server.
+		out := caddyCmd(t, s.bin, "outstatic", "member", "invite", loginsEmail, "--role", "author",
+			"--project", nativeProject, "--address", s.admin())
+		if !strings.Contains(out, "the invitation was e-mailed") {
+			t.Fatalf("caddy outstatic member invite:\n%s", out)
+		}
+		inv := smtp.Wait(t, 20*time.Second)
+		if len(inv.To) != 1 || inv.To[0] != loginsEmail || !strings.Contains(inv.Text, s.public+"/outstatic") {
+			t.Fatalf("invitation to %v without the site's sign-in link:\n%s", inv.To, inv.Text)
+		}
+
 		tab := newBrowserContext(t, browser)
 		run(t, tab, "opening the sign-in page", chromedp.Navigate(s.public+"/outstatic"))
 		waitForText(t, tab, "Send Magic Link")
@@ -79,12 +113,33 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		saveScreenshot(t, tab, "email-confirm.png")
 		run(t, tab, "confirming", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 		sess, ok := waitLoggedIn(t, tab, s.public+"/outstatic")
-		if !ok || sess.User.Email != loginsEmail || len(sess.User.Permissions) != 2 {
-			t.Fatalf("session after the e-mail login: %v %+v", ok, sess)
+		if !ok || sess.User.Email != loginsEmail || !slices.Equal(sess.User.Permissions, []string{"content.manage"}) {
+			t.Fatalf("session after the e-mail login (the invitation accepted as author): %v %+v", ok, sess)
 		}
-		time.Sleep(time.Second) // the dashboard's first render
+		// The repository, read through the App's installation.
+		waitForText(t, tab, "Collections", "Posts")
 		saveScreenshot(t, tab, "dashboard-email.png")
+		run(t, tab, "opening the posts", chromedp.Navigate(s.public+"/outstatic/posts"))
+		waitForText(t, tab, "Hello World", "Second Post")
+		saveScreenshot(t, tab, "posts-email.png")
 		t.Logf("e-mail login: provider %q, page %s", sess.Provider, pageState(tab))
+
+		// An author may not change a collection: a commit of the posts'
+		// schema, sent from the page with the session's token as the
+		// dashboard sends its commits, is refused by the relay.
+		head := b.gh.Head("main")
+		status, body := commitFromPage(t, tab, s, sess.AccessToken, head, "outstatic/content/posts/schema.json",
+			`{"title":"Posts","type":"object","properties":{"rating":{"type":"number"}}}`)
+		if status != http.StatusForbidden || !strings.Contains(body, "forbidden-operation") {
+			t.Fatalf("an author's schema commit: %d %s, want 403 forbidden-operation", status, body)
+		}
+		if b.gh.Head("main") != head {
+			t.Fatal("the refused commit moved the branch")
+		}
+		if _, ok := b.gh.File("main", "outstatic/content/posts/schema.json"); ok {
+			t.Fatal("the refused schema is in the repository")
+		}
+
 		// The link was spent: opened again, it says so.
 		run(t, tab, "opening the link again", chromedp.Navigate(link))
 		waitForText(t, tab, "expired or was already used")
@@ -98,13 +153,82 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		waitHydrated(t, tab, `a[href="/api/outstatic/google-login"]`)
 		run(t, tab, "clicking Sign in with Google", chromedp.Click(chromedp.CSS(`a[href="/api/outstatic/google-login"]`)))
 		sess, ok := waitLoggedIn(t, tab, s.public+"/outstatic")
-		if !ok || sess.User.Email != loginsGoogle || len(sess.User.Permissions) != 1 {
+		if !ok || sess.User.Email != loginsGoogle || len(sess.User.Permissions) != 2 {
 			t.Fatalf("session after the Google login: %v %+v\n%s", ok, sess, pageState(tab))
 		}
-		time.Sleep(time.Second)
+		waitForText(t, tab, "Collections", "Posts")
 		saveScreenshot(t, tab, "dashboard-google.png")
 		t.Logf("Google login: provider %q, page %s", sess.Provider, pageState(tab))
+
+		// The editor saves a post in the stock editor.
+		const added = " Saved by the Google editor."
+		run(t, tab, "opening the post", chromedp.Navigate(s.public+"/outstatic/posts/hello-world"))
+		waitFor(t, tab, "the editor with the post's text",
+			`(() => { const e = document.querySelector(".ProseMirror"); return !!e && e.isContentEditable && e.innerText.includes("The first post.") })()`)
+		run(t, tab, "typing at the end of the post",
+			chromedp.Click(chromedp.CSS(".ProseMirror p:last-of-type")),
+			chromedp.KeyEvent(kb.End),
+			chromedp.KeyEvent(added))
+		waitFor(t, tab, "the save button, enabled and hydrated", `(() => {
+			const b = document.querySelector('[data-testid="save-button-desktop"]');
+			return !!b && !b.disabled && Object.keys(b).some(k => k.startsWith("__reactProps")) })()`)
+		run(t, tab, "saving", chromedp.Click(chromedp.CSS(`[data-testid="save-button-desktop"]`)))
+		deadline := time.Now().Add(stepTimeout)
+		var msgText, doc string
+		for time.Now().Before(deadline) {
+			msgText, _ = b.gh.HeadMessage("main")
+			doc, _ = b.gh.File("main", "outstatic/content/posts/hello-world.md")
+			if strings.Contains(doc, strings.TrimSpace(added)) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		saveScreenshot(t, tab, "editor-saved-google.png")
+		if !strings.Contains(doc, strings.TrimSpace(added)) {
+			t.Fatalf("the saved post is not in the repository:\n%s\n%s", doc, pageState(tab))
+		}
+		trailer := "Co-authored-by: "
+		if !strings.Contains(msgText, trailer) || !strings.Contains(strings.ToLower(msgText), strings.ToLower(loginsGoogle)+">") {
+			t.Fatalf("the commit's message has no Co-authored-by trailer naming %s:\n%s", loginsGoogle, msgText)
+		}
+		t.Logf("the editor's commit:\n%s", msgText)
 	})
+}
+
+// commitFromPage sends, from tab's page, the dashboard's createCommit
+// mutation adding path with contents on main at head, to the site's
+// parser (the forward relay) with the session's access token, and
+// returns the status and body.
+func commitFromPage(t *testing.T, tab context.Context, s *stack, access, head, path, contents string) (int, string) {
+	t.Helper()
+	raw, err := os.ReadFile("../internal/fakegithub/testdata/dashboard-queries.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs map[string]string
+	if err := json.Unmarshal(raw, &docs); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"query": docs["createCommit"], "operationName": "createCommit",
+		"variables": map[string]any{"input": map[string]any{
+			"branch":          map[string]string{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
+			"message":         map[string]string{"headline": "Change the posts' fields"},
+			"fileChanges":     map[string]any{"additions": []map[string]string{{"path": path, "contents": base64.StdEncoding.EncodeToString([]byte(contents))}}},
+			"expectedHeadOid": head,
+		}},
+	})
+	out := eval[string](t, tab, "committing from the page", fmt.Sprintf(`fetch(%q, {method: "POST",
+		headers: {"Authorization": "Bearer " + %q, "Content-Type": "application/json"}, body: %q})
+		.then(async r => JSON.stringify({status: r.status, body: await r.text()}))`, s.relay+"/github/parser", access, string(body)))
+	var res struct {
+		Status int
+		Body   string
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return res.Status, res.Body
 }
 
 // waitLoggedIn waits until tab is on the dashboard (dashboard, exactly: no

@@ -4,7 +4,11 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,6 +44,7 @@ type nativeBackend struct {
 	url       string // the native relay's origin: its public_url, the forward relay's upstream
 	keyHash   string // the SHA-256 of the site's key, declared in the project
 	accessLog string // the native relay's access log, which count reads
+	appKey    string // the fake GitHub App's private key file, if any
 }
 
 // newNativeBackend starts the fake GitHub and makes the site's key with
@@ -87,6 +92,31 @@ type nativeOptions struct {
 	// aiBaseURL, if set, is the base_url of the native relay's ai block
 	// (an OpenAI-compatible endpoint the test starts).
 	aiBaseURL string
+	// githubApp registers a GitHub App in the fake GitHub, installs it on
+	// acme/blog and gives the native relay its github_app block (the
+	// private key as a {file.*} placeholder), for sessions without a
+	// GitHub token.
+	githubApp bool
+}
+
+// e2eAppID is the fake GitHub App's id.
+const e2eAppID = 4242
+
+// appKeyFile registers and installs the fake GitHub's App and returns the
+// path of its private key, PEM.
+func (b *nativeBackend) appKeyFile(t *testing.T) string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.gh.RegisterApp(e2eAppID, "outstatic-relay", &key.PublicKey)
+	b.gh.Install(e2eAppID, 77, "acme/blog")
+	path := filepath.Join(t.TempDir(), "app.pem")
+	data := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // newNativeBackendWith is newNativeBackend with opts.
@@ -94,6 +124,9 @@ func newNativeBackendWith(opts nativeOptions) func(*testing.T, *stack) backend {
 	return func(t *testing.T, s *stack) backend {
 		b := newNativeBackend(t, s).(*nativeBackend)
 		b.opts = opts
+		if opts.githubApp {
+			b.appKey = b.appKeyFile(t)
+		}
 		return b
 	}
 }
@@ -109,6 +142,9 @@ func (b *nativeBackend) extraConfig() string {
 	}
 	if b.opts.blocks != "" {
 		lines = append(lines, b.opts.blocks)
+	}
+	if b.appKey != "" {
+		lines = append(lines, fmt.Sprintf("github_app {\n\t\t\tapp_id %d\n\t\t\tprivate_key {file.%s}\n\t\t}", e2eAppID, b.appKey))
 	}
 	if b.opts.aiBaseURL != "" {
 		lines = append(lines, "ai {\n\t\t\tbase_url "+b.opts.aiBaseURL+"\n\t\t\tmodel e2e-model\n\t\t}")
