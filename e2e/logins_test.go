@@ -117,7 +117,7 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 			t.Fatalf("session after the e-mail login (the invitation accepted as author): %v %+v", ok, sess)
 		}
 		// The repository, read through the App's installation.
-		waitForText(t, tab, "Collections", "Posts")
+		waitDashboardLoaded(t, tab)
 		saveScreenshot(t, tab, "dashboard-email.png")
 		run(t, tab, "opening the posts", chromedp.Navigate(s.public+"/outstatic/posts"))
 		waitForText(t, tab, "Hello World", "Second Post")
@@ -156,7 +156,7 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		if !ok || sess.User.Email != loginsGoogle || len(sess.User.Permissions) != 2 {
 			t.Fatalf("session after the Google login: %v %+v\n%s", ok, sess, pageState(tab))
 		}
-		waitForText(t, tab, "Collections", "Posts")
+		waitDashboardLoaded(t, tab)
 		saveScreenshot(t, tab, "dashboard-google.png")
 		t.Logf("Google login: provider %q, page %s", sess.Provider, pageState(tab))
 
@@ -193,6 +193,15 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		}
 		t.Logf("the editor's commit:\n%s", msgText)
 	})
+}
+
+// waitDashboardLoaded waits until the dashboard shows the repository's
+// collections: the Posts card, and no loading placeholder (the stock
+// dashboard's skeletons pulse with animate-pulse).
+func waitDashboardLoaded(t *testing.T, tab context.Context) {
+	t.Helper()
+	waitFor(t, tab, "the dashboard with the repository's collections",
+		`!!document.body && document.body.innerText.includes("Collections") && document.body.innerText.includes("Posts") && !document.querySelector(".animate-pulse")`)
 }
 
 // commitFromPage sends, from tab's page, the dashboard's createCommit
