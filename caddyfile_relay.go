@@ -58,6 +58,7 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    }
 //	    session_ttl <duration>
 //	    refresh_ttl <duration>
+//	    dev_login                        # development login; loopback only
 //
 //	    # both
 //	    app_origin <url>...
@@ -112,6 +113,14 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			rl.StrictCallbacks = true
+		case "dev_login":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			rl.DevLogin = true
+			if err := rl.checkDevLoginURL(); err != nil {
+				return d.Errf("%v", err)
+			}
 		case "app_origin":
 			list, err := parseURLList(d, checkAppOrigin)
 			if err != nil {
@@ -131,6 +140,9 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			if _, err := rl.publicURL(); err != nil {
+				return d.Errf("%v", err)
+			}
+			if err := rl.checkDevLoginURL(); err != nil {
 				return d.Errf("%v", err)
 			}
 		case "secret":

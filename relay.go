@@ -95,6 +95,14 @@ type Relay struct {
 	// Default: 720h.
 	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
 
+	// DevLogin replaces the GitHub login with a development login: a page
+	// of the relay that logs the browser in as whichever configured member
+	// it picks, with no password. For the demo and local development only:
+	// the relay refuses to start unless public_url and every listener of
+	// the config are loopback addresses, and warns at every start. Native
+	// mode; makes the github block optional. Default: false.
+	DevLogin bool `json:"dev_login,omitempty"`
+
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
@@ -191,8 +199,8 @@ func (rl *Relay) Validate() error {
 // and the Caddyfile parser.
 func (rl *Relay) checkForward() error {
 	switch {
-	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "":
-		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
+	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" || rl.DevLogin:
+		return errors.New("projects, github, public_url and dev_login belong to native mode, which has no upstream")
 	case len(rl.APIKeys) == 0:
 		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
 	case len(rl.CallbackOrigins) == 0:
@@ -210,8 +218,13 @@ func (rl *Relay) validateNative() error {
 	if _, err := rl.publicURL(); err != nil {
 		return err
 	}
-	if err := rl.GitHub.check(); err != nil {
+	if err := rl.checkDevLoginURL(); err != nil {
 		return err
+	}
+	if !rl.DevLogin {
+		if err := rl.GitHub.check(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:

@@ -157,6 +157,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil {
 		return err
 	}
+	if rl.DevLogin {
+		if err := rl.checkDevLoginURL(); err != nil {
+			return err
+		}
+		if err := checkDevLoginListeners(ctx); err != nil {
+			return err
+		}
+	}
 	st, closer := openStore(ctx, rl.Redis, repl)
 	rl.closers = append(rl.closers, closer)
 	if sw, ok := st.(store.Sweeper); ok {
@@ -186,6 +194,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		AppHosts:   appHosts,
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
+		DevLogin:   rl.DevLogin,
 		Logger:     rl.logger,
 	})
 	if err != nil {

@@ -94,6 +94,10 @@ type NativeConfig struct {
 	// a login's (default 30 days): its refresh tokens, however often
 	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
+	// DevLogin makes the development login (provider_dev.go) the login
+	// provider, and the GitHub app optional. The Caddy glue allows it on
+	// loopback listeners only.
+	DevLogin bool
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
@@ -108,7 +112,7 @@ type Native struct {
 	projects map[string]*Project
 	declared map[string]*Project // declared key hash → project
 	seal     *sealer
-	login    Provider     // the login provider; GitHub, for now the only one
+	login    Provider     // the login provider: GitHub, or the development login
 	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
 	graphql  string
 	origins  validate.Targets // every project's origins, for preflights
@@ -136,7 +140,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("a store is required")
 	}
-	if cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "" {
+	if (cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "") && !cfg.DevLogin {
 		return nil, errors.New("github client_id and client_secret are required")
 	}
 	if cfg.Now == nil {
@@ -211,6 +215,10 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	n.graphql = gh.GraphQLURL
 	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
 	n.login = n.github
+	if cfg.DevLogin {
+		n.login = newDevLogin(n)
+		n.log.Warn("dev_login is on: anyone who reaches the relay can log in as any member without a password; never use it on a reachable address")
+	}
 	return n, nil
 }
 
@@ -225,6 +233,8 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.only(w, r, ep, n.serveStart)
 	case protocol.GitHubCallback:
 		n.only(w, r, ep, n.serveGitHubCallback)
+	case protocol.DevLogin:
+		n.serveDevLogin(w, r)
 	case protocol.ExchangeToken:
 		n.only(w, r, ep, n.serveExchangeToken)
 	case protocol.RefreshToken:

@@ -29,6 +29,7 @@ const (
 	purposeToken   = "token"   // an exchange token's payload, in the store
 	purposeVerify  = "pkce"    // deriving PKCE verifiers
 	purposeGitHub  = "github"  // a renewed GitHub token, in the store
+	purposeDevCode = "dev"     // the development login's code
 )
 
 var (
@@ -47,7 +48,7 @@ func newSealer(secret []byte, now func() time.Time) (*sealer, error) {
 		return nil, fmt.Errorf("the relay secret must have at least 32 bytes, has %d", len(secret))
 	}
 	s := &sealer{keys: map[string][]byte{}, now: now}
-	for _, p := range []string{purposeStart, purposeState, purposeAccess, purposeRefresh, purposeToken, purposeVerify, purposeGitHub} {
+	for _, p := range []string{purposeStart, purposeState, purposeAccess, purposeRefresh, purposeToken, purposeVerify, purposeGitHub, purposeDevCode} {
 		k, err := hkdf.Key(sha256.New, secret, []byte("caddy-outstatic relay v1"), p, chacha20poly1305.KeySize)
 		if err != nil {
 			return nil, err
