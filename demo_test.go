@@ -85,7 +85,8 @@ func TestDemo(t *testing.T) {
 		form.Set(m[1], m[2])
 	}
 	form.Set("member", "editor@example.com")
-	res, err := browser.PostForm(res.Request.URL.String(), form)
+	page0 := res.Request.URL.String()
+	res, err := browser.PostForm(page0, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +106,38 @@ func TestDemo(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`xt_|ost_|access_token|refresh_token`).FindString(landed); m != "" {
 		t.Errorf("the page shows a token (%q)", m)
+	}
+
+	// The same form again: its state is spent, the relay refuses the
+	// login; and a made-up exchange token is refused.
+	res, err = browser.PostForm(page0, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if !strings.Contains(res.Request.URL.RawQuery, "error=invalid-state") {
+		t.Errorf("a replayed form ended at %s", res.Request.URL)
+	}
+	res, err = http.Post(site+"/relay/outstatic/auth/exchange-token", "application/json",
+		strings.NewReader(`{"exchange_token":"xt_made-up","callback_url":"`+site+`/api/outstatic/callback"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+
+	// Metrics, on the config's registry, as the admin API serves them.
+	_, metrics := get(ports("http://localhost:2999/metrics"), "")
+	for _, want := range []string{
+		`caddy_outstatic_relay_logins_total{outcome="started",provider="dev",reason=""} 1`,
+		`caddy_outstatic_relay_logins_total{outcome="completed",provider="dev",reason=""} 1`,
+		`caddy_outstatic_relay_logins_total{outcome="refused",provider="dev",reason="invalid-state"} 1`,
+		`caddy_outstatic_relay_token_redemptions_total{result="ok"} 1`,
+		`caddy_outstatic_relay_token_redemptions_total{result="refused"} 1`,
+		`caddy_outstatic_key_checks_total{result="ok"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

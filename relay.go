@@ -260,6 +260,9 @@ func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
 	rl.handler.ServeHTTP(rec, r)
 	rl.metrics.relayCalls.WithLabelValues(protocol.Label(r.URL.Path), statusClass(rec.Status())).Inc()
+	if protocol.Lookup(r.URL.Path) == protocol.ExchangeToken {
+		rl.metrics.redemptions.WithLabelValues(redemptionResult(rec.Status())).Inc()
+	}
 	return nil
 }
 

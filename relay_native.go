@@ -195,7 +195,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
 		DevLogin:   rl.DevLogin,
-		Logger:     rl.logger,
+		CountLogin: func(provider, outcome, reason string) {
+			rl.metrics.logins.WithLabelValues(provider, outcome, reason).Inc()
+		},
+		Logger: rl.logger,
 	})
 	if err != nil {
 		return err

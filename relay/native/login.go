@@ -113,6 +113,7 @@ func (n *Native) serveStart(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	u := n.login.LoginURL(state, n.verifier(st.Nonce))
 	n.log.Debug("login started", zap.String("project", p.Slug))
+	n.countLogin(LoginStarted, "")
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
@@ -148,6 +149,7 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, seal
 
 // finish sends the browser to the checked callback with an error code.
 func (n *Native) finish(w http.ResponseWriter, r *http.Request, callback, code string) {
+	n.countLogin(LoginRefused, code)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, callback+"?error="+url.QueryEscape(code), http.StatusFound)
 }
@@ -196,6 +198,7 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
+	n.countLogin(LoginCompleted, "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?exchange_token="+token, http.StatusFound)
 }

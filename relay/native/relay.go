@@ -98,6 +98,11 @@ type NativeConfig struct {
 	// provider, and the GitHub app optional. The Caddy glue allows it on
 	// loopback listeners only.
 	DevLogin bool
+	// CountLogin counts a login's step for metrics: outcome is one of
+	// LoginStarted, LoginCompleted, LoginRefused; reason is the refusal's
+	// protocol code (a constant), "" otherwise; provider is the login
+	// provider's Name. Nil counts nothing.
+	CountLogin func(provider, outcome, reason string)
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
