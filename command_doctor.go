@@ -28,7 +28,7 @@ const (
 
 func doctorCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "doctor --config Caddyfile [--env site/.env] [--json]",
+		Use:   "doctor --config Caddyfile [--env site/.env] [--site URL] [--json]",
 		Short: "Checks a deployment end to end",
 		Long: `
 Reads the Caddy config (a Caddyfile, or JSON with --adapter ""), then checks
@@ -36,7 +36,8 @@ the deployment it describes against the network, one line per finding with
 what to change: every callback origin valid and answered by the guard; the
 guard ordered before reverse_proxy; the site's listen address covered by
 app_origin; the key accepted by the service or the relay; the clock against
-the service's; with --env, the site's OUTSTATIC_API_URL (set, no trailing
+the service's; with --site, that the site's public URL is a callback
+origin's; with --env, the site's OUTSTATIC_API_URL (set, no trailing
 slash, reachable from a visitor's browser, answering the dashboard's CORS
 preflight for every callback origin) and OUTSTATIC_API_KEY; Caddy's storage
 writable; every configured Redis answering. Run it where Caddy runs, with
@@ -55,13 +56,16 @@ error (no config, a config that does not adapt, an unreadable .env).
 	c.Flags().String("config", "", "the Caddy config file (required)")
 	c.Flags().String("adapter", "caddyfile", `its adapter; "" for JSON`)
 	c.Flags().String("env", "", "the site's .env file")
+	c.Flags().String("site", "", "the site's public URL, e.g. https://blog.example.com")
 	c.Flags().Bool("json", false, "print the findings as JSON lines")
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		config, _ := cmd.Flags().GetString("config")
 		adapter, _ := cmd.Flags().GetString("adapter")
 		envFile, _ := cmd.Flags().GetString("env")
+		site, _ := cmd.Flags().GetString("site")
 		asJSON, _ := cmd.Flags().GetBool("json")
-		code := runDoctor(cmd.Context(), config, adapter, envFile, asJSON, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		code := runDoctor(cmd.Context(), doctorArgs{config: config, adapter: adapter, env: envFile, site: site, json: asJSON},
+			cmd.OutOrStdout(), cmd.ErrOrStderr())
 		if code != doctorOK {
 			os.Exit(code)
 		}
@@ -74,12 +78,19 @@ error (no config, a config that does not adapt, an unreadable .env).
 // Tests set one that sends every name to 127.0.0.1.
 var doctorClient *http.Client
 
+// doctorArgs are the doctor's flags.
+type doctorArgs struct {
+	config, adapter, env, site string
+	json                       bool
+}
+
 // runDoctor reads the config and the .env, runs the checks and prints
 // them; it returns the exit status.
-func runDoctor(ctx context.Context, config, adapter, envFile string, asJSON bool, out, errOut io.Writer) int {
+func runDoctor(ctx context.Context, a doctorArgs, out, errOut io.Writer) int {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	config, adapter, envFile, asJSON := a.config, a.adapter, a.env, a.json
 	if config == "" {
 		fmt.Fprintln(errOut, "doctor: --config is required")
 		return doctorUsage
@@ -98,6 +109,7 @@ func runDoctor(ctx context.Context, config, adapter, envFile string, asJSON bool
 		d.SiteEnv = doctor.ParseEnv(string(raw))
 	}
 	d.Client = doctorClient
+	d.SiteURL = a.site
 	findings := doctor.Check(ctx, d)
 	for _, f := range findings {
 		if asJSON {

@@ -99,7 +99,7 @@ http://badkey.localhost:9080 {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer func() { doctorClient = nil }()
 	var out, errOut bytes.Buffer
-	code := runDoctor(context.Background(), path, "caddyfile", env, false, &out, &errOut)
+	code := runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile", env: env, site: ports("http://good.localhost:9080")}, &out, &errOut)
 	report := out.String()
 	if code != doctorFindings || errOut.Len() > 0 {
 		t.Errorf("exit %d (stderr %q), want %d", code, errOut.String(), doctorFindings)
@@ -118,6 +118,7 @@ http://badkey.localhost:9080 {
 		"ok       CORS http://good.localhost:9080: the parser answers the dashboard's preflight",
 		"FINDING  CORS http://unguarded.localhost:9080: the parser's preflight does not allow this site",
 		"ok       storage " + filepath.Join(dir, "storage") + ": writable",
+		"ok       site http://good.localhost:9080: is the site of callback origin http://good.localhost:9080/outstatic",
 	} {
 		if want = ports(want); !strings.Contains(report, want) {
 			t.Errorf("the report lacks\n  %s", want)
@@ -131,7 +132,10 @@ http://badkey.localhost:9080 {
 	}
 
 	out.Reset()
-	runDoctor(context.Background(), path, "caddyfile", "", true, &out, &errOut)
+	runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile", site: "https://www.example.com", json: true}, &out, &errOut)
+	if !strings.Contains(out.String(), `"fix":"add callback_origin https://www.example.com/outstatic to the site's outstatic block"`) {
+		t.Errorf("--site of another host: %s", out.String())
+	}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var f doctor.Finding
 		if err := json.Unmarshal([]byte(line), &f); err != nil || f.Check == "" || (!f.OK && f.Fix == "") {
@@ -155,7 +159,7 @@ func TestDoctorUsage(t *testing.T) {
 		{good, filepath.Join(dir, "missing.env"), "missing.env"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := runDoctor(context.Background(), c.config, "caddyfile", c.env, false, &out, &errOut); code != doctorUsage || !strings.Contains(errOut.String(), c.want) {
+		if code := runDoctor(context.Background(), doctorArgs{config: c.config, adapter: "caddyfile", env: c.env}, &out, &errOut); code != doctorUsage || !strings.Contains(errOut.String(), c.want) {
 			t.Errorf("%q %q: exit %d, stderr %q; want 2 and %q", c.config, c.env, code, errOut.String(), c.want)
 		}
 	}

@@ -48,6 +48,9 @@ type Deployment struct {
 	Guards []Guard
 	// SiteEnv is the site's .env, if given.
 	SiteEnv map[string]string
+	// SiteURL is the site's public URL as visitors type it, if given: it
+	// must be a callback origin's site.
+	SiteURL string
 	// StorageDir is Caddy's file storage, checked for writing; "" skips.
 	StorageDir string
 	Redis      []Redis
@@ -116,6 +119,9 @@ func Check(ctx context.Context, d Deployment) []Finding {
 		r.order(g)
 		r.listenAddress(g)
 		r.key(ctx, g)
+	}
+	if d.SiteURL != "" {
+		r.siteURL()
 	}
 	if d.SiteEnv != nil {
 		r.apiURL(ctx)

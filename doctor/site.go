@@ -44,6 +44,27 @@ func (r *run) origins(ctx context.Context, g Guard) {
 	}
 }
 
+// siteURL checks that the site's public URL is the site of a callback
+// origin (whose reachability through the guard origins checks).
+func (r *run) siteURL() {
+	u, err := url.Parse(r.d.SiteURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.finding("site", r.d.SiteURL, "not an absolute http(s) URL", "give --site as the URL visitors use, e.g. https://blog.example.com")
+		return
+	}
+	want := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, g := range r.d.Guards {
+		for _, raw := range g.CallbackOrigins {
+			if o, err := validate.ParseOrigin(raw); err == nil && o.MatchesSite(strings.ToLower(u.Scheme), strings.ToLower(u.Host)) {
+				r.ok("site", r.d.SiteURL, "is the site of callback origin "+raw)
+				return
+			}
+		}
+	}
+	r.finding("site", r.d.SiteURL, "no guard has a callback origin for "+want,
+		"add callback_origin "+want+strings.TrimSuffix(u.Path, "/")+"/outstatic to the site's outstatic block")
+}
+
 // order checks that the guard sees requests before the proxy to the site.
 func (r *run) order(g Guard) {
 	if g.ProxyFirst {
