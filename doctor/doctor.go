@@ -37,10 +37,13 @@ type Guard struct {
 // Redis is a Redis the config uses.
 type Redis struct {
 	// Where names the subdirective, for messages ("relay storage").
-	Where    string
-	Address  string
-	Password string // expanded
-	DB       int
+	Where string
+	// Address is Redis's host:port.
+	Address string
+	// Password, expanded; "" for none.
+	Password string
+	// DB is the database number; default 0.
+	DB int
 }
 
 // Deployment is what to check.
@@ -149,8 +152,8 @@ func (r *run) finding(check, subject, detail, fix string) {
 	r.out = append(r.out, Finding{Check: check, Subject: subject, Detail: detail, Fix: fix})
 }
 
-// get makes a request with headers and returns the response, its body
-// drained and closed.
+// do makes a request with headers and returns the response, its body
+// closed: the checks read only the status and headers.
 func (r *run) do(ctx context.Context, method, u string, h map[string]string) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
