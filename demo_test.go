@@ -190,7 +190,7 @@ func TestDevLoginPublicURLCaddyfile(t *testing.T) {
 		{"outstatic_relay {\n dev_login\n public_url http://10.0.0.2:8080/relay\n" + proj + "}",
 			"dev_login needs a loopback public_url (localhost, 127.0.0.1 or [::1]), not http://10.0.0.2:8080/relay, at Testfile:3"},
 		{"outstatic_relay {\n upstream https://outstatic.com/api\n api_key {env.K}\n callback_origin https://a.example/outstatic\n dev_login\n}",
-			"Testfile:1 - Error during parsing: projects, github, public_url and dev_login belong to native mode, which has no upstream"},
+			"Testfile:1 - Error during parsing: dev_login belongs to native mode: forward mode's logins are the service's"},
 	} {
 		err := new(Relay).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))
 		if err == nil || err.Error() != c.want {

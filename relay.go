@@ -199,8 +199,10 @@ func (rl *Relay) Validate() error {
 // and the Caddyfile parser.
 func (rl *Relay) checkForward() error {
 	switch {
-	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" || rl.DevLogin:
-		return errors.New("projects, github, public_url and dev_login belong to native mode, which has no upstream")
+	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "":
+		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
+	case rl.DevLogin:
+		return errors.New("dev_login belongs to native mode: forward mode's logins are the service's")
 	case len(rl.APIKeys) == 0:
 		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
 	case len(rl.CallbackOrigins) == 0:
