@@ -65,9 +65,6 @@ type member struct {
 // tokens, which the site keeps in a cookie, stay small.
 const maxEmails = 10
 
-// roleIn finds m among p's members.
-func (n *Native) roleIn(p *Project, m member) string { return n.roleOf(p, m.Login, m.Emails) }
-
 // serveGitHubExchange answers #2 with the relay's start route.
 func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
@@ -186,7 +183,12 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
-	if m.Role = n.roleIn(p, m); m.Role == "" {
+	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
+		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	if m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
 		return
@@ -219,20 +221,6 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 }
 
 func exchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
-
-// roleOf finds the user among the project's members, by login or by a
-// verified e-mail address, whatever their case.
-func (n *Native) roleOf(p *Project, login string, emails []string) string {
-	if role := p.Members[memberKey(login)]; role != "" {
-		return role
-	}
-	for _, e := range emails {
-		if role := p.Members[memberKey(e)]; role != "" {
-			return role
-		}
-	}
-	return ""
-}
 
 // memberKey is how a login or e-mail address is compared: GitHub logins
 // are case-insensitive, and so, in practice, are e-mail addresses. It is
