@@ -81,7 +81,9 @@ func (r *run) storage() {
 // redis checks that a configured Redis answers PING.
 func (r *run) redis(ctx context.Context, rd Redis) {
 	c := redis.NewClient(&redis.Options{Addr: rd.Address, Password: rd.Password, DB: rd.DB,
-		DialTimeout: 3 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1})
+		DialTimeout: 3 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1,
+		// one dial: a doctor reports, it does not wait for Redis to come up
+		DialerRetries: 1})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -50,8 +50,14 @@ type Site struct {
 
 	client   *http.Client
 	logger   *zap.Logger
-	mu       sync.Mutex
-	sessions map[string]shownSession // by the demo cookie's random id
+	sessions *sessionMemory
+}
+
+// sessionMemory is what the demo remembers of each login, by the demo
+// cookie's random id.
+type sessionMemory struct {
+	mu sync.Mutex
+	m  map[string]shownSession
 }
 
 // shownSession is what the demo keeps of a login: what it may show. The
@@ -63,6 +69,9 @@ type shownSession struct {
 }
 
 const sessionCookie = "outstatic_demo_session"
+
+// maxSessions bounds the logins the demo remembers.
+const maxSessions = 1000
 
 //go:embed page.html page.css
 var files embed.FS
@@ -85,7 +94,7 @@ func (s *Site) Provision(ctx caddy.Context) error {
 	s.client = &http.Client{Timeout: 10 * time.Second,
 		// the login route's answer is read here, not followed
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	s.sessions = map[string]shownSession{}
+	s.sessions = &sessionMemory{m: map[string]shownSession{}}
 	return nil
 }
 
@@ -185,10 +194,14 @@ func (s *Site) callback(w http.ResponseWriter, r *http.Request) error {
 	id := make([]byte, 18)
 	_, _ = rand.Read(id)
 	sid := base64.RawURLEncoding.EncodeToString(id)
-	s.mu.Lock()
-	s.sessions[sid] = shownSession{Email: out.User.Email, Login: out.User.Login, Name: out.User.Name,
+	s.sessions.mu.Lock()
+	if len(s.sessions.m) >= maxSessions {
+		// a demo on one machine: forgetting everyone beats growing forever
+		clear(s.sessions.m)
+	}
+	s.sessions.m[sid] = shownSession{Email: out.User.Email, Login: out.User.Login, Name: out.User.Name,
 		Permissions: out.User.Permissions, ExpiresAt: time.Unix(out.Session.ExpiresAt, 0).UTC()}
-	s.mu.Unlock()
+	s.sessions.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
@@ -212,11 +225,11 @@ func (s *Site) show(w http.ResponseWriter, r *http.Request) error {
 		v.Flags = append(v.Flags, flag{h, r.Header.Get(h)})
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.mu.Lock()
-		if sess, ok := s.sessions[c.Value]; ok {
+		s.sessions.mu.Lock()
+		if sess, ok := s.sessions.m[c.Value]; ok {
 			v.Session = &sess
 		}
-		s.mu.Unlock()
+		s.sessions.mu.Unlock()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	return page.Execute(w, v)
