@@ -8,15 +8,25 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // devEnv is a native relay with dev_login and no GitHub app, and a
-// browser (a cookie jar) that stops at every redirect.
+// browser (a cookie jar) that stops at every redirect. Each instance must
+// have warned at its start.
 func devEnv(t *testing.T) (*nativeEnv, *http.Client) {
+	core, logs := observer.New(zapcore.WarnLevel)
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
 		c.DevLogin = true
 		c.GitHub = GitHubApp{}
+		c.Logger = zap.New(core)
 	})
+	if n := logs.FilterMessageSnippet("dev_login is on").Len(); n != len(env.relays) {
+		t.Errorf("%d start warnings for %d relays", n, len(env.relays))
+	}
 	jar, _ := cookiejar.New(nil)
 	return env, &http.Client{Jar: jar, CheckRedirect: env.client.CheckRedirect}
 }
