@@ -28,7 +28,7 @@ Tools for the outstatic guard and relay.
   doctor           checks a deployment end to end
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), doctorCommand())
+			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand(), doctorCommand())
 		},
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
@@ -263,6 +264,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil {
 		return err
 	}
+	// The relay's own Members and API Keys pages (package relay/pages),
+	// where the dashboard's sidebar links go when the site is built with
+	// NEXT_PUBLIC_OST_APP_URL set to public_url.
+	pg, err := pages.New(pages.Config{Relay: native, Logger: rl.logger.Named("pages")})
+	if err != nil {
+		return err
+	}
+	native.SetPages(pg)
 	rl.native = native
 	rl.handler = native
 	registerNative(native)

@@ -95,13 +95,20 @@ var (
 	// The development login's page (dev_login only): GET shows the
 	// members, POST logs in as one; it returns through GitHubCallback.
 	DevLogin = &Endpoint{Path: "/outstatic/auth/dev/login", Method: http.MethodGet, RelayOwn: true, Label: "dev-login"}
+
+	// The native relay's own Members and API Keys pages, where the stock
+	// dashboard's sidebar links go when NEXT_PUBLIC_OST_APP_URL is the
+	// relay (PROTOCOL.md §8): /home/<account>/<project>/members and
+	// /api-keys, their sign-in, and their style sheet and script. Their
+	// forms POST to the same paths (package relay/pages checks methods).
+	Pages = &Endpoint{Path: "/home/", Prefix: true, Method: http.MethodGet, RelayOwn: true, Label: "pages"}
 )
 
 // Endpoints is every endpoint above.
 var Endpoints = []*Endpoint{
 	Project, GitHubExchange, GoogleExchange, RequestMagicLink, ExchangeToken, ValidateGitHubUser,
 	RefreshToken, Generate, Scan, Media, Parser, GitHubStart, GitHubCallback,
-	DevLogin,
+	DevLogin, Pages,
 }
 
 var exact = func() map[string]*Endpoint {

@@ -78,7 +78,11 @@ func (n *Native) Invite(ctx context.Context, project, email, role, by string) (I
 	inv := Invitation{Email: k, Role: role, By: by, Created: now, Expires: now.Add(mail.InvitationValidity)}
 	// The sign-in page of the project's first site: any login there with
 	// the invited address, by any provider, accepts the invitation.
-	link := p.Targets.Origins[0].String()
+	origins := n.targets(ctx, p).Origins
+	if len(origins) == 0 {
+		return Invitation{}, "", false, errors.New("the project has no callback origins yet: add one, then invite")
+	}
+	link := origins[0].String()
 	data, _ := json.Marshal(inv)
 	if err := n.cfg.Store.Put(ctx, inviteName(project, k), data, mail.InvitationValidity); err != nil {
 		return Invitation{}, "", false, err

@@ -31,6 +31,9 @@ type loginState struct {
 	Project  string `json:"p"`
 	Callback string `json:"c"`
 	Nonce    string `json:"n,omitempty"`
+	// Page marks a sign-in to the relay's own pages (pagesignin.go):
+	// Callback is then the pages' sign-in route, on the relay itself.
+	Page bool `json:"pg,omitempty"`
 }
 
 // exchangePayload is what an exchange token stands for, sealed in the store.
@@ -78,7 +81,8 @@ func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	targets := n.targets(r.Context(), p)
+	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
 	if err != nil {
 		writeCheckError(w, err)
 		return
@@ -133,7 +137,11 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, seal
 		http.Error(w, "This login link is for a project this relay does not serve.", http.StatusBadRequest)
 		return nil, false
 	}
-	if t, cerr := p.Targets.Check(st.Callback); cerr != nil || t.URL != st.Callback {
+	if st.Page && !n.isPageURL(st.Callback) {
+		http.Error(w, "This sign-in link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
+		return nil, false
+	}
+	if t, cerr := n.targets(r.Context(), p).Check(st.Callback); !st.Page && (cerr != nil || t.URL != st.Callback) {
 		http.Error(w, "This login's callback is no longer accepted.", http.StatusBadRequest)
 		return nil, false
 	}
@@ -181,6 +189,10 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		n.log.Info(n.login.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
 		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	if st.Page {
+		n.finishPageSignIn(w, r, p, st, m)
 		return
 	}
 	if m.Role, err = n.admit(r.Context(), p, m); err != nil {

@@ -24,7 +24,7 @@ import (
 // member's role allows (gqlroles.go).
 func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		if origin := relay.AllowedOrigin(r, n.origins); origin != "" {
+		if origin := relay.AllowedOrigin(r, n.allTargets(r.Context())); origin != "" {
 			relay.WritePreflight(w, origin)
 		} else {
 			protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
@@ -36,7 +36,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
-	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.origins))
+	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.allTargets(r.Context())))
 	c, p, ok := n.sessionFor(w, r)
 	if !ok {
 		return

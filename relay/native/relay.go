@@ -152,6 +152,9 @@ type Native struct {
 	renewals singleflight.Group // GitHub token renewals, by session family
 	members  memberCache
 	apps     map[string]*ghapp.TokenSource // by project slug, with RepoApp
+
+	originCache originCache                  // stored callback origins, briefly (origins.go)
+	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
 }
 
 // Lifetimes of what the native relay hands out.
@@ -281,6 +284,8 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.only(w, r, ep, n.serveGenerate)
 	case protocol.Scan:
 		n.only(w, r, ep, n.serveScan)
+	case protocol.Pages:
+		n.servePages(w, r)
 	case protocol.GoogleExchange, protocol.RequestMagicLink:
 		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 	default:

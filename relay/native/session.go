@@ -82,7 +82,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	if recorded, ok := n.callbacks().Take(in.Token); ok {
 		callback = recorded
 	}
-	t, err := p.Targets.Check(callback)
+	t, err := n.targets(r.Context(), p).Check(callback)
 	if err != nil || t.URL != x.Callback {
 		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
@@ -251,7 +251,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		return nil, nil, false
 	}
 	// A browser on another project's site may not use this session.
-	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, p.Targets) == "" {
+	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, n.targets(r.Context(), p)) == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
 		return nil, nil, false
 	}

@@ -34,7 +34,8 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	targets := n.targets(r.Context(), p)
+	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
 	if err != nil {
 		writeCheckError(w, err)
 		return

@@ -21,7 +21,7 @@ func (n *Native) CompleteVerifiedLogin(ctx context.Context, project, callback, e
 	if p == nil {
 		return "", ErrUnknownProject
 	}
-	t, err := p.Targets.Check(callback)
+	t, err := n.targets(ctx, p).Check(callback)
 	if err != nil {
 		return "", err
 	}
