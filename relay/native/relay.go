@@ -94,6 +94,10 @@ type NativeConfig struct {
 	// a login's (default 30 days): its refresh tokens, however often
 	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
+	// KeyRecheck is how long a key confirmed active is trusted without
+	// reading whether any key changed (default 1s): a key rotated or
+	// revoked on another instance is refused here within that time.
+	KeyRecheck time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
@@ -114,8 +118,8 @@ type Native struct {
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
 
-	indexMu  sync.RWMutex
-	index    map[string]*Project // stored key hashes seen active → project
+	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
+	bodies   sync.Map  // *Project → its key check answer
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
@@ -150,6 +154,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = time.Hour
+	}
+	if cfg.KeyRecheck <= 0 {
+		cfg.KeyRecheck = defaultKeyRecheck
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
@@ -285,8 +292,5 @@ func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	protocol.WriteJSON(w, http.StatusOK, map[string]any{
-		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
-		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
-	})
+	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(p))
 }
