@@ -95,6 +95,13 @@ type Relay struct {
 	// Default: 720h.
 	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
 
+	// KeyRecheck is how long the native relay answers a key check from
+	// memory before it reads whether any key changed (one store read per
+	// instance per KeyRecheck): a key rotated or revoked on another
+	// instance is refused here within this time; on the instance that
+	// changed it, at once. Default: 1s.
+	KeyRecheck caddy.Duration `json:"key_recheck,omitempty"`
+
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.
 	TokenStore *SharedStore `json:"token_store,omitempty"`

@@ -186,6 +186,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		AppHosts:   appHosts,
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
+		KeyRecheck: time.Duration(rl.KeyRecheck),
 		Logger:     rl.logger,
 	})
 	if err != nil {
