@@ -1,5 +1,6 @@
 // Package native is the relay in native mode: it answers the protocol
-// itself for the projects of its configuration. Keys (keys.go), sealing
+// itself for the projects of its configuration. Keys (keys.go; the key
+// check from memory: keymemory.go), sealing
 // (seal.go), sessions and their families (session.go, family.go), the
 // login flow (login.go) over login providers (provider.go, one file each:
 // provider_github.go), and the GitHub repository access with the member's
