@@ -36,7 +36,6 @@
 #   BASE_PORT=19400   the ports BASE_PORT..BASE_PORT+20 on 127.0.0.1 must be free
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
