@@ -163,7 +163,10 @@ func (n *Native) changeKey(ctx context.Context, project string, next func(prev k
 	// read of the epoch.
 	n.keys.forget()
 	if err := n.bumpKeyEpoch(ctx); err != nil {
-		return fmt.Errorf("the key of %s changed, but other instances may accept the old one until the next key change: %v", project, err)
+		// The change holds here and in the store, but other instances
+		// may keep accepting the old key: an error, so that the operator
+		// changes it again.
+		return fmt.Errorf("the key of %s changed, but other instances were not told (%v) and may accept the old key: rotate or revoke it again", project, err)
 	}
 	return nil
 }
