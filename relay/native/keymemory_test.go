@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,11 +129,11 @@ func TestKeyMemoryDropsConfirmationsFromBeforeAChange(t *testing.T) {
 	if !fresh {
 		t.Fatal("memory not fresh right after a read of the epoch")
 	}
-	m.forget() // a key changed here meanwhile
-	m.remember("h", p, version)
+	m.forget() // a key changed here meanwhile, and another check read the epoch since
 	if err := m.refresh(context.Background(), st, now); err != nil {
 		t.Fatal(err)
 	}
+	m.remember("h", p, version) // the slow confirmation ends only now
 	if got, _, _ := m.lookup("h", now, time.Second); got != nil {
 		t.Fatal("a confirmation from before the change was remembered")
 	}
@@ -153,5 +154,45 @@ func TestKeyMemoryDropsConfirmationsFromBeforeAChange(t *testing.T) {
 	}
 	if got, _, _ := m.lookup("h", now.Add(time.Second), time.Second); got != nil {
 		t.Fatal("a new epoch did not empty the memory")
+	}
+}
+
+// Key checks racing rotations on the same instance (and the memory's locks,
+// under go test -race): none of them leaves the old key in memory, so it is
+// refused at once after each rotation.
+func TestNativeKeyChecksRacingARotation(t *testing.T) {
+	env := newNativeEnv(t, nil)
+	ctx := context.Background()
+	n := env.relays[0]
+	for round := 0; round < 20; round++ {
+		old := env.key
+		if _, err := n.projectForKey(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		n.keys.forget() // the racing checks read the records, not the memory
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+						_, _ = n.projectForKey(ctx, old)
+					}
+				}
+			})
+		}
+		key, _, err := n.CreateKey(ctx, "blog", true)
+		close(done)
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.projectForKey(ctx, old); err != relay.ErrMalformedKey {
+			t.Fatalf("round %d: the rotated key right after the rotation: %v", round, err)
+		}
+		env.key = key
 	}
 }
