@@ -71,6 +71,7 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    session_ttl <duration>
 //	    refresh_ttl <duration>
 //	    dev_login                        # development login; loopback only
+//	    key_recheck <duration>
 //
 //	    # both
 //	    app_origin <url>...
@@ -139,9 +140,9 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			rl.AppOrigins = append(rl.AppOrigins, list...)
-		case "response_timeout", "session_ttl", "refresh_ttl":
+		case "response_timeout", "session_ttl", "refresh_ttl", "key_recheck":
 			field := map[string]*caddy.Duration{"response_timeout": &rl.ResponseTimeout,
-				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL}[d.Val()]
+				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL, "key_recheck": &rl.KeyRecheck}[d.Val()]
 			dur, err := parseDuration(d)
 			if err != nil {
 				return err

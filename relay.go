@@ -107,6 +107,12 @@ type Relay struct {
 	// the config are loopback addresses, and warns at every start. Native
 	// mode; makes the github block optional. Default: false.
 	DevLogin bool `json:"dev_login,omitempty"`
+	// KeyRecheck is how long the native relay answers a key check from
+	// memory before it reads whether any key changed (one store read per
+	// instance per KeyRecheck): a key rotated or revoked on another
+	// instance is refused here within this time; on the instance that
+	// changed it, at once. Default: 1s.
+	KeyRecheck caddy.Duration `json:"key_recheck,omitempty"`
 
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.

@@ -259,7 +259,8 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		CountLogin: func(provider, outcome, reason string) {
 			rl.metrics.logins.WithLabelValues(provider, outcome, reason).Inc()
 		},
-		Logger: rl.logger,
+		KeyRecheck: time.Duration(rl.KeyRecheck),
+		Logger:     rl.logger,
 	})
 	if err != nil {
 		return err

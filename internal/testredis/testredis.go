@@ -31,7 +31,7 @@ type Server struct {
 // Start starts a private redis-server on a free loopback port and
 // stops it when the test ends. Without redis-server on PATH the test is
 // skipped, except under CI, where a skip would hide a missing install.
-func Start(t *testing.T) *Server {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -54,7 +54,7 @@ func Start(t *testing.T) *Server {
 	return nil
 }
 
-func launchRedis(t *testing.T, bin string) (*Server, error) {
+func launchRedis(t testing.TB, bin string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func (s *Server) Stop() {
 
 // Client builds a client whose every call gives up quickly when the
 // server is gone or hung, so a test fails instead of hanging.
-func Client(t *testing.T, addr string) *redis.Client {
+func Client(t testing.TB, addr string) *redis.Client {
 	c := redis.NewClient(&redis.Options{
 		Addr:         addr,
 		DialTimeout:  300 * time.Millisecond,

@@ -1,5 +1,6 @@
 // Package native is the relay in native mode: it answers the protocol
-// itself for the projects of its configuration. Keys (keys.go), sealing
+// itself for the projects of its configuration. Keys (keys.go; the key
+// check from memory: keymemory.go), sealing
 // (seal.go), sessions and their families (session.go, family.go), the
 // login flow (login.go) over login providers (provider.go, one file each:
 // provider_github.go), and the GitHub repository access with the member's
@@ -120,6 +121,10 @@ type NativeConfig struct {
 	// Mailer sends invitations; default: none (the link is handed back
 	// to whoever invited, to pass on).
 	Mailer Mailer
+	// KeyRecheck is how long a key confirmed active is trusted without
+	// reading whether any key changed (default 1s): a key rotated or
+	// revoked on another instance is refused here within that time.
+	KeyRecheck time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
@@ -145,8 +150,8 @@ type Native struct {
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
 
-	indexMu  sync.RWMutex
-	index    map[string]*Project // stored key hashes seen active → project
+	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
+	bodies   sync.Map  // *Project → its key check answer
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
@@ -186,6 +191,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = time.Hour
+	}
+	if cfg.KeyRecheck <= 0 {
+		cfg.KeyRecheck = defaultKeyRecheck
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
@@ -336,8 +344,5 @@ func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	protocol.WriteJSON(w, http.StatusOK, map[string]any{
-		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
-		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
-	})
+	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(p))
 }
