@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -386,13 +385,4 @@ func recordBody(b []byte) {
 	if len(bodies) < 100000 {
 		bodies = append(bodies, bytes.Clone(b))
 	}
-}
-
-// hostOf returns u's host, for messages.
-func hostOf(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "?"
-	}
-	return p.Host
 }
