@@ -95,6 +95,10 @@ type Relay struct {
 	// Default: 720h.
 	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
 
+	// StartLimit bounds the login starts per client IP in native mode.
+	// Default: a burst of 30, then one every 2s.
+	StartLimit *RelayStartLimit `json:"start_limit,omitempty"`
+
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
@@ -211,6 +215,9 @@ func (rl *Relay) validateNative() error {
 		return err
 	}
 	if err := rl.GitHub.check(); err != nil {
+		return err
+	}
+	if err := rl.StartLimit.check(); err != nil {
 		return err
 	}
 	switch {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -98,6 +99,12 @@ type NativeConfig struct {
 	Client *http.Client
 	Logger *zap.Logger
 	Now    func() time.Time
+
+	// StartLimit bounds the login starts per client IP (startlimit.go).
+	StartLimit StartLimit
+	// ClientIP names a request's client (behind trusted proxies, the one
+	// they name); default: the peer address.
+	ClientIP func(*http.Request) string
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
@@ -119,6 +126,7 @@ type Native struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
+	starts   *ratelimit.Limiter // login starts per client IP; nil: no limit
 }
 
 // Lifetimes of what the native relay hands out.
@@ -159,12 +167,19 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		return nil, err
 	}
 	cfg.AppHosts = appHosts
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = peerIP
+	}
+	starts, err := cfg.StartLimit.limiter(cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	seal, err := newSealer(cfg.Secret, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
 	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: seal,
-		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger}
+		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
 		if p.Slug == "" || n.projects[p.Slug] != nil {
@@ -222,7 +237,7 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case protocol.GitHubExchange:
 		n.only(w, r, ep, n.serveGitHubExchange)
 	case protocol.GitHubStart:
-		n.only(w, r, ep, n.serveStart)
+		n.only(w, r, ep, n.limitStarts(n.serveStart))
 	case protocol.GitHubCallback:
 		n.only(w, r, ep, n.serveGitHubCallback)
 	case protocol.ExchangeToken:
