@@ -2,7 +2,7 @@ package cluster
 
 import (
 	"bufio"
-		"io"
+	"io"
 	"net"
 	"net/http"
 	"os"
