@@ -15,6 +15,19 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/faulty"
 )
 
+// steadyGoroutines is the goroutine count once it has not changed for
+// 300ms (at most 3s): the baseline, with connections of the warm-up gone.
+func steadyGoroutines() int {
+	n, since := runtime.NumGoroutine(), time.Now()
+	for deadline := time.Now().Add(3 * time.Second); time.Since(since) < 300*time.Millisecond && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		if m := runtime.NumGoroutine(); m != n {
+			n, since = m, time.Now()
+		}
+	}
+	return n
+}
+
 // settledGoroutines waits up to 5s for the goroutine count to come back
 // to at most want, and returns the last count.
 func settledGoroutines(want int) int {
@@ -137,7 +150,7 @@ func TestServiceFaultsInCaddy(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	baseline := settledGoroutines(0)
+	baseline := steadyGoroutines()
 
 	for _, f := range faulty.All {
 		t.Run(f.String(), func(t *testing.T) {
