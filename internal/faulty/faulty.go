@@ -6,6 +6,8 @@
 package faulty
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -84,7 +86,14 @@ func (s *Server) Close() {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.hits.Add(1)
-	switch Fault(s.fault.Load()) {
+	f := Fault(s.fault.Load())
+	if f == Slow || f == Hang {
+		// Read the body first: Go's server notices a client that gives up
+		// (and cancels r's context) only once the body has been read.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	switch f {
 	case None:
 		s.next.ServeHTTP(w, r)
 	case Slow:
