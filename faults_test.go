@@ -28,6 +28,10 @@ func steadyGoroutines() int {
 	return n
 }
 
+// faultKey is the key of TestServiceFaultsInCaddy, marked for the search
+// of the logs (secrets_test.go).
+const faultKey = "ost_SECRETMARKfault_0123456789abcdef"
+
 // settledGoroutines waits up to 5s for the goroutine count to come back
 // to at most want, and returns the last count.
 func settledGoroutines(want int) int {
@@ -52,7 +56,7 @@ func TestServiceFaultsInCaddy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Caddy through every fault")
 	}
-	const key = "ost_fault_k3y_0123456789abcdef"
+	const key = faultKey
 	svc := fakeservice.New(key, true, ports("http://blog.localhost:9080/outstatic"))
 	up := faulty.New(http.StripPrefix("/api", svc))
 	up.Delay = 3 * time.Second // past every timeout below

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -86,4 +90,51 @@ func line(data []byte, i int) []byte {
 		end = len(data) - i
 	}
 	return data[start : i+end]
+}
+
+// TestExamplesAdaptWithoutSecrets runs `caddy adapt` on every example
+// Caddyfile (examples/*.Caddyfile, examples/compose/Caddyfile) with every
+// variable they read set: a marked secret for each {env.*} and for each
+// {$*} whose name says secret, a host name for the others. The adapted
+// JSON must hold none of the secrets: {env.*} is expanded at Provision,
+// not at adapt time, and no example reads a secret as {$*}.
+func TestExamplesAdaptWithoutSecrets(t *testing.T) {
+	bin := caddyBinary(t)
+	files, _ := filepath.Glob("../../examples/*.Caddyfile")
+	files = append(files, "../../examples/Caddyfile", "../../examples/compose/Caddyfile")
+	vars := regexp.MustCompile(`\{(?:env\.|\$)([A-Za-z_][A-Za-z0-9_]*)`)
+	secretName := regexp.MustCompile(`(?i)key|secret|password|token`)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := os.Environ()
+		var secrets []string
+		for _, m := range vars.FindAllStringSubmatch(string(src), -1) {
+			val := "blog.example.com"
+			if strings.HasPrefix(m[0], "{env.") || secretName.MatchString(m[1]) {
+				val = marked(strings.ToLower(m[1]))
+				secrets = append(secrets, val)
+			}
+			env = append(env, m[1]+"="+val)
+		}
+		if len(secrets) == 0 && !strings.HasSuffix(f, "examples/Caddyfile") {
+			t.Errorf("%s reads no secret: the search would prove nothing", f)
+		}
+		cmd := exec.Command(bin, "adapt", "--config", filepath.Base(f), "--adapter", "caddyfile")
+		cmd.Dir, cmd.Env = filepath.Dir(f), env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || !bytes.Contains(out, []byte(`"apps"`)) {
+			t.Fatalf("caddy adapt %s: %v\n%s", f, err, stderr.Bytes())
+		}
+		for _, s := range secrets {
+			if bytes.Contains(out, []byte(s)) || bytes.Contains(stderr.Bytes(), []byte(s)) {
+				t.Errorf("caddy adapt %s: a secret (%.16s…) is in the adapted config or its warnings", f, s)
+			}
+		}
+		t.Logf("%s: %d secrets, none in %d bytes of JSON", f, len(secrets), len(out))
+	}
 }
