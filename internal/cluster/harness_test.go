@@ -106,6 +106,15 @@ type cluster struct {
 type storeKind struct {
 	relayLine  string // in outstatic_relay
 	globalLine string // in the global options
+
+	// Extras, for the soak: lines added to the relay and to its project,
+	// a guard block served for Host blog.example in front of a page
+	// ("{ADDR}" in it is the instance's own address), and variables for
+	// the process.
+	relayExtra, projectExtra, guard string
+	env                             []string
+	// noAccessLog leaves the access log out (a soak's would fill the disk).
+	noAccessLog bool
 }
 
 func redisStore(addr string) storeKind {
@@ -169,7 +178,9 @@ func startCluster(t *testing.T, n int, st storeKind) *cluster {
 	}
 }
 http://:%[4]s {
-	import %[10]s %[11]s
+	%[10]s
+	%[12]s
+	handle {
 	outstatic_relay {
 		public_url %[5]s
 		project blog {
@@ -177,6 +188,7 @@ http://:%[4]s {
 			repo acme/blog
 			plan pro
 			member ada owner
+			%[14]s
 		}
 		github {
 			client_id relay-client
@@ -187,10 +199,13 @@ http://:%[4]s {
 		}
 		secret {env.CLUSTER_RELAY_SECRET}
 		%[9]s
+		%[13]s
+	}
 	}
 }
 `, node.Admin, st.globalLine, node.LogPath, strings.TrimPrefix(node.Addr, "127.0.0.1:"), publicURL,
-			c.GH.URL(), c.GH.APIURL(), c.GH.GraphQLURL(), st.relayLine, logSnippet(t), node.AccessPath)
+			c.GH.URL(), c.GH.APIURL(), c.GH.GraphQLURL(), st.relayLine, accessLog(t, st, node.AccessPath), "" /* 11: no longer used */,
+			guardBlock(st.guard, node.Addr), st.relayExtra, st.projectExtra)
 		cfgPath := filepath.Join(home, "Caddyfile")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -199,6 +214,7 @@ http://:%[4]s {
 		cmd.Env = append(os.Environ(),
 			"HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
 			"CLUSTER_GH_SECRET="+c.Secrets.GitHub, "CLUSTER_RELAY_SECRET="+c.Secrets.Relay)
+		cmd.Env = append(cmd.Env, st.env...)
 		node.stderrBuf = &bytes.Buffer{}
 		cmd.Stdout, cmd.Stderr = node.stderrBuf, node.stderrBuf
 		if err := cmd.Start(); err != nil {
@@ -213,6 +229,26 @@ http://:%[4]s {
 		node.waitUp(t)
 	}
 	return c
+}
+
+// guardBlock serves guard (if any) for Host blog.example, in front of a
+// page, beside the relay.
+func guardBlock(guard, addr string) string {
+	if guard == "" {
+		return ""
+	}
+	return "@site host blog.example\n\thandle @site {\n" + strings.ReplaceAll(guard, "{ADDR}", addr) +
+		"\n\t\trespond \"page pro={http.request.header.X-Outstatic-Pro}\"\n\t}"
+}
+
+// accessLog is the site's access log line: the README's snippet, or
+// nothing with noAccessLog (then the file is left empty).
+func accessLog(t *testing.T, st storeKind, path string) string {
+	if st.noAccessLog {
+		_ = os.WriteFile(path, nil, 0o600)
+		return ""
+	}
+	return "import " + logSnippet(t) + " " + path
 }
 
 // logSnippet is the absolute path of examples/outstatic-log.caddy, the
