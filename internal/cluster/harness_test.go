@@ -204,7 +204,7 @@ http://:%[4]s {
 	}
 }
 `, node.Admin, st.globalLine, node.LogPath, strings.TrimPrefix(node.Addr, "127.0.0.1:"), publicURL,
-			c.GH.URL(), c.GH.APIURL(), c.GH.GraphQLURL(), st.relayLine, accessLog(t, st, node.AccessPath), "" /* 11: no longer used */,
+			c.GH.URL(), c.GH.APIURL(), c.GH.GraphQLURL(), st.relayLine, accessLog(t, st, node.AccessPath), "", /* 11: no longer used */
 			guardBlock(st.guard, node.Addr), st.relayExtra, st.projectExtra)
 		cfgPath := filepath.Join(home, "Caddyfile")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
