@@ -28,6 +28,11 @@ func steadyGoroutines() int {
 	return n
 }
 
+// zeroReader is an endless body that costs the sender no memory.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
 // faultKey is the key of TestServiceFaultsInCaddy, marked for the search
 // of the logs (secrets_test.go).
 const faultKey = "ost_SECRETMARKfault_0123456789abcdef"
@@ -183,6 +188,35 @@ func TestServiceFaultsInCaddy(t *testing.T) {
 	}
 	if n := settledGoroutines(baseline + 2); n > baseline+2 {
 		t.Errorf("goroutines: %d before the faults, %d after", baseline, n)
+	}
+
+	// 100 MB bodies on the forward relay's POST endpoints: the ones it
+	// checks (every one with a callback or an exchange token) are refused
+	// at once with 413 request-too-large; the others (refresh-token,
+	// generate, scan, the parser, media) stream to the service, which
+	// sets its own limits.
+	for path, want := range map[string]int{
+		"/outstatic/auth/github-exchange":      413,
+		"/outstatic/auth/google-exchange":      413,
+		"/outstatic/auth/request-magic-link":   413,
+		"/outstatic/auth/exchange-token":       413,
+		"/outstatic/auth/validate-github-user": 413,
+	} {
+		req, _ := http.NewRequest("POST", ports("http://relay.localhost:9080")+path, io.LimitReader(zeroReader{}, 100<<20))
+		req.ContentLength = 100 << 20
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		began := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			t.Errorf("%s with 100 MB: %v", path, err)
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		res.Body.Close()
+		if res.StatusCode != want || string(body) != `{"error":"request-too-large"}` || time.Since(began) > 5*time.Second {
+			t.Errorf("%s with 100 MB: %d %s in %v; want %d at once", path, res.StatusCode, body, time.Since(began), want)
+		}
 	}
 
 }
