@@ -161,3 +161,39 @@ func TestClusterSlowClients(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestClusterStartLimit: with start_limit 3 1m, the fourth login start
+// from one client IP within a minute is answered 429 with Retry-After by
+// Caddy (the client IP is Caddy's), and sends nobody to GitHub; the
+// exchange that hands out the start URL is not limited (the site makes it
+// for all its visitors).
+func TestClusterStartLimit(t *testing.T) {
+	st := fileStore(t.TempDir())
+	st.relayExtra = "start_limit 3 1m"
+	c := startCluster(t, 1, st)
+	n := c.Nodes[0]
+	key := n.adminKey(t, "create")
+	var start string
+	for range 5 {
+		r := n.do(t, http.MethodPost, "/outstatic/auth/github-exchange", key, map[string]string{"callback_url": callback})
+		if r.Status != 200 {
+			t.Fatalf("github-exchange: %d %s", r.Status, r.Body)
+		}
+		start, _ = r.JSON()["url"].(string)
+	}
+	path := strings.TrimPrefix(start, publicURL)
+	for i := range 4 {
+		r := n.do(t, http.MethodGet, path, "", nil)
+		want := http.StatusFound
+		if i == 3 {
+			want = http.StatusTooManyRequests
+		}
+		if r.Status != want {
+			t.Fatalf("start %d: %d %s; want %d", i+1, r.Status, r.Body, want)
+		}
+		if i == 3 && (r.Header.Get("Retry-After") == "" || r.Header.Get("Location") != "") {
+			t.Fatalf("the refused start: Retry-After %q, Location %q", r.Header.Get("Retry-After"), r.Header.Get("Location"))
+		}
+	}
+	c.checkSecrets(t, key)
+}
