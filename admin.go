@@ -41,6 +41,8 @@ func (KeysAdmin) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: "/outstatic/keys", Handler: caddy.AdminHandlerFunc(handleKeyList)},
 		{Pattern: "/outstatic/keys/", Handler: caddy.AdminHandlerFunc(handleKeyChange)},
+		{Pattern: "/outstatic/origins", Handler: caddy.AdminHandlerFunc(handleOriginList)},
+		{Pattern: "/outstatic/origins/", Handler: caddy.AdminHandlerFunc(handleOriginChange)},
 	}
 }
 

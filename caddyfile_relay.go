@@ -42,6 +42,13 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	        id <project_id>
 //	        account <account_slug>
 //	        monorepo_path <path>
+//	        ai { ... }                   # replaces the relay's for this project
+//	    }
+//	    ai {
+//	        base_url <url>               # any OpenAI-compatible API; default https://api.openai.com/v1
+//	        api_key <secret>
+//	        model <name>
+//	        rate <n>/<duration>          # per project; default 30/1m
 //	    }
 //	    github {
 //	        client_id <id>
@@ -49,6 +56,11 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	        base_url <url>
 //	        api_url <url>
 //	        graphql_url <url>
+//	    }
+//	    github_app {                     # repository access for sessions with no GitHub token
+//	        app_id <id>
+//	        private_key <secret>
+//	        installation_id <id>         # default: found from each project's repository
 //	    }
 //	    secret <secret>
 //	    storage caddy|redis <address> {
@@ -152,12 +164,24 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			rl.Projects = append(rl.Projects, p)
+		case "ai":
+			a, err := parseRelayAI(d)
+			if err != nil {
+				return err
+			}
+			rl.AI = a
 		case "github":
 			gh, err := parseRelayGitHub(d)
 			if err != nil {
 				return err
 			}
 			rl.GitHub = gh
+		case "github_app":
+			app, err := parseRelayGitHubApp(d)
+			if err != nil {
+				return err
+			}
+			rl.GitHubApp = app
 		case "token_store":
 			r, err := parseRelayStorage(d)
 			if err != nil {
@@ -245,6 +269,12 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 				return p, d.Errf("%v", err)
 			}
 			p.Members = append(p.Members, m)
+		case "ai":
+			a, err := parseRelayAI(d)
+			if err != nil {
+				return p, err
+			}
+			p.AI = a
 		case "key_sha256":
 			var h string
 			if !d.AllArgs(&h) {
@@ -303,6 +333,44 @@ func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 		return nil, d.Errf("%v", err)
 	}
 	return gh, nil
+}
+
+// parseRelayGitHubApp reads the github_app block of native mode.
+func parseRelayGitHubApp(d *caddyfile.Dispenser) (*RelayGitHubApp, error) {
+	app := new(RelayGitHubApp)
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	seen := onceSet{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := seen.check(d); err != nil {
+			return nil, err
+		}
+		switch name := d.Val(); name {
+		case "app_id", "installation_id":
+			var v string
+			if !d.AllArgs(&v) {
+				return nil, d.ArgErr()
+			}
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				return nil, d.Errf("%s %q is not a positive number", name, v)
+			}
+			*map[string]*int64{"app_id": &app.AppID, "installation_id": &app.InstallationID}[name] = id
+		case "private_key":
+			s, err := parseSecret(d)
+			if err != nil {
+				return nil, err
+			}
+			app.PrivateKey = s
+		default:
+			return nil, d.Errf("unknown subdirective %q of github_app", name)
+		}
+	}
+	if err := app.check(); err != nil {
+		return nil, d.Errf("%v", err)
+	}
+	return app, nil
 }
 
 // parseRelayStorage reads "storage caddy" or "storage redis <address> {...}".

@@ -78,6 +78,11 @@ type Relay struct {
 	// GitHub is the relay's own GitHub OAuth app, in native mode.
 	GitHub *RelayGitHub `json:"github,omitempty"`
 
+	// GitHubApp gives repository access to sessions that have no GitHub
+	// token (logins by Google or e-mail), as an installation of this
+	// GitHub App, in native mode. Default: none.
+	GitHubApp *RelayGitHubApp `json:"github_app,omitempty"`
+
 	// Secret seals login states, sessions and exchange token payloads, as
 	// an {env.*} or {file.*} placeholder of at least 32 characters; the
 	// same on every instance. Default: drawn once and kept in the store.
@@ -102,6 +107,11 @@ type Relay struct {
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
+
+	// AI answers the dashboard's AI completions in native mode, for every
+	// Pro project without an ai block of its own. Default: none (generate
+	// answers 501).
+	AI *RelayAI `json:"ai,omitempty"`
 
 	handler   http.Handler
 	metrics   *pluginMetrics
@@ -197,6 +207,10 @@ func (rl *Relay) checkForward() error {
 	switch {
 	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "":
 		return errors.New("projects, github and public_url belong to native mode, which has no upstream")
+	case rl.GitHubApp != nil:
+		return errors.New("github_app belongs to native mode, which has no upstream")
+	case rl.AI != nil:
+		return errors.New("ai belongs to native mode: forward mode passes generate on to the service")
 	case len(rl.APIKeys) == 0:
 		return errors.New("outstatic_relay needs at least one api_key, e.g. api_key {env.OUTSTATIC_API_KEY}: it accepts only the keys it serves")
 	case len(rl.CallbackOrigins) == 0:
@@ -220,12 +234,22 @@ func (rl *Relay) validateNative() error {
 	if err := rl.StartLimit.check(); err != nil {
 		return err
 	}
+	if rl.GitHubApp != nil {
+		if err := rl.GitHubApp.check(); err != nil {
+			return err
+		}
+	}
 	switch {
 	case len(rl.APIKeys) > 0 || len(rl.CallbackOrigins) > 0:
 		return fmt.Errorf("in native mode, keys and callback origins belong in each project block")
 	}
 	for _, p := range rl.Projects {
 		if err := p.check(); err != nil {
+			return err
+		}
+	}
+	if rl.AI != nil {
+		if err := rl.AI.check(); err != nil {
 			return err
 		}
 	}

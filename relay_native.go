@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
@@ -44,6 +45,9 @@ type RelayProject struct {
 	// Members who may log in: a GitHub login or a verified e-mail address,
 	// and a role: owner, admin, manager, editor or author.
 	Members []RelayMember `json:"members,omitempty"`
+	// AI answers this project's AI completions, in place of the relay's.
+	// Default: the relay's ai block.
+	AI *RelayAI `json:"ai,omitempty"`
 }
 
 // RelayMember is one member of a project.
@@ -100,6 +104,11 @@ func (p RelayProject) check() error {
 			return fmt.Errorf("project %s: %v", p.Slug, err)
 		}
 	}
+	if p.AI != nil {
+		if err := p.AI.check(); err != nil {
+			return fmt.Errorf("project %s: %v", p.Slug, err)
+		}
+	}
 	return nil
 }
 
@@ -124,6 +133,50 @@ func (gh *RelayGitHub) check() error {
 		return errors.New("native mode needs a github block with client_id and client_secret")
 	}
 	return nil
+}
+
+// RelayGitHubApp is the GitHub App the native relay acts as for sessions
+// without a GitHub token of their own. Install it on each project's
+// repository with read and write access to contents. Its API calls go to
+// the github block's api_url.
+type RelayGitHubApp struct {
+	// AppID is the App's numeric id. Required.
+	AppID int64 `json:"app_id"`
+	// PrivateKey is the App's private key (PEM), as a {file.*} or {env.*}
+	// placeholder, expanded at provisioning. Required.
+	PrivateKey string `json:"private_key"`
+	// InstallationID is the installation to act as. Default: found from
+	// each project's repository.
+	InstallationID int64 `json:"installation_id,omitempty"`
+}
+
+// check is the one check of the App's settings.
+func (a *RelayGitHubApp) check() error {
+	if a.AppID <= 0 {
+		return errors.New("github_app needs app_id, the App's numeric id")
+	}
+	if a.PrivateKey == "" {
+		return errors.New("github_app needs private_key, as a {file.*} or {env.*} placeholder")
+	}
+	if a.InstallationID < 0 {
+		return errors.New("github_app: installation_id must not be negative")
+	}
+	return nil
+}
+
+// repoApp expands the App's key for the native relay.
+func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) {
+	if a == nil {
+		return nil, nil
+	}
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	key := repl.ReplaceKnown(a.PrivateKey, "")
+	if strings.TrimSpace(key) == "" {
+		return nil, fmt.Errorf("github_app: private_key %s expands to nothing", a.PrivateKey)
+	}
+	return &native.RepoApp{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
 
 // RelayRedis keeps the relay's state in Redis, for several instances.
@@ -171,9 +224,16 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil {
 		return err
 	}
+	if err := rl.nativeAI(projects, repl); err != nil {
+		return err
+	}
 	gh := RelayGitHub{}
 	if rl.GitHub != nil {
 		gh = *rl.GitHub
+	}
+	app, err := rl.GitHubApp.repoApp(repl)
+	if err != nil {
+		return err
 	}
 	native, err := native.NewNative(native.NativeConfig{
 		PublicURL: pub,
@@ -186,6 +246,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		AppHosts:   appHosts,
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
+		RepoApp:    app,
 		Logger:     rl.logger,
 		StartLimit: rl.StartLimit.native(),
 		ClientIP:   clientIP,
@@ -193,6 +254,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil {
 		return err
 	}
+	// The relay's own Members and API Keys pages (package relay/pages),
+	// where the dashboard's sidebar links go when the site is built with
+	// NEXT_PUBLIC_OST_APP_URL set to public_url.
+	pg, err := pages.New(pages.Config{Relay: native, Logger: rl.logger.Named("pages")})
+	if err != nil {
+		return err
+	}
+	native.SetPages(pg)
 	rl.native = native
 	rl.handler = native
 	registerNative(native)

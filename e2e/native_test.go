@@ -79,6 +79,9 @@ type nativeOptions struct {
 	// refreshTTL is the native relay's refresh_ttl, a login's lifetime;
 	// the relay's default (30 days) when zero.
 	refreshTTL time.Duration
+	// aiBaseURL, if set, is the base_url of the native relay's ai block
+	// (an OpenAI-compatible endpoint the test starts).
+	aiBaseURL string
 }
 
 // newNativeBackendWith is newNativeBackend with opts.
@@ -98,6 +101,9 @@ func (b *nativeBackend) extraConfig() string {
 	}
 	if b.opts.refreshTTL > 0 {
 		lines = append(lines, "refresh_ttl "+b.opts.refreshTTL.String())
+	}
+	if b.opts.aiBaseURL != "" {
+		lines = append(lines, "ai {\n\t\t\tbase_url "+b.opts.aiBaseURL+"\n\t\t\tmodel e2e-model\n\t\t}")
 	}
 	if len(lines) == 0 {
 		return ""

@@ -92,12 +92,20 @@ var (
 	// sends the browser, and where GitHub sends it back.
 	GitHubStart    = &Endpoint{Path: "/outstatic/auth/github/start", Method: http.MethodGet, RelayOwn: true, Label: "github-start"}
 	GitHubCallback = &Endpoint{Path: "/outstatic/auth/github/callback", Method: http.MethodGet, RelayOwn: true, Label: "github-callback"}
+
+	// The native relay's own Members and API Keys pages, where the stock
+	// dashboard's sidebar links go when NEXT_PUBLIC_OST_APP_URL is the
+	// relay (PROTOCOL.md §8): /home/<account>/<project>/members and
+	// /api-keys, their sign-in, and their style sheet and script. Their
+	// forms POST to the same paths (package relay/pages checks methods).
+	Pages = &Endpoint{Path: "/home/", Prefix: true, Method: http.MethodGet, RelayOwn: true, Label: "pages"}
 )
 
 // Endpoints is every endpoint above.
 var Endpoints = []*Endpoint{
 	Project, GitHubExchange, GoogleExchange, RequestMagicLink, ExchangeToken, ValidateGitHubUser,
 	RefreshToken, Generate, Scan, Media, Parser, GitHubStart, GitHubCallback,
+	Pages,
 }
 
 var exact = func() map[string]*Endpoint {

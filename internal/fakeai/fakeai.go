@@ -95,8 +95,9 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Sent is how many chunks have been written and flushed so far, over all
-// requests.
+// Sent is how many chunks have been sent so far, over all requests. A
+// chunk counts from the moment it starts leaving: counted after the flush,
+// a fast client could read it before the count moved.
 func (s *Server) Sent() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,15 +164,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if data == "" {
 			data = chunkJSON(i, c)
 		}
+		s.mu.Lock()
+		s.sent++
+		s.mu.Unlock()
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
 			return
 		}
 		if rc.Flush() != nil {
 			return
 		}
-		s.mu.Lock()
-		s.sent++
-		s.mu.Unlock()
 	}
 	switch {
 	case reply.Reset:

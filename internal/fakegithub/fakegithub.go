@@ -138,6 +138,9 @@ type Server struct {
 	// a refresh token (GitHub Apps: 8 hours). Zero: tokens never expire,
 	// as an OAuth app's.
 	TokenTTL time.Duration
+	// TreeLimit, if positive, truncates recursive tree listings to that
+	// many entries, as GitHub does past 100,000 (trees.go).
+	TreeLimit int
 
 	mu     sync.Mutex
 	srv    *httptest.Server
@@ -336,6 +339,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.graphql(w, r, body)
 	case strings.HasPrefix(p, "/api/v3/") && s.appRoute(w, r, strings.TrimPrefix(p, "/api/v3")):
 		// GitHub App endpoints (app.go): appRoute answered.
+	case isTreesRoute(strings.TrimPrefix(p, "/api/v3")) && strings.HasPrefix(p, "/api/v3/"):
+		s.trees(w, r, strings.TrimPrefix(p, "/api/v3"))
 	case isContentsRoute(strings.TrimPrefix(p, "/api/v3")) && strings.HasPrefix(p, "/api/v3/"):
 		s.contents(w, r, strings.TrimPrefix(p, "/api/v3"))
 	case strings.HasPrefix(p, "/api/v3/"):

@@ -110,6 +110,15 @@ type gqlVerdict struct {
 	// RepositoryID, if not "", is the repository createRef names by node
 	// ID: the caller must confirm it is the project's before forwarding.
 	RepositoryID string
+
+	// What authorize needs (gqlroles.go): the root mutation, if any; a
+	// commit's input as forwarded, and whether it came as a variable
+	// (then it is the very object in out's variables); the request to
+	// forward, before encoding.
+	mutation  string
+	commit    map[string]any
+	commitVar bool
+	out       map[string]any
 }
 
 // errGraphQL is the class of every refusal; the message says why without
@@ -161,6 +170,7 @@ func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
 		}
 	}
 	v.RepositoryID = c.repositoryID
+	v.mutation, v.commit, v.commitVar = c.mutation, c.commit, c.commitVar
 
 	// Forward only the declared variables, and the document as parsed.
 	vars := map[string]any{}
@@ -175,14 +185,20 @@ func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
 	if op.Name != "" {
 		out["operationName"] = op.Name
 	}
+	v.out = out
+	return v, v.encode()
+}
+
+// encode sets Body from out.
+func (v *gqlVerdict) encode() error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		return v, refuse("encoding: %v", err)
+	if err := enc.Encode(v.out); err != nil {
+		return refuse("encoding: %v", err)
 	}
 	v.Body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return v, nil
+	return nil
 }
 
 // The argument checks gqlSchema names.

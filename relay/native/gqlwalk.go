@@ -19,6 +19,9 @@ type gqlChecker struct {
 	spreading    map[string]bool // fragments on the current path
 	count        int             // selections walked, fragments expanded
 	repositoryID string
+	mutation     string         // the root mutation field, for authorize
+	commit       map[string]any // createCommitOnBranch's input
+	commitVar    bool           // ... given as a variable
 }
 
 func rootType(o ast.Operation) string {
@@ -153,6 +156,9 @@ func (c *gqlChecker) field(f *ast.Field, fields map[string]gqlField, typ string,
 		}
 		return refuse("field %s on %s is not served", quoteName(f.Name), typ)
 	}
+	if root && typ == "Mutation" {
+		c.mutation = f.Name
+	}
 	seen := map[string]bool{}
 	for _, a := range f.Arguments {
 		check, ok := spec.args[a.Name]
@@ -170,6 +176,10 @@ func (c *gqlChecker) field(f *ast.Field, fields map[string]gqlField, typ string,
 		id, err := check(val, c.repo)
 		if err != nil {
 			return fmt.Errorf("%w (%s.%s)", err, f.Name, a.Name)
+		}
+		if f.Name == "createCommitOnBranch" && a.Name == "input" {
+			c.commit, _ = val.(map[string]any)
+			c.commitVar = a.Value.Kind == ast.Variable
 		}
 		if id != "" {
 			if c.repositoryID != "" && c.repositoryID != id {

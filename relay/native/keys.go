@@ -167,23 +167,7 @@ const keyLockTTL = 30 * time.Second
 
 // lockKeys takes project's key lock, waiting a few seconds for it.
 func (n *Native) lockKeys(ctx context.Context, project string) (func(), error) {
-	for i := 0; ; i++ {
-		err := n.cfg.Store.PutNew(ctx, keyLockName(project), []byte{1}, keyLockTTL)
-		if err == nil {
-			return func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), keyLockName(project)) }, nil
-		}
-		if !errors.Is(err, store.ErrExists) {
-			return nil, err
-		}
-		if i == 50 {
-			return nil, fmt.Errorf("the key of %s is being changed elsewhere; try again", project)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return n.lockStore(ctx, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
 }
 
 func newGeneration() string {

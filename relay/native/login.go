@@ -31,6 +31,9 @@ type loginState struct {
 	Project  string `json:"p"`
 	Callback string `json:"c"`
 	Nonce    string `json:"n,omitempty"`
+	// Page marks a sign-in to the relay's own pages (pagesignin.go):
+	// Callback is then the pages' sign-in route, on the relay itself.
+	Page bool `json:"pg,omitempty"`
 }
 
 // exchangePayload is what an exchange token stands for, sealed in the store.
@@ -65,9 +68,6 @@ type member struct {
 // tokens, which the site keeps in a cookie, stay small.
 const maxEmails = 10
 
-// roleIn finds m among p's members.
-func (n *Native) roleIn(p *Project, m member) string { return n.roleOf(p, m.Login, m.Emails) }
-
 // serveGitHubExchange answers #2 with the relay's start route.
 func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
@@ -81,7 +81,8 @@ func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	targets := n.targets(r.Context(), p)
+	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
 	if err != nil {
 		writeCheckError(w, err)
 		return
@@ -135,7 +136,11 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, seal
 		http.Error(w, "This login link is for a project this relay does not serve.", http.StatusBadRequest)
 		return nil, false
 	}
-	if t, cerr := p.Targets.Check(st.Callback); cerr != nil || t.URL != st.Callback {
+	if st.Page && !n.isPageURL(st.Callback) {
+		http.Error(w, "This sign-in link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
+		return nil, false
+	}
+	if t, cerr := n.targets(r.Context(), p).Check(st.Callback); !st.Page && (cerr != nil || t.URL != st.Callback) {
 		http.Error(w, "This login's callback is no longer accepted.", http.StatusBadRequest)
 		return nil, false
 	}
@@ -184,7 +189,16 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
-	if m.Role = n.roleIn(p, m); m.Role == "" {
+	if st.Page {
+		n.finishPageSignIn(w, r, p, st, m)
+		return
+	}
+	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
+		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
+		n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		return
+	}
+	if m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
 		return
@@ -216,20 +230,6 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 }
 
 func exchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
-
-// roleOf finds the user among the project's members, by login or by a
-// verified e-mail address, whatever their case.
-func (n *Native) roleOf(p *Project, login string, emails []string) string {
-	if role := p.Members[memberKey(login)]; role != "" {
-		return role
-	}
-	for _, e := range emails {
-		if role := p.Members[memberKey(e)]; role != "" {
-			return role
-		}
-	}
-	return ""
-}
 
 // memberKey is how a login or e-mail address is compared: GitHub logins
 // are case-insensitive, and so, in practice, are e-mail addresses. It is

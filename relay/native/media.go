@@ -177,7 +177,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), mediaTimeout)
 	defer cancel()
-	res, err := n.fetchMedia(ctx, cancel, r.Method, c.GitHub, p, m)
+	res, err := n.fetchMedia(ctx, cancel, r.Method, c.token, p, m)
 	if err != nil {
 		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
@@ -188,6 +188,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 	case res.StatusCode == http.StatusUnauthorized:
 		// The session's GitHub token no longer works: the same answer as a
 		// bad session, so a client that refreshes on it does.
+		n.dropAppToken(c, p)
 		n.refuseSession(w, r, "github refused the session's token")
 		return
 	case res.StatusCode == http.StatusNotFound:

@@ -20,10 +20,11 @@ import (
 // serveParser answers #11: the dashboard's GraphQL, from the browser.
 // The session carries the member's own GitHub token, which may reach much
 // more than the project's repository: only what gqlpolicy.go allows, on
-// the project's repository, goes on to GitHub.
+// the project's repository, goes on to GitHub, and only the changes the
+// member's role allows (gqlroles.go).
 func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		if origin := relay.AllowedOrigin(r, n.origins); origin != "" {
+		if origin := relay.AllowedOrigin(r, n.allTargets(r.Context())); origin != "" {
 			relay.WritePreflight(w, origin)
 		} else {
 			protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
@@ -35,7 +36,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
-	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.origins))
+	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.allTargets(r.Context())))
 	c, p, ok := n.sessionFor(w, r)
 	if !ok {
 		return
@@ -47,6 +48,9 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	}
 	// checkGraphQL applies adaptCreateBranch itself, before it checks.
 	v, err := checkGraphQL(body, p.RepoOwner, p.RepoSlug)
+	if err == nil {
+		err = v.authorize(n.accessOf(c, p))
+	}
 	if err != nil {
 		n.refuseOperation(w, p, c, v.Operation, err.Error())
 		return
@@ -54,7 +58,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	if v.RepositoryID != "" {
-		id, err := n.projectRepositoryID(ctx, c.GitHub, p)
+		id, err := n.projectRepositoryID(ctx, c.token, p)
 		if errors.Is(err, errRepositoryHidden) {
 			n.refuseOperation(w, p, c, v.Operation, err.Error())
 			return
@@ -69,13 +73,16 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := n.postGraphQL(ctx, c.GitHub, v.Body)
+	res, err := n.postGraphQL(ctx, c.token, v.Body)
 	if err != nil {
 		n.log.Info("github graphql failed", zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	}
 	defer res.Body.Close()
+	if res.StatusCode == http.StatusUnauthorized {
+		n.dropAppToken(c, p)
+	}
 	w.Header().Set("Content-Type", res.Header.Get("Content-Type"))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(res.StatusCode)

@@ -3,12 +3,17 @@
 // (seal.go), sessions and their families (session.go, family.go), the
 // login flow (login.go) over login providers (provider.go, one file each:
 // provider_github.go), and the GitHub repository access with the member's
-// token: the parser and its GraphQL policy (parser.go, gql*.go), media
+// token or the relay's GitHub App's (repoaccess.go): the parser and its
+// GraphQL policy (parser.go, gql*.go; roles in gqlroles.go), media
 // (media.go), the token's renewal (github_token.go), and
-// validate-github-user (validate.go). It does not import Caddy.
+// validate-github-user (validate.go); AI completions (generate.go) and the
+// content scan with the relay's own repository token (scan.go). Members
+// kept in the store and invitations: members.go, invitations.go. It does
+// not import Caddy.
 package native
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +26,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -60,6 +66,9 @@ type Project struct {
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
+	// AI answers the project's completions (generate.go); nil: the
+	// relay has none for it.
+	AI *AI
 }
 
 // GitHubApp is the relay's own GitHub OAuth app.
@@ -95,10 +104,23 @@ type NativeConfig struct {
 	// a login's (default 30 days): its refresh tokens, however often
 	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
+	// RepoApp, if set, is the GitHub App whose installation token gives
+	// repository access to sessions without a GitHub token of their own
+	// (Google and e-mail logins). Default: none; such sessions are refused
+	// no-repository-access.
+	RepoApp *RepoApp
+	// Mailer sends invitations; default: none (the link is handed back
+	// to whoever invited, to pass on).
+	Mailer Mailer
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
 	Now    func() time.Time
+
+	// RepoToken returns a token that reads the project's repository with
+	// no user session (the scan, scan.go): the relay's GitHub App
+	// installation token. Nil: the scan answers 501.
+	RepoToken func(ctx context.Context, p *Project) (string, error)
 
 	// StartLimit bounds the login starts per client IP (startlimit.go).
 	StartLimit StartLimit
@@ -126,7 +148,13 @@ type Native struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
-	starts   *ratelimit.Limiter // login starts per client IP; nil: no limit
+	members  memberCache
+	apps     map[string]*ghapp.TokenSource // by project slug, with RepoApp
+
+	originCache originCache                  // stored callback origins, briefly (origins.go)
+	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
+
+	starts *ratelimit.Limiter // login starts per client IP; nil: no limit
 }
 
 // Lifetimes of what the native relay hands out.
@@ -226,6 +254,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	n.graphql = gh.GraphQLURL
 	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
 	n.login = n.github
+	if err := n.setUpApps(); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -250,7 +281,13 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.serveMedia(w, r)
 	case protocol.ValidateGitHubUser:
 		n.only(w, r, ep, n.serveValidateGitHubUser)
-	case protocol.GoogleExchange, protocol.RequestMagicLink, protocol.Generate, protocol.Scan:
+	case protocol.Generate:
+		n.only(w, r, ep, n.serveGenerate)
+	case protocol.Scan:
+		n.only(w, r, ep, n.serveScan)
+	case protocol.Pages:
+		n.servePages(w, r)
+	case protocol.GoogleExchange, protocol.RequestMagicLink:
 		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
 	default:
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)

@@ -29,6 +29,8 @@ const (
 	purposeToken   = "token"   // an exchange token's payload, in the store
 	purposeVerify  = "pkce"    // deriving PKCE verifiers
 	purposeGitHub  = "github"  // a renewed GitHub token, in the store
+	purposeTicket  = "ticket"  // a sign-in to the relay's pages, on its way back
+	purposePage    = "page"    // the relay's pages' own session
 )
 
 var (
@@ -47,7 +49,7 @@ func newSealer(secret []byte, now func() time.Time) (*sealer, error) {
 		return nil, fmt.Errorf("the relay secret must have at least 32 bytes, has %d", len(secret))
 	}
 	s := &sealer{keys: map[string][]byte{}, now: now}
-	for _, p := range []string{purposeStart, purposeState, purposeAccess, purposeRefresh, purposeToken, purposeVerify, purposeGitHub} {
+	for _, p := range []string{purposeStart, purposeState, purposeAccess, purposeRefresh, purposeToken, purposeVerify, purposeGitHub, purposeTicket, purposePage} {
 		k, err := hkdf.Key(sha256.New, secret, []byte("caddy-outstatic relay v1"), p, chacha20poly1305.KeySize)
 		if err != nil {
 			return nil, err

@@ -38,6 +38,10 @@ type sessionClaims struct {
 	// End is the family's refresh expiry, Unix seconds.
 	End int64 `json:"x"`
 	member
+	// token is the GitHub token of this call (repoaccess.go), viaApp
+	// whether it is the App's; neither is sealed.
+	token  string
+	viaApp bool
 }
 
 // serveExchangeToken answers #5: one redemption per token, for exactly the
@@ -78,13 +82,21 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	if recorded, ok := n.callbacks().Take(in.Token); ok {
 		callback = recorded
 	}
-	t, err := p.Targets.Check(callback)
+	t, err := n.targets(r.Context(), p).Check(callback)
 	if err != nil || t.URL != x.Callback {
 		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
 		return
 	}
-	if n.roleIn(p, x.member) == "" {
+	// The role as it is now: the permissions the site keeps until the
+	// next login.
+	x.Role, err = n.roleIn(r.Context(), p, x.member)
+	if err != nil {
+		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+		return
+	}
+	if x.Role == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
 		return
 	}
@@ -188,7 +200,10 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 	if p == nil {
 		return nil, errNotMember
 	}
-	role := n.roleIn(p, c.member)
+	role, err := n.roleIn(ctx, p, c.member)
+	if err != nil {
+		return nil, err
+	}
 	if role == "" {
 		return nil, errNotMember
 	}
@@ -213,7 +228,8 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 // other. The reason goes to the log. x-project-id may be missing (the site
 // sends none after a failed key check); the session names its project, so
 // only a header naming another project is refused. On success c.GitHub is
-// a GitHub token that has not expired (renewed if need be), for the call.
+// a GitHub token that has not expired (renewed if need be), and c.token
+// the token for the call (repoaccess.go).
 func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
 	var c sessionClaims
 	token, ok := bearer(r)
@@ -235,13 +251,14 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		return nil, nil, false
 	}
 	// A browser on another project's site may not use this session.
-	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, p.Targets) == "" {
+	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, n.targets(r.Context(), p)) == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
 		return nil, nil, false
 	}
 	// An expired GitHub token is renewed for this call; the next session
-	// refresh carries the renewed one on.
-	if !n.sessionUsable(w, r, &c, n.freshGitHub(r.Context(), &c)) {
+	// refresh carries the renewed one on. A session without one uses the
+	// relay's GitHub App.
+	if !n.sessionUsable(w, r, &c, n.repositoryToken(r.Context(), &c, p)) {
 		return nil, nil, false
 	}
 	return &c, p, true
@@ -256,6 +273,9 @@ func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessio
 	case errors.Is(err, errUnavailable):
 		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+	case errors.Is(err, errNoRepositoryAccess):
+		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "no github token and no github app"), zap.String("project", c.Project))
+		writeNoRepositoryAccess(w)
 	default:
 		n.refuseSession(w, r, err.Error())
 	}

@@ -34,7 +34,8 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	t, err := p.Targets.Check(relay.PublicURL(*in.CallbackURL, p.Targets, n.cfg.AppHosts))
+	targets := n.targets(r.Context(), p)
+	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
 	if err != nil {
 		writeCheckError(w, err)
 		return
@@ -56,7 +57,12 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusUnauthorized, "invalid-github-token")
 		return
 	}
-	if m.Role = n.roleOf(p, m.Login, m.emails); m.Role == "" {
+	if m.Role, err = n.admit(r.Context(), p, m.member); err != nil {
+		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
+		return
+	}
+	if m.Role == "" {
 		n.log.Info("validate-github-user: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		// The stock site reads a non-2xx answer, or one without valid and
 		// exchange_token, as not-collaborator.

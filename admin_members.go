@@ -1,0 +1,196 @@
+package outstatic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+func init() {
+	caddy.RegisterModule(MembersAdmin{})
+}
+
+// MembersAdmin manages the native relay's stored members and invitations
+// through Caddy's admin API:
+//
+//	GET  /outstatic/members                          every project's members and pending invitations
+//	GET  /outstatic/members/<project>/log            the recorded changes (who, what, when)
+//	POST /outstatic/members/<project>/add            {"who", "role"}: a GitHub login or an e-mail address
+//	POST /outstatic/members/<project>/role           {"who", "role"}: another role for a stored member
+//	POST /outstatic/members/<project>/remove         {"who"}
+//	POST /outstatic/members/<project>/invite         {"email", "role"}: e-mailed, or the link answered
+//	POST /outstatic/members/<project>/revoke-invite  {"email"}
+//
+// Every POST may name who asks in "by", for the log. Members listed in
+// the Caddyfile are read-only here (409). `caddy outstatic member ...`
+// calls these. Keep the admin API off the network.
+type MembersAdmin struct{}
+
+// CaddyModule returns the Caddy module information.
+func (MembersAdmin) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.outstatic_members",
+		New: func() caddy.Module { return new(MembersAdmin) },
+	}
+}
+
+// Routes returns the admin routes.
+func (MembersAdmin) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{
+		{Pattern: "/outstatic/members", Handler: caddy.AdminHandlerFunc(handleMemberList)},
+		{Pattern: "/outstatic/members/", Handler: caddy.AdminHandlerFunc(handleMemberChange)},
+	}
+}
+
+// projectMembers is one project in the answer to GET /outstatic/members.
+type projectMembers struct {
+	Project     string              `json:"project"`
+	Members     []native.MemberInfo `json:"members"`
+	Invitations []native.Invitation `json:"invitations"`
+}
+
+// memberRequest is the body of the POST routes.
+type memberRequest struct {
+	Who   string `json:"who,omitempty"`
+	Email string `json:"email,omitempty"`
+	Role  string `json:"role,omitempty"`
+	By    string `json:"by,omitempty"`
+}
+
+// inviteReply answers invite: the link, and whether it was e-mailed.
+type inviteReply struct {
+	native.Invitation
+	Project string `json:"project"`
+	Link    string `json:"link"`
+	Sent    bool   `json:"sent"`
+}
+
+func handleMemberList(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
+	}
+	nativeRelays.Lock()
+	var slugs []string
+	for slug, list := range nativeRelays.bySlug {
+		if len(list) > 0 {
+			slugs = append(slugs, slug)
+		}
+	}
+	nativeRelays.Unlock()
+	sort.Strings(slugs)
+	out := []projectMembers{}
+	for _, slug := range slugs {
+		n := nativeFor(slug)
+		if n == nil {
+			continue
+		}
+		members, err := n.Members(r.Context(), slug)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
+		invites, err := n.Invitations(r.Context(), slug)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
+		out = append(out, projectMembers{Project: slug, Members: members, Invitations: invites})
+	}
+	return writeAdminJSON(w, out)
+}
+
+func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
+	rest := strings.TrimPrefix(r.URL.Path, "/outstatic/members/")
+	project, action, ok := strings.Cut(rest, "/")
+	if !ok || !validSlug(project) {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("want /outstatic/members/<project>/add|remove|role|invite|revoke-invite|log")}
+	}
+	n := nativeFor(project)
+	if n == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	}
+	if action == "log" {
+		if r.Method != http.MethodGet {
+			return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
+		}
+		entries, err := n.MemberLog(r.Context(), project)
+		if err != nil {
+			return memberAPIError(err)
+		}
+		return writeAdminJSON(w, entries)
+	}
+	if r.Method != http.MethodPost {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
+	}
+	var in memberRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("want a JSON body {who|email, role, by}: %v", err)}
+	}
+	if in.By == "" {
+		in.By = "admin-api"
+	}
+	ctx := r.Context()
+	var out any
+	var err error
+	switch action {
+	case "add":
+		out, err = n.AddMember(ctx, project, in.Who, in.Role, in.By)
+	case "role":
+		out, err = n.SetRole(ctx, project, in.Who, in.Role, in.By)
+	case "remove":
+		err = n.RemoveMember(ctx, project, in.Who, in.By)
+		out = map[string]any{"project": project, "removed": in.Who}
+	case "invite":
+		inv, link, sent, ierr := n.Invite(ctx, project, in.Email, in.Role, in.By)
+		out, err = inviteReply{Invitation: inv, Project: project, Link: link, Sent: sent}, ierr
+	case "revoke-invite":
+		err = n.RevokeInvitation(ctx, project, in.Email, in.By)
+		out = map[string]any{"project": project, "revoked": in.Email}
+	default:
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown action %q: want add, remove, role, invite, revoke-invite or log", action)}
+	}
+	if err != nil {
+		return memberAPIError(err)
+	}
+	return writeAdminJSON(w, out)
+}
+
+// memberAPIError maps a member change's error to its status.
+func memberAPIError(err error) error {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, native.ErrConfigMember):
+		status = http.StatusConflict
+	case errors.Is(err, native.ErrNoSuchMember), errors.Is(err, native.ErrNoSuchInvitation), errors.Is(err, native.ErrUnknownProject):
+		status = http.StatusNotFound
+	case errors.Is(err, native.ErrBadMember):
+		status = http.StatusBadRequest
+	}
+	return caddy.APIError{HTTPStatus: status, Err: err}
+}
+
+func writeAdminJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(v)
+}
+
+// memberTime formats a time for the CLI's tables.
+func memberTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Interface guards
+var _ caddy.AdminRouter = (*MembersAdmin)(nil)

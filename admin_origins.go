@@ -1,0 +1,103 @@
+package outstatic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// The native relay's stored callback origins through Caddy's admin API,
+// beside the keys (KeysAdmin's routes):
+//
+//	GET  /outstatic/origins                               every project's origins: configured and stored
+//	POST /outstatic/origins/<project>/add?origin=<url>    stores an origin (validate.ParseOrigin's rules)
+//	POST /outstatic/origins/<project>/remove?origin=<url> removes a stored origin
+//
+// `caddy outstatic origin ...` calls these; so do the API Keys pages,
+// through the same native methods.
+
+// originsReply is one project's origins as the admin API lists them.
+type originsReply struct {
+	Project string `json:"project"`
+	native.OriginList
+}
+
+func handleOriginList(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
+	}
+	nativeRelays.Lock()
+	var slugs []string
+	for slug := range nativeRelays.bySlug {
+		if nativeForLocked(slug) != nil {
+			slugs = append(slugs, slug)
+		}
+	}
+	nativeRelays.Unlock()
+	sort.Strings(slugs)
+	out := []originsReply{}
+	for _, slug := range slugs {
+		n := nativeFor(slug)
+		if n == nil {
+			continue
+		}
+		list, err := n.Origins(r.Context(), slug)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
+		out = append(out, originsReply{Project: slug, OriginList: list})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
+	}
+	project, action, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/outstatic/origins/"), "/")
+	if !ok || !validSlug(project) {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("want /outstatic/origins/<project>/add|remove?origin=<url>")}
+	}
+	n := nativeFor(project)
+	if n == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	}
+	origin := r.URL.Query().Get("origin")
+	if origin == "" {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("the origin parameter is required")}
+	}
+	var err error
+	switch action {
+	case "add":
+		_, err = n.AddOrigin(r.Context(), project, origin)
+	case "remove":
+		err = n.RemoveOrigin(r.Context(), project, origin)
+	default:
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown action %q: want add or remove", action)}
+	}
+	var refused *native.OriginRefused
+	switch {
+	case errors.As(err, &refused):
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+	case errors.Is(err, native.ErrOriginConfigured):
+		return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
+	case errors.Is(err, native.ErrOriginUnknown):
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
+	case err != nil:
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+	}
+	list, err := n.Origins(r.Context(), project)
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(originsReply{Project: project, OriginList: list})
+}

@@ -1,0 +1,365 @@
+package native
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// Members. A project's members come from two places: the configuration
+// (the Caddyfile's member lines: read-only here) and the store (added,
+// changed and removed through the admin API and `caddy outstatic member`).
+// A user's effective role is the configuration's when it lists them, else
+// the store's. roleOf is the one lookup; every step of a session (login,
+// exchange, refresh, parser, media) goes through it, so a removed member or
+// a lowered role counts at the next call.
+//
+// A project's stored members are one record, "members/<project>": a lookup
+// is one store read however many members there are, and a change rewrites
+// it under a lock. Each instance keeps the record in memory for at most
+// memberCacheTTL; the instance that makes a change drops its copy at once.
+// The record itself is the generation: there is nothing to invalidate on
+// other instances beyond their one-second copy.
+
+// memberCacheTTL bounds how stale another instance's view of the stored
+// members may be.
+const memberCacheTTL = time.Second
+
+// StoredMember is a member kept in the store.
+type StoredMember struct {
+	// Who is a GitHub login or an e-mail address, lowercased.
+	Who string `json:"who"`
+	// Role is owner, admin, manager, editor or author.
+	Role string `json:"role"`
+	// Since is when the member was added or last given a role.
+	Since time.Time `json:"since"`
+	// By is who made that change.
+	By string `json:"by,omitempty"`
+}
+
+// MemberInfo is a member as the admin API lists it.
+type MemberInfo struct {
+	Who  string `json:"who"`
+	Role string `json:"role"`
+	// Source is "config" (the Caddyfile: read-only) or "store".
+	Source string    `json:"source"`
+	Since  time.Time `json:"since,omitzero"`
+	By     string    `json:"by,omitempty"`
+}
+
+// memberRecord is what the store keeps of a project's members, by key.
+type memberRecord struct {
+	Members map[string]StoredMember `json:"members"`
+}
+
+// Errors of member changes, for the admin API to answer with.
+var (
+	// ErrConfigMember: the member is listed in the configuration, which
+	// the admin API does not change.
+	ErrConfigMember = errors.New("this member is listed in the Caddyfile (member lines are read-only): change it there")
+	// ErrNoSuchMember: remove or role of someone the store does not hold.
+	ErrNoSuchMember = errors.New("no such stored member")
+	// ErrBadMember: an empty, over-long or malformed login or address, or
+	// an unknown role.
+	ErrBadMember = errors.New("invalid member")
+)
+
+func membersName(slug string) string     { return "members/" + slug }
+func membersLockName(slug string) string { return "locks/members/" + slug }
+
+// memberCache is each instance's short-lived copy of the stored members.
+type memberCache struct {
+	mu sync.Mutex
+	m  map[string]cachedMembers
+}
+
+type cachedMembers struct {
+	read time.Time
+	rec  memberRecord
+}
+
+// roleOf finds the user among p's members, by login or by a verified
+// e-mail address, whatever their case: the configuration first, then the
+// store. "" is not a member. It is the one membership lookup.
+func (n *Native) roleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
+	ids := make([]string, 0, 1+len(emails))
+	for _, id := range append([]string{login}, emails...) {
+		if k := memberKey(id); k != "" {
+			ids = append(ids, k)
+		}
+	}
+	for _, k := range ids {
+		if role := p.Members[k]; role != "" {
+			return role, nil
+		}
+	}
+	rec, err := n.storedMembers(ctx, p.Slug)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range ids {
+		if m, ok := rec.Members[k]; ok {
+			return m.Role, nil
+		}
+	}
+	return "", nil
+}
+
+// roleIn finds m among p's members.
+func (n *Native) roleIn(ctx context.Context, p *Project, m member) (string, error) {
+	return n.roleOf(ctx, p, m.Login, m.Emails)
+}
+
+// storedMembers reads p's stored members, from this instance's copy when
+// it is fresh enough.
+func (n *Native) storedMembers(ctx context.Context, slug string) (memberRecord, error) {
+	n.members.mu.Lock()
+	c, ok := n.members.m[slug]
+	n.members.mu.Unlock()
+	// Wall time, not cfg.Now: tests stop that clock, and this bound is
+	// about instances, not sessions.
+	if ok && time.Since(c.read) < memberCacheTTL {
+		return c.rec, nil
+	}
+	rec, err := n.readMembers(ctx, slug)
+	if err != nil {
+		return rec, fmt.Errorf("%w: reading members: %v", errUnavailable, err)
+	}
+	n.members.mu.Lock()
+	if n.members.m == nil {
+		n.members.m = map[string]cachedMembers{}
+	}
+	n.members.m[slug] = cachedMembers{read: time.Now(), rec: rec}
+	n.members.mu.Unlock()
+	return rec, nil
+}
+
+// readMembers reads the record from the store.
+func (n *Native) readMembers(ctx context.Context, slug string) (memberRecord, error) {
+	rec := memberRecord{Members: map[string]StoredMember{}}
+	data, err := n.cfg.Store.Get(ctx, membersName(slug))
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, nil
+	}
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return rec, fmt.Errorf("members record of %s: %v", slug, err)
+	}
+	if rec.Members == nil {
+		rec.Members = map[string]StoredMember{}
+	}
+	return rec, nil
+}
+
+// Members lists project's members: the configuration's, then the store's.
+func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, error) {
+	p := n.projects[project]
+	if p == nil {
+		return nil, ErrUnknownProject
+	}
+	out := []MemberInfo{}
+	for who, role := range p.Members {
+		out = append(out, MemberInfo{Who: who, Role: role, Source: "config"})
+	}
+	rec, err := n.readMembers(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	for who, m := range rec.Members {
+		if p.Members[who] == "" {
+			out = append(out, MemberInfo{Who: who, Role: m.Role, Source: "store", Since: m.Since, By: m.By})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Who < out[j].Who })
+	return out, nil
+}
+
+// checkMember is the one check of a member given to the admin API.
+func checkMember(who, role string) (string, error) {
+	k := memberKey(who)
+	if k == "" || len(k) > 254 || strings.ContainsAny(k, " \t\r\n<>\"'") {
+		return "", fmt.Errorf("%w: %q is not a GitHub login or an e-mail address", ErrBadMember, who)
+	}
+	if role != "" && !ValidRole(role) {
+		return "", fmt.Errorf("%w: role %q is not owner, admin, manager, editor or author", ErrBadMember, role)
+	}
+	return k, nil
+}
+
+// AddMember adds who to project's stored members with role, or gives a
+// stored member that role. by names who asked, for the log.
+func (n *Native) AddMember(ctx context.Context, project, who, role, by string) (StoredMember, error) {
+	return n.putMember(ctx, project, who, role, by, false)
+}
+
+// SetRole gives a stored member another role; a lowered role counts at
+// once for what the relay lets the member's sessions change.
+func (n *Native) SetRole(ctx context.Context, project, who, role, by string) (StoredMember, error) {
+	return n.putMember(ctx, project, who, role, by, true)
+}
+
+func (n *Native) putMember(ctx context.Context, project, who, role, by string, mustExist bool) (StoredMember, error) {
+	k, err := checkMember(who, role)
+	if err != nil {
+		return StoredMember{}, err
+	}
+	if role == "" {
+		return StoredMember{}, fmt.Errorf("%w: a role is required", ErrBadMember)
+	}
+	var out StoredMember
+	err = n.changeMembers(ctx, project, k, func(rec *memberRecord) (string, error) {
+		prev, found := rec.Members[k]
+		if mustExist && !found {
+			return "", ErrNoSuchMember
+		}
+		out = StoredMember{Who: k, Role: role, Since: n.cfg.Now().UTC().Truncate(time.Second), By: by}
+		rec.Members[k] = out
+		if found {
+			return fmt.Sprintf("role of %s: %s → %s", k, prev.Role, role), nil
+		}
+		return fmt.Sprintf("added %s as %s", k, role), nil
+	}, by)
+	return out, err
+}
+
+// RemoveMember removes who from project's stored members. Their sessions
+// end at their next refresh or parser call.
+func (n *Native) RemoveMember(ctx context.Context, project, who, by string) error {
+	k, err := checkMember(who, "")
+	if err != nil {
+		return err
+	}
+	return n.changeMembers(ctx, project, k, func(rec *memberRecord) (string, error) {
+		prev, found := rec.Members[k]
+		if !found {
+			return "", ErrNoSuchMember
+		}
+		delete(rec.Members, k)
+		return fmt.Sprintf("removed %s (%s)", k, prev.Role), nil
+	}, by)
+}
+
+// changeMembers applies change to project's record under its lock, writes
+// it, drops this instance's copy and logs what changed. Members listed in
+// the configuration are refused: the Caddyfile is their one source.
+func (n *Native) changeMembers(ctx context.Context, project, k string, change func(*memberRecord) (string, error), by string) error {
+	p := n.projects[project]
+	if p == nil {
+		return ErrUnknownProject
+	}
+	if p.Members[k] != "" {
+		return ErrConfigMember
+	}
+	unlock, err := n.lockStore(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rec, err := n.readMembers(ctx, project)
+	if err != nil {
+		return err
+	}
+	what, err := change(&rec)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := n.cfg.Store.Put(ctx, membersName(project), data, 0); err != nil {
+		return err
+	}
+	n.members.mu.Lock()
+	delete(n.members.m, project)
+	n.members.mu.Unlock()
+	n.audit(ctx, project, by, what)
+	return nil
+}
+
+// lockStore takes a lock record in the store, waiting a few seconds for
+// it; busy is the error when it stays taken.
+func (n *Native) lockStore(ctx context.Context, name, busy string) (func(), error) {
+	for i := 0; ; i++ {
+		err := n.cfg.Store.PutNew(ctx, name, []byte{1}, keyLockTTL)
+		if err == nil {
+			return func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), name) }, nil
+		}
+		if !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+		if i == 50 {
+			return nil, errors.New(busy)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// auditTTL is how long the record of a member change is kept.
+const auditTTL = 365 * 24 * time.Hour
+
+// AuditEntry is one recorded change of a project's members or invitations.
+type AuditEntry struct {
+	At   time.Time `json:"at"`
+	By   string    `json:"by"`
+	What string    `json:"what"`
+}
+
+func auditPrefix(slug string) string { return "audit/members/" + slug + "/" }
+
+// audit logs a change and keeps it in the store, for the admin API. What
+// it records names members and roles, never a token or a key.
+func (n *Native) audit(ctx context.Context, project, by, what string) {
+	if by == "" {
+		by = "unknown"
+	}
+	e := AuditEntry{At: n.cfg.Now().UTC(), By: by, What: what}
+	n.log.Info("members changed", zap.String("project", project), zap.String("by", by), zap.String("what", what))
+	data, _ := json.Marshal(e)
+	// Named by the wall clock, so that the list is in order even under a
+	// stopped test clock; the random tail keeps two changes in one
+	// nanosecond apart.
+	name := fmt.Sprintf("%s%020d-%s", auditPrefix(project), time.Now().UnixNano(), relay.TokenKey(newSessionID())[:8])
+	if err := n.cfg.Store.Put(context.WithoutCancel(ctx), name, data, auditTTL); err != nil {
+		n.log.Error("recording a member change", zap.String("project", project), zap.Error(err))
+	}
+}
+
+// MemberLog returns project's recorded member changes, oldest first.
+func (n *Native) MemberLog(ctx context.Context, project string) ([]AuditEntry, error) {
+	if n.projects[project] == nil {
+		return nil, ErrUnknownProject
+	}
+	names, err := n.cfg.Store.List(ctx, auditPrefix(project))
+	if err != nil {
+		return nil, err
+	}
+	out := []AuditEntry{}
+	for _, name := range names {
+		data, err := n.cfg.Store.Get(ctx, name)
+		if err != nil {
+			continue // expired between the list and the read
+		}
+		var e AuditEntry
+		if json.Unmarshal(data, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,113 @@
+package pages
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+)
+
+// The API Keys page, in the two steps of outstatic.com's: the callback
+// origins the project's sites may log in from, then the key. A new key is
+// shown once, in the answer to the form that made it (never stored, never
+// cached, never in a URL); afterwards only its prefix.
+
+// apiKeysData is the API Keys page's.
+type apiKeysData struct {
+	Configured []string // callback origins from the Caddyfile, read-only
+	Stored     []string // callback origins added here, removable
+	Key        native.KeyInfo
+	HasKey     bool
+	NewKey     string // the key just made, shown once
+	PublicURL  string // the site's OUTSTATIC_API_URL
+	Done       string
+	Errors     map[string]string
+	Origin     string // the origin entered, shown again beside its error
+}
+
+// serveAPIKeys shows the API Keys page and applies its forms.
+func (p *Pages) serveAPIKeys(q *request) {
+	if !p.authorize(q, "projects.manage") {
+		return
+	}
+	data := apiKeysData{Errors: map[string]string{}, PublicURL: p.relay.PublicBase()}
+	status := http.StatusOK
+	if q.r.Method == http.MethodPost {
+		done, st, err := p.changeAPIKeys(q, &data)
+		if err != nil {
+			p.log.Error("pages: changing the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
+			p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
+			return
+		}
+		if done != "" {
+			http.Redirect(q.w, q.r, q.base+"/api-keys?done="+done, http.StatusSeeOther)
+			return
+		}
+		status = st
+	} else {
+		data.Done = doneTexts[q.r.URL.Query().Get("done")]
+	}
+	ctx := q.r.Context()
+	origins, err := p.relay.Origins(ctx, q.project.Slug)
+	if err == nil {
+		data.Key, data.HasKey, err = p.relay.StoredKey(ctx, q.project.Slug)
+	}
+	if err != nil {
+		p.log.Error("pages: reading the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
+		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The project's keys cannot be read right now. Try again.")
+		return
+	}
+	data.Configured, data.Stored = origins.Configured, origins.Stored
+	p.render(q, status, "apikeys", data)
+}
+
+// changeAPIKeys applies one form of the API Keys page. A new key is left
+// in data, to be shown in this answer (status 200), and nowhere else.
+func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error) {
+	ctx, slug, by := q.r.Context(), q.project.Slug, q.sess.User.Login
+	switch q.r.PostFormValue("action") {
+	case "origin-add":
+		raw := strings.TrimSpace(q.r.PostFormValue("origin"))
+		data.Origin = raw
+		if raw == "" {
+			data.Errors["origin"] = "Enter the URL of the site's dashboard, such as https://blog.example.com/outstatic."
+			return "", http.StatusBadRequest, nil
+		}
+		canon, err := p.relay.AddOrigin(ctx, slug, raw)
+		var refused *native.OriginRefused
+		if errors.As(err, &refused) {
+			data.Errors["origin"] = refused.Error()
+			return "", http.StatusBadRequest, nil
+		}
+		if err != nil {
+			return "", 0, err
+		}
+		p.log.Info("pages: callback origin added", zap.String("project", slug), zap.String("by", by), zap.String("origin", canon))
+		return "origin-added", 0, nil
+	case "origin-remove":
+		raw := q.r.PostFormValue("origin")
+		err := p.relay.RemoveOrigin(ctx, slug, raw)
+		if errors.Is(err, native.ErrOriginConfigured) || errors.Is(err, native.ErrOriginUnknown) {
+			data.Errors["form"] = err.Error()
+			return "", http.StatusConflict, nil
+		}
+		if err != nil {
+			return "", 0, err
+		}
+		p.log.Info("pages: callback origin removed", zap.String("project", slug), zap.String("by", by), zap.String("origin", raw))
+		return "origin-removed", 0, nil
+	case "key":
+		key, info, err := p.relay.CreateKey(ctx, slug, true)
+		if err != nil {
+			return "", 0, err
+		}
+		data.NewKey = key
+		p.log.Info("pages: API key generated", zap.String("project", slug), zap.String("by", by), zap.String("prefix", info.Prefix))
+		return "", http.StatusOK, nil
+	}
+	data.Errors["form"] = "This form does not do that."
+	return "", http.StatusBadRequest, nil
+}
