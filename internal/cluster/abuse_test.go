@@ -40,7 +40,10 @@ func rssKB(t *testing.T, pid int) int {
 // refusal long before the body ends, and the process's resident memory
 // grows by less than 64 MB.
 func TestClusterBodyLimits(t *testing.T) {
-	c := startCluster(t, 1, fileStore(t.TempDir()))
+	st := fileStore(t.TempDir())
+	// AI completions on (the endpoint is never reached: the body is refused first)
+	st.relayExtra = "ai {\n\t\t\tbase_url http://127.0.0.1:9/v1\n\t\t\tmodel test-model\n\t\t}"
+	c := startCluster(t, 1, st)
 	n := c.Nodes[0]
 	key := n.adminKey(t, "create")
 	before := rssKB(t, n.cmd.Process.Pid)
@@ -56,8 +59,8 @@ func TestClusterBodyLimits(t *testing.T) {
 		{"/github/parser", "", 401, ""},
 		{"/outstatic/auth/google-exchange", key, 501, "not-supported"},
 		{"/outstatic/auth/request-magic-link", key, 501, "not-supported"},
-		{"/outstatic/generate", key, 501, "not-supported"},
-		{"/outstatic/scan", key, 501, "not-supported"},
+		{"/outstatic/generate", key, 413, ""},
+		{"/outstatic/scan", key, 400, ""},
 	}
 	client := &http.Client{Timeout: 20 * time.Second}
 	for _, tc := range cases {
