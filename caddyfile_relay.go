@@ -72,6 +72,7 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    refresh_ttl <duration>
 //	    dev_login                        # development login; loopback only
 //	    key_recheck <duration>
+//	    start_limit <burst> <every> | off
 //
 //	    # both
 //	    app_origin <url>...
@@ -148,6 +149,12 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			*field = dur
+		case "start_limit":
+			lim, err := parseStartLimit(d)
+			if err != nil {
+				return err
+			}
+			rl.StartLimit = lim
 		case "public_url":
 			if !d.AllArgs(&rl.PublicURL) {
 				return d.ArgErr()
@@ -443,4 +450,28 @@ func validSlug(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseStartLimit reads "start_limit <burst> <every>" or "start_limit off".
+func parseStartLimit(d *caddyfile.Dispenser) (*RelayStartLimit, error) {
+	args := d.RemainingArgs()
+	if len(args) == 1 && args[0] == "off" {
+		return &RelayStartLimit{Off: true}, nil
+	}
+	if len(args) != 2 {
+		return nil, d.Err("start_limit: want <burst> <every> (e.g. start_limit 30 2s) or off")
+	}
+	burst, err := strconv.Atoi(args[0])
+	if err != nil {
+		return nil, d.Errf("start_limit: burst %q is not a number", args[0])
+	}
+	every, err := caddy.ParseDuration(args[1])
+	if err != nil {
+		return nil, d.Errf("start_limit: every %q is not a duration", args[1])
+	}
+	lim := &RelayStartLimit{Burst: burst, Every: caddy.Duration(every)}
+	if err := lim.check(); err != nil {
+		return nil, d.Errf("%v", err)
+	}
+	return lim, nil
 }

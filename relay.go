@@ -113,6 +113,9 @@ type Relay struct {
 	// instance is refused here within this time; on the instance that
 	// changed it, at once. Default: 1s.
 	KeyRecheck caddy.Duration `json:"key_recheck,omitempty"`
+	// StartLimit bounds the login starts per client IP in native mode.
+	// Default: a burst of 30, then one every 2s.
+	StartLimit *RelayStartLimit `json:"start_limit,omitempty"`
 
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.
@@ -247,6 +250,9 @@ func (rl *Relay) validateNative() error {
 		if err := rl.GitHub.check(); err != nil {
 			return err
 		}
+	}
+	if err := rl.StartLimit.check(); err != nil {
+		return err
 	}
 	if rl.GitHubApp != nil {
 		if err := rl.GitHubApp.check(); err != nil {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -134,6 +135,12 @@ type NativeConfig struct {
 	// no user session (the scan, scan.go): the relay's GitHub App
 	// installation token. Nil: the scan answers 501.
 	RepoToken func(ctx context.Context, p *Project) (string, error)
+
+	// StartLimit bounds the login starts per client IP (startlimit.go).
+	StartLimit StartLimit
+	// ClientIP names a request's client (behind trusted proxies, the one
+	// they name); default: the peer address.
+	ClientIP func(*http.Request) string
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
@@ -160,6 +167,8 @@ type Native struct {
 
 	originCache originCache                  // stored callback origins, briefly (origins.go)
 	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
+
+	starts *ratelimit.Limiter // login starts per client IP; nil: no limit
 }
 
 // Lifetimes of what the native relay hands out.
@@ -203,12 +212,19 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		return nil, err
 	}
 	cfg.AppHosts = appHosts
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = peerIP
+	}
+	starts, err := cfg.StartLimit.limiter(cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	seal, err := newSealer(cfg.Secret, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
 	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: seal,
-		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger}
+		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
 		if p.Slug == "" || n.projects[p.Slug] != nil {
@@ -273,7 +289,7 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case protocol.GitHubExchange:
 		n.only(w, r, ep, n.serveGitHubExchange)
 	case protocol.GitHubStart:
-		n.only(w, r, ep, n.serveStart)
+		n.only(w, r, ep, n.limitStarts(n.serveStart))
 	case protocol.GitHubCallback:
 		n.only(w, r, ep, n.serveGitHubCallback)
 	case protocol.DevLogin:
