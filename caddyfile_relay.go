@@ -83,6 +83,9 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    }
 //	    session_ttl <duration>
 //	    refresh_ttl <duration>
+//	    dev_login                        # development login; loopback only
+//	    key_recheck <duration>
+//	    start_limit <burst> <every> | off
 //
 //	    # both
 //	    app_origin <url>...
@@ -137,25 +140,42 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			rl.StrictCallbacks = true
+		case "dev_login":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			rl.DevLogin = true
+			if err := rl.checkDevLoginURL(); err != nil {
+				return d.Errf("%v", err)
+			}
 		case "app_origin":
 			list, err := parseURLList(d, checkAppOrigin)
 			if err != nil {
 				return err
 			}
 			rl.AppOrigins = append(rl.AppOrigins, list...)
-		case "response_timeout", "session_ttl", "refresh_ttl":
+		case "response_timeout", "session_ttl", "refresh_ttl", "key_recheck":
 			field := map[string]*caddy.Duration{"response_timeout": &rl.ResponseTimeout,
-				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL}[d.Val()]
+				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL, "key_recheck": &rl.KeyRecheck}[d.Val()]
 			dur, err := parseDuration(d)
 			if err != nil {
 				return err
 			}
 			*field = dur
+		case "start_limit":
+			lim, err := parseStartLimit(d)
+			if err != nil {
+				return err
+			}
+			rl.StartLimit = lim
 		case "public_url":
 			if !d.AllArgs(&rl.PublicURL) {
 				return d.ArgErr()
 			}
 			if _, err := rl.publicURL(); err != nil {
+				return d.Errf("%v", err)
+			}
+			if err := rl.checkDevLoginURL(); err != nil {
 				return d.Errf("%v", err)
 			}
 		case "secret":
@@ -455,4 +475,28 @@ func validSlug(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseStartLimit reads "start_limit <burst> <every>" or "start_limit off".
+func parseStartLimit(d *caddyfile.Dispenser) (*RelayStartLimit, error) {
+	args := d.RemainingArgs()
+	if len(args) == 1 && args[0] == "off" {
+		return &RelayStartLimit{Off: true}, nil
+	}
+	if len(args) != 2 {
+		return nil, d.Err("start_limit: want <burst> <every> (e.g. start_limit 30 2s) or off")
+	}
+	burst, err := strconv.Atoi(args[0])
+	if err != nil {
+		return nil, d.Errf("start_limit: burst %q is not a number", args[0])
+	}
+	every, err := caddy.ParseDuration(args[1])
+	if err != nil {
+		return nil, d.Errf("start_limit: every %q is not a duration", args[1])
+	}
+	lim := &RelayStartLimit{Burst: burst, Every: caddy.Duration(every)}
+	if err := lim.check(); err != nil {
+		return nil, d.Errf("%v", err)
+	}
+	return lim, nil
 }

@@ -70,6 +70,7 @@ func TestUnmarshalRelayCaddyfile(t *testing.T) {
 			storage caddy
 			session_ttl 30m
 			refresh_ttl 24h
+			key_recheck 2s
 			token_store caddy
 		}`, Relay{
 			PublicURL: "https://relay.example.com",
@@ -84,6 +85,7 @@ func TestUnmarshalRelayCaddyfile(t *testing.T) {
 			Secret:     "{env.OUTSTATIC_RELAY_SECRET}",
 			SessionTTL: caddy.Duration(30 * time.Minute),
 			RefreshTTL: caddy.Duration(24 * time.Hour),
+			KeyRecheck: caddy.Duration(2 * time.Second),
 			TokenStore: &SharedStore{},
 		}},
 	}

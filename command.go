@@ -25,9 +25,10 @@ Tools for the outstatic guard and relay.
   check-callback   tells why a callback URL is accepted or refused
   key              manages the native relay's API keys
   member           manages the native relay's members and invitations
+  doctor           checks a deployment end to end
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand())
+			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand(), doctorCommand())
 		},
 	})
 }

@@ -28,7 +28,8 @@ admin API of the running Caddy (--address, default: the configured or the
 default admin address).
 
   create --project P   makes the project's key and prints it once
-  rotate --project P   makes a new key; the old one fails at once
+  rotate --project P   makes a new key; the old one fails at once (within a
+                       second on other instances sharing the storage)
   revoke --project P   removes the key; the project's sessions end
   list                 prints each project's key prefix and creation time
   generate             prints a new key and its SHA-256 for key_sha256,

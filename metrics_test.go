@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap/zaptest"
 
@@ -102,4 +104,43 @@ func TestRelayStreamsThroughAdapter(t *testing.T) {
 	if _, err := io.ReadFull(res.Body, buf); err != nil || string(buf) != "first " {
 		t.Fatalf("first chunk %q, %v (the relay held the stream)", buf, err)
 	}
+}
+
+// TestMetricsKeyChecks: the pooled verdict cache counts its checks and
+// its stale serves on the registry of the config provisioned last.
+func TestMetricsKeyChecks(t *testing.T) {
+	var failing atomic.Bool
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"project_id":"p1","project_slug":"blog","account_slug":"acme","repo_owner":"acme","repo_slug":"blog","monorepo_path":"","is_pro":true}`)
+	}))
+	defer svc.Close()
+	t.Setenv("OUTSTATIC_TEST_KEY", testKey)
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	g := &Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic"}, APIKey: "{env.OUTSTATIC_TEST_KEY}",
+		Service: svc.URL + "/metrics-key-checks", KeyCheck: KeyCheck{CacheTTL: caddy.Duration(300 * time.Millisecond)}}
+	if err := g.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Cleanup()
+	m := g.metrics
+	waitCount := func(what string, col prometheus.Collector, want float64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); testutil.ToFloat64(col) < want; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s = %v, want %v", what, testutil.ToFloat64(col), want)
+			}
+		}
+	}
+	waitCount("ok checks", m.keyChecks.WithLabelValues("ok"), 1)
+	failing.Store(true)
+	time.Sleep(400 * time.Millisecond) // past the TTL
+	serve(t, g, request("GET", "https://blog.example.com/", false), &recordingNext{})
+	waitCount("stale checks", m.keyChecks.WithLabelValues("stale"), 1)
+	waitCount("stale serves", m.staleServes.WithLabelValues(), 1)
 }

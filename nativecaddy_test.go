@@ -183,9 +183,22 @@ func TestNativeRelayInCaddy(t *testing.T) {
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "caddy-outstatic-bin-") }
 
-// TestMain removes the caddy binary the tests built.
+// TestMain removes the caddy binary the tests built, and searches what
+// the in-process Caddy logged for the suite's secrets (secrets_test.go).
 func TestMain(m *testing.M) {
+	finish, err := teeStderr()
+	if err != nil {
+		fmt.Println("capturing stderr:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	logged := finish()
+	if leaks := leakedSecrets(logged, suiteSecrets); len(leaks) > 0 {
+		fmt.Printf("FAIL: %d log lines hold a secret:\n%s\n", len(leaks), strings.Join(leaks, "\n"))
+		code = 1
+	} else {
+		fmt.Printf("searched %d bytes of Caddy's log for %d secrets: none\n", len(logged), len(suiteSecrets))
+	}
 	if builtCaddy != "" {
 		os.RemoveAll(filepath.Dir(builtCaddy))
 	}

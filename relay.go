@@ -108,6 +108,23 @@ type Relay struct {
 	// Default: 720h.
 	RefreshTTL caddy.Duration `json:"refresh_ttl,omitempty"`
 
+	// DevLogin replaces the GitHub login with a development login: a page
+	// of the relay that logs the browser in as whichever configured member
+	// it picks, with no password. For the demo and local development only:
+	// the relay refuses to start unless public_url and every listener of
+	// the config are loopback addresses, and warns at every start. Native
+	// mode; makes the github block optional. Default: false.
+	DevLogin bool `json:"dev_login,omitempty"`
+	// KeyRecheck is how long the native relay answers a key check from
+	// memory before it reads whether any key changed (one store read per
+	// instance per KeyRecheck): a key rotated or revoked on another
+	// instance is refused here within this time; on the instance that
+	// changed it, at once. Default: 1s.
+	KeyRecheck caddy.Duration `json:"key_recheck,omitempty"`
+	// StartLimit bounds the login starts per client IP in native mode.
+	// Default: a burst of 30, then one every 2s.
+	StartLimit *RelayStartLimit `json:"start_limit,omitempty"`
+
 	// TokenStore shares the callbacks exchange tokens arrived at with
 	// guards in other Caddy instances. Default: this Caddy's memory.
 	TokenStore *SharedStore `json:"token_store,omitempty"`
@@ -211,6 +228,8 @@ func (rl *Relay) checkForward() error {
 	switch {
 	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" || rl.OIDC != nil || rl.Email != nil:
 		return errors.New("projects, github, oidc, email and public_url belong to native mode, which has no upstream")
+	case rl.DevLogin:
+		return errors.New("dev_login belongs to native mode: forward mode's logins are the service's")
 	case rl.GitHubApp != nil:
 		return errors.New("github_app belongs to native mode, which has no upstream")
 	case rl.AI != nil:
@@ -232,7 +251,15 @@ func (rl *Relay) validateNative() error {
 	if _, err := rl.publicURL(); err != nil {
 		return err
 	}
-	if err := rl.GitHub.check(); err != nil {
+	if err := rl.checkDevLoginURL(); err != nil {
+		return err
+	}
+	if !rl.DevLogin {
+		if err := rl.GitHub.check(); err != nil {
+			return err
+		}
+	}
+	if err := rl.StartLimit.check(); err != nil {
 		return err
 	}
 	if rl.OIDC != nil {
@@ -289,6 +316,9 @@ func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
 	rl.handler.ServeHTTP(rec, r)
 	rl.metrics.relayCalls.WithLabelValues(protocol.Label(r.URL.Path), statusClass(rec.Status())).Inc()
+	if protocol.Lookup(r.URL.Path) == protocol.ExchangeToken {
+		rl.metrics.redemptions.WithLabelValues(redemptionResult(rec.Status())).Inc()
+	}
 	return nil
 }
 

@@ -210,6 +210,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil {
 		return err
 	}
+	if rl.DevLogin {
+		if err := rl.checkDevLoginURL(); err != nil {
+			return err
+		}
+		if err := checkDevLoginListeners(ctx); err != nil {
+			return err
+		}
+	}
 	st, closer := openStore(ctx, rl.Redis, repl)
 	rl.closers = append(rl.closers, closer)
 	if sw, ok := st.(store.Sweeper); ok {
@@ -247,7 +255,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		SessionTTL: time.Duration(rl.SessionTTL),
 		RefreshTTL: time.Duration(rl.RefreshTTL),
 		RepoApp:    app,
+		DevLogin:   rl.DevLogin,
+		CountLogin: func(provider, outcome, reason string) {
+			rl.metrics.logins.WithLabelValues(provider, outcome, reason).Inc()
+		},
+		KeyRecheck: time.Duration(rl.KeyRecheck),
 		Logger:     rl.logger,
+		StartLimit: rl.StartLimit.native(),
+		ClientIP:   clientIP,
 	}
 	if err := rl.nativeLogins(&cfg, repl); err != nil {
 		return err
@@ -325,4 +340,42 @@ func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Repl
 		return nil, fmt.Errorf("reading the relay secret: %v", err)
 	}
 	return hex.DecodeString(string(kept))
+}
+
+// RelayStartLimit bounds how often one client IP may open the native
+// relay's login start route (<public_url>/outstatic/auth/github/start),
+// where each start mints a sealed state and sends the browser to GitHub.
+// The client IP is Caddy's (trusted_proxies considered). A client past
+// the limit is answered 429 with Retry-After.
+type RelayStartLimit struct {
+	// Burst is how many starts one IP may make at once. Default: 30.
+	Burst int `json:"burst,omitempty"`
+	// Every is the time one start takes to come back (the steady rate).
+	// Default: 2s.
+	Every caddy.Duration `json:"every,omitempty"`
+	// Off turns the limit off (e.g. when a rate limiter stands in front).
+	// Default: false.
+	Off bool `json:"off,omitempty"`
+}
+
+// check is the one check of the start limit.
+func (l *RelayStartLimit) check() error {
+	if l == nil || l.Off {
+		return nil
+	}
+	if l.Burst < 0 || l.Every < 0 {
+		return fmt.Errorf("start_limit: burst and every must not be negative")
+	}
+	return nil
+}
+
+// native is the limit as the native relay takes it; nil means the defaults.
+func (l *RelayStartLimit) native() native.StartLimit {
+	switch {
+	case l == nil:
+		return native.StartLimit{}
+	case l.Off:
+		return native.StartLimit{Burst: -1}
+	}
+	return native.StartLimit{Burst: l.Burst, Every: time.Duration(l.Every)}
 }

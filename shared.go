@@ -47,6 +47,9 @@ func loadVerdicts(service string, s cacheSettings, logger *zap.Logger) (*verdict
 			StaleGrace:  s.StaleGrace,
 			Timeout:     s.Timeout,
 			Logger:      logger.Named("verdict"),
+			// pooled across reloads: counts on the newest config's collectors
+			CountCheck:      countKeyCheck,
+			CountStaleServe: countStaleServe,
 		})}, nil
 	})
 	if err != nil {

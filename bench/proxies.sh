@@ -42,35 +42,14 @@ O2P=${O2P:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 
-[ "$ROUNDS" -ge 5 ] || echo "bench: ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little" >&2
 tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-say() { echo "bench: $*" >&2; }
+. bench/lib.sh # pids, say, need_wrk, set_pinning, ports_free, start, wait_http, run_wrk
+trap bench_cleanup EXIT
+[ "$ROUNDS" -ge 5 ] || say "ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little"
 
 # --- tools -------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		say "installing wrk"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
-			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	fi
-fi
-command -v wrk >/dev/null || { say "wrk is required (Debian: apt-get install wrk)"; exit 1; }
-command -v curl >/dev/null || { say "curl is required"; exit 1; }
-
-pin_server=() pin_wrk=() pinning="not pinned"
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-	pin_server=(taskset -c "$SERVER_CPU") pin_wrk=(taskset -c "$WRK_CPU")
-	pinning="servers on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
-else
-	say "not pinning: taskset or a second CPU is missing (numbers will be noisier)"
-fi
+need_wrk
+set_pinning
 
 say "building caddy (./cmd/caddy) and the bench tools (bench/)"
 go build -o "$tmp/caddy" ./cmd/caddy
@@ -92,27 +71,7 @@ p_up=$BASE_PORT p_authz=$((BASE_PORT + 1)) p_oidc=$((BASE_PORT + 2)) p_o2p=$((BA
 p_relay=$((BASE_PORT + 4)) p_plain=$((BASE_PORT + 10)) p_control=$((BASE_PORT + 11))
 p_headers=$((BASE_PORT + 12)) p_guard=$((BASE_PORT + 13)) p_fauth=$((BASE_PORT + 14))
 p_fo2p=$((BASE_PORT + 15))
-for p in $p_up $p_authz $p_oidc $p_o2p $p_relay $p_plain $p_control $p_headers $p_guard $p_fauth $p_fo2p; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		say "port $p is in use: set BASE_PORT"
-		exit 1
-	fi
-done
-
-start() { # name, command...: runs it pinned, output in $tmp/name.log
-	local name=$1
-	shift
-	"${pin_server[@]}" "$@" >"$tmp/$name.log" 2>&1 &
-	pids+=($!)
-}
-wait_http() { # url: until it answers
-	for _ in $(seq 100); do
-		curl -s -o /dev/null "$1" && return 0
-		sleep 0.1
-	done
-	say "$1 does not answer"
-	exit 1
-}
+ports_free $p_up $p_authz $p_oidc $p_o2p $p_relay $p_plain $p_control $p_headers $p_guard $p_fauth $p_fo2p
 
 start upstream "$tmp/upstream" -addr "127.0.0.1:$p_up"
 start authz "$tmp/authz" -addr "127.0.0.1:$p_authz"
@@ -280,32 +239,19 @@ say "every config answers /echo as expected (the flags set, the spoofed one gone
 [ -n "$cookie" ] && say "oauth2-proxy session cookie: ${#cookie} bytes, sent to every config alike"
 
 # --- the measurement -----------------------------------------------------
-run_wrk() { # port, duration -> "req/s p50_us p99_us non2xx"
-	"${pin_wrk[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$2" --latency "${hdrs[@]}" "http://127.0.0.1:$1/" |
-		awk '
-		function us(v) {
-			if (v ~ /us$/) return v + 0
-			if (v ~ /ms$/) return v * 1000
-			if (v ~ /s$/) return v * 1000000
-			return v
-		}
-		/Requests\/sec:/ { rps = $2 }
-		/^ +50%/ { p50 = us($2) }
-		/^ +99%/ { p99 = us($2) }
-		/Non-2xx or 3xx responses:/ { bad = $NF }
-		/Socket errors:/ { bad += 1 }
-		END { printf "%s %s %s %d\n", rps, p50, p99, bad }'
+wrk_port() { # port, duration -> "req/s p50_us p99_us errors" (bench/lib.sh)
+	run_wrk "http://127.0.0.1:$1/" "$2" "${hdrs[@]}"
 }
 
 n=${#names[@]}
 say "warm-up: 1s per config"
-for i in "${!names[@]}"; do run_wrk "${ports[$i]}" 1s >/dev/null; done
+for i in "${!names[@]}"; do wrk_port "${ports[$i]}" 1s >/dev/null; done
 say "measuring: $ROUNDS rounds x $n configs x $DURATION ($CONNS connections, $THREADS wrk thread(s))"
 : >"$tmp/results"
 for r in $(seq "$ROUNDS"); do
 	for k in $(seq 0 $((n - 1))); do
 		i=$(((k + r - 1) % n))
-		read -r rps p50 p99 bad < <(run_wrk "${ports[$i]}" "$DURATION")
+		read -r rps p50 p99 bad < <(wrk_port "${ports[$i]}" "$DURATION")
 		echo "$r	$i	$rps	$p50	$p99	$bad" >>"$tmp/results"
 		[ "$bad" = 0 ] || say "${names[$i]} round $r: $bad errors or non-2xx/3xx answers"
 	done

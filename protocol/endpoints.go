@@ -92,6 +92,9 @@ var (
 	// sends the browser, and where GitHub sends it back.
 	GitHubStart    = &Endpoint{Path: "/outstatic/auth/github/start", Method: http.MethodGet, RelayOwn: true, Label: "github-start"}
 	GitHubCallback = &Endpoint{Path: "/outstatic/auth/github/callback", Method: http.MethodGet, RelayOwn: true, Label: "github-callback"}
+	// The development login's page (dev_login only): GET shows the
+	// members, POST logs in as one; it returns through GitHubCallback.
+	DevLogin = &Endpoint{Path: "/outstatic/auth/dev/login", Method: http.MethodGet, RelayOwn: true, Label: "dev-login"}
 
 	// The native relay's OpenID Connect hop (Google or any issuer): where
 	// google-exchange's URL sends the browser, and where the issuer sends
@@ -116,7 +119,7 @@ var Endpoints = []*Endpoint{
 	Project, GitHubExchange, GoogleExchange, RequestMagicLink, ExchangeToken, ValidateGitHubUser,
 	RefreshToken, Generate, Scan, Media, Parser, GitHubStart, GitHubCallback,
 	OIDCStart, OIDCCallback, EmailVerify, EmailConfirm,
-	Pages,
+	DevLogin, Pages,
 }
 
 var exact = func() map[string]*Endpoint {

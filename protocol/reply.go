@@ -17,6 +17,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// WriteJSONBytes answers with body, JSON encoded already, with WriteJSON's
+// headers: for a reply that is the same for every call (the native key
+// check), encoded once.
+func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) error {
+	jsonHeader(w.Header())
+	w.WriteHeader(status)
+	_, err := w.Write(body)
+	return err
+}
+
 // WriteError answers with {"error": code}, the shape the stock client
 // parses, exactly (no trailing newline). Refusals are written rather than
 // returned as Caddy errors, whose body handle_errors would decide.

@@ -138,7 +138,31 @@ func (c *Cache) record(id *[sha256.Size]byte, gen uint64, r result) Verdict {
 
 	v := c.view(e, now)
 	c.report(id, old, e, r, v)
+	if c.countCheck != nil {
+		c.countCheck(checkResult(r, v))
+	}
 	return v
+}
+
+// Results of a check, for Options.CountCheck.
+const (
+	CheckOK      = "ok"
+	CheckInvalid = "invalid"
+	CheckError   = "error"
+	CheckStale   = "stale"
+)
+
+// checkResult names what a check gave and what it left served.
+func checkResult(r result, v Verdict) string {
+	switch {
+	case r.state == Valid:
+		return CheckOK
+	case r.state == Invalid:
+		return CheckInvalid
+	case v.Stale:
+		return CheckStale
+	}
+	return CheckError
 }
 
 // store keeps e for id; c.mu is held.

@@ -159,6 +159,14 @@ type Options struct {
 	// cannot grow memory. Watched keys are always kept. Default 1024.
 	MaxKeys int
 
+	// CountCheck, when set, is called once per finished check with its
+	// result: CheckOK, CheckInvalid, CheckError, or CheckStale (a failed
+	// check while a stale Valid verdict keeps being served). For metrics.
+	CountCheck func(result string)
+	// CountStaleServe, when set, is called whenever Lookup answers with a
+	// stale verdict. For metrics.
+	CountStaleServe func()
+
 	// applied, when set, is called with the verdict of every check the
 	// service answered, once the check is over: tests wait on it instead
 	// of sleeping.
@@ -180,6 +188,8 @@ type Cache struct {
 	interval     time.Duration
 	maxKeys      int
 	applied      func(Verdict)
+	countCheck   func(string)
+	countStale   func()
 
 	// items maps the SHA-256 of a key (as a string of 32 bytes) to its
 	// *entry. Its own expiry is only a memory bound for keys nobody
@@ -219,6 +229,7 @@ func New(opts Options) *Cache {
 		wake:     make(chan struct{}, 1),
 		watched:  make(map[[sha256.Size]byte]string),
 	}
+	c.countCheck, c.countStale = opts.CountCheck, opts.CountStaleServe
 	if opts.StaleGrace < 0 {
 		c.grace = 0
 	}
@@ -289,6 +300,14 @@ func positive(d, def time.Duration) time.Duration {
 // others). A key that cannot be a key (empty, spaces, control bytes) is
 // Invalid at once, without a request.
 func (c *Cache) Lookup(ctx context.Context, key string) Verdict {
+	v := c.lookup(ctx, key)
+	if v.Stale && c.countStale != nil {
+		c.countStale()
+	}
+	return v
+}
+
+func (c *Cache) lookup(ctx context.Context, key string) Verdict {
 	if !wellFormed(key) {
 		return Verdict{State: Invalid}
 	}

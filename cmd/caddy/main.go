@@ -7,6 +7,8 @@ import (
 
 	// the standard modules and this plugin
 	_ "github.com/caddy-outstatic/caddy-outstatic"
+	// the demo's stand-in site (examples/Caddyfile); not part of the plugin
+	_ "github.com/caddy-outstatic/caddy-outstatic/internal/demosite"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 )
 

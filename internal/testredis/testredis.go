@@ -26,12 +26,29 @@ type Server struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	once   sync.Once
+
+	bin, dir string // for Restart: the same binary and data directory
+	durable  bool
 }
 
 // Start starts a private redis-server on a free loopback port and
 // stops it when the test ends. Without redis-server on PATH the test is
 // skipped, except under CI, where a skip would hide a missing install.
-func Start(t *testing.T) *Server {
+func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartDurable is Start with every write appended to disk before it is
+// answered (appendonly, fsync always): a server killed and restarted
+// (Kill, Restart) comes back with everything it acknowledged, as a
+// production Redis with persistence does.
+func StartDurable(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, durable bool) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -44,7 +61,7 @@ func Start(t *testing.T) *Server {
 	// The free port is only free when asked; another process may take it
 	// before redis-server binds it, so try a few.
 	for range 3 {
-		srv, err := launchRedis(t, bin)
+		srv, err := launchRedis(t, bin, t.TempDir(), 0, durable)
 		if err == nil {
 			return srv
 		}
@@ -54,24 +71,32 @@ func Start(t *testing.T) *Server {
 	return nil
 }
 
-func launchRedis(t *testing.T, bin string) (*Server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// launchRedis starts redis-server on port (a free one if 0) with its
+// files in dir.
+func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server, error) {
+	if port == 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 
-	dir := t.TempDir()
 	logPath := filepath.Join(dir, "redis.log")
-	cmd := exec.Command(bin,
+	appendOnly := []string{"--appendonly", "no"}
+	if durable {
+		appendOnly = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	cmd := exec.Command(bin, append([]string{
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--dir", dir, "--logfile", logPath)
+		"--save", "", "--daemonize", "no",
+		"--dir", dir, "--logfile", logPath}, appendOnly...)...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	srv := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
+	srv := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{}),
+		bin: bin, dir: dir, durable: durable}
 	go func() {
 		_ = cmd.Wait()
 		close(srv.exited)
@@ -121,7 +146,7 @@ func ping(addr string) error {
 // Freeze stops the process without ending it (SIGSTOP): its socket still
 // accepts connections that are never answered, as a hung server's would.
 // The test's end resumes it before stopping it.
-func (s *Server) Freeze(t *testing.T) {
+func (s *Server) Freeze(t testing.TB) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -137,9 +162,39 @@ func (s *Server) Stop() {
 	})
 }
 
+// Kill ends the server at once (SIGKILL), as a crash would, and waits for
+// it to be gone; Restart brings it back.
+func (s *Server) Kill() { s.Stop() }
+
+// Restart starts the killed server again on the same port with the same
+// data directory (a StartDurable server keeps its data) and waits until it
+// answers. The Server is then the new process.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	p, _ := strconv.Atoi(port)
+	var (
+		next *Server
+		err  error
+	)
+	// The port was just released; another process could take it, but
+	// on loopback in a test that is rare enough to retry briefly.
+	for range 20 {
+		if next, err = launchRedis(t, s.bin, s.dir, p, s.durable); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("restarting redis-server on %s: %v", s.Addr, err)
+	}
+	s.cmd, s.exited, s.once = next.cmd, next.exited, sync.Once{}
+}
+
 // Client builds a client whose every call gives up quickly when the
 // server is gone or hung, so a test fails instead of hanging.
-func Client(t *testing.T, addr string) *redis.Client {
+func Client(t testing.TB, addr string) *redis.Client {
 	c := redis.NewClient(&redis.Options{
 		Addr:         addr,
 		DialTimeout:  300 * time.Millisecond,

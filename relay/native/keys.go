@@ -18,9 +18,9 @@ import (
 
 // Key management. A project has one active key in the store. Creating one
 // shows it once; only its hash and prefix are kept. Rotating replaces it,
-// so the old key fails at once on every instance (each key check reads the
-// record), and sessions minted under it end at their next refresh or
-// parser call.
+// so the old key fails at once on this instance and within KeyRecheck
+// (default 1s) on every other (keymemory.go), and sessions minted under it
+// end at their next refresh or parser call.
 //
 // Two records per key: "keys/<project>" (the active key's hash, prefix and
 // generation) and "keyhash/<hash>" (the project it belongs to), so that a
@@ -159,6 +159,15 @@ func (n *Native) changeKey(ctx context.Context, project string, next func(prev k
 			n.log.Warn("removing a replaced key's hash record", zap.String("project", project), zap.Error(err))
 		}
 	}
+	// This instance forgets its keys at once, every other one at its next
+	// read of the epoch.
+	n.keys.forget()
+	if err := n.bumpKeyEpoch(ctx); err != nil {
+		// The change holds here and in the store, but other instances
+		// may keep accepting the old key: an error, so that the operator
+		// changes it again.
+		return fmt.Errorf("the key of %s changed, but other instances were not told (%v) and may accept the old key: rotate or revoke it again", project, err)
+	}
 	return nil
 }
 
@@ -194,12 +203,12 @@ func (n *Native) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// projectForKey finds the project whose active key this is. A hash this
-// instance has seen active costs one read, of its project's record, which
-// confirms the key is still the active one, so that a rotation or a
-// revocation on any instance takes effect at once everywhere. Any other
-// hash costs the read of its hash record (absent for an unknown key), and
-// a second read to confirm a key made on another instance.
+// projectForKey finds the project whose active key this is. A declared key
+// and a stored key in the memory (keymemory.go) cost no store read while
+// the memory is fresh; reading the epoch once a KeyRecheck keeps it so.
+// Any other hash costs the read of its hash record (absent for an unknown
+// key), and a second read to confirm it against its project's record, which
+// names the active key, so that a rotated or revoked key is never confirmed.
 func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error) {
 	if relay.CheckKeyFormat(key) != nil {
 		return nil, relay.ErrMalformedKey
@@ -208,31 +217,29 @@ func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error
 	if p := n.declared[h]; p != nil {
 		return p, nil
 	}
-	n.indexMu.RLock()
-	p := n.index[h]
-	n.indexMu.RUnlock()
-	if p == nil {
-		var err error
-		if p, err = n.projectOfHash(ctx, h); p == nil {
+	now := n.cfg.Now()
+	p, version, fresh := n.keys.lookup(h, now, n.cfg.KeyRecheck)
+	if !fresh {
+		if err := n.keys.refresh(context.WithoutCancel(ctx), n.cfg.Store, now); err != nil {
 			return nil, err
 		}
+		p, version, _ = n.keys.lookup(h, now, n.cfg.KeyRecheck)
+	}
+	if p != nil {
+		return p, nil
+	}
+	p, err := n.projectOfHash(ctx, h)
+	if p == nil {
+		return nil, err
 	}
 	rec, err := n.keyRecord(ctx, p.Slug)
 	switch {
 	case err == nil && rec.active() && relay.SameHash(rec.Hash, h):
-		n.indexMu.Lock()
-		if n.index == nil {
-			n.index = map[string]*Project{}
-		}
-		n.index[h] = p
-		n.indexMu.Unlock()
+		n.keys.remember(h, p, version)
 		return p, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-	n.indexMu.Lock()
-	delete(n.index, h)
-	n.indexMu.Unlock()
 	return nil, relay.ErrMalformedKey
 }
 

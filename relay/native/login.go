@@ -31,8 +31,9 @@ type loginState struct {
 	Project  string `json:"p"`
 	Callback string `json:"c"`
 	Nonce    string `json:"n,omitempty"`
-	// Provider names the login provider the state is for; "" is GitHub.
-	// A state is good only at its own provider's routes.
+	// Provider names the login provider the state is for; "" is the
+	// relay's main login (GitHub, or the development login). A state is
+	// good only at its own provider's routes.
 	Provider string `json:"pv,omitempty"`
 	// ReturnURL is the checked returnUrl of google-exchange, if any.
 	ReturnURL string `json:"r,omitempty"`
@@ -41,10 +42,10 @@ type loginState struct {
 	Page bool `json:"pg,omitempty"`
 }
 
-// provider is the name of the login provider st is for.
-func (st loginState) provider() string {
+// providerOf is the name of the login provider st is for.
+func (n *Native) providerOf(st loginState) string {
 	if st.Provider == "" {
-		return "github"
+		return n.login.Name()
 	}
 	return st.Provider
 }
@@ -131,7 +132,7 @@ func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provide
 	if !ok {
 		return
 	}
-	if st.provider() != prov.Name() {
+	if n.providerOf(st) != prov.Name() {
 		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return
 	}
@@ -153,6 +154,7 @@ func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provide
 	w.Header().Set("Cache-Control", "no-store")
 	u := prov.LoginURL(state, n.verifier(st.Nonce))
 	n.log.Debug("login started", zap.String("project", p.Slug), zap.String("provider", prov.Name()))
+	n.countLoginOf(prov, LoginStarted, "")
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
@@ -192,6 +194,7 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, seal
 
 // finish sends the browser to the checked callback with an error code.
 func (n *Native) finish(w http.ResponseWriter, r *http.Request, callback, code string) {
+	n.countLogin(LoginRefused, code)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, callback+"?error="+url.QueryEscape(code), http.StatusFound)
 }
@@ -210,7 +213,7 @@ func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Prov
 	if !ok {
 		return
 	}
-	if st.provider() != prov.Name() {
+	if n.providerOf(st) != prov.Name() {
 		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return
 	}
@@ -259,6 +262,7 @@ func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Prov
 		return
 	}
 	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("provider", prov.Name()), zap.String("login", m.Login), zap.String("role", m.Role))
+	n.countLoginOf(prov, LoginCompleted, "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?exchange_token="+token, http.StatusFound)
 }

@@ -1,5 +1,6 @@
 // Package native is the relay in native mode: it answers the protocol
-// itself for the projects of its configuration. Keys (keys.go), sealing
+// itself for the projects of its configuration. Keys (keys.go; the key
+// check from memory: keymemory.go), sealing
 // (seal.go), sessions and their families (session.go, family.go), the
 // login flow (login.go) over login providers (provider.go, one file each:
 // provider_github.go, provider_oidc.go, provider_email.go with its page in
@@ -29,6 +30,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -108,6 +110,15 @@ type NativeConfig struct {
 	OIDC *OIDCIssuer
 	// Email, if set, answers request-magic-link (provider_email.go).
 	Email *EmailLogin
+	// DevLogin makes the development login (provider_dev.go) the login
+	// provider, and the GitHub app optional. The Caddy glue allows it on
+	// loopback listeners only.
+	DevLogin bool
+	// CountLogin counts a login's step for metrics: outcome is one of
+	// LoginStarted, LoginCompleted, LoginRefused; reason is the refusal's
+	// protocol code (a constant), "" otherwise; provider is the login
+	// provider's Name. Nil counts nothing.
+	CountLogin func(provider, outcome, reason string)
 	// RepoApp, if set, is the GitHub App whose installation token gives
 	// repository access to sessions without a GitHub token of their own
 	// (Google and e-mail logins). Default: none; such sessions are refused
@@ -116,6 +127,10 @@ type NativeConfig struct {
 	// Mailer sends invitations; default: none (the link is handed back
 	// to whoever invited, to pass on).
 	Mailer Mailer
+	// KeyRecheck is how long a key confirmed active is trusted without
+	// reading whether any key changed (default 1s): a key rotated or
+	// revoked on another instance is refused here within that time.
+	KeyRecheck time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
 	Logger *zap.Logger
@@ -125,6 +140,12 @@ type NativeConfig struct {
 	// no user session (the scan, scan.go): the relay's GitHub App
 	// installation token. Nil: the scan answers 501.
 	RepoToken func(ctx context.Context, p *Project) (string, error)
+
+	// StartLimit bounds the login starts per client IP (startlimit.go).
+	StartLimit StartLimit
+	// ClientIP names a request's client (behind trusted proxies, the one
+	// they name); default: the peer address.
+	ClientIP func(*http.Request) string
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
@@ -135,7 +156,7 @@ type Native struct {
 	projects map[string]*Project
 	declared map[string]*Project // declared key hash → project
 	seal     *sealer
-	login    Provider     // GitHub's login provider (OIDC and e-mail have their own fields)
+	login    Provider     // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
 	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
 	graphql  string
 	oidc     *oidcLogin       // nil without an OIDC issuer
@@ -143,8 +164,8 @@ type Native struct {
 	origins  validate.Targets // every project's origins, for preflights
 	log      *zap.Logger
 
-	indexMu  sync.RWMutex
-	index    map[string]*Project // stored key hashes seen active → project
+	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
+	bodies   sync.Map  // *Project → its key check answer
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
@@ -153,6 +174,8 @@ type Native struct {
 
 	originCache originCache                  // stored callback origins, briefly (origins.go)
 	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
+
+	starts *ratelimit.Limiter // login starts per client IP; nil: no limit
 }
 
 // Lifetimes of what the native relay hands out.
@@ -170,7 +193,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("a store is required")
 	}
-	if cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "" {
+	if (cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "") && !cfg.DevLogin {
 		return nil, errors.New("github client_id and client_secret are required")
 	}
 	if cfg.Now == nil {
@@ -185,6 +208,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = time.Hour
 	}
+	if cfg.KeyRecheck <= 0 {
+		cfg.KeyRecheck = defaultKeyRecheck
+	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
@@ -193,12 +219,19 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		return nil, err
 	}
 	cfg.AppHosts = appHosts
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = peerIP
+	}
+	starts, err := cfg.StartLimit.limiter(cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	seal, err := newSealer(cfg.Secret, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
 	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: seal,
-		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger}
+		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
 		if p.Slug == "" || n.projects[p.Slug] != nil {
@@ -255,6 +288,10 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			return nil, err
 		}
 	}
+	if cfg.DevLogin {
+		n.login = newDevLogin(n)
+		n.log.Warn("dev_login is on: anyone who reaches the relay can log in as any member without a password; never use it on a reachable address")
+	}
 	if err := n.setUpApps(); err != nil {
 		return nil, err
 	}
@@ -269,9 +306,11 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case protocol.GitHubExchange:
 		n.only(w, r, ep, n.serveGitHubExchange)
 	case protocol.GitHubStart:
-		n.only(w, r, ep, n.serveStart)
+		n.only(w, r, ep, n.limitStarts(n.serveStart))
 	case protocol.GitHubCallback:
 		n.only(w, r, ep, n.serveGitHubCallback)
+	case protocol.DevLogin:
+		n.serveDevLogin(w, r)
 	case protocol.ExchangeToken:
 		n.only(w, r, ep, n.serveExchangeToken)
 	case protocol.RefreshToken:
@@ -348,8 +387,5 @@ func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	protocol.WriteJSON(w, http.StatusOK, map[string]any{
-		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
-		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
-	})
+	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(p))
 }

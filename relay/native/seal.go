@@ -31,6 +31,7 @@ const (
 	purposeGitHub  = "github"  // a renewed GitHub token, in the store
 	purposeLink    = "link"    // an e-mail link's payload, in the store
 	purposeCSRF    = "csrf"    // deriving the e-mail link form's CSRF tokens
+	purposeDevCode = "dev"     // the development login's code
 	purposeTicket  = "ticket"  // a sign-in to the relay's pages, on its way back
 	purposePage    = "page"    // the relay's pages' own session
 )
@@ -51,7 +52,7 @@ func newSealer(secret []byte, now func() time.Time) (*sealer, error) {
 		return nil, fmt.Errorf("the relay secret must have at least 32 bytes, has %d", len(secret))
 	}
 	s := &sealer{keys: map[string][]byte{}, now: now}
-	for _, p := range []string{purposeStart, purposeState, purposeAccess, purposeRefresh, purposeToken, purposeVerify, purposeGitHub, purposeLink, purposeCSRF, purposeTicket, purposePage} {
+	for _, p := range []string{purposeStart, purposeState, purposeAccess, purposeRefresh, purposeToken, purposeVerify, purposeGitHub, purposeLink, purposeCSRF, purposeTicket, purposePage, purposeDevCode} {
 		k, err := hkdf.Key(sha256.New, secret, []byte("caddy-outstatic relay v1"), p, chacha20poly1305.KeySize)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,91 @@
+# Helpers for the load benchmarks (sourced by bench/relay.sh; the same
+# approach as bench/proxies.sh): wrk from Debian, pinning, background
+# servers that end with the script, wrk's numbers, medians.
+# The caller sets: tmp (a temporary directory), SERVER_CPU, WRK_CPU.
+
+pids=()
+bench_cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+say() { echo "bench: $*" >&2; }
+
+# need_wrk installs wrk from Debian when it is missing (as root).
+need_wrk() {
+	if ! command -v wrk >/dev/null; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+			say "installing wrk"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
+				{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+		fi
+	fi
+	command -v wrk >/dev/null || { say "wrk is required (Debian: apt-get install wrk)"; exit 1; }
+	command -v curl >/dev/null || { say "curl is required"; exit 1; }
+}
+
+# set_pinning sets pin_server and pin_wrk (taskset prefixes) and pinning
+# (how, in words).
+set_pinning() {
+	pin_server=() pin_wrk=() pinning="not pinned"
+	if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+		pin_server=(taskset -c "$SERVER_CPU") pin_wrk=(taskset -c "$WRK_CPU")
+		pinning="servers on CPU $SERVER_CPU, load generators on CPU $WRK_CPU"
+	else
+		say "not pinning: taskset or a second CPU is missing (numbers will be noisier)"
+	fi
+}
+
+# ports_free exits unless every port given is free on 127.0.0.1.
+ports_free() {
+	for p in "$@"; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			say "port $p is in use: set BASE_PORT"
+			exit 1
+		fi
+	done
+}
+
+# start name command...: runs it pinned to the server CPU, output in $tmp/name.log.
+start() {
+	local name=$1
+	shift
+	"${pin_server[@]}" "$@" >"$tmp/$name.log" 2>&1 &
+	pids+=($!)
+}
+
+# wait_http url: until it answers.
+wait_http() {
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	say "$1 does not answer"
+	exit 1
+}
+
+# run_wrk url duration [wrk header args...] -> "req/s p50_us p99_us errors"
+run_wrk() {
+	local url=$1 dur=$2
+	shift 2
+	"${pin_wrk[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$dur" --latency "$@" "$url" |
+		awk '
+		function us(v) {
+			if (v ~ /us$/) return v + 0
+			if (v ~ /ms$/) return v * 1000
+			if (v ~ /s$/) return v * 1000000
+			return v
+		}
+		/Requests\/sec:/ { rps = $2 }
+		/^ +50%/ { p50 = us($2) }
+		/^ +99%/ { p99 = us($2) }
+		/Non-2xx or 3xx responses:/ { bad = $NF }
+		/Socket errors:/ { bad += 1 }
+		END { printf "%s %s %s %d\n", rps, p50, p99, bad }'
+}
+
+# machine_lines prints the machine, the toolchain and how busy the machine was.
+machine_lines() {
+	echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "$(go version | cut -d' ' -f3-), caddy $("$tmp/caddy" version | cut -d' ' -f1), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
+}

@@ -1,0 +1,173 @@
+package outstatic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/doctor"
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// TestDoctorInCaddy runs the doctor on a config that Caddy runs in this
+// process, with one site block broken in each way the doctor reports:
+// a callback origin the guard does not answer, a reverse_proxy before
+// the guard, a site listen address no app_origin covers, a key the relay
+// refuses, a site the relay's CORS does not answer, a site .env whose key
+// is not the guard's. The good block passes every check.
+func TestDoctorInCaddy(t *testing.T) {
+	good, hash, _, _ := relay.NewKey()
+	bad, _, _, _ := relay.NewKey()
+	t.Setenv("TEST_DOCTOR_KEY", good)
+	t.Setenv("TEST_DOCTOR_BAD_KEY", bad)
+	t.Setenv("TEST_DOCTOR_GH", "gh-secret")
+	// Caddy keeps writing to its storage after the test: removed best effort
+	dir, err := os.MkdirTemp("", "outstatic-doctor-")
+	must(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	cfg := ports(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	storage file_system %[1]s
+}
+http://127.0.0.1:9080 {
+	handle_path /relay/* {
+		outstatic_relay {
+			public_url http://127.0.0.1:9080/relay
+			project blog {
+				callback_origin http://good.localhost:9080/outstatic
+				repo acme/blog
+				key_sha256 %[2]s
+				member ada owner
+			}
+			github {
+				client_id doctor
+				client_secret {env.TEST_DOCTOR_GH}
+			}
+		}
+	}
+}
+http://good.localhost:9080 {
+	outstatic {
+		callback_origin http://good.localhost:9080/outstatic http://unguarded.localhost:9080/outstatic
+		api_key {env.TEST_DOCTOR_KEY}
+		service http://127.0.0.1:9080/relay
+		app_origin http://localhost:9
+	}
+	reverse_proxy 127.0.0.1:9
+}
+http://unguarded.localhost:9080 {
+	reverse_proxy 127.0.0.1:9
+}
+http://order.localhost:9080 {
+	route {
+		reverse_proxy 127.0.0.1:9
+		outstatic {
+			callback_origin http://order.localhost:9080/outstatic
+			app_origin http://localhost:9
+		}
+	}
+}
+http://badkey.localhost:9080 {
+	outstatic {
+		callback_origin http://badkey.localhost:9080/outstatic
+		api_key {env.TEST_DOCTOR_BAD_KEY}
+		service http://127.0.0.1:9080/relay
+	}
+	reverse_proxy 127.0.0.1:4000
+}
+`, filepath.Join(dir, "storage"), hash))
+	tester := newTester(t)
+	tester.InitServer(cfg, "caddyfile")
+	path := filepath.Join(dir, "Caddyfile")
+	env := filepath.Join(dir, "site.env")
+	must(t, os.WriteFile(path, []byte(cfg), 0o600))
+	must(t, os.WriteFile(env, []byte(ports("# the site\nOUTSTATIC_API_URL=http://127.0.0.1:9080/relay\nexport OUTSTATIC_API_KEY=\""+good+"\"\n")), 0o600))
+
+	doctorClient = &http.Client{Transport: caddytest.CreateTestingTransport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer func() { doctorClient = nil }()
+	var out, errOut bytes.Buffer
+	code := runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile", env: env, site: ports("http://good.localhost:9080")}, &out, &errOut)
+	report := out.String()
+	if code != doctorFindings || errOut.Len() > 0 {
+		t.Errorf("exit %d (stderr %q), want %d", code, errOut.String(), doctorFindings)
+	}
+	for _, want := range []string{
+		"ok       callback origin http://good.localhost:9080/outstatic: valid, and answered by the guard",
+		"FINDING  callback origin http://unguarded.localhost:9080/outstatic: its callback route is not answered by the guard (status 502); fix: serve http://unguarded.localhost:9080 from the site block that has the outstatic directive",
+		"FINDING  order server srv0: reverse_proxy runs before the outstatic guard",
+		"ok       order server srv0: the guard runs before reverse_proxy",
+		"ok       app origin 127.0.0.1:9: the site's listen address is covered by app_origin",
+		"FINDING  app origin 127.0.0.1:4000: the site behind reverse_proxy names itself http://localhost:4000, which no app_origin covers; fix: add app_origin http://localhost:4000",
+		"ok       key http://127.0.0.1:9080/relay: accepted",
+		"FINDING  key http://127.0.0.1:9080/relay: refused (status 401)",
+		"FINDING  key site .env: the site's OUTSTATIC_API_KEY is not the guard's api_key",
+		"ok       clock http://127.0.0.1:9080/relay: within 30s",
+		"ok       CORS http://good.localhost:9080: the parser answers the dashboard's preflight",
+		"FINDING  CORS http://unguarded.localhost:9080: the parser's preflight does not allow this site",
+		"ok       storage " + filepath.Join(dir, "storage") + ": writable",
+		"ok       site http://good.localhost:9080: is the site of callback origin http://good.localhost:9080/outstatic",
+	} {
+		if want = ports(want); !strings.Contains(report, want) {
+			t.Errorf("the report lacks\n  %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report)
+	}
+	if strings.Contains(report, good) || strings.Contains(report, bad) {
+		t.Error("the report shows a key")
+	}
+
+	out.Reset()
+	runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile", site: "https://www.example.com", json: true}, &out, &errOut)
+	if !strings.Contains(out.String(), `"fix":"add callback_origin https://www.example.com/outstatic to the site's outstatic block"`) {
+		t.Errorf("--site of another host: %s", out.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var f doctor.Finding
+		if err := json.Unmarshal([]byte(line), &f); err != nil || f.Check == "" || (!f.OK && f.Fix == "") {
+			t.Errorf("--json line %q: %v", line, err)
+		}
+	}
+}
+
+// TestDoctorUsage: a missing config, one that does not adapt, or an
+// unreadable .env are usage errors (exit 2) that say what is wrong.
+func TestDoctorUsage(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "Caddyfile")
+	must(t, os.WriteFile(broken, []byte("http://x.localhost {\n\toutstatic {\n\t\tnope\n\t}\n}\n"), 0o600))
+	good := filepath.Join(dir, "ok.Caddyfile")
+	must(t, os.WriteFile(good, []byte("http://x.localhost {\n\trespond ok\n}\n"), 0o600))
+	for _, c := range []struct{ config, env, want string }{
+		{"", "", "--config is required"},
+		{filepath.Join(dir, "missing"), "", "no such file"},
+		{broken, "", `unknown subdirective "nope"`},
+		{good, filepath.Join(dir, "missing.env"), "missing.env"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := runDoctor(context.Background(), doctorArgs{config: c.config, adapter: "caddyfile", env: c.env}, &out, &errOut); code != doctorUsage || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("%q %q: exit %d, stderr %q; want 2 and %q", c.config, c.env, code, errOut.String(), c.want)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
