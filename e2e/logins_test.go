@@ -59,7 +59,9 @@ func newLoginsBackend(smtp *fakesmtp.Server, idp *mockoidc.MockOIDC) func(*testi
 // another with Google; both end on the dashboard with a session of their
 // own address and role, and see the repository's posts through the App.
 // The Google editor saves a post: the commit lands in the fake GitHub
-// with a Co-authored-by trailer naming them. The e-mail author is refused
+// with a Co-authored-by trailer naming them, and, as the repository's
+// first save, adds mdExtension to its config.json (which the relay lets
+// an editor do). The e-mail author is refused
 // a change to a collection's schema.
 func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 	smtp := fakesmtp.Start(t, fakesmtp.Options{})
@@ -73,14 +75,9 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		return newLoginsBackend(smtp, idp)(t, s)
 	})
 	b := s.backend.(*nativeBackend)
-	// The stock dashboard, saving a document of a repository whose
-	// config.json has no mdExtension, writes config.json too (adding it),
-	// which the relay's roles count as a settings change that editors and
-	// authors may not make (a known gap of the role table, see README).
-	// This repository says its extension, as one does after its first
-	// save by an owner.
-	b.gh.PutFile("main", "outstatic/config.json",
-		"{\n  \"publicMediaPath\": \"images/\",\n  \"repoMediaPath\": \"public/images/\",\n  \"mdExtension\": \"md\"\n}\n")
+	// The repository's config.json has no mdExtension, as a new one's: the
+	// editor's first save writes it too, adding the extension, which the
+	// relay lets through without settings.manage (gqlconfig.go).
 	browser := newBrowser(t, s.browserOptions()...)
 
 	t.Run("e-mail", func(t *testing.T) {
@@ -190,6 +187,9 @@ func TestEmailAndGoogleLoginsInBrowser(t *testing.T) {
 		trailer := "Co-authored-by: "
 		if !strings.Contains(msgText, trailer) || !strings.Contains(strings.ToLower(msgText), strings.ToLower(loginsGoogle)+">") {
 			t.Fatalf("the commit's message has no Co-authored-by trailer naming %s:\n%s", loginsGoogle, msgText)
+		}
+		if cfg, _ := b.gh.File("main", "outstatic/config.json"); !strings.Contains(cfg, `"mdExtension"`) {
+			t.Fatalf("the first save did not record mdExtension in config.json:\n%s", cfg)
 		}
 		t.Logf("the editor's commit:\n%s", msgText)
 	})

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"path"
 	"strings"
 
@@ -30,7 +31,9 @@ import (
 // own behaviour: saving a document that brings a new tag also rewrites its
 // collection's schema (the tag's options), in the same commit; so a
 // schema written in a commit that saves a document (.md, .mdx) counts as
-// content.
+// content. Another: the first save in a repository whose config.json has
+// no mdExtension adds it there, in the same commit; that one change is let
+// through after reading the current file (gqlconfig.go).
 
 // Permissions that changes need (PROTOCOL.md §2's names).
 const (
@@ -84,11 +87,15 @@ type gqlAccess struct {
 	// coAuthor, if not "", is the e-mail address a commit made with the
 	// App's token credits (Co-authored-by), with name.
 	name, coAuthor string
+	// readFile reads the repository's current files, with the call's
+	// token, for the one settings change any role may make (gqlconfig.go).
+	readFile readRepoFile
 }
 
 // accessOf is c's access to p for this call.
-func (n *Native) accessOf(c *sessionClaims, p *Project) gqlAccess {
-	a := gqlAccess{role: c.Role, ost: strings.Trim(path.Join(p.MonorepoPath, "outstatic"), "/")}
+func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *Project) gqlAccess {
+	a := gqlAccess{role: c.Role, ost: strings.Trim(path.Join(p.MonorepoPath, "outstatic"), "/"),
+		readFile: n.repoFileReader(ctx, c.token, p)}
 	if c.viaApp {
 		a.name, a.coAuthor = c.Name, c.Email
 	}
@@ -119,6 +126,12 @@ func (v *gqlVerdict) authorize(a gqlAccess) error {
 		need := pathPermission(p, a.ost)
 		if need == permCollections && saves && isSchema(strings.ToLower(path.Base(p))) {
 			need = permContent // a new tag's options, saved with its document
+		}
+		if need == permSettings && !hasPermission(a.role, need) {
+			if err := v.allowConfigWrite(a, p, saves); err != nil {
+				return refuse("role %s lacks %s for a change to %s (%v)", a.role, need, quoteName(path.Base(p)), err)
+			}
+			continue
 		}
 		if !hasPermission(a.role, need) {
 			return refuse("role %s lacks %s for a change to %s", a.role, need, quoteName(path.Base(p)))

@@ -49,7 +49,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	// checkGraphQL applies adaptCreateBranch itself, before it checks.
 	v, err := checkGraphQL(body, p.RepoOwner, p.RepoSlug)
 	if err == nil {
-		err = v.authorize(n.accessOf(c, p))
+		err = v.authorize(n.accessOf(r.Context(), c, p))
 	}
 	if err != nil {
 		n.refuseOperation(w, p, c, v.Operation, err.Error())

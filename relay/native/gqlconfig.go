@@ -1,0 +1,166 @@
+package native
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// The one settings change a role without settings.manage may make.
+// outstatic 2.2.4's dashboard, saving a document in a repository whose
+// config.json has no mdExtension, records the extension it chose there,
+// in the same commit: without this, such a repository's first save by an
+// editor, manager or author would be refused. So a commit that saves a
+// document may also write config.json when the new file is the current
+// one (read from the branch the commit goes to, with the call's own
+// token) with only mdExtension added; any other change, or any failure
+// to read the current file, is refused as before.
+
+// Bounds on reading the current config.json: a settings file is small,
+// and a save should not wait long on it.
+const (
+	configMaxBytes    = 64 << 10
+	configReadTimeout = 10 * time.Second
+)
+
+// mdExtensions are the values outstatic 2.2.4 writes to mdExtension.
+var mdExtensions = map[string]bool{"md": true, "mdx": true}
+
+// errConfigRead is any failure to read the current config.json: the
+// change it was needed for is refused (fail closed).
+var errConfigRead = errors.New("the current config.json could not be read")
+
+// readRepoFile reads a repository file, with a cap on its size.
+type readRepoFile func(branch, path string) ([]byte, error)
+
+// onlyAddsMDExtension reports, as an error, why the config.json write of
+// a commit is more than adding mdExtension to the current file (nil: it
+// is only that). contents is the addition's base64, as the commit input
+// carries it.
+func onlyAddsMDExtension(current []byte, contents string) error {
+	raw, err := base64.StdEncoding.DecodeString(contents)
+	if err != nil {
+		return errors.New("config.json's new contents are not base64")
+	}
+	var before, after map[string]any
+	if json.Unmarshal(current, &before) != nil || before == nil {
+		return errors.New("the current config.json is not a JSON object")
+	}
+	if json.Unmarshal(raw, &after) != nil || after == nil {
+		return errors.New("the new config.json is not a JSON object")
+	}
+	if _, ok := before["mdExtension"]; ok {
+		return errors.New("config.json already has mdExtension")
+	}
+	ext, _ := after["mdExtension"].(string)
+	if !mdExtensions[ext] {
+		return errors.New("config.json's new mdExtension is not md or mdx")
+	}
+	delete(after, "mdExtension")
+	if !reflect.DeepEqual(before, after) {
+		return errors.New("config.json changes more than mdExtension")
+	}
+	return nil
+}
+
+// repoFileReader reads files of p's repository with token, through
+// GitHub's GraphQL (a Blob on the branch), bounded in size and time.
+func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) readRepoFile {
+	return func(branch, path string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(ctx, configReadTimeout)
+		defer cancel()
+		body, err := json.Marshal(map[string]any{
+			"query": `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
+  repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`,
+			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": branch + ":" + path},
+			"operationName": "RepositoryFile",
+		})
+		if err != nil {
+			return nil, err
+		}
+		res, err := n.postGraphQL(ctx, token, body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errConfigRead, err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%w: github answered %d", errConfigRead, res.StatusCode)
+		}
+		var out struct {
+			Data struct {
+				Repository *struct {
+					Object *struct {
+						Text        *string
+						ByteSize    int
+						IsBinary    bool
+						IsTruncated bool
+					}
+				}
+			}
+		}
+		if err := json.NewDecoder(io.LimitReader(res.Body, 4*configMaxBytes)).Decode(&out); err != nil {
+			return nil, fmt.Errorf("%w: decoding github's answer: %v", errConfigRead, err)
+		}
+		r := out.Data.Repository
+		switch {
+		case r == nil || r.Object == nil || r.Object.Text == nil:
+			return nil, fmt.Errorf("%w: no such file", errConfigRead)
+		case r.Object.IsBinary || r.Object.IsTruncated || r.Object.ByteSize > configMaxBytes || len(*r.Object.Text) > configMaxBytes:
+			return nil, fmt.Errorf("%w: too large or binary", errConfigRead)
+		}
+		return []byte(*r.Object.Text), nil
+	}
+}
+
+// configAddition is the base64 contents of the one addition of path in
+// a commit input, if path is added exactly once and not deleted.
+func configAddition(in map[string]any, path string) (string, bool) {
+	changes, _ := in["fileChanges"].(map[string]any)
+	var contents string
+	seen := 0
+	for _, kind := range []string{"additions", "deletions"} {
+		list, _ := changes[kind].([]any)
+		for _, x := range list {
+			m, _ := x.(map[string]any)
+			if p, _ := m["path"].(string); p != path {
+				continue
+			}
+			seen++
+			if kind == "deletions" {
+				return "", false
+			}
+			contents, _ = m["contents"].(string)
+		}
+	}
+	return contents, seen == 1
+}
+
+// allowConfigWrite checks a commit's write of config.json (at path) by a
+// role without settings.manage: only adding mdExtension, alongside a
+// document, on the branch the commit names.
+func (v *gqlVerdict) allowConfigWrite(a gqlAccess, path string, savesDocument bool) error {
+	if !savesDocument {
+		return errors.New("config.json written without a document")
+	}
+	contents, ok := configAddition(v.commit, path)
+	if !ok {
+		return errors.New("config.json is not added exactly once")
+	}
+	branch, _ := v.commit["branch"].(map[string]any)
+	name, _ := branch["branchName"].(string)
+	if name == "" || strings.Contains(name, ":") || a.readFile == nil {
+		return errConfigRead
+	}
+	current, err := a.readFile(name, path)
+	if err != nil {
+		return err
+	}
+	return onlyAddsMDExtension(current, contents)
+}
