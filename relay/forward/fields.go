@@ -111,18 +111,7 @@ func (f *Forwarder) forwardMinting(w http.ResponseWriter, r *http.Request, c *ca
 			}
 		}
 	}
-	if held.overflow {
-		c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "reply over the limit")
-		return
-	}
-	for k, v := range held.header {
-		w.Header()[k] = v
-	}
-	if held.status == 0 {
-		held.status = http.StatusOK
-	}
-	w.WriteHeader(held.status)
-	_, _ = w.Write(held.body.Bytes())
+	writeHeld(w, c, held)
 }
 
 // heldReply is a ResponseWriter that keeps a bounded reply in memory.
@@ -170,6 +159,11 @@ func (f *Forwarder) serveExchange(w http.ResponseWriter, r *http.Request, c *cal
 	if !ok {
 		return
 	}
+	// The site's own callback, as sent: where its return_url goes back to.
+	siteCallback, _ := jsonString(obj["callback_url"])
+	if siteCallback == "" {
+		siteCallback, _ = jsonString(obj["callbackUrl"])
+	}
 	recorded, found := "", false
 	if token, ok := jsonString(obj["exchange_token"]); ok && token != "" && f.callbacks != nil {
 		recorded, found = f.callbacks.Take(token)
@@ -189,7 +183,7 @@ func (f *Forwarder) serveExchange(w http.ResponseWriter, r *http.Request, c *cal
 				obj[name] = encodeString(t.URL)
 			}
 		}
-		f.forwardObject(w, r, c, obj)
+		f.forwardExchange(w, r, c, obj, siteCallback)
 		return
 	}
 	c.callback = "exact"
@@ -210,7 +204,7 @@ func (f *Forwarder) serveExchange(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		obj[name] = encodeString(t.URL)
 	}
-	f.forwardObject(w, r, c, obj)
+	f.forwardExchange(w, r, c, obj, siteCallback)
 }
 
 // refuseChecked answers a refused callback or return URL with the code the
