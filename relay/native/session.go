@@ -143,8 +143,22 @@ func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
 	}
 	return map[string]any{
 		"access_token": access, "refresh_token": refresh,
-		"expires_at": accessExp.Unix(), "refresh_token_expires_at": refreshExp.Unix(),
+		"expires_at":               accessExp.Add(-expiryMargin(min(n.cfg.SessionTTL, left))).Unix(),
+		"refresh_token_expires_at": refreshExp.Unix(),
 	}, nil
+}
+
+// maxExpiryMargin is how much earlier than the access token really ends
+// the site is told it does (at most; a tenth of a short lifetime). The
+// stock site refreshes only once its recorded expires_at has passed, by
+// its own clock: a relay whose clock runs ahead of the site's would refuse
+// the token first, and the dashboard would meet 401s until then. The
+// refresh token's end is the family's and stays exact.
+const maxExpiryMargin = time.Minute
+
+// expiryMargin is the margin for an access token lasting ttl.
+func expiryMargin(ttl time.Duration) time.Duration {
+	return min(maxExpiryMargin, ttl/10)
 }
 
 // serveRefresh answers #7 after checking the member, the key and the
