@@ -19,7 +19,7 @@ import (
 // in the same commit: without this, such a repository's first save by an
 // editor, manager or author would be refused. So a commit that saves a
 // document may also write config.json when the new file is the current
-// one (read from the branch the commit goes to, with the call's own
+// one (read at the commit's base, expectedHeadOid, with the call's own
 // token) with only mdExtension added; any other change, or any failure
 // to read the current file, is refused as before.
 
@@ -37,8 +37,18 @@ var mdExtensions = map[string]bool{"md": true, "mdx": true}
 // change it was needed for is refused (fail closed).
 var errConfigRead = errors.New("the current config.json could not be read")
 
-// readRepoFile reads a repository file, with a cap on its size.
-type readRepoFile func(branch, path string) ([]byte, error)
+// readRepoFile reads a repository file at a revision (a commit ID or a
+// branch), with a cap on its size.
+type readRepoFile func(rev, path string) ([]byte, error)
+
+// isObjectID reports whether s is a full Git object ID (SHA-1 or SHA-256,
+// hex), so that it names one commit and nothing else in an expression.
+func isObjectID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
 
 // onlyAddsMDExtension reports, as an error, why the config.json write of
 // a commit is more than adding mdExtension to the current file (nil: it
@@ -71,15 +81,15 @@ func onlyAddsMDExtension(current []byte, contents string) error {
 }
 
 // repoFileReader reads files of p's repository with token, through
-// GitHub's GraphQL (a Blob on the branch), bounded in size and time.
+// GitHub's GraphQL (a Blob at a revision), bounded in size and time.
 func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) readRepoFile {
-	return func(branch, path string) ([]byte, error) {
+	return func(rev, path string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(ctx, configReadTimeout)
 		defer cancel()
 		body, err := json.Marshal(map[string]any{
 			"query": `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
   repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`,
-			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": branch + ":" + path},
+			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": rev + ":" + path},
 			"operationName": "RepositoryFile",
 		})
 		if err != nil {
@@ -143,8 +153,8 @@ func configAddition(in map[string]any, path string) (string, bool) {
 }
 
 // allowConfigWrite checks a commit's write of config.json (at path) by a
-// role without settings.manage: only adding mdExtension, alongside a
-// document, on the branch the commit names.
+// role without settings.manage: only adding mdExtension to the file the
+// commit replaces, alongside a document.
 func (v *gqlVerdict) allowConfigWrite(a gqlAccess, path string, savesDocument bool) error {
 	if !savesDocument {
 		return errors.New("config.json written without a document")
@@ -153,12 +163,14 @@ func (v *gqlVerdict) allowConfigWrite(a gqlAccess, path string, savesDocument bo
 	if !ok {
 		return errors.New("config.json is not added exactly once")
 	}
-	branch, _ := v.commit["branch"].(map[string]any)
-	name, _ := branch["branchName"].(string)
-	if name == "" || strings.Contains(name, ":") || a.readFile == nil {
+	// The file at the commit's base, not at the branch's head now: GitHub
+	// lands the commit only while the branch is still at expectedHeadOid,
+	// so the file compared is exactly the one the commit replaces.
+	base, _ := v.commit["expectedHeadOid"].(string)
+	if !isObjectID(base) || a.readFile == nil {
 		return errConfigRead
 	}
-	current, err := a.readFile(name, path)
+	current, err := a.readFile(base, path)
 	if err != nil {
 		return err
 	}

@@ -125,8 +125,8 @@ func TestNativeEditorSaveAddsMDExtension(t *testing.T) {
 	}
 }
 
-// The current config.json is read with the call's token; when that read
-// fails, the change is refused (fail closed).
+// The current config.json is read with the call's token at the commit's
+// base; when that read fails, the change is refused (fail closed).
 func TestConfigReadFailsClosed(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	p := nativeProject()
@@ -147,7 +147,7 @@ func TestConfigReadFailsClosed(t *testing.T) {
 	if !errors.Is(err, errConfigRead) {
 		t.Fatalf("a revoked token: %v", err)
 	}
-	body := gqlBody(t, "createCommit", dashboardDocs(t)["createCommit"], commitInput("abc",
+	body := gqlBody(t, "createCommit", dashboardDocs(t)["createCommit"], commitInput(env.gh.Head("main"),
 		[2]string{"outstatic/content/posts/new.md", "# New"},
 		[2]string{"outstatic/config.json", `{"publicMediaPath":"images/","repoMediaPath":"public/images/","mdExtension":"md"}`}))
 	v, err := checkGraphQL(body, "acme", "blog")
@@ -159,6 +159,16 @@ func TestConfigReadFailsClosed(t *testing.T) {
 	}
 	if err := v.authorize(gqlAccess{role: "author", ost: "outstatic"}); err == nil {
 		t.Fatal("allowed without a reader")
+	}
+	// The base must name one commit: no branch name, nothing else.
+	v.commit["expectedHeadOid"] = "main"
+	ok := func(string, string) ([]byte, error) { return []byte(stockConfig), nil }
+	if err := v.authorize(gqlAccess{role: "author", ost: "outstatic", readFile: ok}); err == nil {
+		t.Fatal("allowed with a base that is not a commit ID")
+	}
+	v.commit["expectedHeadOid"] = env.gh.Head("main")
+	if err := v.authorize(gqlAccess{role: "author", ost: "outstatic", readFile: ok}); err != nil {
+		t.Fatalf("the same commit on its base: %v", err)
 	}
 	if err := v.authorize(gqlAccess{role: "admin", ost: "outstatic"}); err != nil {
 		t.Fatalf("settings.manage needs no read: %v", err)
