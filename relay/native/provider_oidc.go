@@ -59,7 +59,7 @@ func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func
 	if cfg.Name == "" || cfg.Name == "github" {
 		return nil, fmt.Errorf("oidc: name %q: want a name other than github", cfg.Name)
 	}
-	return &oidcLogin{cfg: cfg, callback: callback, client: client, now: now}, nil
+	return &oidcLogin{cfg: cfg, callback: callback, client: limitedClient(client, issuerMaxBody), now: now}, nil
 }
 
 // Name is "oidc:" and the configured name.
