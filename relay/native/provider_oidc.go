@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,13 +79,35 @@ func (o *oidcLogin) prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oidc discovery of %s: %v", o.cfg.Issuer, err)
 	}
+	var meta struct {
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return fmt.Errorf("oidc discovery of %s: %v", o.cfg.Issuer, err)
+	}
+	endpoint := p.Endpoint()
+	endpoint.AuthStyle = tokenAuthStyle(meta.AuthMethods)
 	o.verifier = p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, Now: o.now})
 	o.oauth = &oauth2.Config{
 		ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret,
-		Endpoint: p.Endpoint(), RedirectURL: o.callback,
+		Endpoint: endpoint, RedirectURL: o.callback,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile"},
 	}
 	return nil
+}
+
+// tokenAuthStyle is how the client authenticates at the token endpoint,
+// from the methods the issuer's discovery document lists: in the form
+// when it takes client_secret_post, else with Basic authentication
+// (client_secret_basic, the default when none are listed). Left to
+// oauth2, it would probe: try one way and, on any failure, the other, so
+// a hung token endpoint would hold the login for two client timeouts
+// until a first login succeeded.
+func tokenAuthStyle(methods []string) oauth2.AuthStyle {
+	if slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 // nonce is the OpenID nonce of the login whose PKCE verifier is verifier:
