@@ -14,6 +14,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
@@ -48,9 +49,10 @@ type oidcLogin struct {
 	client   *http.Client
 	now      func() time.Time
 
-	mu       sync.Mutex
-	oauth    *oauth2.Config
-	verifier *oidc.IDTokenVerifier
+	discovery singleflight.Group
+	mu        sync.Mutex // guards oauth and verifier
+	oauth     *oauth2.Config
+	verifier  *oidc.IDTokenVerifier
 }
 
 func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func() time.Time) (*oidcLogin, error) {
@@ -66,13 +68,28 @@ func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func
 // Name is "oidc:" and the configured name.
 func (o *oidcLogin) Name() string { return "oidc:" + o.cfg.Name }
 
-// prepare discovers the issuer once.
+// prepare discovers the issuer once. Logins that arrive while a discovery
+// is under way wait for that one (singleflight) rather than in turn, so a
+// hung issuer holds each for one client timeout, not one per login ahead
+// of it; a login whose request ends stops waiting.
 func (o *oidcLogin) prepare(ctx context.Context) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.oauth != nil {
+	ready := o.oauth != nil
+	o.mu.Unlock()
+	if ready {
 		return nil
 	}
+	select {
+	case res := <-o.discovery.DoChan("", func() (any, error) { return nil, o.discover() }):
+		return res.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// discover fetches the issuer's discovery document and keeps the
+// provider it describes.
+func (o *oidcLogin) discover() error {
 	// The provider keeps this context to fetch the issuer's keys later:
 	// it must outlive the request. The client's timeout bounds each fetch.
 	p, err := oidc.NewProvider(oidc.ClientContext(context.Background(), o.client), o.cfg.Issuer)
@@ -87,6 +104,8 @@ func (o *oidcLogin) prepare(ctx context.Context) error {
 	}
 	endpoint := p.Endpoint()
 	endpoint.AuthStyle = tokenAuthStyle(meta.AuthMethods)
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.verifier = p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, Now: o.now})
 	o.oauth = &oauth2.Config{
 		ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret,
