@@ -58,6 +58,7 @@ type Server struct {
 
 	next    http.Handler
 	fault   atomic.Int32
+	only    atomic.Pointer[string] // the one path that meets the fault; nil: every path
 	hits    atomic.Int64
 	release chan struct{} // closed by Close: ends every Hang
 	once    sync.Once
@@ -72,7 +73,12 @@ func New(next http.Handler) *Server {
 }
 
 // Set makes every following request meet f.
-func (s *Server) Set(f Fault) { s.fault.Store(int32(f)) }
+func (s *Server) Set(f Fault) { s.only.Store(nil); s.fault.Store(int32(f)) }
+
+// SetOn makes the following requests for path meet f, and passes every
+// other request on: one endpoint of an upstream fails while its others
+// work (an issuer whose keys are broken but whose token endpoint answers).
+func (s *Server) SetOn(path string, f Fault) { s.only.Store(&path); s.fault.Store(int32(f)) }
 
 // Hits counts the requests that reached the server.
 func (s *Server) Hits() int64 { return s.hits.Load() }
@@ -87,6 +93,9 @@ func (s *Server) Close() {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.hits.Add(1)
 	f := Fault(s.fault.Load())
+	if only := s.only.Load(); only != nil && r.URL.Path != *only {
+		f = None
+	}
 	if f == Slow || f == Hang {
 		// Read the body first: Go's server notices a client that gives up
 		// (and cancels r's context) only once the body has been read.

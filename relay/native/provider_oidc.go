@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
@@ -46,9 +48,10 @@ type oidcLogin struct {
 	client   *http.Client
 	now      func() time.Time
 
-	mu       sync.Mutex
-	oauth    *oauth2.Config
-	verifier *oidc.IDTokenVerifier
+	discovery singleflight.Group
+	mu        sync.Mutex // guards oauth and verifier
+	oauth     *oauth2.Config
+	verifier  *oidc.IDTokenVerifier
 }
 
 func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func() time.Time) (*oidcLogin, error) {
@@ -58,32 +61,71 @@ func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func
 	if cfg.Name == "" || cfg.Name == "github" {
 		return nil, fmt.Errorf("oidc: name %q: want a name other than github", cfg.Name)
 	}
-	return &oidcLogin{cfg: cfg, callback: callback, client: client, now: now}, nil
+	return &oidcLogin{cfg: cfg, callback: callback, client: limitedClient(client, issuerMaxBody), now: now}, nil
 }
 
 // Name is "oidc:" and the configured name.
 func (o *oidcLogin) Name() string { return "oidc:" + o.cfg.Name }
 
-// prepare discovers the issuer once.
+// prepare discovers the issuer once. Logins that arrive while a discovery
+// is under way wait for that one (singleflight) rather than in turn, so a
+// hung issuer holds each for one client timeout, not one per login ahead
+// of it; a login whose request ends stops waiting.
 func (o *oidcLogin) prepare(ctx context.Context) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.oauth != nil {
+	ready := o.oauth != nil
+	o.mu.Unlock()
+	if ready {
 		return nil
 	}
+	select {
+	case res := <-o.discovery.DoChan("", func() (any, error) { return nil, o.discover() }):
+		return res.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// discover fetches the issuer's discovery document and keeps the
+// provider it describes.
+func (o *oidcLogin) discover() error {
 	// The provider keeps this context to fetch the issuer's keys later:
 	// it must outlive the request. The client's timeout bounds each fetch.
 	p, err := oidc.NewProvider(oidc.ClientContext(context.Background(), o.client), o.cfg.Issuer)
 	if err != nil {
 		return fmt.Errorf("oidc discovery of %s: %v", o.cfg.Issuer, err)
 	}
+	var meta struct {
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return fmt.Errorf("oidc discovery of %s: %v", o.cfg.Issuer, err)
+	}
+	endpoint := p.Endpoint()
+	endpoint.AuthStyle = tokenAuthStyle(meta.AuthMethods)
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.verifier = p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, Now: o.now})
 	o.oauth = &oauth2.Config{
 		ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret,
-		Endpoint: p.Endpoint(), RedirectURL: o.callback,
+		Endpoint: endpoint, RedirectURL: o.callback,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile"},
 	}
 	return nil
+}
+
+// tokenAuthStyle is how the client authenticates at the token endpoint,
+// from the methods the issuer's discovery document lists: in the form
+// when it takes client_secret_post, else with Basic authentication
+// (client_secret_basic, the default when none are listed). Left to
+// oauth2, it would probe: try one way and, on any failure, the other, so
+// a hung token endpoint would hold the login for two client timeouts
+// until a first login succeeded.
+func tokenAuthStyle(methods []string) oauth2.AuthStyle {
+	if slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 // nonce is the OpenID nonce of the login whose PKCE verifier is verifier:

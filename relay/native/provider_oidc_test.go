@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
+	"golang.org/x/oauth2"
 )
 
 // oidcEnv is the native environment with an OpenID Connect login at a
@@ -253,6 +254,23 @@ func TestReturnURLOmittedWhenTheSiteFallback(t *testing.T) {
 	for _, cb := range []string{magicCallback, nativeCallback, stock, "https://blog.example.com/api/outstatic/magic-link-callback"} {
 		if got := siteFallback(p.Targets, cb); got != "https://blog.example.com/outstatic" {
 			t.Errorf("siteFallback(%s) = %q", cb, got)
+		}
+	}
+}
+
+func TestTokenAuthStyle(t *testing.T) {
+	for _, tc := range []struct {
+		methods []string
+		want    oauth2.AuthStyle
+	}{
+		{nil, oauth2.AuthStyleInHeader}, // the spec's default: client_secret_basic
+		{[]string{"client_secret_basic"}, oauth2.AuthStyleInHeader},
+		{[]string{"client_secret_basic", "client_secret_post"}, oauth2.AuthStyleInParams}, // Google's, mockoidc's
+		{[]string{"client_secret_post"}, oauth2.AuthStyleInParams},
+		{[]string{"private_key_jwt"}, oauth2.AuthStyleInHeader},
+	} {
+		if got := tokenAuthStyle(tc.methods); got != tc.want {
+			t.Errorf("tokenAuthStyle(%v) = %v, want %v", tc.methods, got, tc.want)
 		}
 	}
 }
