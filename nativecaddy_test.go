@@ -86,20 +86,10 @@ func TestNativeRelayInCaddy(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path, auth string, body any) (int, map[string]any) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", ports("http://relay.localhost:9080")+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		status, b := postJSON(t, client, ports("http://relay.localhost:9080")+path, auth, body)
 		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&out)
+		return status, out
 	}
 	follow := func(u string) string {
 		t.Helper()

@@ -73,20 +73,10 @@ func TestNativeMediaAndValidateInCaddy(t *testing.T) {
 	base := ports("http://relay.localhost:9080/relay")
 	post := func(path, auth string, body any) (int, map[string]any) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		status, b := postJSON(t, client, base+path, auth, body)
 		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&out)
+		return status, out
 	}
 
 	// validate-github-user with the site's own token, redeemed at once

@@ -1,7 +1,11 @@
 package outstatic
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -48,4 +52,23 @@ func startNativeRelay(t *testing.T, gh *fakegithub.Server, storage, project, rel
 		}
 	}
 	`, storage, gh.URL(), gh.APIURL(), gh.GraphQLURL(), project, relay)), "caddyfile")
+}
+
+// postJSON posts body as JSON to u with client, with auth as a bearer
+// token unless it is empty, and returns the answer's status and body.
+func postJSON(t *testing.T, client *http.Client, u, auth string, body any) (int, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", u, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
 }
