@@ -36,10 +36,7 @@ type accessEnv struct {
 }
 
 func newAccessEnv(t *testing.T) *accessEnv {
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	t.Cleanup(gh.Close)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

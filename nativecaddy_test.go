@@ -14,8 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
-
 	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
@@ -53,10 +51,7 @@ func TestNativeRelayInCaddy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds caddy")
 	}
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
 	storage := t.TempDir()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
-	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 )
 
@@ -20,10 +19,7 @@ import (
 // keep the escaped path the media checks read, and the stream must get
 // through Caddy's response recorder.
 func TestNativeMediaAndValidateInCaddy(t *testing.T) {
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
 	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff"

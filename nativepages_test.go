@@ -21,10 +21,7 @@ import (
 // generated on the API Keys page, and the stored callback origins shared
 // by the page, the admin API and `caddy outstatic origin`.
 func TestRelayPagesInCaddy(t *testing.T) {
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
 	startNativeRelay(t, gh, t.TempDir(), "member bob editor", "")

@@ -12,6 +12,16 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
 
+// adaGitHub is a fake GitHub for the relay's OAuth app (client
+// relay-client, secret relay-secret) whose user is ada, with a verified
+// primary address; the caller starts and closes it.
+func adaGitHub() *fakegithub.Server {
+	return fakegithub.New("relay-client", "relay-secret", fakegithub.User{
+		Login: "ada", Name: "Ada", ID: 1,
+		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
+	})
+}
+
 // startNativeRelay starts in-process Caddy, storing in storage, with a
 // native relay at http://relay.localhost:9080 that signs in through gh
 // (client relay-client, secret relay-secret) and serves project blog
