@@ -29,10 +29,7 @@ func TestDoctorInCaddy(t *testing.T) {
 	t.Setenv("TEST_DOCTOR_KEY", good)
 	t.Setenv("TEST_DOCTOR_BAD_KEY", bad)
 	t.Setenv("TEST_DOCTOR_GH", "gh-secret")
-	// Caddy keeps writing to its storage after the test: removed best effort
-	dir, err := os.MkdirTemp("", "outstatic-doctor-")
-	must(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	dir := caddyStorage(t, "outstatic-doctor-")
 	cfg := ports(fmt.Sprintf(`{
 	admin localhost:2999
 	http_port 9080

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +45,7 @@ func TestForwardGenerateStreamsInCaddy(t *testing.T) {
 		_, _ = io.WriteString(w, "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"two\"}\n\ndata: [DONE]\n\n")
 	})
 	t.Setenv("TEST_SITE_KEY", testKey)
-	storage, err := os.MkdirTemp("", "outstatic-fwd-ai-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(storage)
+	storage := caddyStorage(t, "outstatic-fwd-ai-")
 
 	tester := newTester(t)
 	tester.InitServer(ports(fmt.Sprintf(`

@@ -60,11 +60,10 @@ func (a *appRecorder) reached(substr string) bool {
 	return false
 }
 
-func TestGuardInCaddy(t *testing.T) {
-	app := &appRecorder{}
-	upstream := httptest.NewServer(app)
-	defer upstream.Close()
-
+// startGuard starts in-process Caddy with the guard for
+// http://blog.localhost:9080/outstatic in front of the app at upstream.
+func startGuard(t *testing.T, upstream string) {
+	t.Helper()
 	tester := newTester(t)
 	tester.InitServer(ports(fmt.Sprintf(`
 	{
@@ -78,7 +77,15 @@ func TestGuardInCaddy(t *testing.T) {
 		outstatic http://blog.localhost:9080/outstatic
 		reverse_proxy %s
 	}
-	`, strings.TrimPrefix(upstream.URL, "http://"))), "caddyfile")
+	`, strings.TrimPrefix(upstream, "http://"))), "caddyfile")
+}
+
+func TestGuardInCaddy(t *testing.T) {
+	app := &appRecorder{}
+	upstream := httptest.NewServer(app)
+	defer upstream.Close()
+
+	startGuard(t, upstream.URL)
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{
@@ -178,20 +185,7 @@ func TestGuardStripsFlagTrailers(t *testing.T) {
 	}))
 	defer upstream.Close()
 
-	tester := newTester(t)
-	tester.InitServer(ports(fmt.Sprintf(`
-	{
-		admin localhost:2999
-		http_port 9080
-		https_port 9443
-		grace_period 1ns
-		skip_install_trust
-	}
-	http://:9080 {
-		outstatic http://blog.localhost:9080/outstatic
-		reverse_proxy %s
-	}
-	`, strings.TrimPrefix(upstream.URL, "http://"))), "caddyfile")
+	startGuard(t, upstream.URL)
 
 	for i, path := range []string{"/blog/post", "/api/outstatic/github", "/blog/undeclared"} {
 		declared := "Trailer: X-Outstatic-Pro, x_outstatic_features, X-Keep\r\n" +
@@ -259,20 +253,7 @@ func TestGuardLoginCSRFInCaddy(t *testing.T) {
 	app := &appRecorder{}
 	upstream := httptest.NewServer(app)
 	defer upstream.Close()
-	tester := newTester(t)
-	tester.InitServer(ports(fmt.Sprintf(`
-	{
-		admin localhost:2999
-		http_port 9080
-		https_port 9443
-		grace_period 1ns
-		skip_install_trust
-	}
-	http://:9080 {
-		outstatic http://blog.localhost:9080/outstatic
-		reverse_proxy %s
-	}
-	`, strings.TrimPrefix(upstream.URL, "http://"))), "caddyfile")
+	startGuard(t, upstream.URL)
 
 	jar, _ := cookiejar.New(nil)
 	victim := &http.Client{

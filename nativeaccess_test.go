@@ -36,10 +36,7 @@ type accessEnv struct {
 }
 
 func newAccessEnv(t *testing.T) *accessEnv {
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	t.Cleanup(gh.Close)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -62,42 +59,10 @@ func newAccessEnv(t *testing.T) *accessEnv {
 		t.Fatal(err)
 	}
 	gh.PutFile("main", "public/images/a.png", "\x89PNG\r\n\x1a\n")
-	t.Setenv("TEST_GH_SECRET", "relay-secret")
-	t.Setenv("TEST_RELAY_SECRET", strings.Repeat("x", 40))
-
-	tester := newTester(t)
-	tester.InitServer(ports(fmt.Sprintf(`
-	{
-		admin localhost:2999
-		http_port 9080
-		https_port 9443
-		grace_period 1ns
-		skip_install_trust
-		storage file_system %[1]s
-	}
-	http://relay.localhost:9080 {
-		outstatic_relay {
-			public_url http://relay.localhost:9080
-			project blog {
-				callback_origin http://blog.localhost:9080/outstatic
-				repo acme/blog
-				member ada owner
-			}
-			github {
-				client_id relay-client
-				client_secret {env.TEST_GH_SECRET}
-				base_url %[2]s
-				api_url %[3]s
-				graphql_url %[4]s
-			}
-			github_app {
+	startNativeRelay(t, gh, t.TempDir(), "", fmt.Sprintf(`github_app {
 				app_id 4242
-				private_key {file.%[5]s}
-			}
-			secret {env.TEST_RELAY_SECRET}
-		}
-	}
-	`, t.TempDir(), gh.URL(), gh.APIURL(), gh.GraphQLURL(), pemPath)), "caddyfile")
+				private_key {file.%s}
+			}`, pemPath))
 	return &accessEnv{t: t, gh: gh, docs: docs, bin: caddyBinary(t),
 		client:   &http.Client{Transport: caddytest.CreateTestingTransport()},
 		base:     ports("http://relay.localhost:9080"),

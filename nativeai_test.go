@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -47,13 +46,7 @@ func TestNativeGenerateInCaddy(t *testing.T) {
 	t.Setenv("TEST_RELAY_SECRET", strings.Repeat("x", 40))
 	t.Setenv("TEST_AI_KEY", "sk-test-secret")
 
-	// Caddy's storage cleaner may still write after the test: removed
-	// by hand, not by t.TempDir's strict cleanup.
-	storage, err := os.MkdirTemp("", "outstatic-ai-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(storage)
+	storage := caddyStorage(t, "outstatic-ai-")
 
 	tester := newTester(t)
 	tester.InitServer(ports(fmt.Sprintf(`
@@ -211,7 +204,8 @@ func TestNativeGenerateInCaddy(t *testing.T) {
 	req, _ := http.NewRequest("POST", ports("http://relay.localhost:9080/relay/outstatic/scan"),
 		strings.NewReader(`{"projectId":"blog","branch":"main"}`))
 	req.Header.Set("Authorization", "Bearer "+keys["blog"])
-	if res, err = client.Do(req); err != nil {
+	res, err := client.Do(req)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if body := text(res); res.StatusCode != 501 || body != `{"message":"scan needs the relay's github_app"}`+"\n" {

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
-
 	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
@@ -53,45 +51,11 @@ func TestNativeRelayInCaddy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds caddy")
 	}
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
-	t.Setenv("TEST_GH_SECRET", "relay-secret")
-	t.Setenv("TEST_RELAY_SECRET", strings.Repeat("x", 40))
 	storage := t.TempDir()
-
-	tester := newTester(t)
-	tester.InitServer(ports(fmt.Sprintf(`
-	{
-		admin localhost:2999
-		http_port 9080
-		https_port 9443
-		grace_period 1ns
-		skip_install_trust
-		storage file_system %[1]s
-	}
-	http://relay.localhost:9080 {
-		outstatic_relay {
-			public_url http://relay.localhost:9080
-			project blog {
-				callback_origin http://blog.localhost:9080/outstatic
-				repo acme/blog
-				member ada owner
-			}
-			github {
-				client_id relay-client
-				client_secret {env.TEST_GH_SECRET}
-				base_url %[2]s
-				api_url %[3]s
-				graphql_url %[4]s
-			}
-			secret {env.TEST_RELAY_SECRET}
-		}
-	}
-	`, storage, gh.URL(), gh.APIURL(), gh.GraphQLURL())), "caddyfile")
+	startNativeRelay(t, gh, storage, "", "")
 
 	bin := caddyBinary(t)
 	keyCmd := func(args ...string) string {
@@ -117,20 +81,10 @@ func TestNativeRelayInCaddy(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path, auth string, body any) (int, map[string]any) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", ports("http://relay.localhost:9080")+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		status, b := postJSON(t, client, ports("http://relay.localhost:9080")+path, auth, body)
 		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&out)
+		return status, out
 	}
 	follow := func(u string) string {
 		t.Helper()

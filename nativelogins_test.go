@@ -1,7 +1,6 @@
 package outstatic
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,19 +96,8 @@ func TestNativeLoginsInCaddy(t *testing.T) {
 	base := ports("http://relay.localhost:9080/relay")
 	post := func(path, auth string, body any) (int, string) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		return res.StatusCode, strings.TrimSpace(string(out))
+		status, out := postJSON(t, client, base+path, auth, body)
+		return status, strings.TrimSpace(string(out))
 	}
 	get := func(u string) (int, string, string) {
 		t.Helper()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
-	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 )
 
@@ -20,10 +19,7 @@ import (
 // keep the escaped path the media checks read, and the stream must get
 // through Caddy's response recorder.
 func TestNativeMediaAndValidateInCaddy(t *testing.T) {
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
 	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff"
@@ -73,20 +69,10 @@ func TestNativeMediaAndValidateInCaddy(t *testing.T) {
 	base := ports("http://relay.localhost:9080/relay")
 	post := func(path, auth string, body any) (int, map[string]any) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		status, b := postJSON(t, client, base+path, auth, body)
 		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&out)
+		return status, out
 	}
 
 	// validate-github-user with the site's own token, redeemed at once

@@ -1,7 +1,6 @@
 package outstatic
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,45 +21,10 @@ import (
 // generated on the API Keys page, and the stored callback origins shared
 // by the page, the admin API and `caddy outstatic origin`.
 func TestRelayPagesInCaddy(t *testing.T) {
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
-	t.Setenv("TEST_GH_SECRET", "relay-secret")
-	t.Setenv("TEST_RELAY_SECRET", strings.Repeat("x", 40))
-
-	tester := newTester(t)
-	tester.InitServer(ports(fmt.Sprintf(`
-	{
-		admin localhost:2999
-		http_port 9080
-		https_port 9443
-		grace_period 1ns
-		skip_install_trust
-		storage file_system %[1]s
-	}
-	http://relay.localhost:9080 {
-		outstatic_relay {
-			public_url http://relay.localhost:9080
-			project blog {
-				callback_origin http://blog.localhost:9080/outstatic
-				repo acme/blog
-				member ada owner
-				member bob editor
-			}
-			github {
-				client_id relay-client
-				client_secret {env.TEST_GH_SECRET}
-				base_url %[2]s
-				api_url %[3]s
-				graphql_url %[4]s
-			}
-			secret {env.TEST_RELAY_SECRET}
-		}
-	}
-	`, t.TempDir(), gh.URL(), gh.APIURL(), gh.GraphQLURL())), "caddyfile")
+	startNativeRelay(t, gh, t.TempDir(), "member bob editor", "")
 
 	relayURL := ports("http://relay.localhost:9080")
 	newBrowser := func() *http.Client {

@@ -3,6 +3,7 @@ package outstatic
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -40,4 +41,18 @@ func ports(s string) string { return testPorts.Replace(s) }
 // newTester is caddytest.NewTester on this run's admin port.
 func newTester(t *testing.T) *caddytest.Tester {
 	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort})
+}
+
+// caddyStorage makes a storage folder for in-process Caddy, named with
+// prefix, removed best effort when the test ends: Caddy's storage cleaner
+// may still write to it after the test, which t.TempDir's strict cleanup
+// would report.
+func caddyStorage(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }

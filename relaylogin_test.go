@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesite"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -289,10 +288,7 @@ func TestAccessLogHidesLoginSecrets(t *testing.T) {
 	}
 	checkReadmeLogBlock(t, snippet)
 
-	gh := fakegithub.New("relay-client", "relay-secret", fakegithub.User{
-		Login: "ada", Name: "Ada", ID: 1,
-		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}},
-	})
+	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
 	key, keySum, _, err := relay.NewKey()

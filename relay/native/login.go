@@ -98,8 +98,7 @@ func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	targets := n.targets(r.Context(), p)
-	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
+	_, t, err := n.checkCallback(r.Context(), p, *in.CallbackURL)
 	if err != nil {
 		writeCheckError(w, err)
 		return

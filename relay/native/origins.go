@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -81,6 +82,15 @@ func (n *Native) targets(ctx context.Context, p *Project) validate.Targets {
 	t := p.Targets
 	t.Origins = append(slices.Clip(t.Origins), stored...)
 	return t
+}
+
+// checkCallback checks a callback URL a site sent, named as the site names
+// its own origin, against p's callback origins, configured and stored; it
+// returns those targets too, for a returnUrl.
+func (n *Native) checkCallback(ctx context.Context, p *Project, raw string) (validate.Targets, validate.Target, error) {
+	targets := n.targets(ctx, p)
+	t, err := targets.Check(relay.PublicURL(raw, targets, n.cfg.AppHosts))
+	return targets, t, err
 }
 
 // allTargets are every project's origins, for the parser's preflights.

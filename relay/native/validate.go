@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -34,8 +33,7 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
 		return
 	}
-	targets := n.targets(r.Context(), p)
-	t, err := targets.Check(relay.PublicURL(*in.CallbackURL, targets, n.cfg.AppHosts))
+	_, t, err := n.checkCallback(r.Context(), p, *in.CallbackURL)
 	if err != nil {
 		writeCheckError(w, err)
 		return
