@@ -28,6 +28,7 @@ Tools for the outstatic guard and relay.
   check-callback   tells why a callback URL is accepted or refused
   key              manages the native relay's API keys
   member           manages the native relay's members and invitations
+  origin           manages the native relay's stored callback origins
   doctor           checks a deployment end to end
 `,
 		CobraFunc: func(cmd *cobra.Command) {
