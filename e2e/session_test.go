@@ -67,8 +67,11 @@ func TestSessionExpiryInBrowser(t *testing.T) {
 		t.Fatalf("%d refreshes before the access token expired", refreshes)
 	}
 
-	// Past the expiry (the relay's clock counts whole seconds).
-	wait := time.Until(before.Expires) + 1500*time.Millisecond
+	// Past the expiry. The relay reports expires_at a margin before the
+	// token really ends (min(1m, session_ttl/10), so that the site's own
+	// expiry has passed when the relay first refuses the token), and its
+	// clock counts whole seconds.
+	wait := time.Until(before.Expires) + min(time.Minute, sessionTTL/10) + 1500*time.Millisecond
 	t.Logf("waiting %s for the access token to expire", wait.Round(time.Millisecond))
 	time.Sleep(wait)
 	mark := len(traffic.find(func(*exchange) bool { return true }))
