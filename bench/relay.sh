@@ -112,6 +112,9 @@ http://127.0.0.1:$port {
 			graphql_url $gh_graphql
 		}
 		secret {env.BENCH_RELAY_SECRET}
+		# every login of the load comes from one address: the per-IP
+		# limit on login starts would refuse all but the first few
+		start_limit off
 $(for slug in "$@"; do printf '\t\tproject %s {\n\t\t\tcallback_origin %s\n\t\t\trepo acme/blog\n\t\t\tplan pro\n\t\t\tmember ada owner\n\t\t}\n' "$slug" "$site"; done)
 	}
 }
