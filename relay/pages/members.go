@@ -44,6 +44,8 @@ type membersData struct {
 	Errors map[string]string
 	Who    string
 	Email  string
+	// The role a refused add or invite asked for, to show again.
+	AddRole, InviteRole string
 }
 
 // doneTexts are what a change that went well says, by ?done= code.
@@ -184,6 +186,9 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 	switch action {
 	case "add", "role", "remove":
 		data.Who = who
+		if action == "add" {
+			data.AddRole = role
+		}
 		if err := checkWho(who); err != nil {
 			data.Errors["who"] = err.Error()
 			return "", http.StatusBadRequest, nil
@@ -191,6 +196,9 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 	case "invite", "revoke":
 		field, who = "email", strings.TrimSpace(q.r.PostFormValue("email"))
 		data.Email = who
+		if action == "invite" {
+			data.InviteRole = role
+		}
 		if err := checkEmail(who); err != nil {
 			data.Errors["email"] = err.Error()
 			return "", http.StatusBadRequest, nil

@@ -595,7 +595,8 @@ func TestMembersPageFollowsTheRule(t *testing.T) {
 		}
 	}
 	st, body, _ := mia.post(page, url.Values{"action": {"add"}, "who": {"Ann"}, "role": {"manager"}})
-	if st != http.StatusConflict || !strings.Contains(body, `id="who-error">ann is a member already, as author`) {
+	if st != http.StatusConflict || !strings.Contains(body, `id="who-error">ann is a member already, as author`) ||
+		!strings.Contains(body, `<option selected>manager</option>`) {
 		t.Fatalf("re-adding ann: %d\n%s", st, body)
 	}
 	if env.storedRole(t, "ann") != "author" {
