@@ -60,7 +60,7 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 			if !d.AllArgs(&m.Who, &m.Role) {
 				return p, d.Err("member takes a GitHub login or e-mail address and a role")
 			}
-			if err := m.check(); err != nil {
+			if _, err := m.check(); err != nil {
 				return p, d.Errf("%v", err)
 			}
 			p.Members = append(p.Members, m)

@@ -42,7 +42,8 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// ErrInvalid is wrapped by every error of this package.
+// ErrInvalid is what every error of this package is (errors.Is); the
+// error itself says which rule the input breaks, quoting it.
 var ErrInvalid = errors.New("invalid identity")
 
 // Limits of an e-mail address (RFC 5321 §4.5.3.1): its key, domain in
@@ -63,8 +64,14 @@ const MaxLogin = 39
 // points, bad hyphens, joiners out of context, and Bidi rule breaks.
 var registration = idna.New(idna.ValidateForRegistration())
 
+// invalidError says what is wrong with an identity, and is ErrInvalid.
+type invalidError struct{ msg string }
+
+func (e invalidError) Error() string        { return e.msg }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return invalidError{fmt.Sprintf(format, args...)}
 }
 
 // Email returns the key of an e-mail address: its local part with ASCII

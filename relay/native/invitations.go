@@ -5,18 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Invitations. Inviting an e-mail address records an invitation for it,
-// keyed by the lowercased address, for mail.InvitationValidity (7 days),
+// under the address's key (package identity), for mail.InvitationValidity (7 days),
 // and e-mails (or, with no mailer, hands back) a link to the site's
 // sign-in page. The invitation is consumed by the first login, by any
 // provider, that brings that address verified: the address becomes a
@@ -42,7 +42,7 @@ var ErrNoSuchInvitation = errors.New("no pending invitation for this address")
 
 func invitePrefix(slug string) string { return "invites/" + slug + "/" }
 
-// inviteName keys an invitation by the hash of the lowercased address, so
+// inviteName keys an invitation by the hash of the address's key, so
 // that an address of any shape makes a valid store key, and a lookup at
 // login is one read.
 func inviteName(slug, email string) string {
@@ -57,11 +57,11 @@ func (n *Native) Invite(ctx context.Context, project, email, role, by string) (I
 	if p == nil {
 		return Invitation{}, "", false, ErrUnknownProject
 	}
-	k, err := checkMember(email, role)
+	k, err := inviteeKey(email, role)
 	if err != nil {
 		return Invitation{}, "", false, err
 	}
-	if role == "" || !mail.ValidAddress(k) || !strings.Contains(k, "@") {
+	if role == "" || !mail.ValidAddress(k) {
 		return Invitation{}, "", false, fmt.Errorf("%w: an invitation needs an e-mail address and a role", ErrBadMember)
 	}
 	if p.Members[k] != "" {
@@ -106,12 +106,25 @@ func (n *Native) Invite(ctx context.Context, project, email, role, by string) (I
 	return inv, link, true, nil
 }
 
+// inviteeKey checks an invited address and role, and returns the
+// address's key.
+func inviteeKey(email, role string) (string, error) {
+	k, err := identity.Email(email)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
+	}
+	if _, err := checkMember(k, role); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
 // RevokeInvitation drops the pending invitation of email to project.
 func (n *Native) RevokeInvitation(ctx context.Context, project, email, by string) error {
 	if n.projects[project] == nil {
 		return ErrUnknownProject
 	}
-	k, err := checkMember(email, "")
+	k, err := inviteeKey(email, "")
 	if err != nil {
 		return err
 	}
@@ -152,7 +165,7 @@ func (n *Native) Invitations(ctx context.Context, project string) ([]Invitation,
 // pending invitation of any of the user's verified addresses, then
 // returns the user's role ("" for none). Every provider's login ends here.
 func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error) {
-	for _, e := range m.Emails {
+	for _, e := range emailKeys(m.Emails) {
 		data, err := n.cfg.Store.Take(ctx, inviteName(p.Slug, e))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -166,9 +179,9 @@ func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error
 		}
 		who := m.Login
 		if who == "" {
-			who = memberKey(e)
+			who = e
 		}
-		if _, err := n.AddMember(ctx, p.Slug, memberKey(e), inv.Role, who+" (accepted the invitation)"); err != nil && !errors.Is(err, ErrConfigMember) {
+		if _, err := n.AddMember(ctx, p.Slug, e, inv.Role, who+" (accepted the invitation)"); err != nil && !errors.Is(err, ErrConfigMember) {
 			return "", fmt.Errorf("%w: accepting an invitation: %v", errUnavailable, err)
 		}
 	}

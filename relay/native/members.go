@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -37,7 +37,8 @@ const memberCacheTTL = time.Second
 
 // StoredMember is a member kept in the store.
 type StoredMember struct {
-	// Who is a GitHub login or an e-mail address, lowercased.
+	// Who is a GitHub login or an e-mail address, as its key (package
+	// identity).
 	Who string `json:"who"`
 	// Role is owner, admin, manager, editor or author.
 	Role string `json:"role"`
@@ -89,15 +90,10 @@ type cachedMembers struct {
 }
 
 // roleOf finds the user among p's members, by login or by a verified
-// e-mail address, whatever their case: the configuration first, then the
-// store. "" is not a member. It is the one membership lookup.
+// e-mail address, by their keys (identity.go): the configuration first,
+// then the store. "" is not a member. It is the one membership lookup.
 func (n *Native) roleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	ids := make([]string, 0, 1+len(emails))
-	for _, id := range append([]string{login}, emails...) {
-		if k := memberKey(id); k != "" {
-			ids = append(ids, k)
-		}
-	}
+	ids := userKeys(login, emails)
 	for _, k := range ids {
 		if role := p.Members[k]; role != "" {
 			return role, nil
@@ -160,6 +156,7 @@ func (n *Native) readMembers(ctx context.Context, slug string) (memberRecord, er
 	if rec.Members == nil {
 		rec.Members = map[string]StoredMember{}
 	}
+	rec.Members = rekeyMembers(rec.Members)
 	return rec, nil
 }
 
@@ -188,9 +185,9 @@ func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, err
 
 // checkMember is the one check of a member given to the admin API.
 func checkMember(who, role string) (string, error) {
-	k := memberKey(who)
-	if k == "" || len(k) > 254 || strings.ContainsAny(k, " \t\r\n<>\"'") {
-		return "", fmt.Errorf("%w: %q is not a GitHub login or an e-mail address", ErrBadMember, who)
+	k, err := identity.Member(who)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
 	}
 	if role != "" && !ValidRole(role) {
 		return "", fmt.Errorf("%w: role %q is not owner, admin, manager, editor or author", ErrBadMember, role)

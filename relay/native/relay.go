@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -63,8 +64,9 @@ type Project struct {
 	Pro bool
 	// Targets are the project's callback origins.
 	Targets validate.Targets
-	// Members maps a GitHub login or e-mail address, in any case, to a
-	// role. NewNative folds the case: GitHub compares both without it.
+	// Members maps a GitHub login or e-mail address to a role. NewNative
+	// keys each by the identity rule (package identity: ASCII case only)
+	// and refuses one that does not parse.
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
@@ -248,9 +250,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			if !ValidRole(role) {
 				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
 			}
-			k := memberKey(who)
-			if k == "" {
-				return nil, fmt.Errorf("project %q: a member has an empty login or e-mail address", p.Slug)
+			k, err := identity.Member(who)
+			if err != nil {
+				return nil, fmt.Errorf("project %q: member: %v", p.Slug, err)
 			}
 			if prev, ok := members[k]; ok && prev != role {
 				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 )
 
@@ -53,25 +52,23 @@ func rank(role string) int {
 	return len(native.Roles())
 }
 
-// githubLogin is what GitHub accepts as a login.
-var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
-
-// checkWho checks a member's name: a GitHub login or an e-mail address.
+// checkWho checks a member's name by the identity rule: a GitHub login
+// or an e-mail address.
 func checkWho(who string) error {
-	if githubLogin.MatchString(who) {
-		return nil
-	}
 	if strings.Contains(who, "@") {
 		return checkEmail(who)
 	}
-	return errors.New("enter a GitHub login (letters, digits and single hyphens) or an e-mail address")
+	if _, err := identity.Login(who); err != nil {
+		return errors.New("enter a GitHub login (letters, digits and single hyphens) or an e-mail address")
+	}
+	return nil
 }
 
-// checkEmail accepts a bare e-mail address only.
+// checkEmail accepts one bare e-mail address, by the identity rule (a
+// domain that would need folding or mapping to be valid is refused).
 func checkEmail(email string) error {
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return errors.New("enter one e-mail address, such as ada@example.com")
+	if _, err := identity.Email(email); err != nil {
+		return errors.New("enter one e-mail address, such as ada@example.com, with its domain as registered")
 	}
 	return nil
 }
@@ -234,8 +231,9 @@ func (p *Pages) storedRole(ctx context.Context, project, who string) (string, er
 	if err != nil {
 		return "", err
 	}
+	k, _ := identity.Member(who)
 	for _, m := range list {
-		if m.Source == "store" && strings.EqualFold(m.Who, who) {
+		if m.Source == "store" && m.Who == k {
 			return m.Role, nil
 		}
 	}
