@@ -94,6 +94,9 @@ func checkPlan(plan string) error {
 // check is the one check of a project, for Validate and the Caddyfile
 // (which checks each member and origin on its own line first).
 func (p RelayProject) check() error {
+	if err := native.CheckSlug(p.Slug); err != nil {
+		return err
+	}
 	if p.Repo == "" {
 		return fmt.Errorf("project %s needs repo <owner>/<name>", p.Slug)
 	}

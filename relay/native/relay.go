@@ -51,8 +51,8 @@ func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
 
 // Project is a project the native relay serves.
 type Project struct {
-	// Slug names the project (project_slug); it is also its project_id
-	// unless ID is set.
+	// Slug names the project (project_slug) and its store records
+	// (CheckSlug); it is also its project_id unless ID is set.
 	Slug string
 	ID   string
 	// Account is account_slug; default: the repository owner.
@@ -236,8 +236,11 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
-		if p.Slug == "" || n.projects[p.Slug] != nil {
-			return nil, fmt.Errorf("project %q: empty or repeated slug", p.Slug)
+		if err := CheckSlug(p.Slug); err != nil {
+			return nil, err
+		}
+		if n.projects[p.Slug] != nil {
+			return nil, fmt.Errorf("project %q: repeated slug", p.Slug)
 		}
 		if p.ID == "" {
 			p.ID = p.Slug
