@@ -155,15 +155,7 @@ func TestIdentityDoorsInCaddy(t *testing.T) {
 	admin := func(method, path string, body any) (int, string) {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, ports("http://localhost:2999")+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(out)
+		return adminRequest(t, method, path, string(b))
 	}
 	pending := func() []string {
 		t.Helper()
@@ -322,6 +314,20 @@ func TestIdentityDoorsInCaddy(t *testing.T) {
 	if status, body := admin("POST", "/outstatic/members/blog/role", map[string]string{"who": "NIK@mail.example.com", "role": "editor"}); status != 200 || !strings.Contains(body, `"who":"nik@mail.example.com"`) {
 		t.Fatalf("role of nik, in capitals: %d %s", status, body)
 	}
+}
+
+// adminRequest sends body (JSON) to the in-process Caddy's admin API.
+func adminRequest(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, ports("http://localhost:2999")+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(out)
 }
 
 // countLines counts the lines of path that contain s.

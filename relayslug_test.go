@@ -3,8 +3,6 @@ package outstatic
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -70,15 +68,7 @@ func TestPrefixSlugsApartInCaddy(t *testing.T) {
 	tester.InitServer(string(relayJSON(t, t.TempDir(), ports("localhost:2999"), "blog", "blog-x", "blog_x")), "json")
 	admin := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, ports("http://localhost:2999")+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return adminRequest(t, method, path, body)
 	}
 	slugs := []string{"blog", "blog-x", "blog_x"}
 	for _, s := range slugs {
