@@ -10,8 +10,9 @@
 // (media.go), the token's renewal (github_token.go), and
 // validate-github-user (validate.go); AI completions (generate.go) and the
 // content scan with the relay's own repository token (scan.go). Members
-// kept in the store and invitations: members.go, invitations.go. It does
-// not import Caddy.
+// kept in the store and invitations: members.go, invitations.go; members
+// are keyed by package identity's rule (identity.go), projects' store
+// records by their slug (slug.go). It does not import Caddy.
 package native
 
 import (
