@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
@@ -113,14 +112,9 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
-	rest := strings.TrimPrefix(r.URL.Path, "/outstatic/members/")
-	project, action, ok := strings.Cut(rest, "/")
-	if !ok || !validSlug(project) {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("want /outstatic/members/<project>/add|remove|role|invite|revoke-invite|log")}
-	}
-	n := nativeFor(project)
-	if n == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	project, action, n, err := adminRoute(r, "/outstatic/members/", "add|remove|role|invite|revoke-invite|log")
+	if err != nil {
+		return err
 	}
 	if action == "log" {
 		if r.Method != http.MethodGet {
@@ -146,7 +140,6 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, by := r.Context(), native.OperatorActor(in.By)
 	var out any
-	var err error
 	switch action {
 	case "add":
 		out, err = n.AddMember(ctx, project, in.Who, in.Role, by)

@@ -5,18 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Invitations. Inviting an e-mail address records an invitation for it,
-// keyed by the lowercased address, for mail.InvitationValidity (7 days),
+// under the address's key (package identity), for mail.InvitationValidity (7 days),
 // and e-mails (or, with no mailer, hands back) a link to the site's
 // sign-in page. The invitation is consumed by the first login, by any
 // provider, that brings that address verified: the address becomes a
@@ -45,7 +45,7 @@ var ErrNoSuchInvitation = errors.New("no pending invitation for this address")
 
 func invitePrefix(slug string) string { return "invites/" + slug + "/" }
 
-// inviteName keys an invitation by the hash of the lowercased address, so
+// inviteName keys an invitation by the hash of the address's key, so
 // that an address of any shape makes a valid store key, and a lookup at
 // login is one read.
 func inviteName(slug, email string) string {
@@ -61,11 +61,11 @@ func (n *Native) Invite(ctx context.Context, project, email, role string, by Act
 	if p == nil {
 		return Invitation{}, "", false, ErrUnknownProject
 	}
-	k, err := checkMember(email, role)
+	k, err := inviteeKey(email, role)
 	if err != nil {
 		return Invitation{}, "", false, err
 	}
-	if role == "" || !mail.ValidAddress(k) || !strings.Contains(k, "@") {
+	if role == "" || !mail.ValidAddress(k) {
 		return Invitation{}, "", false, fmt.Errorf("%w: an invitation needs an e-mail address and a role", ErrBadMember)
 	}
 	// The sign-in page of the project's first site: any login there with
@@ -107,10 +107,26 @@ func (n *Native) Invite(ctx context.Context, project, email, role string, by Act
 	return inv, link, true, nil
 }
 
+// inviteeKey checks an invited address and role, and returns the
+// address's key.
+func inviteeKey(email, role string) (string, error) {
+	k, err := identity.Email(email)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
+	}
+	if _, err := checkMember(k, role); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
 // RevokeInvitation drops the pending invitation of email to project,
 // asked by by.
 func (n *Native) RevokeInvitation(ctx context.Context, project, email string, by Actor) error {
-	k, err := checkMember(email, "")
+	if n.projects[project] == nil {
+		return ErrUnknownProject
+	}
+	k, err := inviteeKey(email, "")
 	if err != nil {
 		return err
 	}
@@ -170,7 +186,7 @@ func (n *Native) Invitations(ctx context.Context, project string) ([]Invitation,
 // pending invitation of any of the user's verified addresses, then
 // returns the user's role ("" for none). Every provider's login ends here.
 func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error) {
-	for _, e := range m.Emails {
+	for _, e := range emailKeys(m.Emails) {
 		data, err := n.cfg.Store.Take(ctx, inviteName(p.Slug, e))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -182,7 +198,7 @@ func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error
 		if json.Unmarshal(data, &inv) != nil {
 			continue
 		}
-		if err := n.accept(ctx, p, memberKey(e), inv, m); err != nil {
+		if err := n.accept(ctx, p, e, inv, m); err != nil {
 			return "", fmt.Errorf("%w: accepting an invitation: %v", errUnavailable, err)
 		}
 	}

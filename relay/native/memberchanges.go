@@ -129,7 +129,7 @@ func (a Actor) roleIn(p *Project, rec memberRecord) string {
 	if a.Operator {
 		return OperatorRole
 	}
-	return roleAmong(p, rec, memberIDs(a.Login, a.Emails))
+	return roleAmong(p, rec, userKeys(a.Login, a.Emails))
 }
 
 // ownerCount counts p's owners: the configuration's and the stored ones

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -39,7 +39,8 @@ const memberCacheTTL = time.Second
 
 // StoredMember is a member kept in the store.
 type StoredMember struct {
-	// Who is a GitHub login or an e-mail address, lowercased.
+	// Who is a GitHub login or an e-mail address, as its key (package
+	// identity).
 	Who string `json:"who"`
 	// Role is owner, admin, manager, editor or author.
 	Role string `json:"role"`
@@ -92,10 +93,10 @@ type cachedMembers struct {
 }
 
 // roleOf finds the user among p's members, by login or by a verified
-// e-mail address, whatever their case: the configuration first, then the
-// store. "" is not a member. It is the one membership lookup.
+// e-mail address, by their keys (identity.go): the configuration first,
+// then the store. "" is not a member. It is the one membership lookup.
 func (n *Native) roleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	ids := memberIDs(login, emails)
+	ids := userKeys(login, emails)
 	if role := roleAmong(p, memberRecord{}, ids); role != "" {
 		return role, nil
 	}
@@ -104,18 +105,6 @@ func (n *Native) roleOf(ctx context.Context, p *Project, login string, emails []
 		return "", err
 	}
 	return roleAmong(p, rec, ids), nil
-}
-
-// memberIDs are the keys a user may be listed by: their login and their
-// verified addresses.
-func memberIDs(login string, emails []string) []string {
-	ids := make([]string, 0, 1+len(emails))
-	for _, id := range append([]string{login}, emails...) {
-		if k := memberKey(id); k != "" {
-			ids = append(ids, k)
-		}
-	}
-	return ids
 }
 
 // roleAmong is the role of the user listed by one of ids: p's
@@ -179,6 +168,7 @@ func (n *Native) readMembers(ctx context.Context, slug string) (memberRecord, er
 	if rec.Members == nil {
 		rec.Members = map[string]StoredMember{}
 	}
+	rec.Members = rekeyMembers(rec.Members)
 	return rec, nil
 }
 
@@ -207,9 +197,9 @@ func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, err
 
 // checkMember is the one check of a member given to the admin API.
 func checkMember(who, role string) (string, error) {
-	k := memberKey(who)
-	if k == "" || len(k) > 254 || strings.ContainsAny(k, " \t\r\n<>\"'") {
-		return "", fmt.Errorf("%w: %q is not a GitHub login or an e-mail address", ErrBadMember, who)
+	k, err := identity.Member(who)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
 	}
 	if role != "" && !ValidRole(role) {
 		return "", fmt.Errorf("%w: role %q is not owner, admin, manager, editor or author", ErrBadMember, role)

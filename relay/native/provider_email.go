@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	netmail "net/mail"
 	"sync"
 	"time"
 
@@ -144,8 +143,8 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 		writeCheckError(w, err)
 		return
 	}
-	addr, err := netmail.ParseAddress(in.Email)
-	if err != nil || addr.Name != "" || !mail.ValidAddress(addr.Address) {
+	addr, err := loginAddress(in.Email)
+	if err != nil {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		return
 	}

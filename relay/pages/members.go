@@ -3,13 +3,12 @@ package pages
 import (
 	"errors"
 	"net/http"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 )
 
@@ -56,25 +55,23 @@ var doneTexts = map[string]string{
 	"origin-added":   "Callback origin added.", "origin-removed": "Callback origin removed.",
 }
 
-// githubLogin is what GitHub accepts as a login.
-var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
-
-// checkWho checks a member's name: a GitHub login or an e-mail address.
+// checkWho checks a member's name by the identity rule: a GitHub login
+// or an e-mail address.
 func checkWho(who string) error {
-	if githubLogin.MatchString(who) {
-		return nil
-	}
 	if strings.Contains(who, "@") {
 		return checkEmail(who)
 	}
-	return errors.New("enter a GitHub login (letters, digits and single hyphens) or an e-mail address")
+	if _, err := identity.Login(who); err != nil {
+		return errors.New("enter a GitHub login (letters, digits and single hyphens) or an e-mail address")
+	}
+	return nil
 }
 
-// checkEmail accepts a bare e-mail address only.
+// checkEmail accepts one bare e-mail address, by the identity rule (a
+// domain that would need folding or mapping to be valid is refused).
 func checkEmail(email string) error {
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return errors.New("enter one e-mail address, such as ada@example.com")
+	if _, err := identity.Email(email); err != nil {
+		return errors.New("enter one e-mail address, such as ada@example.com, with its domain as registered")
 	}
 	return nil
 }
