@@ -130,7 +130,8 @@ func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) r
 }
 
 // configAddition is the base64 contents of the one addition of path in
-// a commit input, if path is added exactly once and not deleted.
+// a commit input (as coerced), if path is added exactly once and not
+// deleted.
 func configAddition(in map[string]any, path string) (string, bool) {
 	changes, _ := in["fileChanges"].(map[string]any)
 	var contents string
