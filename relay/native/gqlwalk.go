@@ -12,14 +12,17 @@ import (
 // against gqlServed with every argument coerced.
 
 // Limits on what one request may ask, far above the dashboard's needs.
-// Validation compares the fields that share a response name in one
-// selection set (fragments merged in) pairwise, and deeply: gqlMaxRepeats
-// keeps that work small, where the dashboard repeats no name at all.
+// Validation compares pairwise, and deeply, the fields that share a
+// response name in one selection set (fragments merged in) and the
+// fragments spread into it: gqlMaxRepeats and gqlMaxFragments keep that
+// work small, where the dashboard repeats no name and defines three
+// fragments.
 const (
 	gqlMaxTokens     = 100000
 	gqlMaxSelections = 50000
 	gqlMaxDepth      = 64
-	gqlMaxRepeats    = 32
+	gqlMaxRepeats    = 8
+	gqlMaxFragments  = 64
 )
 
 // operation picks the one operation and checks its header.
@@ -63,8 +66,11 @@ type shapeBound struct {
 }
 
 // boundShape refuses a document too large, too deep, with too many
-// repeated names, or whose fragments spread themselves.
+// repeated names or fragments, or whose fragments spread themselves.
 func boundShape(doc *ast.QueryDocument) error {
+	if len(doc.Fragments) > gqlMaxFragments {
+		return refuse("%d fragments in one document", len(doc.Fragments))
+	}
 	b := shapeBound{doc: doc, spreading: map[string]bool{}}
 	for _, op := range doc.Operations {
 		if err := b.set(op.SelectionSet, 0, map[string]bool{}); err != nil {
