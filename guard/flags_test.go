@@ -19,13 +19,3 @@ func TestStripEverySpelling(t *testing.T) {
 		t.Fatalf("after stripping: %v", h)
 	}
 }
-
-func TestFoldEqual(t *testing.T) {
-	for key, want := range map[string]bool{
-		"X-Outstatic-Pro": true, "x_outstatic.pro": true, "X-Outstatic-Pr0": false, "X-Outstatic-Pro-": false,
-	} {
-		if got := FoldEqual(key, "x-outstatic-pro"); got != want {
-			t.Errorf("%s: %v", key, got)
-		}
-	}
-}
