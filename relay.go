@@ -206,6 +206,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		Callbacks:             rl.callbacks,
 		ResponseHeaderTimeout: time.Duration(rl.ResponseTimeout), // forward applies the default
 		Logger:                rl.logger,
+		ClientIP:              clientIP,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the forwarder: %v", err)
