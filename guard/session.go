@@ -44,11 +44,14 @@ type SessionEnd struct {
 }
 
 // sessionEnd is what r, a request to the auth route route, needs: a watch
-// when it is a refresh.
+// when it is a refresh. The app is asked for its answer uncompressed (next
+// start gzips it otherwise), so that the guard reads what the browser
+// will: a few bytes, which the server may still compress on their way out.
 func sessionEnd(r *http.Request, route authRoute) SessionEnd {
 	if route.name != RouteRefresh || route.sub || r.Method != http.MethodPost {
 		return SessionEnd{}
 	}
+	r.Header.Del("Accept-Encoding")
 	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host)}
 }
 
@@ -71,9 +74,13 @@ func (s SessionEnd) Watching() bool { return s.watch }
 
 // Holds reports whether an answer with status and header may be a failed
 // refresh, so that it must be held back until its body is known: a 401
-// with a JSON body.
+// with a JSON body that is not encoded (what cannot be read is not
+// recognised).
 func (s SessionEnd) Holds(status int, h http.Header) bool {
 	if !s.watch || status != http.StatusUnauthorized {
+		return false
+	}
+	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
 		return false
 	}
 	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))

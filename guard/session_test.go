@@ -26,9 +26,14 @@ func TestSessionEndWatchesRefresh(t *testing.T) {
 		method, u, _ := strings.Cut(target, " ")
 		r := httptest.NewRequest(method, u, nil)
 		r.Header.Set("Origin", "https://blog.example.com")
+		r.Header.Set("Accept-Encoding", "gzip, deflate, br")
 		fix, done, _ := g.Check(httptest.NewRecorder(), r, verdict.Verdict{}, false)
 		if done || fix.Session != want {
 			t.Errorf("%s: done %v, %+v, want %+v", target, done, fix.Session, want)
+		}
+		// a watched refresh is asked for uncompressed, so it can be read
+		if got := r.Header.Get("Accept-Encoding"); fix.Session.Watching() == (got != "") {
+			t.Errorf("%s: Accept-Encoding %q", target, got)
 		}
 	}
 	for host, want := range map[string]bool{
@@ -65,6 +70,7 @@ func TestSessionEndRecognisesFailedRefresh(t *testing.T) {
 		{401, json, `not json`, false},
 		{401, http.Header{"Content-Type": {"text/plain"}}, `{"error":"Token refresh failed"}`, false},
 		{403, json, `{"error":"Token refresh failed"}`, false},
+		{401, http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, `{"error":"Token refresh failed"}`, false},
 	} {
 		h := tc.header.Clone()
 		if got := end.Apply(tc.status, h, []byte(tc.body)); got != tc.want {
