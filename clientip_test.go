@@ -90,7 +90,7 @@ func startClientIPStack(t *testing.T) *clientIPStack {
 	if s.docsKey, docsHash, _, err = relay.NewKey(); err != nil {
 		t.Fatal(err)
 	}
-	s.port, s.admin = freeTCPPort(t), freeTCPPort(t)
+	s.port, s.admin = freeLoopbackPort(), freeLoopbackPort()
 	site := func(name, key string) string {
 		return fmt.Sprintf(`
 http://%[1]s.localhost:%[2]d {
@@ -215,16 +215,6 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // from is an HTTP client whose connections leave from the loopback
