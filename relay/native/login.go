@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
@@ -286,11 +285,6 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 }
 
 func exchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
-
-// memberKey is how a login or e-mail address is compared: GitHub logins
-// are case-insensitive, and so, in practice, are e-mail addresses. It is
-// the one place members are normalized, at configuration and at lookup.
-func memberKey(who string) string { return strings.ToLower(strings.TrimSpace(who)) }
 
 // redactErr keeps an OAuth error's kind and drops what a server echoed.
 func redactErr(err error) error {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	netmail "net/mail"
 	"sync"
 	"time"
 
@@ -164,8 +163,8 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 		writeCheckError(w, err)
 		return
 	}
-	addr, err := netmail.ParseAddress(in.Email)
-	if err != nil || addr.Name != "" || !mail.ValidAddress(addr.Address) {
+	addr, err := loginAddress(in.Email)
+	if err != nil {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		return
 	}

@@ -10,8 +10,9 @@
 // (media.go), the token's renewal (github_token.go), and
 // validate-github-user (validate.go); AI completions (generate.go) and the
 // content scan with the relay's own repository token (scan.go). Members
-// kept in the store and invitations: members.go, invitations.go. It does
-// not import Caddy.
+// kept in the store and invitations: members.go, invitations.go; members
+// are keyed by package identity's rule (identity.go), projects' store
+// records by their slug (slug.go). It does not import Caddy.
 package native
 
 import (
@@ -29,6 +30,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -50,8 +52,8 @@ func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
 
 // Project is a project the native relay serves.
 type Project struct {
-	// Slug names the project (project_slug); it is also its project_id
-	// unless ID is set.
+	// Slug names the project (project_slug) and its store records
+	// (CheckSlug); it is also its project_id unless ID is set.
 	Slug string
 	ID   string
 	// Account is account_slug; default: the repository owner.
@@ -63,8 +65,9 @@ type Project struct {
 	Pro bool
 	// Targets are the project's callback origins.
 	Targets validate.Targets
-	// Members maps a GitHub login or e-mail address, in any case, to a
-	// role. NewNative folds the case: GitHub compares both without it.
+	// Members maps a GitHub login or e-mail address to a role. NewNative
+	// keys each by the identity rule (package identity: ASCII case only)
+	// and refuses one that does not parse.
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
@@ -236,8 +239,11 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
-		if p.Slug == "" || n.projects[p.Slug] != nil {
-			return nil, fmt.Errorf("project %q: empty or repeated slug", p.Slug)
+		if err := CheckSlug(p.Slug); err != nil {
+			return nil, err
+		}
+		if n.projects[p.Slug] != nil {
+			return nil, fmt.Errorf("project %q: repeated slug", p.Slug)
 		}
 		if p.ID == "" {
 			p.ID = p.Slug
@@ -250,9 +256,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			if !ValidRole(role) {
 				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
 			}
-			k := memberKey(who)
-			if k == "" {
-				return nil, fmt.Errorf("project %q: a member has an empty login or e-mail address", p.Slug)
+			k, err := identity.Member(who)
+			if err != nil {
+				return nil, fmt.Errorf("project %q: member: %v", p.Slug, err)
 			}
 			if prev, ok := members[k]; ok && prev != role {
 				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
