@@ -357,12 +357,15 @@ func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Repl
 }
 
 // RelayStartLimit bounds how often one client IP may open the native
-// relay's login start route (<public_url>/outstatic/auth/github/start),
-// where each start mints a sealed state and sends the browser to GitHub.
-// The client IP is Caddy's (trusted_proxies considered). A client past
-// the limit is answered 429 with Retry-After.
+// relay's login start routes for one project
+// (<public_url>/outstatic/auth/github/start, and the OpenID Connect
+// issuer's), where each start mints a sealed state and sends the browser
+// to the provider. Each project counts apart. The client IP is Caddy's
+// (list a proxy in front in trusted_proxies, or every browser counts as
+// the proxy's address); an IPv6 client is its /64. A client past the limit
+// is answered 429 with Retry-After.
 type RelayStartLimit struct {
-	// Burst is how many starts one IP may make at once. Default: 30.
+	// Burst is how many starts one client may make at once. Default: 30.
 	Burst int `json:"burst,omitempty"`
 	// Every is the time one start takes to come back (the steady rate).
 	// Default: 2s.

@@ -250,7 +250,7 @@ func TestEmailNoEnumeration(t *testing.T) {
 
 func TestEmailRateLimits(t *testing.T) {
 	env, _, _ := emailEnv(t)
-	// Per address, member or stranger alike: three, then 429.
+	// Per client and address, member or stranger alike: three, then 429.
 	for _, who := range []string{"bob@example.com", "stranger@example.com"} {
 		for i := range 4 {
 			status, out := env.askLink(t, 0, who)
@@ -263,8 +263,8 @@ func TestEmailRateLimits(t *testing.T) {
 			}
 		}
 	}
-	// The address's bucket refills.
-	env.advance(linkLimitPerAddress.Every)
+	// The bucket refills.
+	env.advance(linkLimitPerClientAddress.Every)
 	if status, _ := env.askLink(t, 0, "stranger@example.com"); status != 200 {
 		t.Fatalf("after the refill: %d", status)
 	}
