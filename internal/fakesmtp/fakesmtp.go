@@ -147,6 +147,25 @@ func (s *Server) Hang(hang bool) {
 	s.hang = hang
 }
 
+// Held returns how many connections the server holds silent.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.held)
+}
+
+// Drop closes the connections held so far: their clients see the server
+// go away. It does not end Hang for the connections to come.
+func (s *Server) Drop() {
+	s.mu.Lock()
+	held := s.held
+	s.held = nil
+	s.mu.Unlock()
+	for _, c := range held {
+		_ = c.Close()
+	}
+}
+
 // Wait returns the next captured message, or fails the test after timeout.
 func (s *Server) Wait(t testing.TB, timeout time.Duration) Message {
 	t.Helper()
