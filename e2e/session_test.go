@@ -46,8 +46,12 @@ func TestSessionExpiryInBrowser(t *testing.T) {
 	// token: the site sets its Max-Age from refresh_token_expires_at, and
 	// from expires_at when the service sends none, and then the person
 	// would be logged out, not refreshed, once the access token expires.
-	if d := time.Until(before.Expires); d <= 0 || d > sessionTTL {
-		t.Fatalf("the session expires in %s, want at most session_ttl %s", d, sessionTTL)
+	// expires_at is session_ttl after the login less the relay's margin
+	// (min(1m, session_ttl/10)), in whole seconds.
+	margin := min(time.Minute, sessionTTL/10)
+	if end := before.Expires; end.Before(loginStart.Add(sessionTTL-margin-time.Second)) || end.After(loginEnd.Add(sessionTTL)) {
+		t.Fatalf("the session expires at %s, want session_ttl (%s) less the margin after the login (%s to %s)",
+			end, sessionTTL, loginStart, loginEnd)
 	}
 	if end := before.RefreshTokenExpires; end.Before(loginStart.Add(refreshTTL-time.Second)) || end.After(loginEnd.Add(refreshTTL+time.Second)) {
 		t.Fatalf("the refresh token expires at %s, want refresh_ttl (%s) after the login (%s to %s)",
@@ -57,13 +61,19 @@ func TestSessionExpiryInBrowser(t *testing.T) {
 	if cookie == nil {
 		t.Fatal("no ost_token cookie after the login")
 	}
+	// The site sets Max-Age from refresh_token_expires_at during the
+	// login, and the browser counts it from when it got the cookie: the
+	// cookie ends with the refresh token, give or take the seconds both
+	// are rounded to and the time the login took.
 	cookieExpires := time.Unix(int64(cookie.Expires), 0)
-	if d := cookieExpires.Sub(before.RefreshTokenExpires); d < -5*time.Second || d > 5*time.Second {
+	if d := cookieExpires.Sub(before.RefreshTokenExpires); d < -2*time.Second || d > loginEnd.Sub(loginStart)+2*time.Second {
 		t.Fatalf("the site's cookie expires at %s, want with the refresh token (%s), not with the access token (%s)",
 			cookieExpires, before.RefreshTokenExpires, before.Expires)
 	}
+	// No refresh while the access token is good (asked only while it
+	// still is: a slow machine may have spent it already).
 	refreshes := s.backend.count(t, "/outstatic/auth/refresh-token")
-	if refreshes != 0 {
+	if refreshes != 0 && time.Now().Before(before.Expires) {
 		t.Fatalf("%d refreshes before the access token expired", refreshes)
 	}
 
@@ -71,7 +81,7 @@ func TestSessionExpiryInBrowser(t *testing.T) {
 	// token really ends (min(1m, session_ttl/10), so that the site's own
 	// expiry has passed when the relay first refuses the token), and its
 	// clock counts whole seconds.
-	wait := time.Until(before.Expires) + min(time.Minute, sessionTTL/10) + 1500*time.Millisecond
+	wait := time.Until(before.Expires) + margin + 1500*time.Millisecond
 	t.Logf("waiting %s for the access token to expire", wait.Round(time.Millisecond))
 	time.Sleep(wait)
 	mark := len(traffic.find(func(*exchange) bool { return true }))

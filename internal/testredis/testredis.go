@@ -5,6 +5,7 @@ package testredis
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // Server is a redis-server process owned by one test.
@@ -103,7 +106,7 @@ func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server
 	}()
 	t.Cleanup(srv.Stop)
 
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testwait.Bound)
 	for {
 		if err := ping(srv.Addr); err == nil {
 			return srv, nil
@@ -116,7 +119,7 @@ func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server
 		}
 		if time.Now().After(deadline) {
 			srv.Stop()
-			return nil, errors.New("redis-server did not answer PING within 5s")
+			return nil, fmt.Errorf("redis-server did not answer PING within %v", testwait.Bound)
 		}
 	}
 }
