@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -103,14 +104,14 @@ func benchClaims() sessionClaims {
 
 // BenchmarkSeal seals an access token (XChaCha20-Poly1305 over JSON).
 func BenchmarkSeal(b *testing.B) {
-	s, err := newSealer(bytes.Repeat([]byte("s"), 32), time.Now)
+	s, err := seal.New(bytes.Repeat([]byte("s"), 32), time.Now)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := benchClaims()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := s.seal(purposeAccess, c, time.Hour); err != nil {
+		if _, _, err := s.Seal(seal.Access, c, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -118,18 +119,18 @@ func BenchmarkSeal(b *testing.B) {
 
 // BenchmarkOpen opens an access token, as every parser and media call does.
 func BenchmarkOpen(b *testing.B) {
-	s, err := newSealer(bytes.Repeat([]byte("s"), 32), time.Now)
+	s, err := seal.New(bytes.Repeat([]byte("s"), 32), time.Now)
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := s.seal(purposeAccess, benchClaims(), time.Hour)
+	token, _, err := s.Seal(seal.Access, benchClaims(), time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		var c sessionClaims
-		if err := s.open(purposeAccess, token, &c); err != nil {
+		if err := s.Open(seal.Access, token, &c); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -76,12 +77,12 @@ const linkGone = "This sign-in link has expired or was already used. Ask for a n
 // openLink reads a link's payload without spending it.
 func (n *Native) openLink(data []byte) (linkPayload, *Project, error) {
 	var l linkPayload
-	if err := n.seal.open(purposeLink, string(data), &l); err != nil {
+	if err := n.seal.Open(seal.Link, string(data), &l); err != nil {
 		return l, nil, err
 	}
 	p := n.projects[l.Project]
 	if p == nil {
-		return l, nil, errSealed
+		return l, nil, seal.ErrSealed
 	}
 	return l, p, nil
 }
@@ -94,7 +95,7 @@ func (n *Native) cookiePath() string {
 
 // csrfFor is the form's CSRF token for the cookie value and link token.
 func (n *Native) csrfFor(cookie, token string) string {
-	return base64.RawURLEncoding.EncodeToString(n.seal.derive(purposeCSRF, []byte(cookie+"\n"+token)))
+	return base64.RawURLEncoding.EncodeToString(n.seal.Derive(seal.CSRF, []byte(cookie+"\n"+token)))
 }
 
 // serveEmailVerify shows the confirmation form for a link that still works.

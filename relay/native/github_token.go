@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -128,7 +129,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have githubC
 	if renewed.Refresh == "" {
 		renewed.Refresh = best.Refresh
 	}
-	sealed, _, err := n.seal.seal(purposeGitHub, renewed, n.familyTTL(c))
+	sealed, _, err := n.seal.Seal(seal.GitHub, renewed, n.familyTTL(c))
 	if err == nil {
 		err = n.cfg.Store.Put(ctx, githubName(c.Family), []byte(sealed), n.familyTTL(c))
 	}
@@ -153,7 +154,7 @@ func (n *Native) newerGitHub(ctx context.Context, family string, have githubCred
 	}
 	var stored githubCredential
 	// A renewal GitHub answered without an expiry does not expire.
-	if n.seal.open(purposeGitHub, string(data), &stored) != nil || (stored.Expiry != 0 && stored.Expiry <= have.Expiry) {
+	if n.seal.Open(seal.GitHub, string(data), &stored) != nil || (stored.Expiry != 0 && stored.Expiry <= have.Expiry) {
 		return have, nil
 	}
 	return stored, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -102,7 +103,7 @@ func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
 		writeCheckError(w, err)
 		return
 	}
-	sealed, _, err := n.seal.seal(purposeStart, loginState{Project: p.Slug, Callback: t.URL}, startTTL)
+	sealed, _, err := n.seal.Seal(seal.Start, loginState{Project: p.Slug, Callback: t.URL}, startTTL)
 	if err != nil {
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeGitHubRelayFailed)
 		return
@@ -126,7 +127,7 @@ type preparer interface {
 // sends back to the site's callback.
 func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provider, failCode string) {
 	var st loginState
-	p, ok := n.openState(w, r, purposeStart, r.URL.Query().Get("s"), &st)
+	p, ok := n.openState(w, r, seal.Start, r.URL.Query().Get("s"), &st)
 	if !ok {
 		return
 	}
@@ -147,7 +148,7 @@ func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provide
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
-	state, _, err := n.seal.seal(purposeState, st, stateTTL)
+	state, _, err := n.seal.Seal(seal.State, st, stateTTL)
 	if err != nil {
 		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
@@ -161,15 +162,15 @@ func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provide
 
 // verifier recomputes a login's PKCE verifier from its nonce.
 func (n *Native) verifier(nonce string) string {
-	return base64.RawURLEncoding.EncodeToString(n.seal.derive(purposeVerify, []byte(nonce)))
+	return base64.RawURLEncoding.EncodeToString(n.seal.Derive(seal.Verify, []byte(nonce)))
 }
 
 // openState opens a sealed login state. A forged one gets a plain 400 (it
 // names no callback to go back to); an expired one, or one whose callback
 // the project no longer accepts, goes back with invalid-state.
-func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, sealed string, st *loginState) (*Project, bool) {
-	err := n.seal.open(purpose, sealed, st)
-	if errors.Is(err, errSealed) {
+func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose seal.Purpose, sealed string, st *loginState) (*Project, bool) {
+	err := n.seal.Open(purpose, sealed, st)
+	if errors.Is(err, seal.ErrSealed) {
 		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, false
 	}
@@ -211,7 +212,7 @@ func (n *Native) serveGitHubCallback(w http.ResponseWriter, r *http.Request) {
 func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Provider, failCode string) {
 	q := r.URL.Query()
 	var st loginState
-	p, ok := n.openState(w, r, purposeState, q.Get("state"), &st)
+	p, ok := n.openState(w, r, seal.State, q.Get("state"), &st)
 	if !ok {
 		return
 	}
@@ -277,7 +278,7 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 		return "", err
 	}
 	token := "xt_" + base64.RawURLEncoding.EncodeToString(raw)
-	sealed, _, err := n.seal.seal(purposeToken, payload, exchangeTTL)
+	sealed, _, err := n.seal.Seal(seal.Token, payload, exchangeTTL)
 	if err != nil {
 		return "", err
 	}

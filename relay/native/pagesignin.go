@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -140,7 +141,7 @@ func (n *Native) PageSignInURL(provider, project, done string) (string, string, 
 	nonce := base64.RawURLEncoding.EncodeToString(raw)
 	// Provider: the callback of prov accepts only its own states.
 	st := loginState{Project: project, Callback: done, Nonce: nonce, Provider: prov.Name(), Page: true}
-	state, _, err := n.seal.seal(purposeState, st, stateTTL)
+	state, _, err := n.seal.Seal(seal.State, st, stateTTL)
 	if err != nil {
 		return "", "", err
 	}
@@ -152,7 +153,7 @@ func (n *Native) PageSignInURL(provider, project, done string) (string, string, 
 // non-member that they are not one.
 func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *Project, st loginState, m member) {
 	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
-	ticket, _, err := n.seal.seal(purposeTicket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
+	ticket, _, err := n.seal.Seal(seal.Ticket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
 		n.finish(w, r, n.providerOf(st), st.Callback, "sign-in-failed")
 		return
@@ -167,7 +168,7 @@ func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *Pro
 // that holds nonce.
 func (n *Native) OpenPageTicket(ctx context.Context, ticket, nonce string) (PageUser, error) {
 	var t pageTicket
-	if err := n.seal.open(purposeTicket, ticket, &t); err != nil {
+	if err := n.seal.Open(seal.Ticket, ticket, &t); err != nil {
 		return PageUser{}, err
 	}
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(t.Nonce), []byte(nonce)) != 1 {
@@ -184,13 +185,13 @@ func (n *Native) OpenPageTicket(ctx context.Context, ticket, nonce string) (Page
 
 // SealPage seals v for the pages' own use (their session), valid for ttl.
 func (n *Native) SealPage(v any, ttl time.Duration) (string, error) {
-	s, _, err := n.seal.seal(purposePage, v, ttl)
+	s, _, err := n.seal.Seal(seal.Page, v, ttl)
 	return s, err
 }
 
 // OpenPage opens what SealPage sealed; it fails for anything forged,
 // tampered, sealed for another purpose, or expired.
-func (n *Native) OpenPage(text string, v any) error { return n.seal.open(purposePage, text, v) }
+func (n *Native) OpenPage(text string, v any) error { return n.seal.Open(seal.Page, text, v) }
 
 // StoredKey is project's active stored key, without the key itself;
 // false when the project has none.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
 // A pages sign-in comes back only to the relay's own pages, with a ticket
@@ -63,7 +65,7 @@ func TestPageSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v map[string]string
-	if n.seal.open(purposeAccess, sealed, &v) == nil || n.OpenPage(ticket, &v) == nil {
+	if n.seal.Open(seal.Access, sealed, &v) == nil || n.OpenPage(ticket, &v) == nil {
 		t.Fatal("a value sealed for one purpose opened as another")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
 // devLogin is the development login provider (dev_login): a page of the
@@ -78,7 +79,7 @@ func (d *devLogin) LoginURL(state, _ string) string {
 // this login's verifier.
 func (d *devLogin) Redeem(_ context.Context, code, verifier string) (member, error) {
 	var c devCode
-	if err := d.n.seal.open(purposeDevCode, code, &c); err != nil {
+	if err := d.n.seal.Open(seal.DevCode, code, &c); err != nil {
 		return member{}, errors.New("dev login: the code does not open or expired")
 	}
 	if subtle.ConstantTimeCompare([]byte(c.Challenge), []byte(s256(verifier))) != 1 {
@@ -143,7 +144,7 @@ func (n *Native) serveDevLogin(w http.ResponseWriter, r *http.Request) {
 // the callback does) and finds its project.
 func (d *devLogin) openLogin(w http.ResponseWriter, state string) (*Project, loginState, bool) {
 	var st loginState
-	if err := d.n.seal.open(purposeState, state, &st); err != nil || d.n.projects[st.Project] == nil {
+	if err := d.n.seal.Open(seal.State, state, &st); err != nil || d.n.projects[st.Project] == nil {
 		http.Error(w, "This login link is not valid or expired. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, st, false
 	}
@@ -208,7 +209,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 			Error: "Pick one of the project's members."})
 		return
 	}
-	code, _, err := d.n.seal.seal(purposeDevCode, devCode{Who: who, Challenge: s256(d.n.verifier(st.Nonce))}, devCodeTTL)
+	code, _, err := d.n.seal.Seal(seal.DevCode, devCode{Who: who, Challenge: s256(d.n.verifier(st.Nonce))}, devCodeTTL)
 	if err != nil {
 		d.n.finish(w, r, d.Name(), st.Callback, protocol.CodeGitHubRelayFailed)
 		return

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
 // devEnv is a native relay with dev_login and no GitHub app, and a
@@ -146,7 +148,7 @@ func TestDevLoginRefusals(t *testing.T) {
 	}
 
 	d := env.relays[0].login.(*devLogin)
-	code, _, err := env.relays[0].seal.seal(purposeDevCode, devCode{Who: "ada", Challenge: s256("verifier-a")}, devCodeTTL)
+	code, _, err := env.relays[0].seal.Seal(seal.DevCode, devCode{Who: "ada", Challenge: s256("verifier-a")}, devCodeTTL)
 	if err != nil {
 		t.Fatal(err)
 	}

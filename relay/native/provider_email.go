@@ -15,6 +15,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -207,7 +208,7 @@ func (n *Native) sendLink(p *Project, link linkPayload) {
 		return
 	}
 	token := "ml_" + base64.RawURLEncoding.EncodeToString(raw)
-	sealed, _, err := n.seal.seal(purposeLink, link, n.email.ttl)
+	sealed, _, err := n.seal.Seal(seal.Link, link, n.email.ttl)
 	if err == nil {
 		err = n.cfg.Store.Put(ctx, linkName(token), []byte(sealed), n.email.ttl)
 	}

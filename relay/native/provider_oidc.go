@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -224,7 +225,7 @@ func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := loginState{Project: p.Slug, Callback: t.URL, Provider: n.oidc.Name(), ReturnURL: ret}
-	sealed, _, err := n.seal.seal(purposeStart, st, startTTL)
+	sealed, _, err := n.seal.Seal(seal.Start, st, startTTL)
 	if err != nil {
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeGoogleRelayFailed)
 		return

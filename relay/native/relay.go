@@ -34,6 +34,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -160,7 +161,7 @@ type Native struct {
 	base     string // PublicURL without a trailing slash
 	projects map[string]*Project
 	declared map[string]*Project // declared key hash → project
-	seal     *sealer
+	seal     *seal.Sealer
 	login    Provider     // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
 	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
 	graphql  string
@@ -231,11 +232,11 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if err != nil {
 		return nil, err
 	}
-	seal, err := newSealer(cfg.Secret, cfg.Now)
+	sealer, err := seal.New(cfg.Secret, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
-	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: seal,
+	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: sealer,
 		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]

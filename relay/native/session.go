@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -66,7 +67,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var x exchangePayload
-	if err := n.seal.open(purposeToken, string(data), &x); err != nil {
+	if err := n.seal.Open(seal.Token, string(data), &x); err != nil {
 		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
@@ -132,12 +133,12 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
 	left := time.Unix(c.End, 0).Sub(n.cfg.Now())
 	c.ID = ""
-	access, accessExp, err := n.seal.seal(purposeAccess, c, min(n.cfg.SessionTTL, left))
+	access, accessExp, err := n.seal.Seal(seal.Access, c, min(n.cfg.SessionTTL, left))
 	if err != nil {
 		return nil, err
 	}
 	c.ID = newSessionID()
-	refresh, refreshExp, err := n.seal.seal(purposeRefresh, c, left)
+	refresh, refreshExp, err := n.seal.Seal(seal.Refresh, c, left)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +170,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		Token string `json:"refresh_token"`
 	}
 	var c sessionClaims
-	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.Open(seal.Refresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
 		protocol.WriteError(w, http.StatusUnauthorized, "Refresh token is expired")
 		return
 	}
@@ -255,7 +256,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		n.refuseSession(w, r, "no bearer token")
 		return nil, nil, false
 	}
-	if err := n.seal.open(purposeAccess, token, &c); err != nil || c.Family == "" {
+	if err := n.seal.Open(seal.Access, token, &c); err != nil || c.Family == "" {
 		n.refuseSession(w, r, "access token expired or invalid")
 		return nil, nil, false
 	}
