@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -69,7 +70,7 @@ func (m RelayMember) check() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("member: %v", err)
 	}
-	if !native.ValidRole(m.Role) {
+	if !protocol.ValidRole(m.Role) {
 		return "", fmt.Errorf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
 	}
 	return k, nil

@@ -20,7 +20,4 @@ func Example() {
 	}
 	client := &http.Client{Transport: ts.Transport(nil)}
 	_, _ = client.Post("https://api.github.com/graphql", "application/json", nil)
-
-	// A commit made with the App's token credits the person who made it.
-	_ = ghapp.AddCoAuthorToBody("", "Ann Lee", "ann@example.org")
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // The one rule of member changes. Every door that changes who is a member
@@ -13,7 +15,7 @@ import (
 // when they are made, revoked and accepted. The doors call it with the
 // roles as they are read under the members' lock, just before the write,
 // so nothing changes between the check and the change. It reads the role
-// table (rolePermissions, roleOrder) and nothing else: no store, no
+// table (package protocol's roles) and nothing else: no store, no
 // project, no request.
 
 // MemberAction is a kind of member change.
@@ -39,8 +41,8 @@ const (
 
 // actionPermission is the dashboard permission each change needs.
 var actionPermission = map[MemberAction]string{
-	ActionAdd: "members.manage", ActionRemove: "members.manage", ActionRole: "roles.manage",
-	ActionInvite: "invites.manage", ActionRevoke: "invites.manage", ActionAccept: "invites.manage",
+	ActionAdd: protocol.PermMembers, ActionRemove: protocol.PermMembers, ActionRole: protocol.PermRoles,
+	ActionInvite: protocol.PermInvites, ActionRevoke: protocol.PermInvites, ActionAccept: protocol.PermInvites,
 }
 
 // OperatorRole is the role the rule gives the operator: whoever reaches
@@ -49,7 +51,7 @@ var actionPermission = map[MemberAction]string{
 // every role, so may grant any role and change anyone; the rest of the
 // rule still holds: an existing member is not added again, the
 // Caddyfile's members are read-only, the last owner is neither removed
-// nor demoted. It is not a member role: ValidRole refuses it.
+// nor demoted. It is not a member role: protocol.ValidRole refuses it.
 const OperatorRole = "operator"
 
 // Actor is who asks for a member change: the operator, or a member known
@@ -121,10 +123,10 @@ func rank(role string) int {
 	if role == OperatorRole {
 		return -1
 	}
-	if i := slices.Index(roleOrder, role); i >= 0 {
+	if i := slices.Index(protocol.Roles(), role); i >= 0 {
 		return i
 	}
-	return len(roleOrder)
+	return len(protocol.Roles())
 }
 
 // AuthorizeMemberChange is the rule: nil when actor (a role, or
@@ -144,10 +146,10 @@ func AuthorizeMemberChange(actor string, c MemberChange) error {
 		return refuseMember(ErrNotAllowed, "%q is not a member change", c.Action)
 	}
 	if actor != OperatorRole {
-		if !ValidRole(actor) {
+		if !protocol.ValidRole(actor) {
 			return refuseMember(ErrNotAllowed, "you are not a member of this project")
 		}
-		if !slices.Contains(rolePermissions[actor], need) {
+		if !protocol.Grants(actor, need) {
 			return refuseMember(ErrNotAllowed, "your role (%s) does not allow this: it needs %s", actor, need)
 		}
 	}
@@ -181,7 +183,7 @@ func AuthorizeMemberChange(actor string, c MemberChange) error {
 		}
 	}
 	if c.Action != ActionRemove && c.Action != ActionRevoke {
-		if !ValidRole(c.NewRole) {
+		if !protocol.ValidRole(c.NewRole) {
 			return refuseMember(ErrBadMember, "role %q is not owner, admin, manager, editor or author", c.NewRole)
 		}
 		if rank(c.NewRole) < rank(actor) {

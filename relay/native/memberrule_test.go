@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // memberRuleGrid is what the rule must answer, written out cell by cell
@@ -196,7 +197,7 @@ func TestMemberRuleLastOwner(t *testing.T) {
 		"editor":     "F F F F F F",
 	} {
 		var got []string
-		for _, r := range roleOrder {
+		for _, r := range protocol.Roles() {
 			got = append(got, memberRuleCode(t, AuthorizeMemberChange(actor, MemberChange{Action: ActionRole, Who: "x", Role: "owner", NewRole: r, Owners: 1})))
 		}
 		got = append(got, memberRuleCode(t, AuthorizeMemberChange(actor, MemberChange{Action: ActionRemove, Who: "x", Role: "owner", Owners: 1})))

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -201,7 +202,7 @@ func checkMember(who, role string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
 	}
-	if role != "" && !ValidRole(role) {
+	if role != "" && !protocol.ValidRole(role) {
 		return "", fmt.Errorf("%w: role %q is not owner, admin, manager, editor or author", ErrBadMember, role)
 	}
 	return k, nil

@@ -78,18 +78,3 @@ func TestAddOriginRefusals(t *testing.T) {
 		t.Errorf("unknown project: %v", err)
 	}
 }
-
-// The roles' order names every role once.
-func TestRoleOrder(t *testing.T) {
-	if len(roleOrder) != len(rolePermissions) {
-		t.Fatalf("roleOrder %v does not list every role", roleOrder)
-	}
-	for i, r := range roleOrder {
-		if !ValidRole(r) {
-			t.Fatalf("roleOrder has unknown role %q", r)
-		}
-		if i > 0 && len(rolePermissions[r]) > len(rolePermissions[roleOrder[i-1]]) {
-			t.Fatalf("%s grants more than %s, which comes before it", r, roleOrder[i-1])
-		}
-	}
-}

@@ -100,9 +100,6 @@ func (n *Native) RoleOf(ctx context.Context, p *Project, u PageUser) (string, er
 	return n.roleOf(ctx, p, u.Login, u.Emails)
 }
 
-// Permissions are the dashboard permissions role grants.
-func Permissions(role string) []string { return slices.Clone(rolePermissions[role]) }
-
 // isPageURL reports whether u is an absolute URL of the relay's pages.
 func (n *Native) isPageURL(u string) bool {
 	return strings.HasPrefix(u, n.base+PagesPath) && !strings.ContainsAny(u, "?#\\")
@@ -221,10 +218,3 @@ func (n *Native) servePages(w http.ResponseWriter, r *http.Request) {
 	}
 	protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 }
-
-// roleOrder lists the roles from the most to the least powerful: a member
-// of the pages may grant a role only up to their own.
-var roleOrder = []string{"owner", "admin", "manager", "editor", "author"}
-
-// Roles lists the roles, the most powerful first.
-func Roles() []string { return append([]string(nil), roleOrder...) }

@@ -8,20 +8,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy"
 )
 
 // serveParser answers #11: the dashboard's GraphQL, from the browser.
 // The session carries the member's own GitHub token, which may reach much
-// more than the project's repository: only what gqlpolicy.go allows, on
-// the project's repository, goes on to GitHub, and only the changes the
-// member's role allows (gqlroles.go).
+// more than the project's repository: only what package gqlpolicy allows,
+// on the project's repository, goes on to GitHub, and only the changes the
+// member's role allows.
 func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
 		if origin := relay.AllowedOrigin(r, n.allTargets(r.Context())); origin != "" {
@@ -46,10 +46,10 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge)
 		return
 	}
-	// checkGraphQL applies adaptCreateBranch itself, before it checks.
-	v, err := checkGraphQL(body, p.RepoOwner, p.RepoSlug)
+	// Check adapts the dashboard's Create Branch itself, before it checks.
+	v, err := gqlpolicy.Check(body, gqlpolicy.Repo{Owner: p.RepoOwner, Name: p.RepoSlug})
 	if err == nil {
-		err = v.authorize(n.accessOf(r.Context(), c, p))
+		err = v.Authorize(n.accessOf(r.Context(), c, p))
 	}
 	if err != nil {
 		n.refuseOperation(w, p, c, v.Operation, err.Error())
@@ -87,6 +87,67 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(res.StatusCode)
 	_, _ = io.Copy(w, io.LimitReader(res.Body, 32<<20))
+}
+
+// accessOf is c's access to p for this call.
+func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *Project) gqlpolicy.Access {
+	a := gqlpolicy.Access{Role: c.Role, MonorepoPath: p.MonorepoPath, ReadFile: n.repoFileReader(ctx, c.token, p)}
+	if c.viaApp {
+		a.Name, a.CoAuthor = c.Name, c.Email
+	}
+	return a
+}
+
+// repositoryFileQuery reads one file of a repository at a revision.
+const repositoryFileQuery = `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
+  repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`
+
+// repoFileReader reads files of p's repository with token, through
+// GitHub's GraphQL (a Blob at a revision), bounded in size and time.
+func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) gqlpolicy.ReadFile {
+	return func(rev, path string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(ctx, gqlpolicy.ConfigReadTimeout)
+		defer cancel()
+		body, err := json.Marshal(map[string]any{
+			"query":         repositoryFileQuery,
+			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": rev + ":" + path},
+			"operationName": "RepositoryFile",
+		})
+		if err != nil {
+			return nil, err
+		}
+		res, err := n.postGraphQL(ctx, token, body)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("github answered %d", res.StatusCode)
+		}
+		var out struct {
+			Data struct {
+				Repository *struct {
+					Object *struct {
+						Text        *string
+						ByteSize    int
+						IsBinary    bool
+						IsTruncated bool
+					}
+				}
+			}
+		}
+		if err := json.NewDecoder(io.LimitReader(res.Body, 4*gqlpolicy.ConfigMaxBytes)).Decode(&out); err != nil {
+			return nil, fmt.Errorf("decoding github's answer: %v", err)
+		}
+		r := out.Data.Repository
+		switch {
+		case r == nil || r.Object == nil || r.Object.Text == nil:
+			return nil, errors.New("no such file")
+		case r.Object.IsBinary || r.Object.IsTruncated || r.Object.ByteSize > gqlpolicy.ConfigMaxBytes || len(*r.Object.Text) > gqlpolicy.ConfigMaxBytes:
+			return nil, errors.New("too large or binary")
+		}
+		return []byte(*r.Object.Text), nil
+	}
 }
 
 // postGraphQL sends one GraphQL request to GitHub with the member's token.
@@ -157,37 +218,4 @@ func (n *Native) projectRepositoryID(ctx context.Context, token string, p *Proje
 		return "", errRepositoryHidden
 	}
 	return out.Data.Repository.ID, nil
-}
-
-// adaptCreateBranch rewrites the dashboard's CreateBranch for GitHub. For
-// sessions that did not log in with GitHub directly (every relay login),
-// the stock dashboard sends the ref as branchName and the repository's name
-// as name, expecting the service's parser to put the ref in name, where
-// GitHub's createRef wants it. Any other body is passed on as it is.
-func adaptCreateBranch(body []byte) []byte {
-	var req map[string]json.RawMessage
-	if json.Unmarshal(body, &req) != nil {
-		return body
-	}
-	var query string
-	if json.Unmarshal(req["query"], &query) != nil || !strings.Contains(query, "createRef(") {
-		return body
-	}
-	var vars map[string]json.RawMessage
-	if json.Unmarshal(req["variables"], &vars) != nil {
-		return body
-	}
-	var ref string
-	if json.Unmarshal(vars["branchName"], &ref) != nil || !strings.HasPrefix(ref, "refs/heads/") {
-		return body
-	}
-	vars["name"] = vars["branchName"]
-	delete(vars, "branchName")
-	delete(vars, "owner")
-	req["variables"], _ = json.Marshal(vars)
-	out, err := json.Marshal(req)
-	if err != nil {
-		return body
-	}
-	return out
 }

@@ -39,18 +39,6 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
-// Roles and the dashboard permissions each grants (PROTOCOL.md §2).
-var rolePermissions = map[string][]string{
-	"owner":   {"roles.manage", "settings.manage", "members.manage", "invites.manage", "collections.manage", "content.manage", "projects.manage"},
-	"admin":   {"roles.manage", "settings.manage", "members.manage", "invites.manage", "collections.manage", "content.manage"},
-	"manager": {"members.manage", "invites.manage", "collections.manage", "content.manage"},
-	"editor":  {"collections.manage", "content.manage"},
-	"author":  {"content.manage"},
-}
-
-// ValidRole reports whether role is one of the documented roles.
-func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
-
 // Project is a project the native relay serves.
 type Project struct {
 	// Slug names the project (project_slug) and its store records
@@ -254,7 +242,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		}
 		members := make(map[string]string, len(p.Members))
 		for who, role := range p.Members {
-			if !ValidRole(role) {
+			if !protocol.ValidRole(role) {
 				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
 			}
 			k, err := identity.Member(who)

@@ -118,7 +118,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	reply := map[string]any{
 		"user": map[string]any{
 			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
-			"permissions": rolePermissions[x.Role],
+			"permissions": protocol.Permissions(x.Role),
 		},
 		"session": session,
 	}

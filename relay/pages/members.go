@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 )
 
@@ -109,7 +110,7 @@ func (p *Pages) serveMembers(q *request) {
 // fillMembers reads the members and invitations into data, with what
 // the rule lets the signed-in user do to each.
 func (p *Pages) fillMembers(q *request, data *membersData) error {
-	ctx, roles := q.r.Context(), native.Roles()
+	ctx, roles := q.r.Context(), protocol.Roles()
 	list, err := p.relay.Members(ctx, q.project.Slug)
 	if err != nil {
 		return err

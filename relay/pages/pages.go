@@ -25,6 +25,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 )
 
@@ -105,7 +106,7 @@ type request struct {
 
 // can reports whether the signed-in user's role grants perm.
 func (q *request) can(perm string) bool {
-	return slices.Contains(native.Permissions(q.role), perm)
+	return slices.Contains(protocol.Permissions(q.role), perm)
 }
 
 // ServeHTTP answers the pages' routes: <root>-/<file> and

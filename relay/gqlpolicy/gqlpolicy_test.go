@@ -1,4 +1,4 @@
-package native
+package gqlpolicy
 
 import (
 	"encoding/json"
@@ -11,6 +11,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 )
+
+// blog is the project's repository in these tests.
+var blog = Repo{Owner: "acme", Name: "blog"}
 
 // dashboardDocs are the documents the stock dashboard sends, byte for byte
 // (the fake GitHub's testdata says where they come from).
@@ -70,7 +73,7 @@ func TestCheckGraphQLDashboardOperations(t *testing.T) {
 			t.Errorf("%s: no variables in the test; every dashboard operation must be covered", op)
 			continue
 		}
-		v, err := checkGraphQL(gqlBody(t, op, doc, vars), "acme", "blog")
+		v, err := Check(gqlBody(t, op, doc, vars), blog)
 		if err != nil {
 			t.Errorf("%s refused: %v", op, err)
 			continue
@@ -96,11 +99,11 @@ func TestCheckGraphQLDashboardOperations(t *testing.T) {
 		}
 	}
 	// the GitHub-session form of CreateBranch, and a literal query
-	v, err := checkGraphQL(gqlBody(t, "CreateBranch", docs["CreateBranch"], map[string]any{"repositoryId": "R_1", "name": "refs/heads/x", "oid": "abc"}), "acme", "blog")
+	v, err := Check(gqlBody(t, "CreateBranch", docs["CreateBranch"], map[string]any{"repositoryId": "R_1", "name": "refs/heads/x", "oid": "abc"}), blog)
 	if err != nil || v.RepositoryID != "R_1" {
 		t.Errorf("GitHub-session CreateBranch: %v %q", err, v.RepositoryID)
 	}
-	if _, err := checkGraphQL([]byte(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`), "acme", "blog"); err != nil {
+	if _, err := Check([]byte(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`), blog); err != nil {
 		t.Errorf("literal GetRepoInfo: %v", err)
 	}
 }
@@ -183,7 +186,7 @@ func stripPositions(d *ast.QueryDocument) any {
 // forwarded body is one plain request, and every field anywhere in it
 // (operations and fragments) that names a repository names the project's,
 // or the ID the caller is told to confirm.
-func namesOnlyProject(t testing.TB, v gqlVerdict, owner, repo string) {
+func namesOnlyProject(t testing.TB, v Verdict, owner, repo string) {
 	t.Helper()
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(v.Body, &keys); err != nil {
@@ -397,12 +400,12 @@ func TestCheckGraphQLRefusals(t *testing.T) {
 		"empty document":         body(`# nothing`, nil),
 	}
 	for name, b := range refused {
-		v, err := checkGraphQL([]byte(b), "acme", "blog")
+		v, err := Check([]byte(b), blog)
 		if err == nil {
 			t.Errorf("%s: accepted, forwarding %s", name, v.Body)
 			continue
 		}
-		if !errors.Is(err, errGraphQL) {
+		if !errors.Is(err, ErrRefused) {
 			t.Errorf("%s: error %v is not a refusal", name, err)
 		}
 		if strings.Contains(err.Error(), "evil") || strings.Contains(err.Error(), "R_other") {
@@ -428,7 +431,7 @@ func TestCheckGraphQLEquivalentForms(t *testing.T) {
 		"nested __typename":     `{"query":"query { repository(owner: \"acme\", name: \"blog\") { __typename id } }"}`,
 		"extra variables":       `{"query":"query { repository(owner: \"acme\", name: \"blog\") { id } }","variables":{"token":"secret"}}`,
 	} {
-		v, err := checkGraphQL([]byte(b), "acme", "blog")
+		v, err := Check([]byte(b), blog)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -462,7 +465,7 @@ func TestCheckGraphQLGeneratedDocuments(t *testing.T) {
 			fragment RecursiveTreeDetails on Tree { ` + tree + ` }`,
 		"MultipleDocuments": `query MultipleDocuments($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { ` + files.String() + ` } }`,
 	} {
-		v, err := checkGraphQL(gqlBody(t, op, doc, own), "acme", "blog")
+		v, err := Check(gqlBody(t, op, doc, own), blog)
 		if err != nil {
 			t.Errorf("%s: %v", op, err)
 			continue
@@ -487,9 +490,9 @@ func FuzzCheckGraphQL(f *testing.F) {
 	f.Add(gqlBody(f, "Save", inlineCommit("($p: String!)", `{deletions: {path: $p}}`), map[string]any{"p": "outstatic/content/singletons.json"}))
 	f.Add(gqlBody(f, "GetBranches", docs["GetBranches"], map[string]any{"owner": "acme", "name": "blog", "first": "100"}))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		v, err := checkGraphQL(body, "acme", "blog")
+		v, err := Check(body, blog)
 		if err != nil {
-			if !errors.Is(err, errGraphQL) {
+			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("error %v is not a refusal", err)
 			}
 			return
@@ -501,7 +504,7 @@ func FuzzCheckGraphQL(f *testing.F) {
 		if !lists {
 			t.Fatalf("forwarded a lone value where a list is expected: %s", v.Body)
 		}
-		if v.authorize(gqlAccess{role: "author", ost: "outstatic"}) == nil {
+		if v.Authorize(Access{Role: "author"}) == nil {
 			for _, p := range paths {
 				switch strings.ToLower(strings.Trim(p, "/")) {
 				case "outstatic/config.json", "outstatic/content/collections.json", "outstatic/content/singletons.json":
@@ -510,7 +513,7 @@ func FuzzCheckGraphQL(f *testing.F) {
 			}
 		}
 		// what is forwarded passes again, unchanged
-		again, err := checkGraphQL(v.Body, "acme", "blog")
+		again, err := Check(v.Body, blog)
 		if err != nil || string(again.Body) != string(v.Body) || again.RepositoryID != v.RepositoryID {
 			t.Fatalf("forwarded body not stable: %v\n%s\n%s", err, v.Body, again.Body)
 		}

@@ -1,4 +1,4 @@
-package native
+package gqlpolicy
 
 import (
 	"encoding/json"

@@ -48,7 +48,7 @@ func TestSchema(t *testing.T) {
 // Every document the stock dashboard sends, and every one the trimmer was
 // given, validates against the cut schema.
 func TestDocumentsValidate(t *testing.T) {
-	b, err := os.ReadFile("../internal/fakegithub/testdata/dashboard-queries.json")
+	b, err := os.ReadFile("../../../internal/fakegithub/testdata/dashboard-queries.json")
 	if err != nil {
 		t.Fatal(err)
 	}

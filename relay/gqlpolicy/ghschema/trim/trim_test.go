@@ -21,7 +21,7 @@ func TestCommittedSchemaIsAFixedPoint(t *testing.T) {
 		t.Fatal("the committed schema does not start with the trimmer's header")
 	}
 	var docs []document
-	for _, p := range []string{"../../internal/fakegithub/testdata/dashboard-queries.json", "keep.graphql"} {
+	for _, p := range []string{"../../../../internal/fakegithub/testdata/dashboard-queries.json", "keep.graphql"} {
 		d, err := readDocuments(p)
 		if err != nil {
 			t.Fatal(err)

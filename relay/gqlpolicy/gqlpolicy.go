@@ -1,4 +1,12 @@
-package native
+// Package gqlpolicy decides what a dashboard session may ask GitHub
+// through the parser endpoint (#11). Check reads a request as GitHub
+// reads it (parsed, validated against GitHub's schema, its values coerced
+// by the spec) and lets through only the shapes the stock dashboard sends,
+// on the project's repository; Verdict.Authorize then holds a change to
+// what the member's role allows, by the paths a commit touches. Nothing
+// here reads a request, a store or the network: the one file read a
+// change may need (gqlconfig.go) comes through Access.ReadFile.
+package gqlpolicy
 
 import (
 	"bytes"
@@ -12,7 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema"
 )
 
 // What the parser endpoint (#11) lets a dashboard session ask of GitHub.
@@ -48,10 +56,10 @@ type gqlField struct {
 // gqlArgCheck checks an argument's coerced value. It returns a repository
 // node ID that the caller must confirm is the project's repository, or
 // "".
-type gqlArgCheck func(v any, r gqlRepo) (string, error)
+type gqlArgCheck func(v any, r Repo) (string, error)
 
-// gqlRepo is the project's repository.
-type gqlRepo struct{ owner, name string }
+// Repo is the project's repository.
+type Repo struct{ Owner, Name string }
 
 // gqlServed is the part of GitHub's schema the dashboard uses, by the type
 // a field is selected on (an interface's name where it is selected through
@@ -88,8 +96,8 @@ var gqlServed = map[string]map[string]gqlField{
 	"CreateCommitOnBranchPayload": {"commit": {}, "clientMutationId": {}},
 }
 
-// gqlVerdict is what checkGraphQL lets through.
-type gqlVerdict struct {
+// Verdict is what Check lets through.
+type Verdict struct {
 	// Body is the request to forward.
 	Body []byte
 	// Operation names the operation, for the log (also on refusal, as far
@@ -99,7 +107,7 @@ type gqlVerdict struct {
 	// ID: the caller must confirm it is the project's before forwarding.
 	RepositoryID string
 
-	// What authorize needs (gqlroles.go): the root mutation, if any; a
+	// What Authorize needs (gqlroles.go): the root mutation, if any; a
 	// commit's input as coerced, and whether it came as a variable (then
 	// it is the very object in out's variables); the request to forward,
 	// before encoding.
@@ -109,19 +117,18 @@ type gqlVerdict struct {
 	out       map[string]any
 }
 
-// errGraphQL is the class of every refusal; the message says why without
+// ErrRefused is the class of every refusal; the message says why without
 // quoting the request's values.
-var errGraphQL = errors.New("graphql refused")
+var ErrRefused = errors.New("graphql refused")
 
 func refuse(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errGraphQL}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrRefused}, args...)...)
 }
 
-// checkGraphQL checks a GraphQL request for the repository owner/repo and
+// Check checks a GraphQL request for the project's repository and
 // returns the request to forward. It applies adaptCreateBranch before
-// checking, so what it checks is what GitHub gets. It does not import
-// Caddy, and never panics.
-func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
+// checking, so what it checks is what GitHub gets. It never panics.
+func Check(body []byte, repo Repo) (v Verdict, err error) {
 	req, err := decodeGraphQLRequest(body)
 	if err != nil {
 		return v, err
@@ -159,7 +166,7 @@ func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
 	if err != nil {
 		return v, err
 	}
-	c := gqlChecker{repo: gqlRepo{owner, repo}, lits: literals{schema: schema, vars: vars, rewrite: true}}
+	c := gqlChecker{repo: repo, lits: literals{schema: schema, vars: vars, rewrite: true}}
 	if err := c.selections(op.SelectionSet); err != nil {
 		return v, err
 	}
@@ -179,7 +186,7 @@ func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
 }
 
 // encode sets Body from out.
-func (v *gqlVerdict) encode() error {
+func (v *Verdict) encode() error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -193,21 +200,21 @@ func (v *gqlVerdict) encode() error {
 // The argument checks gqlServed names; each gets a value coerced to the
 // argument's type.
 
-func isProjectOwner(v any, r gqlRepo) (string, error) {
-	if s, ok := v.(string); ok && sameGitHubName(s, r.owner) {
+func isProjectOwner(v any, r Repo) (string, error) {
+	if s, ok := v.(string); ok && sameGitHubName(s, r.Owner) {
 		return "", nil
 	}
 	return "", refuse("owner is not the project's")
 }
 
-func isProjectName(v any, r gqlRepo) (string, error) {
-	if s, ok := v.(string); ok && sameGitHubName(s, r.name) {
+func isProjectName(v any, r Repo) (string, error) {
+	if s, ok := v.(string); ok && sameGitHubName(s, r.Name) {
 		return "", nil
 	}
 	return "", refuse("repository is not the project's")
 }
 
-func isString(v any, _ gqlRepo) (string, error) {
+func isString(v any, _ Repo) (string, error) {
 	if _, ok := v.(string); ok {
 		return "", nil
 	}
@@ -216,7 +223,7 @@ func isString(v any, _ gqlRepo) (string, error) {
 
 // isCreateRefInput: the dashboard's Create Branch. A branch (refs/heads/),
 // in the repository with the returned node ID.
-func isCreateRefInput(v any, _ gqlRepo) (string, error) {
+func isCreateRefInput(v any, _ Repo) (string, error) {
 	in, _ := v.(map[string]any)
 	id, _ := in["repositoryId"].(string)
 	name, _ := in["name"].(string)
@@ -231,7 +238,7 @@ func isCreateRefInput(v any, _ gqlRepo) (string, error) {
 
 // isCommitInput: every save. The branch is named by
 // repositoryNameWithOwner, never by its node ID.
-func isCommitInput(v any, r gqlRepo) (string, error) {
+func isCommitInput(v any, r Repo) (string, error) {
 	in, _ := v.(map[string]any)
 	branch, err := inputObject(in["branch"], "repositoryNameWithOwner", "branchName")
 	if err != nil {
@@ -239,7 +246,7 @@ func isCommitInput(v any, r gqlRepo) (string, error) {
 	}
 	nwo, _ := branch["repositoryNameWithOwner"].(string)
 	owner, name, ok := strings.Cut(nwo, "/")
-	if !ok || !sameGitHubName(owner, r.owner) || !sameGitHubName(name, r.name) {
+	if !ok || !sameGitHubName(owner, r.Owner) || !sameGitHubName(name, r.Name) {
 		return "", refuse("commit to a repository that is not the project's")
 	}
 	return "", nil

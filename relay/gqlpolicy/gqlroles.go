@@ -1,17 +1,16 @@
-package native
+package gqlpolicy
 
 import (
-	"context"
 	"path"
 	"strings"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // Roles, enforced by the relay. A GitHub App's token can change anything
 // in the repository, and a member's own token as much as GitHub grants
 // them, so the relay itself holds every session, whatever its token, to
-// what the member's role allows (rolePermissions): reads for every
+// what the member's role allows (protocol.Permissions): reads for every
 // member, and each change by the permission it needs, from the paths a
 // commit adds or deletes (gqlPermissions).
 //
@@ -35,11 +34,11 @@ import (
 // no mdExtension adds it there, in the same commit; that one change is let
 // through after reading the current file (gqlconfig.go).
 
-// Permissions that changes need (PROTOCOL.md §2's names).
+// Permissions that changes need.
 const (
-	permContent     = "content.manage"
-	permCollections = "collections.manage"
-	permSettings    = "settings.manage"
+	permContent     = protocol.PermContent
+	permCollections = protocol.PermCollections
+	permSettings    = protocol.PermSettings
 )
 
 // gqlPermissions is the one table of what each operation needs beyond
@@ -79,32 +78,24 @@ func isDocument(p string) bool {
 	return strings.HasSuffix(p, ".md") || strings.HasSuffix(p, ".mdx")
 }
 
-// gqlAccess is who sends a request, for authorize.
-type gqlAccess struct {
-	role string
-	// ost is the repository's Outstatic folder.
-	ost string
-	// coAuthor, if not "", is the e-mail address a commit made with the
-	// App's token credits (Co-authored-by), with name.
-	name, coAuthor string
-	// readFile reads the repository's current files, with the call's
+// Access is who sends a request, for Authorize.
+type Access struct {
+	// Role is the member's role in the project.
+	Role string
+	// MonorepoPath is the project's monorepo_path: the repository's
+	// Outstatic folder is <MonorepoPath>/outstatic.
+	MonorepoPath string
+	// CoAuthor, if not "", is the e-mail address a commit made with the
+	// App's token credits (Co-authored-by), with Name.
+	Name, CoAuthor string
+	// ReadFile reads the repository's current files, with the call's
 	// token, for the one settings change any role may make (gqlconfig.go).
-	readFile readRepoFile
+	ReadFile ReadFile
 }
 
-// accessOf is c's access to p for this call.
-func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *Project) gqlAccess {
-	a := gqlAccess{role: c.Role, ost: strings.Trim(path.Join(p.MonorepoPath, "outstatic"), "/"),
-		readFile: n.repoFileReader(ctx, c.token, p)}
-	if c.viaApp {
-		a.name, a.coAuthor = c.Name, c.Email
-	}
-	return a
-}
-
-// authorize refuses a change a's role does not allow, and credits the
+// Authorize refuses a change a's role does not allow, and credits the
 // member of a commit made with the App's token.
-func (v *gqlVerdict) authorize(a gqlAccess) error {
+func (v *Verdict) Authorize(a Access) error {
 	if v.mutation == "" {
 		return nil
 	}
@@ -112,32 +103,33 @@ func (v *gqlVerdict) authorize(a gqlAccess) error {
 	if !ok {
 		return refuse("mutation %s has no permission", quoteName(v.mutation))
 	}
-	if need != "" && !hasPermission(a.role, need) {
-		return refuse("role %s lacks %s", a.role, need)
+	if need != "" && !protocol.Grants(a.Role, need) {
+		return refuse("role %s lacks %s", a.Role, need)
 	}
 	if v.mutation != "createCommitOnBranch" {
 		return nil
 	}
+	ost := strings.Trim(path.Join(a.MonorepoPath, "outstatic"), "/")
 	paths, saves := commitPaths(v.commit)
 	for _, p := range paths {
 		if !plainRepoPath(p) {
 			return refuse("a commit path is not a plain repository path")
 		}
-		need := pathPermission(p, a.ost)
+		need := pathPermission(p, ost)
 		if need == permCollections && saves && isSchema(strings.ToLower(path.Base(p))) {
 			need = permContent // a new tag's options, saved with its document
 		}
-		if need == permSettings && !hasPermission(a.role, need) {
+		if need == permSettings && !protocol.Grants(a.Role, need) {
 			if err := v.allowConfigWrite(a, p, saves); err != nil {
-				return refuse("role %s lacks %s for a change to %s (%v)", a.role, need, quoteName(path.Base(p)), err)
+				return refuse("role %s lacks %s for a change to %s (%v)", a.Role, need, quoteName(path.Base(p)), err)
 			}
 			continue
 		}
-		if !hasPermission(a.role, need) {
-			return refuse("role %s lacks %s for a change to %s", a.role, need, quoteName(path.Base(p)))
+		if !protocol.Grants(a.Role, need) {
+			return refuse("role %s lacks %s for a change to %s", a.Role, need, quoteName(path.Base(p)))
 		}
 	}
-	if a.coAuthor == "" {
+	if a.CoAuthor == "" {
 		return nil
 	}
 	// Only the input as a variable is rewritten: the stock dashboard's.
@@ -146,7 +138,7 @@ func (v *gqlVerdict) authorize(a gqlAccess) error {
 		return refuse("a commit made with the app's token must pass its input as a variable")
 	}
 	body, _ := msg["body"].(string)
-	msg["body"] = ghapp.AddCoAuthorToBody(body, a.name, a.coAuthor)
+	msg["body"] = AddCoAuthorToBody(body, a.Name, a.CoAuthor)
 	return v.encode()
 }
 
@@ -187,14 +179,4 @@ func plainRepoPath(p string) bool {
 		}
 	}
 	return true
-}
-
-// hasPermission reports whether role grants perm.
-func hasPermission(role, perm string) bool {
-	for _, p := range rolePermissions[role] {
-		if p == perm {
-			return true
-		}
-	}
-	return false
 }

@@ -1,13 +1,10 @@
-package native
+package gqlpolicy
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"time"
@@ -23,11 +20,11 @@ import (
 // token) with only mdExtension added; any other change, or any failure
 // to read the current file, is refused as before.
 
-// Bounds on reading the current config.json: a settings file is small,
-// and a save should not wait long on it.
+// Bounds on reading the current config.json, for the ReadFile that does:
+// a settings file is small, and a save should not wait long on it.
 const (
-	configMaxBytes    = 64 << 10
-	configReadTimeout = 10 * time.Second
+	ConfigMaxBytes    = 64 << 10
+	ConfigReadTimeout = 10 * time.Second
 )
 
 // mdExtensions are the values outstatic 2.2.4 writes to mdExtension.
@@ -37,9 +34,9 @@ var mdExtensions = map[string]bool{"md": true, "mdx": true}
 // change it was needed for is refused (fail closed).
 var errConfigRead = errors.New("the current config.json could not be read")
 
-// readRepoFile reads a repository file at a revision (a commit ID or a
-// branch), with a cap on its size.
-type readRepoFile func(rev, path string) ([]byte, error)
+// ReadFile reads a repository file at a revision (a commit ID or a
+// branch), of at most ConfigMaxBytes, within ConfigReadTimeout.
+type ReadFile func(rev, path string) ([]byte, error)
 
 // isObjectID reports whether s is a full Git object ID (SHA-1 or SHA-256,
 // hex), so that it names one commit and nothing else in an expression.
@@ -80,58 +77,6 @@ func onlyAddsMDExtension(current []byte, contents string) error {
 	return nil
 }
 
-// repositoryFileQuery reads one file of a repository at a revision.
-const repositoryFileQuery = `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
-  repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`
-
-// repoFileReader reads files of p's repository with token, through
-// GitHub's GraphQL (a Blob at a revision), bounded in size and time.
-func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) readRepoFile {
-	return func(rev, path string) ([]byte, error) {
-		ctx, cancel := context.WithTimeout(ctx, configReadTimeout)
-		defer cancel()
-		body, err := json.Marshal(map[string]any{
-			"query":         repositoryFileQuery,
-			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": rev + ":" + path},
-			"operationName": "RepositoryFile",
-		})
-		if err != nil {
-			return nil, err
-		}
-		res, err := n.postGraphQL(ctx, token, body)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errConfigRead, err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%w: github answered %d", errConfigRead, res.StatusCode)
-		}
-		var out struct {
-			Data struct {
-				Repository *struct {
-					Object *struct {
-						Text        *string
-						ByteSize    int
-						IsBinary    bool
-						IsTruncated bool
-					}
-				}
-			}
-		}
-		if err := json.NewDecoder(io.LimitReader(res.Body, 4*configMaxBytes)).Decode(&out); err != nil {
-			return nil, fmt.Errorf("%w: decoding github's answer: %v", errConfigRead, err)
-		}
-		r := out.Data.Repository
-		switch {
-		case r == nil || r.Object == nil || r.Object.Text == nil:
-			return nil, fmt.Errorf("%w: no such file", errConfigRead)
-		case r.Object.IsBinary || r.Object.IsTruncated || r.Object.ByteSize > configMaxBytes || len(*r.Object.Text) > configMaxBytes:
-			return nil, fmt.Errorf("%w: too large or binary", errConfigRead)
-		}
-		return []byte(*r.Object.Text), nil
-	}
-}
-
 // configAddition is the base64 contents of the one addition of path in
 // a commit input (as coerced), if path is added exactly once and not
 // deleted.
@@ -159,7 +104,7 @@ func configAddition(in map[string]any, path string) (string, bool) {
 // allowConfigWrite checks a commit's write of config.json (at path) by a
 // role without settings.manage: only adding mdExtension to the file the
 // commit replaces, alongside a document.
-func (v *gqlVerdict) allowConfigWrite(a gqlAccess, path string, savesDocument bool) error {
+func (v *Verdict) allowConfigWrite(a Access, path string, savesDocument bool) error {
 	if !savesDocument {
 		return errors.New("config.json written without a document")
 	}
@@ -171,12 +116,12 @@ func (v *gqlVerdict) allowConfigWrite(a gqlAccess, path string, savesDocument bo
 	// lands the commit only while the branch is still at expectedHeadOid,
 	// so the file compared is exactly the one the commit replaces.
 	base, _ := v.commit["expectedHeadOid"].(string)
-	if !isObjectID(base) || a.readFile == nil {
+	if !isObjectID(base) || a.ReadFile == nil {
 		return errConfigRead
 	}
-	current, err := a.readFile(base, path)
+	current, err := a.ReadFile(base, path)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errConfigRead, err)
 	}
 	return onlyAddsMDExtension(current, contents)
 }

@@ -1,13 +1,14 @@
-package native
+package gqlpolicy
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 )
 
-// The JSON around a GraphQL document, read strictly for checkGraphQL.
+// The JSON around a GraphQL document, read strictly for Check.
 
 // gqlRequest is a GraphQL request as graphql-request sends it.
 type gqlRequest struct {
@@ -109,4 +110,37 @@ func strictValue(dec *json.Decoder, depth int) (any, error) {
 	default:
 		return t, nil
 	}
+}
+
+// adaptCreateBranch rewrites the dashboard's CreateBranch for GitHub. For
+// sessions that did not log in with GitHub directly (every relay login),
+// the stock dashboard sends the ref as branchName and the repository's name
+// as name, expecting the service's parser to put the ref in name, where
+// GitHub's createRef wants it. Any other body is passed on as it is.
+func adaptCreateBranch(body []byte) []byte {
+	var req map[string]json.RawMessage
+	if json.Unmarshal(body, &req) != nil {
+		return body
+	}
+	var query string
+	if json.Unmarshal(req["query"], &query) != nil || !strings.Contains(query, "createRef(") {
+		return body
+	}
+	var vars map[string]json.RawMessage
+	if json.Unmarshal(req["variables"], &vars) != nil {
+		return body
+	}
+	var ref string
+	if json.Unmarshal(vars["branchName"], &ref) != nil || !strings.HasPrefix(ref, "refs/heads/") {
+		return body
+	}
+	vars["name"] = vars["branchName"]
+	delete(vars, "branchName")
+	delete(vars, "owner")
+	req["variables"], _ = json.Marshal(vars)
+	out, err := json.Marshal(req)
+	if err != nil {
+		return body
+	}
+	return out
 }

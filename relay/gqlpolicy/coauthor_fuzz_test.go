@@ -1,4 +1,4 @@
-package ghapp
+package gqlpolicy
 
 import (
 	"strings"

@@ -7,8 +7,8 @@
 // document must validate against GitHub's whole schema. The result keeps
 // the fields those documents select, every argument of those fields, and
 // every input type and enum those arguments reach, whole; trim.go lists
-// the rules. Run it from the repository's root; ghschema/SOURCE.md has
-// the exact command.
+// the rules. Run it from the repository's root; SOURCE.md in the package
+// above has the exact command.
 package main
 
 import (
@@ -22,9 +22,9 @@ import (
 )
 
 // header opens the written schema.
-const header = `# GitHub's public GraphQL schema, cut down by ghschema/trim to what the
-# dashboard and the relay use. Do not edit: ghschema/SOURCE.md says where it
-# comes from and how to make it again.
+const header = `# GitHub's public GraphQL schema, cut by relay/gqlpolicy/ghschema/trim to
+# what the dashboard and the relay use. Do not edit: SOURCE.md beside it
+# says where it comes from and how to make it again.
 
 `
 
@@ -36,9 +36,9 @@ func (k *keepFiles) Set(v string) error { *k = append(*k, v); return nil }
 
 func main() {
 	github := flag.String("github", "", "GitHub's schema.graphql, from the npm package @octokit/graphql-schema (required)")
-	out := flag.String("o", "ghschema/schema.graphql", "where to write the cut schema")
+	out := flag.String("o", "relay/gqlpolicy/ghschema/schema.graphql", "where to write the cut schema")
 	var keep keepFiles
-	flag.Var(&keep, "keep", "a file of documents whose fields are kept: .graphql, or .json mapping names to documents (repeatable; default: the dashboard's and ghschema/trim/keep.graphql)")
+	flag.Var(&keep, "keep", "a file of documents whose fields are kept: .graphql, or .json mapping names to documents (repeatable; default: the dashboard's and relay/gqlpolicy/ghschema/trim/keep.graphql)")
 	flag.Parse()
 	if *github == "" {
 		fmt.Fprintln(os.Stderr, "trim: -github is required")
@@ -46,7 +46,7 @@ func main() {
 		os.Exit(2)
 	}
 	if len(keep) == 0 {
-		keep = keepFiles{"internal/fakegithub/testdata/dashboard-queries.json", "ghschema/trim/keep.graphql"}
+		keep = keepFiles{"internal/fakegithub/testdata/dashboard-queries.json", "relay/gqlpolicy/ghschema/trim/keep.graphql"}
 	}
 	if err := run(*github, *out, keep); err != nil {
 		fmt.Fprintln(os.Stderr, "trim:", err)

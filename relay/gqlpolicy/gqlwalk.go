@@ -1,4 +1,4 @@
-package native
+package gqlpolicy
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// The walk of a parsed document for checkGraphQL: its one operation's
+// The walk of a parsed document for Check: its one operation's
 // header, a bound on its shape before it is validated, and its selections
 // against gqlServed with every argument coerced.
 
@@ -128,10 +128,10 @@ func (b *shapeBound) set(set ast.SelectionSet, depth int, names map[string]bool)
 
 // gqlChecker walks the selections of one validated operation.
 type gqlChecker struct {
-	repo         gqlRepo
+	repo         Repo
 	lits         literals
 	repositoryID string
-	mutation     string         // the root mutation field, for authorize
+	mutation     string         // the root mutation field, for Authorize
 	commit       map[string]any // createCommitOnBranch's input, coerced
 	commitVar    bool           // ... given as a variable
 }
