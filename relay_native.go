@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -184,7 +185,7 @@ func (a *RelayGitHubApp) check() error {
 }
 
 // repoApp expands the App's key for the native relay.
-func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) {
+func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*github.App, error) {
 	if a == nil {
 		return nil, nil
 	}
@@ -195,7 +196,7 @@ func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) 
 	if strings.TrimSpace(key) == "" {
 		return nil, fmt.Errorf("github_app: private_key %s expands to nothing", a.PrivateKey)
 	}
-	return &native.RepoApp{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
+	return &github.App{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
 
 // RelayRedis keeps the relay's state in Redis, for several instances.
@@ -265,7 +266,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	cfg := native.NativeConfig{
 		PublicURL: pub,
 		Projects:  projects,
-		GitHub: native.GitHubApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
+		GitHub: github.OAuthApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
 			BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL},
 		Store:      st,
 		Secret:     secret,

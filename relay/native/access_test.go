@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 )
 
 // emailSession logs in a verified address on relay i as an e-mail or
@@ -150,7 +151,7 @@ func TestNativeAppAccess(t *testing.T) {
 	}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.RepoApp = &RepoApp{AppID: 9, PrivateKey: pemKey}
+		c.RepoApp = &github.App{AppID: 9, PrivateKey: pemKey}
 	})
 	env.gh.RegisterApp(9, "relay", &key.PublicKey)
 	s := env.emailSession(t, 0, "bob@example.com")

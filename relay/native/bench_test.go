@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -29,7 +30,7 @@ func benchNative(b *testing.B, n int) (*Native, string) {
 	nat, err := NewNative(NativeConfig{
 		PublicURL: pub,
 		Projects:  projects,
-		GitHub:    GitHubApp{ClientID: "c", ClientSecret: "s"},
+		GitHub:    github.OAuthApp{ClientID: "c", ClientSecret: "s"},
 		Store:     store.NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"),
 		Secret:    bytes.Repeat([]byte("s"), 32),
 	})

@@ -5,15 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 
 	"go.uber.org/zap"
-	"golang.org/x/oauth2"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -73,12 +72,10 @@ type member struct {
 	Emails []string `json:"es,omitempty"`
 	Avatar string   `json:"a,omitempty"`
 	Role   string   `json:"r"`
-	// GitHub is the user's GitHub token, for the parser. A GitHub App's
-	// user token expires (GitHubExpiry, Unix seconds) and comes with a
-	// refresh token, single use, that renews it (see github_token.go).
-	GitHub        string `json:"g"`
-	GitHubRefresh string `json:"gr,omitempty"`
-	GitHubExpiry  int64  `json:"gx,omitempty"`
+	// Credential is the user's GitHub token, for the parser and media
+	// ("" for a login that was not GitHub's), renewed when it expires
+	// (github_token.go).
+	github.Credential
 }
 
 // maxEmails bounds the verified addresses a session carries, so that the
@@ -286,15 +283,6 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 }
 
 func exchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
-
-// redactErr keeps an OAuth error's kind and drops what a server echoed.
-func redactErr(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		return fmt.Errorf("oauth2: %s (status %d)", re.ErrorCode, re.Response.StatusCode)
-	}
-	return err
-}
 
 // writeCheckError answers a refused callback with its protocol code.
 func writeCheckError(w http.ResponseWriter, err error) {

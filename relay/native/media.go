@@ -177,7 +177,8 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), mediaTimeout)
 	defer cancel()
-	res, err := n.fetchMedia(ctx, cancel, r.Method, c.token, p, m)
+	// The project's own spelling of the repository, never the request's.
+	res, err := n.gh.Media(ctx, cancel, r.Method, c.token, p.RepoOwner, p.RepoSlug, m.branch, m.segments, mediaHeaderTimeout)
 	if err != nil {
 		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
@@ -237,36 +238,6 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// fetchMedia asks GitHub's contents API for the raw file. The headers must
-// arrive within mediaHeaderTimeout (cancel ends the request otherwise);
-// ctx bounds the whole transfer. The configured client's own Timeout is
-// not used: it would cut a large file that is still arriving.
-func (n *Native) fetchMedia(ctx context.Context, cancel context.CancelFunc, method, token string, p *Project, m mediaRequest) (*http.Response, error) {
-	escaped := make([]string, len(m.segments))
-	for i, s := range m.segments {
-		escaped[i] = url.PathEscape(s)
-	}
-	// The project's own spelling of the repository, never the request's.
-	u := strings.TrimSuffix(n.cfg.GitHub.APIURL, "/") + "/repos/" + url.PathEscape(p.RepoOwner) + "/" +
-		url.PathEscape(p.RepoSlug) + "/contents/" + strings.Join(escaped, "/") + "?ref=" + url.QueryEscape(m.branch)
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/vnd.github.raw")
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	client := *n.cfg.Client
-	client.Timeout = 0
-	timer := time.AfterFunc(mediaHeaderTimeout, cancel)
-	res, err := client.Do(req)
-	if !timer.Stop() && err == nil {
-		res.Body.Close()
-		return nil, errors.New("github media: no response headers in time")
-	}
-	return res, err
 }
 
 // flushWriter flushes after every write, so a file streams to the site as

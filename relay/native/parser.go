@@ -1,11 +1,8 @@
 package native
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy"
 )
 
@@ -58,8 +56,8 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	if v.RepositoryID != "" {
-		id, err := n.projectRepositoryID(ctx, c.token, p)
-		if errors.Is(err, errRepositoryHidden) {
+		id, err := n.gh.RepositoryID(ctx, c.token, p.RepoOwner, p.RepoSlug)
+		if errors.Is(err, github.ErrRepositoryHidden) {
 			n.refuseOperation(w, p, c, v.Operation, err.Error())
 			return
 		}
@@ -73,7 +71,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := n.postGraphQL(ctx, c.token, v.Body)
+	res, err := n.gh.GraphQL(ctx, c.token, v.Body)
 	if err != nil {
 		n.log.Info("github graphql failed", zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
@@ -98,69 +96,14 @@ func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *Project) gql
 	return a
 }
 
-// repositoryFileQuery reads one file of a repository at a revision.
-const repositoryFileQuery = `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
-  repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`
-
 // repoFileReader reads files of p's repository with token, through
 // GitHub's GraphQL (a Blob at a revision), bounded in size and time.
 func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) gqlpolicy.ReadFile {
 	return func(rev, path string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(ctx, gqlpolicy.ConfigReadTimeout)
 		defer cancel()
-		body, err := json.Marshal(map[string]any{
-			"query":         repositoryFileQuery,
-			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": rev + ":" + path},
-			"operationName": "RepositoryFile",
-		})
-		if err != nil {
-			return nil, err
-		}
-		res, err := n.postGraphQL(ctx, token, body)
-		if err != nil {
-			return nil, err
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("github answered %d", res.StatusCode)
-		}
-		var out struct {
-			Data struct {
-				Repository *struct {
-					Object *struct {
-						Text        *string
-						ByteSize    int
-						IsBinary    bool
-						IsTruncated bool
-					}
-				}
-			}
-		}
-		if err := json.NewDecoder(io.LimitReader(res.Body, 4*gqlpolicy.ConfigMaxBytes)).Decode(&out); err != nil {
-			return nil, fmt.Errorf("decoding github's answer: %v", err)
-		}
-		r := out.Data.Repository
-		switch {
-		case r == nil || r.Object == nil || r.Object.Text == nil:
-			return nil, errors.New("no such file")
-		case r.Object.IsBinary || r.Object.IsTruncated || r.Object.ByteSize > gqlpolicy.ConfigMaxBytes || len(*r.Object.Text) > gqlpolicy.ConfigMaxBytes:
-			return nil, errors.New("too large or binary")
-		}
-		return []byte(*r.Object.Text), nil
+		return n.gh.RepositoryFile(ctx, token, p.RepoOwner, p.RepoSlug, rev+":"+path, gqlpolicy.ConfigMaxBytes)
 	}
-}
-
-// postGraphQL sends one GraphQL request to GitHub with the member's token.
-func (n *Native) postGraphQL(ctx context.Context, token string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.graphql, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	return n.cfg.Client.Do(req)
 }
 
 // refuseOperation answers a query the policy refused. The body must not
@@ -174,48 +117,4 @@ func (n *Native) refuseOperation(w http.ResponseWriter, p *Project, c *sessionCl
 	n.log.Warn("graphql operation refused", zap.String("project", p.Slug), zap.String("login", c.Login),
 		zap.String("operation", op), zap.String("reason", reason))
 	protocol.WriteError(w, http.StatusForbidden, "forbidden-operation")
-}
-
-// repositoryIDQuery asks for the node ID of a repository.
-const repositoryIDQuery = `query RepositoryID($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`
-
-var errRepositoryHidden = errors.New("github does not show the project's repository to this member")
-
-// projectRepositoryID asks GitHub, with the member's token, for the node ID
-// of the project's repository: the only repositoryId createRef may name.
-// The dashboard's Create Branch is rare, so the ID is looked up each time
-// rather than cached: no state to share between instances, and a
-// repository deleted and made again under the same name is never confused
-// with its former self.
-func (n *Native) projectRepositoryID(ctx context.Context, token string, p *Project) (string, error) {
-	body, err := json.Marshal(map[string]any{
-		"query":         repositoryIDQuery,
-		"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug},
-		"operationName": "RepositoryID",
-	})
-	if err != nil {
-		return "", err
-	}
-	res, err := n.postGraphQL(ctx, token, body)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("github answered %d", res.StatusCode)
-	}
-	var out struct {
-		Data struct {
-			Repository *struct {
-				ID string `json:"id"`
-			} `json:"repository"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out); err != nil {
-		return "", fmt.Errorf("decoding github's answer: %v", err)
-	}
-	if out.Data.Repository == nil || out.Data.Repository.ID == "" {
-		return "", errRepositoryHidden
-	}
-	return out.Data.Repository.ID, nil
 }

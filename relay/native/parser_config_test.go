@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy"
 )
 
@@ -25,7 +26,7 @@ func TestNativeEditorSaveAddsMDExtension(t *testing.T) {
 		t.Fatal(err)
 	}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.RepoApp = &RepoApp{AppID: 9, PrivateKey: pemKey} })
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.RepoApp = &github.App{AppID: 9, PrivateKey: pemKey} })
 	env.gh.RegisterApp(9, "relay", &key.PublicKey)
 	env.gh.Install(9, 90, "acme/blog")
 	access := str(env.emailSession(t, 0, "bob@example.com"), "access_token") // an editor

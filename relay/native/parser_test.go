@@ -8,14 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
-	"github.com/vektah/gqlparser/v2/validator"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema"
 )
 
 // parserEnv is a native relay with a logged-in dashboard session and a
@@ -146,18 +141,5 @@ func TestParserDashboardMutations(t *testing.T) {
 	}
 	if text, ok := env.gh.File("draft", "outstatic/content/posts/new.md"); !ok || text != "# New" {
 		t.Fatalf("the commit did not land: %q %v", text, ok)
-	}
-}
-
-// The relay's own documents validate against GitHub's schema.
-func TestOwnDocumentsValidate(t *testing.T) {
-	for name, doc := range map[string]string{"RepositoryID": repositoryIDQuery, "RepositoryFile": repositoryFileQuery} {
-		q, err := parser.ParseQuery(&ast.Source{Input: doc})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if errs := validator.ValidateWithRules(ghschema.Schema(), q, nil); len(errs) > 0 {
-			t.Errorf("%s: %v", name, errs)
-		}
 	}
 }

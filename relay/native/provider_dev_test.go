@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
@@ -23,7 +24,7 @@ func devEnv(t *testing.T) (*nativeEnv, *http.Client) {
 	core, logs := observer.New(zapcore.WarnLevel)
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
 		c.DevLogin = true
-		c.GitHub = GitHubApp{}
+		c.GitHub = github.OAuthApp{}
 		c.Logger = zap.New(core)
 	})
 	if n := logs.FilterMessageSnippet("dev_login is on").Len(); n != len(env.relays) {

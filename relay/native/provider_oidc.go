@@ -294,3 +294,12 @@ var (
 	_ Provider = (*oidcLogin)(nil)
 	_ preparer = (*oidcLogin)(nil)
 )
+
+// redactErr keeps an OAuth error's kind and drops what the issuer echoed.
+func redactErr(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return fmt.Errorf("oauth2: %s (status %d)", re.ErrorCode, re.Response.StatusCode)
+	}
+	return err
+}

@@ -29,11 +29,11 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -65,25 +65,14 @@ type Project struct {
 	AI *AI
 }
 
-// GitHubApp is the relay's own GitHub OAuth app.
-type GitHubApp struct {
-	ClientID, ClientSecret string
-	// BaseURL serves /login/oauth/...; default https://github.com.
-	BaseURL string
-	// APIURL serves /user and /user/emails; default https://api.github.com.
-	APIURL string
-	// GraphQLURL; default APIURL+"/graphql" (GitHub Enterprise Server:
-	// <host>/api/graphql).
-	GraphQLURL string
-}
-
 // NativeConfig configures the native relay.
 type NativeConfig struct {
 	// PublicURL is the relay's public base URL: the site's
 	// OUTSTATIC_API_URL. The login start and GitHub's redirect live under it.
 	PublicURL *url.URL
 	Projects  []Project
-	GitHub    GitHubApp
+	// GitHub is the relay's own GitHub OAuth app, and where GitHub is.
+	GitHub github.OAuthApp
 	// Store keeps key records, exchange tokens, spent markers and
 	// renewed GitHub tokens (sealed).
 	Store store.Store
@@ -115,7 +104,7 @@ type NativeConfig struct {
 	// repository access to sessions without a GitHub token of their own
 	// (Google and e-mail logins). Default: none; such sessions are refused
 	// no-repository-access.
-	RepoApp *RepoApp
+	RepoApp *github.App
 	// Mailer sends invitations; default: none (the link is handed back
 	// to whoever invited, to pass on).
 	Mailer Mailer
@@ -150,9 +139,8 @@ type Native struct {
 	projects map[string]*Project
 	declared map[string]*Project // declared key hash → project
 	seal     *seal.Sealer
-	login    Provider     // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
-	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
-	graphql  string
+	login    Provider         // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
+	gh       *github.Client   // every call to GitHub
 	oidc     *oidcLogin       // nil without an OIDC issuer
 	email    *emailLogin      // nil without e-mail logins
 	origins  validate.Targets // every project's origins, for preflights
@@ -164,7 +152,7 @@ type Native struct {
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
 	members  memberCache
-	apps     map[string]*ghapp.TokenSource // by project slug, with RepoApp
+	apps     map[string]*github.TokenSource // by project slug, with RepoApp
 
 	originCache originCache                  // stored callback origins, briefly (origins.go)
 	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
@@ -187,8 +175,10 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("a store is required")
 	}
-	if (cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "") && !cfg.DevLogin {
-		return nil, errors.New("github client_id and client_secret are required")
+	if !cfg.DevLogin {
+		if err := cfg.GitHub.Check(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -261,20 +251,8 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		n.projects[p.Slug] = p
 		n.origins.Origins = append(n.origins.Origins, p.Targets.Origins...)
 	}
-	gh := cfg.GitHub
-	if gh.BaseURL == "" {
-		gh.BaseURL = "https://github.com"
-	}
-	if gh.APIURL == "" {
-		gh.APIURL = "https://api.github.com"
-	}
-	if gh.GraphQLURL == "" {
-		gh.GraphQLURL = strings.TrimSuffix(gh.APIURL, "/") + "/graphql"
-	}
-	n.cfg.GitHub = gh
-	n.graphql = gh.GraphQLURL
-	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
-	n.login = n.github
+	n.gh = github.New(cfg.GitHub, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
+	n.login = githubLogin{n.gh}
 	if cfg.OIDC != nil {
 		if n.oidc, err = newOIDCLogin(*cfg.OIDC, n.base+protocol.OIDCCallback.Path, cfg.Client, cfg.Now); err != nil {
 			return nil, err

@@ -20,6 +20,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -77,7 +78,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 		cfg := NativeConfig{
 			PublicURL: pub,
 			Projects:  []Project{nativeProject()},
-			GitHub: GitHubApp{ClientID: "relay-client", ClientSecret: "relay-secret",
+			GitHub: github.OAuthApp{ClientID: "relay-client", ClientSecret: "relay-secret",
 				BaseURL: env.gh.URL(), APIURL: env.gh.APIURL(), GraphQLURL: env.gh.GraphQLURL()},
 			Store:     store.NewStorage(&certmagic.FileStorage{Path: dir}, "outstatic"),
 			Secret:    secret,
@@ -658,7 +659,7 @@ func TestNativeMembersAnyCase(t *testing.T) {
 		}
 	}
 	if _, err := NewNative(NativeConfig{PublicURL: &url.URL{Scheme: "https", Host: "r.example"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
-		GitHub: GitHubApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32),
+		GitHub: github.OAuthApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32),
 		Projects: []Project{{Slug: "x", Members: map[string]string{"Ada": "owner", "ada": "author"}}}}); err == nil {
 		t.Error("one login with two roles was accepted")
 	}

@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 )
 
 // Repository access. The parser (#11) and media (#10) reach the project's
@@ -19,18 +19,6 @@ import (
 // e-mail logins carry no GitHub token), else none, which is refused
 // 403 no-repository-access: not GitHub's 401 Bad credentials, on which the
 // dashboard would refresh in a loop.
-
-// RepoApp is the GitHub App the relay acts as for sessions without a
-// GitHub token.
-type RepoApp struct {
-	// AppID is the App's numeric id.
-	AppID int64
-	// PrivateKey is the App's private key, PEM.
-	PrivateKey []byte
-	// InstallationID is the installation to act as; 0: found from each
-	// project's repository.
-	InstallationID int64
-}
 
 // CodeNoRepositoryAccess answers a session that has no way to the
 // repository; the protocol's code, named here too for the package's callers.
@@ -45,10 +33,9 @@ func (n *Native) setUpApps() error {
 	if app == nil {
 		return nil
 	}
-	n.apps = map[string]*ghapp.TokenSource{}
+	n.apps = map[string]*github.TokenSource{}
 	for slug, p := range n.projects {
-		ts, err := ghapp.New(ghapp.Config{AppID: app.AppID, PrivateKey: app.PrivateKey, InstallationID: app.InstallationID,
-			Owner: p.RepoOwner, Repo: p.RepoSlug, APIURL: n.cfg.GitHub.APIURL, HTTPClient: n.cfg.Client, Now: n.cfg.Now})
+		ts, err := n.gh.Installation(*app, p.RepoOwner, p.RepoSlug)
 		if err != nil {
 			return fmt.Errorf("project %q: %v", slug, err)
 		}
@@ -74,11 +61,11 @@ func (n *Native) appToken(ctx context.Context, p *Project) (string, error) {
 
 // repositoryToken sets c.token to the GitHub token for this call.
 func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Project) error {
-	if c.GitHub != "" {
+	if c.Credential.Token != "" {
 		if err := n.freshGitHub(ctx, c); err != nil {
 			return err
 		}
-		c.token, c.viaApp = c.GitHub, false
+		c.token, c.viaApp = c.Credential.Token, false
 		return nil
 	}
 	if n.apps[p.Slug] == nil {
@@ -86,8 +73,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Proje
 	}
 	tok, err := n.appToken(ctx, p)
 	if err != nil {
-		var ae *ghapp.APIError
-		if errors.As(err, &ae) && ae.Status < 500 {
+		if github.Refused(err) {
 			// Not installed on the repository, or the App's key refused.
 			n.log.Warn("the github app has no access to the project's repository", zap.String("project", p.Slug), zap.Error(err))
 			return errNoRepositoryAccess

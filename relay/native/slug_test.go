@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -46,7 +47,7 @@ func TestCheckSlug(t *testing.T) {
 func TestNewNativeRefusesBadSlugs(t *testing.T) {
 	for _, slug := range []string{"", "blog/x", "..", "Blog", "blog x"} {
 		_, err := NewNative(NativeConfig{PublicURL: &url.URL{Scheme: "https", Host: "r.example"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
-			GitHub: GitHubApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32), Projects: []Project{{Slug: slug}}})
+			GitHub: github.OAuthApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32), Projects: []Project{{Slug: slug}}})
 		if err == nil || !strings.Contains(err.Error(), "project slug") {
 			t.Errorf("slug %q: %v", slug, err)
 		}

@@ -1,13 +1,12 @@
 package native
 
 import (
-	"errors"
 	"net/http"
-	"net/url"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -42,12 +41,11 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusUnauthorized, "invalid-github-token")
 		return
 	}
-	m, err := n.github.user(r.Context(), *in.GitHubToken)
+	u, err := n.gh.User(r.Context(), *in.GitHubToken)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
+		if github.Unreachable(err) {
 			// GitHub did not answer: not the token's fault.
-			n.log.Warn("validate-github-user: github unreachable", zap.String("project", p.Slug), zap.Error(ue.Err))
+			n.log.Warn("validate-github-user: github unreachable", zap.String("project", p.Slug), zap.Error(err))
 			protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 			return
 		}
@@ -55,7 +53,8 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteError(w, http.StatusUnauthorized, "invalid-github-token")
 		return
 	}
-	if m.Role, err = n.admit(r.Context(), p, m.member); err != nil {
+	m := githubMember(u, github.Credential{Token: *in.GitHubToken})
+	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
@@ -67,7 +66,7 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		protocol.WriteJSON(w, http.StatusForbidden, map[string]any{"valid": false, "error": protocol.CodeNotCollaborator})
 		return
 	}
-	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: t.URL, member: m.member})
+	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: t.URL, member: m})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -58,7 +59,7 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 				Members: map[string]string{"ada": "owner", "bob@example.com": "editor"}},
 			{Slug: "docs", RepoOwner: "acme", RepoSlug: "docs", Members: map[string]string{"bob@example.com": "owner"}},
 		},
-		GitHub: native.GitHubApp{ClientID: "relay-client", ClientSecret: "relay-secret",
+		GitHub: github.OAuthApp{ClientID: "relay-client", ClientSecret: "relay-secret",
 			BaseURL: env.gh.URL(), APIURL: env.gh.APIURL(), GraphQLURL: env.gh.GraphQLURL()},
 		Store:  store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic"),
 		Secret: bytes.Repeat([]byte("s"), 32),
@@ -239,7 +240,7 @@ func TestSignInAndSecurityHeaders(t *testing.T) {
 func TestCookiesOnHTTPS(t *testing.T) {
 	pub, _ := url.Parse("https://relay.example.com/api")
 	n, err := native.NewNative(native.NativeConfig{PublicURL: pub, Projects: []native.Project{{Slug: "blog", RepoOwner: "acme", RepoSlug: "blog"}},
-		GitHub: native.GitHubApp{ClientID: "c", ClientSecret: "s"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
+		GitHub: github.OAuthApp{ClientID: "c", ClientSecret: "s"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
 		Secret: bytes.Repeat([]byte("s"), 32)})
 	if err != nil {
 		t.Fatal(err)

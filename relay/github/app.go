@@ -1,5 +1,7 @@
-// Package ghapp gives the relay repository access as a GitHub App
-// installation, for sessions that have no GitHub token of their own.
+package github
+
+// Repository access as a GitHub App installation, for sessions that have
+// no GitHub token of their own.
 //
 // A person who logs in with Google or an e-mail link has no GitHub
 // identity, yet the dashboard's GraphQL calls must reach the repository.
@@ -14,7 +16,6 @@
 // This is written on golang-jwt/jwt/v5 and x/sync/singleflight rather than
 // bradleyfalzon/ghinstallation: that module pulls in go-github, and its
 // refresh follows the wall clock, where tests here drive a fake one.
-package ghapp
 
 import (
 	"context"
@@ -34,15 +35,30 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// DefaultAPIURL is github.com's REST API.
-const DefaultAPIURL = "https://api.github.com"
-
 // RenewBefore is how long before its expiry a cached token is replaced, so
 // a request that starts with it does not meet its end on the way.
 const RenewBefore = 5 * time.Minute
 
-// Config identifies the App and where it is installed.
-type Config struct {
+// App is a GitHub App the relay acts as.
+type App struct {
+	// AppID is the App's numeric id.
+	AppID int64
+	// PrivateKey is the App's private key, PEM.
+	PrivateKey []byte
+	// InstallationID is the installation to act as; 0: found from each
+	// project's repository.
+	InstallationID int64
+}
+
+// Installation is the token source of app's installation on owner/repo,
+// through c's API and HTTP client, on c's clock.
+func (c *Client) Installation(app App, owner, repo string) (*TokenSource, error) {
+	return NewTokenSource(AppConfig{AppID: app.AppID, PrivateKey: app.PrivateKey, InstallationID: app.InstallationID,
+		Owner: owner, Repo: repo, APIURL: c.app.APIURL, HTTPClient: c.http, Now: c.now})
+}
+
+// AppConfig identifies the App and where it is installed.
+type AppConfig struct {
 	// AppID is the GitHub App's numeric id.
 	AppID int64
 	// PrivateKey is the App's private key, PEM (PKCS#1 as GitHub hands it
@@ -82,8 +98,8 @@ type TokenSource struct {
 	expires        time.Time
 }
 
-// New checks cfg and returns a TokenSource. It makes no request.
-func New(cfg Config) (*TokenSource, error) {
+// NewTokenSource checks cfg and returns a TokenSource. It makes no request.
+func NewTokenSource(cfg AppConfig) (*TokenSource, error) {
 	if cfg.AppID <= 0 {
 		return nil, errors.New("github app: app id must be positive")
 	}
@@ -233,51 +249,36 @@ func (ts *TokenSource) appJWT() (string, error) {
 // appCall makes an API call authenticated as the App and decodes a JSON
 // reply with status want into out.
 func (ts *TokenSource) appCall(ctx context.Context, method, path string, want int, out any) error {
+	op := method + " " + path
 	signed, err := ts.appJWT()
 	if err != nil {
 		return fmt.Errorf("signing the app jwt: %v", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, ts.apiURL+path, nil)
+	req, err := request(ctx, method, ts.apiURL+path, signed, "application/vnd.github+json", nil)
 	if err != nil {
-		return err
+		return &Error{Op: op, Err: err}
 	}
-	req.Header.Set("Authorization", "Bearer "+signed)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	req.Header.Set("X-GitHub-Api-Version", apiVersion)
 	resp, err := ts.client.Do(req)
 	if err != nil {
-		return err
+		return &Error{Op: op, Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("reading reply: %v", err)
+		return &Error{Op: op, Status: resp.StatusCode, Err: err}
 	}
 	if resp.StatusCode != want {
 		var e struct {
 			Message string `json:"message"`
 		}
 		_ = json.Unmarshal(body, &e)
-		return &APIError{Status: resp.StatusCode, Message: e.Message}
+		return &Error{Op: op, Status: resp.StatusCode, Code: e.Message}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decoding reply: %v", err)
+		return &Error{Op: op, Status: resp.StatusCode, Err: err}
 	}
 	return nil
-}
-
-// APIError is a refusal from GitHub's API.
-type APIError struct {
-	// Status is the HTTP status; Message GitHub's message, if any.
-	Status  int
-	Message string
-}
-
-func (e *APIError) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("github answered %d", e.Status)
-	}
-	return fmt.Sprintf("github answered %d: %s", e.Status, e.Message)
 }
 
 // Transport returns a RoundTripper that sends each request with the

@@ -1,4 +1,4 @@
-package ghapp
+package github
 
 import (
 	"context"
@@ -75,7 +75,7 @@ func setup(t *testing.T, repos ...string) (*fakegithub.Server, *clock) {
 
 func source(t *testing.T, gh *fakegithub.Server, c *clock, key *rsa.PrivateKey, installationID int64) *TokenSource {
 	t.Helper()
-	ts, err := New(Config{AppID: appID, PrivateKey: pemOf(key), InstallationID: installationID,
+	ts, err := NewTokenSource(AppConfig{AppID: appID, PrivateKey: pemOf(key), InstallationID: installationID,
 		Owner: "acme", Repo: "blog", APIURL: gh.APIURL(), Now: c.now})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestWrongKeyRefused(t *testing.T) {
 	_, b := keys(t)
 	ts := source(t, gh, c, b, instID)
 	_, _, err := ts.Token(context.Background())
-	var apiErr *APIError
+	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
 		t.Fatalf("err %v", err)
 	}
@@ -170,7 +170,7 @@ func TestNotInstalled(t *testing.T) {
 	a, _ := keys(t)
 	ts := source(t, gh, c, a, 0)
 	_, _, err := ts.Token(context.Background())
-	var apiErr *APIError
+	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
 		t.Fatalf("err %v", err)
 	}
@@ -240,10 +240,10 @@ func TestTokenRefusedForOtherRepositories(t *testing.T) {
 	}
 }
 
-func TestNewValidates(t *testing.T) {
+func TestNewTokenSourceValidates(t *testing.T) {
 	a, _ := keys(t)
 	good := pemOf(a)
-	for name, cfg := range map[string]Config{
+	for name, cfg := range map[string]AppConfig{
 		"no app id":        {PrivateKey: good, InstallationID: 1},
 		"bad key":          {AppID: 1, PrivateKey: []byte("nope"), InstallationID: 1},
 		"no installation":  {AppID: 1, PrivateKey: good},
@@ -251,7 +251,7 @@ func TestNewValidates(t *testing.T) {
 		"bad api url":      {AppID: 1, PrivateKey: good, InstallationID: 1, APIURL: "api.github.com"},
 		"negative install": {AppID: 1, PrivateKey: good, InstallationID: -1},
 	} {
-		if _, err := New(cfg); err == nil {
+		if _, err := NewTokenSource(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

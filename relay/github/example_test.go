@@ -1,10 +1,10 @@
-package ghapp_test
+package github_test
 
 import (
 	"net/http"
 	"os"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 )
 
 // A GraphQL client for a session without a GitHub token of its own, acting
@@ -14,7 +14,7 @@ func Example() {
 	if err != nil {
 		return
 	}
-	ts, err := ghapp.New(ghapp.Config{AppID: 123456, PrivateKey: key, Owner: "acme", Repo: "blog"})
+	ts, err := github.NewTokenSource(github.AppConfig{AppID: 123456, PrivateKey: key, Owner: "acme", Repo: "blog"})
 	if err != nil {
 		return
 	}
