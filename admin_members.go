@@ -9,9 +9,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
-
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 func init() {
@@ -30,7 +30,7 @@ func init() {
 //	POST /outstatic/members/<project>/revoke-invite  {"email"}
 //
 // Every POST may name who asks in "by", for the log. The caller is the
-// operator (native.OperatorActor): whoever reaches Caddy's admin endpoint
+// operator (roster.OperatorActor): whoever reaches Caddy's admin endpoint
 // owns the machine, so holds every permission and may grant any role, and
 // is judged by the same rule as every other door (native.
 // AuthorizeMemberChange): adding or inviting someone who is a member
@@ -59,8 +59,8 @@ func (MembersAdmin) Routes() []caddy.AdminRoute {
 // projectMembers is one project in the answer to GET /outstatic/members.
 type projectMembers struct {
 	Project     string              `json:"project"`
-	Members     []native.MemberInfo `json:"members"`
-	Invitations []native.Invitation `json:"invitations"`
+	Members     []roster.MemberInfo `json:"members"`
+	Invitations []roster.Invitation `json:"invitations"`
 }
 
 // memberRequest is the body of the POST routes.
@@ -73,7 +73,7 @@ type memberRequest struct {
 
 // inviteReply answers invite: the link, and whether it was e-mailed.
 type inviteReply struct {
-	native.Invitation
+	roster.Invitation
 	Project string `json:"project"`
 	Link    string `json:"link"`
 	Sent    bool   `json:"sent"`
@@ -98,11 +98,11 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 		if n == nil {
 			continue
 		}
-		members, err := n.Members(r.Context(), slug)
+		members, err := n.Roster().Members(r.Context(), slug)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
-		invites, err := n.Invitations(r.Context(), slug)
+		invites, err := n.Roster().Invitations(r.Context(), slug)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
@@ -138,7 +138,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	if in.By == "" {
 		in.By = "admin-api"
 	}
-	ctx, by := r.Context(), native.OperatorActor(in.By)
+	ctx, by := r.Context(), roster.OperatorActor(in.By)
 	var out any
 	switch action {
 	case "add":
@@ -165,7 +165,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 
 // memberAPIError answers a member change's error with its status.
 func memberAPIError(err error) error {
-	return caddy.APIError{HTTPStatus: native.MemberChangeStatus(err), Err: err}
+	return caddy.APIError{HTTPStatus: roster.MemberChangeStatus(err), Err: err}
 }
 
 func writeAdminJSON(w http.ResponseWriter, v any) error {

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 )
@@ -62,7 +62,7 @@ default admin address).
 	list.Flags().String("address", "", "the admin API's address")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
 		addr, _ := cmd.Flags().GetString("address")
-		var keys []native.KeyInfo
+		var keys []roster.KeyInfo
 		if err := adminCall(addr, http.MethodGet, "/outstatic/keys", &keys); err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 )
@@ -114,7 +114,7 @@ last owner is neither removed nor demoted.
 		if project == "" {
 			return fmt.Errorf("--project is required")
 		}
-		var entries []native.AuditEntry
+		var entries []roster.AuditEntry
 		if err := adminCallBody(addr, http.MethodGet, "/outstatic/members/"+project+"/log", nil, &entries); err != nil {
 			return err
 		}

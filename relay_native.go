@@ -11,11 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/identity"
-	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
@@ -64,17 +63,10 @@ type RelayMember struct {
 	Role string `json:"role"`
 }
 
-// check is the one check of a member, for Validate and the Caddyfile; it
-// returns the member's key (package identity).
-func (m RelayMember) check() (string, error) {
-	k, err := identity.Member(m.Who)
-	if err != nil {
-		return "", fmt.Errorf("member: %v", err)
-	}
-	if !protocol.ValidRole(m.Role) {
-		return "", fmt.Errorf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
-	}
-	return k, nil
+// check checks one member line of the Caddyfile by the roster's rule.
+func (m RelayMember) check() error {
+	_, err := roster.KeyMembers([]roster.Member{{Who: m.Who, Role: m.Role}})
+	return err
 }
 
 // checkRepo accepts owner/name.
@@ -96,7 +88,7 @@ func checkPlan(plan string) error {
 // check is the one check of a project, for Validate and the Caddyfile
 // (which checks each member and origin on its own line first).
 func (p RelayProject) check() error {
-	if err := native.CheckSlug(p.Slug); err != nil {
+	if err := roster.CheckSlug(p.Slug); err != nil {
 		return err
 	}
 	if p.Repo == "" {
@@ -113,16 +105,12 @@ func (p RelayProject) check() error {
 			return fmt.Errorf("project %s: %v", p.Slug, err)
 		}
 	}
-	roles := map[string]RelayMember{}
-	for _, m := range p.Members {
-		k, err := m.check()
-		if err != nil {
-			return fmt.Errorf("project %s: %v", p.Slug, err)
-		}
-		if prev, ok := roles[k]; ok && prev.Role != m.Role {
-			return fmt.Errorf("project %s: member %s is listed twice (as %s, %s), as %s and as %s", p.Slug, k, prev.Who, m.Who, prev.Role, m.Role)
-		}
-		roles[k] = m
+	members := make([]roster.Member, len(p.Members))
+	for i, m := range p.Members {
+		members[i] = roster.Member{Who: m.Who, Role: m.Role}
+	}
+	if _, err := roster.KeyMembers(members); err != nil {
+		return fmt.Errorf("project %s: %v", p.Slug, err)
 	}
 	if p.AI != nil {
 		if err := p.AI.check(); err != nil {
@@ -317,9 +305,9 @@ func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Target
 		if err != nil {
 			return nil, fmt.Errorf("project %q: %v", rp.Slug, err)
 		}
-		p := native.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
+		p := native.Project{Project: roster.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
 			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
-			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
+			Members: map[string]string{}, KeySHA256: rp.KeySHA256}}
 		// rp.check refused a member listed twice with two roles; NewNative
 		// keys them by the identity rule.
 		for _, m := range rp.Members {
@@ -347,11 +335,11 @@ func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Repl
 	defer cancel()
 	fresh := make([]byte, 32)
 	_, _ = rand.Read(fresh)
-	err := st.PutNew(c, "secret", []byte(hex.EncodeToString(fresh)), 0)
+	err := st.PutNew(c, roster.SecretName, []byte(hex.EncodeToString(fresh)), 0)
 	if err != nil && !errors.Is(err, store.ErrExists) {
 		return nil, fmt.Errorf("keeping the relay secret: %v", err)
 	}
-	kept, err := st.Get(c, "secret")
+	kept, err := st.Get(c, roster.SecretName)
 	if err != nil {
 		return nil, fmt.Errorf("reading the relay secret: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // emailSession logs in a verified address on relay i as an e-mail or
@@ -58,31 +59,31 @@ func TestNativeStoredMembersAcrossInstances(t *testing.T) {
 	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "grace@example.com", ""); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("a stranger: %v", err)
 	}
-	if _, err := env.relays[0].AddMember(ctx, "blog", "Grace@example.com", "author", OperatorActor("test")); err != nil {
+	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "Grace@example.com", "author", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
 	s := env.emailSession(t, 1, "GRACE@example.com")
-	if _, err := env.relays[0].AddMember(ctx, "blog", "ada", "author", OperatorActor("test")); !errors.Is(err, ErrConfigMember) {
+	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "ada", "author", roster.OperatorActor("test")); !errors.Is(err, roster.ErrConfigMember) {
 		t.Fatalf("changing a configured member: %v", err)
 	}
-	if _, err := env.relays[0].SetRole(ctx, "blog", "nobody@example.com", "author", OperatorActor("test")); !errors.Is(err, ErrNoSuchMember) {
+	if _, err := env.relays[0].Roster().SetRole(ctx, "blog", "nobody@example.com", "author", roster.OperatorActor("test")); !errors.Is(err, roster.ErrNoSuchMember) {
 		t.Fatalf("role of nobody: %v", err)
 	}
-	if _, err := env.relays[0].AddMember(ctx, "blog", "x y", "author", OperatorActor("test")); !errors.Is(err, ErrBadMember) {
+	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "x y", "author", roster.OperatorActor("test")); !errors.Is(err, roster.ErrBadMember) {
 		t.Fatalf("a bad name: %v", err)
 	}
-	if err := env.relays[0].RemoveMember(ctx, "blog", "grace@example.com", OperatorActor("test")); err != nil {
+	if err := env.relays[0].Roster().RemoveMember(ctx, "blog", "grace@example.com", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(memberCacheTTL + 100*time.Millisecond)
+	time.Sleep(roster.MemberCacheTTL + 100*time.Millisecond)
 	if status, _ := env.refresh(t, 1, str(s, "refresh_token")); status != 401 {
 		t.Fatalf("refresh on the other instance after removal: %d", status)
 	}
-	list, err := env.relays[1].Members(ctx, "blog")
+	list, err := env.relays[1].Roster().Members(ctx, "blog")
 	if err != nil || len(list) != 2 || list[0].Source != "config" {
 		t.Fatalf("members: %v %v", list, err)
 	}
-	log, err := env.relays[1].MemberLog(ctx, "blog")
+	log, err := env.relays[1].Roster().MemberLog(ctx, "blog")
 	if err != nil || len(log) != 2 || log[0].What != "added grace@example.com as author" || log[1].By != "test" {
 		t.Fatalf("log: %v %v", log, err)
 	}
@@ -92,28 +93,28 @@ func TestNativeStoredMembersAcrossInstances(t *testing.T) {
 func TestNativeInvitationSingleUse(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	ctx := context.Background()
-	inv, link, sent, err := env.relays[0].Invite(ctx, "blog", "Lin@Example.com", "editor", OperatorActor("test"))
+	inv, link, sent, err := env.relays[0].Roster().Invite(ctx, "blog", "Lin@Example.com", "editor", roster.OperatorActor("test"))
 	if err != nil || sent || link != nativeSiteOrig+"/outstatic" || inv.Email != "lin@example.com" ||
 		inv.Expires.Sub(inv.Created) != 7*24*time.Hour {
 		t.Fatalf("invite: %v %q %v %v", inv, link, sent, err)
 	}
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "not-an-address", "editor", OperatorActor("test")); !errors.Is(err, ErrBadMember) {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "not-an-address", "editor", roster.OperatorActor("test")); !errors.Is(err, roster.ErrBadMember) {
 		t.Fatalf("inviting a login: %v", err)
 	}
 	env.emailSession(t, 1, "lin@EXAMPLE.com")
-	if pending, _ := env.relays[0].Invitations(ctx, "blog"); len(pending) != 0 {
+	if pending, _ := env.relays[0].Roster().Invitations(ctx, "blog"); len(pending) != 0 {
 		t.Fatalf("still pending: %v", pending)
 	}
-	if err := env.relays[0].RevokeInvitation(ctx, "blog", "lin@example.com", OperatorActor("test")); !errors.Is(err, ErrNoSuchInvitation) {
+	if err := env.relays[0].Roster().RevokeInvitation(ctx, "blog", "lin@example.com", roster.OperatorActor("test")); !errors.Is(err, roster.ErrNoSuchInvitation) {
 		t.Fatalf("revoking a used invitation: %v", err)
 	}
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "lin@example.com", "owner", OperatorActor("test")); !errors.Is(err, ErrMemberExists) {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "lin@example.com", "owner", roster.OperatorActor("test")); !errors.Is(err, roster.ErrMemberExists) {
 		t.Fatalf("inviting a member: %v", err)
 	}
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "bob@example.com", "owner", OperatorActor("test")); !errors.Is(err, ErrConfigMember) {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "bob@example.com", "owner", roster.OperatorActor("test")); !errors.Is(err, roster.ErrConfigMember) {
 		t.Fatalf("inviting a configured member: %v", err)
 	}
-	if err := env.relays[0].RemoveMember(ctx, "blog", "lin@example.com", OperatorActor("test")); err != nil {
+	if err := env.relays[0].Roster().RemoveMember(ctx, "blog", "lin@example.com", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "lin@example.com", ""); !errors.Is(err, ErrNotMember) {
@@ -130,7 +131,7 @@ func TestNativeInvitationMailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Mailer = sender })
-	_, link, sent, err := env.relays[0].Invite(context.Background(), "blog", "lin@example.com", "author", Actor{Name: "Ada", Login: "ada"})
+	_, link, sent, err := env.relays[0].Roster().Invite(context.Background(), "blog", "lin@example.com", "author", roster.Actor{Name: "Ada", Login: "ada"})
 	if err != nil || !sent {
 		t.Fatalf("invite: %v %v", sent, err)
 	}

@@ -37,7 +37,7 @@ func benchNative(b *testing.B, n int) (*Native, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, _, err := nat.CreateKey(context.Background(), "blog", false)
+	key, _, err := nat.Roster().CreateKey(context.Background(), "blog", false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func BenchmarkKeyCheckUnknown(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := nat.projectForKey(ctx, unknown); err != relay.ErrMalformedKey {
+		if _, err := nat.roster.ProjectForKey(ctx, unknown); err != relay.ErrMalformedKey {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // Who a request counts as for the login limits (startlimit.go and the
@@ -65,4 +66,4 @@ func (n *Native) ownClient(r *http.Request) string { return relay.ClientKey(n.cf
 
 // limitKey is the key of who in project p, for a limit kept in one table
 // for every project: each project's clients and addresses count apart.
-func limitKey(p *Project, who string) string { return p.Slug + "\n" + who }
+func limitKey(p *roster.Project, who string) string { return p.Slug + "\n" + who }

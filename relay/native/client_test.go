@@ -68,7 +68,7 @@ func (e *nativeEnv) flood(t *testing.T, key string, client []string) int {
 // nor the same browser at another project, nor the site's own calls.
 func TestEmailLimitsPerBrowserAndProject(t *testing.T) {
 	env, _, _ := emailEnvWith(t, func(_ int, c *NativeConfig) { twoProjects(c) })
-	docsKey, _, err := env.relays[0].CreateKey(context.Background(), "docs", false)
+	docsKey, _, err := env.relays[0].Roster().CreateKey(context.Background(), "docs", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestStartLimitPerProjectAndClient(t *testing.T) {
 		c.OIDC = &OIDCIssuer{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	setIP := func(v string) { mu.Lock(); ip = v; mu.Unlock() }
-	docsKey, _, err := env.relays[0].CreateKey(context.Background(), "docs", false)
+	docsKey, _, err := env.relays[0].Roster().CreateKey(context.Background(), "docs", false)
 	if err != nil {
 		t.Fatal(err)
 	}

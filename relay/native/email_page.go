@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -75,12 +76,12 @@ func (n *Native) refuseLink(w http.ResponseWriter, status int, message string) {
 const linkGone = "This sign-in link has expired or was already used. Ask for a new one from the sign-in page."
 
 // openLink reads a link's payload without spending it.
-func (n *Native) openLink(data []byte) (linkPayload, *Project, error) {
+func (n *Native) openLink(data []byte) (linkPayload, *roster.Project, error) {
 	var l linkPayload
 	if err := n.seal.Open(seal.Link, string(data), &l); err != nil {
 		return l, nil, err
 	}
-	p := n.projects[l.Project]
+	p := n.roster.Project(l.Project)
 	if p == nil {
 		return l, nil, seal.ErrSealed
 	}
@@ -109,14 +110,14 @@ func (n *Native) serveEmailVerify(w http.ResponseWriter, r *http.Request) {
 		n.refuseLink(w, http.StatusBadRequest, "This sign-in link is not valid.")
 		return
 	}
-	data, err := n.cfg.Store.Get(r.Context(), linkName(token))
+	data, err := n.cfg.Store.Get(r.Context(), roster.LinkName(token))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		n.log.Error("reading a login link", zap.Error(err))
 		n.refuseLink(w, http.StatusServiceUnavailable, "Signing in is not possible right now. Try again in a moment.")
 		return
 	}
 	var l linkPayload
-	var p *Project
+	var p *roster.Project
 	if err == nil {
 		l, p, err = n.openLink(data)
 	}
@@ -157,14 +158,14 @@ func (n *Native) serveEmailConfirm(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Path: n.cookiePath(), MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: n.cfg.PublicURL.Scheme == "https"})
 	// Take: a link is good for one login, across every instance.
-	data, err := n.cfg.Store.Take(r.Context(), linkName(token))
+	data, err := n.cfg.Store.Take(r.Context(), roster.LinkName(token))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		n.log.Error("taking a login link", zap.Error(err))
 		n.refuseLink(w, http.StatusServiceUnavailable, "Signing in is not possible right now. Try again in a moment.")
 		return
 	}
 	var l linkPayload
-	var p *Project
+	var p *roster.Project
 	if err == nil {
 		l, p, err = n.openLink(data)
 	}
@@ -172,14 +173,14 @@ func (n *Native) serveEmailConfirm(w http.ResponseWriter, r *http.Request) {
 		n.refuseLink(w, http.StatusGone, linkGone)
 		return
 	}
-	if t, cerr := n.targets(r.Context(), p).Check(l.Callback); cerr != nil || t.URL != l.Callback {
+	if t, cerr := n.roster.Targets(r.Context(), p).Check(l.Callback); cerr != nil || t.URL != l.Callback {
 		n.refuseLink(w, http.StatusBadRequest, "This sign-in link's site is no longer accepted.")
 		return
 	}
 	m := member{Email: l.Email, Emails: []string{l.Email}}
 	// The same membership check as every login's: a pending invitation of
 	// the address is accepted here.
-	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
+	if m.Role, err = n.roster.Admit(r.Context(), p, m.Login, m.Emails); err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		n.refuseLink(w, http.StatusServiceUnavailable, "Signing in is not possible right now. Try again in a moment.")
 		return

@@ -34,16 +34,17 @@ func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
+	ai := n.ai[p.Slug]
 	switch {
 	case !p.Pro:
 		plainText(w, http.StatusForbidden, textAINotPro)
-	case p.AI == nil || p.AI.Streamer == nil:
+	case ai == nil || ai.Streamer == nil:
 		plainText(w, http.StatusNotImplemented, textAINotConfigured)
-	case p.AI.Limiter != nil && !p.AI.Limiter.Allow(p.Slug):
+	case ai.Limiter != nil && !ai.Limiter.Allow(p.Slug):
 		n.log.Info("completion refused", zap.String("project", p.Slug), zap.String("reason", "rate limited"))
 		completion.RefuseRateLimited(w)
 	default:
-		p.AI.Streamer.ServeHTTP(w, r)
+		ai.Streamer.ServeHTTP(w, r)
 	}
 }
 

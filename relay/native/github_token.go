@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -29,9 +30,6 @@ const (
 	githubLockTTL = 30 * time.Second
 	githubWait    = 10 * time.Second
 )
-
-func githubName(family string) string     { return "sessions/github/" + family }
-func githubLockName(family string) string { return "sessions/renewing/" + family }
 
 // freshGitHub makes c carry a GitHub token that has not expired: the one
 // it has, one another call renewed, or one renewed now.
@@ -63,7 +61,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 	}
 	deadline := time.Now().Add(githubWait)
 	for {
-		err := n.cfg.Store.PutNew(ctx, githubLockName(c.Family), []byte{1}, githubLockTTL)
+		err := n.cfg.Store.PutNew(ctx, roster.SessionRenewingName(c.Family), []byte{1}, githubLockTTL)
 		if err == nil {
 			break
 		}
@@ -83,7 +81,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 			return best, err
 		}
 	}
-	defer func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), githubLockName(c.Family)) }()
+	defer func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), roster.SessionRenewingName(c.Family)) }()
 	// A renewal may have finished between the last read and the lock.
 	if best, err = n.newerGitHub(ctx, c.Family, best); err != nil || !best.Expired(n.cfg.Now()) {
 		return best, err
@@ -101,7 +99,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 	}
 	sealed, _, err := n.seal.Seal(seal.GitHub, renewed, n.familyTTL(c))
 	if err == nil {
-		err = n.cfg.Store.Put(ctx, githubName(c.Family), []byte(sealed), n.familyTTL(c))
+		err = n.cfg.Store.Put(ctx, roster.SessionGitHubName(c.Family), []byte(sealed), n.familyTTL(c))
 	}
 	if err != nil {
 		// GitHub has spent the old refresh token: the session can use the
@@ -115,7 +113,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 // newerGitHub returns the family's stored credential when it is newer
 // than have, else have.
 func (n *Native) newerGitHub(ctx context.Context, family string, have github.Credential) (github.Credential, error) {
-	data, err := n.cfg.Store.Get(ctx, githubName(family))
+	data, err := n.cfg.Store.Get(ctx, roster.SessionGitHubName(family))
 	if errors.Is(err, store.ErrNotFound) {
 		return have, nil
 	}

@@ -11,8 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -77,10 +77,6 @@ type member struct {
 	// (github_token.go).
 	github.Credential
 }
-
-// maxEmails bounds the verified addresses a session carries, so that the
-// tokens, which the site keeps in a cookie, stay small.
-const maxEmails = 10
 
 // serveGitHubExchange answers #2 with the relay's start route.
 func (n *Native) serveGitHubExchange(w http.ResponseWriter, r *http.Request) {
@@ -165,13 +161,13 @@ func (n *Native) verifier(nonce string) string {
 // openState opens a sealed login state. A forged one gets a plain 400 (it
 // names no callback to go back to); an expired one, or one whose callback
 // the project no longer accepts, goes back with invalid-state.
-func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose seal.Purpose, sealed string, st *loginState) (*Project, bool) {
+func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose seal.Purpose, sealed string, st *loginState) (*roster.Project, bool) {
 	err := n.seal.Open(purpose, sealed, st)
 	if errors.Is(err, seal.ErrSealed) {
 		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, false
 	}
-	p := n.projects[st.Project]
+	p := n.roster.Project(st.Project)
 	if p == nil {
 		http.Error(w, "This login link is for a project this relay does not serve.", http.StatusBadRequest)
 		return nil, false
@@ -180,7 +176,7 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose seal.
 		http.Error(w, "This sign-in link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, false
 	}
-	if t, cerr := n.targets(r.Context(), p).Check(st.Callback); !st.Page && (cerr != nil || t.URL != st.Callback) {
+	if t, cerr := n.roster.Targets(r.Context(), p).Check(st.Callback); !st.Page && (cerr != nil || t.URL != st.Callback) {
 		http.Error(w, "This login's callback is no longer accepted.", http.StatusBadRequest)
 		return nil, false
 	}
@@ -219,7 +215,7 @@ func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Prov
 	}
 	// A state is good for one return: a replayed one is refused on every
 	// instance that shares the store.
-	if err := n.cfg.Store.PutNew(r.Context(), "spent/state/"+relay.TokenKey(st.Nonce), []byte{1}, stateTTL); err != nil {
+	if err := n.cfg.Store.PutNew(r.Context(), roster.SpentStateName(st.Nonce), []byte{1}, stateTTL); err != nil {
 		if !errors.Is(err, store.ErrExists) {
 			n.log.Error("recording a spent state", zap.Error(err))
 		}
@@ -245,7 +241,7 @@ func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Prov
 		n.finishPageSignIn(w, r, p, st, m)
 		return
 	}
-	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
+	if m.Role, err = n.roster.Admit(r.Context(), p, m.Login, m.Emails); err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
@@ -279,10 +275,8 @@ func (n *Native) mintExchangeToken(ctx context.Context, payload exchangePayload)
 	if err != nil {
 		return "", err
 	}
-	return token, n.cfg.Store.Put(ctx, exchangeName(token), []byte(sealed), exchangeTTL)
+	return token, n.cfg.Store.Put(ctx, roster.ExchangeName(token), []byte(sealed), exchangeTTL)
 }
-
-func exchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
 
 // writeCheckError answers a refused callback with its protocol code.
 func writeCheckError(w http.ResponseWriter, err error) {

@@ -14,9 +14,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -83,23 +82,6 @@ func (n *Native) SignInProviders() []string {
 // PublicBase is the relay's public URL, without a trailing slash.
 func (n *Native) PublicBase() string { return n.base }
 
-// ProjectAt finds the project the pages' URL names by account and project
-// slug; nil for none. GitHub account names are compared without ASCII
-// case, and nothing else folded (the Kelvin sign is not "k").
-func (n *Native) ProjectAt(account, slug string) *Project {
-	p := n.projects[slug]
-	if p == nil || !identity.SameLogin(p.Account, account) {
-		return nil
-	}
-	return p
-}
-
-// RoleOf is user's role in p, "" for none: the configuration's, else the
-// stored one.
-func (n *Native) RoleOf(ctx context.Context, p *Project, u PageUser) (string, error) {
-	return n.roleOf(ctx, p, u.Login, u.Emails)
-}
-
 // isPageURL reports whether u is an absolute URL of the relay's pages.
 func (n *Native) isPageURL(u string) bool {
 	return strings.HasPrefix(u, n.base+PagesPath) && !strings.ContainsAny(u, "?#\\")
@@ -115,8 +97,8 @@ func (n *Native) PageSignInURL(provider, project, done string) (string, string, 
 		return "", "", ErrUnknownProvider
 	}
 	prov := n.pageProviders()[i]
-	if n.projects[project] == nil {
-		return "", "", ErrUnknownProject
+	if n.roster.Project(project) == nil {
+		return "", "", roster.ErrUnknownProject
 	}
 	if !n.isPageURL(done) {
 		return "", "", errors.New("the sign-in must come back to the relay's pages")
@@ -148,7 +130,7 @@ func (n *Native) PageSignInURL(provider, project, done string) (string, string, 
 // finishPageSignIn sends the browser back to the pages with a ticket for
 // m. Membership is the pages' to check, at every request: they show a
 // non-member that they are not one.
-func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *Project, st loginState, m member) {
+func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *roster.Project, st loginState, m member) {
 	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
 	ticket, _, err := n.seal.Seal(seal.Ticket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
@@ -171,7 +153,7 @@ func (n *Native) OpenPageTicket(ctx context.Context, ticket, nonce string) (Page
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(t.Nonce), []byte(nonce)) != 1 {
 		return PageUser{}, errors.New("the ticket was issued to another browser")
 	}
-	if err := n.cfg.Store.PutNew(ctx, "spent/ticket/"+relay.TokenKey(t.Nonce), []byte{1}, ticketTTL); err != nil {
+	if err := n.cfg.Store.PutNew(ctx, roster.SpentTicketName(t.Nonce), []byte{1}, ticketTTL); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return PageUser{}, errors.New("the ticket was used already")
 		}
@@ -189,22 +171,6 @@ func (n *Native) SealPage(v any, ttl time.Duration) (string, error) {
 // OpenPage opens what SealPage sealed; it fails for anything forged,
 // tampered, sealed for another purpose, or expired.
 func (n *Native) OpenPage(text string, v any) error { return n.seal.Open(seal.Page, text, v) }
-
-// StoredKey is project's active stored key, without the key itself;
-// false when the project has none.
-func (n *Native) StoredKey(ctx context.Context, project string) (KeyInfo, bool, error) {
-	if n.projects[project] == nil {
-		return KeyInfo{}, false, ErrUnknownProject
-	}
-	rec, err := n.keyRecord(ctx, project)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !rec.active()) {
-		return KeyInfo{}, false, nil
-	}
-	if err != nil {
-		return KeyInfo{}, false, err
-	}
-	return KeyInfo{Project: project, Prefix: rec.Prefix, Created: rec.Created}, true, nil
-}
 
 // SetPages serves h at the pages' routes (package relay/pages, which
 // needs the relay built first, hence not a NativeConfig field).

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
@@ -24,7 +25,7 @@ func TestPageSignIn(t *testing.T) {
 	if _, _, err := n.PageSignInURL("myspace", "blog", done); !errors.Is(err, ErrUnknownProvider) {
 		t.Errorf("unknown provider: %v", err)
 	}
-	if _, _, err := n.PageSignInURL("github", "nope", done); !errors.Is(err, ErrUnknownProject) {
+	if _, _, err := n.PageSignInURL("github", "nope", done); !errors.Is(err, roster.ErrUnknownProject) {
 		t.Errorf("unknown project: %v", err)
 	}
 	login, nonce, err := n.PageSignInURL("github", "blog", done)

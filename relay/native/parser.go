@@ -13,6 +13,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // serveParser answers #11: the dashboard's GraphQL, from the browser.
@@ -22,7 +23,7 @@ import (
 // member's role allows.
 func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		if origin := relay.AllowedOrigin(r, n.allTargets(r.Context())); origin != "" {
+		if origin := relay.AllowedOrigin(r, n.roster.AllTargets(r.Context())); origin != "" {
 			relay.WritePreflight(w, origin)
 		} else {
 			protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
@@ -34,7 +35,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
 		return
 	}
-	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.allTargets(r.Context())))
+	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.roster.AllTargets(r.Context())))
 	c, p, ok := n.sessionFor(w, r)
 	if !ok {
 		return
@@ -88,7 +89,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
 }
 
 // accessOf is c's access to p for this call.
-func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *Project) gqlpolicy.Access {
+func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *roster.Project) gqlpolicy.Access {
 	a := gqlpolicy.Access{Role: c.Role, MonorepoPath: p.MonorepoPath, ReadFile: n.repoFileReader(ctx, c.token, p)}
 	if c.viaApp {
 		a.Name, a.CoAuthor = c.Name, c.Email
@@ -98,7 +99,7 @@ func (n *Native) accessOf(ctx context.Context, c *sessionClaims, p *Project) gql
 
 // repoFileReader reads files of p's repository with token, through
 // GitHub's GraphQL (a Blob at a revision), bounded in size and time.
-func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) gqlpolicy.ReadFile {
+func (n *Native) repoFileReader(ctx context.Context, token string, p *roster.Project) gqlpolicy.ReadFile {
 	return func(rev, path string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(ctx, gqlpolicy.ConfigReadTimeout)
 		defer cancel()
@@ -110,7 +111,7 @@ func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) g
 // hold the word "credentials": the dashboard would take it for an expired
 // session and refresh (PROTOCOL.md §8). The log names the operation and
 // the reason, never the token or the variables' values.
-func (n *Native) refuseOperation(w http.ResponseWriter, p *Project, c *sessionClaims, op, reason string) {
+func (n *Native) refuseOperation(w http.ResponseWriter, p *roster.Project, c *sessionClaims, op, reason string) {
 	if len(op) > 100 {
 		op = op[:100]
 	}

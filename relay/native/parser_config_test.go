@@ -86,7 +86,7 @@ func TestConfigRead(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	p := nativeProject()
 	token := env.gh.IssueToken("repo")
-	read := env.relays[0].repoFileReader(context.Background(), token, &p)
+	read := env.relays[0].repoFileReader(context.Background(), token, &p.Project)
 	if b, err := read("main", "outstatic/config.json"); err != nil || string(b) != stockConfig {
 		t.Fatalf("read: %q %v", b, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
@@ -142,13 +143,13 @@ func (n *Native) serveDevLogin(w http.ResponseWriter, r *http.Request) {
 
 // openLogin opens the login state the page carries (without spending it:
 // the callback does) and finds its project.
-func (d *devLogin) openLogin(w http.ResponseWriter, state string) (*Project, loginState, bool) {
+func (d *devLogin) openLogin(w http.ResponseWriter, state string) (*roster.Project, loginState, bool) {
 	var st loginState
-	if err := d.n.seal.Open(seal.State, state, &st); err != nil || d.n.projects[st.Project] == nil {
+	if err := d.n.seal.Open(seal.State, state, &st); err != nil || d.n.roster.Project(st.Project) == nil {
 		http.Error(w, "This login link is not valid or expired. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, st, false
 	}
-	return d.n.projects[st.Project], st, true
+	return d.n.roster.Project(st.Project), st, true
 }
 
 func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +167,7 @@ func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, devView{Project: p.Slug, State: state, CSRF: csrf, Members: devChoices(p)})
 }
 
-func devChoices(p *Project) []devChoice {
+func devChoices(p *roster.Project) []devChoice {
 	var out []devChoice
 	for who, role := range p.Members {
 		out = append(out, devChoice{Who: who, Role: role})
@@ -203,7 +204,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "This form is stale or was sent from another site. Start again from the sign-in page.", http.StatusForbidden)
 		return
 	}
-	who := memberKey(r.PostForm.Get("member"))
+	who := roster.MemberKey(r.PostForm.Get("member"))
 	if who == "" || p.Members[who] == "" {
 		d.render(w, http.StatusBadRequest, devView{Project: p.Slug, State: state, CSRF: c.Value, Members: devChoices(p),
 			Error: "Pick one of the project's members."})

@@ -165,3 +165,22 @@ func TestDevLoginRefusals(t *testing.T) {
 		t.Errorf("the dev page without dev_login: %d, want 404", status)
 	}
 }
+
+// The development login takes the member the form names by key: in any
+// ASCII case, and no look-alike.
+func TestDevLoginMemberByKey(t *testing.T) {
+	env, browser := devEnv(t)
+	for who, ok := range map[string]bool{"BOB@Example.com": true, "ADA": true, "\u212Aada": false, "bob@ex\u0430mple.com": false, "b\u00f6b@example.com": false} {
+		page, body := openDevPage(t, env, browser)
+		form := formOf(t, body)
+		form.Set("member", who)
+		res, err := browser.PostForm(page, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.StatusCode == http.StatusSeeOther; got != ok {
+			t.Errorf("dev login as %q: %d", who, res.StatusCode)
+		}
+	}
+}

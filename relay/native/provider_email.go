@@ -6,17 +6,18 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	netmail "net/mail"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
-	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
@@ -114,7 +115,7 @@ func (cfg EmailLogin) Check() error {
 
 // allow spends one request of client for address in p, tier by tier: a
 // tier that refuses spends nothing of the ones after it.
-func (e *emailLogin) allow(p *Project, client, address string) bool {
+func (e *emailLogin) allow(p *roster.Project, client, address string) bool {
 	keys := [3]string{limitKey(p, client), limitKey(p, client+"\n"+address), limitKey(p, address)}
 	for i, l := range e.limits {
 		if !l.Allow(keys[i]) {
@@ -132,8 +133,6 @@ type linkPayload struct {
 	ReturnURL string `json:"r,omitempty"`
 	Email     string `json:"e"`
 }
-
-func linkName(token string) string { return "ml/" + relay.TokenKey(token) }
 
 // serveRequestMagicLink answers #4.
 func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +174,7 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		return
 	}
-	if !n.email.allow(p, client, memberKey(addr.Address)) {
+	if !n.email.allow(p, client, roster.MemberKey(addr.Address)) {
 		n.log.Info("magic link refused: rate limited", zap.String("project", p.Slug), zap.String("client", client))
 		n.countLogin(emailProvider, LoginRefused, protocol.CodeTooManyRequests)
 		w.Header().Set("Retry-After", "120")
@@ -195,10 +194,10 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 // sendLink mints and sends the link of a member or of an address with a
 // pending invitation (the login accepts it, in admit); for anyone else it
 // does nothing. It runs after the reply.
-func (n *Native) sendLink(p *Project, link linkPayload) {
+func (n *Native) sendLink(p *roster.Project, link linkPayload) {
 	ctx, cancel := context.WithTimeout(context.Background(), mail.DefaultTimeout+5*time.Second)
 	defer cancel()
-	if ok, err := n.mayLogIn(ctx, p, link.Email); err != nil || !ok {
+	if ok, err := n.roster.MayLogIn(ctx, p, link.Email); err != nil || !ok {
 		n.log.Info("magic link not sent: not a member", zap.String("project", p.Slug), zap.Error(err))
 		return
 	}
@@ -210,7 +209,7 @@ func (n *Native) sendLink(p *Project, link linkPayload) {
 	token := "ml_" + base64.RawURLEncoding.EncodeToString(raw)
 	sealed, _, err := n.seal.Seal(seal.Link, link, n.email.ttl)
 	if err == nil {
-		err = n.cfg.Store.Put(ctx, linkName(token), []byte(sealed), n.email.ttl)
+		err = n.cfg.Store.Put(ctx, roster.LinkName(token), []byte(sealed), n.email.ttl)
 	}
 	if err != nil {
 		n.log.Error("storing a login link", zap.String("project", p.Slug), zap.Error(err))
@@ -229,16 +228,17 @@ func (n *Native) sendLink(p *Project, link linkPayload) {
 	n.log.Info("login link sent", zap.String("project", p.Slug))
 }
 
-// mayLogIn reports whether addr is a member of p or has a pending
-// invitation to it.
-func (n *Native) mayLogIn(ctx context.Context, p *Project, addr string) (bool, error) {
-	role, err := n.roleOf(ctx, p, "", []string{addr})
-	if err != nil || role != "" {
-		return role != "", err
+// loginAddress parses the address a magic link is asked for: one bare
+// address (no display name, comment or angle brackets) that the mailer
+// sends to. The address is its key: the link goes to the mailbox the key
+// names, the one a member with that key is.
+func loginAddress(s string) (*netmail.Address, error) {
+	k, err := identity.Email(s)
+	if err != nil {
+		return nil, err
 	}
-	_, err = n.cfg.Store.Get(ctx, inviteName(p.Slug, addr))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+	if !mail.ValidAddress(k) {
+		return nil, errors.New("not an address the mailer sends to")
 	}
-	return err == nil, err
+	return &netmail.Address{Address: k}, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // githubLogin is the GitHub login provider: the relay's own OAuth app (or
@@ -57,8 +58,8 @@ func githubMember(u github.User, cred github.Credential) member {
 			m.Emails = append(m.Emails, key)
 		}
 	}
-	if len(m.Emails) > maxEmails {
-		m.Emails = m.Emails[:maxEmails]
+	if len(m.Emails) > roster.MaxEmails {
+		m.Emails = m.Emails[:roster.MaxEmails]
 	}
 	if m.Email == "" {
 		// The stock site needs a valid address; GitHub's no-reply form is one.

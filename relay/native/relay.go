@@ -17,8 +17,8 @@ package native
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,37 +29,20 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
-// Project is a project the native relay serves.
+// Project is a project the native relay serves: the roster's record of
+// it, and the AI that answers its completions.
 type Project struct {
-	// Slug names the project (project_slug) and its store records
-	// (CheckSlug); it is also its project_id unless ID is set.
-	Slug string
-	ID   string
-	// Account is account_slug; default: the repository owner.
-	Account string
-	// RepoOwner and RepoSlug name the GitHub repository; MonorepoPath is
-	// passed on as monorepo_path.
-	RepoOwner, RepoSlug, MonorepoPath string
-	// Pro is is_pro in the key check.
-	Pro bool
-	// Targets are the project's callback origins.
-	Targets validate.Targets
-	// Members maps a GitHub login or e-mail address to a role. NewNative
-	// keys each by the identity rule (package identity: ASCII case only)
-	// and refuses one that does not parse.
-	Members map[string]string
-	// KeySHA256 are keys declared by their hash, beside the stored one.
-	KeySHA256 []string
+	roster.Project
 	// AI answers the project's completions (generate.go); nil: the
 	// relay has none for it.
 	AI *AI
@@ -107,10 +90,11 @@ type NativeConfig struct {
 	RepoApp *github.App
 	// Mailer sends invitations; default: none (the link is handed back
 	// to whoever invited, to pass on).
-	Mailer Mailer
+	Mailer roster.Mailer
 	// KeyRecheck is how long a key confirmed active is trusted without
-	// reading whether any key changed (default 1s): a key rotated or
-	// revoked on another instance is refused here within that time.
+	// reading whether any key changed (default roster.DefaultKeyRecheck):
+	// a key rotated or revoked on another instance is refused here within
+	// that time.
 	KeyRecheck time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
@@ -120,7 +104,7 @@ type NativeConfig struct {
 	// RepoToken returns a token that reads the project's repository with
 	// no user session (the scan, scan.go): the relay's GitHub App
 	// installation token. Nil: the scan answers 501.
-	RepoToken func(ctx context.Context, p *Project) (string, error)
+	RepoToken func(ctx context.Context, p *roster.Project) (string, error)
 
 	// StartLimit bounds the login starts per client and project
 	// (startlimit.go).
@@ -134,28 +118,21 @@ type NativeConfig struct {
 // Native is the relay in native mode: it answers the protocol itself for
 // the projects of its configuration. It is safe for concurrent use.
 type Native struct {
-	cfg      NativeConfig
-	base     string // PublicURL without a trailing slash
-	projects map[string]*Project
-	declared map[string]*Project // declared key hash → project
-	seal     *seal.Sealer
-	login    Provider         // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
-	gh       *github.Client   // every call to GitHub
-	oidc     *oidcLogin       // nil without an OIDC issuer
-	email    *emailLogin      // nil without e-mail logins
-	origins  validate.Targets // every project's origins, for preflights
-	log      *zap.Logger
+	cfg    NativeConfig
+	base   string         // PublicURL without a trailing slash
+	roster *roster.Roster // the projects, their keys, members and origins
+	ai     map[string]*AI // by project slug
+	seal   *seal.Sealer
+	login  Provider       // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
+	gh     *github.Client // every call to GitHub
+	oidc   *oidcLogin     // nil without an OIDC issuer
+	email  *emailLogin    // nil without e-mail logins
+	log    *zap.Logger
 
-	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
-	bodies   sync.Map  // *Project → its key check answer
-	migrate  singleflight.Group
-	migrated atomic.Bool        // every key record has its hash record
-	renewals singleflight.Group // GitHub token renewals, by session family
-	members  memberCache
+	bodies   sync.Map                       // *roster.Project → its key check answer
+	renewals singleflight.Group             // GitHub token renewals, by session family
 	apps     map[string]*github.TokenSource // by project slug, with RepoApp
-
-	originCache originCache                  // stored callback origins, briefly (origins.go)
-	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
+	pages    atomic.Pointer[http.Handler]   // the relay's own pages (SetPages)
 
 	starts *ratelimit.Limiter // login starts per project and client (limitKey); nil: no limit
 }
@@ -192,9 +169,6 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = time.Hour
 	}
-	if cfg.KeyRecheck <= 0 {
-		cfg.KeyRecheck = defaultKeyRecheck
-	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
@@ -215,41 +189,15 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		return nil, err
 	}
 	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: sealer,
-		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
+		ai: map[string]*AI{}, log: cfg.Logger, starts: starts}
+	projects := make([]*roster.Project, len(cfg.Projects))
 	for i := range cfg.Projects {
-		p := &cfg.Projects[i]
-		if err := CheckSlug(p.Slug); err != nil {
-			return nil, err
-		}
-		if n.projects[p.Slug] != nil {
-			return nil, fmt.Errorf("project %q: repeated slug", p.Slug)
-		}
-		if p.ID == "" {
-			p.ID = p.Slug
-		}
-		if p.Account == "" {
-			p.Account = p.RepoOwner
-		}
-		members := make(map[string]string, len(p.Members))
-		for who, role := range p.Members {
-			if !protocol.ValidRole(role) {
-				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
-			}
-			k, err := identity.Member(who)
-			if err != nil {
-				return nil, fmt.Errorf("project %q: member: %v", p.Slug, err)
-			}
-			if prev, ok := members[k]; ok && prev != role {
-				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
-			}
-			members[k] = role
-		}
-		p.Members = members
-		for _, h := range p.KeySHA256 {
-			n.declared[strings.ToLower(h)] = p
-		}
-		n.projects[p.Slug] = p
-		n.origins.Origins = append(n.origins.Origins, p.Targets.Origins...)
+		projects[i] = &cfg.Projects[i].Project
+		n.ai[projects[i].Slug] = cfg.Projects[i].AI
+	}
+	if n.roster, err = roster.New(roster.Config{Projects: projects, Store: cfg.Store, Mailer: cfg.Mailer,
+		KeyRecheck: cfg.KeyRecheck, Logger: cfg.Logger, Now: cfg.Now}); err != nil {
+		return nil, err
 	}
 	n.gh = github.New(cfg.GitHub, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
 	n.login = githubLogin{n.gh}
@@ -333,10 +281,10 @@ func (n *Native) only(w http.ResponseWriter, r *http.Request, ep *protocol.Endpo
 }
 
 // authProject checks the key of a keyed call and answers 401 when it fails.
-func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message string) *Project {
+func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message string) *roster.Project {
 	key, ok := bearer(r)
 	if ok {
-		p, err := n.projectForKey(r.Context(), key)
+		p, err := n.roster.ProjectForKey(r.Context(), key)
 		if err == nil {
 			trustClientClaim(r)
 			return p
@@ -367,4 +315,35 @@ func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(p))
+}
+
+// projectBody is the key check's answer for p, encoded once: it changes
+// only with the configuration.
+func (n *Native) projectBody(p *roster.Project) []byte {
+	if b, ok := n.bodies.Load(p); ok {
+		return b.([]byte)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
+		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
+	})
+	b = append(b, '\n') // as protocol.WriteJSON's encoder ends it
+	n.bodies.Store(p, b)
+	return b
+}
+
+// Roster is the relay's projects, their keys, members, invitations and
+// callback origins, for the admin API and the relay's pages.
+func (n *Native) Roster() *roster.Roster { return n.roster }
+
+// Projects returns the slugs of the projects the relay serves.
+func (n *Native) Projects() []string { return n.roster.Projects() }
+
+// checkCallback checks a callback URL a site sent, named as the site names
+// its own origin, against p's callback origins, configured and stored; it
+// returns those targets too, for a returnUrl.
+func (n *Native) checkCallback(ctx context.Context, p *roster.Project, raw string) (validate.Targets, validate.Target, error) {
+	targets := n.roster.Targets(ctx, p)
+	t, err := targets.Check(relay.PublicURL(raw, targets, n.cfg.AppHosts))
+	return targets, t, err
 }

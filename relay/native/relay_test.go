@@ -21,6 +21,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -48,11 +49,11 @@ func nativeProject() Project {
 	if err != nil {
 		panic(err)
 	}
-	return Project{
+	return Project{Project: roster.Project{
 		Slug: "blog", RepoOwner: "acme", RepoSlug: "blog", Pro: true,
 		Targets: validate.Targets{Origins: []validate.Origin{o}},
 		Members: map[string]string{"ada": "owner", "bob@example.com": "editor"},
-	}
+	}}
 }
 
 func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
@@ -96,7 +97,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 		handler.Store(http.Handler(n))
 		env.relays[i], env.urls[i] = n, srv.URL
 	}
-	key, _, err := env.relays[0].CreateKey(context.Background(), "blog", false)
+	key, _, err := env.relays[0].Roster().CreateKey(context.Background(), "blog", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +428,7 @@ func testRotation(t *testing.T, edit func(int, *NativeConfig)) {
 	_, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
 	refresh := out["session"].(map[string]any)["refresh_token"].(string)
 
-	newKey, _, err := env.relays[1].CreateKey(context.Background(), "blog", true)
+	newKey, _, err := env.relays[1].Roster().CreateKey(context.Background(), "blog", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,14 +445,14 @@ func testRotation(t *testing.T, edit func(int, *NativeConfig)) {
 	if status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/refresh-token", "", map[string]string{"refresh_token": refresh}); status != 401 || out["error"] != "session-revoked" {
 		t.Fatalf("refresh after rotation: %d %v", status, out)
 	}
-	if err := env.relays[0].RevokeKey(context.Background(), "blog"); err != nil {
+	if err := env.relays[0].Roster().RevokeKey(context.Background(), "blog"); err != nil {
 		t.Fatal(err)
 	}
 	env.advance(time.Second)
 	if status, _, _ := env.call(t, 1, "GET", "/outstatic/project", newKey, nil); status != 401 {
 		t.Fatal("revoked key still works")
 	}
-	if _, _, err := env.relays[0].CreateKey(context.Background(), "nope", false); err != ErrUnknownProject {
+	if _, _, err := env.relays[0].Roster().CreateKey(context.Background(), "nope", false); err != roster.ErrUnknownProject {
 		t.Fatalf("unknown project: %v", err)
 	}
 }
@@ -660,7 +661,7 @@ func TestNativeMembersAnyCase(t *testing.T) {
 	}
 	if _, err := NewNative(NativeConfig{PublicURL: &url.URL{Scheme: "https", Host: "r.example"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
 		GitHub: github.OAuthApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32),
-		Projects: []Project{{Slug: "x", Members: map[string]string{"Ada": "owner", "ada": "author"}}}}); err == nil {
+		Projects: []Project{{Project: roster.Project{Slug: "x", Members: map[string]string{"Ada": "owner", "ada": "author"}}}}}); err == nil {
 		t.Error("one login with two roles was accepted")
 	}
 }

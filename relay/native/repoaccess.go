@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // Repository access. The parser (#11) and media (#10) reach the project's
@@ -34,7 +35,8 @@ func (n *Native) setUpApps() error {
 		return nil
 	}
 	n.apps = map[string]*github.TokenSource{}
-	for slug, p := range n.projects {
+	for _, slug := range n.roster.Projects() {
+		p := n.roster.Project(slug)
 		ts, err := n.gh.Installation(*app, p.RepoOwner, p.RepoSlug)
 		if err != nil {
 			return fmt.Errorf("project %q: %v", slug, err)
@@ -50,7 +52,7 @@ func (n *Native) setUpApps() error {
 }
 
 // appToken is p's installation token.
-func (n *Native) appToken(ctx context.Context, p *Project) (string, error) {
+func (n *Native) appToken(ctx context.Context, p *roster.Project) (string, error) {
 	ts := n.apps[p.Slug]
 	if ts == nil {
 		return "", errNoRepositoryAccess
@@ -60,7 +62,7 @@ func (n *Native) appToken(ctx context.Context, p *Project) (string, error) {
 }
 
 // repositoryToken sets c.token to the GitHub token for this call.
-func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Project) error {
+func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roster.Project) error {
 	if c.Credential.Token != "" {
 		if err := n.freshGitHub(ctx, c); err != nil {
 			return err
@@ -86,7 +88,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Proje
 
 // dropAppToken forgets p's installation token after GitHub refused it, so
 // the next call mints another.
-func (n *Native) dropAppToken(c *sessionClaims, p *Project) {
+func (n *Native) dropAppToken(c *sessionClaims, p *roster.Project) {
 	if ts := n.apps[p.Slug]; c.viaApp && ts != nil {
 		ts.Invalidate()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -56,7 +57,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
-	data, err := n.cfg.Store.Take(r.Context(), exchangeName(in.Token))
+	data, err := n.cfg.Store.Take(r.Context(), roster.ExchangeName(in.Token))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			n.log.Error("taking an exchange token", zap.Error(err))
@@ -71,7 +72,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
 	}
-	p := n.projects[x.Project]
+	p := n.roster.Project(x.Project)
 	if p == nil {
 		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
 		return
@@ -83,7 +84,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	if recorded, ok := n.callbacks().Take(in.Token); ok {
 		callback = recorded
 	}
-	t, err := n.targets(r.Context(), p).Check(callback)
+	t, err := n.roster.Targets(r.Context(), p).Check(callback)
 	if err != nil || t.URL != x.Callback {
 		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
@@ -91,7 +92,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The role as it is now: the permissions the site keeps until the
 	// next login.
-	x.Role, err = n.roleIn(r.Context(), p, x.member)
+	x.Role, err = n.roster.RoleOf(r.Context(), p, x.member.Login, x.member.Emails)
 	if err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
@@ -101,7 +102,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
 		return
 	}
-	gen, err := n.keyGeneration(r.Context(), p)
+	gen, err := n.roster.KeyGeneration(r.Context(), p)
 	if err != nil {
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
@@ -214,12 +215,12 @@ var (
 
 // stillValid re-checks a session's member, key and family; it updates the
 // role.
-func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, error) {
-	p := n.projects[c.Project]
+func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*roster.Project, error) {
+	p := n.roster.Project(c.Project)
 	if p == nil {
 		return nil, errNotMember
 	}
-	role, err := n.roleIn(ctx, p, c.member)
+	role, err := n.roster.RoleOf(ctx, p, c.member.Login, c.member.Emails)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,7 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 		return nil, errNotMember
 	}
 	c.Role = role
-	gen, err := n.keyGeneration(ctx, p)
+	gen, err := n.roster.KeyGeneration(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
@@ -249,7 +250,7 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 // only a header naming another project is refused. On success c.GitHub is
 // a GitHub token that has not expired (renewed if need be), and c.token
 // the token for the call (repoaccess.go).
-func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
+func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *roster.Project, bool) {
 	var c sessionClaims
 	token, ok := bearer(r)
 	if !ok {
@@ -270,7 +271,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		return nil, nil, false
 	}
 	// A browser on another project's site may not use this session.
-	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, n.targets(r.Context(), p)) == "" {
+	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, n.roster.Targets(r.Context(), p)) == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
 		return nil, nil, false
 	}

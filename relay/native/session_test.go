@@ -17,6 +17,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -62,10 +63,10 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Projects[0].KeySHA256 = []string{hash} })
 	ctx := context.Background()
 	// no stored key: the declared key's sessions
-	if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+	if err := env.relays[0].Roster().RevokeKey(ctx, "blog"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.cfgStore(0).Delete(ctx, keyRecordName("blog")); err != nil {
+	if err := env.cfgStore(0).Delete(ctx, roster.KeyRecordName("blog")); err != nil {
 		t.Fatal(err)
 	}
 	env.key = declared
@@ -74,10 +75,10 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 		t.Fatalf("declared-key session: %d %s", status, body)
 	}
 	// a stored key ends them; revoking it must not revive them
-	if _, _, err := env.relays[1].CreateKey(ctx, "blog", false); err != nil {
+	if _, _, err := env.relays[1].Roster().CreateKey(ctx, "blog", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+	if err := env.relays[0].Roster().RevokeKey(ctx, "blog"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range env.relays {
@@ -97,19 +98,19 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 		t.Fatalf("session after revoke: %d %s", status, body)
 	}
 	// a second revoke is a new generation too; create works over the tombstone
-	if err := env.relays[1].RevokeKey(ctx, "blog"); err != nil {
+	if err := env.relays[1].Roster().RevokeKey(ctx, "blog"); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := env.parser(t, 0, str(after, "access_token")); status != 401 {
 		t.Errorf("a session survived a revoke: %d", status)
 	}
-	if keys, err := env.relays[0].ListKeys(ctx); err != nil || len(keys) != 0 {
+	if keys, err := env.relays[0].Roster().ListKeys(ctx); err != nil || len(keys) != 0 {
 		t.Fatalf("list after revoke: %v %v", keys, err)
 	}
-	if _, _, err := env.relays[0].CreateKey(ctx, "blog", false); err != nil {
+	if _, _, err := env.relays[0].Roster().CreateKey(ctx, "blog", false); err != nil {
 		t.Fatalf("create over a tombstone: %v", err)
 	}
-	if _, _, err := env.relays[1].CreateKey(ctx, "blog", false); err != ErrKeyExists {
+	if _, _, err := env.relays[1].Roster().CreateKey(ctx, "blog", false); err != roster.ErrKeyExists {
 		t.Fatalf("create over a key: %v", err)
 	}
 }
@@ -148,14 +149,14 @@ func TestNativeUnknownKeysCostOneRead(t *testing.T) {
 		t.Fatalf("%d store reads for 40 unknown keys over 21 projects, want 40", reads)
 	}
 	// made on one instance, good on the other at once
-	made, _, err := env.relays[1].CreateKey(ctx, "sitec", false)
+	made, _, err := env.relays[1].Roster().CreateKey(ctx, "sitec", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if status, out, _ := env.call(t, 0, "GET", "/outstatic/project", made, nil); status != 200 || out["project_slug"] != "sitec" {
 		t.Fatalf("a key made on the other instance: %d %v", status, out)
 	}
-	rotated, _, err := env.relays[0].CreateKey(ctx, "sitec", true)
+	rotated, _, err := env.relays[0].Roster().CreateKey(ctx, "sitec", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestNativeUnknownKeysCostOneRead(t *testing.T) {
 			t.Errorf("instance %d: the new key: %d", i, status)
 		}
 	}
-	if err := env.relays[1].RevokeKey(ctx, "sitec"); err != nil {
+	if err := env.relays[1].Roster().RevokeKey(ctx, "sitec"); err != nil {
 		t.Fatal(err)
 	}
 	env.advance(time.Second) // instance 0 trusts its key memory that long
@@ -181,7 +182,7 @@ func TestNativeKeyStoredBeforeHashRecords(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	key, hash, prefix, _ := relay.NewKey()
 	data, _ := json.Marshal(map[string]any{"hash": hash, "prefix": prefix, "created": time.Now()})
-	if err := env.cfgStore(0).Put(context.Background(), keyRecordName("blog"), data, 0); err != nil {
+	if err := env.cfgStore(0).Put(context.Background(), roster.KeyRecordName("blog"), data, 0); err != nil {
 		t.Fatal(err)
 	}
 	for i := range env.relays {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The login start routes' default limit per client and project: a burst
@@ -55,7 +56,7 @@ func (s StartLimit) limiter(now func() time.Time) (*ratelimit.Limiter, error) {
 // with Retry-After. The answer is a page, not JSON: the start route is a
 // browser navigation. The client is the request's own address: the route
 // is not keyed, so a client header on it counts for nothing.
-func (n *Native) allowStart(w http.ResponseWriter, r *http.Request, p *Project, prov Provider) bool {
+func (n *Native) allowStart(w http.ResponseWriter, r *http.Request, p *roster.Project, prov Provider) bool {
 	if n.starts == nil {
 		return true
 	}

@@ -54,7 +54,7 @@ func (n *Native) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	m := githubMember(u, github.Credential{Token: *in.GitHubToken})
-	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
+	if m.Role, err = n.roster.Admit(r.Context(), p, m.Login, m.Emails); err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return

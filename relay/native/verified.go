@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // ErrNotMember: a login of someone who is not a member of the project.
@@ -18,11 +19,11 @@ var ErrNotMember = errors.New("not a member of the project")
 // for the callback is returned. The session it leads to carries no GitHub
 // token: it reaches the repository through the relay's GitHub App.
 func (n *Native) CompleteVerifiedLogin(ctx context.Context, project, callback, email, name string) (string, error) {
-	p := n.projects[project]
+	p := n.roster.Project(project)
 	if p == nil {
-		return "", ErrUnknownProject
+		return "", roster.ErrUnknownProject
 	}
-	t, err := n.targets(ctx, p).Check(callback)
+	t, err := n.roster.Targets(ctx, p).Check(callback)
 	if err != nil {
 		return "", err
 	}
@@ -31,7 +32,7 @@ func (n *Native) CompleteVerifiedLogin(ctx context.Context, project, callback, e
 		return "", errors.New("not an e-mail address")
 	}
 	m := member{Email: email, Emails: []string{key}, Name: name}
-	if m.Role, err = n.admit(ctx, p, m); err != nil {
+	if m.Role, err = n.roster.Admit(ctx, p, m.Login, m.Emails); err != nil {
 		return "", err
 	}
 	if m.Role == "" {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 //go:embed templates/*.html
@@ -47,6 +48,7 @@ type Config struct {
 // Pages serves the relay's own pages. It is safe for concurrent use.
 type Pages struct {
 	relay  *native.Native
+	roster *roster.Roster
 	log    *zap.Logger
 	tmpl   map[string]*template.Template
 	static http.Handler
@@ -62,7 +64,7 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	p := &Pages{relay: cfg.Relay, log: cfg.Logger, tmpl: map[string]*template.Template{},
+	p := &Pages{relay: cfg.Relay, roster: cfg.Relay.Roster(), log: cfg.Logger, tmpl: map[string]*template.Template{},
 		secure: strings.HasPrefix(cfg.Relay.PublicBase(), "https://")}
 	p.root = pathOf(cfg.Relay.PublicBase()) + native.PagesPath
 	funcs := template.FuncMap{
@@ -97,7 +99,7 @@ func pathOf(abs string) string {
 type request struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	project *native.Project
+	project *roster.Project
 	base    string // the project's pages: <root><account>/<project>
 	page    string // "members", "api-keys", "signin" or "signout"
 	sess    *session
@@ -137,7 +139,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 		return
 	}
-	proj := p.relay.ProjectAt(parts[0], parts[1])
+	proj := p.roster.ProjectAt(parts[0], parts[1])
 	if proj == nil {
 		p.message(w, r, http.StatusNotFound, "Not found", "This relay serves no such project.")
 		return
@@ -199,7 +201,7 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
 		return false
 	}
-	role, err := p.relay.RoleOf(q.r.Context(), q.project, q.sess.User)
+	role, err := p.roster.RoleOf(q.r.Context(), q.project, q.sess.User.Login, q.sess.User.Emails)
 	if err != nil {
 		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The members cannot be read right now. Try again.")

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The pages' own session: a cookie sealed by the relay (any instance that
@@ -217,7 +218,7 @@ type layoutData struct {
 	Root    string
 	Base    string
 	Page    string
-	Project *native.Project
+	Project *roster.Project
 	User    *native.PageUser
 	Role    string
 	CSRF    string

@@ -1,8 +1,7 @@
-package native
+package roster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -27,13 +26,9 @@ import (
 // read of its hash record (absent for an unknown key), and a second read to
 // confirm it against its project's record.
 
-// keyEpochName is the record every key change rewrites. It is not under
-// "keys/", where a project could be named "epoch".
-const keyEpochName = "keyepoch"
-
-// defaultKeyRecheck is how long the key memory is trusted without reading
-// the epoch again.
-const defaultKeyRecheck = time.Second
+// DefaultKeyRecheck is how long the key memory is trusted without reading
+// the epoch again, unless configured.
+const DefaultKeyRecheck = time.Second
 
 // keyMemory maps stored key hashes confirmed active to their project.
 type keyMemory struct {
@@ -109,26 +104,4 @@ func (m *keyMemory) refresh(ctx context.Context, st store.Store, now time.Time) 
 		return nil, nil
 	})
 	return err
-}
-
-// bumpKeyEpoch tells every instance that a key changed; it is written after
-// the key records, so an instance that reads the new epoch then reads the
-// new records.
-func (n *Native) bumpKeyEpoch(ctx context.Context) error {
-	return n.cfg.Store.Put(ctx, keyEpochName, []byte(newGeneration()), 0)
-}
-
-// projectBody is the key check's answer for p, encoded once: it changes
-// only with the configuration.
-func (n *Native) projectBody(p *Project) []byte {
-	if b, ok := n.bodies.Load(p); ok {
-		return b.([]byte)
-	}
-	b, _ := json.Marshal(map[string]any{
-		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
-		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
-	})
-	b = append(b, '\n') // as protocol.WriteJSON's encoder ends it
-	n.bodies.Store(p, b)
-	return b
 }

@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,9 +25,6 @@ import (
 // generation) and "keyhash/<hash>" (the project it belongs to), so that a
 // key check is one read whatever the key: an unknown key costs the read of
 // a record that is not there, never a scan of every project.
-
-// ErrUnknownProject is a key operation for a project the relay lacks.
-var ErrUnknownProject = errors.New("no such project")
 
 // ErrKeyExists is a create for a project that has a key: rotate instead.
 var ErrKeyExists = errors.New("the project has a key already; rotate it to replace it")
@@ -73,33 +69,19 @@ func (rec keyRecord) generation() string {
 // stored key: its sessions were minted with a key_sha256 key.
 const declaredGeneration = "declared"
 
-func keyRecordName(slug string) string { return "keys/" + slug }
-func keyHashName(hash string) string   { return "keyhash/" + hash }
-func keyLockName(slug string) string   { return "locks/keys/" + slug }
-
-// Projects returns the slugs of the projects the relay serves.
-func (n *Native) Projects() []string {
-	var out []string
-	for slug := range n.projects {
-		out = append(out, slug)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // CreateKey makes a key for project and returns it, to be shown once.
 // With rotate false it refuses a project that has a key; with rotate true
 // it replaces the key, revoking the old one.
-func (n *Native) CreateKey(ctx context.Context, project string, rotate bool) (string, KeyInfo, error) {
-	if n.projects[project] == nil {
+func (r *Roster) CreateKey(ctx context.Context, project string, rotate bool) (string, KeyInfo, error) {
+	if r.projects[project] == nil {
 		return "", KeyInfo{}, ErrUnknownProject
 	}
 	key, hash, prefix, err := relay.NewKey()
 	if err != nil {
 		return "", KeyInfo{}, err
 	}
-	rec := keyRecord{Hash: hash, Prefix: prefix, Created: n.cfg.Now().UTC().Truncate(time.Second), Gen: newGeneration()}
-	err = n.changeKey(ctx, project, func(prev keyRecord, found bool) (keyRecord, error) {
+	rec := keyRecord{Hash: hash, Prefix: prefix, Created: r.now().UTC().Truncate(time.Second), Gen: newGeneration()}
+	err = r.changeKey(ctx, project, func(prev keyRecord, found bool) (keyRecord, error) {
 		if !rotate && found && prev.active() {
 			return rec, ErrKeyExists
 		}
@@ -107,7 +89,7 @@ func (n *Native) CreateKey(ctx context.Context, project string, rotate bool) (st
 		// on every instance at once, and a hash record whose key record
 		// never got written names a key that is not the project's.
 		data, _ := json.Marshal(project)
-		return rec, n.cfg.Store.Put(ctx, keyHashName(hash), data, 0)
+		return rec, r.st.Put(ctx, keyHashName(hash), data, 0)
 	})
 	if err != nil {
 		return "", KeyInfo{}, err
@@ -118,25 +100,25 @@ func (n *Native) CreateKey(ctx context.Context, project string, rotate bool) (st
 // RevokeKey ends project's stored key and every session of the project:
 // it leaves a tombstone with a new generation. Keys declared with
 // key_sha256 keep working.
-func (n *Native) RevokeKey(ctx context.Context, project string) error {
-	if n.projects[project] == nil {
+func (r *Roster) RevokeKey(ctx context.Context, project string) error {
+	if r.projects[project] == nil {
 		return ErrUnknownProject
 	}
-	return n.changeKey(ctx, project, func(keyRecord, bool) (keyRecord, error) {
-		return keyRecord{Revoked: true, Created: n.cfg.Now().UTC().Truncate(time.Second), Gen: newGeneration()}, nil
+	return r.changeKey(ctx, project, func(keyRecord, bool) (keyRecord, error) {
+		return keyRecord{Revoked: true, Created: r.now().UTC().Truncate(time.Second), Gen: newGeneration()}, nil
 	})
 }
 
 // changeKey replaces project's key record with what next returns, under a
 // lock shared by every instance, so that a create never overwrites a key
 // another instance has just made. The replaced key's hash record goes.
-func (n *Native) changeKey(ctx context.Context, project string, next func(prev keyRecord, found bool) (keyRecord, error)) error {
-	unlock, err := n.lockKeys(ctx, project)
+func (r *Roster) changeKey(ctx context.Context, project string, next func(prev keyRecord, found bool) (keyRecord, error)) error {
+	unlock, err := r.lock(ctx, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	prev, err := n.keyRecord(ctx, project)
+	prev, err := readKeyRecord(ctx, r.st, project)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -149,20 +131,22 @@ func (n *Native) changeKey(ctx context.Context, project string, next func(prev k
 	if err != nil {
 		return err
 	}
-	if err := n.cfg.Store.Put(ctx, keyRecordName(project), data, 0); err != nil {
+	if err := r.st.Put(ctx, KeyRecordName(project), data, 0); err != nil {
 		return err
 	}
 	if found && prev.Hash != "" && prev.Hash != rec.Hash {
 		// Only tidiness: a stale hash record names a key that is not its
 		// project's record, and is refused as unknown.
-		if err := n.cfg.Store.Delete(ctx, keyHashName(prev.Hash)); err != nil {
-			n.log.Warn("removing a replaced key's hash record", zap.String("project", project), zap.Error(err))
+		if err := r.st.Delete(ctx, keyHashName(prev.Hash)); err != nil {
+			r.log.Warn("removing a replaced key's hash record", zap.String("project", project), zap.Error(err))
 		}
 	}
 	// This instance forgets its keys at once, every other one at its next
 	// read of the epoch.
-	n.keys.forget()
-	if err := n.bumpKeyEpoch(ctx); err != nil {
+	// The epoch is written after the key records, so an instance that
+	// reads the new epoch then reads the new records.
+	r.keys.forget()
+	if err := r.st.Put(ctx, keyEpochName, []byte(newGeneration()), 0); err != nil {
 		// The change holds here and in the store, but other instances
 		// may keep accepting the old key: an error, so that the operator
 		// changes it again.
@@ -174,11 +158,6 @@ func (n *Native) changeKey(ctx context.Context, project string, next func(prev k
 // keyLockTTL bounds how long a crashed instance can hold a project's keys.
 const keyLockTTL = 30 * time.Second
 
-// lockKeys takes project's key lock, waiting a few seconds for it.
-func (n *Native) lockKeys(ctx context.Context, project string) (func(), error) {
-	return n.lockStore(ctx, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
-}
-
 func newGeneration() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
@@ -186,10 +165,10 @@ func newGeneration() string {
 }
 
 // ListKeys returns the stored key of each project that has one.
-func (n *Native) ListKeys(ctx context.Context) ([]KeyInfo, error) {
+func (r *Roster) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	var out []KeyInfo
-	for _, slug := range n.Projects() {
-		rec, err := n.keyRecord(ctx, slug)
+	for _, slug := range r.Projects() {
+		rec, err := readKeyRecord(ctx, r.st, slug)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -203,39 +182,39 @@ func (n *Native) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// projectForKey finds the project whose active key this is. A declared key
+// ProjectForKey finds the project whose active key this is. A declared key
 // and a stored key in the memory (keymemory.go) cost no store read while
 // the memory is fresh; reading the epoch once a KeyRecheck keeps it so.
 // Any other hash costs the read of its hash record (absent for an unknown
 // key), and a second read to confirm it against its project's record, which
 // names the active key, so that a rotated or revoked key is never confirmed.
-func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error) {
+func (r *Roster) ProjectForKey(ctx context.Context, key string) (*Project, error) {
 	if relay.CheckKeyFormat(key) != nil {
 		return nil, relay.ErrMalformedKey
 	}
 	h := relay.HashKey(key)
-	if p := n.declared[h]; p != nil {
+	if p := r.declared[h]; p != nil {
 		return p, nil
 	}
-	now := n.cfg.Now()
-	p, version, fresh := n.keys.lookup(h, now, n.cfg.KeyRecheck)
+	now := r.now()
+	p, version, fresh := r.keys.lookup(h, now, r.recheck)
 	if !fresh {
-		if err := n.keys.refresh(context.WithoutCancel(ctx), n.cfg.Store, now); err != nil {
+		if err := r.keys.refresh(context.WithoutCancel(ctx), r.st, now); err != nil {
 			return nil, err
 		}
-		p, version, _ = n.keys.lookup(h, now, n.cfg.KeyRecheck)
+		p, version, _ = r.keys.lookup(h, now, r.recheck)
 	}
 	if p != nil {
 		return p, nil
 	}
-	p, err := n.projectOfHash(ctx, h)
+	p, err := r.projectOfHash(ctx, h)
 	if p == nil {
 		return nil, err
 	}
-	rec, err := n.keyRecord(ctx, p.Slug)
+	rec, err := readKeyRecord(ctx, r.st, p.Slug)
 	switch {
 	case err == nil && rec.active() && relay.SameHash(rec.Hash, h):
-		n.keys.remember(h, p, version)
+		r.keys.remember(h, p, version)
 		return p, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return nil, err
@@ -245,13 +224,13 @@ func (n *Native) projectForKey(ctx context.Context, key string) (*Project, error
 
 // projectOfHash reads the hash record of h. It returns nil and
 // errMalformedKey for a hash no record names.
-func (n *Native) projectOfHash(ctx context.Context, h string) (*Project, error) {
-	data, err := n.cfg.Store.Get(ctx, keyHashName(h))
-	if errors.Is(err, store.ErrNotFound) && !n.migrated.Load() {
-		if _, err, _ := n.migrate.Do("hash records", func() (any, error) { return nil, n.writeHashRecords(ctx) }); err != nil {
+func (r *Roster) projectOfHash(ctx context.Context, h string) (*Project, error) {
+	data, err := r.st.Get(ctx, keyHashName(h))
+	if errors.Is(err, store.ErrNotFound) && !r.migrated.Load() {
+		if _, err, _ := r.migrate.Do("hash records", func() (any, error) { return nil, r.writeHashRecords(ctx) }); err != nil {
 			return nil, err
 		}
-		data, err = n.cfg.Store.Get(ctx, keyHashName(h))
+		data, err = r.st.Get(ctx, keyHashName(h))
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, relay.ErrMalformedKey
@@ -260,17 +239,17 @@ func (n *Native) projectOfHash(ctx context.Context, h string) (*Project, error) 
 		return nil, err
 	}
 	var slug string
-	if json.Unmarshal(data, &slug) != nil || n.projects[slug] == nil {
+	if json.Unmarshal(data, &slug) != nil || r.projects[slug] == nil {
 		return nil, relay.ErrMalformedKey
 	}
-	return n.projects[slug], nil
+	return r.projects[slug], nil
 }
 
 // writeHashRecords gives every active key record its hash record, once per
 // instance: keys stored before hash records existed keep working.
-func (n *Native) writeHashRecords(ctx context.Context) error {
-	for _, p := range n.projects {
-		rec, err := n.keyRecord(ctx, p.Slug)
+func (r *Roster) writeHashRecords(ctx context.Context) error {
+	for _, p := range r.projects {
+		rec, err := readKeyRecord(ctx, r.st, p.Slug)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !rec.active()) {
 			continue
 		}
@@ -278,27 +257,28 @@ func (n *Native) writeHashRecords(ctx context.Context) error {
 			return err
 		}
 		data, _ := json.Marshal(p.Slug)
-		if err := n.cfg.Store.PutNew(ctx, keyHashName(rec.Hash), data, 0); err != nil && !errors.Is(err, store.ErrExists) {
+		if err := r.st.PutNew(ctx, keyHashName(rec.Hash), data, 0); err != nil && !errors.Is(err, store.ErrExists) {
 			return err
 		}
 	}
-	n.migrated.Store(true)
+	r.migrated.Store(true)
 	return nil
 }
 
-func (n *Native) keyRecord(ctx context.Context, slug string) (keyRecord, error) {
+// readKeyRecord reads slug's key record.
+func readKeyRecord(ctx context.Context, st store.Store, slug string) (keyRecord, error) {
 	var rec keyRecord
-	data, err := n.cfg.Store.Get(ctx, keyRecordName(slug))
+	data, err := st.Get(ctx, KeyRecordName(slug))
 	if err != nil {
 		return rec, err
 	}
 	return rec, json.Unmarshal(data, &rec)
 }
 
-// keyGeneration identifies the project's current key generation, so that
+// KeyGeneration identifies the project's current key generation, so that
 // a session minted under one generation ends at the next key change.
-func (n *Native) keyGeneration(ctx context.Context, p *Project) (string, error) {
-	rec, err := n.keyRecord(ctx, p.Slug)
+func (r *Roster) KeyGeneration(ctx context.Context, p *Project) (string, error) {
+	rec, err := readKeyRecord(ctx, r.st, p.Slug)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return declaredGeneration, nil
@@ -306,4 +286,20 @@ func (n *Native) keyGeneration(ctx context.Context, p *Project) (string, error) 
 		return "", err
 	}
 	return rec.generation(), nil
+}
+
+// StoredKey is project's active stored key, without the key itself;
+// false when the project has none.
+func (r *Roster) StoredKey(ctx context.Context, project string) (KeyInfo, bool, error) {
+	if r.projects[project] == nil {
+		return KeyInfo{}, false, ErrUnknownProject
+	}
+	rec, err := readKeyRecord(ctx, r.st, project)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !rec.active()) {
+		return KeyInfo{}, false, nil
+	}
+	if err != nil {
+		return KeyInfo{}, false, err
+	}
+	return KeyInfo{Project: project, Prefix: rec.Prefix, Created: rec.Created}, true, nil
 }

@@ -3,7 +3,6 @@ package native
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ func TestNativeKeyChangeSeenWithinASecond(t *testing.T) {
 				t.Fatalf("instance %d: key check: %d", i, status)
 			}
 		}
-		rotated, _, err := env.relays[1].CreateKey(ctx, "blog", true)
+		rotated, _, err := env.relays[1].Roster().CreateKey(ctx, "blog", true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +41,7 @@ func TestNativeKeyChangeSeenWithinASecond(t *testing.T) {
 				t.Errorf("instance %d: the new key: %d", i, status)
 			}
 		}
-		if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+		if err := env.relays[0].Roster().RevokeKey(ctx, "blog"); err != nil {
 			t.Fatal(err)
 		}
 		if status, _, _ := env.call(t, 0, "GET", "/outstatic/project", rotated, nil); status != 401 {
@@ -67,7 +66,7 @@ func TestNativeKeyCheck10000Projects(t *testing.T) {
 	ctx := context.Background()
 	keys := map[string]string{}
 	for _, slug := range []string{"site00000", "site05000", "site09998"} {
-		key, _, err := env.relays[0].CreateKey(ctx, slug, false)
+		key, _, err := env.relays[0].Roster().CreateKey(ctx, slug, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,86 +112,4 @@ func manyProjects(n int) []Project {
 		out[i].Slug = fmt.Sprintf("site%05d", i)
 	}
 	return out
-}
-
-// A confirmation that began before the memory was emptied (it may have read
-// a record a key change replaced) is not remembered.
-func TestKeyMemoryDropsConfirmationsFromBeforeAChange(t *testing.T) {
-	st := store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic")
-	var m keyMemory
-	now := time.Unix(1000, 0)
-	if err := m.refresh(context.Background(), st, now); err != nil {
-		t.Fatal(err)
-	}
-	p := &Project{Slug: "blog"}
-	_, version, fresh := m.lookup("h", now, time.Second)
-	if !fresh {
-		t.Fatal("memory not fresh right after a read of the epoch")
-	}
-	m.forget() // a key changed here meanwhile, and another check read the epoch since
-	if err := m.refresh(context.Background(), st, now); err != nil {
-		t.Fatal(err)
-	}
-	m.remember("h", p, version) // the slow confirmation ends only now
-	if got, _, _ := m.lookup("h", now, time.Second); got != nil {
-		t.Fatal("a confirmation from before the change was remembered")
-	}
-	// and an epoch written elsewhere empties it at the next read
-	_, version, _ = m.lookup("h", now, time.Second)
-	m.remember("h", p, version)
-	if got, _, _ := m.lookup("h", now, time.Second); got != p {
-		t.Fatal("a confirmation was not remembered")
-	}
-	if err := st.Put(context.Background(), keyEpochName, []byte("elsewhere"), 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, fresh := m.lookup("h", now.Add(time.Second), time.Second); fresh {
-		t.Fatal("memory fresh a whole KeyRecheck after the last read")
-	}
-	if err := m.refresh(context.Background(), st, now.Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if got, _, _ := m.lookup("h", now.Add(time.Second), time.Second); got != nil {
-		t.Fatal("a new epoch did not empty the memory")
-	}
-}
-
-// Key checks racing rotations on the same instance (and the memory's locks,
-// under go test -race): none of them leaves the old key in memory, so it is
-// refused at once after each rotation.
-func TestNativeKeyChecksRacingARotation(t *testing.T) {
-	env := newNativeEnv(t, nil)
-	ctx := context.Background()
-	n := env.relays[0]
-	for round := 0; round < 20; round++ {
-		old := env.key
-		if _, err := n.projectForKey(ctx, old); err != nil {
-			t.Fatal(err)
-		}
-		n.keys.forget() // the racing checks read the records, not the memory
-		done := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-done:
-						return
-					default:
-						_, _ = n.projectForKey(ctx, old)
-					}
-				}
-			})
-		}
-		key, _, err := n.CreateKey(ctx, "blog", true)
-		close(done)
-		wg.Wait()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := n.projectForKey(ctx, old); err != relay.ErrMalformedKey {
-			t.Fatalf("round %d: the rotated key right after the rotation: %v", round, err)
-		}
-		env.key = key
-	}
 }

@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -22,11 +21,6 @@ import (
 // provider, that brings that address verified: the address becomes a
 // stored member with the role offered. It is single use: Take removes it,
 // on every instance, for the one login that gets it.
-
-// Mailer sends an e-mail; *mail.Sender is one.
-type Mailer interface {
-	Send(ctx context.Context, m mail.Message) error
-}
 
 // Invitation is a pending invitation.
 type Invitation struct {
@@ -43,21 +37,12 @@ type Invitation struct {
 // ErrNoSuchInvitation: revoking an invitation that is not pending.
 var ErrNoSuchInvitation = errors.New("no pending invitation for this address")
 
-func invitePrefix(slug string) string { return "invites/" + slug + "/" }
-
-// inviteName keys an invitation by the hash of the address's key, so
-// that an address of any shape makes a valid store key, and a lookup at
-// login is one read.
-func inviteName(slug, email string) string {
-	return invitePrefix(slug) + relay.TokenKey(memberKey(email))[:40]
-}
-
 // Invite records an invitation of email to project as role, asked by by,
 // and sends it when the relay has a mailer. It returns the invitation,
 // the link to the sign-in page it names, and whether it was e-mailed. A
 // member, or an address invited already, is refused.
-func (n *Native) Invite(ctx context.Context, project, email, role string, by Actor) (Invitation, string, bool, error) {
-	p := n.projects[project]
+func (r *Roster) Invite(ctx context.Context, project, email, role string, by Actor) (Invitation, string, bool, error) {
+	p := r.projects[project]
 	if p == nil {
 		return Invitation{}, "", false, ErrUnknownProject
 	}
@@ -70,18 +55,18 @@ func (n *Native) Invite(ctx context.Context, project, email, role string, by Act
 	}
 	// The sign-in page of the project's first site: any login there with
 	// the invited address, by any provider, accepts the invitation.
-	origins := n.targets(ctx, p).Origins
+	origins := r.Targets(ctx, p).Origins
 	if len(origins) == 0 {
 		return Invitation{}, "", false, errors.New("the project has no callback origins yet: add one, then invite")
 	}
 	link := origins[0].String()
-	now := n.cfg.Now().UTC().Truncate(time.Second)
+	now := r.now().UTC().Truncate(time.Second)
 	inviter := by
 	inv := Invitation{Email: k, Role: role, By: by.Name, Inviter: &inviter, Created: now, Expires: now.Add(mail.InvitationValidity)}
-	err = n.changeMembers(ctx, project, by, MemberChange{Action: ActionInvite, Who: k, NewRole: role},
+	err = r.changeMembers(ctx, project, by, MemberChange{Action: ActionInvite, Who: k, NewRole: role},
 		func(*memberRecord, MemberChange) (string, error) {
 			data, _ := json.Marshal(inv)
-			if err := n.cfg.Store.Put(ctx, inviteName(project, k), data, mail.InvitationValidity); err != nil {
+			if err := r.st.Put(ctx, inviteName(project, k), data, mail.InvitationValidity); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("invited %s as %s", k, role), nil
@@ -89,7 +74,7 @@ func (n *Native) Invite(ctx context.Context, project, email, role string, by Act
 	if err != nil {
 		return Invitation{}, "", false, err
 	}
-	if n.cfg.Mailer == nil {
+	if r.mailer == nil {
 		return inv, link, false, nil
 	}
 	name := by.Name
@@ -98,10 +83,10 @@ func (n *Native) Invite(ctx context.Context, project, email, role string, by Act
 	}
 	msg, err := mail.InvitationMessage(mail.Invitation{To: k, Site: project, Inviter: name, Role: role, Link: link})
 	if err == nil {
-		err = n.cfg.Mailer.Send(ctx, msg)
+		err = r.mailer.Send(ctx, msg)
 	}
 	if err != nil {
-		n.log.Warn("sending an invitation failed", zap.String("project", project), zap.Error(err))
+		r.log.Warn("sending an invitation failed", zap.String("project", project), zap.Error(err))
 		return inv, link, false, fmt.Errorf("the invitation is recorded, but sending it failed: %v", err)
 	}
 	return inv, link, true, nil
@@ -114,7 +99,7 @@ func inviteeKey(email, role string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
 	}
-	if _, err := checkMember(k, role); err != nil {
+	if _, err := CheckMember(k, role); err != nil {
 		return "", err
 	}
 	return k, nil
@@ -122,17 +107,17 @@ func inviteeKey(email, role string) (string, error) {
 
 // RevokeInvitation drops the pending invitation of email to project,
 // asked by by.
-func (n *Native) RevokeInvitation(ctx context.Context, project, email string, by Actor) error {
-	if n.projects[project] == nil {
+func (r *Roster) RevokeInvitation(ctx context.Context, project, email string, by Actor) error {
+	if r.projects[project] == nil {
 		return ErrUnknownProject
 	}
 	k, err := inviteeKey(email, "")
 	if err != nil {
 		return err
 	}
-	return n.changeMembers(ctx, project, by, MemberChange{Action: ActionRevoke, Who: k},
+	return r.changeMembers(ctx, project, by, MemberChange{Action: ActionRevoke, Who: k},
 		func(_ *memberRecord, c MemberChange) (string, error) {
-			if _, err := n.cfg.Store.Take(ctx, inviteName(project, k)); err != nil {
+			if _, err := r.st.Take(ctx, inviteName(project, k)); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return "", ErrNoSuchInvitation // accepted in the meantime
 				}
@@ -144,9 +129,9 @@ func (n *Native) RevokeInvitation(ctx context.Context, project, email string, by
 
 // pendingInvitation is the pending invitation of the address k, the zero
 // Invitation for none.
-func (n *Native) pendingInvitation(ctx context.Context, project, k string) (Invitation, error) {
+func pendingInvitation(ctx context.Context, st store.Store, project, k string) (Invitation, error) {
 	var inv Invitation
-	data, err := n.cfg.Store.Get(ctx, inviteName(project, k))
+	data, err := st.Get(ctx, inviteName(project, k))
 	if errors.Is(err, store.ErrNotFound) {
 		return inv, nil
 	}
@@ -160,17 +145,17 @@ func (n *Native) pendingInvitation(ctx context.Context, project, k string) (Invi
 }
 
 // Invitations lists project's pending invitations.
-func (n *Native) Invitations(ctx context.Context, project string) ([]Invitation, error) {
-	if n.projects[project] == nil {
+func (r *Roster) Invitations(ctx context.Context, project string) ([]Invitation, error) {
+	if r.projects[project] == nil {
 		return nil, ErrUnknownProject
 	}
-	names, err := n.cfg.Store.List(ctx, invitePrefix(project))
+	names, err := r.st.List(ctx, invitePrefix(project))
 	if err != nil {
 		return nil, err
 	}
 	out := []Invitation{}
 	for _, name := range names {
-		data, err := n.cfg.Store.Get(ctx, name)
+		data, err := r.st.Get(ctx, name)
 		if err != nil {
 			continue
 		}
@@ -182,27 +167,28 @@ func (n *Native) Invitations(ctx context.Context, project string) ([]Invitation,
 	return out, nil
 }
 
-// admit is the membership check of a completed login: it accepts a
-// pending invitation of any of the user's verified addresses, then
-// returns the user's role ("" for none). Every provider's login ends here.
-func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error) {
-	for _, e := range emailKeys(m.Emails) {
-		data, err := n.cfg.Store.Take(ctx, inviteName(p.Slug, e))
+// Admit is the membership check of a completed login of the user known
+// by login and verified addresses emails: it accepts a pending invitation
+// of any of those addresses, then returns the user's role ("" for none).
+// Every provider's login ends here.
+func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []string) (string, error) {
+	for _, e := range emailKeys(emails) {
+		data, err := r.st.Take(ctx, inviteName(p.Slug, e))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("%w: reading invitations: %v", errUnavailable, err)
+			return "", fmt.Errorf("%w: reading invitations: %v", ErrUnavailable, err)
 		}
 		var inv Invitation
 		if json.Unmarshal(data, &inv) != nil {
 			continue
 		}
-		if err := n.accept(ctx, p, e, inv, m); err != nil {
-			return "", fmt.Errorf("%w: accepting an invitation: %v", errUnavailable, err)
+		if err := r.accept(ctx, p, e, inv, login); err != nil {
+			return "", fmt.Errorf("%w: accepting an invitation: %v", ErrUnavailable, err)
 		}
 	}
-	return n.roleIn(ctx, p, m)
+	return r.RoleOf(ctx, p, login, emails)
 }
 
 // accept makes the address k a member with the role inv offers, when the
@@ -211,8 +197,8 @@ func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error
 // stays as it is), voids the invitation, which is recorded in the members
 // log. An invitation that names no inviter is void too. The error is the
 // store's only.
-func (n *Native) accept(ctx context.Context, p *Project, k string, inv Invitation, m member) error {
-	who := m.Login
+func (r *Roster) accept(ctx context.Context, p *Project, k string, inv Invitation, login string) error {
+	who := login
 	if who == "" {
 		who = k
 	}
@@ -221,11 +207,25 @@ func (n *Native) accept(ctx context.Context, p *Project, k string, inv Invitatio
 		inviter = *inv.Inviter
 	}
 	inviter.Name = who + " (accepted the invitation of " + inv.By + ")"
-	_, err := n.putMember(ctx, p.Slug, k, inv.Role, inviter, ActionAccept)
+	_, err := r.putMember(ctx, p.Slug, k, inv.Role, inviter, ActionAccept)
 	var refusal *MemberRefusal
 	if errors.As(err, &refusal) || errors.Is(err, ErrBadMember) {
-		n.audit(ctx, p.Slug, who, fmt.Sprintf("the invitation of %s as %s (by %s) is void: %v", k, inv.Role, inv.By, err))
+		r.audit(ctx, p.Slug, who, fmt.Sprintf("the invitation of %s as %s (by %s) is void: %v", k, inv.Role, inv.By, err))
 		return nil
 	}
 	return err
+}
+
+// MayLogIn reports whether addr is a member of p or has a pending
+// invitation to it: whom an e-mail login link is sent to.
+func (r *Roster) MayLogIn(ctx context.Context, p *Project, addr string) (bool, error) {
+	role, err := r.RoleOf(ctx, p, "", []string{addr})
+	if err != nil || role != "" {
+		return role != "", err
+	}
+	_, err = r.st.Get(ctx, inviteName(p.Slug, addr))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

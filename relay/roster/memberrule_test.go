@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"context"
@@ -247,8 +247,8 @@ func TestMemberRuleTargets(t *testing.T) {
 // or removed before the invitation is accepted. Concurrent adds of one
 // name make one member, with one role.
 func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
-	env := newNativeEnv(t, nil)
-	ctx, n := context.Background(), env.relays[0]
+	env := newRosterEnv(t, nil)
+	ctx, n := context.Background(), env.rosters[0]
 	op := OperatorActor("test")
 	mia := Actor{Name: "mia", Login: "MIA"}
 	for who, role := range map[string]string{"mia": "manager", "olga": "author"} {
@@ -280,22 +280,22 @@ func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
 	if _, err := n.SetRole(ctx, "blog", "mia@example.com", "editor", op); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.CompleteVerifiedLogin(ctx, "blog", nativeCallback, "nia@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if err := admit(ctx, n, "nia@example.com"); !errors.Is(err, errNotAdmitted) {
 		t.Fatalf("nia's login after her inviter was lowered: %v", err)
 	}
 	if err := n.RemoveMember(ctx, "blog", "mia@example.com", op); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.CompleteVerifiedLogin(ctx, "blog", nativeCallback, "ola@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if err := admit(ctx, n, "ola@example.com"); !errors.Is(err, errNotAdmitted) {
 		t.Fatalf("ola's login after her inviter was removed: %v", err)
 	}
 	// An invitation recorded without its inviter is void; one of an
 	// address that became a member meanwhile leaves their role as it is.
 	legacy, _ := json.Marshal(Invitation{Email: "old@example.com", Role: "owner", By: "ada"})
-	if err := n.cfg.Store.Put(ctx, inviteName("blog", "old@example.com"), legacy, mail.InvitationValidity); err != nil {
+	if err := env.st.Put(ctx, inviteName("blog", "old@example.com"), legacy, mail.InvitationValidity); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.CompleteVerifiedLogin(ctx, "blog", nativeCallback, "old@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if err := admit(ctx, n, "old@example.com"); !errors.Is(err, errNotAdmitted) {
 		t.Fatalf("an invitation without its inviter: %v", err)
 	}
 	if _, _, _, err := n.Invite(ctx, "blog", "pat@example.com", "admin", op); err != nil {
@@ -307,10 +307,10 @@ func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
 	if _, err := n.AddMember(ctx, "blog", "pat@example.com", "author", op); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.CompleteVerifiedLogin(ctx, "blog", nativeCallback, "pat@example.com", ""); err != nil {
+	if err := admit(ctx, n, "pat@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if role, _ := n.roleOf(ctx, n.projects["blog"], "", []string{"pat@example.com"}); role != "author" {
+	if role, _ := n.RoleOf(ctx, n.Project("blog"), "", []string{"pat@example.com"}); role != "author" {
 		t.Fatalf("pat is %q after an old invitation, want author", role)
 	}
 	log, err := n.MemberLog(ctx, "blog")
@@ -333,7 +333,7 @@ func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = env.relays[i%2].AddMember(ctx, "blog", "zed", r, op)
+			_, errs[i] = env.rosters[i%2].AddMember(ctx, "blog", "zed", r, op)
 		}()
 	}
 	wg.Wait()
@@ -352,9 +352,9 @@ func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
 		t.Fatal("nobody added zed")
 	}
 	// Read where the change was made: another instance may keep its copy
-	// of the members for up to memberCacheTTL.
-	winner := env.relays[won%2]
-	if role, _ := winner.roleOf(ctx, winner.projects["blog"], "zed", nil); role != roles[won] {
+	// of the members for up to MemberCacheTTL.
+	winner := env.rosters[won%2]
+	if role, _ := winner.RoleOf(ctx, winner.Project("blog"), "zed", nil); role != roles[won] {
 		t.Fatalf("zed is %q, want %q", role, roles[won])
 	}
 }

@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"context"
@@ -22,20 +22,20 @@ import (
 // AddMember adds who to project's stored members with role, asked by by.
 // Someone who is a member already (stored or in the Caddyfile, in any
 // case) is refused: their role is changed with SetRole only.
-func (n *Native) AddMember(ctx context.Context, project, who, role string, by Actor) (StoredMember, error) {
-	return n.putMember(ctx, project, who, role, by, ActionAdd)
+func (r *Roster) AddMember(ctx context.Context, project, who, role string, by Actor) (StoredMember, error) {
+	return r.putMember(ctx, project, who, role, by, ActionAdd)
 }
 
 // SetRole gives a stored member another role; a lowered role counts at
 // once for what the relay lets the member's sessions change.
-func (n *Native) SetRole(ctx context.Context, project, who, role string, by Actor) (StoredMember, error) {
-	return n.putMember(ctx, project, who, role, by, ActionRole)
+func (r *Roster) SetRole(ctx context.Context, project, who, role string, by Actor) (StoredMember, error) {
+	return r.putMember(ctx, project, who, role, by, ActionRole)
 }
 
 // putMember stores who with role for an add, a role change or an
 // accepted invitation.
-func (n *Native) putMember(ctx context.Context, project, who, role string, by Actor, action MemberAction) (StoredMember, error) {
-	k, err := checkMember(who, role)
+func (r *Roster) putMember(ctx context.Context, project, who, role string, by Actor, action MemberAction) (StoredMember, error) {
+	k, err := CheckMember(who, role)
 	if err != nil {
 		return StoredMember{}, err
 	}
@@ -43,11 +43,11 @@ func (n *Native) putMember(ctx context.Context, project, who, role string, by Ac
 		return StoredMember{}, fmt.Errorf("%w: a role is required", ErrBadMember)
 	}
 	var out StoredMember
-	err = n.changeMembers(ctx, project, by, MemberChange{Action: action, Who: k, NewRole: role},
+	err = r.changeMembers(ctx, project, by, MemberChange{Action: action, Who: k, NewRole: role},
 		func(rec *memberRecord, c MemberChange) (string, error) {
-			out = StoredMember{Who: k, Role: role, Since: n.cfg.Now().UTC().Truncate(time.Second), By: by.Name}
+			out = StoredMember{Who: k, Role: role, Since: r.now().UTC().Truncate(time.Second), By: by.Name}
 			rec.Members[k] = out
-			if err := n.saveMembers(ctx, project, *rec); err != nil {
+			if err := r.saveMembers(ctx, project, *rec); err != nil {
 				return "", err
 			}
 			if action == ActionRole {
@@ -60,15 +60,15 @@ func (n *Native) putMember(ctx context.Context, project, who, role string, by Ac
 
 // RemoveMember removes who from project's stored members. Their sessions
 // end at their next refresh or parser call.
-func (n *Native) RemoveMember(ctx context.Context, project, who string, by Actor) error {
-	k, err := checkMember(who, "")
+func (r *Roster) RemoveMember(ctx context.Context, project, who string, by Actor) error {
+	k, err := CheckMember(who, "")
 	if err != nil {
 		return err
 	}
-	return n.changeMembers(ctx, project, by, MemberChange{Action: ActionRemove, Who: k},
+	return r.changeMembers(ctx, project, by, MemberChange{Action: ActionRemove, Who: k},
 		func(rec *memberRecord, c MemberChange) (string, error) {
 			delete(rec.Members, k)
-			if err := n.saveMembers(ctx, project, *rec); err != nil {
+			if err := r.saveMembers(ctx, project, *rec); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("removed %s (%s)", k, c.Role), nil
@@ -81,18 +81,18 @@ func (n *Native) RemoveMember(ctx context.Context, project, who string, by Actor
 // project's owners, judges it with by's role as it is, and, allowed,
 // calls apply, which writes and returns what to record in the members
 // log. A refusal is logged and returned as a *MemberRefusal.
-func (n *Native) changeMembers(ctx context.Context, project string, by Actor, c MemberChange,
+func (r *Roster) changeMembers(ctx context.Context, project string, by Actor, c MemberChange,
 	apply func(rec *memberRecord, c MemberChange) (string, error)) error {
-	p := n.projects[project]
+	p := r.projects[project]
 	if p == nil {
 		return ErrUnknownProject
 	}
-	unlock, err := n.lockStore(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
+	unlock, err := r.lock(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rec, err := n.readMembers(ctx, project)
+	rec, err := readMembers(ctx, r.st, project)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (n *Native) changeMembers(ctx context.Context, project string, by Actor, c 
 	}
 	c.Owners = ownerCount(p, rec)
 	if c.Action == ActionInvite || c.Action == ActionRevoke {
-		inv, err := n.pendingInvitation(ctx, project, c.Who)
+		inv, err := pendingInvitation(ctx, r.st, project, c.Who)
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (n *Native) changeMembers(ctx context.Context, project string, by Actor, c 
 	}
 	actor := by.roleIn(p, rec)
 	if err := AuthorizeMemberChange(actor, c); err != nil {
-		n.log.Info("member change refused", zap.String("project", project), zap.String("by", by.Name),
+		r.log.Info("member change refused", zap.String("project", project), zap.String("by", by.Name),
 			zap.String("as", actor), zap.String("action", string(c.Action)), zap.String("who", c.Who), zap.Error(err))
 		return err
 	}
@@ -119,7 +119,7 @@ func (n *Native) changeMembers(ctx context.Context, project string, by Actor, c 
 	if err != nil {
 		return err
 	}
-	n.audit(ctx, project, by.Name, what)
+	r.audit(ctx, project, by.Name, what)
 	return nil
 }
 
@@ -150,27 +150,27 @@ func ownerCount(p *Project, rec memberRecord) int {
 }
 
 // saveMembers writes project's record and drops this instance's copy.
-func (n *Native) saveMembers(ctx context.Context, project string, rec memberRecord) error {
+func (r *Roster) saveMembers(ctx context.Context, project string, rec memberRecord) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	if err := n.cfg.Store.Put(ctx, membersName(project), data, 0); err != nil {
+	if err := r.st.Put(ctx, membersName(project), data, 0); err != nil {
 		return err
 	}
-	n.members.mu.Lock()
-	delete(n.members.m, project)
-	n.members.mu.Unlock()
+	r.members.mu.Lock()
+	delete(r.members.m, project)
+	r.members.mu.Unlock()
 	return nil
 }
 
-// lockStore takes a lock record in the store, waiting a few seconds for
+// lock takes a lock record in the store, waiting a few seconds for
 // it; busy is the error when it stays taken.
-func (n *Native) lockStore(ctx context.Context, name, busy string) (func(), error) {
+func (r *Roster) lock(ctx context.Context, name, busy string) (func(), error) {
 	for i := 0; ; i++ {
-		err := n.cfg.Store.PutNew(ctx, name, []byte{1}, keyLockTTL)
+		err := r.st.PutNew(ctx, name, []byte{1}, keyLockTTL)
 		if err == nil {
-			return func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), name) }, nil
+			return func() { _ = r.st.Delete(context.WithoutCancel(ctx), name) }, nil
 		}
 		if !errors.Is(err, store.ErrExists) {
 			return nil, err

@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"errors"
@@ -10,11 +10,11 @@ import (
 const MaxSlug = 64
 
 // CheckSlug is the one rule of a project slug, for every door that names
-// a project (JSON, the Caddyfile, the admin API and CLI, NewNative): 1 to
+// a project (JSON, the Caddyfile, the admin API and CLI, New): 1 to
 // MaxSlug lowercase ASCII letters, digits, '-' and '_', the first a letter
 // or a digit.
 //
-// The slug names the project's store records: keys/<slug>,
+// The slug names the project's store records (names.go): keys/<slug>,
 // locks/keys/<slug>, members/<slug>, locks/members/<slug>,
 // origins/<slug>, locks/origins/<slug>, and the lists invites/<slug>/ and
 // audit/members/<slug>/. With no '/' or '.' in a slug, no slug's records

@@ -1,16 +1,13 @@
-package native
+package roster
 
 import (
-	"bytes"
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/certmagic"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -42,12 +39,11 @@ func TestCheckSlug(t *testing.T) {
 	}
 }
 
-// NewNative applies the slug rule: a project made by any door has a slug
-// whose store records no other slug's overlap.
-func TestNewNativeRefusesBadSlugs(t *testing.T) {
+// New applies the slug rule: a project made by any door has a slug whose
+// store records no other slug's overlap.
+func TestNewRefusesBadSlugs(t *testing.T) {
 	for _, slug := range []string{"", "blog/x", "..", "Blog", "blog x"} {
-		_, err := NewNative(NativeConfig{PublicURL: &url.URL{Scheme: "https", Host: "r.example"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
-			GitHub: github.OAuthApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32), Projects: []Project{{Slug: slug}}})
+		_, err := New(Config{Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"), Projects: []*Project{{Slug: slug}}})
 		if err == nil || !strings.Contains(err.Error(), "project slug") {
 			t.Errorf("slug %q: %v", slug, err)
 		}
@@ -56,7 +52,7 @@ func TestNewNativeRefusesBadSlugs(t *testing.T) {
 
 // slugNames are every store name and list prefix built from a slug.
 func slugNames(slug string) []string {
-	return []string{keyRecordName(slug), keyLockName(slug), membersName(slug), membersLockName(slug),
+	return []string{KeyRecordName(slug), keyLockName(slug), membersName(slug), membersLockName(slug),
 		originsName(slug), originsLockName(slug), invitePrefix(slug), inviteName(slug, "a@example.com"), auditPrefix(slug)}
 }
 
@@ -92,20 +88,20 @@ func TestSlugStoreNamesDoNotOverlap(t *testing.T) {
 // Projects whose slugs prefix each other keep their own invitations,
 // members and changes log, in every store.
 func TestPrefixSlugsStayApart(t *testing.T) {
-	storeKinds(t, func(t *testing.T, edit func(int, *NativeConfig)) {
+	storeKinds(t, func(t *testing.T, edit func(*Config)) {
 		slugs := []string{"blog", "blog-x", "blog_x", "blogx"}
-		env := newNativeEnv(t, func(i int, c *NativeConfig) {
+		env := newRosterEnv(t, func(c *Config) {
 			if edit != nil {
-				edit(i, c)
+				edit(c)
 			}
 			for _, s := range slugs[1:] {
-				p := nativeProject()
+				p := testProject()
 				p.Slug = s
 				c.Projects = append(c.Projects, p)
 			}
 		})
 		ctx := context.Background()
-		n := env.relays[0]
+		n := env.rosters[0]
 		for _, s := range slugs {
 			if _, _, _, err := n.Invite(ctx, s, "lin-"+s+"@example.com", "author", OperatorActor("test")); err != nil {
 				t.Fatal(err)

@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -21,11 +20,11 @@ import (
 // admin API), kept in the store under "origins/<project>". targets is the
 // one place that joins them: every check of a callback, and the parser's
 // CORS, reads it. Each instance caches a project's stored origins for at
-// most originsTTL, so an origin added on one instance is accepted on every
+// most OriginsTTL, so an origin added on one instance is accepted on every
 // other within that time.
 
-// originsTTL bounds how stale an instance's view of stored origins is.
-const originsTTL = time.Second
+// OriginsTTL bounds how stale an instance's view of stored origins is.
+const OriginsTTL = time.Second
 
 // ErrOriginExists is an add of an origin the project already has.
 var ErrOriginExists = errors.New("this is already one of the project's callback origins")
@@ -66,15 +65,12 @@ type cachedOrigins struct {
 	origins []validate.Origin
 }
 
-func originsName(slug string) string     { return "origins/" + slug }
-func originsLockName(slug string) string { return "locks/origins/" + slug }
-
 // targets are p's callback origins: the Caddyfile's and the stored ones.
 // A store that fails leaves the Caddyfile's, and is logged.
-func (n *Native) targets(ctx context.Context, p *Project) validate.Targets {
-	stored, err := n.cachedOrigins(ctx, p.Slug)
+func (r *Roster) Targets(ctx context.Context, p *Project) validate.Targets {
+	stored, err := r.cachedOrigins(ctx, p.Slug)
 	if err != nil {
-		n.log.Error("reading stored callback origins", zap.String("project", p.Slug), zap.Error(err))
+		r.log.Error("reading stored callback origins", zap.String("project", p.Slug), zap.Error(err))
 	}
 	if len(stored) == 0 {
 		return p.Targets
@@ -84,35 +80,26 @@ func (n *Native) targets(ctx context.Context, p *Project) validate.Targets {
 	return t
 }
 
-// checkCallback checks a callback URL a site sent, named as the site names
-// its own origin, against p's callback origins, configured and stored; it
-// returns those targets too, for a returnUrl.
-func (n *Native) checkCallback(ctx context.Context, p *Project, raw string) (validate.Targets, validate.Target, error) {
-	targets := n.targets(ctx, p)
-	t, err := targets.Check(relay.PublicURL(raw, targets, n.cfg.AppHosts))
-	return targets, t, err
-}
-
-// allTargets are every project's origins, for the parser's preflights.
-func (n *Native) allTargets(ctx context.Context) validate.Targets {
-	t := n.origins
-	for _, slug := range n.Projects() {
-		stored, _ := n.cachedOrigins(ctx, slug)
+// AllTargets are every project's origins, for the parser's preflights.
+func (r *Roster) AllTargets(ctx context.Context) validate.Targets {
+	t := r.origins
+	for _, slug := range r.Projects() {
+		stored, _ := r.cachedOrigins(ctx, slug)
 		t.Origins = append(slices.Clip(t.Origins), stored...)
 	}
 	return t
 }
 
-// cachedOrigins reads slug's stored origins, at most originsTTL old.
-func (n *Native) cachedOrigins(ctx context.Context, slug string) ([]validate.Origin, error) {
-	now := n.cfg.Now()
-	n.originCache.mu.Lock()
-	c, ok := n.originCache.by[slug]
-	n.originCache.mu.Unlock()
-	if ok && now.Sub(c.at) < originsTTL && !now.Before(c.at) {
+// cachedOrigins reads slug's stored origins, at most OriginsTTL old.
+func (r *Roster) cachedOrigins(ctx context.Context, slug string) ([]validate.Origin, error) {
+	now := r.now()
+	r.stored.mu.Lock()
+	c, ok := r.stored.by[slug]
+	r.stored.mu.Unlock()
+	if ok && now.Sub(c.at) < OriginsTTL && !now.Before(c.at) {
 		return c.origins, nil
 	}
-	raw, err := n.storedOrigins(ctx, slug)
+	raw, err := readOrigins(ctx, r.st, slug)
 	if err != nil {
 		return c.origins, err
 	}
@@ -124,17 +111,18 @@ func (n *Native) cachedOrigins(ctx context.Context, slug string) ([]validate.Ori
 			out = append(out, o)
 		}
 	}
-	n.originCache.mu.Lock()
-	if n.originCache.by == nil {
-		n.originCache.by = map[string]cachedOrigins{}
+	r.stored.mu.Lock()
+	if r.stored.by == nil {
+		r.stored.by = map[string]cachedOrigins{}
 	}
-	n.originCache.by[slug] = cachedOrigins{at: now, origins: out}
-	n.originCache.mu.Unlock()
+	r.stored.by[slug] = cachedOrigins{at: now, origins: out}
+	r.stored.mu.Unlock()
 	return out, nil
 }
 
-func (n *Native) storedOrigins(ctx context.Context, slug string) ([]string, error) {
-	data, err := n.cfg.Store.Get(ctx, originsName(slug))
+// readOrigins reads slug's stored origins.
+func readOrigins(ctx context.Context, st store.Store, slug string) ([]string, error) {
+	data, err := st.Get(ctx, originsName(slug))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -149,8 +137,8 @@ func (n *Native) storedOrigins(ctx context.Context, slug string) ([]string, erro
 }
 
 // Origins lists project's callback origins.
-func (n *Native) Origins(ctx context.Context, project string) (OriginList, error) {
-	p := n.projects[project]
+func (r *Roster) Origins(ctx context.Context, project string) (OriginList, error) {
+	p := r.projects[project]
 	if p == nil {
 		return OriginList{}, ErrUnknownProject
 	}
@@ -158,7 +146,7 @@ func (n *Native) Origins(ctx context.Context, project string) (OriginList, error
 	for _, o := range p.Targets.Origins {
 		out.Configured = append(out.Configured, o.String())
 	}
-	stored, err := n.storedOrigins(ctx, project)
+	stored, err := readOrigins(ctx, r.st, project)
 	if err != nil {
 		return OriginList{}, err
 	}
@@ -169,8 +157,8 @@ func (n *Native) Origins(ctx context.Context, project string) (OriginList, error
 // AddOrigin adds raw to project's stored callback origins and returns its
 // canonical form. A raw that breaks a rule, or is there already, gets an
 // *OriginRefused whose text can be shown as it is.
-func (n *Native) AddOrigin(ctx context.Context, project, raw string) (string, error) {
-	p := n.projects[project]
+func (r *Roster) AddOrigin(ctx context.Context, project, raw string) (string, error) {
+	p := r.projects[project]
 	if p == nil {
 		return "", ErrUnknownProject
 	}
@@ -182,7 +170,7 @@ func (n *Native) AddOrigin(ctx context.Context, project, raw string) (string, er
 	if slices.ContainsFunc(p.Targets.Origins, func(c validate.Origin) bool { return c.String() == canon }) {
 		return "", &OriginRefused{ErrOriginExists}
 	}
-	err = n.changeOrigins(ctx, project, func(list []string) ([]string, error) {
+	err = r.changeOrigins(ctx, project, func(list []string) ([]string, error) {
 		if slices.Contains(list, canon) {
 			return nil, &OriginRefused{ErrOriginExists}
 		}
@@ -191,13 +179,13 @@ func (n *Native) AddOrigin(ctx context.Context, project, raw string) (string, er
 	if err != nil {
 		return "", err
 	}
-	n.log.Info("callback origin added", zap.String("project", project), zap.String("origin", canon))
+	r.log.Info("callback origin added", zap.String("project", project), zap.String("origin", canon))
 	return canon, nil
 }
 
 // RemoveOrigin removes raw from project's stored callback origins.
-func (n *Native) RemoveOrigin(ctx context.Context, project, raw string) error {
-	p := n.projects[project]
+func (r *Roster) RemoveOrigin(ctx context.Context, project, raw string) error {
+	p := r.projects[project]
 	if p == nil {
 		return ErrUnknownProject
 	}
@@ -208,7 +196,7 @@ func (n *Native) RemoveOrigin(ctx context.Context, project, raw string) error {
 	if slices.ContainsFunc(p.Targets.Origins, func(c validate.Origin) bool { return c.String() == canon }) {
 		return ErrOriginConfigured
 	}
-	err := n.changeOrigins(ctx, project, func(list []string) ([]string, error) {
+	err := r.changeOrigins(ctx, project, func(list []string) ([]string, error) {
 		i := slices.Index(list, canon)
 		if i < 0 {
 			return nil, ErrOriginUnknown
@@ -218,19 +206,19 @@ func (n *Native) RemoveOrigin(ctx context.Context, project, raw string) error {
 	if err != nil {
 		return err
 	}
-	n.log.Info("callback origin removed", zap.String("project", project), zap.String("origin", canon))
+	r.log.Info("callback origin removed", zap.String("project", project), zap.String("origin", canon))
 	return nil
 }
 
 // changeOrigins rewrites project's stored origins under a lock shared by
 // every instance, and forgets this instance's cached view of them.
-func (n *Native) changeOrigins(ctx context.Context, project string, next func([]string) ([]string, error)) error {
-	unlock, err := n.lockStore(ctx, originsLockName(project), "the callback origins of "+project)
+func (r *Roster) changeOrigins(ctx context.Context, project string, next func([]string) ([]string, error)) error {
+	unlock, err := r.lock(ctx, originsLockName(project), "the callback origins of "+project)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	list, err := n.storedOrigins(ctx, project)
+	list, err := readOrigins(ctx, r.st, project)
 	if err != nil {
 		return err
 	}
@@ -242,11 +230,11 @@ func (n *Native) changeOrigins(ctx context.Context, project string, next func([]
 	if err != nil {
 		return err
 	}
-	if err := n.cfg.Store.Put(ctx, originsName(project), data, 0); err != nil {
+	if err := r.st.Put(ctx, originsName(project), data, 0); err != nil {
 		return err
 	}
-	n.originCache.mu.Lock()
-	delete(n.originCache.by, project)
-	n.originCache.mu.Unlock()
+	r.stored.mu.Lock()
+	delete(r.stored.by, project)
+	r.stored.mu.Unlock()
 	return nil
 }

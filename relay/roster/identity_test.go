@@ -1,10 +1,9 @@
-package native
+package roster
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -20,11 +19,11 @@ func TestUserKeys(t *testing.T) {
 	if got := userKeys("ada@example.com", nil); len(got) != 0 {
 		t.Errorf("an address as a login: %q", got)
 	}
-	many := make([]string, 2*maxEmails)
+	many := make([]string, 2*MaxEmails)
 	for i := range many {
 		many[i] = strings.Repeat("a", i+1) + "@example.com"
 	}
-	if got := emailKeys(many); len(got) != maxEmails || got[0] != "a@example.com" {
+	if got := emailKeys(many); len(got) != MaxEmails || got[0] != "a@example.com" {
 		t.Errorf("emailKeys keeps %d, first %q", len(got), got[0])
 	}
 }
@@ -34,7 +33,7 @@ func TestUserKeys(t *testing.T) {
 // under its ASCII key, a name under its key winning over one that moves
 // there, and a name that does not parse kept but matching no login.
 func TestRekeyMembersOfOldRecords(t *testing.T) {
-	env := newNativeEnv(t, nil)
+	env := newRosterEnv(t, nil)
 	ctx := context.Background()
 	old := memberRecord{Members: map[string]StoredMember{
 		"lin@example.com":               {Who: "lin@example.com", Role: "author"},
@@ -44,10 +43,10 @@ func TestRekeyMembersOfOldRecords(t *testing.T) {
 		"octo_cat":                      {Who: "octo_cat", Role: "owner"},
 	}}
 	data, _ := json.Marshal(old)
-	if err := env.relays[0].cfg.Store.Put(ctx, membersName("blog"), data, 0); err != nil {
+	if err := env.st.Put(ctx, membersName("blog"), data, 0); err != nil {
 		t.Fatal(err)
 	}
-	p := env.relays[0].projects["blog"]
+	p := env.rosters[0].Project("blog")
 	for _, c := range []struct {
 		login, email, role string
 	}{
@@ -62,15 +61,15 @@ func TestRekeyMembersOfOldRecords(t *testing.T) {
 		if c.email != "" {
 			emails = []string{c.email}
 		}
-		if role, err := env.relays[0].roleOf(ctx, p, c.login, emails); err != nil || role != c.role {
+		if role, err := env.rosters[0].RoleOf(ctx, p, c.login, emails); err != nil || role != c.role {
 			t.Errorf("roleOf(%q, %q) = %q, %v; want %q", c.login, c.email, role, err, c.role)
 		}
 	}
 	// A change writes the record back keyed by the rule.
-	if _, err := env.relays[0].AddMember(ctx, "blog", "new@example.com", "author", OperatorActor("test")); err != nil {
+	if _, err := env.rosters[0].AddMember(ctx, "blog", "new@example.com", "author", OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := env.relays[0].cfg.Store.Get(ctx, membersName("blog"))
+	raw, _ := env.st.Get(ctx, membersName("blog"))
 	var rec memberRecord
 	_ = json.Unmarshal(raw, &rec)
 	if _, ok := rec.Members["jos\u00e9@xn--bcher-kva.example"]; !ok || rec.Members["jos\u00e9@xn--bcher-kva.example"].Who != "jos\u00e9@xn--bcher-kva.example" {
@@ -84,9 +83,9 @@ func TestRekeyMembersOfOldRecords(t *testing.T) {
 // The admin API's and pages' member changes and invitations refuse a name
 // that does not parse, and never reach a member by a look-alike.
 func TestMemberChangesByKey(t *testing.T) {
-	env := newNativeEnv(t, nil)
+	env := newRosterEnv(t, nil)
 	ctx := context.Background()
-	n := env.relays[0]
+	n := env.rosters[0]
 	for _, who := range []string{"", "octo_cat", "\u212Aim", "bob@ex\u212Aample.com", "bob@example.com.", " bob@example.com", "bob@exa mple.com"} {
 		if _, err := n.AddMember(ctx, "blog", who, "author", OperatorActor("test")); !errors.Is(err, ErrBadMember) {
 			t.Errorf("AddMember(%q): %v, want ErrBadMember", who, err)
@@ -102,7 +101,7 @@ func TestMemberChangesByKey(t *testing.T) {
 	if _, err := n.AddMember(ctx, "blog", "\uff42ob@example.com", "owner", OperatorActor("test")); err != nil {
 		t.Fatalf("a fullwidth look-alike is someone else: %v", err)
 	}
-	if role, _ := n.roleOf(ctx, n.projects["blog"], "", []string{"bob@example.com"}); role != "editor" {
+	if role, _ := n.RoleOf(ctx, n.Project("blog"), "", []string{"bob@example.com"}); role != "editor" {
 		t.Errorf("bob's role after a look-alike was added: %q", role)
 	}
 	if _, _, _, err := n.Invite(ctx, "blog", "Lin@Example.com", "author", OperatorActor("test")); err != nil {
@@ -113,24 +112,5 @@ func TestMemberChangesByKey(t *testing.T) {
 	}
 	if err := n.RevokeInvitation(ctx, "blog", "LIN@example.com", OperatorActor("test")); err != nil {
 		t.Errorf("revoking in capitals: %v", err)
-	}
-}
-
-// The development login takes the member the form names by key: in any
-// ASCII case, and no look-alike.
-func TestDevLoginMemberByKey(t *testing.T) {
-	env, browser := devEnv(t)
-	for who, ok := range map[string]bool{"BOB@Example.com": true, "ADA": true, "\u212Aada": false, "bob@ex\u0430mple.com": false, "b\u00f6b@example.com": false} {
-		page, body := openDevPage(t, env, browser)
-		form := formOf(t, body)
-		form.Set("member", who)
-		res, err := browser.PostForm(page, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if got := res.StatusCode == http.StatusSeeOther; got != ok {
-			t.Errorf("dev login as %q: %d", who, res.StatusCode)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package native
+package roster
 
 import (
 	"context"
@@ -11,8 +11,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/identity"
-	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -23,20 +21,20 @@ import (
 // and `caddy outstatic member`, and by accepted invitations; every such
 // change is judged by one rule, memberrule.go, in memberchanges.go).
 // A user's effective role is the configuration's when it lists them, else
-// the store's. roleOf is the one lookup; every step of a session (login,
+// the store's. RoleOf is the one lookup; every step of a session (login,
 // exchange, refresh, parser, media) goes through it, so a removed member or
 // a lowered role counts at the next call.
 //
 // A project's stored members are one record, "members/<project>": a lookup
 // is one store read however many members there are, and a change rewrites
 // it under a lock. Each instance keeps the record in memory for at most
-// memberCacheTTL; the instance that makes a change drops its copy at once.
+// MemberCacheTTL; the instance that makes a change drops its copy at once.
 // The record itself is the generation: there is nothing to invalidate on
 // other instances beyond their one-second copy.
 
-// memberCacheTTL bounds how stale another instance's view of the stored
+// MemberCacheTTL bounds how stale another instance's view of the stored
 // members may be.
-const memberCacheTTL = time.Second
+const MemberCacheTTL = time.Second
 
 // StoredMember is a member kept in the store.
 type StoredMember struct {
@@ -79,9 +77,6 @@ var (
 	ErrBadMember = errors.New("invalid member")
 )
 
-func membersName(slug string) string     { return "members/" + slug }
-func membersLockName(slug string) string { return "locks/members/" + slug }
-
 // memberCache is each instance's short-lived copy of the stored members.
 type memberCache struct {
 	mu sync.Mutex
@@ -93,15 +88,15 @@ type cachedMembers struct {
 	rec  memberRecord
 }
 
-// roleOf finds the user among p's members, by login or by a verified
+// RoleOf finds the user among p's members, by login or by a verified
 // e-mail address, by their keys (identity.go): the configuration first,
 // then the store. "" is not a member. It is the one membership lookup.
-func (n *Native) roleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
+func (r *Roster) RoleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
 	ids := userKeys(login, emails)
 	if role := roleAmong(p, memberRecord{}, ids); role != "" {
 		return role, nil
 	}
-	rec, err := n.storedMembers(ctx, p.Slug)
+	rec, err := r.storedMembers(ctx, p.Slug)
 	if err != nil {
 		return "", err
 	}
@@ -124,39 +119,34 @@ func roleAmong(p *Project, rec memberRecord, ids []string) string {
 	return ""
 }
 
-// roleIn finds m among p's members.
-func (n *Native) roleIn(ctx context.Context, p *Project, m member) (string, error) {
-	return n.roleOf(ctx, p, m.Login, m.Emails)
-}
-
 // storedMembers reads p's stored members, from this instance's copy when
 // it is fresh enough.
-func (n *Native) storedMembers(ctx context.Context, slug string) (memberRecord, error) {
-	n.members.mu.Lock()
-	c, ok := n.members.m[slug]
-	n.members.mu.Unlock()
+func (r *Roster) storedMembers(ctx context.Context, slug string) (memberRecord, error) {
+	r.members.mu.Lock()
+	c, ok := r.members.m[slug]
+	r.members.mu.Unlock()
 	// Wall time, not cfg.Now: tests stop that clock, and this bound is
 	// about instances, not sessions.
-	if ok && time.Since(c.read) < memberCacheTTL {
+	if ok && time.Since(c.read) < MemberCacheTTL {
 		return c.rec, nil
 	}
-	rec, err := n.readMembers(ctx, slug)
+	rec, err := readMembers(ctx, r.st, slug)
 	if err != nil {
-		return rec, fmt.Errorf("%w: reading members: %v", errUnavailable, err)
+		return rec, fmt.Errorf("%w: reading members: %v", ErrUnavailable, err)
 	}
-	n.members.mu.Lock()
-	if n.members.m == nil {
-		n.members.m = map[string]cachedMembers{}
+	r.members.mu.Lock()
+	if r.members.m == nil {
+		r.members.m = map[string]cachedMembers{}
 	}
-	n.members.m[slug] = cachedMembers{read: time.Now(), rec: rec}
-	n.members.mu.Unlock()
+	r.members.m[slug] = cachedMembers{read: time.Now(), rec: rec}
+	r.members.mu.Unlock()
 	return rec, nil
 }
 
-// readMembers reads the record from the store.
-func (n *Native) readMembers(ctx context.Context, slug string) (memberRecord, error) {
+// readMembers reads slug's record from the store.
+func readMembers(ctx context.Context, st store.Store, slug string) (memberRecord, error) {
 	rec := memberRecord{Members: map[string]StoredMember{}}
-	data, err := n.cfg.Store.Get(ctx, membersName(slug))
+	data, err := st.Get(ctx, membersName(slug))
 	if errors.Is(err, store.ErrNotFound) {
 		return rec, nil
 	}
@@ -174,8 +164,8 @@ func (n *Native) readMembers(ctx context.Context, slug string) (memberRecord, er
 }
 
 // Members lists project's members: the configuration's, then the store's.
-func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, error) {
-	p := n.projects[project]
+func (r *Roster) Members(ctx context.Context, project string) ([]MemberInfo, error) {
+	p := r.projects[project]
 	if p == nil {
 		return nil, ErrUnknownProject
 	}
@@ -183,7 +173,7 @@ func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, err
 	for who, role := range p.Members {
 		out = append(out, MemberInfo{Who: who, Role: role, Source: "config"})
 	}
-	rec, err := n.readMembers(ctx, project)
+	rec, err := readMembers(ctx, r.st, project)
 	if err != nil {
 		return nil, err
 	}
@@ -196,18 +186,6 @@ func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, err
 	return out, nil
 }
 
-// checkMember is the one check of a member given to the admin API.
-func checkMember(who, role string) (string, error) {
-	k, err := identity.Member(who)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
-	}
-	if role != "" && !protocol.ValidRole(role) {
-		return "", fmt.Errorf("%w: role %q is not owner, admin, manager, editor or author", ErrBadMember, role)
-	}
-	return k, nil
-}
-
 // auditTTL is how long the record of a member change is kept.
 const auditTTL = 365 * 24 * time.Hour
 
@@ -218,38 +196,36 @@ type AuditEntry struct {
 	What string    `json:"what"`
 }
 
-func auditPrefix(slug string) string { return "audit/members/" + slug + "/" }
-
 // audit logs a change and keeps it in the store, for the admin API. What
 // it records names members and roles, never a token or a key.
-func (n *Native) audit(ctx context.Context, project, by, what string) {
+func (r *Roster) audit(ctx context.Context, project, by, what string) {
 	if by == "" {
 		by = "unknown"
 	}
-	e := AuditEntry{At: n.cfg.Now().UTC(), By: by, What: what}
-	n.log.Info("members changed", zap.String("project", project), zap.String("by", by), zap.String("what", what))
+	e := AuditEntry{At: r.now().UTC(), By: by, What: what}
+	r.log.Info("members changed", zap.String("project", project), zap.String("by", by), zap.String("what", what))
 	data, _ := json.Marshal(e)
 	// Named by the wall clock, so that the list is in order even under a
 	// stopped test clock; the random tail keeps two changes in one
 	// nanosecond apart.
-	name := fmt.Sprintf("%s%020d-%s", auditPrefix(project), time.Now().UnixNano(), relay.TokenKey(newSessionID())[:8])
-	if err := n.cfg.Store.Put(context.WithoutCancel(ctx), name, data, auditTTL); err != nil {
-		n.log.Error("recording a member change", zap.String("project", project), zap.Error(err))
+	name := fmt.Sprintf("%s%020d-%s", auditPrefix(project), time.Now().UnixNano(), relay.TokenKey(newGeneration())[:8])
+	if err := r.st.Put(context.WithoutCancel(ctx), name, data, auditTTL); err != nil {
+		r.log.Error("recording a member change", zap.String("project", project), zap.Error(err))
 	}
 }
 
 // MemberLog returns project's recorded member changes, oldest first.
-func (n *Native) MemberLog(ctx context.Context, project string) ([]AuditEntry, error) {
-	if n.projects[project] == nil {
+func (r *Roster) MemberLog(ctx context.Context, project string) ([]AuditEntry, error) {
+	if r.projects[project] == nil {
 		return nil, ErrUnknownProject
 	}
-	names, err := n.cfg.Store.List(ctx, auditPrefix(project))
+	names, err := r.st.List(ctx, auditPrefix(project))
 	if err != nil {
 		return nil, err
 	}
 	out := []AuditEntry{}
 	for _, name := range names {
-		data, err := n.cfg.Store.Get(ctx, name)
+		data, err := r.st.Get(ctx, name)
 		if err != nil {
 			continue // expired between the list and the read
 		}
