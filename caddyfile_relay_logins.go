@@ -3,7 +3,7 @@ package outstatic
 import (
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -105,7 +105,7 @@ func parseRelayEmail(d *caddyfile.Dispenser) (*RelayEmail, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := (native.EmailLogin{LinkTTL: time.Duration(dur)}).Check(); err != nil {
+			if err := (login.Email{LinkTTL: time.Duration(dur)}).Check(); err != nil {
 				return nil, d.Errf("%v", err)
 			}
 			e.LinkTTL = dur

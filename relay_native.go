@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
@@ -282,7 +283,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	// The relay's own Members and API Keys pages (package relay/pages),
 	// where the dashboard's sidebar links go when the site is built with
 	// NEXT_PUBLIC_OST_APP_URL set to public_url.
-	pg, err := pages.New(pages.Config{Relay: native, Logger: rl.logger.Named("pages")})
+	pg, err := pages.New(pages.Config{SignIn: native.Logins(), Roster: native.Roster(), Logger: rl.logger.Named("pages")})
 	if err != nil {
 		return err
 	}
@@ -377,12 +378,12 @@ func (l *RelayStartLimit) check() error {
 }
 
 // native is the limit as the native relay takes it; nil means the defaults.
-func (l *RelayStartLimit) native() native.StartLimit {
+func (l *RelayStartLimit) native() login.StartLimit {
 	switch {
 	case l == nil:
-		return native.StartLimit{}
+		return login.StartLimit{}
 	case l.Off:
-		return native.StartLimit{Burst: -1}
+		return login.StartLimit{Burst: -1}
 	}
-	return native.StartLimit{Burst: l.Burst, Every: time.Duration(l.Every)}
+	return login.StartLimit{Burst: l.Burst, Every: time.Duration(l.Every)}
 }

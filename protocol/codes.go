@@ -63,3 +63,44 @@ var PassedThrough = map[string]bool{
 	CodeInvalidCallbackDomain:   true,
 	CodeInvalidCallbackTarget:   true,
 }
+
+// Codes of the native relay's logins, sessions, parser and media.
+const (
+	// CodeMissingUserData: the provider took the code but did not say
+	// who the user is (the stock site's own code for it).
+	CodeMissingUserData = "missing-user-data"
+	// CodeSignInFailed: a sign-in to the relay's own pages did not
+	// complete; CodeSignInTicket: its ticket was for another browser or
+	// was used already; CodeSignInProvider: it named no provider the
+	// relay has. The pages' sign-in page shows them.
+	CodeSignInFailed   = "sign-in-failed"
+	CodeSignInTicket   = "ticket"
+	CodeSignInProvider = "provider"
+	// CodeInvalidExchangeToken: an exchange token that is spent, expired
+	// or not one (#5, 400).
+	CodeInvalidExchangeToken = "invalid-exchange-token"
+	// CodeInvalidGitHubToken: validate-github-user with no GitHub token,
+	// or one GitHub refuses (#6, 401).
+	CodeInvalidGitHubToken = "invalid-github-token"
+	// CodeRefreshTokenExpired and CodeTokenRefreshFailed: #7's refusals,
+	// in the stock service's words, which the stock site reads.
+	CodeRefreshTokenExpired = "Refresh token is expired"
+	CodeTokenRefreshFailed  = "Token refresh failed"
+	// CodeSessionRevoked: a session whose project's key changed, or
+	// whose family a reused refresh token ended (#7, 401).
+	CodeSessionRevoked = "session-revoked"
+	// CodeGitHubTokenExpired: GitHub no longer renews the session's
+	// GitHub token (#7, 401).
+	CodeGitHubTokenExpired = "github-token-expired"
+	// CodeProjectMismatch: x-project-id names another project than the
+	// session's (#10, #11, 403).
+	CodeProjectMismatch = "project-mismatch"
+	// CodeForbiddenOperation: a GraphQL request the policy refuses (#11,
+	// 403). It must not hold the word "credentials" (PROTOCOL.md §8).
+	CodeForbiddenOperation = "forbidden-operation"
+	// CodeInvalidMediaPath, CodeRepositoryNotAllowed and
+	// CodeMediaTooLarge: the media proxy's refusals (#10: 400, 403, 413).
+	CodeInvalidMediaPath     = "invalid-media-path"
+	CodeRepositoryNotAllowed = "repository-not-allowed"
+	CodeMediaTooLarge        = "media-too-large"
+)

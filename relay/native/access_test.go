@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
@@ -56,7 +57,7 @@ func TestNativeNoRepositoryAccess(t *testing.T) {
 func TestNativeStoredMembersAcrossInstances(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	ctx := context.Background()
-	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "grace@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "grace@example.com", ""); !errors.Is(err, login.ErrNotMember) {
 		t.Fatalf("a stranger: %v", err)
 	}
 	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "Grace@example.com", "author", roster.OperatorActor("test")); err != nil {
@@ -117,7 +118,7 @@ func TestNativeInvitationSingleUse(t *testing.T) {
 	if err := env.relays[0].Roster().RemoveMember(ctx, "blog", "lin@example.com", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "lin@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "lin@example.com", ""); !errors.Is(err, login.ErrNotMember) {
 		t.Fatalf("the invitation served twice: %v", err)
 	}
 }

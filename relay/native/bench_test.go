@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -99,7 +100,7 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func benchClaims() sessionClaims {
 	return sessionClaims{Project: "blog", KeyGen: "0123456789abcdef", Family: "fam-0123456789abcdef",
 		End:    time.Now().Add(24 * time.Hour).Unix(),
-		member: member{Login: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Emails: []string{"ada@example.com"}}}
+		Member: login.Member{Login: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Emails: []string{"ada@example.com"}}}
 }
 
 // BenchmarkSeal seals an access token (XChaCha20-Poly1305 over JSON).

@@ -6,7 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/completion"
-	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // AI answers a project's completions (#8): the OpenAI-compatible endpoint
@@ -29,11 +29,7 @@ const (
 // project, which must be Pro, have an AI configured and budget left; the
 // completion then streams straight through (completion.Streamer flushes
 // every event).
-func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
-	if p == nil {
-		return
-	}
+func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request, p *roster.Project) {
 	ai := n.ai[p.Slug]
 	switch {
 	case !p.Pro:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
@@ -20,11 +21,11 @@ import (
 func TestPageSignInWithOIDC(t *testing.T) {
 	env, m := oidcEnv(t)
 	n := env.relays[0]
-	if got := n.SignInProviders(); !slices.Equal(got, []string{"github", "oidc:google"}) {
+	if got := n.Logins().SignInProviders(); !slices.Equal(got, []string{"github", "oidc:google"}) {
 		t.Fatalf("SignInProviders = %v", got)
 	}
-	done := env.urls[0] + PagesPath + "acme/blog/signin"
-	login, nonce, err := n.PageSignInURL("oidc:google", "blog", done)
+	done := env.urls[0] + protocol.Pages.Path + "acme/blog/signin"
+	login, nonce, err := n.Logins().PageSignInURL("oidc:google", "blog", done)
 	if err != nil || !strings.HasPrefix(login, m.AuthorizationEndpoint()+"?") {
 		t.Fatalf("PageSignInURL = %q, %v", login, err)
 	}
@@ -42,7 +43,7 @@ func TestPageSignInWithOIDC(t *testing.T) {
 	if !strings.HasPrefix(final, done+"?ticket=") || u.Query().Has("exchange_token") {
 		t.Fatalf("came back to %s", final)
 	}
-	user, err := env.relays[1].OpenPageTicket(context.Background(), u.Query().Get("ticket"), nonce)
+	user, err := env.relays[1].Logins().OpenPageTicket(context.Background(), u.Query().Get("ticket"), nonce)
 	if err != nil || user.Email != "bob@example.com" {
 		t.Fatalf("OpenPageTicket = %+v, %v", user, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The media proxy (#10). For every session that did not log in with GitHub
@@ -152,26 +153,23 @@ func sameRepoName(a, b string) bool {
 	return strings.EqualFold(a, b)
 }
 
-// serveMedia answers #10.
-func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
-		return
-	}
-	m, reason, err := parseMediaPath(r.URL)
-	if err != nil {
+// checkMediaPath refuses a media path that does not parse, before its
+// session is checked.
+func (n *Native) checkMediaPath(w http.ResponseWriter, r *http.Request) bool {
+	if _, reason, err := parseMediaPath(r.URL); err != nil {
 		n.log.Info("media refused", zap.String("reason", reason))
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-media-path")
-		return
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidMediaPath)
+		return false
 	}
-	c, p, ok := n.sessionFor(w, r)
-	if !ok {
-		return
-	}
+	return true
+}
+
+// serveMedia answers #10 for a path checkMediaPath let through.
+func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request, c *sessionClaims, p *roster.Project) {
+	m, _, _ := parseMediaPath(r.URL)
 	if !sameRepoName(m.owner, p.RepoOwner) || !sameRepoName(m.repo, p.RepoSlug) {
 		n.log.Info("media refused", zap.String("project", p.Slug), zap.String("reason", "another repository"))
-		protocol.WriteError(w, http.StatusForbidden, "repository-not-allowed")
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeRepositoryNotAllowed)
 		return
 	}
 
@@ -204,7 +202,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 		return
 	case res.ContentLength > mediaMaxBytes:
-		protocol.WriteError(w, http.StatusRequestEntityTooLarge, "media-too-large")
+		protocol.WriteError(w, http.StatusRequestEntityTooLarge, protocol.CodeMediaTooLarge)
 		return
 	}
 

@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
@@ -21,25 +20,7 @@ import (
 // more than the project's repository: only what package gqlpolicy allows,
 // on the project's repository, goes on to GitHub, and only the changes the
 // member's role allows.
-func (n *Native) serveParser(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		if origin := relay.AllowedOrigin(r, n.roster.AllTargets(r.Context())); origin != "" {
-			relay.WritePreflight(w, origin)
-		} else {
-			protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
-		}
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST, OPTIONS")
-		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
-		return
-	}
-	relay.SetCORS(w.Header(), relay.AllowedOrigin(r, n.roster.AllTargets(r.Context())))
-	c, p, ok := n.sessionFor(w, r)
-	if !ok {
-		return
-	}
+func (n *Native) serveParser(w http.ResponseWriter, r *http.Request, c *sessionClaims, p *roster.Project) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 	if err != nil || len(body) > 1<<20 {
 		protocol.WriteError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge)
@@ -117,5 +98,5 @@ func (n *Native) refuseOperation(w http.ResponseWriter, p *roster.Project, c *se
 	}
 	n.log.Warn("graphql operation refused", zap.String("project", p.Slug), zap.String("login", c.Login),
 		zap.String("operation", op), zap.String("reason", reason))
-	protocol.WriteError(w, http.StatusForbidden, "forbidden-operation")
+	protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOperation)
 }

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
-	"golang.org/x/oauth2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
 // oidcEnv is the native environment with an OpenID Connect login at a
@@ -21,7 +22,7 @@ func oidcEnv(t *testing.T) (*nativeEnv, *mockoidc.MockOIDC) {
 	}
 	t.Cleanup(func() { _ = m.Shutdown() })
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	return env, m
 }
@@ -180,7 +181,7 @@ func TestOIDCIssuerDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: "http://" + addr + "/oidc", ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: "http://" + addr + "/oidc", ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	if final := env.googleStart(t, 0, map[string]any{"callbackUrl": nativeCallback}); final != nativeCallback+"?error=google-relay-failed" {
 		t.Fatalf("issuer down: %q", final)
@@ -203,24 +204,6 @@ func TestOIDCNotConfigured(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	if status, body := rawCall(t, env, "POST", "/outstatic/auth/google-exchange", env.key, map[string]any{"callbackUrl": nativeCallback}); status != 501 || body != `{"error":"not-supported"}` {
 		t.Fatalf("%d %s", status, body)
-	}
-}
-
-func TestSiteReturnURL(t *testing.T) {
-	for _, tc := range []struct{ checked, callback, want string }{
-		// the stock site names its listen address: the checked path and
-		// query go back on it, where the site follows them
-		{"https://blog.example.com/outstatic/collections?x=1", "http://localhost:3000/api/outstatic/magic-link-callback",
-			"http://localhost:3000/outstatic/collections?x=1"},
-		// a site that names its public origin gets it back as checked
-		{"https://blog.example.com/outstatic", nativeCallback, "https://blog.example.com/outstatic"},
-		// a callback that is no absolute http(s) URL changes nothing
-		{"https://blog.example.com/outstatic", "javascript:alert(1)", "https://blog.example.com/outstatic"},
-		{"https://blog.example.com/outstatic", "/api/outstatic/callback", "https://blog.example.com/outstatic"},
-	} {
-		if got := siteReturnURL(tc.checked, tc.callback); got != tc.want {
-			t.Errorf("siteReturnURL(%q, %q) = %q, want %q", tc.checked, tc.callback, got, tc.want)
-		}
 	}
 }
 
@@ -247,30 +230,6 @@ func TestReturnURLOmittedWhenTheSiteFallback(t *testing.T) {
 		status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": stock})
 		if status != 200 || out["return_url"] != tc.want {
 			t.Fatalf("returnUrl %s: %d return_url %v, want %v", tc.ret, status, out["return_url"], tc.want)
-		}
-	}
-	// Both forms of both routes fall back to the callback origin.
-	p := nativeProject()
-	for _, cb := range []string{magicCallback, nativeCallback, stock, "https://blog.example.com/api/outstatic/magic-link-callback"} {
-		if got := siteFallback(p.Targets, cb); got != "https://blog.example.com/outstatic" {
-			t.Errorf("siteFallback(%s) = %q", cb, got)
-		}
-	}
-}
-
-func TestTokenAuthStyle(t *testing.T) {
-	for _, tc := range []struct {
-		methods []string
-		want    oauth2.AuthStyle
-	}{
-		{nil, oauth2.AuthStyleInHeader}, // the spec's default: client_secret_basic
-		{[]string{"client_secret_basic"}, oauth2.AuthStyleInHeader},
-		{[]string{"client_secret_basic", "client_secret_post"}, oauth2.AuthStyleInParams}, // Google's, mockoidc's
-		{[]string{"client_secret_post"}, oauth2.AuthStyleInParams},
-		{[]string{"private_key_jwt"}, oauth2.AuthStyleInHeader},
-	} {
-		if got := tokenAuthStyle(tc.methods); got != tc.want {
-			t.Errorf("tokenAuthStyle(%v) = %v, want %v", tc.methods, got, tc.want)
 		}
 	}
 }

@@ -35,13 +35,15 @@ const (
 // nativeEnv is two native relay instances sharing one file store and one
 // secret, in front of a fake GitHub.
 type nativeEnv struct {
-	gh     *fakegithub.Server
-	relays [2]*Native
-	urls   [2]string
-	mem    *relay.MemoryCallbacks
-	key    string
-	now    atomic.Int64 // unix nanos; the relays' clock
-	client *http.Client
+	gh       *fakegithub.Server
+	relays   [2]*Native
+	urls     [2]string
+	cfgs     [2]NativeConfig  // as the relays were built from
+	handlers [2]*atomic.Value // serve urls[i]; rebuild swaps them
+	mem      *relay.MemoryCallbacks
+	key      string
+	now      atomic.Int64 // unix nanos; the relays' clock
+	client   *http.Client
 }
 
 func nativeProject() Project {
@@ -70,7 +72,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 	dir := t.TempDir()
 	secret := bytes.Repeat([]byte("s"), 32)
 	for i := range env.relays {
-		var handler atomic.Value
+		handler := new(atomic.Value)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			handler.Load().(http.Handler).ServeHTTP(w, r)
 		}))
@@ -95,7 +97,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 			t.Fatal(err)
 		}
 		handler.Store(http.Handler(n))
-		env.relays[i], env.urls[i] = n, srv.URL
+		env.relays[i], env.urls[i], env.cfgs[i], env.handlers[i] = n, srv.URL, cfg, handler
 	}
 	key, _, err := env.relays[0].Roster().CreateKey(context.Background(), "blog", false)
 	if err != nil {
@@ -107,6 +109,23 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 }
 
 func (e *nativeEnv) advance(d time.Duration) { e.now.Add(int64(d)) }
+
+// rebuild makes relay i anew from its configuration, edited by edit if
+// not nil, at the same URL and on the same store: a relay that has
+// forgotten everything it kept in memory (an issuer it discovered, say).
+func (e *nativeEnv) rebuild(t *testing.T, i int, edit func(*NativeConfig)) {
+	t.Helper()
+	cfg := e.cfgs[i]
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := NewNative(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.handlers[i].Store(http.Handler(n))
+	e.relays[i] = n
+}
 
 // call makes a JSON call to relay i and decodes the answer.
 func (e *nativeEnv) call(t *testing.T, i int, method, path, auth string, body any) (int, map[string]any, http.Header) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/scan"
 )
 
@@ -39,11 +40,7 @@ type scanRequest struct {
 
 // serveScan answers the content scan with a scan.Result, errors as
 // {message} (PROTOCOL.md §8).
-func (n *Native) serveScan(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
-	if p == nil {
-		return
-	}
+func (n *Native) serveScan(w http.ResponseWriter, r *http.Request, p *roster.Project) {
 	var req scanRequest
 	if err := protocol.ReadJSON(r.Body, &req); err != nil {
 		scanError(w, http.StatusBadRequest, "the body must be JSON {projectId, branch}")

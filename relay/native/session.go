@@ -11,9 +11,9 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
-	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Sessions. The access and refresh tokens are sealed claims: any instance
@@ -39,7 +39,7 @@ type sessionClaims struct {
 	ID string `json:"i,omitempty"`
 	// End is the family's refresh expiry, Unix seconds.
 	End int64 `json:"x"`
-	member
+	login.Member
 	// token is the GitHub token of this call (repoaccess.go), viaApp
 	// whether it is the App's; neither is sealed.
 	token  string
@@ -54,34 +54,24 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		Callback string `json:"callback_url"`
 	}
 	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.Token == "" {
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
 		return
 	}
-	data, err := n.cfg.Store.Take(r.Context(), roster.ExchangeName(in.Token))
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			n.log.Error("taking an exchange token", zap.Error(err))
-			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
-			return
-		}
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+	x, p, err := n.logins.TakeExchange(r.Context(), in.Token)
+	switch {
+	case errors.Is(err, login.ErrNoExchange):
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
 		return
-	}
-	var x exchangePayload
-	if err := n.seal.Open(seal.Token, string(data), &x); err != nil {
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
-		return
-	}
-	p := n.roster.Project(x.Project)
-	if p == nil {
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+	case err != nil:
+		n.log.Error("taking an exchange token", zap.Error(err))
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
 	// The stock site names its own listen address; the guard that saw the
 	// token arrive recorded the public callback. A token that never passed
 	// a guard must come with its exact callback.
 	callback := in.Callback
-	if recorded, ok := n.callbacks().Take(in.Token); ok {
+	if recorded, ok := n.cfg.Callbacks.Take(in.Token); ok {
 		callback = recorded
 	}
 	t, err := n.roster.Targets(r.Context(), p).Check(callback)
@@ -92,7 +82,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The role as it is now: the permissions the site keeps until the
 	// next login.
-	x.Role, err = n.roster.RoleOf(r.Context(), p, x.member.Login, x.member.Emails)
+	x.Role, err = n.roster.RoleOf(r.Context(), p, x.Login, x.Emails)
 	if err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
@@ -109,7 +99,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The site keeps the name and avatar; the session need not carry them.
 	c := sessionClaims{Project: p.Slug, KeyGen: gen, Family: newSessionID(),
-		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), member: x.member}
+		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), Member: x.Member}
 	c.Name, c.Avatar = "", ""
 	session, err := n.issueSession(c)
 	if err != nil {
@@ -124,7 +114,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		"session": session,
 	}
 	if x.ReturnURL != "" {
-		reply["return_url"] = siteReturnURL(x.ReturnURL, in.Callback)
+		reply["return_url"] = relay.SiteReturnURL(x.ReturnURL, in.Callback)
 	}
 	protocol.WriteJSON(w, http.StatusOK, reply)
 }
@@ -172,7 +162,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	var c sessionClaims
 	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.Open(seal.Refresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
-		protocol.WriteError(w, http.StatusUnauthorized, "Refresh token is expired")
+		protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeRefreshTokenExpired)
 		return
 	}
 	// GitHub's token first: a renewal that fails (GitHub down) leaves the
@@ -195,7 +185,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	session, err := n.issueSession(c)
 	if err != nil {
-		protocol.WriteError(w, http.StatusInternalServerError, "Token refresh failed")
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeTokenRefreshFailed)
 		return
 	}
 	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
@@ -205,12 +195,12 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 // Why a session is refused; each error's text is #7's error code.
 var (
 	errNotMember   = errors.New(protocol.CodeNotCollaborator)
-	errKeyRotated  = errors.New("session-revoked")
-	errUnavailable = errors.New(protocol.CodeServiceUnavailable)
+	errKeyRotated  = errors.New(protocol.CodeSessionRevoked)
+	errUnavailable = roster.ErrUnavailable
 	// errFamilyEnded: a spent refresh token came back after the grace.
-	errFamilyEnded = errors.New("session-revoked")
+	errFamilyEnded = errors.New(protocol.CodeSessionRevoked)
 	// errGitHubEnded: GitHub no longer renews the user's token.
-	errGitHubEnded = errors.New("github-token-expired")
+	errGitHubEnded = errors.New(protocol.CodeGitHubTokenExpired)
 )
 
 // stillValid re-checks a session's member, key and family; it updates the
@@ -220,7 +210,7 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*roster.Proj
 	if p == nil {
 		return nil, errNotMember
 	}
-	role, err := n.roster.RoleOf(ctx, p, c.member.Login, c.member.Emails)
+	role, err := n.roster.RoleOf(ctx, p, c.Login, c.Emails)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +257,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 	}
 	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
 		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
-		protocol.WriteError(w, http.StatusForbidden, "project-mismatch")
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeProjectMismatch)
 		return nil, nil, false
 	}
 	// A browser on another project's site may not use this session.
@@ -317,16 +307,3 @@ func writeBadCredentials(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
 }
-
-// callbacks is the configured memory, or one that knows nothing.
-func (n *Native) callbacks() relay.CallbackMemory {
-	if n.cfg.Callbacks != nil {
-		return n.cfg.Callbacks
-	}
-	return noCallbacks{}
-}
-
-type noCallbacks struct{}
-
-func (noCallbacks) Remember(string, string) bool { return true }
-func (noCallbacks) Take(string) (string, bool)   { return "", false }

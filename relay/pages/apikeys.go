@@ -33,7 +33,7 @@ func (p *Pages) serveAPIKeys(q *request) {
 	if !p.authorize(q, "projects.manage") {
 		return
 	}
-	data := apiKeysData{Errors: map[string]string{}, PublicURL: p.relay.PublicBase()}
+	data := apiKeysData{Errors: map[string]string{}, PublicURL: p.signIn.PublicBase()}
 	status := http.StatusOK
 	if q.r.Method == http.MethodPost {
 		done, st, err := p.changeAPIKeys(q, &data)

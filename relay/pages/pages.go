@@ -26,7 +26,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
@@ -38,17 +37,20 @@ var staticFS embed.FS
 
 // Config configures the pages.
 type Config struct {
-	// Relay is the native relay whose projects, sign-in, keys and
-	// callback origins the pages show and change. Required.
-	Relay *native.Native
+	// SignIn is the relay's logins, which the pages sign in with.
+	// Required.
+	SignIn SignIn
+	// Roster is the relay's projects, whose members, keys and callback
+	// origins the pages show and change. Required.
+	Roster Roster
 	// Logger logs every change, without secrets; default: none.
 	Logger *zap.Logger
 }
 
 // Pages serves the relay's own pages. It is safe for concurrent use.
 type Pages struct {
-	relay  *native.Native
-	roster *roster.Roster
+	signIn SignIn
+	roster Roster
 	log    *zap.Logger
 	tmpl   map[string]*template.Template
 	static http.Handler
@@ -58,15 +60,15 @@ type Pages struct {
 
 // New builds the pages for cfg.
 func New(cfg Config) (*Pages, error) {
-	if cfg.Relay == nil {
-		return nil, errors.New("pages: a native relay is required")
+	if cfg.SignIn == nil || cfg.Roster == nil {
+		return nil, errors.New("pages: the relay's logins and roster are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	p := &Pages{relay: cfg.Relay, roster: cfg.Relay.Roster(), log: cfg.Logger, tmpl: map[string]*template.Template{},
-		secure: strings.HasPrefix(cfg.Relay.PublicBase(), "https://")}
-	p.root = pathOf(cfg.Relay.PublicBase()) + native.PagesPath
+	p := &Pages{signIn: cfg.SignIn, roster: cfg.Roster, log: cfg.Logger, tmpl: map[string]*template.Template{},
+		secure: strings.HasPrefix(cfg.SignIn.PublicBase(), "https://")}
+	p.root = pathOf(cfg.SignIn.PublicBase()) + protocol.Pages.Path
 	funcs := template.FuncMap{
 		"date":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
 		"initial": func(s string) string { r, _ := utf8.DecodeRuneInString(s); return strings.ToUpper(string(r)) },
@@ -115,7 +117,7 @@ func (q *request) can(perm string) bool {
 // <root><account>/<project>/<page>.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
-	path, ok := strings.CutPrefix(r.URL.Path, native.PagesPath)
+	path, ok := strings.CutPrefix(r.URL.Path, protocol.Pages.Path)
 	if !ok {
 		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 		return

@@ -69,7 +69,7 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	p, err := New(Config{Relay: n, Logger: zap.New(core)})
+	p, err := New(Config{SignIn: n.Logins(), Roster: n.Roster(), Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestCookiesOnHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Relay: n})
+	p, err := New(Config{SignIn: n.Logins(), Roster: n.Roster()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package native
+package login
 
 import (
 	"context"
@@ -17,15 +17,11 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
-	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
-	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
-// OIDCIssuer is an OpenID Connect login, Google's or any issuer's: it
-// answers google-exchange (#3).
-type OIDCIssuer struct {
+// OIDC is an OpenID Connect login, Google's or any issuer's: it answers
+// Google's slot (google-exchange, #3).
+type OIDC struct {
 	// Name names the login in logs and its login states ("google").
 	Name string
 	// Issuer is the issuer URL; its discovery document says the rest.
@@ -35,17 +31,31 @@ type OIDCIssuer struct {
 	ClientID, ClientSecret string
 }
 
+// Check is the one check of an OpenID Connect login's settings.
+func (o OIDC) Check() error {
+	switch {
+	case o.Name == "" || o.Name == "github":
+		return fmt.Errorf("oidc: name %q: want a name such as google", o.Name)
+	case o.Issuer == "":
+		return errors.New("oidc needs issuer <url>")
+	case o.ClientID == "" || o.ClientSecret == "":
+		return errors.New("oidc needs client_id and client_secret")
+	}
+	return nil
+}
+
 // oidcLogin is the OpenID Connect login provider: the authorization code
 // flow with PKCE S256 and a nonce, the ID token verified by go-oidc
 // (signature, issuer, audience, expiry) and its nonce checked here. Only
 // a verified e-mail address says who the user is; the member has no
-// GitHub token (see repo_access.go).
+// GitHub token (the native relay's repository access gives it the
+// relay's GitHub App's).
 //
 // The issuer is discovered at the first login, not at configuration, so
 // that an issuer that is down does not keep the server from starting; a
 // failed discovery is tried again at the next login.
 type oidcLogin struct {
-	cfg      OIDCIssuer
+	cfg      OIDC
 	callback string
 	client   *http.Client
 	now      func() time.Time
@@ -56,14 +66,15 @@ type oidcLogin struct {
 	verifier  *oidc.IDTokenVerifier
 }
 
-func newOIDCLogin(cfg OIDCIssuer, callback string, client *http.Client, now func() time.Time) (*oidcLogin, error) {
-	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("oidc: issuer, client_id and client_secret are required")
+func newOIDCLogin(s Setup) (Provider, error) {
+	cfg := s.Config.OIDC
+	if cfg == nil {
+		return nil, nil
 	}
-	if cfg.Name == "" || cfg.Name == "github" {
-		return nil, fmt.Errorf("oidc: name %q: want a name other than github", cfg.Name)
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
-	return &oidcLogin{cfg: cfg, callback: callback, client: limitedClient(client, issuerMaxBody), now: now}, nil
+	return &oidcLogin{cfg: *cfg, callback: s.Callback, client: limitedClient(s.Config.Client, issuerMaxBody), now: s.Config.Now}, nil
 }
 
 // Name is "oidc:" and the configured name.
@@ -138,20 +149,23 @@ func oidcNonce(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// LoginURL is the issuer's authorize URL for this login; startLogin has
-// prepared the provider.
-func (o *oidcLogin) LoginURL(state, verifier string) string {
+// LoginURL is the issuer's authorize URL for this login, once the issuer
+// is discovered.
+func (o *oidcLogin) LoginURL(ctx context.Context, state, verifier string) (string, error) {
+	if err := o.prepare(ctx); err != nil {
+		return "", err
+	}
 	o.mu.Lock()
 	conf := o.oauth
 	o.mu.Unlock()
-	return conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(oidcNonce(verifier)))
+	return conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(oidcNonce(verifier))), nil
 }
 
 // Redeem exchanges the code, verifies the ID token and reads the user's
 // verified address.
-func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (member, error) {
+func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (Member, error) {
 	if err := o.prepare(ctx); err != nil {
-		return member{}, err
+		return Member{}, err
 	}
 	o.mu.Lock()
 	conf, idv := o.oauth, o.verifier
@@ -159,18 +173,18 @@ func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (member, 
 	ctx = oidc.ClientContext(ctx, o.client)
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return member{}, redactErr(err)
+		return Member{}, redactErr(err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return member{}, errors.New("oidc: the token response has no id_token")
+		return Member{}, errors.New("oidc: the token response has no id_token")
 	}
 	idt, err := idv.Verify(ctx, raw)
 	if err != nil {
-		return member{}, fmt.Errorf("oidc: %v", err)
+		return Member{}, fmt.Errorf("oidc: %v", err)
 	}
 	if idt.Nonce != oidcNonce(verifier) {
-		return member{}, errors.New("oidc: the ID token's nonce is not this login's")
+		return Member{}, errors.New("oidc: the ID token's nonce is not this login's")
 	}
 	var claims struct {
 		Email    string `json:"email"`
@@ -179,121 +193,24 @@ func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (member, 
 		Picture  string `json:"picture"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return member{}, fmt.Errorf("%w: %v", errUserData, err)
+		return Member{}, fmt.Errorf("%w: %v", ErrUserData, err)
 	}
 	// Some issuers send the flag as a string.
 	if v := claims.Verified; v != true && v != "true" {
-		return member{}, fmt.Errorf("%w: the e-mail address is not verified", errUserData)
+		return Member{}, fmt.Errorf("%w: the e-mail address is not verified", ErrUserData)
 	}
 	// The address the issuer vouches for is the member it may be, by its
 	// key; one that does not parse, or that a look-alike would need
 	// folding to match, is no one's.
 	key, err := identity.Email(claims.Email)
 	if err != nil || !mail.ValidAddress(claims.Email) {
-		return member{}, fmt.Errorf("%w: no valid e-mail address", errUserData)
+		return Member{}, fmt.Errorf("%w: no valid e-mail address", ErrUserData)
 	}
-	return member{Email: claims.Email, Emails: []string{key}, Name: claims.Name, Avatar: claims.Picture}, nil
+	return Member{Email: claims.Email, Emails: []string{key}, Name: claims.Name, Avatar: claims.Picture}, nil
 }
 
-// serveGoogleExchange answers #3 with the relay's OpenID Connect start
-// route, as github-exchange does with GitHub's.
-func (n *Native) serveGoogleExchange(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
-	if p == nil {
-		return
-	}
-	if n.oidc == nil {
-		protocol.WriteError(w, http.StatusNotImplemented, protocol.CodeNotSupported)
-		return
-	}
-	var in struct {
-		CallbackURL *string `json:"callbackUrl"`
-		ReturnURL   *string `json:"returnUrl"`
-	}
-	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.CallbackURL == nil {
-		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)
-		return
-	}
-	targets, t, err := n.checkCallback(r.Context(), p, *in.CallbackURL)
-	if err != nil {
-		writeCheckError(w, err)
-		return
-	}
-	ret, err := n.checkReturnURL(targets, in.ReturnURL, t.URL)
-	if err != nil {
-		writeCheckError(w, err)
-		return
-	}
-	st := loginState{Project: p.Slug, Callback: t.URL, Provider: n.oidc.Name(), ReturnURL: ret}
-	sealed, _, err := n.seal.Seal(seal.Start, st, startTTL)
-	if err != nil {
-		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeGoogleRelayFailed)
-		return
-	}
-	protocol.WriteJSON(w, http.StatusOK, map[string]string{"url": n.base + protocol.OIDCStart.Path + "?s=" + sealed})
-}
-
-// checkReturnURL checks an optional returnUrl, named as the stock site
-// names its own origin (its listen address), and returns the public one,
-// or "" for none or for the site's own fallback after a login to callback:
-// the stock site always sends a returnUrl, by default that fallback, and
-// follows a return_url only on its own listen origin, which a relay behind
-// a forward relay cannot know (the forward relay makes every URL public).
-// Without return_url the site goes to its fallback itself.
-func (n *Native) checkReturnURL(targets validate.Targets, raw *string, callback string) (string, error) {
-	if raw == nil || *raw == "" {
-		return "", nil
-	}
-	ret, err := targets.CheckReturnURL(relay.PublicURL(*raw, targets, n.cfg.AppHosts))
-	if err != nil || ret == siteFallback(targets, callback) {
-		return "", err
-	}
-	return ret, nil
-}
-
-// siteFallback is where the stock site goes after a login to callback
-// without a return_url, <origin><OST_BASE_PATH>/outstatic: the callback
-// origin whose callback (documented or stock form) callback is.
-func siteFallback(targets validate.Targets, callback string) string {
-	for _, o := range targets.Origins {
-		for _, route := range []string{validate.RouteCallback, validate.RouteMagicLinkCallback} {
-			if callback == o.CallbackURL(route, false) || callback == o.CallbackURL(route, true) {
-				return o.String()
-			}
-		}
-	}
-	return ""
-}
-
-// siteReturnURL is the checked return URL on the origin of the callback
-// the site redeems with (relay.SiteReturnURL).
-func siteReturnURL(checked, callback string) string {
-	return relay.SiteReturnURL(checked, callback)
-}
-
-// serveOIDCStart sends the browser to the issuer.
-func (n *Native) serveOIDCStart(w http.ResponseWriter, r *http.Request) {
-	if n.oidc == nil {
-		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
-		return
-	}
-	n.startLogin(w, r, n.oidc, protocol.CodeGoogleRelayFailed)
-}
-
-// serveOIDCCallback checks the issuer's return.
-func (n *Native) serveOIDCCallback(w http.ResponseWriter, r *http.Request) {
-	if n.oidc == nil {
-		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
-		return
-	}
-	n.completeLogin(w, r, n.oidc, protocol.CodeGoogleRelayFailed)
-}
-
-// Interface guards
-var (
-	_ Provider = (*oidcLogin)(nil)
-	_ preparer = (*oidcLogin)(nil)
-)
+// Interface guard
+var _ Redirector = (*oidcLogin)(nil)
 
 // redactErr keeps an OAuth error's kind and drops what the issuer echoed.
 func redactErr(err error) error {

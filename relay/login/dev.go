@@ -1,4 +1,4 @@
-package native
+package login
 
 import (
 	"context"
@@ -34,7 +34,7 @@ import (
 // member sealed together with the login's PKCE challenge, which Redeem
 // opens and checks against the verifier, as an OAuth server would.
 type devLogin struct {
-	n        *Native
+	l        *Logins
 	loginURL string // the page, absolute
 	callback string // where the page returns, absolute
 }
@@ -62,8 +62,12 @@ var devCSS = func() template.CSS {
 	return template.CSS(b) // our own file, embedded: trusted
 }()
 
-func newDevLogin(n *Native) *devLogin {
-	return &devLogin{n: n, loginURL: n.base + protocol.DevLogin.Path, callback: n.base + protocol.GitHubCallback.Path}
+func newDevLogin(s Setup) (Provider, error) {
+	if !s.Config.DevLogin {
+		return nil, nil
+	}
+	s.l.log.Warn("dev_login is on: anyone who reaches the relay can log in as any member without a password; never use it on a reachable address")
+	return &devLogin{l: s.l, loginURL: s.l.base + protocol.DevLogin.Path, callback: s.Callback}, nil
 }
 
 // Name is "dev".
@@ -72,19 +76,19 @@ func (d *devLogin) Name() string { return "dev" }
 // LoginURL is the relay's member page for this login. The verifier is not
 // sent: its challenge is recomputed from the state's nonce when the form
 // is posted, as the relay recomputes the verifier itself.
-func (d *devLogin) LoginURL(state, _ string) string {
-	return d.loginURL + "?state=" + url.QueryEscape(state)
+func (d *devLogin) LoginURL(_ context.Context, state, _ string) (string, error) {
+	return d.loginURL + "?state=" + url.QueryEscape(state), nil
 }
 
 // Redeem opens the code the page minted and checks it was minted for
 // this login's verifier.
-func (d *devLogin) Redeem(_ context.Context, code, verifier string) (member, error) {
+func (d *devLogin) Redeem(_ context.Context, code, verifier string) (Member, error) {
 	var c devCode
-	if err := d.n.seal.Open(seal.DevCode, code, &c); err != nil {
-		return member{}, errors.New("dev login: the code does not open or expired")
+	if err := d.l.cfg.Seal.Open(seal.DevCode, code, &c); err != nil {
+		return Member{}, errors.New("dev login: the code does not open or expired")
 	}
 	if subtle.ConstantTimeCompare([]byte(c.Challenge), []byte(s256(verifier))) != 1 {
-		return member{}, errors.New("dev login: the code was minted for another login")
+		return Member{}, errors.New("dev login: the code was minted for another login")
 	}
 	return devMember(c.Who), nil
 }
@@ -93,11 +97,11 @@ func (d *devLogin) Redeem(_ context.Context, code, verifier string) (member, err
 // is known by the address only (no login, which could name another
 // member), a login member gets an address the stock site accepts and
 // nobody receives mail at (.invalid, RFC 2606).
-func devMember(who string) member {
+func devMember(who string) Member {
 	if strings.Contains(who, "@") {
-		return member{Name: who, Email: who, Emails: []string{who}}
+		return Member{Name: who, Email: who, Emails: []string{who}}
 	}
-	return member{Login: who, Name: who, Email: who + "@dev-login.invalid"}
+	return Member{Login: who, Name: who, Email: who + "@dev-login.invalid"}
 }
 
 func s256(verifier string) string {
@@ -117,39 +121,36 @@ type devView struct {
 
 type devChoice struct{ Who, Role string }
 
-// serveDevLogin shows the members of the login's project (GET) or logs
-// the browser in as the chosen one (POST).
-func (n *Native) serveDevLogin(w http.ResponseWriter, r *http.Request) {
-	d, ok := n.login.(*devLogin)
-	if !ok {
-		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
-		return
-	}
+// Routes is the development login's page, which GETs show and POSTs
+// answer.
+func (d *devLogin) Routes() []Route {
+	return []Route{{Endpoint: protocol.DevLogin, Methods: []string{http.MethodGet, http.MethodPost}, Open: d.serve}}
+}
+
+// serve shows the members of the login's project (GET) or logs the
+// browser in as the chosen one (POST).
+func (d *devLogin) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	// no form-action: after the POST the browser is redirected on to the
 	// site, which Chromium would check against it
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	switch r.Method {
-	case http.MethodGet:
-		d.showPage(w, r)
-	case http.MethodPost:
+	if r.Method == http.MethodPost {
 		d.choose(w, r)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
+		return
 	}
+	d.showPage(w, r)
 }
 
 // openLogin opens the login state the page carries (without spending it:
 // the callback does) and finds its project.
 func (d *devLogin) openLogin(w http.ResponseWriter, state string) (*roster.Project, loginState, bool) {
 	var st loginState
-	if err := d.n.seal.Open(seal.State, state, &st); err != nil || d.n.roster.Project(st.Project) == nil {
+	if err := d.l.cfg.Seal.Open(seal.State, state, &st); err != nil || d.l.cfg.Roster.Project(st.Project) == nil {
 		http.Error(w, "This login link is not valid or expired. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, st, false
 	}
-	return d.n.roster.Project(st.Project), st, true
+	return d.l.cfg.Roster.Project(st.Project), st, true
 }
 
 func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
@@ -161,9 +162,9 @@ func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
 	raw := make([]byte, 24)
 	_, _ = rand.Read(raw)
 	csrf := base64.RawURLEncoding.EncodeToString(raw)
-	http.SetCookie(w, &http.Cookie{Name: devCSRFCookie, Value: csrf, Path: d.n.cfg.PublicURL.Path + protocol.DevLogin.Path,
+	http.SetCookie(w, &http.Cookie{Name: devCSRFCookie, Value: csrf, Path: d.l.cfg.PublicURL.Path + protocol.DevLogin.Path,
 		MaxAge: int(stateTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: d.n.cfg.PublicURL.Scheme == "https"})
+		Secure: d.l.cfg.PublicURL.Scheme == "https"})
 	d.render(w, http.StatusOK, devView{Project: p.Slug, State: state, CSRF: csrf, Members: devChoices(p)})
 }
 
@@ -181,7 +182,7 @@ func (d *devLogin) render(w http.ResponseWriter, status int, v devView) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := devPage.Execute(w, v); err != nil {
-		d.n.log.Error("rendering the dev login page", zap.Error(err))
+		d.l.log.Error("rendering the dev login page", zap.Error(err))
 	}
 }
 
@@ -200,7 +201,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(devCSRFCookie)
 	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
-		d.n.log.Info("dev login refused: CSRF token missing or wrong", zap.String("project", p.Slug))
+		d.l.log.Info("dev login refused: CSRF token missing or wrong", zap.String("project", p.Slug))
 		http.Error(w, "This form is stale or was sent from another site. Start again from the sign-in page.", http.StatusForbidden)
 		return
 	}
@@ -210,14 +211,17 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 			Error: "Pick one of the project's members."})
 		return
 	}
-	code, _, err := d.n.seal.Seal(seal.DevCode, devCode{Who: who, Challenge: s256(d.n.verifier(st.Nonce))}, devCodeTTL)
+	code, _, err := d.l.cfg.Seal.Seal(seal.DevCode, devCode{Who: who, Challenge: s256(d.l.verifier(st.Nonce))}, devCodeTTL)
 	if err != nil {
-		d.n.finish(w, r, d.Name(), st.Callback, protocol.CodeGitHubRelayFailed)
+		d.l.finish(w, r, d.Name(), st.Callback, SlotGitHub.Failed)
 		return
 	}
-	d.n.log.Warn("dev login: logging in without a password", zap.String("project", p.Slug), zap.String("login", who))
+	d.l.log.Warn("dev login: logging in without a password", zap.String("project", p.Slug), zap.String("login", who))
 	http.Redirect(w, r, d.callback+"?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(state), http.StatusSeeOther)
 }
 
-// Interface guard
-var _ Provider = (*devLogin)(nil)
+// Interface guards
+var (
+	_ Redirector = (*devLogin)(nil)
+	_ Router     = (*devLogin)(nil)
+)

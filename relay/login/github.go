@@ -1,4 +1,4 @@
-package native
+package login
 
 import (
 	"context"
@@ -13,25 +13,29 @@ import (
 // a GitHub App's user flow), the web flow with PKCE, and the user read
 // from /user and /user/emails, all through the relay's GitHub client. The
 // token it gets is also the member's GitHub token for the repository (the
-// parser, media), renewed with the same app (github_token.go).
+// parser, media), renewed by the native relay with the same app.
 type githubLogin struct{ gh *github.Client }
+
+func newGitHubLogin(s Setup) (Provider, error) { return githubLogin{s.Config.GitHub}, nil }
 
 // Name is "github".
 func (g githubLogin) Name() string { return "github" }
 
 // LoginURL is GitHub's authorize URL for this login.
-func (g githubLogin) LoginURL(state, verifier string) string { return g.gh.LoginURL(state, verifier) }
+func (g githubLogin) LoginURL(_ context.Context, state, verifier string) (string, error) {
+	return g.gh.LoginURL(state, verifier), nil
+}
 
 // Redeem exchanges GitHub's code and reads the user; the member carries
 // the GitHub token, and its refresh token and expiry for a GitHub App.
-func (g githubLogin) Redeem(ctx context.Context, code, verifier string) (member, error) {
+func (g githubLogin) Redeem(ctx context.Context, code, verifier string) (Member, error) {
 	cred, err := g.gh.Exchange(ctx, code, verifier)
 	if err != nil {
-		return member{}, err
+		return Member{}, err
 	}
 	u, err := g.gh.User(ctx, cred.Token)
 	if err != nil {
-		return member{}, fmt.Errorf("%w: %v", errUserData, err)
+		return Member{}, fmt.Errorf("%w: %v", ErrUserData, err)
 	}
 	return githubMember(u, cred), nil
 }
@@ -39,8 +43,8 @@ func (g githubLogin) Redeem(ctx context.Context, code, verifier string) (member,
 // githubMember is a GitHub user as a member, with cred, their token: the
 // verified addresses they may be listed under are the member's too, for
 // the checks of later steps.
-func githubMember(u github.User, cred github.Credential) member {
-	m := member{Login: u.Login, Name: u.Name, Avatar: u.AvatarURL, Credential: cred}
+func githubMember(u github.User, cred github.Credential) Member {
+	m := Member{Login: u.Login, Name: u.Name, Avatar: u.AvatarURL, Credential: cred}
 	for _, e := range u.Emails {
 		// An address that does not parse by the identity rule is no
 		// member's, and not shown either.
@@ -69,4 +73,4 @@ func githubMember(u github.User, cred github.Credential) member {
 }
 
 // Interface guard
-var _ Provider = githubLogin{}
+var _ Redirector = githubLogin{}

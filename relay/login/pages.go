@@ -1,10 +1,8 @@
-package native
+package login
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -21,8 +19,8 @@ import (
 )
 
 // What the relay's own pages (package relay/pages: Members, API Keys) need
-// of the native relay: a sign-in with the relay's login providers, a seal
-// for their session, the projects and who may do what in them.
+// of the logins: a sign-in with the relay's login providers, and a seal
+// for their session.
 //
 // A pages sign-in goes through the same provider and the same provider
 // callback as a site login (a provider's app has one callback), with a
@@ -34,9 +32,6 @@ import (
 
 // ticketTTL bounds the trip from the provider's callback to the pages.
 const ticketTTL = 2 * time.Minute
-
-// PagesPath is where the relay's own pages live, under its public URL.
-const PagesPath = "/home/"
 
 // PageUser is who signed in to the relay's pages.
 type PageUser struct {
@@ -56,88 +51,80 @@ type pageTicket struct {
 // ErrUnknownProvider is a sign-in with a provider the relay lacks.
 var ErrUnknownProvider = errors.New("no such login provider")
 
-// pageProviders are the login providers the pages offer, in order: those
-// that send the browser away and back to the relay's callback with a
-// state, GitHub and the OpenID Connect issuer if configured (an e-mail
-// link would need a form of its own). Their callbacks end in
-// completeLogin, which ends a Page state with finishPageSignIn.
-func (n *Native) pageProviders() []Provider {
-	out := []Provider{n.login}
-	if n.oidc != nil {
-		out = append(out, n.oidc)
+// pageProviders are the login providers the pages offer, in the slots'
+// order: those that send the browser away and back to the relay's
+// callback with a state (an e-mail link would need a form of its own).
+// Their callbacks end in completeLogin, which ends a Page state with
+// finishPageSignIn.
+func (l *Logins) pageProviders() []Redirector {
+	var out []Redirector
+	for _, slot := range Slots {
+		if r, ok := l.bySlot[slot].(Redirector); ok {
+			out = append(out, r)
+		}
 	}
 	return out
 }
 
 // SignInProviders names the login providers the pages offer, one button
 // each, in order.
-func (n *Native) SignInProviders() []string {
+func (l *Logins) SignInProviders() []string {
 	var out []string
-	for _, p := range n.pageProviders() {
+	for _, p := range l.pageProviders() {
 		out = append(out, p.Name())
 	}
 	return out
 }
 
 // PublicBase is the relay's public URL, without a trailing slash.
-func (n *Native) PublicBase() string { return n.base }
+func (l *Logins) PublicBase() string { return l.base }
 
 // isPageURL reports whether u is an absolute URL of the relay's pages.
-func (n *Native) isPageURL(u string) bool {
-	return strings.HasPrefix(u, n.base+PagesPath) && !strings.ContainsAny(u, "?#\\")
+func (l *Logins) isPageURL(u string) bool {
+	return strings.HasPrefix(u, l.base+protocol.Pages.Path) && !strings.ContainsAny(u, "?#\\")
 }
 
 // PageSignInURL starts a sign-in to the pages of project with provider:
 // it returns where the browser goes, and the nonce the pages keep in a
 // cookie to check the ticket against. done is the pages' sign-in route,
 // where the browser comes back with ?ticket= or ?error=.
-func (n *Native) PageSignInURL(provider, project, done string) (string, string, error) {
-	i := slices.IndexFunc(n.pageProviders(), func(p Provider) bool { return p.Name() == provider })
+func (l *Logins) PageSignInURL(provider, project, done string) (string, string, error) {
+	i := slices.IndexFunc(l.pageProviders(), func(p Redirector) bool { return p.Name() == provider })
 	if i < 0 {
 		return "", "", ErrUnknownProvider
 	}
-	prov := n.pageProviders()[i]
-	if n.roster.Project(project) == nil {
+	prov := l.pageProviders()[i]
+	if l.cfg.Roster.Project(project) == nil {
 		return "", "", roster.ErrUnknownProject
 	}
-	if !n.isPageURL(done) {
+	if !l.isPageURL(done) {
 		return "", "", errors.New("the sign-in must come back to the relay's pages")
 	}
-	raw := make([]byte, 16)
-	if _, err := rand.Read(raw); err != nil {
-		return "", "", err
-	}
-	// An OpenID Connect issuer is discovered before its first login URL.
-	if pr, ok := prov.(preparer); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := pr.prepare(ctx)
-		cancel()
-		if err != nil {
-			n.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
-			return "", "", err
-		}
-	}
-	nonce := base64.RawURLEncoding.EncodeToString(raw)
+	// The OpenID Connect issuer is discovered before its first login URL;
+	// the discovery is bounded on its own, not by the request.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	// Provider: the callback of prov accepts only its own states.
-	st := loginState{Project: project, Callback: done, Nonce: nonce, Provider: prov.Name(), Page: true}
-	state, _, err := n.seal.Seal(seal.State, st, stateTTL)
+	st := loginState{Project: project, Callback: done, Provider: prov.Name(), Page: true}
+	u, nonce, err := l.loginURL(ctx, prov, st)
 	if err != nil {
+		l.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
 		return "", "", err
 	}
-	return prov.LoginURL(state, n.verifier(nonce)), nonce, nil
+	return u, nonce, nil
 }
 
 // finishPageSignIn sends the browser back to the pages with a ticket for
 // m. Membership is the pages' to check, at every request: they show a
 // non-member that they are not one.
-func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *roster.Project, st loginState, m member) {
+func (l *Logins) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *roster.Project, st loginState, provider string, m Member) {
 	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
-	ticket, _, err := n.seal.Seal(seal.Ticket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
+	ticket, _, err := l.cfg.Seal.Seal(seal.Ticket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
-		n.finish(w, r, n.providerOf(st), st.Callback, "sign-in-failed")
+		l.finish(w, r, provider, st.Callback, protocol.CodeSignInFailed)
 		return
 	}
-	n.log.Info("pages sign-in completed", zap.String("project", p.Slug), zap.String("login", m.Login))
+	l.log.Info("pages sign-in completed", zap.String("project", p.Slug), zap.String("login", m.Login))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?ticket="+url.QueryEscape(ticket), http.StatusFound)
 }
@@ -145,15 +132,15 @@ func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *ros
 // OpenPageTicket opens a ticket and returns its user, once per ticket on
 // every instance that shares the store, if it was issued to the browser
 // that holds nonce.
-func (n *Native) OpenPageTicket(ctx context.Context, ticket, nonce string) (PageUser, error) {
+func (l *Logins) OpenPageTicket(ctx context.Context, ticket, nonce string) (PageUser, error) {
 	var t pageTicket
-	if err := n.seal.Open(seal.Ticket, ticket, &t); err != nil {
+	if err := l.cfg.Seal.Open(seal.Ticket, ticket, &t); err != nil {
 		return PageUser{}, err
 	}
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(t.Nonce), []byte(nonce)) != 1 {
 		return PageUser{}, errors.New("the ticket was issued to another browser")
 	}
-	if err := n.cfg.Store.PutNew(ctx, roster.SpentTicketName(t.Nonce), []byte{1}, ticketTTL); err != nil {
+	if err := l.cfg.Store.PutNew(ctx, roster.SpentTicketName(t.Nonce), []byte{1}, ticketTTL); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return PageUser{}, errors.New("the ticket was used already")
 		}
@@ -163,24 +150,11 @@ func (n *Native) OpenPageTicket(ctx context.Context, ticket, nonce string) (Page
 }
 
 // SealPage seals v for the pages' own use (their session), valid for ttl.
-func (n *Native) SealPage(v any, ttl time.Duration) (string, error) {
-	s, _, err := n.seal.Seal(seal.Page, v, ttl)
+func (l *Logins) SealPage(v any, ttl time.Duration) (string, error) {
+	s, _, err := l.cfg.Seal.Seal(seal.Page, v, ttl)
 	return s, err
 }
 
 // OpenPage opens what SealPage sealed; it fails for anything forged,
 // tampered, sealed for another purpose, or expired.
-func (n *Native) OpenPage(text string, v any) error { return n.seal.Open(seal.Page, text, v) }
-
-// SetPages serves h at the pages' routes (package relay/pages, which
-// needs the relay built first, hence not a NativeConfig field).
-func (n *Native) SetPages(h http.Handler) { n.pages.Store(&h) }
-
-// servePages answers the pages' routes, 404 when none are set.
-func (n *Native) servePages(w http.ResponseWriter, r *http.Request) {
-	if h := n.pages.Load(); h != nil {
-		(*h).ServeHTTP(w, r)
-		return
-	}
-	protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
-}
+func (l *Logins) OpenPage(text string, v any) error { return l.cfg.Seal.Open(seal.Page, text, v) }

@@ -1,4 +1,4 @@
-package native
+package login
 
 import (
 	"net/http"
@@ -26,7 +26,7 @@ const (
 // issuer's) for one project: each sends the browser to the provider with a
 // fresh state, and without a bound a client could make the relay mint
 // states (and the provider see authorizations) without end. A client is
-// its address (client.go; an IPv6 address's /64), and each project counts
+// its address (an IPv6 address's /64), and each project counts
 // apart, so a flood at one project's sign-in stops no other project's.
 type StartLimit struct {
 	// Burst is how many starts one client may make at once; default
@@ -56,21 +56,21 @@ func (s StartLimit) limiter(now func() time.Time) (*ratelimit.Limiter, error) {
 // with Retry-After. The answer is a page, not JSON: the start route is a
 // browser navigation. The client is the request's own address: the route
 // is not keyed, so a client header on it counts for nothing.
-func (n *Native) allowStart(w http.ResponseWriter, r *http.Request, p *roster.Project, prov Provider) bool {
-	if n.starts == nil {
+func (l *Logins) allowStart(w http.ResponseWriter, r *http.Request, p *roster.Project, prov Provider) bool {
+	if l.starts == nil {
 		return true
 	}
-	client := n.ownClient(r)
+	client := l.ownClient(r)
 	key := limitKey(p, client)
-	if n.starts.Allow(key) {
+	if l.starts.Allow(key) {
 		return true
 	}
-	retry := max(time.Second, n.starts.RetryAfter(key)).Round(time.Second)
+	retry := max(time.Second, l.starts.RetryAfter(key)).Round(time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 	w.Header().Set("Cache-Control", "no-store")
-	n.log.Warn("login start refused: rate limit", zap.String("project", p.Slug), zap.String("provider", prov.Name()),
+	l.log.Warn("login start refused: rate limit", zap.String("project", p.Slug), zap.String("provider", prov.Name()),
 		zap.String("client", client))
-	n.countLogin(prov.Name(), LoginRefused, protocol.CodeTooManyRequests)
+	l.count(prov.Name(), Refused, protocol.CodeTooManyRequests)
 	http.Error(w, "Too many logins started from this address. Wait a minute and start again from the sign-in page.", http.StatusTooManyRequests)
 	return false
 }
