@@ -136,12 +136,20 @@ type RelayGitHub struct {
 	GraphQLURL string `json:"graphql_url,omitempty"`
 }
 
-// check is the one check of the OAuth app's credentials.
-func (gh *RelayGitHub) check() error {
-	if gh == nil || gh.ClientID == "" || gh.ClientSecret == "" {
-		return errors.New("native mode needs a github block with client_id and client_secret")
+// app is the native relay's configuration for gh (none: the zero app),
+// its client secret through expand.
+func (gh *RelayGitHub) app(expand func(string) string) github.OAuthApp {
+	if gh == nil {
+		return github.OAuthApp{}
 	}
-	return nil
+	return github.OAuthApp{ClientID: gh.ClientID, ClientSecret: expand(gh.ClientSecret),
+		BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL}
+}
+
+// check is the one check of the OAuth app's credentials: the GitHub
+// client's.
+func (gh *RelayGitHub) check() error {
+	return gh.app(func(s string) string { return s }).Check()
 }
 
 // RelayGitHubApp is the GitHub App the native relay acts as for sessions
@@ -200,16 +208,13 @@ type RelayRedis struct {
 	Prefix string `json:"prefix,omitempty"`
 }
 
-// publicURL is the one check of public_url: the relay's absolute http(s)
-// URL, with no query, fragment or userinfo.
+// publicURL is public_url, required in native mode and checked by the
+// native relay's rule (native.ParsePublicURL).
 func (rl *Relay) publicURL() (*url.URL, error) {
 	if rl.PublicURL == "" {
 		return nil, errors.New("native mode (no upstream) needs public_url, the relay's public URL: the sites' OUTSTATIC_API_URL")
 	}
-	if err := checkServiceURL(rl.PublicURL); err != nil {
-		return nil, fmt.Errorf("public_url: %v", err)
-	}
-	return url.Parse(rl.PublicURL)
+	return native.ParsePublicURL(rl.PublicURL)
 }
 
 // provisionNative sets up the relay in native mode.
@@ -244,19 +249,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err := rl.nativeAI(projects, repl); err != nil {
 		return err
 	}
-	gh := RelayGitHub{}
-	if rl.GitHub != nil {
-		gh = *rl.GitHub
-	}
 	app, err := rl.GitHubApp.repoApp(repl)
 	if err != nil {
 		return err
 	}
 	cfg := native.NativeConfig{
-		PublicURL: pub,
-		Projects:  projects,
-		GitHub: github.OAuthApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
-			BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL},
+		PublicURL:  pub,
+		Projects:   projects,
+		GitHub:     rl.GitHub.app(func(s string) string { return repl.ReplaceKnown(s, "") }),
 		Store:      st,
 		Secret:     secret,
 		Callbacks:  rl.callbacks,

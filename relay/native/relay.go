@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -136,10 +137,29 @@ const (
 	defaultRefreshTTL = 30 * 24 * time.Hour
 )
 
+// ParsePublicURL is the one rule of a public URL, for NewNative and the
+// Caddy glue alike: the relay's absolute http or https URL, the sites'
+// OUTSTATIC_API_URL, with no query, fragment or user.
+func ParsePublicURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || checkPublicURL(u) != nil {
+		return nil, fmt.Errorf("public_url %q: want the relay's absolute http or https URL (the sites' OUTSTATIC_API_URL), with no query, fragment or user", raw)
+	}
+	return u, nil
+}
+
+// checkPublicURL applies ParsePublicURL's rule to a parsed URL.
+func checkPublicURL(u *url.URL) error {
+	if u == nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errors.New("public_url must be the relay's absolute http(s) URL (the site's OUTSTATIC_API_URL), with no query, fragment or user")
+	}
+	return nil
+}
+
 // NewNative checks cfg and builds the native relay.
 func NewNative(cfg NativeConfig) (*Native, error) {
-	if cfg.PublicURL == nil || (cfg.PublicURL.Scheme != "https" && cfg.PublicURL.Scheme != "http") || cfg.PublicURL.Host == "" {
-		return nil, errors.New("public_url must be the relay's absolute http(s) URL (the site's OUTSTATIC_API_URL)")
+	if err := checkPublicURL(cfg.PublicURL); err != nil {
+		return nil, err
 	}
 	if !cfg.DevLogin {
 		if err := cfg.GitHub.Check(); err != nil {
