@@ -328,7 +328,9 @@ func TestGraphQLErrors(t *testing.T) {
 		t.Errorf("block string and escape: %+v", info)
 	}
 	check("missing variable", post(t, s.GraphQLURL(), full, "File", q["File"], repo, nil), "", "Variable $filePath of type String! was provided invalid value", false)
-	check("mutation without scope", post(t, s.GraphQLURL(), narrow, "createCommit", q["createCommit"], map[string]any{"input": map[string]any{}}, nil),
+	commit := map[string]any{"branch": map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
+		"message": map[string]any{"headline": "x"}, "expectedHeadOid": s.Head("")}
+	check("mutation without scope", post(t, s.GraphQLURL(), narrow, "createCommit", q["createCommit"], map[string]any{"input": commit}, nil),
 		"INSUFFICIENT_SCOPES", "The 'createCommitOnBranch' field requires one of the following scopes: ['repo']", false)
 
 	// No operationName: the name is read from the document for the log.
