@@ -29,6 +29,22 @@ func validateDocument(schema *ast.Schema, doc *ast.QueryDocument) []gqlError {
 		return nil
 	}
 	idx := indexSites(doc)
+	// graphql-ruby does not look inside a field whose selection does not
+	// fit its type, so what gqlparser finds in there is not GitHub's.
+	var mismatched [][]any
+	for _, err := range found {
+		if err.Rule == "ScalarLeafs" && len(err.Locations) > 0 {
+			mismatched = append(mismatched, idx[pos{err.Locations[0].Line, err.Locations[0].Column}].path)
+		}
+	}
+	inside := func(path []any) bool {
+		for _, m := range mismatched {
+			if len(path) > len(m) && fmt.Sprint(path[:len(m)]) == fmt.Sprint(m) {
+				return true
+			}
+		}
+		return false
+	}
 	var out []gqlError
 	merged := map[string]int{} // ProvidedRequiredArguments, per field: one error naming every argument
 	for _, err := range found {
@@ -37,6 +53,9 @@ func validateDocument(schema *ast.Schema, doc *ast.QueryDocument) []gqlError {
 			loc = pos{err.Locations[0].Line, err.Locations[0].Column}
 		}
 		st := idx[loc]
+		if inside(st.path) {
+			continue
+		}
 		ge := githubWording(schema, err, st)
 		if ge.Path == nil {
 			ge.Path = st.path
@@ -216,13 +235,14 @@ func variableMismatch(variable, have, want string, st site) gqlError {
 	case strings.Count(have, "[") != strings.Count(want, "["):
 		kind = "List dimension mismatch"
 	}
+	variable = strings.TrimPrefix(variable, "$")
 	name := variable
 	if st.arg != nil {
 		name = st.arg.name
 	}
-	return gqlError{Extensions: map[string]any{"code": "variableMismatch", "variableName": strings.TrimPrefix(variable, "$"),
+	return gqlError{Extensions: map[string]any{"code": "variableMismatch", "variableName": variable,
 		"typeName": have, "argumentName": name, "errorMessage": kind},
-		Message: fmt.Sprintf("%s on variable %s and argument %s (%s / %s)", kind, variable, name, have, want)}
+		Message: fmt.Sprintf("%s on variable $%s and argument %s (%s / %s)", kind, variable, name, have, want)}
 }
 
 // literalMismatch words ValuesOfCorrectType: an inline value that is not

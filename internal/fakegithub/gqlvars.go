@@ -33,8 +33,9 @@ type problem struct {
 }
 
 // coerceVariables returns op's variables as GitHub coerces them, or
-// GitHub's error for the first one that does not coerce. A nullable
-// variable that was not given is left out.
+// GitHub's error for the first one that does not coerce. (GitHub lists
+// every problem of every variable; gqlparser stops at the first, and so
+// does the fake.) A nullable variable that was not given is left out.
 func coerceVariables(schema *ast.Schema, op *ast.OperationDefinition, given map[string]any) (map[string]any, *gqlError) {
 	coerced, err := validator.VariableValues(schema, op, given)
 	if err != nil {
