@@ -18,6 +18,7 @@ func TestValidationErrorsAreGitHubs(t *testing.T) {
 	s := start(t)
 	tok := s.IssueToken("repo")
 	repo := `repository(owner: "acme", name: "blog")`
+	// GitHub refuses: every document of this table, with the error tested.
 	for _, tc := range []struct {
 		name, doc, msg, code string
 		path                 []any

@@ -311,7 +311,7 @@ func TestGraphQLErrors(t *testing.T) {
 		"NOT_FOUND", "Could not resolve to a Repository with the name 'acme/nope'.", true)
 	check("private repo, no repo scope", post(t, s.GraphQLURL(), narrow, "GetRepoInfo", q["GetRepoInfo"], repo, nil),
 		"NOT_FOUND", "Could not resolve to a Repository", true)
-	check("unknown field", post(t, s.GraphQLURL(), full, "", "query { repository(owner:\"acme\", name:\"blog\") { nope } }", nil, nil),
+	check("unknown field", post(t, s.GraphQLURL(), full, "", "query { repository(owner:\"acme\", name:\"blog\") { nope } }", nil, nil), // GitHub refuses: no field nope
 		"", "Field 'nope' doesn't exist on type 'Repository'", false)
 	check("unknown operation", post(t, s.GraphQLURL(), full, "Other", q["File"], repo, nil), "", `No operation named "Other"`, false)
 	check("parse error", post(t, s.GraphQLURL(), full, "", "query {", nil, nil), "", "Unexpected end of document", false)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -39,26 +40,34 @@ func TestParser(t *testing.T) {
 		return res.StatusCode, out
 	}
 	session := "Bearer at_" + token
+	q := dashboardQueries(t)
 
-	if status, _ := gql("Bearer at_unknown", "proj_1", "query GetRepoInfo { x }", nil); status != http.StatusUnauthorized {
+	if status, _ := gql("Bearer at_unknown", "proj_1", q["GetRepoInfo"], nil); status != http.StatusUnauthorized {
 		t.Errorf("unknown session: %d", status)
 	}
-	if status, _ := gql(session, "proj_2", "query GetRepoInfo { x }", nil); status != http.StatusForbidden {
+	if status, _ := gql(session, "proj_2", q["GetRepoInfo"], nil); status != http.StatusForbidden {
 		t.Errorf("other project: %d", status)
 	}
 
+	repo := func(kv ...string) map[string]string {
+		m := map[string]string{"owner": "acme", "name": "blog"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
 	cases := []struct {
 		query string
 		vars  map[string]string
 		want  string // a fragment of the JSON reply
 	}{
-		{"query GetRepoInfo($owner: String!) { x }", nil, `"defaultBranchRef":{"name":"main"`},
-		{"\n  query File($filePath: String!) { x }", map[string]string{"filePath": "main:outstatic/content/collections.json"}, `"slug\":\"posts\"`},
-		{"query File { x }", map[string]string{"filePath": "main:outstatic/content/singletons.json"}, `"object":null`},
-		{"query File { x }", map[string]string{"filePath": "dev:outstatic/config.json"}, `"object":null`},
-		{"query Collections { x }", map[string]string{"contentPath": "main:outstatic/content"}, `"name":"posts","object":{"entries":[{"name":"hello-world.md"`},
-		{"query Documents { x }", map[string]string{"contentPath": "main:outstatic/content/posts"}, `title: 'Hello World'`},
-		{"mutation createCommit { x }", nil, `"errors":[`},
+		{q["GetRepoInfo"], repo(), `"defaultBranchRef":{"name":"main"`},
+		{"\n  " + q["File"], repo("filePath", "main:outstatic/content/collections.json"), `"slug\":\"posts\"`},
+		{q["File"], repo("filePath", "main:outstatic/content/singletons.json"), `"object":null`},
+		{q["File"], repo("filePath", "dev:outstatic/config.json"), `"object":null`},
+		{q["Collections"], repo("contentPath", "main:outstatic/content"), `"name":"posts","object":{"entries":[{"name":"hello-world.md"`},
+		{q["Documents"], repo("contentPath", "main:outstatic/content/posts"), `title: 'Hello World'`},
+		{q["createCommit"], nil, `"errors":[`},
 	}
 	for _, c := range cases {
 		status, out := gql(session, "proj_1", c.query, c.vars)
@@ -67,4 +76,19 @@ func TestParser(t *testing.T) {
 			t.Errorf("%q %v: %d %s\nwant it to contain %s", c.query, c.vars, status, got, c.want)
 		}
 	}
+}
+
+// dashboardQueries are the documents the stock dashboard sends (the fake
+// GitHub's testdata says where they come from).
+func dashboardQueries(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("../fakegithub/testdata/dashboard-queries.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q map[string]string
+	if err := json.Unmarshal(b, &q); err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
