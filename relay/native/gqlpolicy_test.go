@@ -110,6 +110,23 @@ func TestCheckGraphQLDashboardOperations(t *testing.T) {
 	if _, err := checkGraphQL([]byte(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`), "acme", "blog"); err != nil {
 		t.Errorf("literal GetRepoInfo: %v", err)
 	}
+	// What the dashboard sends and GitHub's schema refuses is refused here
+	// too, before GitHub: GetMultipleFileInformation for a repository with
+	// singletons only leaves two fragments unused.
+	b, err := os.ReadFile("../../internal/fakegithub/testdata/dashboard-refused.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused map[string]string
+	if err := json.Unmarshal(b, &refused); err != nil {
+		t.Fatal(err)
+	}
+	doc := refused["GetMultipleFileInformation/singletons"]
+	_, err = checkGraphQL(gqlBody(t, "GetMultipleFileInformation", doc, map[string]any{"owner": "acme", "name": "blog",
+		"singleton0": "main:outstatic/content/_singletons/about.md"}), "acme", "blog")
+	if !errors.Is(err, errGraphQL) || !strings.Contains(err.Error(), "NoUnusedFragments") {
+		t.Errorf("singletons only: %v", err)
+	}
 }
 
 // sameDocument compares two documents' printed forms after parsing; ""

@@ -10,12 +10,13 @@ import (
 
 // The committed documents are what the installed package gives. The
 // package is there once bash scripts/e2e.sh (or npm ci in
-// testdata/stock-site) has run; scripts/e2e.sh runs this test right after
-// installing it, so a run of the browser suite always checks.
+// testdata/stock-site) has run; scripts/e2e.sh runs the same comparison
+// (dashdocs -check) right after installing it, so a run of the browser
+// suite always checks.
 func TestCommittedFilesAreThePackages(t *testing.T) {
 	pkg := "../../../testdata/stock-site/node_modules/outstatic"
 	if _, err := os.Stat(filepath.Join(pkg, "package.json")); err != nil {
-		t.Skip("outstatic is not installed in testdata/stock-site (bash scripts/e2e.sh installs it and runs this test)")
+		t.Skip("outstatic is not installed in testdata/stock-site (bash scripts/e2e.sh installs it and runs the same check)")
 	}
 	files, err := extractFiles(pkg)
 	if err != nil {
