@@ -48,15 +48,7 @@ func TestSchema(t *testing.T) {
 // one the trimmer was given, validates against the cut schema; the one
 // GitHub refuses (unused fragments) does not.
 func TestDocumentsValidate(t *testing.T) {
-	b, err := os.ReadFile("../internal/fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := map[string]string{}
-	if err := json.Unmarshal(b, &docs); err != nil {
-		t.Fatal(err)
-	}
-	delete(docs, "_about")
+	docs := dashboardFile(t, "dashboard-queries.json")
 	keep, err := os.ReadFile("trim/keep.graphql")
 	if err != nil {
 		t.Fatal(err)
@@ -67,16 +59,7 @@ func TestDocumentsValidate(t *testing.T) {
 			t.Errorf("%s: %s", name, why)
 		}
 	}
-	// and the ones GitHub refuses do not
-	b, err = os.ReadFile("../internal/fakegithub/testdata/dashboard-refused.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := map[string]string{}
-	if err := json.Unmarshal(b, &refused); err != nil {
-		t.Fatal(err)
-	}
-	delete(refused, "_about")
+	refused := dashboardFile(t, "dashboard-refused.json")
 	if len(refused) == 0 {
 		t.Fatal("no refused documents")
 	}
@@ -85,4 +68,20 @@ func TestDocumentsValidate(t *testing.T) {
 			t.Errorf("%s validates, or for another reason: %q", name, why)
 		}
 	}
+}
+
+// dashboardFile reads one of the fake GitHub's files of the dashboard's
+// documents, without its note.
+func dashboardFile(t *testing.T, name string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("../internal/fakegithub/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{}
+	if err := json.Unmarshal(b, &docs); err != nil {
+		t.Fatal(err)
+	}
+	delete(docs, "_about")
+	return docs
 }

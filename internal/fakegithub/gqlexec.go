@@ -7,6 +7,8 @@ import (
 	"reflect"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
 // Execution by the GraphQL spec on ghschema's schema: the fields a
@@ -100,7 +102,7 @@ func (e *execution) complete(typ *ast.Type, v any, failed bool, sub ast.Selectio
 		return nil, !typ.NonNull
 	}
 	if typ.Elem != nil {
-		items, _ := listItems(v)
+		items, _ := jsonvalue.List(v)
 		list := make([]any, len(items))
 		for i, x := range items {
 			c, ok := e.complete(typ.Elem, x, false, sub, append(append([]any(nil), path...), i), field, p)

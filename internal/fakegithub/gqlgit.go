@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
 type (
@@ -155,8 +157,8 @@ func (e *execution) entryField(o *entryObj, field string) (any, *gqlError) {
 
 // history walks back from c; only first/last bound it (no cursors).
 func (e *execution) history(c *commit, args map[string]any) *historyConn {
-	first, hasFirst := jsonInteger(args["first"])
-	last, _ := jsonInteger(args["last"])
+	first, hasFirst := jsonvalue.Integer(args["first"])
+	last, _ := jsonvalue.Integer(args["last"])
 	var all []*commit
 	for ; c != nil; c = c.parent {
 		all = append(all, c)

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
 // htmlBase prefixes the web URLs in GraphQL replies (url, commitUrl). It
@@ -302,8 +304,8 @@ func (e *execution) refs(g *gitRepo, args map[string]any) *refConn {
 	names = filter(names, func(n string) bool { return strings.Contains(strings.ToLower(n), strings.ToLower(query)) })
 	sort.Strings(names)
 	total := len(names)
-	first, hasFirst := jsonInteger(args["first"])
-	last, _ := jsonInteger(args["last"])
+	first, hasFirst := jsonvalue.Integer(args["first"])
+	last, _ := jsonvalue.Integer(args["last"])
 	if hasFirst && int(first) < len(names) {
 		names = names[:first]
 	} else if !hasFirst && int(last) < len(names) {

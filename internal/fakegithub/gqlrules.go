@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
 // GitHub's own rules, which its schema does not say: a mutation needs a
@@ -85,8 +87,8 @@ func (e *execution) pagination(f *ast.Field) *gqlError {
 		return nil
 	}
 	args := e.arguments(d, f.Arguments)
-	first, hasFirst := jsonInteger(args["first"])
-	last, hasLast := jsonInteger(args["last"])
+	first, hasFirst := jsonvalue.Integer(args["first"])
+	last, hasLast := jsonvalue.Integer(args["last"])
 	switch {
 	case !hasFirst && !hasLast:
 		return &gqlError{Type: "MISSING_PAGINATION_BOUNDARIES",

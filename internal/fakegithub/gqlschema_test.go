@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -102,10 +101,7 @@ func TestDashboardDocuments(t *testing.T) {
 		"File": {"filePath": "main:outstatic/config.json"}, "Files": {"contentPath": "main:outstatic"}, "Oid": {"branch": "main"},
 		"GetMultipleFileInformation/several": {"singleton1": "main:README.md"},
 	}
-	for key, doc := range dashboardQueries(t) {
-		if key == "_about" {
-			continue
-		}
+	for key, doc := range DashboardDocuments() {
 		v := map[string]any{"owner": "acme", "name": "blog", "singleton0": "main:outstatic/config.json"}
 		for k, x := range vars[key] {
 			v[k] = x
@@ -117,14 +113,7 @@ func TestDashboardDocuments(t *testing.T) {
 		}
 	}
 
-	b, err := os.ReadFile("testdata/dashboard-refused.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var refused map[string]string
-	if err := json.Unmarshal(b, &refused); err != nil {
-		t.Fatal(err)
-	}
+	refused := DashboardRefused()
 	r := post(t, s.GraphQLURL(), tok, "GetMultipleFileInformation", refused["GetMultipleFileInformation/singletons"],
 		map[string]any{"owner": "acme", "name": "blog", "singleton0": "main:outstatic/content/_singletons/about.md"}, nil)
 	var got []string
@@ -143,7 +132,7 @@ func TestDashboardDocuments(t *testing.T) {
 // words.
 func TestVariablesCoerceAsGitHub(t *testing.T) {
 	s := start(t)
-	q := dashboardQueries(t)
+	q := DashboardDocuments()
 	tok := s.IssueToken("repo")
 	input := func(change func(map[string]any)) map[string]any {
 		in := map[string]any{"branch": map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
@@ -241,7 +230,7 @@ func TestNullPropagation(t *testing.T) {
 func TestPagination(t *testing.T) {
 	s := start(t)
 	tok := s.IssueToken("repo")
-	q := dashboardQueries(t)
+	q := DashboardDocuments()
 	for _, tc := range []struct {
 		name, doc string
 		vars      map[string]any

@@ -95,14 +95,12 @@ func (idx sites) selections(sels ast.SelectionSet, at site) {
 			s := at.under(key)
 			s.field, s.arg, s.value = sel, nil, nil
 			idx.add(sel.Position, s)
+			var defs ast.ArgumentDefinitionList
+			if sel.Definition != nil {
+				defs = sel.Definition.Arguments
+			}
 			for _, a := range sel.Arguments {
-				as := &argSite{kind: "Field", owner: sel.Name, name: a.Name}
-				if sel.Definition != nil {
-					if d := sel.Definition.Arguments.ForName(a.Name); d != nil {
-						as.typ = d.Type.String()
-					}
-				}
-				idx.argument(a, s, as)
+				idx.argument(a, s, argumentSite("Field", sel.Name, a.Name, defs))
 			}
 			idx.directives(sel.Directives, s)
 			idx.selections(sel.SelectionSet, s)
@@ -126,16 +124,24 @@ func (idx sites) selections(sels ast.SelectionSet, at site) {
 func (idx sites) directives(dirs ast.DirectiveList, at site) {
 	for _, d := range dirs {
 		idx.add(d.Position, at)
+		var defs ast.ArgumentDefinitionList
+		if d.Definition != nil {
+			defs = d.Definition.Arguments
+		}
 		for _, a := range d.Arguments {
-			as := &argSite{kind: "Directive", owner: d.Name, name: a.Name}
-			if d.Definition != nil {
-				if def := d.Definition.Arguments.ForName(a.Name); def != nil {
-					as.typ = def.Type.String()
-				}
-			}
-			idx.argument(a, at, as)
+			idx.argument(a, at, argumentSite("Directive", d.Name, a.Name, defs))
 		}
 	}
+}
+
+// argumentSite is argument name of a field or directive, typed from its
+// definitions.
+func argumentSite(kind, owner, name string, defs ast.ArgumentDefinitionList) *argSite {
+	as := &argSite{kind: kind, owner: owner, name: name}
+	if d := defs.ForName(name); d != nil {
+		as.typ = d.Type.String()
+	}
+	return as
 }
 
 func (idx sites) argument(a *ast.Argument, at site, as *argSite) {

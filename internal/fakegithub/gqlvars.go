@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
 // Values as GitHub reads them. A request's variables go through
@@ -93,7 +94,7 @@ func explain(schema *ast.Schema, typ *ast.Type, v any, path ast.Path) problem {
 				break
 			}
 			typ = typ.Elem
-			if items, isList := listItems(v); isList {
+			if items, isList := jsonvalue.List(v); isList {
 				v = nil
 				if int(s) < len(items) {
 					v = items[s]
@@ -107,7 +108,7 @@ func explain(schema *ast.Schema, typ *ast.Type, v any, path ast.Path) problem {
 			if f == nil {
 				return problem{steps, "Field is not defined on " + def.Name}
 			}
-			m, _ := mapItems(v)
+			m, _ := jsonvalue.Object(v)
 			v, typ = m[string(s)], f.Type
 		}
 	}
@@ -145,7 +146,7 @@ func githubValue(schema *ast.Schema, typ *ast.Type, v any, path []any) (any, *pr
 		return nil, nil
 	}
 	if typ.Elem != nil {
-		items, isList := listItems(v)
+		items, isList := jsonvalue.List(v)
 		if !isList {
 			items = []any{v}
 		}
@@ -162,7 +163,7 @@ func githubValue(schema *ast.Schema, typ *ast.Type, v any, path []any) (any, *pr
 	def := schema.Types[typ.NamedType]
 	switch def.Kind {
 	case ast.InputObject:
-		m, ok := mapItems(v)
+		m, ok := jsonvalue.Object(v)
 		if !ok {
 			return nil, here()
 		}
@@ -206,7 +207,7 @@ func githubValue(schema *ast.Schema, typ *ast.Type, v any, path []any) (any, *pr
 func githubScalar(name string, v any) (any, bool) {
 	switch name {
 	case "Int":
-		n, ok := jsonInteger(v)
+		n, ok := jsonvalue.Integer(v)
 		return n, ok && n >= math.MinInt32 && n <= math.MaxInt32
 	case "Float":
 		switch f := v.(type) {
@@ -223,60 +224,12 @@ func githubScalar(name string, v any) (any, bool) {
 		b, ok := v.(bool)
 		return b, ok
 	case "ID":
-		if n, ok := jsonInteger(v); ok {
+		if n, ok := jsonvalue.Integer(v); ok {
 			return strconv.FormatInt(n, 10), true
 		}
 	}
 	s, ok := v.(string)
 	return s, ok
-}
-
-// jsonInteger is v as an integer, if it is a JSON integer (gqlparser may
-// have made it an int64 already).
-func jsonInteger(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := strconv.ParseInt(string(n), 10, 64)
-		return i, err == nil
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
-}
-
-// listItems returns v's items if it is a list (gqlparser's coercion may
-// have made it a typed slice).
-func listItems(v any) ([]any, bool) {
-	if l, ok := v.([]any); ok {
-		return l, true
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Slice {
-		return nil, false
-	}
-	items := make([]any, rv.Len())
-	for i := range items {
-		items[i] = rv.Index(i).Interface()
-	}
-	return items, true
-}
-
-// mapItems returns v as an object, if it is one.
-func mapItems(v any) (map[string]any, bool) {
-	if m, ok := v.(map[string]any); ok {
-		return m, true
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
-		return nil, false
-	}
-	out := map[string]any{}
-	for _, k := range rv.MapKeys() {
-		out[k.String()] = rv.MapIndex(k).Interface()
-	}
-	return out, true
 }
 
 // literalValue reads an inline value (validated as typ) with the

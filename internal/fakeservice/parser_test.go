@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
 
 // TestParser checks the GraphQL answers the stock dashboard relies on,
@@ -40,7 +41,7 @@ func TestParser(t *testing.T) {
 		return res.StatusCode, out
 	}
 	session := "Bearer at_" + token
-	q := dashboardQueries(t)
+	q := fakegithub.DashboardDocuments()
 
 	if status, _ := gql("Bearer at_unknown", "proj_1", q["GetRepoInfo"], nil); status != http.StatusUnauthorized {
 		t.Errorf("unknown session: %d", status)
@@ -76,19 +77,4 @@ func TestParser(t *testing.T) {
 			t.Errorf("%q %v: %d %s\nwant it to contain %s", c.query, c.vars, status, got, c.want)
 		}
 	}
-}
-
-// dashboardQueries are the documents the stock dashboard sends (the fake
-// GitHub's testdata says where they come from).
-func dashboardQueries(t *testing.T) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile("../fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var q map[string]string
-	if err := json.Unmarshal(b, &q); err != nil {
-		t.Fatal(err)
-	}
-	return q
 }

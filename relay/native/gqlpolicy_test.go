@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,23 +12,12 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/caddy-outstatic/caddy-outstatic/ghschema"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
 
 // dashboardDocs are the documents the stock dashboard sends, byte for byte
 // (the fake GitHub's testdata says where they come from).
-func dashboardDocs(t testing.TB) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile("../../internal/fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var q map[string]string
-	if err := json.Unmarshal(b, &q); err != nil {
-		t.Fatal(err)
-	}
-	delete(q, "_about")
-	return q
-}
+func dashboardDocs(testing.TB) map[string]string { return fakegithub.DashboardDocuments() }
 
 // dashboardVars are variables the dashboard sends with each operation, as
 // a relay session (not logged in with GitHub) sends them.
@@ -113,15 +101,7 @@ func TestCheckGraphQLDashboardOperations(t *testing.T) {
 	// What the dashboard sends and GitHub's schema refuses is refused here
 	// too, before GitHub: GetMultipleFileInformation for a repository with
 	// singletons only leaves two fragments unused.
-	b, err := os.ReadFile("../../internal/fakegithub/testdata/dashboard-refused.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var refused map[string]string
-	if err := json.Unmarshal(b, &refused); err != nil {
-		t.Fatal(err)
-	}
-	doc := refused["GetMultipleFileInformation/singletons"]
+	doc := fakegithub.DashboardRefused()["GetMultipleFileInformation/singletons"]
 	_, err = checkGraphQL(gqlBody(t, "GetMultipleFileInformation", doc, map[string]any{"owner": "acme", "name": "blog",
 		"singleton0": "main:outstatic/content/_singletons/about.md"}), "acme", "blog")
 	if !errors.Is(err, errGraphQL) || !strings.Contains(err.Error(), "NoUnusedFragments") {
