@@ -2,7 +2,6 @@ package outstatic
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
@@ -328,14 +327,8 @@ func parseSecret(d *caddyfile.Dispenser) (string, error) {
 }
 
 // isRuntimePlaceholder reports whether v is exactly one {env.*} or {file.*}
-// placeholder.
-func isRuntimePlaceholder(v string) bool {
-	if !strings.HasPrefix(v, "{") || !strings.HasSuffix(v, "}") || strings.Count(v, "{") != 1 {
-		return false
-	}
-	inner := v[1 : len(v)-1]
-	return (strings.HasPrefix(inner, "env.") && len(inner) > 4) || (strings.HasPrefix(inner, "file.") && len(inner) > 5)
-}
+// placeholder (validate.SecretPlaceholder).
+func isRuntimePlaceholder(v string) bool { return validate.SecretPlaceholder(v) }
 
 // validHeaderName accepts an HTTP token made of letters, digits and "-".
 func validHeaderName(v string) bool {
