@@ -51,10 +51,19 @@ func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    project_header <name>
 //	    keep_app_routes login|google-login|magic-link...
 //	    refuse_pro_routes on|off
-//	    token_store caddy|redis <address> {
+//	    token_store caddy|redis <address>... {   # the redis block: see parseStoreRedis
+//	        username <acl-user>
 //	        password <secret>
 //	        db <n>
 //	        prefix <prefix>
+//	        tls {
+//	            ca_file <path>
+//	            server_name <name>
+//	        }
+//	        sentinel <master-name> {
+//	            password <secret>
+//	        }
+//	        cluster
 //	    }
 //	}
 //
@@ -165,7 +174,7 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "token_store":
-			r, err := parseRelayStorage(d)
+			r, err := parseStoreRedis(d)
 			if err != nil {
 				return err
 			}
