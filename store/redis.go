@@ -61,9 +61,13 @@ var ErrUnconfirmed = errors.New("store: no replica confirmed the write")
 // write runs cmd. Behind Sentinel, a replica is promoted with what it has
 // been sent, and replication does not wait: a token taken, a marker put or
 // a key deleted on the old master could come back after a failover, and be
-// used a second time. So there cmd runs on one connection followed by
-// WAIT 1, and counts only once a replica holds it; the replica Sentinel
-// promotes is the one with the most of the master's writes.
+// used a second time. So there cmd runs on one connection with ROLE, and
+// when the master has replicas, WAIT 1 follows: the write counts only once
+// a replica holds it, and the replica Sentinel promotes is the one with the
+// most of the master's writes. A master without replicas (the survivor of
+// a failover, until the old master comes back as its replica) has none to
+// wait for: nothing could be promoted over it. If the ACL user may not run
+// ROLE, every write waits for a replica.
 func (r *redisStore) write(ctx context.Context, cmd func(redis.Cmdable) redis.Cmder) error {
 	fc, ok := r.c.(*redis.Client)
 	if !r.waitReplica || !ok {
@@ -71,21 +75,21 @@ func (r *redisStore) write(ctx context.Context, cmd func(redis.Cmdable) redis.Cm
 	}
 	conn := fc.Conn()
 	defer conn.Close()
-	var (
-		c    redis.Cmder
-		wait *redis.Cmd
-	)
+	var c, role redis.Cmder
 	// One round trip; the pipeline's own error is that of its first
 	// failed command, which may be GETDEL's redis.Nil: each is read alone.
 	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
 		c = cmd(p)
-		wait = p.Do(ctx, "WAIT", 1, replicaWait.Milliseconds())
+		role = p.Do(ctx, "ROLE")
 		return nil
 	})
 	if err := c.Err(); err != nil {
 		return err
 	}
-	n, err := wait.Int64()
+	if replicasOf(role.(*redis.Cmd)) == 0 {
+		return nil
+	}
+	n, err := conn.Do(ctx, "WAIT", 1, replicaWait.Milliseconds()).Int64()
 	if err != nil {
 		return err
 	}
@@ -93,6 +97,21 @@ func (r *redisStore) write(ctx context.Context, cmd func(redis.Cmdable) redis.Cm
 		return ErrUnconfirmed
 	}
 	return nil
+}
+
+// replicasOf counts the replicas in a master's ROLE reply ("master",
+// offset, [[ip, port, offset]...]); a reply that cannot be read (ROLE
+// refused by the ACL) counts as one, so the write waits.
+func replicasOf(role *redis.Cmd) int {
+	v, err := role.Slice()
+	if err != nil || len(v) < 3 {
+		return 1
+	}
+	replicas, ok := v[2].([]any)
+	if !ok {
+		return 1
+	}
+	return len(replicas)
 }
 
 // redisErr wraps a Redis error with the operation and key, and says so

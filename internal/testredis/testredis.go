@@ -256,6 +256,14 @@ func (s *Server) Freeze(t testing.TB) {
 	t.Cleanup(func() { _ = s.cmd.Process.Signal(syscall.SIGCONT) })
 }
 
+// Resume continues a frozen server (SIGCONT).
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Stop kills the server and waits for it; safe to call more than once.
 func (s *Server) Stop() {
 	s.once.Do(func() {
