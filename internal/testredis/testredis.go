@@ -32,6 +32,7 @@ type Server struct {
 	once   sync.Once
 
 	bin, dir string // for Restart: the same binary and data directory
+	logPath  string
 	durable  bool
 	opt      options
 }
@@ -178,7 +179,7 @@ func runServer(t testing.TB, bin string, args []string, port int, dir, logPath s
 		return nil, err
 	}
 	srv := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{}),
-		bin: bin, dir: dir, opt: o}
+		bin: bin, dir: dir, logPath: logPath, opt: o}
 	go func() {
 		_ = cmd.Wait()
 		close(srv.exited)
@@ -256,6 +257,12 @@ func (s *Server) Freeze(t testing.TB) {
 	t.Cleanup(func() { _ = s.cmd.Process.Signal(syscall.SIGCONT) })
 }
 
+// Log returns the server's log file, for a test's failure message.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
 // Resume continues a frozen server (SIGCONT).
 func (s *Server) Resume(t testing.TB) {
 	t.Helper()
@@ -306,6 +313,14 @@ func (s *Server) Restart(t testing.TB) {
 // server is gone or hung, so a test fails instead of hanging.
 func Client(t testing.TB, addr string) *redis.Client {
 	c := redis.NewClient(quickOptions(addr))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Client is the package's Client for s, logged in as its ACL user and over
+// TLS (trusting its CA) when it has them.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(s.clientOptions())
 	t.Cleanup(func() { c.Close() })
 	return c
 }
