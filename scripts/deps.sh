@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine may lack: redis-server
-# (the Redis store tests start their own), chromium (the browser test),
+# (the Redis store tests start their own: single servers, TLS with a CA made
+# in the test, ACL users, Sentinel with `redis-server --sentinel`, all built
+# into Debian's package) and redis-cli (its redis-tools dependency: the
+# Cluster tests join nodes with `redis-cli --cluster create`), chromium (the browser test),
 # node and npm (the fuzz oracle and the stock site). Debian packages, with
 # apt-get, when running as root; otherwise it says what is missing.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
