@@ -54,19 +54,13 @@ func parseStoreRedis(d *caddyfile.Dispenser) (*RelayRedis, error) {
 	if len(r.Addresses) == 0 {
 		return nil, d.Errf("%s redis needs an address, e.g. %s redis 127.0.0.1:6379", directive, directive)
 	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		name := d.Val()
-		lines[name] = d.Line()
+	err := eachSubdirective(d, lines, "", func(name string) error {
 		var err error
 		switch name {
 		case "username", "prefix":
 			var v string
 			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
+				return d.ArgErr()
 			}
 			*map[string]*string{"username": &r.Username, "prefix": &r.Prefix}[name] = v
 		case "password":
@@ -74,10 +68,10 @@ func parseStoreRedis(d *caddyfile.Dispenser) (*RelayRedis, error) {
 		case "db":
 			var v string
 			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
+				return d.ArgErr()
 			}
 			if r.DB, err = strconv.Atoi(v); err != nil {
-				return nil, d.Errf("db %q is not a database number", v)
+				return d.Errf("db %q is not a database number", v)
 			}
 		case "tls":
 			r.TLS, err = parseRedisTLS(d, lines)
@@ -85,16 +79,17 @@ func parseStoreRedis(d *caddyfile.Dispenser) (*RelayRedis, error) {
 			r.Sentinel, err = parseRedisSentinel(d, lines)
 		case "cluster":
 			if d.NextArg() {
-				return nil, d.Errf("cluster takes no argument: the addresses on the %s line are its seed nodes", directive)
+				return d.Errf("cluster takes no argument: the addresses on the %s line are its seed nodes", directive)
 			}
 			r.Cluster = true
 		default:
-			return nil, d.Errf("unknown subdirective %q of %s redis%s", name, directive,
+			return d.Errf("unknown subdirective %q of %s redis%s", name, directive,
 				didYouMean(name, "username", "password", "db", "prefix", "tls", "sentinel", "cluster"))
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := r.Check(); err != nil {
 		var ce *store.ConfigError
@@ -116,25 +111,19 @@ func parseRedisTLS(d *caddyfile.Dispenser, lines map[string]int) (*store.RedisTL
 	if d.NextArg() {
 		return nil, d.Errf("tls takes no argument; give ca_file and server_name in its block")
 	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		name := d.Val()
-		lines["tls."+name] = d.Line()
+	err := eachSubdirective(d, lines, "tls.", func(name string) error {
 		switch name {
 		case "ca_file", "server_name":
 			var v string
 			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
+				return d.ArgErr()
 			}
 			*map[string]*string{"ca_file": &t.CAFile, "server_name": &t.ServerName}[name] = v
-		default:
-			return nil, d.Errf("unknown subdirective %q of tls%s", name, didYouMean(name, "ca_file", "server_name"))
+			return nil
 		}
-	}
-	return t, nil
+		return d.Errf("unknown subdirective %q of tls%s", name, didYouMean(name, "ca_file", "server_name"))
+	})
+	return t, err
 }
 
 // parseRedisSentinel reads "sentinel <master-name>" and its optional block.
@@ -147,22 +136,32 @@ func parseRedisSentinel(d *caddyfile.Dispenser, lines map[string]int) (*store.Re
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
+	err := eachSubdirective(d, lines, "sentinel.", func(name string) error {
+		if name != "password" {
+			return d.Errf("unknown subdirective %q of sentinel%s", name, didYouMean(name, "password"))
+		}
+		var err error
+		s.Password, err = parseSecret(d)
+		return err
+	})
+	return s, err
+}
+
+// eachSubdirective calls f with the name of each subdirective of the block
+// at d, each allowed once, after noting its line in lines under field
+// prefix + name (the field names of store.ConfigError).
+func eachSubdirective(d *caddyfile.Dispenser, lines map[string]int, prefix string, f func(name string) error) error {
 	seen := onceSet{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		if err := seen.check(d); err != nil {
-			return nil, err
+			return err
 		}
-		name := d.Val()
-		lines["sentinel."+name] = d.Line()
-		if name != "password" {
-			return nil, d.Errf("unknown subdirective %q of sentinel%s", name, didYouMean(name, "password"))
-		}
-		var err error
-		if s.Password, err = parseSecret(d); err != nil {
-			return nil, err
+		lines[prefix+d.Val()] = d.Line()
+		if err := f(d.Val()); err != nil {
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // didYouMean suggests the valid word nearest to word (at most two edits

@@ -111,17 +111,7 @@ func TestClusterSentinelFailover(t *testing.T) {
 	}
 	killed.Wait()
 
-	spentUnseen := 0
-	for i, n := range wins {
-		switch {
-		case n > 1:
-			t.Errorf("login %d's token was redeemed %d times", i, n)
-		case n == 0 && !cut[i]:
-			t.Errorf("login %d's token was never redeemed, and no redemption of it answered 503", i)
-		case n == 0:
-			spentUnseen++
-		}
-	}
+	spentUnseen := testredis.CheckSingleUse(t, "login token", wins, cut)
 	for i, token := range tokens {
 		for _, n := range c.Nodes {
 			if r := n.redeem(t, token); r.Status != http.StatusBadRequest || r.JSON()["error"] != "invalid-exchange-token" {

@@ -24,9 +24,11 @@ type SentinelGroup struct {
 }
 
 // SentinelAddrs are the sentinels' host:port, as a client's addresses.
-func (g *SentinelGroup) SentinelAddrs() []string {
+func (g *SentinelGroup) SentinelAddrs() []string { return addrsOf(g.Sentinels) }
+
+func addrsOf(servers []*Server) []string {
 	var out []string
-	for _, s := range g.Sentinels {
+	for _, s := range servers {
 		out = append(out, s.Addr)
 	}
 	return out
@@ -104,13 +106,7 @@ type Cluster struct {
 }
 
 // Addrs are the nodes' host:port, as a client's seed addresses.
-func (c *Cluster) Addrs() []string {
-	var out []string
-	for _, n := range c.Nodes {
-		out = append(out, n.Addr)
-	}
-	return out
-}
+func (c *Cluster) Addrs() []string { return addrsOf(c.Nodes) }
 
 // StartCluster starts masters cluster nodes (3 or more), joins them with
 // redis-cli --cluster create, and waits until every node sees every slot
@@ -195,4 +191,26 @@ func waitFor(t testing.TB, what string, cond func(context.Context) (bool, error)
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("waited 20s for %s; last error: %v", what, lastErr)
+}
+
+// CheckSingleUse fails the test for each token (what, numbered) used more
+// than once, and for each never used whose every use was answered without
+// an error (then it was lost). wins counts the successful uses of each
+// token; cut marks those a use of which failed with an error (a Redis
+// failover can cut the answer of the winning use: that token is spent
+// unseen, never used twice). It returns how many were spent unseen.
+func CheckSingleUse(t testing.TB, what string, wins []int, cut []bool) int {
+	t.Helper()
+	unseen := 0
+	for i, n := range wins {
+		switch {
+		case n > 1:
+			t.Errorf("%s %d was used %d times", what, i, n)
+		case n == 0 && !cut[i]:
+			t.Errorf("%s %d was never used, and no use of it failed: it was lost", what, i)
+		case n == 0:
+			unseen++
+		}
+	}
+	return unseen
 }
