@@ -154,7 +154,7 @@ func TestRedisForms(t *testing.T) {
 	other := testredis.NewCA(t, "other CA")
 	managed := testredis.Start(t, testredis.WithTLS(ca.Issue(t, "127.0.0.1")), testredis.WithACL("relay", "pw-doctor"))
 	g := testredis.StartSentinel(t)
-	cl := testredis.StartCluster(t, 3)
+	cl := testredis.StartCluster(t, 3, 0)
 	expand := strings.NewReplacer("{env.REDIS_PASSWORD}", "pw-doctor").Replace
 	tlsConfig := func(caFile string) store.RedisConfig {
 		return store.RedisConfig{Addresses: []string{managed.Addr}, Username: "relay", Password: "{env.REDIS_PASSWORD}",

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -46,7 +47,8 @@ type redisStore struct {
 	prefix string
 	err    error // an invalid prefix, returned by every method
 	// waitReplica: c follows a Sentinel-watched master, whose replica
-	// Sentinel promotes when it dies (see write).
+	// Sentinel promotes when it dies (see write). A cluster client waits
+	// whenever the cluster has replicas.
 	waitReplica bool
 }
 
@@ -68,12 +70,52 @@ var ErrUnconfirmed = errors.New("store: no replica confirmed the write")
 // a failover, until the old master comes back as its replica) has none to
 // wait for: nothing could be promoted over it. If the ACL user may not run
 // ROLE, every write waits for a replica.
-func (r *redisStore) write(ctx context.Context, cmd func(redis.Cmdable) redis.Cmder) error {
-	fc, ok := r.c.(*redis.Client)
-	if !r.waitReplica || !ok {
+//
+// A Cluster with replicas fails a shard over the same way, so there the
+// write goes to the master of key's slot, as the cluster client would send
+// it, and waits alike; an error makes the cluster client reload the
+// cluster's layout, in case the slot has moved or its master died.
+func (r *redisStore) write(ctx context.Context, key string, cmd func(redis.Cmdable) redis.Cmder) error {
+	node, err := r.confirmingNode(ctx, key)
+	if err != nil {
+		return err
+	}
+	if node == nil {
 		return cmd(r.c).Err()
 	}
-	conn := fc.Conn()
+	err = writeConfirmed(ctx, node, cmd)
+	if cc, ok := r.c.(*redis.ClusterClient); ok && err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, ErrUnconfirmed) {
+		cc.ReloadState(ctx)
+	}
+	return err
+}
+
+// confirmingNode returns the client of the master a write of key must be
+// confirmed on, or nil when writes need no replica's confirmation: a
+// single server, or a Cluster without replicas.
+func (r *redisStore) confirmingNode(ctx context.Context, key string) (*redis.Client, error) {
+	switch c := r.c.(type) {
+	case *redis.Client:
+		if r.waitReplica {
+			return c, nil
+		}
+	case *redis.ClusterClient:
+		var replicas atomic.Int32
+		err := c.ForEachSlave(ctx, func(context.Context, *redis.Client) error {
+			replicas.Add(1)
+			return nil
+		})
+		if err != nil || replicas.Load() == 0 {
+			return nil, err
+		}
+		return c.MasterForKey(ctx, r.key(key))
+	}
+	return nil, nil
+}
+
+// writeConfirmed runs cmd on node and waits for a replica (see write).
+func writeConfirmed(ctx context.Context, node *redis.Client, cmd func(redis.Cmdable) redis.Cmder) error {
+	conn := node.Conn()
 	defer conn.Close()
 	var c, role redis.Cmder
 	// One round trip; the pipeline's own error is that of its first
@@ -186,7 +228,7 @@ func (r *redisStore) Put(ctx context.Context, key string, value []byte, ttl time
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
-	err := r.write(ctx, func(c redis.Cmdable) redis.Cmder { return c.Set(ctx, r.key(key), value, redisTTL(ttl)) })
+	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder { return c.Set(ctx, r.key(key), value, redisTTL(ttl)) })
 	if err != nil {
 		return redisErr("SET", key, err)
 	}
@@ -202,7 +244,7 @@ func (r *redisStore) PutNew(ctx context.Context, key string, value []byte, ttl t
 		return err
 	}
 	var set *redis.BoolCmd
-	err := r.write(ctx, func(c redis.Cmdable) redis.Cmder {
+	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder {
 		set = c.SetNX(ctx, r.key(key), value, redisTTL(ttl))
 		return set
 	})
@@ -236,7 +278,7 @@ func (r *redisStore) Take(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	var get *redis.StringCmd
-	err := r.write(ctx, func(c redis.Cmdable) redis.Cmder {
+	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder {
 		get = c.GetDel(ctx, r.key(key))
 		return get
 	})
@@ -254,7 +296,7 @@ func (r *redisStore) Delete(ctx context.Context, key string) error {
 	if err := r.check(key); err != nil {
 		return err
 	}
-	if err := r.write(ctx, func(c redis.Cmdable) redis.Cmder { return c.Del(ctx, r.key(key)) }); err != nil {
+	if err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder { return c.Del(ctx, r.key(key)) }); err != nil {
 		return redisErr("DEL", key, err)
 	}
 	return nil

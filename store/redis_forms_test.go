@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -143,31 +145,58 @@ func TestRedisSentinelConformance(t *testing.T) {
 }
 
 // TestRedisClusterConformance runs the suite on a three-master Cluster,
-// one subtest after the other, the cluster emptied before each: a
+// then on one whose masters have a replica each (every write waits for
+// one), one subtest after the other, the cluster emptied before each: a
 // Cluster has one database.
 func TestRedisClusterConformance(t *testing.T) {
-	cl := testredis.StartCluster(t, 3)
-	base := RedisConfig{Addresses: cl.Addrs(), Cluster: true}
-	runConformanceSerial(t, func(t *testing.T) backend {
-		s := openConfig(t, base).(*redisStore)
-		err := s.c.(*redis.ClusterClient).ForEachMaster(context.Background(), func(ctx context.Context, c *redis.Client) error {
-			return c.FlushAll(ctx).Err()
+	for _, replicas := range []int{0, 1} {
+		t.Run(fmt.Sprintf("replicas=%d", replicas), func(t *testing.T) {
+			cl := testredis.StartCluster(t, 3, replicas)
+			base := RedisConfig{Addresses: cl.Addrs(), Cluster: true}
+			runConformanceSerial(t, func(t *testing.T) backend {
+				s := openConfig(t, base).(*redisStore)
+				err := s.c.(*redis.ClusterClient).ForEachMaster(context.Background(), func(ctx context.Context, c *redis.Client) error {
+					return c.FlushAll(ctx).Err()
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return func(prefix string) Store {
+					c := base
+					c.Prefix = prefix
+					return openForPrefix(t, c)
+				}
+			}, true)
 		})
-		if err != nil {
-			t.Fatal(err)
+	}
+}
+
+// TestRedisClusterWritesWaitForReplica: on a Cluster with replicas, a
+// write counts only once a replica of its slot's master holds it. With
+// every replica hung (for less than the cluster's node timeout, so none is
+// failed yet), a write fails with ErrUnconfirmed.
+func TestRedisClusterWritesWaitForReplica(t *testing.T) {
+	cl := testredis.StartCluster(t, 3, 1)
+	s := openConfig(t, RedisConfig{Addresses: cl.Addrs(), Cluster: true})
+	ctx := context.Background()
+	mustPut(t, s, "tokens/a", "A", time.Minute)
+	for _, n := range cl.Nodes {
+		if role, err := n.Role(ctx); err != nil || role == "slave" {
+			n.Freeze(t)
 		}
-		return func(prefix string) Store {
-			c := base
-			c.Prefix = prefix
-			return openForPrefix(t, c)
-		}
-	}, true)
+	}
+	if _, err := s.Take(ctx, "tokens/a"); !errors.Is(err, ErrUnconfirmed) {
+		t.Errorf("Take with the replicas hung = %v, want ErrUnconfirmed", err)
+	}
+	if err := s.Put(ctx, "tokens/b", []byte("v"), time.Minute); !errors.Is(err, ErrUnconfirmed) {
+		t.Errorf("Put with the replicas hung = %v, want ErrUnconfirmed", err)
+	}
 }
 
 // TestRedisClusterListsEveryShard: keys spread over the three masters'
 // slots are all listed, and each master holds some of them.
 func TestRedisClusterListsEveryShard(t *testing.T) {
-	cl := testredis.StartCluster(t, 3)
+	cl := testredis.StartCluster(t, 3, 0)
 	s := openConfig(t, RedisConfig{Addresses: cl.Addrs()[:1], Cluster: true})
 	var want []string
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"} {

@@ -20,7 +20,7 @@ func stores(t *testing.T, f func(t *testing.T, c *cluster)) {
 		f(t, startCluster(t, 3, redisStore(rd.Addr)))
 	})
 	t.Run("redis-cluster", func(t *testing.T) {
-		rc := testredis.StartCluster(t, 3)
+		rc := testredis.StartCluster(t, 3, 0)
 		f(t, startCluster(t, 3, storeKind{relayLine: "storage redis " + strings.Join(rc.Addrs(), " ") + " {\n\t\t\tcluster\n\t\t}"}))
 	})
 	t.Run("file", func(t *testing.T) {

@@ -99,8 +99,7 @@ sentinel parallel-syncs %[4]s 1
 	return nil
 }
 
-// Cluster is a Redis Cluster of masters without replicas, made with
-// redis-cli --cluster create.
+// Cluster is a Redis Cluster, made with redis-cli --cluster create.
 type Cluster struct {
 	Nodes []*Server
 }
@@ -108,17 +107,18 @@ type Cluster struct {
 // Addrs are the nodes' host:port, as a client's seed addresses.
 func (c *Cluster) Addrs() []string { return addrsOf(c.Nodes) }
 
-// StartCluster starts masters cluster nodes (3 or more), joins them with
-// redis-cli --cluster create, and waits until every node sees every slot
-// served.
-func StartCluster(t testing.TB, masters int, opts ...Option) *Cluster {
+// StartCluster starts masters cluster nodes (3 or more) and replicas of
+// each, joins them with redis-cli --cluster create, and waits until every
+// node sees every slot served and every replica is in sync.
+func StartCluster(t testing.TB, masters, replicas int, opts ...Option) *Cluster {
 	t.Helper()
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
 		t.Fatal("redis-cli is not on PATH: install the Debian package redis-server (its redis-tools has it)")
 	}
 	c := &Cluster{}
-	for range masters {
+	nodes := masters * (1 + replicas)
+	for range nodes {
 		bus, err := freePort()
 		if err != nil {
 			t.Fatal(err)
@@ -126,10 +126,12 @@ func StartCluster(t testing.TB, masters int, opts ...Option) *Cluster {
 		dir := t.TempDir()
 		c.Nodes = append(c.Nodes, Start(t, append(opts, WithArgs("--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-			"--cluster-port", strconv.Itoa(bus), "--cluster-node-timeout", "3000"))...))
+			"--cluster-port", strconv.Itoa(bus),
+			// long enough that a replica a test hangs is not yet failed
+			"--cluster-node-timeout", "15000"))...))
 	}
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
@@ -138,7 +140,22 @@ func StartCluster(t testing.TB, masters int, opts ...Option) *Cluster {
 			info, err := n.do(ctx, "CLUSTER", "INFO")
 			return strings.Contains(info, "cluster_state:ok") &&
 				strings.Contains(info, "cluster_slots_ok:16384") &&
-				strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(masters)), err
+				strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(nodes)), err
+		})
+		waitFor(t, "node "+n.Addr+" to be a master or a replica in sync", func(ctx context.Context) (bool, error) {
+			info, err := infoOf(ctx, n, "replication")
+			return infoLine(info, "role") == "master" || infoLine(info, "master_link_status") == "up", err
+		})
+		waitFor(t, "node "+n.Addr+" to list every slot's replicas", func(ctx context.Context) (bool, error) {
+			c := redis.NewClient(n.clientOptions())
+			defer c.Close()
+			slots, err := c.ClusterSlots(ctx).Result()
+			for _, s := range slots {
+				if len(s.Nodes) != 1+replicas {
+					return false, err
+				}
+			}
+			return len(slots) > 0, err
 		})
 	}
 	return c
@@ -166,12 +183,20 @@ func (s *Server) Role(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "role:"); ok {
-			return v, nil
-		}
+	if role := infoLine(info, "role"); role != "" {
+		return role, nil
 	}
 	return "", fmt.Errorf("no role in INFO replication of %s", s.Addr)
+}
+
+// infoLine is the value of key in INFO's "key:value" lines, or "".
+func infoLine(info, key string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // waitFor polls cond every 50ms for up to 20 seconds, then fails the test
