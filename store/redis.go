@@ -26,7 +26,9 @@ import (
 // PutNew, GETDEL for Take (Redis 6.2 or later) and SCAN MATCH for List.
 // No operation spans two keys, so none needs a hash tag. Redis expires
 // keys itself. c may be a single client, a failover client or a cluster
-// client; a cluster is listed master by master.
+// client; a cluster is listed master by master, and on a cluster with
+// replicas a write waits for one (see write). OpenRedis makes the client
+// from a RedisConfig, and behind Sentinel waits for a replica too.
 //
 // The timeouts that bound each call when Redis is unreachable are those of
 // c (DialTimeout, ReadTimeout, WriteTimeout, MaxRetries) and of ctx.

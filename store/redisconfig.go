@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -184,10 +185,12 @@ func (c *RedisConfig) Check() error {
 	return nil
 }
 
-// checkRedisAddr accepts host:port with a port from 1 to 65535.
+// checkRedisAddr accepts host:port with a port from 1 to 65535. An
+// address with a scheme or userinfo is refused without being echoed: a
+// redis://user:password@host URL would put its password in the error.
 func checkRedisAddr(a string) error {
-	if strings.Contains(a, "://") {
-		return fmt.Errorf("%q is a URL: write host:port (and tls for rediss://, username and password on their own lines)", a)
+	if strings.Contains(a, "://") || strings.Contains(a, "@") {
+		return errors.New("an address is a URL: write host:port, with tls for rediss:// and the user and password on their own lines")
 	}
 	host, port, err := net.SplitHostPort(a)
 	if err != nil || host == "" || !printableWord(host) {

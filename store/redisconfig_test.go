@@ -40,6 +40,8 @@ func TestRedisConfigCheck(t *testing.T) {
 		{"db with cluster", RedisConfig{Addresses: three, Cluster: true, DB: 1}, "db", "only database 0"},
 		{"negative db", RedisConfig{Addresses: one, DB: -1}, "db", "not a database number"},
 		{"a URL", RedisConfig{Addresses: []string{"rediss://10.0.0.1:6379"}}, "addresses", "write host:port"},
+		{"a URL with a password", RedisConfig{Addresses: []string{"redis://relay:hunter2@10.0.0.1:6379"}}, "addresses", "is a URL"},
+		{"userinfo without a scheme", RedisConfig{Addresses: []string{":hunter2@10.0.0.1:6379"}}, "addresses", "is a URL"},
 		{"no port", RedisConfig{Addresses: []string{"10.0.0.1"}}, "addresses", "not host:port"},
 		{"bad port", RedisConfig{Addresses: []string{"10.0.0.1:99999"}}, "addresses", "1 to 65535"},
 		{"literal password", RedisConfig{Addresses: one, Password: "hunter2"}, "password", "{env.NAME}"},
