@@ -149,9 +149,11 @@ func StartCluster(t testing.TB, masters, replicas int, opts ...Option) *Cluster 
 		waitFor(t, "node "+n.Addr+" to list every slot's replicas", func(ctx context.Context) (bool, error) {
 			c := redis.NewClient(n.clientOptions())
 			defer c.Close()
-			slots, err := c.ClusterSlots(ctx).Result()
-			for _, s := range slots {
-				if len(s.Nodes) != 1+replicas {
+			// CLUSTER SLOTS, as the cluster client reads the layout: each
+			// entry is start, end, the master, then its replicas.
+			slots, err := c.Do(ctx, "CLUSTER", "SLOTS").Slice()
+			for _, e := range slots {
+				if nodes, ok := e.([]any); !ok || len(nodes) != 2+1+replicas {
 					return false, err
 				}
 			}
