@@ -323,20 +323,6 @@ func parseRelayGitHubApp(d *caddyfile.Dispenser) (*RelayGitHubApp, error) {
 	return app, nil
 }
 
-// validSlug accepts a project slug usable in store keys and URLs.
-func validSlug(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // parseStartLimit reads "start_limit <burst> <every>" or "start_limit off".
 func parseStartLimit(d *caddyfile.Dispenser) (*RelayStartLimit, error) {
 	args := d.RemainingArgs()
