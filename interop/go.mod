@@ -2,7 +2,10 @@ module github.com/caddy-outstatic/caddy-outstatic/interop
 
 go 1.26.0
 
-require github.com/caddy-outstatic/caddy-outstatic v0.0.0
+require (
+	github.com/caddy-outstatic/caddy-outstatic v0.0.0
+	golang.org/x/crypto v0.58.0
+)
 
 require (
 	code.dny.dev/ssrf v0.2.0 // indirect
@@ -250,7 +253,6 @@ require (
 	go.uber.org/zap v1.28.0 // indirect
 	go.uber.org/zap/exp v0.3.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp v0.0.0-20260908205506-85c1c2202aba // indirect
 	golang.org/x/image v0.47.0 // indirect
 	golang.org/x/mod v0.42.0 // indirect
