@@ -1,8 +1,8 @@
 // Package fakegithub is a local stand-in for GitHub, for tests that cannot
 // reach github.com: the OAuth web flow (authorize with PKCE, code exchange),
 // the REST endpoints a login needs (/user, /user/emails, /repos/{o}/{r} and
-// its collaborator check) and a GraphQL API that answers the stock Outstatic dashboard from an in-memory
-// repository. Status codes, error strings and reply shapes are GitHub's, so
+// its collaborator check) and a GraphQL API that answers the stock
+// Outstatic dashboard from an in-memory repository. Status codes, error strings and reply shapes are GitHub's, so
 // code under test cannot tell the fake from the real service for what it
 // uses; its REST replies are checked against GitHub's published REST
 // description (testdata/github-rest) in its tests.
@@ -36,9 +36,10 @@
 //   - Recorded GraphQL variables keep JSON numbers as json.Number.
 //   - With TokenTTL set, tokens expire as a GitHub App's user tokens do:
 //     the token reply has expires_in, a refresh_token and
-//     refresh_token_expires_in (JSON numbers, 183 days), and "scope": ""; the refresh_token grant renews a token,
-//     and spends the refresh token and the old access token, as GitHub
-//     does; an expired token is 401 Bad credentials.
+//     refresh_token_expires_in (JSON numbers; 183 days), and "scope": "";
+//     the refresh_token grant renews a token, and spends the refresh
+//     token and the old access token, as GitHub does; an expired token is
+//     401 Bad credentials.
 package fakegithub
 
 import (
