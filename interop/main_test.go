@@ -15,14 +15,17 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/toolcache"
 )
 
-// TestMain starts every build at once (they share two cores, but a link
-// waits on one while another compiles), so each test waits only for
-// what is still building when it needs it.
+// TestMain starts the builds at once, one after the other, in the order
+// the tests need them (every test needs Caddy; the mail tests come
+// first): on two cores, builds side by side only fight for them. A test
+// waits for a build still under way, or starts the one it needs.
 func TestMain(m *testing.M) {
 	if root, err := filepath.Abs(".."); err == nil {
-		for _, tool := range []toolcache.Tool{toolcache.Caddy, toolcache.Hydra, toolcache.Mailpit} {
-			go func() { _, _ = toolcache.Build(root, tool) }()
-		}
+		go func() {
+			for _, tool := range []toolcache.Tool{toolcache.Caddy, toolcache.Mailpit, toolcache.Hydra} {
+				_, _ = toolcache.Build(root, tool)
+			}
+		}()
 	}
 	os.Exit(m.Run())
 }

@@ -40,9 +40,9 @@ var (
 	Caddy = Tool{Name: "caddy", Module: ".", Package: "./cmd/caddy"}
 )
 
-// buildTimeout bounds one build: a cold build cache takes minutes on two
-// cores.
-const buildTimeout = 15 * time.Minute
+// buildTimeout bounds one build: from a cold build cache Hydra takes
+// minutes on two cores, and many more on a busy machine.
+const buildTimeout = 40 * time.Minute
 
 // Dir is the folder built programs are kept in: $INTEROP_CACHE, else
 // caddy-outstatic-interop in the user's cache folder.
