@@ -53,7 +53,7 @@ func (st *oidcStack) start(t *testing.T) *url.URL {
 	return u
 }
 
-// login runs a login of l through Hydra, with edit applied to the
+// toRelay runs a login of l through Hydra, with edit applied to the
 // authorize URL, up to the relay's callback (not fetched), and returns
 // that URL.
 func (st *oidcStack) toRelay(t *testing.T, l hydratest.Login, edit func(url.Values)) string {

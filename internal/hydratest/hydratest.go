@@ -52,7 +52,8 @@ func Start(t testing.TB, bin string, opts Options) *Server {
 	dir := t.TempDir()
 	env := append(testproc.BaseEnv(dir),
 		"DSN=memory",
-		"SECRETS_SYSTEM="+rand.Text(),
+		// Hydra wants at least 32 characters; rand.Text has 26 each.
+		"SECRETS_SYSTEM="+rand.Text()+rand.Text(),
 		"URLS_SELF_ISSUER="+s.Issuer,
 		"URLS_LOGIN="+app.URL+"/login",
 		"URLS_CONSENT="+app.URL+"/consent",

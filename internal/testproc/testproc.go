@@ -99,11 +99,12 @@ func (p *Proc) Tail(n int) string {
 }
 
 // WaitHTTP polls url until ready accepts a response; it fails the test
-// if the process exits first or timeout passes. roots, if not nil, are
-// the certificates an https url is verified with.
-func (p *Proc) WaitHTTP(t testing.TB, url string, timeout time.Duration, roots *tls.Config, ready func(*http.Response) bool) {
+// if the process exits first or timeout passes. tlsConf, if not nil,
+// says how an https url is verified (the test's CA); a nil ready takes
+// any response.
+func (p *Proc) WaitHTTP(t testing.TB, url string, timeout time.Duration, tlsConf *tls.Config, ready func(*http.Response) bool) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: roots}}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf}}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(timeout)
 	for {
