@@ -30,12 +30,6 @@ func startProc(t *testing.T, name, dir string, env []string, args ...string) *pr
 	return &proc{testproc.Start(t, name, dir, env, args...)}
 }
 
-// stop ends the process (and its group); safe to call more than once.
-func (p *proc) stop() { p.Stop() }
-
-// exited reports whether the process has ended.
-func (p *proc) exited() bool { return p.Exited() }
-
 // tail returns the last n bytes of the process's output.
 func (p *proc) tail(n int) string { return p.Tail(n) }
 
