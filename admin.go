@@ -86,14 +86,9 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
 	}
-	rest := strings.TrimPrefix(r.URL.Path, "/outstatic/keys/")
-	project, action, ok := strings.Cut(rest, "/")
-	if !ok || !validSlug(project) {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("want /outstatic/keys/<project>/create|rotate|revoke")}
-	}
-	n := nativeFor(project)
-	if n == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	project, action, n, err := adminRoute(r, "/outstatic/keys/", "create|rotate|revoke")
+	if err != nil {
+		return err
 	}
 	reply := keyReply{Project: project}
 	switch action {
@@ -117,6 +112,24 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(reply)
+}
+
+// adminRoute reads /<prefix><project>/<action> and finds the native relay
+// that serves the project; want lists the actions, for the error. A slug
+// that breaks the slug rule (native.CheckSlug) names no project: 404.
+func adminRoute(r *http.Request, prefix, want string) (string, string, *native.Native, error) {
+	project, action, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix), "/")
+	if !ok {
+		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("want %s<project>/%s", prefix, want)}
+	}
+	if err := native.CheckSlug(project); err != nil {
+		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
+	}
+	n := nativeFor(project)
+	if n == nil {
+		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	}
+	return project, action, n, nil
 }
 
 // Interface guards

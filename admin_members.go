@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
@@ -30,9 +29,15 @@ func init() {
 //	POST /outstatic/members/<project>/invite         {"email", "role"}: e-mailed, or the link answered
 //	POST /outstatic/members/<project>/revoke-invite  {"email"}
 //
-// Every POST may name who asks in "by", for the log. Members listed in
-// the Caddyfile are read-only here (409). `caddy outstatic member ...`
-// calls these. Keep the admin API off the network.
+// Every POST may name who asks in "by", for the log. The caller is the
+// operator (native.OperatorActor): whoever reaches Caddy's admin endpoint
+// owns the machine, so holds every permission and may grant any role, and
+// is judged by the same rule as every other door (native.
+// AuthorizeMemberChange): adding or inviting someone who is a member
+// already, or invited already, changing a member listed in the Caddyfile,
+// and removing or demoting the last owner are refused (409).
+// `caddy outstatic member ...` calls these. Keep the admin API off the
+// network.
 type MembersAdmin struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -107,14 +112,9 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
-	rest := strings.TrimPrefix(r.URL.Path, "/outstatic/members/")
-	project, action, ok := strings.Cut(rest, "/")
-	if !ok || !validSlug(project) {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("want /outstatic/members/<project>/add|remove|role|invite|revoke-invite|log")}
-	}
-	n := nativeFor(project)
-	if n == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	project, action, n, err := adminRoute(r, "/outstatic/members/", "add|remove|role|invite|revoke-invite|log")
+	if err != nil {
+		return err
 	}
 	if action == "log" {
 		if r.Method != http.MethodGet {
@@ -138,22 +138,21 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	if in.By == "" {
 		in.By = "admin-api"
 	}
-	ctx := r.Context()
+	ctx, by := r.Context(), native.OperatorActor(in.By)
 	var out any
-	var err error
 	switch action {
 	case "add":
-		out, err = n.AddMember(ctx, project, in.Who, in.Role, in.By)
+		out, err = n.AddMember(ctx, project, in.Who, in.Role, by)
 	case "role":
-		out, err = n.SetRole(ctx, project, in.Who, in.Role, in.By)
+		out, err = n.SetRole(ctx, project, in.Who, in.Role, by)
 	case "remove":
-		err = n.RemoveMember(ctx, project, in.Who, in.By)
+		err = n.RemoveMember(ctx, project, in.Who, by)
 		out = map[string]any{"project": project, "removed": in.Who}
 	case "invite":
-		inv, link, sent, ierr := n.Invite(ctx, project, in.Email, in.Role, in.By)
+		inv, link, sent, ierr := n.Invite(ctx, project, in.Email, in.Role, by)
 		out, err = inviteReply{Invitation: inv, Project: project, Link: link, Sent: sent}, ierr
 	case "revoke-invite":
-		err = n.RevokeInvitation(ctx, project, in.Email, in.By)
+		err = n.RevokeInvitation(ctx, project, in.Email, by)
 		out = map[string]any{"project": project, "revoked": in.Email}
 	default:
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown action %q: want add, remove, role, invite, revoke-invite or log", action)}
@@ -164,18 +163,9 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	return writeAdminJSON(w, out)
 }
 
-// memberAPIError maps a member change's error to its status.
+// memberAPIError answers a member change's error with its status.
 func memberAPIError(err error) error {
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, native.ErrConfigMember):
-		status = http.StatusConflict
-	case errors.Is(err, native.ErrNoSuchMember), errors.Is(err, native.ErrNoSuchInvitation), errors.Is(err, native.ErrUnknownProject):
-		status = http.StatusNotFound
-	case errors.Is(err, native.ErrBadMember):
-		status = http.StatusBadRequest
-	}
-	return caddy.APIError{HTTPStatus: status, Err: err}
+	return caddy.APIError{HTTPStatus: native.MemberChangeStatus(err), Err: err}
 }
 
 func writeAdminJSON(w http.ResponseWriter, v any) error {

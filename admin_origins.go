@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
@@ -62,19 +61,14 @@ func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
 	}
-	project, action, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/outstatic/origins/"), "/")
-	if !ok || !validSlug(project) {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("want /outstatic/origins/<project>/add|remove?origin=<url>")}
-	}
-	n := nativeFor(project)
-	if n == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
+	project, action, n, err := adminRoute(r, "/outstatic/origins/", "add|remove?origin=<url>")
+	if err != nil {
+		return err
 	}
 	origin := r.URL.Query().Get("origin")
 	if origin == "" {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("the origin parameter is required")}
 	}
-	var err error
 	switch action {
 	case "add":
 		_, err = n.AddOrigin(r.Context(), project, origin)

@@ -379,20 +379,6 @@ func parseRelayStorage(d *caddyfile.Dispenser) (*RelayRedis, error) {
 	return r, nil
 }
 
-// validSlug accepts a project slug usable in store keys and URLs.
-func validSlug(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // parseStartLimit reads "start_limit <burst> <every>" or "start_limit off".
 func parseStartLimit(d *caddyfile.Dispenser) (*RelayStartLimit, error) {
 	args := d.RemainingArgs()

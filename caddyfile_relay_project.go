@@ -3,6 +3,8 @@ package outstatic
 import (
 	"strings"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -13,8 +15,8 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 		return p, d.Err("project needs a slug, e.g. project blog { ... }")
 	}
 	p.Slug = d.Val()
-	if !validSlug(p.Slug) {
-		return p, d.Errf("project slug %q: use letters, digits, '-' and '_'", p.Slug)
+	if err := native.CheckSlug(p.Slug); err != nil {
+		return p, d.Errf("%v", err)
 	}
 	if d.NextArg() {
 		return p, d.ArgErr()
@@ -60,7 +62,7 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 			if !d.AllArgs(&m.Who, &m.Role) {
 				return p, d.Err("member takes a GitHub login or e-mail address and a role")
 			}
-			if err := m.check(); err != nil {
+			if _, err := m.check(); err != nil {
 				return p, d.Errf("%v", err)
 			}
 			p.Members = append(p.Members, m)

@@ -134,7 +134,17 @@ func TestUnmarshalRelayCaddyfileErrors(t *testing.T) {
 		{"public_url twice", nat + " public_url https://relay2.example.com\n}", []string{"Testfile:7", "public_url is given twice"}},
 		{"literal secret", nat + " secret hunter2\n}", []string{"Testfile:7", "{env.NAME}"}},
 		{"project without slug", nat + " project {\n }\n}", []string{"Testfile:7", "slug"}},
-		{"bad slug", nat + " project a/b {\n }\n}", []string{"Testfile:7", "slug"}},
+		{"bad slug", nat + " project a/b {\n }\n}", []string{"Testfile:7", `project slug "a/b"`, `(e.g. "a-b")`}},
+		{"upper-case slug", nat + " project Blog {\n }\n}", []string{"Testfile:7", `project slug "Blog"`, "lowercase", `(e.g. "blog")`}},
+		{"dot-dot slug", nat + " project .. {\n }\n}", []string{"Testfile:7", `project slug ".."`}},
+		{"slug starting with a hyphen", nat + " project -blog {\n }\n}", []string{"Testfile:7", `project slug "-blog"`, `(e.g. "blog")`}},
+		{"look-alike member domain", nat + proj + "  member kasper@ma\u0130l.example.com editor\n }\n}",
+			[]string{"Testfile:10", "\"kasper@ma\u0130l.example.com\"", "nothing is mapped"}},
+		{"fullwidth member domain", nat + proj + "  member ada@\uff45xample.com editor\n }\n}", []string{"Testfile:10", "IDNA"}},
+		{"member not a login", nat + proj + "  member octo_cat editor\n }\n}", []string{"Testfile:10", "GitHub login"}},
+		{"member not a login, non-ASCII", nat + proj + "  member \u212Aim editor\n }\n}", []string{"Testfile:10", "GitHub login"}},
+		{"member twice with two roles", nat + proj + "  member Ada@Example.com editor\n  member ada@example.COM owner\n }\n}",
+			[]string{"ada@example.com is listed twice", "as editor and as owner"}},
 		{"project without repo", nat + " project blog {\n  callback_origin https://a.example/outstatic\n }\n}",
 			[]string{"Testfile:9", "repo"}},
 		{"project without origin", nat + " project blog {\n  repo acme/blog\n }\n}", []string{"Testfile:9", "callback_origin"}},
@@ -197,14 +207,19 @@ func TestRelayValidate(t *testing.T) {
 		edit func(*Relay)
 		want string
 	}{
-		"no public_url":  {func(rl *Relay) { rl.PublicURL = "" }, "public_url"},
-		"bad public_url": {func(rl *Relay) { rl.PublicURL = "https://relay.example.com/#x" }, "public_url"},
-		"no github":      {func(rl *Relay) { rl.GitHub = nil }, "client_id and client_secret"},
-		"no secret":      {func(rl *Relay) { rl.GitHub.ClientSecret = "" }, "client_id and client_secret"},
-		"bad role":       {func(rl *Relay) { rl.Projects[0].Members[0].Role = "boss" }, `role "boss"`},
-		"bad repo":       {func(rl *Relay) { rl.Projects[0].Repo = "acme" }, "owner/name"},
-		"bad plan":       {func(rl *Relay) { rl.Projects[0].Plan = "gold" }, "pro or free"},
-		"no origin":      {func(rl *Relay) { rl.Projects[0].CallbackOrigins = nil }, "callback_origin"},
+		"no public_url":      {func(rl *Relay) { rl.PublicURL = "" }, "public_url"},
+		"bad public_url":     {func(rl *Relay) { rl.PublicURL = "https://relay.example.com/#x" }, "public_url"},
+		"no github":          {func(rl *Relay) { rl.GitHub = nil }, "client_id and client_secret"},
+		"no secret":          {func(rl *Relay) { rl.GitHub.ClientSecret = "" }, "client_id and client_secret"},
+		"bad role":           {func(rl *Relay) { rl.Projects[0].Members[0].Role = "boss" }, `role "boss"`},
+		"bad repo":           {func(rl *Relay) { rl.Projects[0].Repo = "acme" }, "owner/name"},
+		"bad plan":           {func(rl *Relay) { rl.Projects[0].Plan = "gold" }, "pro or free"},
+		"no origin":          {func(rl *Relay) { rl.Projects[0].CallbackOrigins = nil }, "callback_origin"},
+		"look-alike member":  {func(rl *Relay) { rl.Projects[0].Members[0].Who = "kasper@ma\u0130l.example.com" }, "nothing is mapped"},
+		"member not a login": {func(rl *Relay) { rl.Projects[0].Members[0].Who = "octo cat" }, "GitHub login"},
+		"member twice": {func(rl *Relay) {
+			rl.Projects[0].Members = append(rl.Projects[0].Members, RelayMember{Who: "OctoCat", Role: "author"})
+		}, "listed twice"},
 	} {
 		rl := good()
 		c.edit(&rl)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/user"
+	"regexp"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -25,8 +26,10 @@ func memberCommand() *cobra.Command {
 		Short: "Manages the native relay's members and invitations",
 		Long: `
 Manages the members a native relay keeps in its store, through the admin API
-of the running Caddy (--address). Members listed in the Caddyfile are shown
-by list and cannot be changed here.
+of the running Caddy (--address), as the operator: any role may be granted,
+but a member is never added twice (change their role with role), members
+listed in the Caddyfile are shown by list and cannot be changed here, and the
+last owner is neither removed nor demoted.
 
   add <login-or-email> --role R --project P    adds a member
   role <login-or-email> --role R --project P   gives a stored member another role
@@ -61,7 +64,7 @@ by list and cannot be changed here.
 			}
 			var reply map[string]any
 			if err := adminCallBody(addr, http.MethodPost, "/outstatic/members/"+project+"/"+action, in, &reply); err != nil {
-				return err
+				return adminRefusal(err)
 			}
 			return printMemberReply(cmd.OutOrStdout(), action, project, args[0], reply)
 		}
@@ -156,6 +159,25 @@ func printMemberReply(w io.Writer, action, project, who string, reply map[string
 		}
 	}
 	return err
+}
+
+// caddyErrorAnswer is how caddycmd.AdminAPIRequest reports an answer
+// with an error status: the status, then the body, which Caddy's admin
+// API writes as {"error": "..."}.
+var caddyErrorAnswer = regexp.MustCompile(`(?s)^caddy responded with error: HTTP (\d{3}): (\{.*\})\s*$`)
+
+// adminRefusal turns the admin API's refusal of a member change into its
+// reason and status, as the command's error; any other error stays as
+// it is.
+func adminRefusal(err error) error {
+	var body struct {
+		Error string `json:"error"`
+	}
+	m := caddyErrorAnswer.FindStringSubmatch(err.Error())
+	if m == nil || json.Unmarshal([]byte(m[2]), &body) != nil || body.Error == "" {
+		return err
+	}
+	return fmt.Errorf("%s (HTTP %s)", body.Error, m[1])
 }
 
 // adminCallBody calls the admin API with a JSON body (none if in is nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2"
@@ -70,7 +71,7 @@ func spoofedRequest(u string) *http.Request {
 func flagHeaders(h http.Header) map[string][]string {
 	out := map[string][]string{}
 	for k, v := range h {
-		if guard.FoldEqual(k, "x-outstatic-pro") || guard.FoldEqual(k, "x-outstatic-features") || guard.FoldEqual(k, "x-outstatic-project") {
+		if protocol.FoldEqual(k, "x-outstatic-pro") || protocol.FoldEqual(k, "x-outstatic-features") || protocol.FoldEqual(k, "x-outstatic-project") {
 			out[k] = v
 		}
 	}

@@ -121,7 +121,8 @@ type Relay struct {
 	// instance is refused here within this time; on the instance that
 	// changed it, at once. Default: 1s.
 	KeyRecheck caddy.Duration `json:"key_recheck,omitempty"`
-	// StartLimit bounds the login starts per client IP in native mode.
+	// StartLimit bounds the login starts per project and client IP in
+	// native mode.
 	// Default: a burst of 30, then one every 2s.
 	StartLimit *RelayStartLimit `json:"start_limit,omitempty"`
 
@@ -206,6 +207,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		Callbacks:             rl.callbacks,
 		ResponseHeaderTimeout: time.Duration(rl.ResponseTimeout), // forward applies the default
 		Logger:                rl.logger,
+		ClientIP:              clientIP,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the forwarder: %v", err)

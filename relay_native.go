@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -52,18 +53,26 @@ type RelayProject struct {
 
 // RelayMember is one member of a project.
 type RelayMember struct {
-	// Who is a GitHub login or a verified e-mail address, in any case.
+	// Who is a GitHub login or a verified e-mail address. ASCII letters
+	// may be in any case; nothing else is folded: an e-mail domain must be
+	// written as registered (IDNA, in Unicode or as xn--), and a name that
+	// does not parse is refused.
 	Who string `json:"who"`
 	// Role is owner, admin, manager, editor or author.
 	Role string `json:"role"`
 }
 
-// check is the one check of a member, for Validate and the Caddyfile.
-func (m RelayMember) check() error {
-	if !native.ValidRole(m.Role) {
-		return fmt.Errorf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
+// check is the one check of a member, for Validate and the Caddyfile; it
+// returns the member's key (package identity).
+func (m RelayMember) check() (string, error) {
+	k, err := identity.Member(m.Who)
+	if err != nil {
+		return "", fmt.Errorf("member: %v", err)
 	}
-	return nil
+	if !native.ValidRole(m.Role) {
+		return "", fmt.Errorf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
+	}
+	return k, nil
 }
 
 // checkRepo accepts owner/name.
@@ -85,6 +94,9 @@ func checkPlan(plan string) error {
 // check is the one check of a project, for Validate and the Caddyfile
 // (which checks each member and origin on its own line first).
 func (p RelayProject) check() error {
+	if err := native.CheckSlug(p.Slug); err != nil {
+		return err
+	}
 	if p.Repo == "" {
 		return fmt.Errorf("project %s needs repo <owner>/<name>", p.Slug)
 	}
@@ -99,10 +111,16 @@ func (p RelayProject) check() error {
 			return fmt.Errorf("project %s: %v", p.Slug, err)
 		}
 	}
+	roles := map[string]RelayMember{}
 	for _, m := range p.Members {
-		if err := m.check(); err != nil {
+		k, err := m.check()
+		if err != nil {
 			return fmt.Errorf("project %s: %v", p.Slug, err)
 		}
+		if prev, ok := roles[k]; ok && prev.Role != m.Role {
+			return fmt.Errorf("project %s: member %s is listed twice (as %s, %s), as %s and as %s", p.Slug, k, prev.Who, m.Who, prev.Role, m.Role)
+		}
+		roles[k] = m
 	}
 	if p.AI != nil {
 		if err := p.AI.check(); err != nil {
@@ -300,13 +318,9 @@ func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Target
 		p := native.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
 			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
 			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
-		// Case is folded by native.NewNative, the one place members are
-		// normalized; a login listed twice with two roles is refused there
-		// or here.
+		// rp.check refused a member listed twice with two roles; NewNative
+		// keys them by the identity rule.
 		for _, m := range rp.Members {
-			if prev, ok := p.Members[m.Who]; ok && prev != m.Role {
-				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", rp.Slug, m.Who, prev, m.Role)
-			}
 			p.Members[m.Who] = m.Role
 		}
 		projects = append(projects, p)
@@ -343,12 +357,15 @@ func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Repl
 }
 
 // RelayStartLimit bounds how often one client IP may open the native
-// relay's login start route (<public_url>/outstatic/auth/github/start),
-// where each start mints a sealed state and sends the browser to GitHub.
-// The client IP is Caddy's (trusted_proxies considered). A client past
-// the limit is answered 429 with Retry-After.
+// relay's login start routes for one project
+// (<public_url>/outstatic/auth/github/start, and the OpenID Connect
+// issuer's), where each start mints a sealed state and sends the browser
+// to the provider. Each project counts apart. The client IP is Caddy's
+// (list a proxy in front in trusted_proxies, or every browser counts as
+// the proxy's address); an IPv6 client is its /64. A client past the limit
+// is answered 429 with Retry-After.
 type RelayStartLimit struct {
-	// Burst is how many starts one IP may make at once. Default: 30.
+	// Burst is how many starts one client may make at once. Default: 30.
 	Burst int `json:"burst,omitempty"`
 	// Every is the time one start takes to come back (the steady rate).
 	// Default: 2s.

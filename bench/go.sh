@@ -7,6 +7,8 @@
 #   seal, open    BenchmarkSeal, BenchmarkOpen: an access token (relay/native/)
 #   key check     BenchmarkKeyCheck/projects=1|10000: #1 from memory;
 #                 BenchmarkKeyCheckUnknown: an unknown key, one store read
+#   graphql       BenchmarkCheckGraphQL: the parser's policy on the dashboard's
+#                 requests and on the largest shapes its bounds let through
 #   token take    BenchmarkMemoryTake (relay/: the in-process memory),
 #                 BenchmarkTake/file|redis (store/: a real redis-server)
 #
@@ -28,7 +30,7 @@ run() { # package, benchmark pattern
 {
 	run . '^(BenchmarkGuardHotPath|BenchmarkBaselineHeaders)$'
 	run ./validate '^BenchmarkCallback'
-	run ./relay/native '^(BenchmarkSeal|BenchmarkOpen|BenchmarkKeyCheck|BenchmarkKeyCheckUnknown)$'
+	run ./relay/native '^(BenchmarkSeal|BenchmarkOpen|BenchmarkKeyCheck|BenchmarkKeyCheckUnknown|BenchmarkCheckGraphQL)$'
 	run ./relay '^BenchmarkMemoryTake$'
 	run ./store '^BenchmarkTake$'
 } 2>&1 | grep -Ev '^(PASS|ok )'

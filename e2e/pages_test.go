@@ -20,7 +20,8 @@ import (
 // and a fake GitHub whose OAuth app has the relay's one registered
 // callback: sign in, add and remove a member, invite, add a callback
 // origin (and see a bad one refused with its reason next to the field),
-// generate a key and see it once. Screenshots of each page are kept in
+// generate a key and see it once; then, as a manager, see only what a
+// manager may do, and an owner added again refused. Screenshots of each page are kept in
 // testdata/out/pages-*.png.
 func TestRelayPagesInBrowser(t *testing.T) {
 	root := repoRoot(t)
@@ -134,6 +135,34 @@ func TestRelayPagesInBrowser(t *testing.T) {
 	run(t, tab, "a phone's viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Navigate(base+"/members"))
 	waitForText(t, tab, "octocat")
 	saveFullScreenshot(t, tab, "pages-members-phone.png")
+
+	// A manager is offered only what the one rule lets a manager do: no
+	// role change at all, nothing against an owner; adding an owner again
+	// with a lower role is refused with the reason next to the field.
+	run(t, tab, "a desktop viewport", chromedp.EmulateViewport(1280, 900))
+	for who, role := range map[string]string{"olga": "owner", "mia": "manager"} {
+		run(t, tab, "adding "+who, chromedp.Navigate(base+"/members"), chromedp.SetValue(chromedp.CSS("#who"), who),
+			chromedp.SetValue(chromedp.CSS("#add-role"), role),
+			chromedp.Click(chromedp.CSS(`input[name="action"][value="add"] ~ button`)))
+		waitForText(t, tab, "Member added.", who)
+	}
+	run(t, tab, "signing out", chromedp.Click(chromedp.CSS(`form.who button`)))
+	waitForURL(t, tab, base+"/signin")
+	gh.SetUser(fakegithub.User{Login: "mia", ID: 7})
+	run(t, tab, "signing in as mia", chromedp.Navigate(base+"/signin?next=members"), chromedp.Click(chromedp.CSS(`a.provider-github`)))
+	waitForURL(t, tab, base+"/members")
+	waitForText(t, tab, "mia · manager", "olga")
+	if eval[bool](t, tab, "olga's controls", `!!document.querySelector('button[aria-label="Remove olga"], #role-olga, select[id^="role-"]')`) {
+		t.Fatal("the manager is offered a role change, or a change of the owner")
+	}
+	run(t, tab, "re-adding olga as author", chromedp.SetValue(chromedp.CSS("#who"), "olga"),
+		chromedp.SetValue(chromedp.CSS("#add-role"), "author"),
+		chromedp.Click(chromedp.CSS(`input[name="action"][value="add"] ~ button`)))
+	waitFor(t, tab, "the refusal", `!!document.querySelector("#who-error")`)
+	if reason := eval[string](t, tab, "the refusal", `document.querySelector("#who-error").textContent`); !strings.Contains(reason, "olga is a member already, as owner") {
+		t.Fatalf("the reason shown: %q", reason)
+	}
+	saveFullScreenshot(t, tab, "pages-members-manager.png")
 }
 
 // saveFullScreenshot writes the whole page, not only the viewport, to

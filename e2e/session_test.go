@@ -145,3 +145,62 @@ func TestSessionExpiryInBrowser(t *testing.T) {
 		t.Error("the site still has a session after the login's end")
 	}
 }
+
+// TestSessionEndedByRelayInBrowser logs in, then ends the session at the
+// relay before its time: the project's key is rotated, which ends every
+// session minted under the old one. Once the access token has run out the
+// dashboard's refresh fails at the relay, and the stock site answers the
+// failure but keeps its cookie; the guard clears the cookie on that
+// answer, so the next page is the sign-in page, not a dashboard of errors.
+func TestSessionEndedByRelayInBrowser(t *testing.T) {
+	s := setUp(t, newNativeBackendWith(nativeOptions{sessionTTL: sessionTTL}))
+	browser := newBrowser(t)
+	tab := newBrowserContext(t, browser)
+	traffic := recordNetwork(t, tab)
+	loginInBrowser(t, s, tab)
+	before, ok := currentSession(t, tab)
+	if !ok || cookies(t, tab, s.public)["ost_token"] == nil {
+		t.Fatal("no session after the login")
+	}
+
+	// The relay ends the session: a new key generation for the project.
+	caddyCmd(t, s.bin, "outstatic", "key", "rotate", "--project", nativeProject, "--address", s.admin())
+
+	// The stock site refreshes only an access token that has run out
+	// (until then its refresh route answers success without asking the
+	// relay); the relay reports expires_at a margin early.
+	wait := time.Until(before.Expires) + min(time.Minute, sessionTTL/10) + 1500*time.Millisecond
+	t.Logf("waiting %s for the access token to expire", wait.Round(time.Millisecond))
+	time.Sleep(wait)
+	run(t, tab, "opening the posts collection", chromedp.Navigate(s.public+"/outstatic/posts"))
+	refresh := s.public + "/api/outstatic/refresh"
+	var failed []exchange
+	for deadline := time.Now().Add(stepTimeout); len(failed) == 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed POST %s after the session ended:\n%s", refresh, pageState(tab))
+		}
+		failed = traffic.find(func(x *exchange) bool {
+			return x.URL == refresh && x.Method == http.MethodPost && x.Status == http.StatusUnauthorized
+		})
+	}
+	if n := s.backend.count(t, "/outstatic/auth/refresh-token"); n < 1 {
+		t.Error("the failed refresh never reached the relay's refresh-token")
+	}
+	saveScreenshot(t, tab, "session-revoked-dashboard.png")
+	for deadline := time.Now().Add(stepTimeout); cookies(t, tab, s.public)["ost_token"] != nil; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed refresh left the site's cookie")
+		}
+	}
+
+	// The next page is the sign-in page, without an error.
+	run(t, tab, "opening the dashboard", chromedp.Navigate(s.public+"/outstatic"))
+	waitForText(t, tab, "Sign in with GitHub")
+	saveScreenshot(t, tab, "session-revoked.png")
+	if text := eval[string](t, tab, "reading the page", `document.body.innerText`); strings.Contains(text, "Something went wrong") {
+		t.Errorf("the sign-in page after the session's end shows an error:\n%s", text)
+	}
+	if _, ok := currentSession(t, tab); ok {
+		t.Error("the site still has a session after the relay ended it")
+	}
+}

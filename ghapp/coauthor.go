@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 )
 
 // A commit made with the App's token is authored by the App's bot; the
@@ -74,11 +76,13 @@ func addTrailer(msg, name, email string, hasSubject bool) string {
 	last := paras[len(paras)-1]
 	inTrailers := (len(paras) > 1 || !hasSubject) && isTrailerBlock(last)
 	if inTrailers {
-		_, wantEmail, _ := strings.Cut(trailer, "<")
+		_, wantEmail, _ := strings.Cut(strings.TrimSuffix(trailer, ">"), "<")
 		for _, line := range strings.Split(last, "\n") {
 			k, v, _ := strings.Cut(line, ":")
-			_, haveEmail, _ := strings.Cut(v, "<")
-			if strings.EqualFold(strings.TrimSpace(k), "Co-authored-by") && strings.EqualFold(haveEmail, wantEmail) {
+			_, haveEmail, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(v), ">"), "<")
+			// The same address by the identity rule: a look-alike that
+			// only Unicode folding makes equal credits someone else.
+			if strings.EqualFold(strings.TrimSpace(k), "Co-authored-by") && identity.SameEmail(haveEmail, wantEmail) {
 				return msg
 			}
 		}

@@ -15,6 +15,14 @@ func TestAddCoAuthor(t *testing.T) {
 		{"no duplicate", "Update\n\n" + tr, "Ann Lee", "ann@example.org", "Update\n\n" + tr},
 		{"no duplicate, other case and name", "Update\n\nco-authored-by: A. Lee <ANN@example.org>", "Ann Lee", "ann@example.org",
 			"Update\n\nco-authored-by: A. Lee <ANN@example.org>"},
+		// Look-alikes that strings.EqualFold takes for kim@sample.org (the
+		// Kelvin sign is "k", the long s "s") credit someone else.
+		{"a look-alike local part", "Update\n\nCo-authored-by: Kim <\u212Aim@sample.org>", "Kim", "kim@sample.org",
+			"Update\n\nCo-authored-by: Kim <\u212Aim@sample.org>\nCo-authored-by: Kim <kim@sample.org>"},
+		{"a look-alike domain", "Update\n\nCo-authored-by: Kim <kim@\u017Fample.org>", "Kim", "kim@sample.org",
+			"Update\n\nCo-authored-by: Kim <kim@\u017Fample.org>\nCo-authored-by: Kim <kim@sample.org>"},
+		{"no duplicate, ASCII case", "Update\n\nCo-authored-by: Kim <KIM@Sample.ORG>", "Kim", "kim@sample.org",
+			"Update\n\nCo-authored-by: Kim <KIM@Sample.ORG>"},
 		{"CRLF message", "Update\r\n\r\nBody\r\n", "Ann Lee", "ann@example.org", "Update\n\nBody\n\n" + tr},
 		{"newline in name", "Update", "Ann\nSigned-off-by: Eve", "ann@example.org",
 			"Update\n\nCo-authored-by: Ann Signed-off-by: Eve <ann@example.org>"},

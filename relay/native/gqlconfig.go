@@ -80,6 +80,10 @@ func onlyAddsMDExtension(current []byte, contents string) error {
 	return nil
 }
 
+// repositoryFileQuery reads one file of a repository at a revision.
+const repositoryFileQuery = `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
+  repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`
+
 // repoFileReader reads files of p's repository with token, through
 // GitHub's GraphQL (a Blob at a revision), bounded in size and time.
 func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) readRepoFile {
@@ -87,8 +91,7 @@ func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) r
 		ctx, cancel := context.WithTimeout(ctx, configReadTimeout)
 		defer cancel()
 		body, err := json.Marshal(map[string]any{
-			"query": `query RepositoryFile($owner: String!, $name: String!, $expression: String!) {
-  repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { text byteSize isBinary isTruncated } } } }`,
+			"query":         repositoryFileQuery,
 			"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug, "expression": rev + ":" + path},
 			"operationName": "RepositoryFile",
 		})
@@ -130,7 +133,8 @@ func (n *Native) repoFileReader(ctx context.Context, token string, p *Project) r
 }
 
 // configAddition is the base64 contents of the one addition of path in
-// a commit input, if path is added exactly once and not deleted.
+// a commit input (as coerced), if path is added exactly once and not
+// deleted.
 func configAddition(in map[string]any, path string) (string, bool) {
 	changes, _ := in["fileChanges"].(map[string]any)
 	var contents string

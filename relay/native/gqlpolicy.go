@@ -10,95 +10,83 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
 	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema"
 )
 
 // What the parser endpoint (#11) lets a dashboard session ask of GitHub.
 // The session carries the member's own GitHub token, which may reach far
 // more than the project's repository; the relay forwards only the shapes
 // the stock dashboard (outstatic 2.2.4) sends, against the project's
-// repository. gqlSchema below is the whole policy: a field not in it, an
-// argument not in it, or an argument whose check fails is refused.
+// repository.
 //
-// The forwarded request is rebuilt from what was checked: the JSON from
-// its decoded values, the document printed from its parsed tree. GitHub
-// therefore never reads bytes the relay read differently (duplicate keys,
-// odd escapes, comments, block strings).
+// A request is read as GitHub reads it: parsed, validated against
+// GitHub's own schema (package ghschema) by gqlparser's validator, and its
+// variables and inline arguments coerced by the spec's input rules
+// (gqlcoerce.go), so that a lone object where a list is expected is the
+// list of one GitHub will see. gqlServed below then judges the coerced
+// values: a field not in it, an argument not in it, or an argument whose
+// check fails is refused, and so is anything that does not parse,
+// validate or coerce.
+//
+// The forwarded request is rebuilt from what was checked: the variables
+// as coerced, the document printed from its parsed tree (lone list values
+// written as lists). GitHub therefore never reads bytes the relay read
+// differently (duplicate keys, odd escapes, comments, block strings).
 
 // gqlField is what a selection may ask of one field.
 type gqlField struct {
-	// typ is the type of the field's value, a key of gqlSchema; "" for a
-	// scalar, which takes no selection.
-	typ string
-	// args are the arguments the field may take, each with its check.
+	// args are the arguments the field may take, each with its check of
+	// the coerced value; a nil check: the schema's type is check enough.
 	args map[string]gqlArgCheck
-	// required are the arguments that must be given.
+	// required are arguments the policy requires that GitHub's schema
+	// lets a request leave out.
 	required []string
 }
 
-// gqlArgCheck checks an argument's value, variables resolved. It returns
-// a repository node ID that the caller must confirm is the project's
-// repository, or "".
+// gqlArgCheck checks an argument's coerced value. It returns a repository
+// node ID that the caller must confirm is the project's repository, or
+// "".
 type gqlArgCheck func(v any, r gqlRepo) (string, error)
 
 // gqlRepo is the project's repository.
 type gqlRepo struct{ owner, name string }
 
-var (
-	scalar = gqlField{}
-	// gitObject is an object(expression:) or a ref's target. Expressions
-	// are "<rev>:<path>" within the repository they are asked of.
-	gitObject = gqlField{typ: "GitObject"}
-)
-
-// gqlSchema is the part of GitHub's schema the dashboard uses, by type
-// and field. Query and Mutation are the roots. Every path from a root to a
-// repository goes through an argument checked here: repository(owner,
-// name), createCommitOnBranch's input.branch.repositoryNameWithOwner and
-// createRef's input.repositoryId.
-var gqlSchema = map[string]map[string]gqlField{
+// gqlServed is the part of GitHub's schema the dashboard uses, by the type
+// a field is selected on (an interface's name where it is selected through
+// the interface) and field. Query and Mutation are the roots. Every path
+// from a root to a repository goes through an argument checked here:
+// repository(owner, name), createCommitOnBranch's
+// input.branch.repositoryNameWithOwner and createRef's input.repositoryId.
+// A fragment may take as its type any type listed here that validation
+// lets it take.
+var gqlServed = map[string]map[string]gqlField{
 	"Query": {
-		"repository": {typ: "Repository",
-			args:     map[string]gqlArgCheck{"owner": isProjectOwner, "name": isProjectName},
-			required: []string{"owner", "name"}},
+		"repository": {args: map[string]gqlArgCheck{"owner": isProjectOwner, "name": isProjectName}},
 	},
 	"Mutation": {
-		"createRef": {typ: "CreateRefPayload",
-			args: map[string]gqlArgCheck{"input": isCreateRefInput}, required: []string{"input"}},
-		"createCommitOnBranch": {typ: "CreateCommitOnBranchPayload",
-			args: map[string]gqlArgCheck{"input": isCommitInput}, required: []string{"input"}},
+		"createRef":            {args: map[string]gqlArgCheck{"input": isCreateRefInput}},
+		"createCommitOnBranch": {args: map[string]gqlArgCheck{"input": isCommitInput}},
 	},
 	"Repository": {
-		"id":               scalar,
-		"defaultBranchRef": {typ: "Ref"},
-		"object": {typ: "GitObject",
-			args: map[string]gqlArgCheck{"expression": isString}, required: []string{"expression"}},
-		"ref": {typ: "Ref",
-			args: map[string]gqlArgCheck{"qualifiedName": isString}, required: []string{"qualifiedName"}},
-		"refs": {typ: "RefConnection",
-			args: map[string]gqlArgCheck{"first": isInt, "refPrefix": isString, "query": isStringOrNull}},
+		"id":               {},
+		"defaultBranchRef": {},
+		"object":           {args: map[string]gqlArgCheck{"expression": isString}, required: []string{"expression"}},
+		"ref":              {args: map[string]gqlArgCheck{"qualifiedName": nil}},
+		"refs":             {args: map[string]gqlArgCheck{"first": nil, "refPrefix": nil, "query": nil}},
 	},
-	"Ref":                         {"name": scalar, "target": gitObject},
-	"RefConnection":               {"nodes": {typ: "Ref"}},
-	"GitObject":                   {"oid": scalar, "commitUrl": scalar},
-	"Tree":                        {"oid": scalar, "commitUrl": scalar, "entries": {typ: "TreeEntry"}},
-	"TreeEntry":                   {"name": scalar, "type": scalar, "path": scalar, "object": gitObject},
-	"Blob":                        {"oid": scalar, "commitUrl": scalar, "text": scalar},
-	"Commit":                      {"oid": scalar, "commitUrl": scalar, "history": {typ: "CommitHistoryConnection", args: map[string]gqlArgCheck{"first": isInt}}},
-	"CommitHistoryConnection":     {"nodes": {typ: "Commit"}},
-	"CreateRefPayload":            {"ref": {typ: "Ref"}, "clientMutationId": scalar},
-	"CreateCommitOnBranchPayload": {"commit": {typ: "Commit"}, "clientMutationId": scalar},
+	"Ref":                         {"name": {}, "target": {}},
+	"RefConnection":               {"nodes": {}},
+	"GitObject":                   {"oid": {}, "commitUrl": {}},
+	"Tree":                        {"oid": {}, "commitUrl": {}, "entries": {}},
+	"TreeEntry":                   {"name": {}, "type": {}, "path": {}, "object": {}},
+	"Blob":                        {"oid": {}, "commitUrl": {}, "text": {}},
+	"Commit":                      {"oid": {}, "commitUrl": {}, "history": {args: map[string]gqlArgCheck{"first": nil}}},
+	"CommitHistoryConnection":     {"nodes": {}},
+	"CreateRefPayload":            {"ref": {}, "clientMutationId": {}},
+	"CreateCommitOnBranchPayload": {"commit": {}, "clientMutationId": {}},
 }
-
-// gqlNarrowing lists the type conditions a fragment may take on an
-// interface; on any other type only the type itself.
-var gqlNarrowing = map[string][]string{"GitObject": {"Tree", "Blob", "Commit"}}
-
-// Limits on what one request may ask, far above the dashboard's needs.
-const (
-	gqlMaxTokens     = 100000
-	gqlMaxSelections = 50000
-	gqlMaxDepth      = 64
-)
 
 // gqlVerdict is what checkGraphQL lets through.
 type gqlVerdict struct {
@@ -112,9 +100,9 @@ type gqlVerdict struct {
 	RepositoryID string
 
 	// What authorize needs (gqlroles.go): the root mutation, if any; a
-	// commit's input as forwarded, and whether it came as a variable
-	// (then it is the very object in out's variables); the request to
-	// forward, before encoding.
+	// commit's input as coerced, and whether it came as a variable (then
+	// it is the very object in out's variables); the request to forward,
+	// before encoding.
 	mutation  string
 	commit    map[string]any
 	commitVar bool
@@ -129,10 +117,10 @@ func refuse(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errGraphQL}, args...)...)
 }
 
-// checkGraphQL checks a GraphQL request against gqlSchema for the
-// repository owner/repo and returns the request to forward. It applies
-// adaptCreateBranch before checking, so what it checks is what GitHub
-// gets. It does not import Caddy, and never panics.
+// checkGraphQL checks a GraphQL request for the repository owner/repo and
+// returns the request to forward. It applies adaptCreateBranch before
+// checking, so what it checks is what GitHub gets. It does not import
+// Caddy, and never panics.
 func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
 	req, err := decodeGraphQLRequest(body)
 	if err != nil {
@@ -153,32 +141,33 @@ func checkGraphQL(body []byte, owner, repo string) (v gqlVerdict, err error) {
 	if perr != nil {
 		return v, refuse("does not parse")
 	}
-	c := gqlChecker{repo: gqlRepo{owner, repo}, doc: doc, vars: req.Variables, used: map[string]bool{}}
-	op, err := c.operation(req.OperationName)
+	op, err := operation(doc, req.OperationName)
 	if op != nil {
 		v.Operation = op.Name
 	}
 	if err != nil {
 		return v, err
 	}
-	if err := c.selections(op.SelectionSet, rootType(op.Operation), 0, true); err != nil {
+	if err := boundShape(doc); err != nil {
 		return v, err
 	}
-	for _, f := range doc.Fragments {
-		if !c.used[f.Name] {
-			return v, refuse("fragment %s is not used", quoteName(f.Name))
-		}
+	schema := ghschema.Schema()
+	if errs := validator.ValidateWithRules(schema, doc, nil); len(errs) > 0 {
+		return v, refuse("does not validate against github's schema (%s)", errs[0].Rule)
+	}
+	vars, err := coerceVariables(schema, op, req.Variables)
+	if err != nil {
+		return v, err
+	}
+	c := gqlChecker{repo: gqlRepo{owner, repo}, lits: literals{schema: schema, vars: vars, rewrite: true}}
+	if err := c.selections(op.SelectionSet); err != nil {
+		return v, err
 	}
 	v.RepositoryID = c.repositoryID
 	v.mutation, v.commit, v.commitVar = c.mutation, c.commit, c.commitVar
 
-	// Forward only the declared variables, and the document as parsed.
-	vars := map[string]any{}
-	for _, d := range op.VariableDefinitions {
-		if val, ok := req.Variables[d.Variable]; ok {
-			vars[d.Variable] = val
-		}
-	}
+	// Forward the declared variables as coerced, and the document as
+	// parsed (and spelled out by coercion).
 	var printed bytes.Buffer
 	formatter.NewFormatter(&printed, formatter.WithIndent("  ")).FormatQueryDocument(doc)
 	out := map[string]any{"query": printed.String(), "variables": vars}
@@ -201,7 +190,8 @@ func (v *gqlVerdict) encode() error {
 	return nil
 }
 
-// The argument checks gqlSchema names.
+// The argument checks gqlServed names; each gets a value coerced to the
+// argument's type.
 
 func isProjectOwner(v any, r gqlRepo) (string, error) {
 	if s, ok := v.(string); ok && sameGitHubName(s, r.owner) {
@@ -224,29 +214,10 @@ func isString(v any, _ gqlRepo) (string, error) {
 	return "", refuse("not a string")
 }
 
-func isStringOrNull(v any, r gqlRepo) (string, error) {
-	if v == nil {
-		return "", nil
-	}
-	return isString(v, r)
-}
-
-func isInt(v any, _ gqlRepo) (string, error) {
-	if n, ok := v.(json.Number); ok {
-		if _, err := n.Int64(); err == nil {
-			return "", nil
-		}
-	}
-	return "", refuse("not an integer")
-}
-
 // isCreateRefInput: the dashboard's Create Branch. A branch (refs/heads/),
 // in the repository with the returned node ID.
 func isCreateRefInput(v any, _ gqlRepo) (string, error) {
-	in, err := inputObject(v, "repositoryId", "name", "oid", "clientMutationId")
-	if err != nil {
-		return "", err
-	}
+	in, _ := v.(map[string]any)
 	id, _ := in["repositoryId"].(string)
 	name, _ := in["name"].(string)
 	if id == "" {
@@ -255,19 +226,13 @@ func isCreateRefInput(v any, _ gqlRepo) (string, error) {
 	if branch, ok := strings.CutPrefix(name, "refs/heads/"); !ok || branch == "" {
 		return "", refuse("createRef of something else than a branch")
 	}
-	if _, ok := in["oid"].(string); !ok {
-		return "", refuse("createRef without an oid")
-	}
 	return id, nil
 }
 
 // isCommitInput: every save. The branch is named by
-// repositoryNameWithOwner, never by repositoryId.
+// repositoryNameWithOwner, never by its node ID.
 func isCommitInput(v any, r gqlRepo) (string, error) {
-	in, err := inputObject(v, "branch", "message", "fileChanges", "expectedHeadOid", "clientMutationId")
-	if err != nil {
-		return "", err
-	}
+	in, _ := v.(map[string]any)
 	branch, err := inputObject(in["branch"], "repositoryNameWithOwner", "branchName")
 	if err != nil {
 		return "", err
@@ -280,7 +245,8 @@ func isCommitInput(v any, r gqlRepo) (string, error) {
 	return "", nil
 }
 
-// inputObject is v as an input object with only the given fields.
+// inputObject is v as an input object with only the given fields, of the
+// ones its type declares.
 func inputObject(v any, fields ...string) (map[string]any, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {

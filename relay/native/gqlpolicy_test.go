@@ -236,7 +236,7 @@ func namesOnlyProject(t testing.TB, v gqlVerdict, owner, repo string) {
 				case "createCommitOnBranch":
 					in, _ := arg(x, "input").(map[string]any)
 					br, _ := in["branch"].(map[string]any)
-					if !asciiFold(str(br["repositoryNameWithOwner"]), owner+"/"+repo) || br["repositoryId"] != nil {
+					if !asciiFold(str(br["repositoryNameWithOwner"]), owner+"/"+repo) || br["id"] != nil || br["repositoryId"] != nil {
 						t.Fatalf("forwarded a commit to %v", br)
 					}
 				case "createRef":
@@ -480,6 +480,12 @@ func FuzzCheckGraphQL(f *testing.F) {
 	f.Add([]byte(`{"query":"mutation { createRef(input: {repositoryId: \"R_1\", name: \"refs/heads/x\", oid: \"a\"}) { ref { name } } }"}`))
 	f.Add([]byte(`{"query":"query { repository(owner: \"evil\", name: \"blog\") { id } }"}`))
 	f.Add([]byte(`[{"query":"{ viewer { login } }"}]`))
+	// lone values where lists are expected, as variables and inline
+	f.Add(gqlBody(f, "createCommit", docs["createCommit"], commitVars(map[string]any{"additions": map[string]any{"path": "outstatic/config.json", "contents": "e30="}})))
+	f.Add(gqlBody(f, "createCommit", docs["createCommit"], commitVars(map[string]any{"deletions": map[string]any{"path": "outstatic/content/collections.json"}})))
+	f.Add(gqlBody(f, "Save", inlineCommit("", `{additions: {path: "outstatic/config.json", contents: "e30="}}`), nil))
+	f.Add(gqlBody(f, "Save", inlineCommit("($p: String!)", `{deletions: {path: $p}}`), map[string]any{"p": "outstatic/content/singletons.json"}))
+	f.Add(gqlBody(f, "GetBranches", docs["GetBranches"], map[string]any{"owner": "acme", "name": "blog", "first": "100"}))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		v, err := checkGraphQL(body, "acme", "blog")
 		if err != nil {
@@ -489,6 +495,20 @@ func FuzzCheckGraphQL(f *testing.F) {
 			return
 		}
 		namesOnlyProject(t, v, "acme", "blog")
+		// GitHub reads lists where lists were judged, and an author's
+		// commit that passes touches no settings or collection lists
+		paths, lists := forwardedFileChanges(t, v.Body)
+		if !lists {
+			t.Fatalf("forwarded a lone value where a list is expected: %s", v.Body)
+		}
+		if v.authorize(gqlAccess{role: "author", ost: "outstatic"}) == nil {
+			for _, p := range paths {
+				switch strings.ToLower(strings.Trim(p, "/")) {
+				case "outstatic/config.json", "outstatic/content/collections.json", "outstatic/content/singletons.json":
+					t.Fatalf("an author's commit of %q passed: %s", p, v.Body)
+				}
+			}
+		}
 		// what is forwarded passes again, unchanged
 		again, err := checkGraphQL(v.Body, "acme", "blog")
 		if err != nil || string(again.Body) != string(v.Body) || again.RepositoryID != v.RepositoryID {

@@ -150,9 +150,10 @@ func (v *gqlVerdict) authorize(a gqlAccess) error {
 	return v.encode()
 }
 
-// commitPaths are the paths a commit input adds or deletes (a path that
-// is not a string counts as the empty path, which is refused), and
-// whether it adds a document.
+// commitPaths are the paths a commit input, as coerced (a lone addition
+// or deletion is already the list of one GitHub sees), adds or deletes (a
+// path that is not a string counts as the empty path, which is refused),
+// and whether it adds a document.
 func commitPaths(in map[string]any) (paths []string, savesDocument bool) {
 	changes, _ := in["fileChanges"].(map[string]any)
 	for _, kind := range []string{"additions", "deletions"} {

@@ -1,42 +1,36 @@
 package native
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// The walk of a parsed document against gqlSchema, for checkGraphQL.
+// The walk of a parsed document for checkGraphQL: its one operation's
+// header, a bound on its shape before it is validated, and its selections
+// against gqlServed with every argument coerced.
 
-// gqlChecker walks one document.
-type gqlChecker struct {
-	repo         gqlRepo
-	doc          *ast.QueryDocument
-	vars         map[string]any
-	declared     ast.VariableDefinitionList
-	used         map[string]bool // fragments reached
-	spreading    map[string]bool // fragments on the current path
-	count        int             // selections walked, fragments expanded
-	repositoryID string
-	mutation     string         // the root mutation field, for authorize
-	commit       map[string]any // createCommitOnBranch's input
-	commitVar    bool           // ... given as a variable
-}
-
-func rootType(o ast.Operation) string {
-	if o == ast.Mutation {
-		return "Mutation"
-	}
-	return "Query"
-}
+// Limits on what one request may ask, far above the dashboard's needs.
+// Validation compares pairwise, and deeply, the fields that share a
+// response name in one selection set (fragments merged in) and the
+// fragments spread into it: gqlMaxRepeats and gqlMaxFragments keep that
+// work small, where the dashboard repeats no name and defines three
+// fragments.
+const (
+	gqlMaxTokens     = 100000
+	gqlMaxSelections = 50000
+	gqlMaxDepth      = 64
+	gqlMaxRepeats    = 8
+	gqlMaxFragments  = 64
+)
 
 // operation picks the one operation and checks its header.
-func (c *gqlChecker) operation(name string) (*ast.OperationDefinition, error) {
-	if len(c.doc.Operations) != 1 {
-		return nil, refuse("%d operations in one document", len(c.doc.Operations))
+func operation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {
+	if len(doc.Operations) != 1 {
+		return nil, refuse("%d operations in one document", len(doc.Operations))
 	}
-	op := c.doc.Operations[0]
+	op := doc.Operations[0]
 	switch {
 	case name != "" && name != op.Name:
 		return op, refuse("operationName names another operation")
@@ -51,76 +45,121 @@ func (c *gqlChecker) operation(name string) (*ast.OperationDefinition, error) {
 		if d.DefaultValue != nil || len(d.Directives) > 0 {
 			return op, refuse("variable %s has a default or a directive", quoteName(d.Variable))
 		}
-		if c.declared.ForName(d.Variable) != nil {
-			return op, refuse("variable %s declared twice", quoteName(d.Variable))
-		}
-		c.declared = append(c.declared, d)
-	}
-	for i, f := range c.doc.Fragments {
-		if c.doc.Fragments[:i].ForName(f.Name) != nil {
-			return op, refuse("fragment %s defined twice", quoteName(f.Name))
-		}
 	}
 	// One root field, not renamed: the dashboard asks one thing at a time.
 	if len(op.SelectionSet) != 1 {
 		return op, refuse("%d root selections", len(op.SelectionSet))
 	}
-	if f, ok := op.SelectionSet[0].(*ast.Field); !ok || f.Alias != f.Name {
+	if f, ok := op.SelectionSet[0].(*ast.Field); !ok || f.Alias != f.Name || f.Name == "__typename" {
 		return op, refuse("the root selection is not one plain field")
 	}
 	return op, nil
 }
 
-// selections checks a selection set on a value of type typ.
-func (c *gqlChecker) selections(set ast.SelectionSet, typ string, depth int, root bool) error {
+// shapeBound measures a document as validation will walk it: each
+// operation and each fragment, fragments spread in place.
+type shapeBound struct {
+	doc       *ast.QueryDocument
+	count     int             // selections, fragments expanded
+	repeats   int             // fields repeating a response name in their set
+	spreading map[string]bool // fragments on the current path
+}
+
+// boundShape refuses a document too large, too deep, with too many
+// repeated names or fragments, or whose fragments spread themselves.
+func boundShape(doc *ast.QueryDocument) error {
+	if len(doc.Fragments) > gqlMaxFragments {
+		return refuse("%d fragments in one document", len(doc.Fragments))
+	}
+	b := shapeBound{doc: doc, spreading: map[string]bool{}}
+	for _, op := range doc.Operations {
+		if err := b.set(op.SelectionSet, 0, map[string]bool{}); err != nil {
+			return err
+		}
+	}
+	for _, f := range doc.Fragments {
+		if err := b.set(f.SelectionSet, 0, map[string]bool{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// set walks one selection set; names are the response names seen in it,
+// which inline fragments and spreads share.
+func (b *shapeBound) set(set ast.SelectionSet, depth int, names map[string]bool) error {
 	if depth > gqlMaxDepth {
 		return refuse("selections nested too deep")
 	}
-	fields := gqlSchema[typ]
-	if len(set) == 0 {
-		return refuse("empty selection on %s", typ)
-	}
 	for _, sel := range set {
-		if c.count++; c.count > gqlMaxSelections {
+		if b.count++; b.count > gqlMaxSelections {
 			return refuse("too many selections")
 		}
+		var err error
 		switch s := sel.(type) {
 		case *ast.Field:
-			if err := c.field(s, fields, typ, depth, root); err != nil {
+			if names[s.Alias] {
+				if b.repeats++; b.repeats > gqlMaxRepeats {
+					return refuse("too many fields repeat a name")
+				}
+			}
+			names[s.Alias] = true
+			err = b.set(s.SelectionSet, depth+1, map[string]bool{})
+		case *ast.InlineFragment:
+			err = b.set(s.SelectionSet, depth+1, names)
+		case *ast.FragmentSpread:
+			f := b.doc.Fragments.ForName(s.Name)
+			if f == nil {
+				continue // validation refuses it
+			}
+			if b.spreading[s.Name] {
+				return refuse("fragment %s spreads itself", quoteName(s.Name))
+			}
+			b.spreading[s.Name] = true
+			err = b.set(f.SelectionSet, depth+1, names)
+			delete(b.spreading, s.Name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gqlChecker walks the selections of one validated operation.
+type gqlChecker struct {
+	repo         gqlRepo
+	lits         literals
+	repositoryID string
+	mutation     string         // the root mutation field, for authorize
+	commit       map[string]any // createCommitOnBranch's input, coerced
+	commitVar    bool           // ... given as a variable
+}
+
+// selections checks a selection set, fragments expanded; boundShape has
+// bounded its depth and size.
+func (c *gqlChecker) selections(set ast.SelectionSet) error {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if err := c.field(s); err != nil {
 				return err
 			}
 		case *ast.InlineFragment:
-			if len(s.Directives) > 0 {
-				return refuse("directives are not served")
-			}
-			if !narrows(typ, s.TypeCondition) {
-				return refuse("fragment on %s where %s is expected", quoteName(s.TypeCondition), typ)
-			}
-			if err := c.selections(s.SelectionSet, s.TypeCondition, depth+1, false); err != nil {
+			if err := c.fragment(s.TypeCondition, s.Directives, s.SelectionSet); err != nil {
 				return err
 			}
 		case *ast.FragmentSpread:
-			if len(s.Directives) > 0 {
-				return refuse("directives are not served")
-			}
-			f := c.doc.Fragments.ForName(s.Name)
+			f := s.Definition
 			switch {
+			case len(s.Directives) > 0:
+				return refuse("directives are not served")
 			case f == nil:
 				return refuse("fragment %s is not defined", quoteName(s.Name))
-			case len(f.Directives) > 0 || len(f.VariableDefinition) > 0:
-				return refuse("fragment %s has directives or variables", quoteName(s.Name))
-			case !narrows(typ, f.TypeCondition):
-				return refuse("fragment %s on %s where %s is expected", quoteName(s.Name), quoteName(f.TypeCondition), typ)
-			case c.spreading[s.Name]:
-				return refuse("fragment %s spreads itself", quoteName(s.Name))
+			case len(f.VariableDefinition) > 0:
+				return refuse("fragment %s has variables", quoteName(s.Name))
 			}
-			if c.spreading == nil {
-				c.spreading = map[string]bool{}
-			}
-			c.spreading[s.Name], c.used[s.Name] = true, true
-			err := c.selections(f.SelectionSet, f.TypeCondition, depth+1, false)
-			delete(c.spreading, s.Name)
-			if err != nil {
+			if err := c.fragment(f.TypeCondition, f.Directives, f.SelectionSet); err != nil {
 				return err
 			}
 		default:
@@ -130,56 +169,66 @@ func (c *gqlChecker) selections(set ast.SelectionSet, typ string, depth int, roo
 	return nil
 }
 
-// narrows reports whether a fragment on cond may apply where typ is
-// expected. A fragment without a type condition is refused.
-func narrows(typ, cond string) bool {
-	if cond == typ {
-		return true
+// fragment checks a fragment's selections. Validation has checked that it
+// may apply where it is; it must also be on a type gqlServed names.
+func (c *gqlChecker) fragment(cond string, directives ast.DirectiveList, set ast.SelectionSet) error {
+	switch {
+	case len(directives) > 0:
+		return refuse("directives are not served")
+	case cond == "":
+		return refuse("a fragment without a type condition")
+	case gqlServed[cond] == nil:
+		return refuse("fragment on %s is not served", quoteName(cond))
 	}
-	for _, t := range gqlNarrowing[typ] {
-		if t == cond {
-			return true
-		}
-	}
-	return false
+	return c.selections(set)
 }
 
-// field checks one field against its type's entry in gqlSchema.
-func (c *gqlChecker) field(f *ast.Field, fields map[string]gqlField, typ string, depth int, root bool) error {
+// field checks one field against gqlServed, its arguments coerced.
+func (c *gqlChecker) field(f *ast.Field) error {
 	if len(f.Directives) > 0 {
 		return refuse("directives are not served")
 	}
-	spec, ok := fields[f.Name]
+	if f.ObjectDefinition == nil || f.Definition == nil {
+		return refuse("field %s was not validated", quoteName(f.Name))
+	}
+	typ := f.ObjectDefinition.Name
+	if f.Name == "__typename" {
+		return nil // validation let it through: no arguments, no selections
+	}
+	spec, ok := gqlServed[typ][f.Name]
 	if !ok {
-		if f.Name == "__typename" && !root && len(f.Arguments) == 0 && len(f.SelectionSet) == 0 {
-			return nil
-		}
 		return refuse("field %s on %s is not served", quoteName(f.Name), typ)
 	}
-	if root && typ == "Mutation" {
+	if typ == "Mutation" {
 		c.mutation = f.Name
 	}
-	seen := map[string]bool{}
 	for _, a := range f.Arguments {
-		check, ok := spec.args[a.Name]
-		switch {
-		case !ok:
+		if _, ok := spec.args[a.Name]; !ok {
 			return refuse("argument %s of %s is not served", quoteName(a.Name), f.Name)
-		case seen[a.Name]:
-			return refuse("argument %s of %s given twice", a.Name, f.Name)
 		}
-		seen[a.Name] = true
-		val, err := c.resolve(a.Value, 0)
+	}
+	args, err := c.arguments(f)
+	if err != nil {
+		return err
+	}
+	for _, name := range spec.required {
+		if args[name] == nil {
+			return refuse("%s without %s", f.Name, name)
+		}
+	}
+	names := make([]string, 0, len(spec.args))
+	for name := range spec.args {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		val, given := args[name]
+		if spec.args[name] == nil || !given {
+			continue
+		}
+		id, err := spec.args[name](val, c.repo)
 		if err != nil {
-			return err
-		}
-		id, err := check(val, c.repo)
-		if err != nil {
-			return fmt.Errorf("%w (%s.%s)", err, f.Name, a.Name)
-		}
-		if f.Name == "createCommitOnBranch" && a.Name == "input" {
-			c.commit, _ = val.(map[string]any)
-			c.commitVar = a.Value.Kind == ast.Variable
+			return fmt.Errorf("%w (%s.%s)", err, f.Name, name)
 		}
 		if id != "" {
 			if c.repositoryID != "" && c.repositoryID != id {
@@ -188,69 +237,39 @@ func (c *gqlChecker) field(f *ast.Field, fields map[string]gqlField, typ string,
 			c.repositoryID = id
 		}
 	}
-	for _, name := range spec.required {
-		if !seen[name] {
-			return refuse("%s without %s", f.Name, name)
-		}
+	if f.Name == "createCommitOnBranch" {
+		c.commit, _ = args["input"].(map[string]any)
+		c.commitVar = f.Arguments.ForName("input").Value.Kind == ast.Variable
 	}
-	if spec.typ == "" {
-		if len(f.SelectionSet) > 0 {
-			return refuse("selection on scalar %s", f.Name)
-		}
-		return nil
-	}
-	return c.selections(f.SelectionSet, spec.typ, depth+1, false)
+	return c.selections(f.SelectionSet)
 }
 
-// resolve turns an argument's value into JSON-like Go values, variables
-// substituted. An undeclared variable is refused; a declared one not
-// given is null.
-func (c *gqlChecker) resolve(v *ast.Value, depth int) (any, error) {
-	if v == nil || depth > 32 {
-		return nil, refuse("argument value nested too deep")
-	}
-	switch v.Kind {
-	case ast.Variable:
-		if c.declared.ForName(v.Raw) == nil {
-			return nil, refuse("variable %s is not declared", quoteName(v.Raw))
-		}
-		return c.vars[v.Raw], nil
-	case ast.IntValue, ast.FloatValue:
-		return json.Number(v.Raw), nil
-	case ast.StringValue, ast.BlockValue:
-		return v.Raw, nil
-	case ast.BooleanValue:
-		return v.Raw == "true", nil
-	case ast.NullValue:
-		return nil, nil
-	case ast.EnumValue:
-		return gqlEnum(v.Raw), nil
-	case ast.ListValue:
-		list := []any{}
-		for _, e := range v.Children {
-			x, err := c.resolve(e.Value, depth+1)
+// arguments are f's arguments as GitHub coerces them: each given one
+// coerced to its declared type, the declared default for one left out
+// (or given as a variable that was not given), none for the rest.
+func (c *gqlChecker) arguments(f *ast.Field) (map[string]any, error) {
+	out := map[string]any{}
+	for _, d := range f.Definition.Arguments {
+		if a := f.Arguments.ForName(d.Name); a != nil {
+			x, given, err := c.lits.coerce(d.Type, a.Value, 0)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w (%s.%s)", err, f.Name, d.Name)
 			}
-			list = append(list, x)
+			if given {
+				out[d.Name] = x
+				continue
+			}
 		}
-		return list, nil
-	case ast.ObjectValue:
-		obj := map[string]any{}
-		for _, e := range v.Children {
-			if _, dup := obj[e.Name]; dup {
-				return nil, refuse("an input field given twice")
-			}
-			x, err := c.resolve(e.Value, depth+1)
+		switch {
+		case d.DefaultValue != nil:
+			x, _, err := literals{schema: c.lits.schema}.coerce(d.Type, d.DefaultValue, 0)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w (default of %s.%s)", err, f.Name, d.Name)
 			}
-			obj[e.Name] = x
+			out[d.Name] = x
+		case d.Type.NonNull:
+			return nil, refuse("%s without %s", f.Name, d.Name)
 		}
-		return obj, nil
 	}
-	return nil, refuse("unknown value")
+	return out, nil
 }
-
-// gqlEnum is an enum literal; no checked argument takes one.
-type gqlEnum string

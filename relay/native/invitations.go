@@ -5,18 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Invitations. Inviting an e-mail address records an invitation for it,
-// keyed by the lowercased address, for mail.InvitationValidity (7 days),
+// under the address's key (package identity), for mail.InvitationValidity (7 days),
 // and e-mails (or, with no mailer, hands back) a link to the site's
 // sign-in page. The invitation is consumed by the first login, by any
 // provider, that brings that address verified: the address becomes a
@@ -30,9 +30,12 @@ type Mailer interface {
 
 // Invitation is a pending invitation.
 type Invitation struct {
-	Email   string    `json:"email"`
-	Role    string    `json:"role"`
-	By      string    `json:"by,omitempty"`
+	Email string `json:"email"`
+	Role  string `json:"role"`
+	By    string `json:"by,omitempty"`
+	// Inviter is who invited, for the rule to judge the grant again when
+	// the invitation is accepted.
+	Inviter *Actor    `json:"inviter,omitempty"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 }
@@ -42,40 +45,29 @@ var ErrNoSuchInvitation = errors.New("no pending invitation for this address")
 
 func invitePrefix(slug string) string { return "invites/" + slug + "/" }
 
-// inviteName keys an invitation by the hash of the lowercased address, so
+// inviteName keys an invitation by the hash of the address's key, so
 // that an address of any shape makes a valid store key, and a lookup at
 // login is one read.
 func inviteName(slug, email string) string {
 	return invitePrefix(slug) + relay.TokenKey(memberKey(email))[:40]
 }
 
-// Invite records an invitation of email to project as role and sends it
-// when the relay has a mailer. It returns the invitation, the link to
-// the sign-in page it names, and whether it was e-mailed.
-func (n *Native) Invite(ctx context.Context, project, email, role, by string) (Invitation, string, bool, error) {
+// Invite records an invitation of email to project as role, asked by by,
+// and sends it when the relay has a mailer. It returns the invitation,
+// the link to the sign-in page it names, and whether it was e-mailed. A
+// member, or an address invited already, is refused.
+func (n *Native) Invite(ctx context.Context, project, email, role string, by Actor) (Invitation, string, bool, error) {
 	p := n.projects[project]
 	if p == nil {
 		return Invitation{}, "", false, ErrUnknownProject
 	}
-	k, err := checkMember(email, role)
+	k, err := inviteeKey(email, role)
 	if err != nil {
 		return Invitation{}, "", false, err
 	}
-	if role == "" || !mail.ValidAddress(k) || !strings.Contains(k, "@") {
+	if role == "" || !mail.ValidAddress(k) {
 		return Invitation{}, "", false, fmt.Errorf("%w: an invitation needs an e-mail address and a role", ErrBadMember)
 	}
-	if p.Members[k] != "" {
-		return Invitation{}, "", false, ErrConfigMember
-	}
-	stored, err := n.readMembers(ctx, project)
-	if err != nil {
-		return Invitation{}, "", false, err
-	}
-	if _, ok := stored.Members[k]; ok {
-		return Invitation{}, "", false, fmt.Errorf("%w: %s is a member already: give them another role instead", ErrBadMember, k)
-	}
-	now := n.cfg.Now().UTC().Truncate(time.Second)
-	inv := Invitation{Email: k, Role: role, By: by, Created: now, Expires: now.Add(mail.InvitationValidity)}
 	// The sign-in page of the project's first site: any login there with
 	// the invited address, by any provider, accepts the invitation.
 	origins := n.targets(ctx, p).Origins
@@ -83,19 +75,28 @@ func (n *Native) Invite(ctx context.Context, project, email, role, by string) (I
 		return Invitation{}, "", false, errors.New("the project has no callback origins yet: add one, then invite")
 	}
 	link := origins[0].String()
-	data, _ := json.Marshal(inv)
-	if err := n.cfg.Store.Put(ctx, inviteName(project, k), data, mail.InvitationValidity); err != nil {
+	now := n.cfg.Now().UTC().Truncate(time.Second)
+	inviter := by
+	inv := Invitation{Email: k, Role: role, By: by.Name, Inviter: &inviter, Created: now, Expires: now.Add(mail.InvitationValidity)}
+	err = n.changeMembers(ctx, project, by, MemberChange{Action: ActionInvite, Who: k, NewRole: role},
+		func(*memberRecord, MemberChange) (string, error) {
+			data, _ := json.Marshal(inv)
+			if err := n.cfg.Store.Put(ctx, inviteName(project, k), data, mail.InvitationValidity); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("invited %s as %s", k, role), nil
+		})
+	if err != nil {
 		return Invitation{}, "", false, err
 	}
-	n.audit(ctx, project, by, fmt.Sprintf("invited %s as %s", k, role))
 	if n.cfg.Mailer == nil {
 		return inv, link, false, nil
 	}
-	inviter := by
-	if inviter == "" {
-		inviter = "The " + project + " team"
+	name := by.Name
+	if name == "" {
+		name = "The " + project + " team"
 	}
-	msg, err := mail.InvitationMessage(mail.Invitation{To: k, Site: project, Inviter: inviter, Role: role, Link: link})
+	msg, err := mail.InvitationMessage(mail.Invitation{To: k, Site: project, Inviter: name, Role: role, Link: link})
 	if err == nil {
 		err = n.cfg.Mailer.Send(ctx, msg)
 	}
@@ -106,23 +107,56 @@ func (n *Native) Invite(ctx context.Context, project, email, role, by string) (I
 	return inv, link, true, nil
 }
 
-// RevokeInvitation drops the pending invitation of email to project.
-func (n *Native) RevokeInvitation(ctx context.Context, project, email, by string) error {
+// inviteeKey checks an invited address and role, and returns the
+// address's key.
+func inviteeKey(email, role string) (string, error) {
+	k, err := identity.Email(email)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
+	}
+	if _, err := checkMember(k, role); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
+// RevokeInvitation drops the pending invitation of email to project,
+// asked by by.
+func (n *Native) RevokeInvitation(ctx context.Context, project, email string, by Actor) error {
 	if n.projects[project] == nil {
 		return ErrUnknownProject
 	}
-	k, err := checkMember(email, "")
+	k, err := inviteeKey(email, "")
 	if err != nil {
 		return err
 	}
-	if _, err := n.cfg.Store.Take(ctx, inviteName(project, k)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoSuchInvitation
-		}
-		return err
+	return n.changeMembers(ctx, project, by, MemberChange{Action: ActionRevoke, Who: k},
+		func(_ *memberRecord, c MemberChange) (string, error) {
+			if _, err := n.cfg.Store.Take(ctx, inviteName(project, k)); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return "", ErrNoSuchInvitation // accepted in the meantime
+				}
+				return "", err
+			}
+			return fmt.Sprintf("revoked the invitation of %s as %s", k, c.Invited), nil
+		})
+}
+
+// pendingInvitation is the pending invitation of the address k, the zero
+// Invitation for none.
+func (n *Native) pendingInvitation(ctx context.Context, project, k string) (Invitation, error) {
+	var inv Invitation
+	data, err := n.cfg.Store.Get(ctx, inviteName(project, k))
+	if errors.Is(err, store.ErrNotFound) {
+		return inv, nil
 	}
-	n.audit(ctx, project, by, "revoked the invitation of "+k)
-	return nil
+	if err != nil {
+		return inv, err
+	}
+	if err := json.Unmarshal(data, &inv); err != nil {
+		return inv, fmt.Errorf("invitation of %s: %v", k, err)
+	}
+	return inv, nil
 }
 
 // Invitations lists project's pending invitations.
@@ -152,7 +186,7 @@ func (n *Native) Invitations(ctx context.Context, project string) ([]Invitation,
 // pending invitation of any of the user's verified addresses, then
 // returns the user's role ("" for none). Every provider's login ends here.
 func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error) {
-	for _, e := range m.Emails {
+	for _, e := range emailKeys(m.Emails) {
 		data, err := n.cfg.Store.Take(ctx, inviteName(p.Slug, e))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -161,16 +195,37 @@ func (n *Native) admit(ctx context.Context, p *Project, m member) (string, error
 			return "", fmt.Errorf("%w: reading invitations: %v", errUnavailable, err)
 		}
 		var inv Invitation
-		if json.Unmarshal(data, &inv) != nil || !ValidRole(inv.Role) {
+		if json.Unmarshal(data, &inv) != nil {
 			continue
 		}
-		who := m.Login
-		if who == "" {
-			who = memberKey(e)
-		}
-		if _, err := n.AddMember(ctx, p.Slug, memberKey(e), inv.Role, who+" (accepted the invitation)"); err != nil && !errors.Is(err, ErrConfigMember) {
+		if err := n.accept(ctx, p, e, inv, m); err != nil {
 			return "", fmt.Errorf("%w: accepting an invitation: %v", errUnavailable, err)
 		}
 	}
 	return n.roleIn(ctx, p, m)
+}
+
+// accept makes the address k a member with the role inv offers, when the
+// rule lets the inviter, as they are now, grant it: an inviter removed or
+// lowered since, or an address that became a member meanwhile (whose role
+// stays as it is), voids the invitation, which is recorded in the members
+// log. An invitation that names no inviter is void too. The error is the
+// store's only.
+func (n *Native) accept(ctx context.Context, p *Project, k string, inv Invitation, m member) error {
+	who := m.Login
+	if who == "" {
+		who = k
+	}
+	var inviter Actor
+	if inv.Inviter != nil {
+		inviter = *inv.Inviter
+	}
+	inviter.Name = who + " (accepted the invitation of " + inv.By + ")"
+	_, err := n.putMember(ctx, p.Slug, k, inv.Role, inviter, ActionAccept)
+	var refusal *MemberRefusal
+	if errors.As(err, &refusal) || errors.Is(err, ErrBadMember) {
+		n.audit(ctx, p.Slug, who, fmt.Sprintf("the invitation of %s as %s (by %s) is void: %v", k, inv.Role, inv.By, err))
+		return nil
+	}
+	return err
 }

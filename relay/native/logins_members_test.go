@@ -51,7 +51,7 @@ func TestPageSignInWithOIDC(t *testing.T) {
 func TestEmailLinkAcceptsInvitation(t *testing.T) {
 	env, smtp, _ := emailEnv(t)
 	ctx := context.Background()
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "new@example.com", "author", "ada"); err != nil {
+	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "new@example.com", "author", Actor{Name: "ada", Login: "ada"}); err != nil {
 		t.Fatal(err)
 	}
 	// A stranger still gets nothing.

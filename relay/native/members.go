@@ -6,19 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Members. A project's members come from two places: the configuration
 // (the Caddyfile's member lines: read-only here) and the store (added,
-// changed and removed through the admin API and `caddy outstatic member`).
+// changed and removed on the relay's Members page, through the admin API
+// and `caddy outstatic member`, and by accepted invitations; every such
+// change is judged by one rule, memberrule.go, in memberchanges.go).
 // A user's effective role is the configuration's when it lists them, else
 // the store's. roleOf is the one lookup; every step of a session (login,
 // exchange, refresh, parser, media) goes through it, so a removed member or
@@ -37,7 +39,8 @@ const memberCacheTTL = time.Second
 
 // StoredMember is a member kept in the store.
 type StoredMember struct {
-	// Who is a GitHub login or an e-mail address, lowercased.
+	// Who is a GitHub login or an e-mail address, as its key (package
+	// identity).
 	Who string `json:"who"`
 	// Role is owner, admin, manager, editor or author.
 	Role string `json:"role"`
@@ -62,10 +65,11 @@ type memberRecord struct {
 	Members map[string]StoredMember `json:"members"`
 }
 
-// Errors of member changes, for the admin API to answer with.
+// Errors of member changes (with those of memberrule.go), for the doors
+// to answer with: MemberChangeStatus maps them to HTTP statuses.
 var (
 	// ErrConfigMember: the member is listed in the configuration, which
-	// the admin API does not change.
+	// no door changes at run time.
 	ErrConfigMember = errors.New("this member is listed in the Caddyfile (member lines are read-only): change it there")
 	// ErrNoSuchMember: remove or role of someone the store does not hold.
 	ErrNoSuchMember = errors.New("no such stored member")
@@ -89,30 +93,34 @@ type cachedMembers struct {
 }
 
 // roleOf finds the user among p's members, by login or by a verified
-// e-mail address, whatever their case: the configuration first, then the
-// store. "" is not a member. It is the one membership lookup.
+// e-mail address, by their keys (identity.go): the configuration first,
+// then the store. "" is not a member. It is the one membership lookup.
 func (n *Native) roleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	ids := make([]string, 0, 1+len(emails))
-	for _, id := range append([]string{login}, emails...) {
-		if k := memberKey(id); k != "" {
-			ids = append(ids, k)
-		}
-	}
-	for _, k := range ids {
-		if role := p.Members[k]; role != "" {
-			return role, nil
-		}
+	ids := userKeys(login, emails)
+	if role := roleAmong(p, memberRecord{}, ids); role != "" {
+		return role, nil
 	}
 	rec, err := n.storedMembers(ctx, p.Slug)
 	if err != nil {
 		return "", err
 	}
+	return roleAmong(p, rec, ids), nil
+}
+
+// roleAmong is the role of the user listed by one of ids: p's
+// configuration first, then the stored members rec.
+func roleAmong(p *Project, rec memberRecord, ids []string) string {
 	for _, k := range ids {
-		if m, ok := rec.Members[k]; ok {
-			return m.Role, nil
+		if role := p.Members[k]; role != "" {
+			return role
 		}
 	}
-	return "", nil
+	for _, k := range ids {
+		if m, ok := rec.Members[k]; ok {
+			return m.Role
+		}
+	}
+	return ""
 }
 
 // roleIn finds m among p's members.
@@ -160,6 +168,7 @@ func (n *Native) readMembers(ctx context.Context, slug string) (memberRecord, er
 	if rec.Members == nil {
 		rec.Members = map[string]StoredMember{}
 	}
+	rec.Members = rekeyMembers(rec.Members)
 	return rec, nil
 }
 
@@ -188,127 +197,14 @@ func (n *Native) Members(ctx context.Context, project string) ([]MemberInfo, err
 
 // checkMember is the one check of a member given to the admin API.
 func checkMember(who, role string) (string, error) {
-	k := memberKey(who)
-	if k == "" || len(k) > 254 || strings.ContainsAny(k, " \t\r\n<>\"'") {
-		return "", fmt.Errorf("%w: %q is not a GitHub login or an e-mail address", ErrBadMember, who)
+	k, err := identity.Member(who)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadMember, err)
 	}
 	if role != "" && !ValidRole(role) {
 		return "", fmt.Errorf("%w: role %q is not owner, admin, manager, editor or author", ErrBadMember, role)
 	}
 	return k, nil
-}
-
-// AddMember adds who to project's stored members with role, or gives a
-// stored member that role. by names who asked, for the log.
-func (n *Native) AddMember(ctx context.Context, project, who, role, by string) (StoredMember, error) {
-	return n.putMember(ctx, project, who, role, by, false)
-}
-
-// SetRole gives a stored member another role; a lowered role counts at
-// once for what the relay lets the member's sessions change.
-func (n *Native) SetRole(ctx context.Context, project, who, role, by string) (StoredMember, error) {
-	return n.putMember(ctx, project, who, role, by, true)
-}
-
-func (n *Native) putMember(ctx context.Context, project, who, role, by string, mustExist bool) (StoredMember, error) {
-	k, err := checkMember(who, role)
-	if err != nil {
-		return StoredMember{}, err
-	}
-	if role == "" {
-		return StoredMember{}, fmt.Errorf("%w: a role is required", ErrBadMember)
-	}
-	var out StoredMember
-	err = n.changeMembers(ctx, project, k, func(rec *memberRecord) (string, error) {
-		prev, found := rec.Members[k]
-		if mustExist && !found {
-			return "", ErrNoSuchMember
-		}
-		out = StoredMember{Who: k, Role: role, Since: n.cfg.Now().UTC().Truncate(time.Second), By: by}
-		rec.Members[k] = out
-		if found {
-			return fmt.Sprintf("role of %s: %s → %s", k, prev.Role, role), nil
-		}
-		return fmt.Sprintf("added %s as %s", k, role), nil
-	}, by)
-	return out, err
-}
-
-// RemoveMember removes who from project's stored members. Their sessions
-// end at their next refresh or parser call.
-func (n *Native) RemoveMember(ctx context.Context, project, who, by string) error {
-	k, err := checkMember(who, "")
-	if err != nil {
-		return err
-	}
-	return n.changeMembers(ctx, project, k, func(rec *memberRecord) (string, error) {
-		prev, found := rec.Members[k]
-		if !found {
-			return "", ErrNoSuchMember
-		}
-		delete(rec.Members, k)
-		return fmt.Sprintf("removed %s (%s)", k, prev.Role), nil
-	}, by)
-}
-
-// changeMembers applies change to project's record under its lock, writes
-// it, drops this instance's copy and logs what changed. Members listed in
-// the configuration are refused: the Caddyfile is their one source.
-func (n *Native) changeMembers(ctx context.Context, project, k string, change func(*memberRecord) (string, error), by string) error {
-	p := n.projects[project]
-	if p == nil {
-		return ErrUnknownProject
-	}
-	if p.Members[k] != "" {
-		return ErrConfigMember
-	}
-	unlock, err := n.lockStore(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	rec, err := n.readMembers(ctx, project)
-	if err != nil {
-		return err
-	}
-	what, err := change(&rec)
-	if err != nil {
-		return err
-	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	if err := n.cfg.Store.Put(ctx, membersName(project), data, 0); err != nil {
-		return err
-	}
-	n.members.mu.Lock()
-	delete(n.members.m, project)
-	n.members.mu.Unlock()
-	n.audit(ctx, project, by, what)
-	return nil
-}
-
-// lockStore takes a lock record in the store, waiting a few seconds for
-// it; busy is the error when it stays taken.
-func (n *Native) lockStore(ctx context.Context, name, busy string) (func(), error) {
-	for i := 0; ; i++ {
-		err := n.cfg.Store.PutNew(ctx, name, []byte{1}, keyLockTTL)
-		if err == nil {
-			return func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), name) }, nil
-		}
-		if !errors.Is(err, store.ErrExists) {
-			return nil, err
-		}
-		if i == 50 {
-			return nil, errors.New(busy)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // auditTTL is how long the record of a member change is kept.

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -82,10 +83,11 @@ func (n *Native) SignInProviders() []string {
 func (n *Native) PublicBase() string { return n.base }
 
 // ProjectAt finds the project the pages' URL names by account and project
-// slug; nil for none. GitHub account names are compared without case.
+// slug; nil for none. GitHub account names are compared without ASCII
+// case, and nothing else folded (the Kelvin sign is not "k").
 func (n *Native) ProjectAt(account, slug string) *Project {
 	p := n.projects[slug]
-	if p == nil || !strings.EqualFold(p.Account, account) {
+	if p == nil || !identity.SameLogin(p.Account, account) {
 		return nil
 	}
 	return p
@@ -152,7 +154,7 @@ func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *Pro
 	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
 	ticket, _, err := n.seal.seal(purposeTicket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
-		n.finish(w, r, st.Callback, "sign-in-failed")
+		n.finish(w, r, n.providerOf(st), st.Callback, "sign-in-failed")
 		return
 	}
 	n.log.Info("pages sign-in completed", zap.String("project", p.Slug), zap.String("login", m.Login))

@@ -115,6 +115,9 @@ func (n *Native) refuseOperation(w http.ResponseWriter, p *Project, c *sessionCl
 	protocol.WriteError(w, http.StatusForbidden, "forbidden-operation")
 }
 
+// repositoryIDQuery asks for the node ID of a repository.
+const repositoryIDQuery = `query RepositoryID($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`
+
 var errRepositoryHidden = errors.New("github does not show the project's repository to this member")
 
 // projectRepositoryID asks GitHub, with the member's token, for the node ID
@@ -125,7 +128,7 @@ var errRepositoryHidden = errors.New("github does not show the project's reposit
 // with its former self.
 func (n *Native) projectRepositoryID(ctx context.Context, token string, p *Project) (string, error) {
 	body, err := json.Marshal(map[string]any{
-		"query":         `query RepositoryID($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`,
+		"query":         repositoryIDQuery,
 		"variables":     map[string]string{"owner": p.RepoOwner, "name": p.RepoSlug},
 		"operationName": "RepositoryID",
 	})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 )
 
 // githubLogin is the GitHub login provider: the relay's own OAuth app (or
@@ -130,7 +132,10 @@ func (g *githubLogin) user(ctx context.Context, token string) (githubIdentity, e
 		id.Name = *u.Name
 	}
 	for _, e := range emails {
-		if !e.Verified || e.Email == "" {
+		// An address that does not parse by the identity rule is no
+		// member's, and not shown either.
+		key, err := identity.Email(e.Email)
+		if !e.Verified || err != nil {
 			continue
 		}
 		if e.Primary || id.Email == "" {
@@ -138,9 +143,9 @@ func (g *githubLogin) user(ctx context.Context, token string) (githubIdentity, e
 		}
 		// The primary address first, so that a cut keeps it.
 		if e.Primary {
-			id.Emails = append([]string{e.Email}, id.Emails...)
+			id.Emails = append([]string{key}, id.Emails...)
 		} else {
-			id.Emails = append(id.Emails, e.Email)
+			id.Emails = append(id.Emails, key)
 		}
 	}
 	if len(id.Emails) > maxEmails {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -214,10 +215,14 @@ func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (member, 
 	if v := claims.Verified; v != true && v != "true" {
 		return member{}, fmt.Errorf("%w: the e-mail address is not verified", errUserData)
 	}
-	if !mail.ValidAddress(claims.Email) {
+	// The address the issuer vouches for is the member it may be, by its
+	// key; one that does not parse, or that a look-alike would need
+	// folding to match, is no one's.
+	key, err := identity.Email(claims.Email)
+	if err != nil || !mail.ValidAddress(claims.Email) {
 		return member{}, fmt.Errorf("%w: no valid e-mail address", errUserData)
 	}
-	return member{Email: claims.Email, Emails: []string{claims.Email}, Name: claims.Name, Avatar: claims.Picture}, nil
+	return member{Email: claims.Email, Emails: []string{key}, Name: claims.Name, Avatar: claims.Picture}, nil
 }
 
 // serveGoogleExchange answers #3 with the relay's OpenID Connect start

@@ -10,8 +10,9 @@
 // (media.go), the token's renewal (github_token.go), and
 // validate-github-user (validate.go); AI completions (generate.go) and the
 // content scan with the relay's own repository token (scan.go). Members
-// kept in the store and invitations: members.go, invitations.go. It does
-// not import Caddy.
+// kept in the store and invitations: members.go, invitations.go; members
+// are keyed by package identity's rule (identity.go), projects' store
+// records by their slug (slug.go). It does not import Caddy.
 package native
 
 import (
@@ -29,6 +30,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -50,8 +52,8 @@ func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
 
 // Project is a project the native relay serves.
 type Project struct {
-	// Slug names the project (project_slug); it is also its project_id
-	// unless ID is set.
+	// Slug names the project (project_slug) and its store records
+	// (CheckSlug); it is also its project_id unless ID is set.
 	Slug string
 	ID   string
 	// Account is account_slug; default: the repository owner.
@@ -63,8 +65,9 @@ type Project struct {
 	Pro bool
 	// Targets are the project's callback origins.
 	Targets validate.Targets
-	// Members maps a GitHub login or e-mail address, in any case, to a
-	// role. NewNative folds the case: GitHub compares both without it.
+	// Members maps a GitHub login or e-mail address to a role. NewNative
+	// keys each by the identity rule (package identity: ASCII case only)
+	// and refuses one that does not parse.
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
@@ -141,10 +144,12 @@ type NativeConfig struct {
 	// installation token. Nil: the scan answers 501.
 	RepoToken func(ctx context.Context, p *Project) (string, error)
 
-	// StartLimit bounds the login starts per client IP (startlimit.go).
+	// StartLimit bounds the login starts per client and project
+	// (startlimit.go).
 	StartLimit StartLimit
 	// ClientIP names a request's client (behind trusted proxies, the one
-	// they name); default: the peer address.
+	// they name); default: the peer address. A keyed call may name the
+	// browser it is made for instead (client.go).
 	ClientIP func(*http.Request) string
 }
 
@@ -175,7 +180,7 @@ type Native struct {
 	originCache originCache                  // stored callback origins, briefly (origins.go)
 	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
 
-	starts *ratelimit.Limiter // login starts per client IP; nil: no limit
+	starts *ratelimit.Limiter // login starts per project and client (limitKey); nil: no limit
 }
 
 // Lifetimes of what the native relay hands out.
@@ -220,7 +225,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	}
 	cfg.AppHosts = appHosts
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = peerIP
+		cfg.ClientIP = relay.PeerIP
 	}
 	starts, err := cfg.StartLimit.limiter(cfg.Now)
 	if err != nil {
@@ -234,8 +239,11 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
-		if p.Slug == "" || n.projects[p.Slug] != nil {
-			return nil, fmt.Errorf("project %q: empty or repeated slug", p.Slug)
+		if err := CheckSlug(p.Slug); err != nil {
+			return nil, err
+		}
+		if n.projects[p.Slug] != nil {
+			return nil, fmt.Errorf("project %q: repeated slug", p.Slug)
 		}
 		if p.ID == "" {
 			p.ID = p.Slug
@@ -248,9 +256,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 			if !ValidRole(role) {
 				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
 			}
-			k := memberKey(who)
-			if k == "" {
-				return nil, fmt.Errorf("project %q: a member has an empty login or e-mail address", p.Slug)
+			k, err := identity.Member(who)
+			if err != nil {
+				return nil, fmt.Errorf("project %q: member: %v", p.Slug, err)
 			}
 			if prev, ok := members[k]; ok && prev != role {
 				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
@@ -300,13 +308,16 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 
 // ServeHTTP routes a call to its endpoint (package protocol's table).
 func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// What the request says of its client counts only if its key does
+	// (client.go); nothing after this reads the header.
+	r = withClientClaim(r)
 	switch ep := protocol.Lookup(r.URL.Path); ep {
 	case protocol.Project:
 		n.only(w, r, ep, n.serveProject)
 	case protocol.GitHubExchange:
 		n.only(w, r, ep, n.serveGitHubExchange)
 	case protocol.GitHubStart:
-		n.only(w, r, ep, n.limitStarts(n.serveStart))
+		n.only(w, r, ep, n.serveStart)
 	case protocol.GitHubCallback:
 		n.only(w, r, ep, n.serveGitHubCallback)
 	case protocol.DevLogin:
@@ -360,6 +371,7 @@ func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message str
 	if ok {
 		p, err := n.projectForKey(r.Context(), key)
 		if err == nil {
+			trustClientClaim(r)
 			return p
 		}
 		if !errors.Is(err, relay.ErrMalformedKey) {

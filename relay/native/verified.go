@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 )
 
@@ -25,10 +26,11 @@ func (n *Native) CompleteVerifiedLogin(ctx context.Context, project, callback, e
 	if err != nil {
 		return "", err
 	}
-	if !mail.ValidAddress(email) {
+	key, err := identity.Email(email)
+	if err != nil || !mail.ValidAddress(email) {
 		return "", errors.New("not an e-mail address")
 	}
-	m := member{Email: email, Emails: []string{email}, Name: name}
+	m := member{Email: email, Emails: []string{key}, Name: name}
 	if m.Role, err = n.admit(ctx, p, m); err != nil {
 		return "", err
 	}

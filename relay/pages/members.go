@@ -1,16 +1,14 @@
 package pages
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 )
 
@@ -19,22 +17,34 @@ type memberRow struct {
 	Who        string
 	Role       string
 	Configured bool // from the Caddyfile: read-only here
-	Editable   bool // the signed-in user may change or remove them
+	// Roles are the roles the signed-in user may give them, their own
+	// included; empty when they may not change it.
+	Roles     []string
+	CanRemove bool
 }
 
-// membersData is the members page's.
+// invitationRow is one pending invitation.
+type invitationRow struct {
+	native.Invitation
+	CanRevoke bool
+}
+
+// membersData is the members page's. What it offers is what the rule
+// (native.AuthorizeMemberChange) allows the signed-in user; the rule is
+// asked again, with the roles as they are then, when a form is posted.
 type membersData struct {
 	Members     []memberRow
-	Invitations []native.Invitation
-	Roles       []string // the roles the signed-in user may grant
-	CanAdd      bool
-	CanRole     bool
-	CanInvite   bool
+	Invitations []invitationRow
+	AddRoles    []string // the roles the signed-in user may add a member with
+	InviteRoles []string // and invite one with
 	Done        string
-	// Errors by field ("who", "email"), with the values to show again.
+	// Errors by field ("who", "email", "form"), with the values to show
+	// again.
 	Errors map[string]string
 	Who    string
 	Email  string
+	// The role a refused add or invite asked for, to show again.
+	AddRole, InviteRole string
 }
 
 // doneTexts are what a change that went well says, by ?done= code.
@@ -45,33 +55,23 @@ var doneTexts = map[string]string{
 	"origin-added":   "Callback origin added.", "origin-removed": "Callback origin removed.",
 }
 
-// rank is role's power: 0 for the most powerful, len for none.
-func rank(role string) int {
-	if i := slices.Index(native.Roles(), role); i >= 0 {
-		return i
-	}
-	return len(native.Roles())
-}
-
-// githubLogin is what GitHub accepts as a login.
-var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
-
-// checkWho checks a member's name: a GitHub login or an e-mail address.
+// checkWho checks a member's name by the identity rule: a GitHub login
+// or an e-mail address.
 func checkWho(who string) error {
-	if githubLogin.MatchString(who) {
-		return nil
-	}
 	if strings.Contains(who, "@") {
 		return checkEmail(who)
 	}
-	return errors.New("enter a GitHub login (letters, digits and single hyphens) or an e-mail address")
+	if _, err := identity.Login(who); err != nil {
+		return errors.New("enter a GitHub login (letters, digits and single hyphens) or an e-mail address")
+	}
+	return nil
 }
 
-// checkEmail accepts a bare e-mail address only.
+// checkEmail accepts one bare e-mail address, by the identity rule (a
+// domain that would need folding or mapping to be valid is refused).
 func checkEmail(email string) error {
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return errors.New("enter one e-mail address, such as ada@example.com")
+	if _, err := identity.Email(email); err != nil {
+		return errors.New("enter one e-mail address, such as ada@example.com, with its domain as registered")
 	}
 	return nil
 }
@@ -106,85 +106,103 @@ func (p *Pages) serveMembers(q *request) {
 	p.render(q, status, "members", data)
 }
 
-// fillMembers reads the members and invitations into data.
+// fillMembers reads the members and invitations into data, with what
+// the rule lets the signed-in user do to each.
 func (p *Pages) fillMembers(q *request, data *membersData) error {
-	ctx, mine := q.r.Context(), rank(q.role)
+	ctx, roles := q.r.Context(), native.Roles()
 	list, err := p.relay.Members(ctx, q.project.Slug)
 	if err != nil {
 		return err
 	}
+	owners := 0
 	for _, m := range list {
-		configured := m.Source != "store"
-		data.Members = append(data.Members, memberRow{Who: m.Who, Role: m.Role, Configured: configured,
-			Editable: !configured && rank(m.Role) >= mine})
+		if m.Role == "owner" {
+			owners++
+		}
 	}
-	if data.Invitations, err = p.relay.Invitations(ctx, q.project.Slug); err != nil {
+	allowed := func(c native.MemberChange) bool {
+		c.Owners = owners
+		return native.AuthorizeMemberChange(q.role, c) == nil
+	}
+	for _, m := range list {
+		row := memberRow{Who: m.Who, Role: m.Role, Configured: m.Source != "store"}
+		target := native.MemberChange{Who: m.Who, Role: m.Role, Configured: row.Configured}
+		for _, r := range roles {
+			target.Action, target.NewRole = native.ActionRole, r
+			if allowed(target) {
+				row.Roles = append(row.Roles, r)
+			}
+		}
+		if len(row.Roles) < 2 {
+			row.Roles = nil
+		}
+		target.Action, target.NewRole = native.ActionRemove, ""
+		row.CanRemove = allowed(target)
+		data.Members = append(data.Members, row)
+	}
+	invitations, err := p.relay.Invitations(ctx, q.project.Slug)
+	if err != nil {
 		return err
 	}
+	for _, inv := range invitations {
+		data.Invitations = append(data.Invitations, invitationRow{Invitation: inv,
+			CanRevoke: allowed(native.MemberChange{Action: native.ActionRevoke, Who: inv.Email, Invited: inv.Role})})
+	}
 	slices.SortFunc(data.Members, func(a, b memberRow) int {
-		if c := rank(a.Role) - rank(b.Role); c != 0 {
+		if c := slices.Index(roles, a.Role) - slices.Index(roles, b.Role); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Who, b.Who)
 	})
-	for _, r := range native.Roles() {
-		if rank(r) >= mine {
-			data.Roles = append(data.Roles, r)
+	for _, r := range roles {
+		if allowed(native.MemberChange{Action: native.ActionAdd, NewRole: r}) {
+			data.AddRoles = append(data.AddRoles, r)
+		}
+		if allowed(native.MemberChange{Action: native.ActionInvite, NewRole: r}) {
+			data.InviteRoles = append(data.InviteRoles, r)
 		}
 	}
-	data.CanAdd = q.can("members.manage")
-	data.CanRole = q.can("roles.manage")
-	data.CanInvite = q.can("invites.manage")
 	return nil
 }
 
 // changeMembers applies one members form. It returns the done code of a
 // change made, or the status of a form refused (its reason in
-// data.Errors), or the error of a store that failed.
+// data.Errors), or the error of a store that failed. Whether the change
+// is allowed is the relay's to say: it asks the rule under the members'
+// lock, with the signed-in user's role and the target's as they are then.
 func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error) {
-	ctx, slug, by := q.r.Context(), q.project.Slug, q.sess.User.Login
+	ctx, slug, user := q.r.Context(), q.project.Slug, q.sess.User
+	by := native.Actor{Name: user.Login, Login: user.Login, Emails: user.Emails}
+	if by.Name == "" {
+		by.Name = user.Email
+	}
 	action := q.r.PostFormValue("action")
 	who := strings.TrimSpace(q.r.PostFormValue("who"))
 	role := q.r.PostFormValue("role")
-	need := map[string]string{"add": "members.manage", "remove": "members.manage", "role": "roles.manage",
-		"invite": "invites.manage", "revoke": "invites.manage"}[action]
-	if need == "" {
-		data.Errors["form"] = "This form does not do that."
-		return "", http.StatusBadRequest, nil
-	}
-	if !q.can(need) {
-		data.Errors["form"] = "Your role (" + q.role + ") does not allow this: it needs " + need + "."
-		return "", http.StatusForbidden, nil
-	}
-	if action != "remove" && action != "revoke" && (!native.ValidRole(role) || rank(role) < rank(q.role)) {
-		data.Errors["form"] = "You may grant a role up to your own (" + q.role + ")."
-		return "", http.StatusForbidden, nil
-	}
 	field := "who"
 	switch action {
 	case "add", "role", "remove":
 		data.Who = who
+		if action == "add" {
+			data.AddRole = role
+		}
 		if err := checkWho(who); err != nil {
 			data.Errors["who"] = err.Error()
 			return "", http.StatusBadRequest, nil
 		}
-		if action != "add" {
-			current, err := p.storedRole(ctx, slug, who)
-			if err != nil {
-				return "", 0, err
-			}
-			if current != "" && rank(current) < rank(q.role) {
-				data.Errors["form"] = who + " is " + current + ", above your role (" + q.role + ")."
-				return "", http.StatusForbidden, nil
-			}
-		}
 	case "invite", "revoke":
 		field, who = "email", strings.TrimSpace(q.r.PostFormValue("email"))
 		data.Email = who
+		if action == "invite" {
+			data.InviteRole = role
+		}
 		if err := checkEmail(who); err != nil {
 			data.Errors["email"] = err.Error()
 			return "", http.StatusBadRequest, nil
 		}
+	default:
+		data.Errors["form"] = "This form does not do that."
+		return "", http.StatusBadRequest, nil
 	}
 	var err error
 	done := map[string]string{"add": "added", "role": "role", "remove": "removed", "invite": "invited", "revoke": "revoked"}[action]
@@ -210,34 +228,20 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 	case "revoke":
 		err = p.relay.RevokeInvitation(ctx, slug, who, by)
 	}
-	switch {
-	case errors.Is(err, native.ErrConfigMember):
-		data.Errors[field] = who + " is a member in the Caddyfile: change them there."
-		return "", http.StatusConflict, nil
-	case errors.Is(err, native.ErrNoSuchMember), errors.Is(err, native.ErrNoSuchInvitation):
-		data.Errors["form"] = who + " is not there any more."
-		return "", http.StatusNotFound, nil
-	case errors.Is(err, native.ErrBadMember):
-		data.Errors[field] = err.Error()
-		return "", http.StatusBadRequest, nil
-	case err != nil:
+	if status := native.MemberChangeStatus(err); err != nil && status != http.StatusInternalServerError {
+		// A refusal: the rule's reason, next to the field when it is
+		// about what was entered there.
+		key := "form"
+		if status == http.StatusBadRequest || errors.Is(err, native.ErrMemberExists) ||
+			errors.Is(err, native.ErrInvitationPending) || (action == "add" || action == "invite") && errors.Is(err, native.ErrConfigMember) {
+			key = field
+		}
+		data.Errors[key] = err.Error()
+		return "", status, nil
+	} else if err != nil {
 		return "", 0, err
 	}
-	p.log.Info("pages: members changed", zap.String("project", slug), zap.String("by", by),
+	p.log.Info("pages: members changed", zap.String("project", slug), zap.String("by", by.Name),
 		zap.String("action", action), zap.String("who", who), zap.String("role", role))
 	return done, 0, nil
-}
-
-// storedRole is who's stored role in project, "" for none.
-func (p *Pages) storedRole(ctx context.Context, project, who string) (string, error) {
-	list, err := p.relay.Members(ctx, project)
-	if err != nil {
-		return "", err
-	}
-	for _, m := range list {
-		if m.Source == "store" && strings.EqualFold(m.Who, who) {
-			return m.Role, nil
-		}
-	}
-	return "", nil
 }

@@ -78,7 +78,7 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 		t.Fatal(err)
 	}
 	for who, role := range map[string]string{"mia": "manager", "ann": "author"} {
-		if _, err := n.AddMember(context.Background(), "blog", who, role, "test"); err != nil {
+		if _, err := n.AddMember(context.Background(), "blog", who, role, native.OperatorActor("test")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -548,7 +548,7 @@ func TestRoleReadAtEveryRequest(t *testing.T) {
 	mia.signIn("mia")
 	const members = "/home/acme/blog/members"
 	token := mia.csrf(members)
-	if err := env.relay.RemoveMember(context.Background(), "blog", "mia", "test"); err != nil {
+	if err := env.relay.RemoveMember(context.Background(), "blog", "mia", native.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
 	if st, body, _ := mia.do(http.MethodGet, members, nil); st != http.StatusForbidden || !strings.Contains(body, "not a member") {
@@ -559,5 +559,59 @@ func TestRoleReadAtEveryRequest(t *testing.T) {
 	}
 	if env.storedRole(t, "x") != "" {
 		t.Fatal("a removed member changed the members")
+	}
+}
+
+// The page offers only what the rule allows the signed-in user, and the
+// relay refuses the rest when posted anyway: a manager re-adding a member
+// is told they are one (their role unchanged), an owner's invitation
+// above the manager has no Revoke button, and the manager's own rows
+// offer no role change (no roles.manage).
+func TestMembersPageFollowsTheRule(t *testing.T) {
+	env := newPagesEnv(t)
+	ctx, op := context.Background(), native.OperatorActor("test")
+	if _, err := env.relay.AddMember(ctx, "blog", "olga", "owner", op); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := env.relay.Invite(ctx, "blog", "kim@example.com", "admin", op); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := env.relay.Invite(ctx, "blog", "cy@example.com", "author", op); err != nil {
+		t.Fatal(err)
+	}
+	const page = "/home/acme/blog/members"
+	mia := env.browser(t)
+	mia.signIn("mia")
+	_, body, _ := mia.do(http.MethodGet, page, nil)
+	for _, absent := range []string{`aria-label="Remove olga"`, `id="role-olga"`, `id="role-ann"`,
+		`aria-label="Revoke the invitation of kim@example.com"`, `<option>owner</option>`, `<option>admin</option>`} {
+		if strings.Contains(body, absent) {
+			t.Errorf("the manager's page offers %s", absent)
+		}
+	}
+	for _, present := range []string{`aria-label="Remove ann"`, `aria-label="Revoke the invitation of cy@example.com"`, `<option>manager</option>`} {
+		if !strings.Contains(body, present) {
+			t.Errorf("the manager's page lacks %s", present)
+		}
+	}
+	st, body, _ := mia.post(page, url.Values{"action": {"add"}, "who": {"Ann"}, "role": {"manager"}})
+	if st != http.StatusConflict || !strings.Contains(body, `id="who-error">ann is a member already, as author`) ||
+		!strings.Contains(body, `<option selected>manager</option>`) {
+		t.Fatalf("re-adding ann: %d\n%s", st, body)
+	}
+	if env.storedRole(t, "ann") != "author" {
+		t.Fatalf("ann is %q", env.storedRole(t, "ann"))
+	}
+	if st, _, _ := mia.post(page, url.Values{"action": {"revoke"}, "email": {"kim@example.com"}}); st != http.StatusForbidden {
+		t.Fatalf("revoking an admin's invitation: %d, want 403", st)
+	}
+
+	// An owner, olga may change anyone stored, but as a stored owner
+	// beside the Caddyfile's ada she is not the last one.
+	olga := env.browser(t)
+	olga.signIn("olga")
+	_, body, _ = olga.do(http.MethodGet, page, nil)
+	if !strings.Contains(body, `id="role-olga"`) || !strings.Contains(body, `aria-label="Remove olga"`) || strings.Contains(body, `id="role-ada"`) {
+		t.Fatalf("the owner's page:\n%s", body)
 	}
 }
