@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/caddy-outstatic/caddy-outstatic/doctor"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -166,5 +167,36 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDoctorRedisFromCaddyfile: the doctor reads a token_store's redis
+// block from the Caddyfile, expands its password placeholder from the
+// environment, logs in as the ACL user and reports the form, the role and
+// the TLS state, without the password.
+func TestDoctorRedisFromCaddyfile(t *testing.T) {
+	const password = "pw-doctor-caddyfile"
+	srv := testredis.Start(t, testredis.WithACL("guard", password))
+	t.Setenv("TEST_DOCTOR_REDIS_PASSWORD", password)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	must(t, os.WriteFile(path, []byte(`http://blog.localhost {
+	outstatic {
+		callback_origin http://blog.localhost/outstatic
+		token_store redis `+srv.Addr+` {
+			username guard
+			password {env.TEST_DOCTOR_REDIS_PASSWORD}
+		}
+	}
+}
+`), 0o600))
+	var out, errOut bytes.Buffer
+	runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile"}, &out, &errOut)
+	want := "ok       redis guard token_store " + srv.Addr + ": answers: one server, role master, no TLS"
+	if !strings.Contains(out.String(), want) || errOut.Len() > 0 {
+		t.Errorf("the report lacks\n  %s\nreport:\n%s%s", want, out.String(), errOut.String())
+	}
+	if strings.Contains(out.String(), password) {
+		t.Error("the report shows the password")
 	}
 }

@@ -18,6 +18,8 @@ import (
 
 	// the demo's stand-in site, which examples/Caddyfile uses
 	_ "github.com/caddy-outstatic/caddy-outstatic/internal/demosite"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // demoConfig is examples/Caddyfile on this run's ports, with its storage
@@ -63,7 +65,7 @@ func TestDemo(t *testing.T) {
 	// The guard checks the key at the relay in the background: the first
 	// check ran before Caddy listened.
 	var home string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(testwait.Bound); ; time.Sleep(200 * time.Millisecond) {
 		_, home = get(site+"/", "")
 		if strings.Contains(home, "<code>true</code>") || time.Now().After(deadline) {
 			break

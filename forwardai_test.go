@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // Forward mode passes generate on to the service through real Caddy,
@@ -100,8 +101,8 @@ func TestForwardGenerateStreamsInCaddy(t *testing.T) {
 			if !strings.Contains(l, want) {
 				t.Fatalf("saw %q, want %q", l, want)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no %q within 10s: the stream is buffered", want)
+		case <-time.After(testwait.Bound):
+			t.Fatalf("no %q while the endpoint held the rest: the stream is buffered", want)
 		}
 	}
 	next(`"delta":"one"`)

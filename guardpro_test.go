@@ -18,7 +18,10 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -70,7 +73,7 @@ func spoofedRequest(u string) *http.Request {
 func flagHeaders(h http.Header) map[string][]string {
 	out := map[string][]string{}
 	for k, v := range h {
-		if guard.FoldEqual(k, "x-outstatic-pro") || guard.FoldEqual(k, "x-outstatic-features") || guard.FoldEqual(k, "x-outstatic-project") {
+		if protocol.FoldEqual(k, "x-outstatic-pro") || protocol.FoldEqual(k, "x-outstatic-features") || protocol.FoldEqual(k, "x-outstatic-project") {
 			out[k] = v
 		}
 	}
@@ -154,16 +157,16 @@ func TestGuardColdCacheChecksOnce(t *testing.T) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+// guardVerdicts returns the verdict cache g shares, for a test to read
+// what it holds.
+func guardVerdicts(t *testing.T, g *Guard) *verdict.Cache {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
+	v, loaded, err := verdictCaches.LoadOrNew(g.poolKey, nil)
+	if err != nil || !loaded {
+		t.Fatalf("the guard's verdict cache is not in the pool: %v", err)
 	}
+	t.Cleanup(func() { _, _ = verdictCaches.Delete(g.poolKey) })
+	return v.(pooledVerdicts).Cache
 }
 
 func hasFlags(t *testing.T, g *Guard) bool {
@@ -178,7 +181,7 @@ func TestGuardRevokedKeyDropsFlags(t *testing.T) {
 		t.Fatal("no flags with a pro key")
 	}
 	svc.SetMode(fakeservice.Unauth)
-	eventually(t, 5*time.Second, "flags dropped after a 401", func() bool { return !hasFlags(t, g) })
+	testwait.Until(t, "flags dropped after a 401", func() bool { return !hasFlags(t, g) })
 	// and Pro-only routes are refused at the edge from then on
 	next := &recordingNext{}
 	w := serve(t, g, request("POST", "https://blog.example.com/api/outstatic/generate", false), next)
@@ -188,35 +191,46 @@ func TestGuardRevokedKeyDropsFlags(t *testing.T) {
 }
 
 func TestGuardOutageKeepsFlagsForGrace(t *testing.T) {
+	const ttl, grace = 100 * time.Millisecond, time.Second
 	g, svc := proSetup(t, true, func(g *Guard) {
-		g.CacheTTL = caddy.Duration(100 * time.Millisecond)
-		g.StaleGrace = caddy.Duration(time.Second)
+		g.CacheTTL = caddy.Duration(ttl)
+		g.StaleGrace = caddy.Duration(grace)
 	})
 	if !hasFlags(t, g) {
 		t.Fatal("no flags with a pro key")
 	}
 	svc.SetMode(fakeservice.Fail)
-	start := time.Now()
 	// past the TTL, inside the grace: still Pro
-	eventually(t, 3*time.Second, "a failed refresh", func() bool { return svc.Count("/outstatic/project") >= 2 })
+	testwait.Until(t, "a failed refresh", func() bool { return svc.Count("/outstatic/project") >= 2 })
 	if !hasFlags(t, g) {
 		t.Fatal("flags dropped during the grace window")
 	}
-	eventually(t, 5*time.Second, "flags dropped after the grace window", func() bool { return !hasFlags(t, g) })
-	if time.Since(start) < 900*time.Millisecond {
-		t.Fatalf("flags dropped after %s, before the grace window ended", time.Since(start))
+	// The last good answer, as the cache records it: the flags may go
+	// only once it is older than the TTL and the grace.
+	last := guardVerdicts(t, g).Lookup(context.Background(), testKey)
+	if last.State != verdict.Valid || last.CheckedAt.IsZero() {
+		t.Fatalf("verdict during the outage: %+v", last)
+	}
+	testwait.Until(t, "flags dropped after the grace window", func() bool { return !hasFlags(t, g) })
+	if end := last.CheckedAt.Add(ttl + grace); time.Now().Before(end) {
+		t.Fatalf("flags dropped before the grace window ended (%v after the last good answer)", ttl+grace)
 	}
 }
 
 func TestGuardHungServiceNeverDelays(t *testing.T) {
-	g, svc := proSetup(t, true, func(g *Guard) { g.CacheTTL = caddy.Duration(100 * time.Millisecond) })
+	// The check timeout is an hour: a hung refresh holds until the test
+	// ends, so requests that finish did not wait for it.
+	g, svc := proSetup(t, true, func(g *Guard) {
+		g.CacheTTL = caddy.Duration(100 * time.Millisecond)
+		g.CheckTimeout = caddy.Duration(time.Hour)
+	})
 	if !hasFlags(t, g) {
 		t.Fatal("no flags")
 	}
 	svc.SetMode(fakeservice.Hang)
 	// let refreshes start and hang
-	eventually(t, 3*time.Second, "a hung refresh", func() bool { return svc.Count("/outstatic/project") >= 2 })
-	done := make(chan bool)
+	testwait.Until(t, "a hung refresh", func() bool { return svc.Count("/outstatic/project") >= 2 })
+	done := make(chan bool, 1)
 	go func() {
 		ok := true
 		for i := 0; i < 200; i++ {
@@ -224,13 +238,8 @@ func TestGuardHungServiceNeverDelays(t *testing.T) {
 		}
 		done <- ok
 	}()
-	select {
-	case ok := <-done:
-		if !ok {
-			t.Fatal("flags lost while the service hangs")
-		}
-	case <-time.After(4 * time.Second): // the check timeout is 5s: finishing first proves nobody waited
-		t.Fatal("requests waited on the hung service")
+	if ok := testwait.Recv(t, "requests while the service hangs (waiting on it, they would never end)", done); !ok {
+		t.Fatal("flags lost while the service hangs")
 	}
 }
 

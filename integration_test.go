@@ -21,6 +21,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -428,16 +429,10 @@ func TestGuardTokenStoreInCaddy(t *testing.T) {
 	if _, err := os.Stat(planted); err != nil {
 		t.Fatalf("the planted entry is not where the test looks: %v", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(planted); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no guard swept the expired entry")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.Until(t, "a guard sweeping the expired entry", func() bool {
+		_, err := os.Stat(planted)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 	// what the login left is still there, unexpired
 	left, err := st.List(t.Context(), "")
 	if err != nil || len(left) == 0 {

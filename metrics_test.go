@@ -2,6 +2,7 @@ package outstatic
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // TestMetrics: the guard counts refusals by reason and the relay its calls
@@ -131,11 +134,7 @@ func TestMetricsKeyChecks(t *testing.T) {
 	m := g.metrics
 	waitCount := func(what string, col prometheus.Collector, want float64) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); testutil.ToFloat64(col) < want; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s = %v, want %v", what, testutil.ToFloat64(col), want)
-			}
-		}
+		testwait.Until(t, fmt.Sprintf("%s reaching %v", what, want), func() bool { return testutil.ToFloat64(col) >= want })
 	}
 	waitCount("ok checks", m.keyChecks.WithLabelValues("ok"), 1)
 	failing.Store(true)

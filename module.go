@@ -4,6 +4,7 @@
 package outstatic
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -227,7 +228,10 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	if g.Headers != nil {
 		cfg.Headers = *g.Headers
 	}
-	cfg.Callbacks, cfg.Bindings, g.closeStore = guardMemory(ctx, g.TokenStore, logger)
+	cfg.Callbacks, cfg.Bindings, g.closeStore, err = guardMemory(ctx, g.TokenStore, logger)
+	if err != nil {
+		return err
+	}
 	if apiKey != "" {
 		cache, poolKey, err := loadVerdicts(serviceURL, g.KeyCheck.settings(), logger)
 		if err != nil {
@@ -326,13 +330,33 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if done {
 		return err
 	}
-	if fix.Matched() {
+	if fix.Location.Matched() {
 		w = &locationRewriter{
 			ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
-			fix:                   fix,
+			fix:                   fix.Location,
 		}
 	}
+	if fix.Session.Watching() {
+		return endSessionOnFailedRefresh(w, r, next, fix.Session)
+	}
 	return next.ServeHTTP(w, r)
+}
+
+// endSessionOnFailedRefresh passes a refresh on to the app and, when the
+// app answers that it failed, clears the session cookie on that answer
+// (guard.SessionEnd). Only an answer that may be one (a 401 with JSON, a
+// few bytes) is held back to be read; any other streams through.
+func endSessionOnFailedRefresh(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, end guard.SessionEnd) error {
+	buf := new(bytes.Buffer)
+	rec := caddyhttp.NewResponseRecorder(w, buf, end.Holds)
+	if err := next.ServeHTTP(rec, r); err != nil {
+		return err
+	}
+	if !rec.Buffered() {
+		return nil
+	}
+	end.Apply(rec.Status(), rec.Header(), buf.Bytes())
+	return rec.WriteResponse()
 }
 
 // setPlaceholders sets {http.outstatic.pro} and {http.outstatic.project}

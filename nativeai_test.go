@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeai"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 )
 
@@ -146,9 +147,9 @@ func TestNativeGenerateInCaddy(t *testing.T) {
 			if !strings.Contains(l, want) {
 				t.Fatalf("saw %q, want %q", l, want)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(testwait.Bound):
 			close(second)
-			t.Fatalf("no %q within 10s: the stream is buffered (saw %q)", want, seen)
+			t.Fatalf("no %q while the endpoint held the rest: the stream is buffered (saw %q)", want, seen)
 		}
 	}
 	next(`"type":"start"`)

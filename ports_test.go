@@ -15,15 +15,7 @@ import (
 // the usual 2999 and 9080) cannot meet. Configs and URLs are written with
 // the usual numbers and translated by ports.
 var testPorts = func() *strings.Replacer {
-	free := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-	admin, http, https := free(), free(), free()
+	admin, http, https := freeLoopbackPort(), freeLoopbackPort(), freeLoopbackPort()
 	testAdminPort = admin
 	return strings.NewReplacer(
 		"localhost:2999", fmt.Sprintf("localhost:%d", admin),
@@ -34,6 +26,16 @@ var testPorts = func() *strings.Replacer {
 }()
 
 var testAdminPort int
+
+// freeLoopbackPort is a TCP port on 127.0.0.1 free at the time of asking.
+func freeLoopbackPort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
 
 // ports rewrites the usual test ports in s to this run's.
 func ports(s string) string { return testPorts.Replace(s) }

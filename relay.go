@@ -121,7 +121,8 @@ type Relay struct {
 	// instance is refused here within this time; on the instance that
 	// changed it, at once. Default: 1s.
 	KeyRecheck caddy.Duration `json:"key_recheck,omitempty"`
-	// StartLimit bounds the login starts per client IP in native mode.
+	// StartLimit bounds the login starts per project and client IP in
+	// native mode.
 	// Default: a burst of 30, then one every 2s.
 	StartLimit *RelayStartLimit `json:"start_limit,omitempty"`
 
@@ -166,7 +167,10 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		return err
 	}
 	var closer func() error
-	rl.callbacks, closer = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	rl.callbacks, closer, err = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	if err != nil {
+		return err
+	}
 	rl.closers = append(rl.closers, closer)
 	if rl.Upstream == "" {
 		return rl.provisionNative(ctx, parseTargets, appHosts)
@@ -206,6 +210,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		Callbacks:             rl.callbacks,
 		ResponseHeaderTimeout: time.Duration(rl.ResponseTimeout), // forward applies the default
 		Logger:                rl.logger,
+		ClientIP:              clientIP,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the forwarder: %v", err)

@@ -197,18 +197,6 @@ func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) 
 	return &native.RepoApp{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
 
-// RelayRedis keeps the relay's state in Redis, for several instances.
-type RelayRedis struct {
-	// Address is Redis's host:port. Required.
-	Address string `json:"address"`
-	// Password as an {env.*} or {file.*} placeholder. Default: none.
-	Password string `json:"password,omitempty"`
-	// DB is the database number. Default: 0.
-	DB int `json:"db,omitempty"`
-	// Prefix of every key. Default: outstatic.
-	Prefix string `json:"prefix,omitempty"`
-}
-
 // publicURL is the one check of public_url: the relay's absolute http(s)
 // URL, with no query, fragment or userinfo.
 func (rl *Relay) publicURL() (*url.URL, error) {
@@ -236,7 +224,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 			return err
 		}
 	}
-	st, closer := openStore(ctx, rl.Redis, repl)
+	st, closer, err := openStore(ctx, rl.Redis, repl)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
 	rl.closers = append(rl.closers, closer)
 	if sw, ok := st.(store.Sweeper); ok {
 		go sweep(ctx, sw, rl.logger)
@@ -357,12 +348,15 @@ func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Repl
 }
 
 // RelayStartLimit bounds how often one client IP may open the native
-// relay's login start route (<public_url>/outstatic/auth/github/start),
-// where each start mints a sealed state and sends the browser to GitHub.
-// The client IP is Caddy's (trusted_proxies considered). A client past
-// the limit is answered 429 with Retry-After.
+// relay's login start routes for one project
+// (<public_url>/outstatic/auth/github/start, and the OpenID Connect
+// issuer's), where each start mints a sealed state and sends the browser
+// to the provider. Each project counts apart. The client IP is Caddy's
+// (list a proxy in front in trusted_proxies, or every browser counts as
+// the proxy's address); an IPv6 client is its /64. A client past the limit
+// is answered 429 with Retry-After.
 type RelayStartLimit struct {
-	// Burst is how many starts one IP may make at once. Default: 30.
+	// Burst is how many starts one client may make at once. Default: 30.
 	Burst int `json:"burst,omitempty"`
 	// Every is the time one start takes to come back (the steady rate).
 	// Default: 2s.

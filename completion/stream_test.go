@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeai"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 const testKey = "sk-test-secret-key-123"
@@ -38,9 +39,13 @@ func newStreamer(t *testing.T, ai *fakeai.Server, mod func(*Config)) *Streamer {
 	return s
 }
 
+// testClient is the dashboard: a relay that never answers fails the test
+// rather than hangs it.
+var testClient = &http.Client{Timeout: testwait.Bound}
+
 func post(t *testing.T, url, body string) *http.Response {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	resp, err := testClient.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +254,7 @@ func TestStreamNotBuffered(t *testing.T) {
 		if n := ai.Sent(); n != 1 {
 			t.Fatalf("endpoint had sent %d chunks when the first delta arrived, want 1", n)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Bound):
 		close(gate)
 		t.Error("the first delta did not reach the client while the endpoint held the second chunk: the stream is buffered")
 		<-got
@@ -293,7 +298,6 @@ func TestStreamRefusals(t *testing.T) {
 			ai := fakeai.New(tt.reply)
 			defer ai.Close()
 			srv := relay(t, newStreamer(t, ai, tt.mod))
-			start := time.Now()
 			resp := post(t, srv.URL, improveBody)
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.status || string(b) != tt.text {
@@ -301,9 +305,6 @@ func TestStreamRefusals(t *testing.T) {
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
-			}
-			if time.Since(start) > 3*time.Second {
-				t.Errorf("took %v", time.Since(start))
 			}
 		})
 	}
@@ -349,7 +350,6 @@ func TestStreamMidStreamErrors(t *testing.T) {
 			ai := fakeai.New(tt.reply)
 			defer ai.Close()
 			srv := relay(t, newStreamer(t, ai, tt.mod))
-			start := time.Now()
 			resp := post(t, srv.URL, improveBody)
 			checkStreamHeaders(t, resp)
 			got := decode(t, (&sseReader{t: t, br: bufio.NewReader(resp.Body)}).all())
@@ -362,9 +362,6 @@ func TestStreamMidStreamErrors(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("events:\n got %v\nwant %v", got, want)
-			}
-			if time.Since(start) > 3*time.Second {
-				t.Errorf("took %v", time.Since(start))
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // Default names of the headers the guard owns.
@@ -52,14 +54,17 @@ func (h HeaderNames) canonical() HeaderNames {
 	}
 }
 
-// headerStripper removes every client copy of the owned headers.
+// headerStripper removes every client copy of the owned headers: the flags
+// and protocol.ClientIPHeader, which the guard sends the service itself
+// and the app has no business seeing from a client.
 type headerStripper struct {
 	// folded holds the owned names lowercased with "_" and "." as "-".
 	folded []string
 }
 
 func newHeaderStripper(names HeaderNames) headerStripper {
-	return headerStripper{folded: []string{foldHeader(names.Pro), foldHeader(names.Features), foldHeader(names.Project)}}
+	return headerStripper{folded: []string{foldHeader(names.Pro), foldHeader(names.Features), foldHeader(names.Project),
+		foldHeader(protocol.ClientIPHeader)}}
 }
 
 // foldHeader maps the spellings a server or framework may treat as one
@@ -81,33 +86,12 @@ func foldHeader(name string) string {
 func (s headerStripper) strip(h http.Header) {
 	for key := range h {
 		for _, owned := range s.folded {
-			if FoldEqual(key, owned) {
+			if protocol.FoldEqual(key, owned) {
 				delete(h, key)
 				break
 			}
 		}
 	}
-}
-
-// FoldEqual reports whether foldHeader(key) == folded: whether key is a
-// spelling of the folded header name (case, "_" or "." for "-").
-func FoldEqual(key, folded string) bool {
-	if len(key) != len(folded) {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case c == '_' || c == '.':
-			c = '-'
-		}
-		if c != folded[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // stripRequest removes client copies of the owned headers from r: from its
@@ -157,7 +141,7 @@ func (s headerStripper) stripTrailerHeader(h http.Header) {
 // owns reports whether name is one of the owned headers in some spelling.
 func (s headerStripper) owns(name string) bool {
 	for _, owned := range s.folded {
-		if FoldEqual(name, owned) {
+		if protocol.FoldEqual(name, owned) {
 			return true
 		}
 	}

@@ -207,36 +207,47 @@ func (g *Guard) SetFlags(r *http.Request, v verdict.Verdict) {
 	}
 }
 
+// ResponseFix is what the app's answer to a request needs from the guard.
+type ResponseFix struct {
+	// Location fixes its redirects; not Matched when the public site
+	// matched no callback origin (a Host header alone cannot steer a
+	// redirect).
+	Location LocationFix
+	// Session clears the site's session cookie if the answer is a failed
+	// refresh (session.go).
+	Session SessionEnd
+}
+
 // Check applies the checks of the auth routes to r, given v, the key's
 // verdict, and trusted, whether r came through one of the server's trusted
 // proxies (so that its X-Forwarded-* headers count). It returns done when
 // it has answered r itself (err is then the writer's); otherwise fix is
-// what the app's redirects need, not Matched when the public site
-// matched no callback origin (a Host header alone cannot steer a redirect).
-func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict, trusted bool) (fix LocationFix, done bool, err error) {
+// what the app's answer needs.
+func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict, trusted bool) (fix ResponseFix, done bool, err error) {
 	scheme, hostport := publicSite(r, trusted)
 	route, isAuth := g.routes.classify(r, scheme, hostport)
 	var site string
 	if isAuth {
 		if route.origin == nil {
 			g.refuse(r, "public origin is not a callback origin", zap.String("scheme", scheme), zap.String("host", hostport))
-			return LocationFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackDomain)
+			return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackDomain)
 		}
 		if !route.canonical {
 			g.refuse(r, "auth route path is not canonical")
-			return LocationFix{}, true, protocol.WriteError(w, http.StatusBadRequest, "invalid-request-path")
+			return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, "invalid-request-path")
 		}
 		site = route.origin.SiteOrigin()
 		if done, err := g.checkAuthRoute(w, r, route, v); done {
-			return LocationFix{}, true, err
+			return ResponseFix{}, true, err
 		}
+		fix.Session = sessionEnd(r, route)
 	} else if o := g.matchSite(scheme, hostport); o != nil {
 		site = o.SiteOrigin()
 	}
-	if site == "" {
-		return LocationFix{}, false, nil
+	if site != "" {
+		fix.Location = LocationFix{appHosts: g.appHosts, publicSite: site}
 	}
-	return LocationFix{appHosts: g.appHosts, publicSite: site}, false, nil
+	return fix, false, nil
 }
 
 func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {

@@ -36,8 +36,8 @@ func TestCheckWithoutCaddy(t *testing.T) {
 	start.Header.Set("Sec-Fetch-Mode", "cors")
 	w := httptest.NewRecorder()
 	fix, done, err := g.Check(w, start, verdict.Verdict{}, false)
-	if done || err != nil || !fix.Matched() {
-		t.Fatalf("start: done %v, err %v, matched %v", done, err, fix.Matched())
+	if done || err != nil || !fix.Location.Matched() {
+		t.Fatalf("start: done %v, err %v, matched %v", done, err, fix.Location.Matched())
 	}
 	cookies := w.Result().Cookies()
 	if len(cookies) != 1 || cookies[0].Name != BindingCookieSecure {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -29,9 +30,12 @@ type serviceError struct {
 	Error string `json:"error"`
 }
 
-// callService POSTs body to the service endpoint and returns the status
-// and the (bounded) reply. The context bounds it.
-func (g *Guard) callService(ctx context.Context, endpoint string, body any) (int, []byte, error) {
+// callService POSTs body to the service endpoint for the browser's request
+// r and returns the status and the (bounded) reply. The context bounds it.
+// The call names the browser's address (protocol.ClientIPHeader), so that
+// the relay limits each browser and not the guard, which makes every
+// browser's calls from one address.
+func (g *Guard) callService(ctx context.Context, r *http.Request, endpoint string, body any) (int, []byte, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return 0, nil, err
@@ -44,6 +48,9 @@ func (g *Guard) callService(ctx context.Context, endpoint string, body any) (int
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+g.apiKey)
 	req.Header.Set("User-Agent", "caddy-outstatic")
+	if ip, err := netip.ParseAddr(g.clientIP(r)); err == nil {
+		req.Header.Set(protocol.ClientIPHeader, ip.Unmap().WithZone("").String())
+	}
 	res, err := g.client.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -58,7 +65,7 @@ func (g *Guard) callService(ctx context.Context, endpoint string, body any) (int
 func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed string) (string, int, string) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.startTimeout)
 	defer cancel()
-	status, reply, err := g.callService(ctx, endpoint, body)
+	status, reply, err := g.callService(ctx, r, endpoint, body)
 	if err != nil {
 		g.logger.Warn("relay start failed", zap.String("endpoint", endpoint), zap.Error(err))
 		return "", http.StatusInternalServerError, failed
@@ -175,7 +182,7 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.startTimeout)
 	defer cancel()
-	status, reply, err := g.callService(ctx, protocol.RequestMagicLink.Path, map[string]string{
+	status, reply, err := g.callService(ctx, r, protocol.RequestMagicLink.Path, map[string]string{
 		"email":       *in.Email,
 		"callbackUrl": route.origin.CallbackURL(validate.RouteMagicLinkCallback, false),
 		"returnUrl":   returnURL,

@@ -20,6 +20,7 @@ import (
 	netmail "net/mail"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -173,7 +174,9 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 		}
 		timeout = min(timeout, left)
 	}
-	client, err := s.client(timeout)
+	var conn sendConn
+	defer conn.close()
+	client, err := s.client(timeout, &conn)
 	if err != nil {
 		return err
 	}
@@ -192,7 +195,49 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-func (s *Sender) client(timeout time.Duration) (*gomail.Client, error) {
+// sendConn is the connection of one Send, kept so that Send closes it
+// however the conversation ends: go-mail leaves it open when the server
+// fails the conversation after its greeting (EHLO, STARTTLS, AUTH), and a
+// server that greets and then hangs would hold it until a garbage
+// collection. Closing it also ends at once a conversation Send stopped
+// waiting for.
+type sendConn struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+// dial opens the connection as go-mail would (TLS from the first byte
+// when implicit) and keeps it.
+func (c *sendConn) dial(tlsConf *tls.Config, implicit bool) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		var conn net.Conn
+		var err error
+		if implicit {
+			conn, err = (&tls.Dialer{NetDialer: &d, Config: tlsConf}).DialContext(ctx, network, addr)
+		} else {
+			conn, err = d.DialContext(ctx, network, addr)
+		}
+		if err == nil {
+			c.mu.Lock()
+			c.conn = conn
+			c.mu.Unlock()
+		}
+		return conn, err
+	}
+}
+
+// close closes the connection, if one was opened; after a conversation
+// that ended well it is closed already, and closing again does nothing.
+func (c *sendConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+}
+
+func (s *Sender) client(timeout time.Duration, conn *sendConn) (*gomail.Client, error) {
 	var tlsConf *tls.Config
 	if s.cfg.TLSConfig != nil {
 		tlsConf = s.cfg.TLSConfig.Clone()
@@ -209,6 +254,7 @@ func (s *Sender) client(timeout time.Duration) (*gomail.Client, error) {
 		gomail.WithPort(s.port),
 		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(tlsConf),
+		gomail.WithDialContextFunc(conn.dial(tlsConf, s.cfg.TLS == TLSImplicit)),
 	}
 	switch s.cfg.TLS {
 	case TLSStartTLS:

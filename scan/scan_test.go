@@ -278,26 +278,46 @@ func TestScanDeadlineAnswersPartially(t *testing.T) {
 	}
 }
 
-// hangTree never answers a Read until its context ends.
-type hangTree struct{ MapTree }
+// hangTree never answers a Read until its context ends, and records that
+// context's deadline.
+type hangTree struct {
+	MapTree
+	deadlines chan time.Time
+}
 
 func (h hangTree) Read(ctx context.Context, p string) ([]byte, error) {
+	if d, ok := ctx.Deadline(); ok {
+		select {
+		case h.deadlines <- d:
+		default:
+		}
+	}
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
 
 // TestScanCutsHangingCalls: a Tree call in flight at the deadline less the
-// reserve is cancelled, and the scan answers what it has in time.
+// reserve is cancelled, and the scan answers what it has while the
+// caller's context still runs. The reserve is an hour, so that the
+// caller's deadline cannot pass before the answer however slow the
+// machine, and the hung call's own deadline shows what cut it.
 func TestScanCutsHangingCalls(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 1300*time.Millisecond)
+	const reserve = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), reserve+300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	res, err := Scan(ctx, hangTree{bigRepo(2, 3)}, Options{Reserve: time.Second})
+	caller, _ := ctx.Deadline()
+	tree := hangTree{MapTree: bigRepo(2, 3), deadlines: make(chan time.Time, 1)}
+	res, err := Scan(ctx, tree, Options{Reserve: reserve})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 900*time.Millisecond {
-		t.Errorf("answered after %v, past the deadline less the reserve", d)
+	select {
+	case d := <-tree.deadlines:
+		if !d.Equal(caller.Add(-reserve)) {
+			t.Errorf("the hung call's deadline is %v, want the caller's less the reserve (%v)", d, caller.Add(-reserve))
+		}
+	default:
+		t.Error("no Tree call was cut: the scan did not meet the hanging Read")
 	}
 	if !res.Truncated || len(res.Suggestions) != 2 || res.Suggestions[0].DocCount != 3 {
 		t.Errorf("partial answer: %s", js(res))

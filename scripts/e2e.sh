@@ -18,7 +18,7 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 t0=$(now)
 if ! command -v chromium >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		echo "e2e: installing chromium"
+		echo "e2e: running as root, so installing the Debian package chromium with apt-get: the browser test drives it"
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 	fi
 fi

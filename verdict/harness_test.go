@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testclock"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // testKey looks like a real key, so a leak of it would be recognisable.
@@ -84,7 +88,7 @@ func (h *harness) waitApplied() Verdict {
 	select {
 	case v := <-h.applied:
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Bound):
 		h.t.Fatal("no check finished")
 		return Verdict{}
 	}
@@ -129,22 +133,76 @@ func testFingerprint() string {
 // waitNoCacheGoroutines waits until no goroutine runs code of a Cache.
 func waitNoCacheGoroutines(tb testing.TB) {
 	tb.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	var left []string
+	ended := func() bool {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		var left []string
+		left = left[:0]
 		for _, g := range strings.Split(string(buf), "\n\n") {
 			if strings.Contains(g, "verdict.(*Cache)") {
 				left = append(left, g)
 			}
 		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("goroutines of the cache still running:\n%s", strings.Join(left, "\n\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
+		return len(left) == 0
+	}
+	if !ended() {
+		testwait.Until(tb, "the cache's goroutines ending", ended)
+	}
+}
+
+// checkSpy is the transport of a cache whose test must show what ended a
+// check, and when, without timing it: it records each request's context
+// deadline and, once the request is over, the context's error.
+type checkSpy struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	ends []spiedCheck
+}
+
+// spiedCheck is one request as the spy saw it end.
+type spiedCheck struct {
+	deadline    time.Time
+	hasDeadline bool
+	err         error // the context's, when the request ended
+}
+
+// wrap puts the spy between the cache and its client's transport.
+func (s *checkSpy) wrap(o *Options) {
+	s.next = o.Client.Transport
+	if s.next == nil {
+		s.next = http.DefaultTransport
+	}
+	c := *o.Client
+	c.Transport = s
+	o.Client = &c
+}
+
+func (s *checkSpy) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := s.next.RoundTrip(r)
+	d, ok := r.Context().Deadline()
+	s.mu.Lock()
+	s.ends = append(s.ends, spiedCheck{deadline: d, hasDeadline: ok, err: r.Context().Err()})
+	s.mu.Unlock()
+	return res, err
+}
+
+// wantTimedOut asserts that request i has ended, by its context's
+// deadline, and that the deadline was timeout after the check began: some
+// time between from and to. A check that gave up before its Timeout
+// would show another deadline, or end with no context error (or a
+// cancellation); one still running would not be recorded.
+func (s *checkSpy) wantTimedOut(tb testing.TB, i int, from, to time.Time, timeout time.Duration) {
+	tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.ends) <= i {
+		tb.Fatalf("request %d of the service had not ended (%d had)", i, len(s.ends))
+	}
+	c := s.ends[i]
+	if !c.hasDeadline || c.deadline.Before(from.Add(timeout)) || c.deadline.After(to.Add(timeout)) {
+		tb.Fatalf("request %d had deadline %v (set: %v), want Timeout (%v) after the check began", i, c.deadline, c.hasDeadline, timeout)
+	}
+	if !errors.Is(c.err, context.DeadlineExceeded) {
+		tb.Fatalf("request %d ended with its context at %v, want its deadline exceeded", i, c.err)
 	}
 }

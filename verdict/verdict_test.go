@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 func TestColdLookupsShareOneRequest(t *testing.T) {
@@ -212,13 +213,14 @@ func TestWatchedKeyPastGraceIsUnknownWithoutWaiting(t *testing.T) {
 
 func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	h := newHarness(t, func(o *Options) { o.Timeout = timeout })
+	spy := &checkSpy{}
+	h := newHarness(t, func(o *Options) { o.Timeout = timeout; spy.wrap(o) })
 	wantState(t, h.cold(), Valid, false)
 	h.svc.DrainEntered()
 
 	h.svc.Set(fakeservice.KeyHang)
 	h.clk.Advance(50 * time.Second)
-	start := time.Now()
+	began := time.Now()
 	v := h.lookup()
 	// Had Lookup waited for its refresh, the refresh's verdict would be
 	// in applied by now: the hung handler is never released before the
@@ -230,18 +232,13 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 	}
 	wantState(t, v, Valid, false)
 	h.svc.WaitEntered(t)
+	entered := time.Now()
 
-	// The refresh gives up after Timeout and keeps the verdict.
+	// The refresh gives up when Timeout runs out, and keeps the verdict.
 	got := h.waitApplied()
-	if elapsed := time.Since(start); elapsed < timeout {
-		t.Fatalf("refresh gave up after %v, before Timeout", elapsed)
-	}
+	spy.wantTimedOut(t, 1, began, entered, timeout)
 	wantState(t, got, Valid, false)
-	select {
-	case <-h.svc.GaveUp:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the client did not abandon the hung request")
-	}
+	testwait.Recv(t, "the client abandoning the hung request", h.svc.GaveUp)
 	// The failure is remembered: no retry before the backoff.
 	wantState(t, h.lookup(), Valid, false)
 	h.assertNoCheck()
@@ -250,14 +247,15 @@ func TestHungServiceDoesNotDelayCachedLookup(t *testing.T) {
 
 func TestColdLookupOnHungServiceGivesUpAfterTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	h := newHarness(t, func(o *Options) { o.Timeout = timeout })
+	spy := &checkSpy{}
+	h := newHarness(t, func(o *Options) { o.Timeout = timeout; spy.wrap(o) })
 	h.svc.Set(fakeservice.KeyHang)
 
-	start := time.Now()
+	began := time.Now()
 	wantState(t, h.cold(), Unknown, false)
-	if elapsed := time.Since(start); elapsed < timeout {
-		t.Fatalf("returned after %v, before Timeout", elapsed)
-	}
+	// Lookup returned once the check's request had ended, and that
+	// request ended when its Timeout ran out.
+	spy.wantTimedOut(t, 0, began, time.Now(), timeout)
 	// The failure is kept: the next request does not wait again.
 	wantState(t, h.lookup(), Unknown, false)
 	h.assertNoCheck()
@@ -265,7 +263,7 @@ func TestColdLookupOnHungServiceGivesUpAfterTimeout(t *testing.T) {
 }
 
 func TestColdLookupRespectsContext(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.Timeout = time.Minute })
+	h := newHarness(t, func(o *Options) { o.Timeout = time.Hour })
 	h.svc.Set(fakeservice.KeyHang)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -276,7 +274,7 @@ func TestColdLookupRespectsContext(t *testing.T) {
 	select {
 	case v := <-done:
 		wantState(t, v, Unknown, false)
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Bound): // the check's Timeout is an hour
 		t.Fatal("Lookup ignored its context")
 	}
 
@@ -470,7 +468,7 @@ func TestBackoff(t *testing.T) {
 func TestCloseStopsBackgroundWork(t *testing.T) {
 	svc := fakeservice.NewKeyCheck(t)
 	svc.Set(fakeservice.KeyHang)
-	c := New(Options{Service: svc.Server.URL, Client: svc.Server.Client(), Timeout: time.Minute, Interval: time.Millisecond})
+	c := New(Options{Service: svc.Server.URL, Client: svc.Server.Client(), Timeout: time.Hour, Interval: time.Millisecond})
 	c.Watch(testKey)
 	svc.WaitEntered(t)
 	go c.Lookup(context.Background(), "ost_cold") // a caller waiting on a check
@@ -478,11 +476,7 @@ func TestCloseStopsBackgroundWork(t *testing.T) {
 
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not abort the checks in flight")
-	}
+	testwait.Recv(t, "Close aborting the checks in flight (their Timeout is an hour)", closed)
 	c.Close()
 	waitNoCacheGoroutines(t)
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // TestClusterRedisKilledAndRestarted kills the Redis the three instances
@@ -35,6 +36,9 @@ func TestClusterRedisKilledAndRestarted(t *testing.T) {
 	authorize := b.get(t, start)
 
 	rd.Kill()
+	// No instance has read the key epoch since: a memory is fresh for a
+	// request that begins within key_recheck (1s) of now, and for no other.
+	killed := time.Now()
 	type call struct {
 		name   string
 		do     func(n *instance) reply
@@ -63,33 +67,21 @@ func TestClusterRedisKilledAndRestarted(t *testing.T) {
 				defer wg.Done()
 				began := time.Now()
 				r := cl.do(n)
-				took := time.Since(began)
-				fresh := cl.fromMemory && r.Status == http.StatusOK && took < time.Second
+				fresh := cl.fromMemory && r.Status == http.StatusOK && began.Before(killed.Add(time.Second))
 				if !fresh && (r.Status != cl.status || r.JSON()["error"] != cl.code) {
 					t.Errorf("%s on %s with Redis down: %d %s; want %d %s", cl.name, n.Name, r.Status, r.Body, cl.status, cl.code)
 				}
-				t.Logf("%s on %s with Redis down: %d in %v", cl.name, n.Name, r.Status, took)
-				if took > 5*time.Second {
-					t.Errorf("%s on %s with Redis down took %v", cl.name, n.Name, took)
-				}
+				t.Logf("%s on %s with Redis down: %d", cl.name, n.Name, r.Status)
 			}()
 		}
 	}
 	wg.Wait()
 
 	rd.Restart(t)
-	deadline := time.Now().Add(10 * time.Second)
 	for _, n := range c.Nodes {
-		for {
-			r := n.do(t, http.MethodGet, "/outstatic/project", key, nil)
-			if r.Status == 200 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not recover within 10s of the restart: %d %s", n.Name, r.Status, r.Body)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		testwait.Until(t, n.Name+" recovering after the restart", func() bool {
+			return n.do(t, http.MethodGet, "/outstatic/project", key, nil).Status == 200
+		})
 	}
 	if r := cc.redeem(t, pending); r.Status != 200 {
 		t.Fatalf("the token minted before the crash, after it: %d %s", r.Status, r.Body)

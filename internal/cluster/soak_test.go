@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 )
 
@@ -191,15 +192,9 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("first login: %v", err)
 	}
 	l.access = session.Session.AccessToken
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if res := l.raw("GET", "http://"+l.n.Addr+"/", "blog.example", "", ""); string(res.Body) == "page pro=true" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the guard did not verify the key within 5s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.Until(t, "the guard verifying the key", func() bool {
+		return string(l.raw("GET", "http://"+l.n.Addr+"/", "blog.example", "", "").Body) == "page pro=true"
+	})
 
 	// capacity: the mix, closed loop, as fast as 8 workers go, for 5s
 	const workers = 8
@@ -292,8 +287,12 @@ func TestSoak(t *testing.T) {
 		t.Logf("%d of %d ops (%.1f%%) found the queue full: the machine served less than the measured capacity for a while",
 			over, sent.Load(), 100*float64(over)/float64(sent.Load()))
 	}
-	if done < int64(0.5*rate*elapsed.Seconds()) {
-		t.Errorf("only %d ops done at %.0f ops/s for %v", done, rate, elapsed)
+	// How much load the machine took is reported, not judged: speed
+	// targets live in bench/. The soak judges answers, memory and
+	// goroutines, and needs load to have run at all.
+	t.Logf("%d ops done, %.0f%% of the paced %.0f ops/s", done, 100*float64(done)/(rate*elapsed.Seconds()), rate)
+	if done == 0 {
+		t.Error("no op was done: the soak put no load on the relay")
 	}
 	if end.goroutines > start.goroutines+20 {
 		t.Errorf("goroutines grew from %d to %d", start.goroutines, end.goroutines)

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // The key check's answers for a Pro and a free project.
@@ -98,7 +100,7 @@ func (f *KeyCheck) WaitEntered(tb testing.TB) {
 	tb.Helper()
 	select {
 	case <-f.entered:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Bound):
 		tb.Fatal("no request reached the service")
 	}
 }

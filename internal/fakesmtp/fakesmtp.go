@@ -23,6 +23,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // Mode is the transport security the server offers.
@@ -71,7 +73,7 @@ type Server struct {
 // Start runs a server until the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	cert, pool, err := selfSigned()
+	cert, pool, err := SelfSigned()
 	if err != nil {
 		t.Fatalf("fakesmtp: making certificate: %v", err)
 	}
@@ -147,9 +149,32 @@ func (s *Server) Hang(hang bool) {
 	s.hang = hang
 }
 
-// Wait returns the next captured message, or fails the test after timeout.
+// Held returns how many connections the server holds silent.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.held)
+}
+
+// Drop closes the connections held so far: their clients see the server
+// go away. It does not end Hang for the connections to come.
+func (s *Server) Drop() {
+	s.mu.Lock()
+	held := s.held
+	s.held = nil
+	s.mu.Unlock()
+	for _, c := range held {
+		_ = c.Close()
+	}
+}
+
+// Wait returns the next captured message, or fails the test after timeout,
+// or testwait.Bound if that is longer: a message that comes later than
+// its caller expected is late, not missing, and a test does not fail on
+// a busy machine for it.
 func (s *Server) Wait(t testing.TB, timeout time.Duration) Message {
 	t.Helper()
+	timeout = max(timeout, testwait.Bound)
 	select {
 	case m := <-s.msgs:
 		return m

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // A message as another client writes it (base64 parts, encoded subject)
@@ -71,7 +73,7 @@ func TestHangAndClose(t *testing.T) {
 		t.Fatalf("greeted while hanging: %d %v", n, err)
 	}
 	s.Close()
-	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(testwait.Bound))
 	if _, err := c.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("held connection not closed: %v", err)
 	}

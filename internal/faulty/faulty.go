@@ -60,6 +60,8 @@ type Server struct {
 	fault   atomic.Int32
 	only    atomic.Pointer[string] // the one path that meets the fault; nil: every path
 	hits    atomic.Int64
+	gaveUp  atomic.Int64
+	sent    atomic.Int64
 	release chan struct{} // closed by Close: ends every Hang
 	once    sync.Once
 }
@@ -82,6 +84,16 @@ func (s *Server) SetOn(path string, f Fault) { s.only.Store(&path); s.fault.Stor
 
 // Hits counts the requests that reached the server.
 func (s *Server) Hits() int64 { return s.hits.Load() }
+
+// GaveUp counts the requests the client gave up on before the answer was
+// whole: a Slow or Hang request whose client closed the connection (not
+// ended by Close), a Huge answer the client stopped reading. Tests use it
+// to show a timeout held or a limit cut a body short, without timing.
+func (s *Server) GaveUp() int64 { return s.gaveUp.Load() }
+
+// HugeSent counts the bytes of Huge answers written so far, of HugeBytes
+// each: what the clients read of them, give or take the buffers between.
+func (s *Server) HugeSent() int64 { return s.sent.Load() }
 
 // Close ends hung requests, then the server.
 func (s *Server) Close() {
@@ -110,11 +122,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(s.Delay):
 			s.next.ServeHTTP(w, r)
 		case <-r.Context().Done():
+			s.gaveUp.Add(1)
 		case <-s.release:
 		}
 	case Hang:
 		select {
 		case <-r.Context().Done():
+			s.gaveUp.Add(1)
 		case <-s.release:
 		}
 	case Reset:
@@ -138,7 +152,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		chunk := []byte(`{"a":"` + strings.Repeat("x", 64<<10-10) + `"},`)
 		_, _ = w.Write([]byte("["))
 		for sent := 1; sent < HugeBytes; sent += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
+			n, err := w.Write(chunk)
+			s.sent.Add(int64(n))
+			if err != nil {
+				s.gaveUp.Add(1)
 				return // the client stopped reading: what a bound looks like
 			}
 		}

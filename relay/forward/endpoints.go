@@ -117,6 +117,7 @@ type call struct {
 	code       string // the error code of a local refusal
 	reason     string // why, for the log; never a key, token or body
 	callback   string // exchange-token: "recorded" or "exact"
+	client     string // a keyed call: the browser it is for, passed on in protocol.ClientIPHeader
 }
 
 // name returns the endpoint's name for logs.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -76,6 +77,10 @@ type ForwardConfig struct {
 	// Logger receives one entry per call; keys, tokens and bodies are never
 	// logged. Default: no logging.
 	Logger *zap.Logger
+	// ClientIP names a request's client (behind trusted proxies, the one
+	// they name): the browser a keyed call is made for when the caller
+	// does not name it. Default: the peer address.
+	ClientIP func(*http.Request) string
 }
 
 // Forwarder is the relay in forward mode: an http.Handler that checks each
@@ -94,6 +99,7 @@ type Forwarder struct {
 	transport http.RoundTripper
 	log       *zap.Logger
 	proxy     *httputil.ReverseProxy
+	clientIP  func(*http.Request) string
 }
 
 // NewForwarder checks cfg and returns a Forwarder.
@@ -124,6 +130,10 @@ func NewForwarder(cfg ForwardConfig) (*Forwarder, error) {
 		maxBody:   cfg.MaxBodyBytes,
 		transport: cfg.Transport,
 		log:       cfg.Logger,
+		clientIP:  cfg.ClientIP,
+	}
+	if f.clientIP == nil {
+		f.clientIP = relay.PeerIP
 	}
 	if f.maxBody <= 0 {
 		f.maxBody = DefaultMaxBodyBytes
@@ -156,6 +166,8 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{}
 	c.ep, c.path, c.rawPath = route(r.URL)
 	defer f.logCall(c, sw, r, start)
+	// Believed only once the key is (keyedClient); never passed on as sent.
+	claim := relay.TakeClientClaim(r.Header)
 
 	if c.ep == nil {
 		c.refuse(sw, http.StatusNotFound, protocol.CodeNotFound, "no such endpoint")
@@ -177,6 +189,9 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.refuse(sw, http.StatusUnauthorized, c.ep.keyError(), "no configured api key")
 			return
 		}
+		if !f.keyedClient(sw, r, c, claim) {
+			return
+		}
 	}
 	if c.ep.Browser {
 		c.corsOrigin = f.allowedOrigin(r)
@@ -191,6 +206,26 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.forward(sw, r, c, nil)
 	}
+}
+
+// keyedClient sets the client a keyed call is forwarded for: the browser
+// its caller (a guard) names, else the caller's own address, as a native
+// relay behind this one would take it if the caller called it directly. A
+// name that is not one IP address is refused.
+func (f *Forwarder) keyedClient(w http.ResponseWriter, r *http.Request, c *call, claim []string) bool {
+	ip, named, err := relay.ParseClientClaim(claim)
+	switch {
+	case err != nil:
+		c.refuse(w, http.StatusBadRequest, protocol.CodeInvalidRequest, "malformed client address header")
+		return false
+	case named:
+		c.client = ip.String()
+	default:
+		if own, err := netip.ParseAddr(f.clientIP(r)); err == nil {
+			c.client = own.Unmap().WithZone("").String()
+		}
+	}
+	return true
 }
 
 // serveProject answers the key check from the verdict cache. It is never

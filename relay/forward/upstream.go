@@ -98,9 +98,10 @@ func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, c *call, bod
 }
 
 // rewrite builds the upstream request: the service URL plus the call's
-// path, the client's query, and only the request headers the service needs.
-// Cookies, X-Forwarded-* and anything else the site or browser sent stay
-// here; the proxy has already removed hop-by-hop headers from pr.Out.
+// path, the client's query, and only the request headers the service needs,
+// with, on a keyed call, the browser it is for (keyedClient). Cookies,
+// X-Forwarded-* and anything else the site or browser sent stay here; the
+// proxy has already removed hop-by-hop headers from pr.Out.
 func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 	c := callFrom(pr.In)
 	u := *f.upstream
@@ -130,6 +131,9 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 	}
 	if c.body != nil {
 		h.Set("Content-Type", "application/json")
+	}
+	if c.client != "" {
+		h[protocol.ClientIPHeader] = []string{c.client}
 	}
 	pr.Out.Header = h
 }

@@ -7,15 +7,14 @@ const (
 	LoginRefused   = "refused"
 )
 
-// countLogin reports a login's step to the configured counter.
-func (n *Native) countLogin(outcome, reason string) {
-	n.countLoginOf(n.login, outcome, reason)
-}
+// emailProvider names e-mail (magic link) logins in metrics and logs: they
+// have no Provider of their own (provider_email.go).
+const emailProvider = "email"
 
-// countLoginOf counts a step of a login with prov (the OpenID Connect and
-// e-mail logins are not n.login).
-func (n *Native) countLoginOf(prov Provider, outcome, reason string) {
+// countLogin reports a step of a login with the provider named provider
+// (a Provider's Name, or emailProvider) to the configured counter.
+func (n *Native) countLogin(provider, outcome, reason string) {
 	if n.cfg.CountLogin != nil {
-		n.cfg.CountLogin(prov.Name(), outcome, reason)
+		n.cfg.CountLogin(provider, outcome, reason)
 	}
 }

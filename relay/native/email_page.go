@@ -184,8 +184,8 @@ func (n *Native) serveEmailConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.Role == "" {
-		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("provider", "email"))
-		n.finish(w, r, l.Callback, protocol.CodeNotCollaborator)
+		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("provider", emailProvider))
+		n.finish(w, r, emailProvider, l.Callback, protocol.CodeNotCollaborator)
 		return
 	}
 	xt, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: l.Callback, ReturnURL: l.ReturnURL, member: m})
@@ -194,7 +194,8 @@ func (n *Native) serveEmailConfirm(w http.ResponseWriter, r *http.Request) {
 		n.refuseLink(w, http.StatusServiceUnavailable, "Signing in is not possible right now. Try again in a moment.")
 		return
 	}
-	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("provider", "email"), zap.String("role", m.Role))
+	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("provider", emailProvider), zap.String("role", m.Role))
+	n.countLogin(emailProvider, LoginCompleted, "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.Callback+"?exchange_token="+xt, http.StatusFound)
 }

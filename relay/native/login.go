@@ -134,10 +134,13 @@ func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provide
 		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return
 	}
+	if !n.allowStart(w, r, p, prov) {
+		return
+	}
 	if pr, ok := prov.(preparer); ok {
 		if err := pr.prepare(r.Context()); err != nil {
 			n.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
-			n.finish(w, r, st.Callback, failCode)
+			n.finish(w, r, prov.Name(), st.Callback, failCode)
 			return
 		}
 	}
@@ -146,13 +149,13 @@ func (n *Native) startLogin(w http.ResponseWriter, r *http.Request, prov Provide
 	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
 	state, _, err := n.seal.seal(purposeState, st, stateTTL)
 	if err != nil {
-		n.finish(w, r, st.Callback, failCode)
+		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	u := prov.LoginURL(state, n.verifier(st.Nonce))
 	n.log.Debug("login started", zap.String("project", p.Slug), zap.String("provider", prov.Name()))
-	n.countLoginOf(prov, LoginStarted, "")
+	n.countLogin(prov.Name(), LoginStarted, "")
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
@@ -184,15 +187,16 @@ func (n *Native) openState(w http.ResponseWriter, r *http.Request, purpose, seal
 		return nil, false
 	}
 	if err != nil {
-		n.finish(w, r, st.Callback, protocol.CodeInvalidState)
+		n.finish(w, r, n.providerOf(*st), st.Callback, protocol.CodeInvalidState)
 		return nil, false
 	}
 	return p, true
 }
 
-// finish sends the browser to the checked callback with an error code.
-func (n *Native) finish(w http.ResponseWriter, r *http.Request, callback, code string) {
-	n.countLogin(LoginRefused, code)
+// finish sends the browser to the checked callback with an error code,
+// and counts the refusal of a login with provider.
+func (n *Native) finish(w http.ResponseWriter, r *http.Request, provider, callback, code string) {
+	n.countLogin(provider, LoginRefused, code)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, callback+"?error="+url.QueryEscape(code), http.StatusFound)
 }
@@ -221,22 +225,22 @@ func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Prov
 		if !errors.Is(err, store.ErrExists) {
 			n.log.Error("recording a spent state", zap.Error(err))
 		}
-		n.finish(w, r, st.Callback, protocol.CodeInvalidState)
+		n.finish(w, r, prov.Name(), st.Callback, protocol.CodeInvalidState)
 		return
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		n.finish(w, r, st.Callback, failCode)
+		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
 	}
 	m, err := prov.Redeem(r.Context(), q.Get("code"), n.verifier(st.Nonce))
 	switch {
 	case errors.Is(err, errUserData):
 		n.log.Info("reading the "+prov.Name()+" user failed", zap.Error(err))
-		n.finish(w, r, st.Callback, "missing-user-data")
+		n.finish(w, r, prov.Name(), st.Callback, "missing-user-data")
 		return
 	case err != nil:
 		n.log.Info(prov.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
-		n.finish(w, r, st.Callback, failCode)
+		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
 	}
 	if st.Page {
@@ -245,22 +249,22 @@ func (n *Native) completeLogin(w http.ResponseWriter, r *http.Request, prov Prov
 	}
 	if m.Role, err = n.admit(r.Context(), p, m); err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
-		n.finish(w, r, st.Callback, failCode)
+		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
 	}
 	if m.Role == "" {
 		n.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
-		n.finish(w, r, st.Callback, protocol.CodeNotCollaborator)
+		n.finish(w, r, prov.Name(), st.Callback, protocol.CodeNotCollaborator)
 		return
 	}
 	token, err := n.mintExchangeToken(r.Context(), exchangePayload{Project: p.Slug, Callback: st.Callback, ReturnURL: st.ReturnURL, member: m})
 	if err != nil {
 		n.log.Error("minting an exchange token", zap.Error(err))
-		n.finish(w, r, st.Callback, failCode)
+		n.finish(w, r, prov.Name(), st.Callback, failCode)
 		return
 	}
 	n.log.Info("login completed", zap.String("project", p.Slug), zap.String("provider", prov.Name()), zap.String("login", m.Login), zap.String("role", m.Role))
-	n.countLoginOf(prov, LoginCompleted, "")
+	n.countLogin(prov.Name(), LoginCompleted, "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?exchange_token="+token, http.StatusFound)
 }

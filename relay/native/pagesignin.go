@@ -154,7 +154,7 @@ func (n *Native) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *Pro
 	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
 	ticket, _, err := n.seal.seal(purposeTicket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
-		n.finish(w, r, st.Callback, "sign-in-failed")
+		n.finish(w, r, n.providerOf(st), st.Callback, "sign-in-failed")
 		return
 	}
 	n.log.Info("pages sign-in completed", zap.String("project", p.Slug), zap.String("login", m.Login))

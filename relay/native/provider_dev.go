@@ -210,7 +210,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 	}
 	code, _, err := d.n.seal.seal(purposeDevCode, devCode{Who: who, Challenge: s256(d.n.verifier(st.Nonce))}, devCodeTTL)
 	if err != nil {
-		d.n.finish(w, r, st.Callback, protocol.CodeGitHubRelayFailed)
+		d.n.finish(w, r, d.Name(), st.Callback, protocol.CodeGitHubRelayFailed)
 		return
 	}
 	d.n.log.Warn("dev login: logging in without a password", zap.String("project", p.Slug), zap.String("login", who))

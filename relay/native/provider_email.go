@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -29,16 +28,25 @@ import (
 // route (email_page.go), which ends at the site's magic-link-callback with
 // an exchange token, as GitHub's hop ends at its callback.
 //
-// Rate limits, per client and per address, are checked before anything
-// else is spent (the client first, see package ratelimit), and they count
-// every request alike, member or not: a 429 says only that this address
-// or this client asked too often, never whether the address is a member.
-// The stock site turns the 429 into a 500 and its form shows nothing; the
-// person waits and tries again. The client is the caller of #4: the site's
-// server, not the browser (the stock site does not pass the browser's
-// address on), so the per-client limit bounds a whole site's rate. The
-// buckets live in each instance's memory: behind several instances an
-// address gets the limit once per instance, which still bounds it.
+// Rate limits are checked before anything else is spent, and count every
+// request alike, member or not: a 429 says only that this client, or this
+// address, asked too often, never whether the address is a member. They
+// are kept per project (limitKey), in three tiers, each spent only once
+// the one before it passed:
+//   - per client: a client's whole rate, whatever it asks for;
+//   - per client and address: how many links one client can have sent to
+//     one inbox, so that a client asking again and again for someone
+//     else's address spends that client's budget, not the address's;
+//   - per address: how many links an inbox gets in all, from every client.
+//
+// The client is the browser the guard names on its keyed call (client.go);
+// when the site calls the relay itself (the stock site does not pass the
+// browser's address on) it is the site's server, so the per-client limit
+// then bounds the whole site's rate. The stock site turns the 429 into a
+// 500 and its form shows nothing; the person waits and tries again. The
+// buckets live in each instance's memory, bounded in keys
+// (ratelimit.DefaultMaxKeys each): behind several instances a client gets
+// the limit once per instance, which still bounds it.
 
 // EmailLogin configures e-mail (magic link) logins.
 type EmailLogin struct {
@@ -51,12 +59,14 @@ type EmailLogin struct {
 // DefaultLinkTTL is how long a login link works unless configured.
 const DefaultLinkTTL = 15 * time.Minute
 
-// Rate limits of magic-link requests: per address, a few at once and then
-// one every two minutes; per client (the site), a burst of 30 and one
-// every two seconds.
+// Rate limits of magic-link requests, per project: per client, a burst of
+// 30 and one every two seconds; per client and address, three at once and
+// then one every two minutes; per address, ten at once and then one every
+// ten minutes.
 var (
-	linkLimitPerAddress = ratelimit.Config{Every: 2 * time.Minute, Burst: 3}
-	linkLimitPerClient  = ratelimit.Config{Every: 2 * time.Second, Burst: 30}
+	linkLimitPerClient        = ratelimit.Config{Every: 2 * time.Second, Burst: 30}
+	linkLimitPerClientAddress = ratelimit.Config{Every: 2 * time.Minute, Burst: 3}
+	linkLimitPerAddress       = ratelimit.Config{Every: 10 * time.Minute, Burst: 10}
 )
 
 // maxLinkTTL bounds link_ttl: a login link is a password sent in clear
@@ -65,10 +75,10 @@ const maxLinkTTL = 24 * time.Hour
 
 // emailLogin sends login links.
 type emailLogin struct {
-	sender           *mail.Sender
-	ttl              time.Duration
-	byAddr, byClient *ratelimit.Limiter
-	sending          sync.WaitGroup // messages on their way; tests wait for them
+	sender  *mail.Sender
+	ttl     time.Duration
+	limits  [3]*ratelimit.Limiter // per client, per client and address, per address (linkLimit*)
+	sending sync.WaitGroup        // messages on their way; tests wait for them
 }
 
 func newEmailLogin(cfg EmailLogin, now func() time.Time, log *zap.Logger) (*emailLogin, error) {
@@ -82,14 +92,12 @@ func newEmailLogin(cfg EmailLogin, now func() time.Time, log *zap.Logger) (*emai
 	if err != nil {
 		return nil, err
 	}
-	addr, client := linkLimitPerAddress, linkLimitPerClient
-	addr.Now, client.Now = now, now
 	e := &emailLogin{sender: sender, ttl: cfg.LinkTTL}
-	if e.byAddr, err = ratelimit.New(addr); err != nil {
-		return nil, err
-	}
-	if e.byClient, err = ratelimit.New(client); err != nil {
-		return nil, err
+	for i, c := range []ratelimit.Config{linkLimitPerClient, linkLimitPerClientAddress, linkLimitPerAddress} {
+		c.Now = now
+		if e.limits[i], err = ratelimit.New(c); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -101,6 +109,18 @@ func (cfg EmailLogin) Check() error {
 		return errors.New("email link_ttl must be positive and at most 24h")
 	}
 	return nil
+}
+
+// allow spends one request of client for address in p, tier by tier: a
+// tier that refuses spends nothing of the ones after it.
+func (e *emailLogin) allow(p *Project, client, address string) bool {
+	keys := [3]string{limitKey(p, client), limitKey(p, client+"\n"+address), limitKey(p, address)}
+	for i, l := range e.limits {
+		if !l.Allow(keys[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // linkPayload is what a login link stands for, sealed in the store under
@@ -148,16 +168,20 @@ func (n *Native) serveRequestMagicLink(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		return
 	}
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	client, err := n.clientOf(r)
 	if err != nil {
-		client = r.RemoteAddr
+		n.log.Info("magic link refused: malformed client header", zap.String("project", p.Slug))
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
+		return
 	}
-	if !n.email.byClient.Allow(client) || !n.email.byAddr.Allow(p.Slug+"\n"+memberKey(addr.Address)) {
-		n.log.Info("magic link refused: rate limited", zap.String("project", p.Slug))
+	if !n.email.allow(p, client, memberKey(addr.Address)) {
+		n.log.Info("magic link refused: rate limited", zap.String("project", p.Slug), zap.String("client", client))
+		n.countLogin(emailProvider, LoginRefused, protocol.CodeTooManyRequests)
 		w.Header().Set("Retry-After", "120")
 		protocol.WriteError(w, http.StatusTooManyRequests, protocol.CodeTooManyRequests)
 		return
 	}
+	n.countLogin(emailProvider, LoginStarted, "")
 	link := linkPayload{Project: p.Slug, Callback: t.URL, ReturnURL: ret, Email: addr.Address}
 	n.email.sending.Add(1)
 	go func() {

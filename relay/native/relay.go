@@ -144,10 +144,12 @@ type NativeConfig struct {
 	// installation token. Nil: the scan answers 501.
 	RepoToken func(ctx context.Context, p *Project) (string, error)
 
-	// StartLimit bounds the login starts per client IP (startlimit.go).
+	// StartLimit bounds the login starts per client and project
+	// (startlimit.go).
 	StartLimit StartLimit
 	// ClientIP names a request's client (behind trusted proxies, the one
-	// they name); default: the peer address.
+	// they name); default: the peer address. A keyed call may name the
+	// browser it is made for instead (client.go).
 	ClientIP func(*http.Request) string
 }
 
@@ -178,7 +180,7 @@ type Native struct {
 	originCache originCache                  // stored callback origins, briefly (origins.go)
 	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
 
-	starts *ratelimit.Limiter // login starts per client IP; nil: no limit
+	starts *ratelimit.Limiter // login starts per project and client (limitKey); nil: no limit
 }
 
 // Lifetimes of what the native relay hands out.
@@ -223,7 +225,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	}
 	cfg.AppHosts = appHosts
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = peerIP
+		cfg.ClientIP = relay.PeerIP
 	}
 	starts, err := cfg.StartLimit.limiter(cfg.Now)
 	if err != nil {
@@ -306,13 +308,16 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 
 // ServeHTTP routes a call to its endpoint (package protocol's table).
 func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// What the request says of its client counts only if its key does
+	// (client.go); nothing after this reads the header.
+	r = withClientClaim(r)
 	switch ep := protocol.Lookup(r.URL.Path); ep {
 	case protocol.Project:
 		n.only(w, r, ep, n.serveProject)
 	case protocol.GitHubExchange:
 		n.only(w, r, ep, n.serveGitHubExchange)
 	case protocol.GitHubStart:
-		n.only(w, r, ep, n.limitStarts(n.serveStart))
+		n.only(w, r, ep, n.serveStart)
 	case protocol.GitHubCallback:
 		n.only(w, r, ep, n.serveGitHubCallback)
 	case protocol.DevLogin:
@@ -366,6 +371,7 @@ func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message str
 	if ok {
 		p, err := n.projectForKey(r.Context(), key)
 		if err == nil {
+			trustClientClaim(r)
 			return p
 		}
 		if !errors.Is(err, relay.ErrMalformedKey) {

@@ -1,30 +1,34 @@
 package native
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 )
 
-// The login start route's default limit per client IP: a burst of 30, then
-// one start every 2 seconds. A person starts a login a handful of times a
-// day; a sign-in page behind a shared NAT (an office) stays well inside it.
+// The login start routes' default limit per client and project: a burst
+// of 30, then one start every 2 seconds. A person starts a login a handful
+// of times a day; a sign-in page behind a shared NAT (an office) stays well
+// inside it.
 const (
 	DefaultStartBurst = 30
 	DefaultStartEvery = 2 * time.Second
 )
 
-// StartLimit bounds how often one client IP may open the relay's login
-// start route, which sends the browser to the provider with a fresh state:
-// without a bound a client could make the relay mint states (and the
-// provider see authorizations) without end.
+// StartLimit bounds how often one client may open the relay's login start
+// routes (GitHub's, or the development login's, and the OpenID Connect
+// issuer's) for one project: each sends the browser to the provider with a
+// fresh state, and without a bound a client could make the relay mint
+// states (and the provider see authorizations) without end. A client is
+// its address (client.go; an IPv6 address's /64), and each project counts
+// apart, so a flood at one project's sign-in stops no other project's.
 type StartLimit struct {
-	// Burst is how many starts one IP may make at once; default
+	// Burst is how many starts one client may make at once; default
 	// DefaultStartBurst. Negative turns the limit off.
 	Burst int
 	// Every is the time one start takes to come back; default
@@ -46,32 +50,26 @@ func (s StartLimit) limiter(now func() time.Time) (*ratelimit.Limiter, error) {
 	return ratelimit.New(ratelimit.Config{Every: s.Every, Burst: s.Burst, Now: now})
 }
 
-// limitStarts answers 429, with Retry-After, a client IP past the start
-// limit; others go on to h. The answer is a page, not JSON: the start
-// route is a browser navigation.
-func (n *Native) limitStarts(h http.HandlerFunc) http.HandlerFunc {
+// allowStart reports whether r, a login start with prov for project p,
+// is within the start limit of its client in p; if not it answers 429,
+// with Retry-After. The answer is a page, not JSON: the start route is a
+// browser navigation. The client is the request's own address: the route
+// is not keyed, so a client header on it counts for nothing.
+func (n *Native) allowStart(w http.ResponseWriter, r *http.Request, p *Project, prov Provider) bool {
 	if n.starts == nil {
-		return h
+		return true
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		ip := n.cfg.ClientIP(r)
-		if !n.starts.Allow(ip) {
-			retry := max(time.Second, n.starts.RetryAfter(ip)).Round(time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
-			w.Header().Set("Cache-Control", "no-store")
-			n.log.Warn("login starts refused: rate limit", zap.String("client_ip", ip))
-			http.Error(w, "Too many logins started from this address. Wait a minute and start again from the sign-in page.", http.StatusTooManyRequests)
-			return
-		}
-		h(w, r)
+	client := n.ownClient(r)
+	key := limitKey(p, client)
+	if n.starts.Allow(key) {
+		return true
 	}
-}
-
-// peerIP is the request's peer address without its port: the client IP
-// when no proxy stands in front.
-func peerIP(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
+	retry := max(time.Second, n.starts.RetryAfter(key)).Round(time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+	n.log.Warn("login start refused: rate limit", zap.String("project", p.Slug), zap.String("provider", prov.Name()),
+		zap.String("client", client))
+	n.countLogin(prov.Name(), LoginRefused, protocol.CodeTooManyRequests)
+	http.Error(w, "Too many logins started from this address. Wait a minute and start again from the sign-in page.", http.StatusTooManyRequests)
+	return false
 }
