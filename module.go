@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	// the `caddy outstatic ...` commands, registered with this module
+	_ "github.com/caddy-outstatic/caddy-outstatic/cli"
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
