@@ -15,13 +15,6 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
 
-// CodeLoginFailed is the code the guard sends to the dashboard's error page
-// when it refuses a callback (a malformed query, or a token that came back
-// to a browser that did not start the login). The stock sign-in page shows
-// a message only for codes it knows; for this one it says "Something went
-// wrong during login. Please try again." The reason goes to the log.
-const CodeLoginFailed = "auth-callback-failed"
-
 // checkAuthRoute applies the checks of one auth route. It returns done when
 // it has answered the request itself.
 func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) (done bool, err error) {
@@ -37,7 +30,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if route.name == protocol.RouteGoogleLogin {
 			if err := g.checkReturnQuery(r); err != nil {
 				g.refuse(r, "google-login query refused", zap.Error(err))
-				return true, protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
+				return true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
 			}
 		}
 		if isPrefetch(r) {
@@ -116,7 +109,7 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 	q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
 	if err != nil {
 		g.refuse(r, "callback query refused", zap.String("route", route.name), zap.Error(err))
-		return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
+		return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 	}
 	if q.Kind == validate.CallbackExchange {
 		secure := route.origin.Scheme == "https"
@@ -133,12 +126,12 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 			id, exp, ok := g.binding.login(r, secure, route.origin.SiteOrigin())
 			if !ok {
 				g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
+				return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 			}
 			g.binding.clear(w, secure)
 			if !g.bindings.SpendBinding(id, exp) {
 				g.refuse(r, "login binding already used", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
+				return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 			}
 		}
 		// The site will redeem the token naming its listen address; the
@@ -278,9 +271,9 @@ func (g *Guard) refuseProRoute(w http.ResponseWriter, r *http.Request, route aut
 	case route.name == protocol.RouteMagicLink && v.State == verdict.Invalid:
 		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)
 	case route.name == protocol.RouteMagicLink:
-		return protocol.WriteError(w, http.StatusForbidden, "Email authentication is not configured")
+		return protocol.WriteError(w, http.StatusForbidden, protocol.CodeSiteEmailNotConfigured)
 	}
-	return protocol.WriteError(w, http.StatusForbidden, "pro-required")
+	return protocol.WriteError(w, http.StatusForbidden, protocol.CodeProRequired)
 }
 
 // checkReturnQuery checks google-login's query: the stock site passes a
