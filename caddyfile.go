@@ -2,7 +2,6 @@ package outstatic
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
@@ -52,10 +51,19 @@ func parseGuard(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    project_header <name>
 //	    keep_app_routes login|google-login|magic-link...
 //	    refuse_pro_routes on|off
-//	    token_store caddy|redis <address> {
+//	    token_store caddy|redis <address>... {   # the redis block: see parseStoreRedis
+//	        username <acl-user>
 //	        password <secret>
 //	        db <n>
 //	        prefix <prefix>
+//	        tls {
+//	            ca_file <path>
+//	            server_name <name>
+//	        }
+//	        sentinel <master-name> {
+//	            password <secret>
+//	        }
+//	        cluster
 //	    }
 //	}
 //
@@ -166,7 +174,7 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "token_store":
-			r, err := parseRelayStorage(d)
+			r, err := parseStoreRedis(d)
 			if err != nil {
 				return err
 			}
@@ -328,14 +336,8 @@ func parseSecret(d *caddyfile.Dispenser) (string, error) {
 }
 
 // isRuntimePlaceholder reports whether v is exactly one {env.*} or {file.*}
-// placeholder.
-func isRuntimePlaceholder(v string) bool {
-	if !strings.HasPrefix(v, "{") || !strings.HasSuffix(v, "}") || strings.Count(v, "{") != 1 {
-		return false
-	}
-	inner := v[1 : len(v)-1]
-	return (strings.HasPrefix(inner, "env.") && len(inner) > 4) || (strings.HasPrefix(inner, "file.") && len(inner) > 5)
-}
+// placeholder (validate.SecretPlaceholder).
+func isRuntimePlaceholder(v string) bool { return validate.SecretPlaceholder(v) }
 
 // validHeaderName accepts an HTTP token made of letters, digits and "-".
 func validHeaderName(v string) bool {

@@ -75,11 +75,7 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	        installation_id <id>         # default: found from each project's repository
 //	    }
 //	    secret <secret>
-//	    storage caddy|redis <address> {
-//	        password <secret>
-//	        db <n>
-//	        prefix <prefix>
-//	    }
+//	    storage caddy|redis <address>... { ... }   # the redis block: see parseStoreRedis
 //	    session_ttl <duration>
 //	    refresh_ttl <duration>
 //	    dev_login                        # development login; loopback only
@@ -88,7 +84,7 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //
 //	    # both
 //	    app_origin <url>...
-//	    token_store caddy|redis <address> { ... }   # shared with guards in other instances
+//	    token_store caddy|redis <address>... { ... }   # shared with guards in other instances
 //	}
 //
 // Serve it where the browser can reach it, e.g. on the site's host:
@@ -220,13 +216,13 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			rl.GitHubApp = app
 		case "token_store":
-			r, err := parseRelayStorage(d)
+			r, err := parseStoreRedis(d)
 			if err != nil {
 				return err
 			}
 			rl.TokenStore = &SharedStore{Redis: r}
 		case "storage":
-			r, err := parseRelayStorage(d)
+			r, err := parseStoreRedis(d)
 			if err != nil {
 				return err
 			}
@@ -325,58 +321,6 @@ func parseRelayGitHubApp(d *caddyfile.Dispenser) (*RelayGitHubApp, error) {
 		return nil, d.Errf("%v", err)
 	}
 	return app, nil
-}
-
-// parseRelayStorage reads "storage caddy" or "storage redis <address> {...}".
-func parseRelayStorage(d *caddyfile.Dispenser) (*RelayRedis, error) {
-	if !d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	switch d.Val() {
-	case "caddy":
-		if d.NextArg() {
-			return nil, d.ArgErr()
-		}
-		return nil, nil
-	case "redis":
-	default:
-		return nil, d.Errf("storage %q: want caddy or redis <address>", d.Val())
-	}
-	r := new(RelayRedis)
-	if !d.AllArgs(&r.Address) {
-		return nil, d.Err("storage redis needs an address, e.g. storage redis 127.0.0.1:6379")
-	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		switch d.Val() {
-		case "password":
-			s, err := parseSecret(d)
-			if err != nil {
-				return nil, err
-			}
-			r.Password = s
-		case "db":
-			var v string
-			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
-			}
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, d.Errf("db %q is not a database number", v)
-			}
-			r.DB = n
-		case "prefix":
-			if !d.AllArgs(&r.Prefix) {
-				return nil, d.ArgErr()
-			}
-		default:
-			return nil, d.Errf("unknown subdirective %q of storage redis", d.Val())
-		}
-	}
-	return r, nil
 }
 
 // parseStartLimit reads "start_limit <burst> <every>" or "start_limit off".

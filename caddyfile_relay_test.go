@@ -43,7 +43,7 @@ func TestUnmarshalRelayCaddyfile(t *testing.T) {
 			ResponseTimeout: caddy.Duration(45 * time.Second),
 			KeyCheck: KeyCheck{CacheTTL: caddy.Duration(time.Minute), NegativeTTL: caddy.Duration(10 * time.Second),
 				StaleGrace: caddy.Duration(time.Hour), CheckTimeout: caddy.Duration(2 * time.Second)},
-			TokenStore: &SharedStore{Redis: &RelayRedis{Address: "127.0.0.1:6379", Password: "{env.REDIS_PASSWORD}", DB: 2, Prefix: "ost"}},
+			TokenStore: &SharedStore{Redis: &RelayRedis{Addresses: []string{"127.0.0.1:6379"}, Password: "{env.REDIS_PASSWORD}", DB: 2, Prefix: "ost"}},
 		}},
 		{"native, every subdirective", `outstatic_relay {
 			public_url https://relay.example.com

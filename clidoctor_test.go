@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/cli"
 	"github.com/caddy-outstatic/caddy-outstatic/doctor"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -178,7 +179,7 @@ func must(t *testing.T, err error) {
 // upstreams beside the guard, and a subroute's handlers in order.
 func TestDoctorReadsTheModulesJSON(t *testing.T) {
 	redis := func(addr string) *RelayRedis {
-		return &RelayRedis{Address: addr, Password: "{env.TEST_DOCTOR_REDIS}", DB: 3}
+		return &RelayRedis{Addresses: []string{addr}, Username: "relay", Password: "{env.TEST_DOCTOR_REDIS}", DB: 3}
 	}
 	g := Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic"}, AppOrigins: []string{"http://localhost:3000"},
 		APIKey: "{env.TEST_DOCTOR_KEY}", Service: "https://relay.example.com", TokenStore: &SharedStore{Redis: redis("10.0.0.1:6379")}}
@@ -201,11 +202,50 @@ func TestDoctorReadsTheModulesJSON(t *testing.T) {
 	wantGuards := []doctor.Guard{{Server: "srv0", CallbackOrigins: g.CallbackOrigins, AppOrigins: g.AppOrigins, APIKey: "the-key",
 		Service: g.Service, Upstreams: []string{"127.0.0.1:3000"}}}
 	wantRedis := []doctor.Redis{
-		{Where: "guard token_store", Address: "10.0.0.1:6379", Password: "the-password", DB: 3},
-		{Where: "relay token_store", Address: "10.0.0.3:6379", Password: "the-password", DB: 3},
-		{Where: "relay storage", Address: "10.0.0.2:6379", Password: "the-password", DB: 3},
+		{Where: "guard token_store", Config: *g.TokenStore.Redis},
+		{Where: "relay token_store", Config: *rl.TokenStore.Redis},
+		{Where: "relay storage", Config: *rl.Redis},
 	}
-	if !reflect.DeepEqual(d.Guards, wantGuards) || !reflect.DeepEqual(d.Redis, wantRedis) || d.StorageDir != "/data" {
-		t.Errorf("read:\n%+v\n%+v\n%q\nwant:\n%+v\n%+v", d.Guards, d.Redis, d.StorageDir, wantGuards, wantRedis)
+	if !reflect.DeepEqual(d.Guards, wantGuards) || d.StorageDir != "/data" {
+		t.Errorf("read %+v in %q\nwant %+v", d.Guards, d.StorageDir, wantGuards)
+	}
+	if len(d.Redis) != len(wantRedis) {
+		t.Fatalf("redis: %+v", d.Redis)
+	}
+	for i, r := range d.Redis {
+		if r.Where != wantRedis[i].Where || !reflect.DeepEqual(r.Config, wantRedis[i].Config) || r.Expand == nil || r.Expand(r.Config.Password) != "the-password" {
+			t.Errorf("redis %d: %+v, want %+v expanded", i, r, wantRedis[i])
+		}
+	}
+}
+
+// TestDoctorRedisFromCaddyfile: the doctor reads a token_store's redis
+// block from the Caddyfile, expands its password placeholder from the
+// environment, logs in as the ACL user and reports the form, the role and
+// the TLS state, without the password.
+func TestDoctorRedisFromCaddyfile(t *testing.T) {
+	const password = "pw-doctor-caddyfile"
+	srv := testredis.Start(t, testredis.WithACL("guard", password))
+	t.Setenv("TEST_DOCTOR_REDIS_PASSWORD", password)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	must(t, os.WriteFile(path, []byte(`http://blog.localhost {
+	outstatic {
+		callback_origin http://blog.localhost/outstatic
+		token_store redis `+srv.Addr+` {
+			username guard
+			password {env.TEST_DOCTOR_REDIS_PASSWORD}
+		}
+	}
+}
+`), 0o600))
+	var out, errOut bytes.Buffer
+	cli.Doctor{Config: path, Adapter: "caddyfile"}.Run(context.Background(), &out, &errOut)
+	want := "ok       redis guard token_store " + srv.Addr + ": answers: one server, role master, no TLS"
+	if !strings.Contains(out.String(), want) || errOut.Len() > 0 {
+		t.Errorf("the report lacks\n  %s\nreport:\n%s%s", want, out.String(), errOut.String())
+	}
+	if strings.Contains(out.String(), password) {
+		t.Error("the report shows the password")
 	}
 }

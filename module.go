@@ -230,7 +230,10 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	if g.Headers != nil {
 		cfg.Headers = *g.Headers
 	}
-	cfg.Callbacks, cfg.Bindings, g.closeStore = guardMemory(ctx, g.TokenStore, logger)
+	cfg.Callbacks, cfg.Bindings, g.closeStore, err = guardMemory(ctx, g.TokenStore, logger)
+	if err != nil {
+		return err
+	}
 	if apiKey != "" {
 		cache, poolKey, err := loadVerdicts(serviceURL, g.KeyCheck.settings(), logger)
 		if err != nil {

@@ -167,7 +167,10 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		return err
 	}
 	var closer func() error
-	rl.callbacks, closer = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	rl.callbacks, closer, err = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	if err != nil {
+		return err
+	}
 	rl.closers = append(rl.closers, closer)
 	if rl.Upstream == "" {
 		return rl.provisionNative(ctx, parseTargets, appHosts)

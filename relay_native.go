@@ -197,18 +197,6 @@ func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) 
 	return &native.RepoApp{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
 
-// RelayRedis keeps the relay's state in Redis, for several instances.
-type RelayRedis struct {
-	// Address is Redis's host:port. Required.
-	Address string `json:"address"`
-	// Password as an {env.*} or {file.*} placeholder. Default: none.
-	Password string `json:"password,omitempty"`
-	// DB is the database number. Default: 0.
-	DB int `json:"db,omitempty"`
-	// Prefix of every key. Default: outstatic.
-	Prefix string `json:"prefix,omitempty"`
-}
-
 // publicURL is the one check of public_url: the relay's absolute http(s)
 // URL, with no query, fragment or userinfo.
 func (rl *Relay) publicURL() (*url.URL, error) {
@@ -236,7 +224,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 			return err
 		}
 	}
-	st, closer := openStore(ctx, rl.Redis, repl)
+	st, closer, err := openStore(ctx, rl.Redis, repl)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
 	rl.closers = append(rl.closers, closer)
 	if sw, ok := st.(store.Sweeper); ok {
 		go sweep(ctx, sw, rl.logger)

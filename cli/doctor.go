@@ -33,7 +33,8 @@ the service's; with --site, that the site's public URL is a callback
 origin's; with --env, the site's OUTSTATIC_API_URL (set, no trailing
 slash, reachable from a visitor's browser, answering the dashboard's CORS
 preflight for every callback origin) and OUTSTATIC_API_KEY; Caddy's storage
-writable; every configured Redis answering. Run it where Caddy runs, with
+writable; every configured Redis answering, with the form reached (one
+server, Sentinel, Cluster), the role of the node and the TLS state. Run it where Caddy runs, with
 its environment (the {env.*} placeholders are expanded).
 
 Exit status: 0 if every check passed, 1 if there are findings, 2 on a usage

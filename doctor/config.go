@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"sort"
+
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // FromConfig finds in an adapted Caddy config (JSON) what the doctor
 // checks: each site block's guards, with the upstreams of its reverse
 // proxies and whether one runs first, Caddy's file storage (dataDir when
 // the config names no root), and every Redis. expand replaces the
-// placeholders of the secrets (the api_key, a Redis password) as Caddy
-// would when the config loads.
+// placeholders of the secrets (the api_key now, a Redis password when
+// the check dials) as Caddy would when the config loads.
 func FromConfig(adapted []byte, dataDir string, expand func(string) string) (Deployment, error) {
 	var d Deployment
 	var cfg struct {
@@ -70,16 +72,11 @@ type (
 		TokenStore      *storeJSON `json:"token_store"`
 	}
 	relayJSON struct {
-		TokenStore *storeJSON `json:"token_store"`
-		Redis      *redisJSON `json:"redis"`
+		TokenStore *storeJSON         `json:"token_store"`
+		Redis      *store.RedisConfig `json:"redis"`
 	}
 	storeJSON struct {
-		Redis *redisJSON `json:"redis"`
-	}
-	redisJSON struct {
-		Address  string `json:"address"`
-		Password string `json:"password"`
-		DB       int    `json:"db"`
+		Redis *store.RedisConfig `json:"redis"`
 	}
 )
 
@@ -154,6 +151,5 @@ func (d *Deployment) addRedis(where string, s *storeJSON, expand func(string) st
 	if s == nil || s.Redis == nil {
 		return
 	}
-	d.Redis = append(d.Redis, Redis{Where: where, Address: s.Redis.Address,
-		Password: expand(s.Redis.Password), DB: s.Redis.DB})
+	d.Redis = append(d.Redis, Redis{Where: where, Config: *s.Redis, Expand: expand})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Guard is one guard of the config, as the doctor needs it.
@@ -35,16 +36,15 @@ type Guard struct {
 	ProxyFirst bool
 }
 
-// Redis is a Redis the config uses.
+// Redis is a Redis the config uses, in any of its forms.
 type Redis struct {
 	// Where names the subdirective, for messages ("relay storage").
 	Where string
-	// Address is Redis's host:port.
-	Address string
-	// Password, expanded; "" for none.
-	Password string
-	// DB is the database number; default 0.
-	DB int
+	// Config is the storage's or token_store's redis block.
+	Config store.RedisConfig
+	// Expand replaces the config's placeholders (the password's); nil
+	// replaces none.
+	Expand func(string) string
 }
 
 // Deployment is what to check.
