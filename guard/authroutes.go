@@ -18,7 +18,6 @@ import (
 // checkAuthRoute applies the checks of one auth route. It returns done when
 // it has answered the request itself.
 func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) (done bool, err error) {
-	secure := route.origin.Scheme == "https"
 	if g.refusePro && protocol.IsProRoute(route.name) && !v.Pro() {
 		g.refuse(r, "pro-only route without a verified pro key", zap.String("route", route.name), zap.Stringer("key_state", v.State))
 		return true, g.refuseProRoute(w, r, route, v)
@@ -46,21 +45,11 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if !protocol.StartsLogin(route.name, r.Method) {
 			break
 		}
-		if g.bindLogin {
-			if reason := startedBySite(r, route.name, route.origin); reason != "" {
-				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
-				return true, g.refuseStart(w, r, route)
-			}
+		start := g.startGoogle
+		if route.name == protocol.RouteLogin {
+			start = g.startGitHub
 		}
-		if g.edgeStart[route.name] {
-			if route.name == protocol.RouteLogin {
-				return true, g.startGitHub(w, r, route)
-			}
-			return true, g.startGoogle(w, r, route)
-		}
-		if g.bindLogin {
-			g.binding.set(w, secure, route.origin.SiteOrigin())
-		}
+		return g.checkStart(w, r, route, g.bindLogin, start)
 	case protocol.RouteSignout:
 		// The stock site refuses sign-out unless Origin equals its own
 		// listen address, so behind a proxy sign-out always fails. The
@@ -78,18 +67,28 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if r.Method != http.MethodPost || isPrefetch(r) {
 			break
 		}
-		if g.bindMagic {
-			if reason := startedBySite(r, route.name, route.origin); reason != "" {
-				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
-				return true, g.refuseStart(w, r, route)
-			}
+		return g.checkStart(w, r, route, g.bindMagic, g.startMagicLink)
+	}
+	return false, nil
+}
+
+// checkStart handles a request that starts a relay login: with bind, it
+// must come from the site's own page, and the browser gets the binding
+// cookie; the guard starts the login itself (start) when it does so for
+// the route, else the app does.
+func (g *Guard) checkStart(w http.ResponseWriter, r *http.Request, route authRoute, bind bool,
+	start func(http.ResponseWriter, *http.Request, authRoute) error) (done bool, err error) {
+	if bind {
+		if reason := startedBySite(r, route.name, route.origin); reason != "" {
+			g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
+			return true, g.refuseStart(w, r, route)
 		}
-		if g.edgeStart[route.name] {
-			return true, g.startMagicLink(w, r, route)
-		}
-		if g.bindMagic {
-			g.binding.set(w, secure, route.origin.SiteOrigin())
-		}
+	}
+	if g.edgeStart[route.name] {
+		return true, start(w, r, route)
+	}
+	if bind {
+		g.binding.set(w, route.origin.Scheme == "https", route.origin.SiteOrigin())
 	}
 	return false, nil
 }
