@@ -3,15 +3,17 @@
 // package serves these routes; the CLI (package cli) calls them over HTTP,
 // so both read the wire from here and the CLI needs nothing of the root.
 //
-//	GET  KeysPath                              []KeyInfo
-//	POST KeysPath/<project>/create|rotate|revoke           KeyReply
-//	GET  OriginsPath                           []OriginsReply
-//	POST OriginsPath/<project>/add|remove?origin=<url>     OriginsReply
-//	GET  MembersPath                           []ProjectMembers
-//	GET  MembersPath/<project>/log             []AuditEntry
-//	POST MembersPath/<project>/add|role|remove|invite|revoke-invite
-//	                                           MemberRequest in; the member,
-//	                                           InviteReply, or what was removed
+//	GET  KeysPath                                        []KeyInfo
+//	POST KeysPath/<project>/create|rotate|revoke         KeyReply
+//	GET  OriginsPath                                     []OriginsReply
+//	POST OriginsPath/<project>/add|remove?origin=<url>   OriginsReply
+//	GET  MembersPath                                     []ProjectMembers
+//	GET  MembersPath/<project>/log                       []AuditEntry
+//	POST MembersPath/<project>/<action>                  MemberRequest in; the member,
+//	                                                     InviteReply, or what was removed
+//
+// where a member route's action is add, role, remove, invite or
+// revoke-invite.
 //
 // A refusal is Caddy's admin error answer, {"error": "..."}, with a status.
 package adminapi
