@@ -43,7 +43,7 @@ func TestUnmarshalRelayCaddyfile(t *testing.T) {
 			ResponseTimeout: caddy.Duration(45 * time.Second),
 			KeyCheck: KeyCheck{CacheTTL: caddy.Duration(time.Minute), NegativeTTL: caddy.Duration(10 * time.Second),
 				StaleGrace: caddy.Duration(time.Hour), CheckTimeout: caddy.Duration(2 * time.Second)},
-			TokenStore: &SharedStore{Redis: &RelayRedis{Address: "127.0.0.1:6379", Password: "{env.REDIS_PASSWORD}", DB: 2, Prefix: "ost"}},
+			TokenStore: &SharedStore{Redis: &RelayRedis{Addresses: []string{"127.0.0.1:6379"}, Password: "{env.REDIS_PASSWORD}", DB: 2, Prefix: "ost"}},
 		}},
 		{"native, every subdirective", `outstatic_relay {
 			public_url https://relay.example.com
@@ -113,7 +113,7 @@ func TestUnmarshalRelayCaddyfileErrors(t *testing.T) {
 	}{
 		{"empty", "outstatic_relay", []string{"Testfile:1", "upstream", "project"}},
 		{"argument", "outstatic_relay x", []string{"Testfile:1", "wrong argument count"}},
-		{"unknown", fwd + " upstreams x\n}", []string{"Testfile:5", `unknown subdirective "upstreams"`}},
+		{"unknown", fwd + " upstreams x\n}", []string{"Testfile:5", `unknown subdirective "upstreams" of outstatic_relay; did you mean upstream?`}},
 		{"forward without key", "outstatic_relay {\n upstream https://outstatic.com/api\n callback_origin https://a.example/outstatic\n}",
 			[]string{"Testfile:1", "api_key"}},
 		{"forward without origin", "outstatic_relay {\n upstream https://outstatic.com/api\n api_key {env.K}\n}",
@@ -154,26 +154,26 @@ func TestUnmarshalRelayCaddyfileErrors(t *testing.T) {
 		{"bad role", nat + proj + "  member octocat boss\n }\n}", []string{"Testfile:10", `role "boss"`}},
 		{"member without role", nat + proj + "  member octocat\n }\n}", []string{"Testfile:10", "role"}},
 		{"bad key hash", nat + proj + "  key_sha256 abc\n }\n}", []string{"Testfile:10", "64 hex digits"}},
-		{"unknown in project", nat + proj + "  members x\n }\n}", []string{"Testfile:10", `unknown subdirective "members"`}},
+		{"unknown in project", nat + proj + "  members x\n }\n}", []string{"Testfile:10", `unknown subdirective "members" of project; did you mean member?`}},
 		{"github without secret", "outstatic_relay {\n github {\n  client_id x\n }\n}", []string{"Testfile:4", "client_secret"}},
 		{"github literal secret", "outstatic_relay {\n github {\n  client_secret s3cret\n }\n}", []string{"Testfile:3", "{env.NAME}"}},
 		{"github bad url", "outstatic_relay {\n github {\n  api_url api.github.com\n }\n}", []string{"Testfile:3", "api_url"}},
 		{"github client_id twice", "outstatic_relay {\n github {\n  client_id a\n  client_id b\n }\n}", []string{"Testfile:4", "client_id is given twice"}},
-		{"unknown in github", "outstatic_relay {\n github {\n  client x\n }\n}", []string{"Testfile:3", `unknown subdirective "client"`}},
+		{"unknown in github", "outstatic_relay {\n github {\n  client x\n }\n}", []string{"Testfile:3", `unknown subdirective "client" of github; did you mean client_id?`}},
 		{"app without id", nat + " github_app {\n  private_key {file./k.pem}\n }\n}", []string{"Testfile:9", "app_id"}},
 		{"app without key", nat + " github_app {\n  app_id 1\n }\n}", []string{"Testfile:9", "private_key"}},
 		{"app bad id", nat + " github_app {\n  app_id x1\n }\n}", []string{"Testfile:8", `app_id "x1"`}},
 		{"app bad installation", nat + " github_app {\n  installation_id -3\n }\n}", []string{"Testfile:8", "installation_id"}},
 		{"app literal key", nat + " github_app {\n  private_key pem\n }\n}", []string{"Testfile:8", "{env.NAME}"}},
 		{"app id twice", nat + " github_app {\n  app_id 1\n  app_id 2\n }\n}", []string{"Testfile:9", "app_id is given twice"}},
-		{"unknown in app", nat + " github_app {\n  key x\n }\n}", []string{"Testfile:8", `unknown subdirective "key"`}},
+		{"unknown in app", nat + " github_app {\n  key x\n }\n}", []string{"Testfile:8", `unknown subdirective "key" of github_app`}},
 		{"app in forward mode", fwd + " github_app {\n  app_id 1\n  private_key {env.K}\n }\n}", []string{"Testfile:1", "github_app"}},
 		{"bad storage", nat + " storage disk\n}", []string{"Testfile:7", "caddy or redis"}},
 		{"redis without address", nat + " storage redis\n}", []string{"Testfile:7", "address"}},
 		{"redis bad db", nat + " storage redis 127.0.0.1:6379 {\n  db -1\n }\n}", []string{"Testfile:8", "database number"}},
 		{"redis literal password", nat + " storage redis 127.0.0.1:6379 {\n  password pw\n }\n}", []string{"Testfile:8", "{env.NAME}"}},
 		{"redis prefix twice", nat + " storage redis 127.0.0.1:6379 {\n  prefix a\n  prefix b\n }\n}", []string{"Testfile:9", "prefix is given twice"}},
-		{"unknown in redis", nat + " storage redis 127.0.0.1:6379 {\n  host x\n }\n}", []string{"Testfile:8", `unknown subdirective "host"`}},
+		{"unknown in redis", nat + " storage redis 127.0.0.1:6379 {\n  host x\n }\n}", []string{"Testfile:8", `unknown subdirective "host" of storage redis`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

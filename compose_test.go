@@ -272,7 +272,7 @@ func TestComposeWiring(t *testing.T) {
 	}
 
 	// what Caddy dials is a compose service exposing that port
-	dials := composeCollect(cfg, "dial", "address")
+	dials := composeCollect(cfg, "dial", "address", "addresses")
 	if len(dials) < 2 {
 		t.Fatalf("dials %v: want the site and Redis", dials)
 	}

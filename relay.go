@@ -167,7 +167,10 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		return err
 	}
 	var closer func() error
-	rl.callbacks, closer = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	rl.callbacks, closer, err = callbackMemory(ctx, rl.TokenStore, rl.logger)
+	if err != nil {
+		return err
+	}
 	rl.closers = append(rl.closers, closer)
 	if rl.Upstream == "" {
 		return rl.provisionNative(ctx, parseTargets, appHosts)
@@ -335,28 +338,6 @@ func parseTargets(origins []string, strict bool) (validate.Targets, error) {
 		t.Origins = append(t.Origins, o)
 	}
 	return t, nil
-}
-
-// appHostsOf parses app origins into the host:port that identify them;
-// none gives none, and the package that uses them applies the default
-// (protocol.DefaultAppHosts).
-func appHostsOf(origins []string) ([]string, error) {
-	var hosts []string
-	for _, raw := range origins {
-		h, err := parseAppOrigin(raw)
-		if err != nil {
-			return nil, err
-		}
-		hosts = append(hosts, h)
-	}
-	return hosts, nil
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // Interface guards

@@ -196,18 +196,6 @@ func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*github.App, error) {
 	return &github.App{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
 
-// RelayRedis keeps the relay's state in Redis, for several instances.
-type RelayRedis struct {
-	// Address is Redis's host:port. Required.
-	Address string `json:"address"`
-	// Password as an {env.*} or {file.*} placeholder. Default: none.
-	Password string `json:"password,omitempty"`
-	// DB is the database number. Default: 0.
-	DB int `json:"db,omitempty"`
-	// Prefix of every key. Default: outstatic.
-	Prefix string `json:"prefix,omitempty"`
-}
-
 // publicURL is public_url, required in native mode and checked by the
 // native relay's rule (native.ParsePublicURL).
 func (rl *Relay) publicURL() (*url.URL, error) {
@@ -232,7 +220,10 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 			return err
 		}
 	}
-	st, closer := openStore(ctx, rl.Redis, repl)
+	st, closer, err := openStore(ctx, rl.Redis, repl)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
 	rl.closers = append(rl.closers, closer)
 	if sw, ok := st.(store.Sweeper); ok {
 		go sweep(ctx, sw, rl.logger)

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -73,16 +72,19 @@ var storeSweepInterval = 5 * time.Minute
 // than count on a native relay in the same Caddy to do it: a guard may run
 // alone, or beside a forward relay, and each token reaching a callback
 // leaves files behind.
-func guardMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, relay.BindingMemory, func() error) {
+func guardMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, relay.BindingMemory, func() error, error) {
 	if shared == nil {
-		return tokenCallbacks, tokenCallbacks, func() error { return nil }
+		return tokenCallbacks, tokenCallbacks, func() error { return nil }, nil
 	}
-	st, closer := openStore(ctx, shared.Redis, caddy.NewReplacer())
+	st, closer, err := openStore(ctx, shared.Redis, caddy.NewReplacer())
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("token_store: %w", err)
+	}
 	if sw, ok := st.(store.Sweeper); ok {
 		go sweep(ctx, sw, logger)
 	}
 	sc := relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}
-	return sc, sc, closer
+	return sc, sc, closer, nil
 }
 
 // nativeRelays finds, by project slug, the native relay that serves it,
@@ -138,36 +140,18 @@ type SharedStore struct {
 	Redis *RelayRedis `json:"redis,omitempty"`
 }
 
-// openStore opens Redis when r is set, else Caddy's configured storage.
-// The returned function releases it.
-func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.Store, func() error) {
-	if r == nil {
-		return store.NewStorage(ctx.Storage(), "outstatic"), func() error { return nil }
-	}
-	prefix := r.Prefix
-	if prefix == "" {
-		prefix = "outstatic"
-	}
-	client := redis.NewClient(&redis.Options{
-		Addr:         r.Address,
-		Password:     repl.ReplaceKnown(r.Password, ""),
-		DB:           r.DB,
-		DialTimeout:  3 * time.Second,
-		ReadTimeout:  3 * time.Second,
-		WriteTimeout: 3 * time.Second,
-	})
-	return store.NewRedis(client, prefix), client.Close
-}
-
 // callbackMemory is where exchange tokens' callbacks are recorded: in a
 // shared store when one is configured, else in process memory, shared by
 // the guards and relays of this Caddy.
-func callbackMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, func() error) {
+func callbackMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (relay.CallbackMemory, func() error, error) {
 	if shared == nil {
-		return tokenCallbacks, func() error { return nil }
+		return tokenCallbacks, func() error { return nil }, nil
 	}
-	st, closer := openStore(ctx, shared.Redis, caddy.NewReplacer())
-	return relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}, closer
+	st, closer, err := openStore(ctx, shared.Redis, caddy.NewReplacer())
+	if err != nil {
+		return nil, nil, fmt.Errorf("token_store: %w", err)
+	}
+	return relay.StoreCallbacks{Store: st, TTL: 5 * time.Minute, Logger: logger}, closer, nil
 }
 
 // sweep removes expired tokens and spent markers from a file store every

@@ -1,7 +1,8 @@
 // Package doctor checks a caddy-outstatic deployment end to end: what the
-// Caddy config says (handed in by the `caddy outstatic doctor` command,
-// which reads the Caddyfile) against what the network answers. Each check
-// gives findings, each with what to change. It does not import Caddy.
+// Caddy config says (FromConfig reads it from the adapted JSON that the
+// `caddy outstatic doctor` command hands in) against what the network
+// answers. Each check gives findings, each with what to change. It does
+// not import Caddy.
 package doctor
 
 import (
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Guard is one guard of the config, as the doctor needs it.
@@ -34,16 +36,15 @@ type Guard struct {
 	ProxyFirst bool
 }
 
-// Redis is a Redis the config uses.
+// Redis is a Redis the config uses, in any of its forms.
 type Redis struct {
 	// Where names the subdirective, for messages ("relay storage").
 	Where string
-	// Address is Redis's host:port.
-	Address string
-	// Password, expanded; "" for none.
-	Password string
-	// DB is the database number; default 0.
-	DB int
+	// Config is the storage's or token_store's redis block.
+	Config store.RedisConfig
+	// Expand replaces the config's placeholders (the password's); nil
+	// replaces none.
+	Expand func(string) string
 }
 
 // Deployment is what to check.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // only runs Check and returns the findings of check.
@@ -127,17 +128,63 @@ func TestStorageNotWritable(t *testing.T) {
 	}
 }
 
-// TestRedis: a real Redis answers; a closed port does not.
+// TestRedis: a real Redis answers, reported as one server whose role is
+// master, without TLS; a closed port does not answer.
 func TestRedis(t *testing.T) {
 	srv := testredis.Start(t)
 	fs := only(t, Deployment{Redis: []Redis{
-		{Where: "relay storage", Address: srv.Addr},
-		{Where: "guard token_store", Address: closedAddr(t)},
+		{Where: "relay storage", Config: store.RedisConfig{Addresses: []string{srv.Addr}}},
+		{Where: "guard token_store", Config: store.RedisConfig{Address: closedAddr(t)}},
+		{Where: "relay token_store", Config: store.RedisConfig{Addresses: []string{srv.Addr, srv.Addr}}},
 	}}, "redis")
-	if !fs[0].OK {
+	if !fs[0].OK || fs[0].Detail != "answers: one server, role master, no TLS" {
 		t.Errorf("a running Redis: %v", fs[0])
 	}
-	wantFinding(t, fs[1:], "does not answer", "fix the address and password of guard token_store")
+	wantFinding(t, fs[1:2], "does not answer", "fix the addresses, username and password of guard token_store")
+	wantFinding(t, fs[2:], "add sentinel <master>", "correct the redis block of relay token_store")
+}
+
+// TestRedisForms: the doctor names the form it reached, the node's role
+// and the TLS state: a managed-style server (TLS with a CA of its own, an
+// ACL user), the same with the wrong CA (a finding that names the
+// certificate), a Sentinel master, its replica addressed as one server (a
+// finding: it refuses writes), and a Cluster.
+func TestRedisForms(t *testing.T) {
+	ca := testredis.NewCA(t, "doctor CA")
+	other := testredis.NewCA(t, "other CA")
+	managed := testredis.Start(t, testredis.WithTLS(ca.Issue(t, "127.0.0.1")), testredis.WithACL("relay", "pw-doctor"))
+	g := testredis.StartSentinel(t)
+	cl := testredis.StartCluster(t, 3, 0)
+	expand := strings.NewReplacer("{env.REDIS_PASSWORD}", "pw-doctor").Replace
+	tlsConfig := func(caFile string) store.RedisConfig {
+		return store.RedisConfig{Addresses: []string{managed.Addr}, Username: "relay", Password: "{env.REDIS_PASSWORD}",
+			TLS: &store.RedisTLS{CAFile: caFile}}
+	}
+	fs := only(t, Deployment{Redis: []Redis{
+		{Where: "managed", Config: tlsConfig(ca.File), Expand: expand},
+		{Where: "wrong CA", Config: tlsConfig(other.File), Expand: expand},
+		{Where: "sentinel", Config: store.RedisConfig{Addresses: g.SentinelAddrs(), Sentinel: &store.RedisSentinel{Master: g.MasterName}}},
+		{Where: "replica", Config: store.RedisConfig{Addresses: []string{g.Replica.Addr}}},
+		{Where: "cluster", Config: store.RedisConfig{Addresses: cl.Addrs()[:1], Cluster: true}},
+	}}, "redis")
+	for i, want := range []string{
+		"answers: one server, role master, TLS, the certificate verified against " + ca.File,
+		"",
+		"answers: Sentinel, master " + g.MasterName + " at " + g.Master.Addr + ", role master, no TLS",
+		"",
+		"answers: Cluster of 3 masters (state ok), role master, no TLS",
+	} {
+		if want != "" && (!fs[i].OK || fs[i].Detail != want) {
+			t.Errorf("finding %d = %v, want ok %q", i, fs[i], want)
+		}
+	}
+	wantFinding(t, fs[1:2], "TLS certificate is refused", "give tls ca_file the CA")
+	wantFinding(t, fs[3:4], "one server, role replica", "point replica at the master")
+	for _, f := range fs {
+		if strings.Contains(f.String(), "pw-doctor") {
+			t.Errorf("a finding shows the password: %v", f)
+		}
+	}
 }
 
 // TestParseEnv reads the forms a .env file has.

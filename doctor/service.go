@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
@@ -76,21 +74,4 @@ func (r *run) storage() {
 	f.Close()
 	_ = os.Remove(filepath.Clean(name))
 	r.ok("storage", dir, "writable")
-}
-
-// redis checks that a configured Redis answers PING.
-func (r *run) redis(ctx context.Context, rd Redis) {
-	c := redis.NewClient(&redis.Options{Addr: rd.Address, Password: rd.Password, DB: rd.DB,
-		DialTimeout: 3 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1,
-		// one dial: a doctor reports, it does not wait for Redis to come up
-		DialerRetries: 1})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		r.finding("redis", rd.Where+" "+rd.Address, "does not answer: "+err.Error(),
-			"start Redis there, or fix the address and password of "+rd.Where)
-		return
-	}
-	r.ok("redis", rd.Where+" "+rd.Address, "answers")
 }

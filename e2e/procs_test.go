@@ -6,134 +6,42 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testproc"
 )
 
-// proc is a child process the test started: a Caddy or the stock site. It
-// runs in a process group of its own, so that stopping it also stops
-// whatever it spawned, and its output goes to a log file the test prints
-// when something fails.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
+// proc is a child process the test started: a Caddy or the stock site,
+// in a process group of its own with its output in a log file
+// (internal/testproc), stopped when the test ends.
+type proc struct{ *testproc.Proc }
 
 // startProc starts a child process and registers its stop with t.Cleanup,
 // so it is stopped whatever happens to the test.
 func startProc(t *testing.T, name, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Pdeathsig: if the test binary dies (a -timeout panic skips every
-	// cleanup), the kernel still ends the child.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	t.Cleanup(p.stop)
-	return p
-}
-
-// stop sends SIGTERM to the process group, and SIGKILL if it is still
-// there after a few seconds. It is safe to call more than once.
-func (p *proc) stop() {
-	pgid := p.cmd.Process.Pid
-	select {
-	case <-p.done:
-		// The leader is gone; anything it left in its group goes too.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return
-	default:
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-p.done
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
-
-// exited reports whether the process has ended.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return &proc{testproc.Start(t, name, dir, env, args...)}
 }
 
 // tail returns the last n bytes of the process's output.
-func (p *proc) tail(n int) string {
-	data, _ := os.ReadFile(p.log)
-	if len(data) > n {
-		data = data[len(data)-n:]
-	}
-	return string(data)
-}
+func (p *proc) tail(n int) string { return p.Tail(n) }
 
-// waitHTTP polls url until ready accepts a response, the process exits,
-// or timeout passes.
+// waitHTTP polls url, trusting the test CA, until ready accepts a
+// response, the process exits, or timeout passes.
 func (p *proc) waitHTTP(t *testing.T, url string, timeout time.Duration, ready func(*http.Response) bool) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS()}}
-	deadline := time.Now().Add(timeout)
-	for {
-		if p.exited() {
-			t.Fatalf("%s exited while starting:\n%s", p.name, p.tail(4000))
-		}
-		res, err := client.Get(url)
-		if err == nil {
-			ok := ready(res)
-			res.Body.Close()
-			if ok {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready at %s after %s (last error %v):\n%s", p.name, url, timeout, err, p.tail(4000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	p.WaitHTTP(t, url, timeout, clientTLS(), ready)
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // repoRoot is the module's root: the test runs in its package folder.
 func repoRoot(t *testing.T) string {

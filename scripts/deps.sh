@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine may lack: redis-server
-# (the Redis store tests start their own), chromium (the browser test),
+# (the Redis store tests start their own: single servers, TLS with a CA made
+# in the test, ACL users, Sentinel with `redis-server --sentinel`, all built
+# into Debian's package) and redis-cli (its redis-tools dependency: the
+# Cluster tests join nodes with `redis-cli --cluster create`), chromium (the browser test),
 # node and npm (the fuzz oracle and the stock site). Debian packages, with
 # apt-get, when running as root; otherwise it says what is missing. Before
 # apt-get runs it prints each package it will install and what needs it.
@@ -15,6 +18,7 @@ want() { # want COMMAND PACKAGE WHY: PACKAGE, unless COMMAND is there
 	fi
 }
 want redis-server redis-server "the Redis store tests start their own servers"
+want redis-cli redis-tools "the Redis Cluster tests join nodes with redis-cli --cluster create"
 want chromium chromium "the browser test (scripts/e2e.sh) drives headless Chromium"
 want node nodejs "the fuzz oracle (Node's URL parser) and the stock Outstatic site"
 want npm npm "installs the stock site's locked packages"

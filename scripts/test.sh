@@ -3,9 +3,10 @@
 # Installs what is missing (scripts/deps.sh), then runs the unit, in-process
 # Caddy and integration tests (Redis started by the tests), a short
 # differential fuzz run of the callback validator against Node's WHATWG URL
-# parser, and the browser test of the stock site (scripts/e2e.sh).
-# FUZZTIME sets the fuzz run's length (default 30s; 0 skips it); E2E=0
-# skips the browser test (CI never does).
+# parser, the relay against Ory Hydra and Mailpit (scripts/interop.sh),
+# and the browser test of the stock site (scripts/e2e.sh).
+# FUZZTIME sets the fuzz run's length (default 30s; 0 skips it); INTEROP=0
+# and E2E=0 skip the interop and browser tests (CI never does).
 #
 # Every stage runs, whatever the stages before it did, and the run ends with
 # a table of each stage's result and time; the exit status is 1 when any
@@ -59,7 +60,8 @@ trap 'echo; echo "interrupted"; summary; exit 130' INT
 
 fuzztime=${FUZZTIME:-30s}
 browser=${E2E:-1}
-[ -n "${CI:-}" ] && browser=1
+interop=${INTEROP:-1}
+[ -n "${CI:-}" ] && browser=1 && interop=1
 
 # The stages, in order.
 stage deps bash scripts/deps.sh
@@ -68,6 +70,12 @@ if [ "$fuzztime" != 0 ]; then
 	stage "fuzz ($fuzztime)" go test ./validate -run='^$' -fuzz='^FuzzCallbackTarget$' -fuzztime="$fuzztime"
 else
 	skip fuzz "FUZZTIME=0"
+fi
+# The interop stage comes first: the browser test reuses its Hydra build.
+if [ "$interop" != 0 ]; then
+	stage "interop (Hydra, Mailpit)" bash scripts/interop.sh
+else
+	skip "interop (Hydra, Mailpit)" "INTEROP=0"
 fi
 if [ "$browser" != 0 ]; then
 	stage "browser end to end" bash scripts/e2e.sh

@@ -16,8 +16,16 @@ import (
 type backend func(prefix string) Store
 
 // runConformance runs the behaviour every Store must share. newBackend
-// returns a fresh, empty backend for each subtest.
+// returns a fresh, empty backend for each subtest; the subtests run in
+// parallel.
 func runConformance(t *testing.T, newBackend func(t *testing.T) backend) {
+	runConformanceSerial(t, newBackend, false)
+}
+
+// runConformanceSerial is runConformance, one subtest after the other when
+// serial is set: for a backend that is emptied for each subtest rather than
+// made anew.
+func runConformanceSerial(t *testing.T, newBackend func(t *testing.T) backend, serial bool) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, b backend)
@@ -37,7 +45,9 @@ func runConformance(t *testing.T, newBackend func(t *testing.T) backend) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			if !serial {
+				t.Parallel()
+			}
 			tt.fn(t, newBackend(t))
 		})
 	}

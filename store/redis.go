@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,16 +20,26 @@ import (
 // without spaces, backslashes or the pattern characters * ? [ ]; if it is
 // not, every method returns the error.
 //
-// Each method is one Redis command, so each is atomic for every client of
-// the server (or cluster) without any lock: SET PX for Put, SET NX PX for
+// Each method is one single-key Redis command, so each is atomic for every
+// client of the server without any lock, and on a Cluster each goes to the
+// one master that holds its key's slot: SET PX for Put, SET NX PX for
 // PutNew, GETDEL for Take (Redis 6.2 or later) and SCAN MATCH for List.
-// Redis expires keys itself. c may be a single client, a failover client or
-// a cluster client; a cluster is scanned on every master.
+// No operation spans two keys, so none needs a hash tag. Redis expires
+// keys itself. c may be a single client, a failover client or a cluster
+// client; a cluster is listed master by master, and on a cluster with
+// replicas a write waits for one (see write). OpenRedis makes the client
+// from a RedisConfig, and behind Sentinel waits for a replica too.
 //
 // The timeouts that bound each call when Redis is unreachable are those of
 // c (DialTimeout, ReadTimeout, WriteTimeout, MaxRetries) and of ctx.
 func NewRedis(c redis.UniversalClient, prefix string) Store {
-	r := &redisStore{c: c, prefix: prefix}
+	return newRedis(c, prefix, false)
+}
+
+// newRedis is NewRedis; with waitReplica, every write is answered only once
+// a replica has it too (see write).
+func newRedis(c redis.UniversalClient, prefix string, waitReplica bool) *redisStore {
+	r := &redisStore{c: c, prefix: prefix, waitReplica: waitReplica}
 	r.err = validateRedisPrefix(prefix)
 	return r
 }
@@ -35,6 +48,145 @@ type redisStore struct {
 	c      redis.UniversalClient
 	prefix string
 	err    error // an invalid prefix, returned by every method
+	// waitReplica: c follows a Sentinel-watched master, whose replica
+	// Sentinel promotes when it dies (see write). A cluster client waits
+	// whenever the cluster has replicas.
+	waitReplica bool
+}
+
+// replicaWait bounds how long a write waits for a replica to confirm it.
+const replicaWait = time.Second
+
+// ErrUnconfirmed is wrapped by the error of a write that the master made
+// but no replica confirmed in time: a failover could undo it, so it is not
+// counted as done (a token taken this way is spent, and not handed out).
+var ErrUnconfirmed = errors.New("store: no replica confirmed the write")
+
+// write runs cmd. Behind Sentinel, a replica is promoted with what it has
+// been sent, and replication does not wait: a token taken, a marker put or
+// a key deleted on the old master could come back after a failover, and be
+// used a second time. So there cmd runs on one connection with ROLE, and
+// when the master has replicas, WAIT 1 follows: the write counts only once
+// a replica holds it, and the replica Sentinel promotes is the one with the
+// most of the master's writes. A master without replicas (the survivor of
+// a failover, until the old master comes back as its replica) has none to
+// wait for: nothing could be promoted over it. If the ACL user may not run
+// ROLE, every write waits for a replica.
+//
+// A Cluster with replicas fails a shard over the same way, so there the
+// write goes to the master of key's slot, as the cluster client would send
+// it, and waits alike; an error makes the cluster client reload the
+// cluster's layout, in case the slot has moved or its master died.
+func (r *redisStore) write(ctx context.Context, key string, cmd func(redis.Cmdable) redis.Cmder) error {
+	node, err := r.confirmingNode(ctx, key)
+	if err != nil {
+		return err
+	}
+	if node == nil {
+		return cmd(r.c).Err()
+	}
+	err = writeConfirmed(ctx, node, cmd)
+	if cc, ok := r.c.(*redis.ClusterClient); ok && err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, ErrUnconfirmed) {
+		cc.ReloadState(ctx)
+	}
+	return err
+}
+
+// confirmingNode returns the client of the master a write of key must be
+// confirmed on, or nil when writes need no replica's confirmation: a
+// single server, or a Cluster without replicas.
+func (r *redisStore) confirmingNode(ctx context.Context, key string) (*redis.Client, error) {
+	switch c := r.c.(type) {
+	case *redis.Client:
+		if r.waitReplica {
+			return c, nil
+		}
+	case *redis.ClusterClient:
+		var replicas atomic.Int32
+		err := c.ForEachSlave(ctx, func(context.Context, *redis.Client) error {
+			replicas.Add(1)
+			return nil
+		})
+		if err != nil || replicas.Load() == 0 {
+			return nil, err
+		}
+		return c.MasterForKey(ctx, r.key(key))
+	}
+	return nil, nil
+}
+
+// writeConfirmed runs cmd on node and waits for a replica (see write).
+func writeConfirmed(ctx context.Context, node *redis.Client, cmd func(redis.Cmdable) redis.Cmder) error {
+	conn := node.Conn()
+	defer conn.Close()
+	var c, role redis.Cmder
+	// One round trip; the pipeline's own error is that of its first
+	// failed command, which may be GETDEL's redis.Nil: each is read alone.
+	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		c = cmd(p)
+		role = p.Do(ctx, "ROLE")
+		return nil
+	})
+	if err := c.Err(); err != nil {
+		return err
+	}
+	if replicasOf(role.(*redis.Cmd)) == 0 {
+		return nil
+	}
+	n, err := conn.Do(ctx, "WAIT", 1, replicaWait.Milliseconds()).Int64()
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return ErrUnconfirmed
+	}
+	return nil
+}
+
+// replicasOf counts the replicas in a master's ROLE reply ("master",
+// offset, [[ip, port, offset]...]); a reply that cannot be read (ROLE
+// refused by the ACL) counts as one, so the write waits.
+func replicasOf(role *redis.Cmd) int {
+	v, err := role.Slice()
+	if err != nil || len(v) < 3 {
+		return 1
+	}
+	replicas, ok := v[2].([]any)
+	if !ok {
+		return 1
+	}
+	return len(replicas)
+}
+
+// redisErr wraps a Redis error with the operation and key, and says so
+// plainly when the cause is the server's TLS certificate.
+func redisErr(op, key string, err error) error {
+	if p := RedisTLSProblem(err); p != "" {
+		return fmt.Errorf("store: redis %s %q: %s: %w", op, key, p, err)
+	}
+	return fmt.Errorf("store: redis %s %q: %w", op, key, err)
+}
+
+// RedisTLSProblem describes err when the server's TLS certificate was
+// refused: signed by a CA not trusted, or not for the name dialled. It
+// returns "" for any other error.
+func RedisTLSProblem(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &hostname):
+		return "the Redis server's TLS certificate does not hold the name dialled (set tls server_name to a name it holds)"
+	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &verify):
+		return "the Redis server's TLS certificate is refused (set tls ca_file to the CA that signed it)"
+	}
+	if s := err.Error(); strings.Contains(s, "x509: ") || strings.Contains(s, "tls: failed to verify certificate") {
+		return "the Redis server's TLS certificate is refused (check tls ca_file and server_name)"
+	}
+	return ""
 }
 
 func validateRedisPrefix(prefix string) error {
@@ -78,8 +230,9 @@ func (r *redisStore) Put(ctx context.Context, key string, value []byte, ttl time
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
-	if err := r.c.Set(ctx, r.key(key), value, redisTTL(ttl)).Err(); err != nil {
-		return fmt.Errorf("store: redis SET %q: %w", key, err)
+	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder { return c.Set(ctx, r.key(key), value, redisTTL(ttl)) })
+	if err != nil {
+		return redisErr("SET", key, err)
 	}
 	return nil
 }
@@ -92,11 +245,15 @@ func (r *redisStore) PutNew(ctx context.Context, key string, value []byte, ttl t
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
-	set, err := r.c.SetNX(ctx, r.key(key), value, redisTTL(ttl)).Result()
+	var set *redis.BoolCmd
+	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder {
+		set = c.SetNX(ctx, r.key(key), value, redisTTL(ttl))
+		return set
+	})
 	if err != nil {
-		return fmt.Errorf("store: redis SET NX %q: %w", key, err)
+		return redisErr("SET NX", key, err)
 	}
-	if !set {
+	if !set.Val() {
 		return ErrExists
 	}
 	return nil
@@ -112,7 +269,7 @@ func (r *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: redis GET %q: %w", key, err)
+		return nil, redisErr("GET", key, err)
 	}
 	return b, nil
 }
@@ -122,14 +279,18 @@ func (r *redisStore) Take(ctx context.Context, key string) ([]byte, error) {
 	if err := r.check(key); err != nil {
 		return nil, err
 	}
-	b, err := r.c.GetDel(ctx, r.key(key)).Bytes()
+	var get *redis.StringCmd
+	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder {
+		get = c.GetDel(ctx, r.key(key))
+		return get
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: redis GETDEL %q: %w", key, err)
+		return nil, redisErr("GETDEL", key, err)
 	}
-	return b, nil
+	return get.Bytes()
 }
 
 // Delete implements Store.
@@ -137,8 +298,8 @@ func (r *redisStore) Delete(ctx context.Context, key string) error {
 	if err := r.check(key); err != nil {
 		return err
 	}
-	if err := r.c.Del(ctx, r.key(key)).Err(); err != nil {
-		return fmt.Errorf("store: redis DEL %q: %w", key, err)
+	if err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder { return c.Del(ctx, r.key(key)) }); err != nil {
+		return redisErr("DEL", key, err)
 	}
 	return nil
 }
@@ -180,7 +341,7 @@ func (r *redisStore) List(ctx context.Context, prefix string) ([]string, error) 
 		err = scanNode(ctx, c)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: redis SCAN %q: %w", prefix, err)
+		return nil, redisErr("SCAN", prefix, err)
 	}
 	keys := make([]string, 0, len(seen))
 	for k := range seen {

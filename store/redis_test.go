@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
@@ -109,5 +111,30 @@ func TestRedisDown(t *testing.T) {
 				t.Logf("%s: %v", name, err)
 			}
 		})
+	}
+}
+
+// TestReplicasOf reads a master's ROLE reply; one that cannot be read (an
+// ACL user without ROLE) counts as a replica, so the write waits.
+func TestReplicasOf(t *testing.T) {
+	ctx := context.Background()
+	role := func(v any, err error) *redis.Cmd {
+		c := redis.NewCmd(ctx, "ROLE")
+		c.SetVal(v)
+		c.SetErr(err)
+		return c
+	}
+	for name, tc := range map[string]struct {
+		cmd  *redis.Cmd
+		want int
+	}{
+		"no replica":   {role([]any{"master", int64(10), []any{}}, nil), 0},
+		"two replicas": {role([]any{"master", int64(10), []any{[]any{"10.0.0.2", "6379", "10"}, []any{"10.0.0.3", "6379", "9"}}}, nil), 2},
+		"refused":      {role(nil, errors.New("NOPERM this user has no permissions to run the 'role' command")), 1},
+		"unreadable":   {role([]any{"master"}, nil), 1},
+	} {
+		if got := replicasOf(tc.cmd); got != tc.want {
+			t.Errorf("%s: %d replicas, want %d", name, got, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,12 +11,17 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 )
 
-// stores runs f against three instances sharing Redis, then three sharing
-// one directory through Caddy's file_system storage.
+// stores runs f against three instances sharing Redis, then a
+// three-master Redis Cluster, then one directory through Caddy's
+// file_system storage.
 func stores(t *testing.T, f func(t *testing.T, c *cluster)) {
 	t.Run("redis", func(t *testing.T) {
 		rd := testredis.Start(t)
 		f(t, startCluster(t, 3, redisStore(rd.Addr)))
+	})
+	t.Run("redis-cluster", func(t *testing.T) {
+		rc := testredis.StartCluster(t, 3, 0)
+		f(t, startCluster(t, 3, storeKind{relayLine: "storage redis " + strings.Join(rc.Addrs(), " ") + " {\n\t\t\tcluster\n\t\t}"}))
 	})
 	t.Run("file", func(t *testing.T) {
 		f(t, startCluster(t, 3, fileStore(t.TempDir())))

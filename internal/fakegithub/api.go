@@ -129,7 +129,7 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request, p string) {
 		apiError(w, http.StatusUnauthorized, "Requires authentication", userDoc)
 	case p == "/user":
 		w.Header().Set("X-Accepted-OAuth-Scopes", "")
-		writeJSON(w, http.StatusOK, s.restUser(r, tok.user))
+		writeJSON(w, http.StatusOK, restUser(r, tok.user))
 	case p == "/user/emails" && tok == nil:
 		apiError(w, http.StatusUnauthorized, "Requires authentication", emailsDoc)
 	case p == "/user/emails":
@@ -151,68 +151,41 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request, p string) {
 	}
 }
 
-// restUser is GET /user, with GitHub's fields in GitHub's order.
-func (s *Server) restUser(r *http.Request, u User) any {
-	api := "http://" + r.Host + "/api/v3/users/" + u.Login
-	type user struct {
-		Login             string  `json:"login"`
-		ID                int64   `json:"id"`
-		NodeID            string  `json:"node_id"`
-		AvatarURL         string  `json:"avatar_url"`
-		GravatarID        string  `json:"gravatar_id"`
-		URL               string  `json:"url"`
-		HTMLURL           string  `json:"html_url"`
-		FollowersURL      string  `json:"followers_url"`
-		ReposURL          string  `json:"repos_url"`
-		Type              string  `json:"type"`
-		UserViewType      string  `json:"user_view_type"`
-		SiteAdmin         bool    `json:"site_admin"`
-		Name              *string `json:"name"`
-		Company           *string `json:"company"`
-		Blog              string  `json:"blog"`
-		Location          *string `json:"location"`
-		Email             *string `json:"email"`
-		Hireable          *bool   `json:"hireable"`
-		Bio               *string `json:"bio"`
-		TwitterUsername   *string `json:"twitter_username"`
-		NotificationEmail *string `json:"notification_email"`
-		PublicRepos       int     `json:"public_repos"`
-		PublicGists       int     `json:"public_gists"`
-		Followers         int     `json:"followers"`
-		Following         int     `json:"following"`
-		CreatedAt         string  `json:"created_at"`
-		UpdatedAt         string  `json:"updated_at"`
-	}
-	return user{Login: u.Login, ID: u.ID, NodeID: userNodeID(u), AvatarURL: avatarURL(u),
-		URL: api, HTMLURL: "http://" + r.Host + "/" + u.Login, FollowersURL: api + "/followers",
-		ReposURL: api + "/repos", Type: "User", UserViewType: "private", Name: nullable(u.Name),
-		Email: nullable(u.Email), NotificationEmail: nullable(u.Email), PublicRepos: 1,
-		CreatedAt: "2020-01-01T00:00:00Z", UpdatedAt: "2020-01-01T00:00:00Z"}
-}
-
-// restRepo is GET /repos/{owner}/{repo}: enough for a permission check.
+// restRepo is GET /repos/{owner}/{repo}, and the collaborator check
+// below it.
 func (s *Server) restRepo(w http.ResponseWriter, r *http.Request, tok *Token, rest string) {
 	const doc = "https://docs.github.com/rest/repos/repos#get-a-repository"
+	const collaboratorDoc = "https://docs.github.com/rest/collaborators/collaborators#check-if-a-user-is-a-repository-collaborator"
 	s.mu.Lock()
 	g := s.git
 	s.mu.Unlock()
-	owner, name, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
-	// Private repositories do not exist for callers without the repo scope.
-	if !g.named(owner, name) || (g.Private && (tok == nil || !tok.hasScope("repo"))) {
-		apiError(w, http.StatusNotFound, "Not Found", doc)
+	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	collaborator := len(parts) == 4 && parts[2] == "collaborators"
+	if len(parts) != 2 && !collaborator {
+		apiError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
 		return
 	}
-	perms := map[string]bool{"admin": true, "maintain": true, "push": true, "triage": true, "pull": true}
-	out := map[string]any{
-		"id": g.databaseID(), "node_id": g.ID, "name": g.Name, "full_name": g.Owner + "/" + g.Name,
-		"private": g.Private, "html_url": "http://" + r.Host + "/" + g.Owner + "/" + g.Name,
-		"owner":          map[string]any{"login": g.Owner, "type": "User"},
-		"default_branch": g.DefaultBranch, "visibility": map[bool]string{true: "private", false: "public"}[g.Private],
+	// Private repositories do not exist for callers without the repo scope.
+	if !g.named(parts[0], parts[1]) || (g.Private && (tok == nil || !tok.hasScope("repo"))) {
+		apiError(w, http.StatusNotFound, "Not Found", map[bool]string{false: doc, true: collaboratorDoc}[collaborator])
+		return
 	}
+	if collaborator {
+		// The fake's users hold every permission on the repository (see
+		// permissions below), as does its owner: they are its
+		// collaborators. The answer has no body, either way.
+		if who := parts[3]; tok != nil && (strings.EqualFold(who, tok.Login) || strings.EqualFold(who, g.Owner)) {
+			w.WriteHeader(http.StatusNoContent)
+		} else {
+			w.WriteHeader(http.StatusNotFound)
+		}
+		return
+	}
+	var perms map[string]bool
 	if tok != nil {
-		out["permissions"] = perms
+		perms = map[string]bool{"admin": true, "maintain": true, "push": true, "triage": true, "pull": true}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, restRepository(r, g, perms))
 }
 
 func nullable(s string) *string {

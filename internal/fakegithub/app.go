@@ -204,12 +204,18 @@ func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request, full s
 		return
 	}
 	owner, _, _ := strings.Cut(full, "/")
+	a.mu.Lock()
+	slug := a.apps[appID].slug
+	a.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"id": found.ID, "app_id": found.AppID, "target_type": "User",
-		"account":              map[string]any{"login": owner, "type": "User"},
-		"repository_selection": "selected",
-		"access_tokens_url":    fmt.Sprintf("http://%s/api/v3/app/installations/%d/access_tokens", r.Host, found.ID),
-		"permissions":          map[string]string{"contents": "write", "metadata": "read"},
+		"id": found.ID, "app_id": found.AppID, "app_slug": slug, "target_id": accountID(owner), "target_type": "User",
+		"account":              simpleUser(r, owner, accountID(owner), "https://avatars.githubusercontent.com/"+owner),
+		"repository_selection": "selected", "single_file_name": nil, "events": []string{},
+		"access_tokens_url": fmt.Sprintf("http://%s/api/v3/app/installations/%d/access_tokens", r.Host, found.ID),
+		"repositories_url":  fmt.Sprintf("http://%s/api/v3/installation/repositories", r.Host),
+		"html_url":          fmt.Sprintf("http://%s/settings/installations/%d", r.Host, found.ID),
+		"permissions":       map[string]string{"contents": "write", "metadata": "read"},
+		"created_at":        restCreated, "updated_at": restCreated, "suspended_by": nil, "suspended_at": nil,
 	})
 }
 
@@ -234,6 +240,7 @@ func (s *Server) mintInstallationToken(w http.ResponseWriter, r *http.Request, i
 	a.mu.Unlock()
 
 	s.mu.Lock()
+	served := s.git
 	var scopes []string
 	if covers(inst, s.git.Owner+"/"+s.git.Name) {
 		scopes = []string{"repo"}
@@ -246,10 +253,15 @@ func (s *Server) mintInstallationToken(w http.ResponseWriter, r *http.Request, i
 	s.tokens[t.Value] = t
 	s.mu.Unlock()
 
-	list := make([]map[string]string, len(repos))
+	// Each repository as GitHub describes one; those the fake does not
+	// serve only by their names.
+	list := make([]map[string]any, len(repos))
 	for i, full := range repos {
-		_, name, _ := strings.Cut(full, "/")
-		list[i] = map[string]string{"full_name": full, "name": name}
+		g := served
+		if owner, name, _ := strings.Cut(full, "/"); !served.named(owner, name) {
+			g = newGitRepo(Repo{Owner: owner, Name: name, Private: true}, now)
+		}
+		list[i] = restRepository(r, g, nil)
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"token": t.Value, "expires_at": t.Expires.UTC().Format(time.RFC3339),

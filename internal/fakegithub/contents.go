@@ -104,7 +104,8 @@ func listFolder(w http.ResponseWriter, r *http.Request, g *gitRepo, files map[st
 	for _, n := range names {
 		p := joinPath(dir, n)
 		if isTree[n] {
-			out = append(out, map[string]any{"type": "dir", "name": n, "path": p, "sha": treeOID(files, p), "size": 0})
+			out = append(out, contentLinks(r, g, map[string]any{"type": "dir", "name": n, "path": p,
+				"sha": treeOID(files, p), "size": 0, "download_url": nil}))
 			continue
 		}
 		out = append(out, contentEntry(r, g, p, files[p], false))
@@ -123,6 +124,23 @@ func contentEntry(r *http.Request, g *gitRepo, path, content string, withContent
 		e["encoding"] = "base64"
 		e["content"] = base64.StdEncoding.EncodeToString([]byte(content))
 	}
+	return contentLinks(r, g, e)
+}
+
+// contentLinks adds to e, a file or folder of the default branch, the
+// URLs GitHub gives every entry: the entry in the API (url, _links.self),
+// its git object (git_url: a blob or a tree) and its page (html_url).
+func contentLinks(r *http.Request, g *gitRepo, e map[string]any) map[string]any {
+	repo := g.Owner + "/" + g.Name
+	api := "http://" + r.Host + "/api/v3/repos/" + repo
+	object, page := "blobs", "blob"
+	if e["type"] == "dir" {
+		object, page = "trees", "tree"
+	}
+	e["url"] = api + "/contents/" + e["path"].(string) + "?ref=" + g.DefaultBranch
+	e["git_url"] = api + "/git/" + object + "/" + e["sha"].(string)
+	e["html_url"] = "http://" + r.Host + "/" + repo + "/" + page + "/" + g.DefaultBranch + "/" + e["path"].(string)
+	e["_links"] = map[string]any{"self": e["url"], "git": e["git_url"], "html": e["html_url"]}
 	return e
 }
 

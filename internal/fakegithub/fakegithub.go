@@ -1,10 +1,11 @@
 // Package fakegithub is a local stand-in for GitHub, for tests that cannot
 // reach github.com: the OAuth web flow (authorize with PKCE, code exchange),
-// the REST endpoints a login needs (/user, /user/emails, /repos/{o}/{r}) and
-// a GraphQL API that answers the stock Outstatic dashboard from an in-memory
-// repository. Status codes, error strings and reply shapes are GitHub's, so
+// the REST endpoints a login needs (/user, /user/emails, /repos/{o}/{r} and
+// its collaborator check) and a GraphQL API that answers the stock
+// Outstatic dashboard from an in-memory repository. Status codes, error strings and reply shapes are GitHub's, so
 // code under test cannot tell the fake from the real service for what it
-// uses.
+// uses; its REST replies are checked against GitHub's published REST
+// description (testdata/github-rest) in its tests.
 //
 // URL layout (GitHub Enterprise Server style, one origin for everything):
 //
@@ -28,22 +29,29 @@
 //     user:email (or user) and answers 404 without it; a private Repo is
 //     NOT_FOUND to tokens without repo; mutations need repo (or
 //     public_repo on a public Repo) and fail with INSUFFICIENT_SCOPES.
-//   - GraphQL documents are parsed and validated against a slice of
-//     GitHub's schema, so a query gets exactly the fields it asks for, and
-//     an unknown field, a missing variable or an undeclared one fails the
-//     whole request before anything runs, as on GitHub.
+//   - GraphQL runs on GitHub's published schema (package ghschema, cut to
+//     what the dashboard, the relay and this fake use): gqlparser's
+//     validator and variable coercion decide what is valid, errors are
+//     worded as GitHub words them, and a query gets exactly the fields it
+//     asks for, with nulls where GitHub's schema allows them and errors
+//     propagated as the spec says. An invalid document, or a variable that
+//     does not coerce, fails the whole request before anything runs, as on
+//     GitHub. Introspection answers from the same schema. A field of the
+//     schema the fake does not implement is an error, never a made-up value.
+//   - The repository may belong to an organization and may have annotated
+//     tags (Repo).
 //   - Recorded GraphQL variables keep JSON numbers as json.Number.
 //   - With TokenTTL set, tokens expire as a GitHub App's user tokens do:
 //     the token reply has expires_in, a refresh_token and
-//     refresh_token_expires_in; the refresh_token grant renews a token,
-//     and spends the refresh token and the old access token, as GitHub
-//     does; an expired token is 401 Bad credentials.
+//     refresh_token_expires_in (JSON numbers; 183 days), and "scope": "";
+//     the refresh_token grant renews a token, and spends the refresh
+//     token and the old access token, as GitHub does; an expired token is
+//     401 Bad credentials.
 package fakegithub
 
 import (
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -267,8 +275,10 @@ func (s *Server) RevokeToken(token string) {
 	delete(s.tokens, token)
 }
 
-// refreshLifetime is how long a refresh token lives (GitHub: six months).
-const refreshLifetime = 6 * 30 * 24 * time.Hour
+// refreshLifetime is how long a refresh token lives: "six months", and
+// refresh_token_expires_in 15811200 (183 days) in GitHub's documented
+// reply.
+const refreshLifetime = 183 * 24 * time.Hour
 
 // renewal is what a refresh token renews.
 type renewal struct {
@@ -295,15 +305,20 @@ func (s *Server) issue(clientID string, u User, scopes []string) string {
 }
 
 // tokenFields is the token endpoint's success reply for access token v.
-func (s *Server) tokenFields(v string) [][2]string {
+// A GitHub App's user token (one that expires) carries no OAuth scopes:
+// its scope is "", whatever was asked; the App's permissions rule (the
+// fake keeps the asked scopes to model them).
+func (s *Server) tokenFields(v string) []tokenField {
 	t := s.tokens[v]
-	fields := [][2]string{{"access_token", v}}
+	fields := []tokenField{{"access_token", v}}
+	scope := strings.Join(t.Scopes, ",")
 	if t.Refresh != "" {
-		fields = append(fields, [2]string{"expires_in", fmt.Sprint(int(t.Expires.Sub(t.Created).Seconds()))},
-			[2]string{"refresh_token", t.Refresh},
-			[2]string{"refresh_token_expires_in", fmt.Sprint(int(s.renew[t.Refresh].expires.Sub(t.Created).Seconds()))})
+		fields = append(fields, tokenField{"expires_in", int(t.Expires.Sub(t.Created).Seconds())},
+			tokenField{"refresh_token", t.Refresh},
+			tokenField{"refresh_token_expires_in", int(s.renew[t.Refresh].expires.Sub(t.Created).Seconds())})
+		scope = ""
 	}
-	return append(fields, [2]string{"token_type", "bearer"}, [2]string{"scope", strings.Join(t.Scopes, ",")})
+	return append(fields, tokenField{"token_type", "bearer"}, tokenField{"scope", scope})
 }
 
 func (s *Server) now() time.Time {

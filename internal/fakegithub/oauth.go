@@ -159,19 +159,23 @@ func (s *Server) refreshGrant(w http.ResponseWriter, accept, clientID, refresh s
 	tokenReply(w, accept, s.tokenFields(s.issue(clientID, rn.user, rn.scopes)))
 }
 
-func oauthError(code, description, anchor string) [][2]string {
-	return [][2]string{{"error", code}, {"error_description", description},
+func oauthError(code, description, anchor string) []tokenField {
+	return []tokenField{{"error", code}, {"error_description", description},
 		{"error_uri", docsTroubleshoot + anchor}}
 }
 
-func badCode(description string) [][2]string {
+func badCode(description string) []tokenField {
 	return oauthError("bad_verification_code", description,
 		"troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code")
 }
 
+// tokenField is one field of a token endpoint reply; a number is a JSON
+// number in a JSON reply (GitHub's expires_in), text in the others.
+type tokenField [2]any
+
 // tokenReply writes fields in the format the Accept header asks for: JSON,
 // XML, or (default) form encoding, as GitHub does.
-func tokenReply(w http.ResponseWriter, accept string, fields [][2]string) {
+func tokenReply(w http.ResponseWriter, accept string, fields []tokenField) {
 	switch {
 	case strings.Contains(accept, "application/json"):
 		var b strings.Builder
@@ -193,7 +197,7 @@ func tokenReply(w http.ResponseWriter, accept string, fields [][2]string) {
 		var b strings.Builder
 		b.WriteString("<OAuth>")
 		for _, f := range fields {
-			fmt.Fprintf(&b, "<%s>%s</%s>", f[0], html.EscapeString(f[1]), f[0])
+			fmt.Fprintf(&b, "<%s>%s</%s>", f[0], html.EscapeString(fmt.Sprint(f[1])), f[0])
 		}
 		b.WriteString("</OAuth>")
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
@@ -201,7 +205,7 @@ func tokenReply(w http.ResponseWriter, accept string, fields [][2]string) {
 	default:
 		v := url.Values{}
 		for _, f := range fields {
-			v.Set(f[0], f[1])
+			v.Set(f[0].(string), fmt.Sprint(f[1]))
 		}
 		w.Header().Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 		fmt.Fprint(w, v.Encode())

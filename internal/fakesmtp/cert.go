@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// selfSigned makes a short-lived certificate for 127.0.0.1 and localhost,
+// SelfSigned makes a short-lived certificate for 127.0.0.1 and localhost,
 // and a pool that trusts it, so TLS is verified in tests exactly as in
 // production instead of being switched off.
-func selfSigned() (tls.Certificate, *x509.CertPool, error) {
+func SelfSigned() (tls.Certificate, *x509.CertPool, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, err

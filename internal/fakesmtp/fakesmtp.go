@@ -73,7 +73,7 @@ type Server struct {
 // Start runs a server until the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	cert, pool, err := selfSigned()
+	cert, pool, err := SelfSigned()
 	if err != nil {
 		t.Fatalf("fakesmtp: making certificate: %v", err)
 	}

@@ -1,9 +1,13 @@
-// Package testredis starts a private redis-server for a test, on a free
-// loopback port, and stops it when the test ends.
+// Package testredis starts private redis-server processes for a test, on
+// free loopback ports, and stops them when the test ends: one server
+// (optionally with ACL users or TLS, with a CA and certificates made in the
+// test), a master with a replica watched by three sentinels, or a
+// three-master Redis Cluster.
 package testredis
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -31,15 +35,47 @@ type Server struct {
 	once   sync.Once
 
 	bin, dir string // for Restart: the same binary and data directory
+	logPath  string
 	durable  bool
+	opt      options
+}
+
+// Option changes how a server is started.
+type Option func(*options)
+
+type options struct {
+	args []string
+	// tls: the server listens with TLS only, with this certificate.
+	tls *Cert
+	// auth: the user and password that ping logs in with.
+	user, password string
+}
+
+// WithArgs adds redis-server command-line options ("--maxmemory", "1mb").
+func WithArgs(args ...string) Option {
+	return func(o *options) { o.args = append(o.args, args...) }
+}
+
+// WithACL turns the default user off and adds user with password, allowed
+// every command and key: a client must log in as user.
+func WithACL(user, password string) Option {
+	return func(o *options) {
+		o.user, o.password = user, password
+	}
+}
+
+// WithTLS makes the server listen with TLS only (no plain port), with
+// cert; clients are not asked for certificates.
+func WithTLS(cert *Cert) Option {
+	return func(o *options) { o.tls = cert }
 }
 
 // Start starts a private redis-server on a free loopback port and
 // stops it when the test ends. Without redis-server on PATH the test is
 // skipped, except under CI, where a skip would hide a missing install.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	return start(t, false)
+	return start(t, false, opts...)
 }
 
 // StartDurable is Start with every write appended to disk before it is
@@ -51,20 +87,18 @@ func StartDurable(t testing.TB) *Server {
 	return start(t, true)
 }
 
-func start(t testing.TB, durable bool) *Server {
+func start(t testing.TB, durable bool, opts ...Option) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not on PATH and CI is set: install the Debian package redis-server")
-		}
-		t.Skip("redis-server is not on PATH (Debian package redis-server)")
+	var o options
+	for _, f := range opts {
+		f(&o)
 	}
+	bin := serverBinary(t)
 	var lastErr error
 	// The free port is only free when asked; another process may take it
 	// before redis-server binds it, so try a few.
 	for range 3 {
-		srv, err := launchRedis(t, bin, t.TempDir(), 0, durable)
+		srv, err := launchRedis(t, bin, t.TempDir(), 0, durable, o)
 		if err == nil {
 			return srv
 		}
@@ -74,16 +108,38 @@ func start(t testing.TB, durable bool) *Server {
 	return nil
 }
 
+// serverBinary finds redis-server. Without it the test is skipped, except
+// under CI, where a skip would hide a missing install.
+func serverBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not on PATH and CI is set: install the Debian package redis-server")
+		}
+		t.Skip("redis-server is not on PATH (Debian package redis-server)")
+	}
+	return bin
+}
+
+// freePort returns a loopback port that was free when asked.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
 // launchRedis starts redis-server on port (a free one if 0) with its
 // files in dir.
-func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server, error) {
+func launchRedis(t testing.TB, bin, dir string, port int, durable bool, o options) (*Server, error) {
 	if port == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		var err error
+		if port, err = freePort(); err != nil {
 			return nil, err
 		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
 	}
 
 	logPath := filepath.Join(dir, "redis.log")
@@ -91,15 +147,42 @@ func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server
 	if durable {
 		appendOnly = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
-	cmd := exec.Command(bin, append([]string{
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+	listen := []string{"--port", strconv.Itoa(port)}
+	if o.tls != nil {
+		listen = []string{"--port", "0", "--tls-port", strconv.Itoa(port),
+			"--tls-cert-file", o.tls.CertFile, "--tls-key-file", o.tls.KeyFile,
+			"--tls-ca-cert-file", o.tls.CA.File, "--tls-auth-clients", "no"}
+	}
+	args := append(listen, "--bind", "127.0.0.1",
 		"--save", "", "--daemonize", "no",
-		"--dir", dir, "--logfile", logPath}, appendOnly...)...)
+		"--dir", dir, "--logfile", logPath)
+	args = append(args, appendOnly...)
+	if o.user != "" {
+		acl := filepath.Join(dir, "users.acl")
+		text := "user default off\nuser " + o.user + " on >" + o.password + " ~* &* +@all\n"
+		if err := os.WriteFile(acl, []byte(text), 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "--aclfile", acl)
+	}
+	args = append(args, o.args...)
+	srv, err := runServer(t, bin, args, port, dir, logPath, o)
+	if err != nil {
+		return nil, err
+	}
+	srv.durable = durable
+	return srv, nil
+}
+
+// runServer starts bin with args, expecting it to answer PING on port,
+// and stops it when the test ends.
+func runServer(t testing.TB, bin string, args []string, port int, dir, logPath string, o options) (*Server, error) {
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	srv := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{}),
-		bin: bin, dir: dir, durable: durable}
+		bin: bin, dir: dir, logPath: logPath, opt: o}
 	go func() {
 		_ = cmd.Wait()
 		close(srv.exited)
@@ -108,7 +191,7 @@ func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server
 
 	deadline := time.Now().Add(testwait.Bound)
 	for {
-		if err := ping(srv.Addr); err == nil {
+		if err := ping(srv.Addr, srv.opt); err == nil {
 			return srv, nil
 		}
 		select {
@@ -125,18 +208,38 @@ func launchRedis(t testing.TB, bin, dir string, port int, durable bool) (*Server
 }
 
 // ping speaks just enough of the protocol to learn the server is up,
-// without depending on the client under test.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+// without depending on the client under test: over TLS for a TLS server,
+// logged in as the ACL user if there is one.
+func ping(addr string, o options) error {
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	var (
+		conn net.Conn
+		err  error
+	)
+	if o.tls != nil {
+		conn, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{RootCAs: o.tls.CA.Pool(), ServerName: o.tls.Names[0]})
+	} else {
+		conn, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+	cmd := "PING\r\n"
+	if o.user != "" {
+		cmd = "AUTH " + o.user + " " + o.password + "\r\n" + cmd
+	}
+	if _, err := conn.Write([]byte(cmd)); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	rd := bufio.NewReader(conn)
+	if o.user != "" {
+		if line, err := rd.ReadString('\n'); err != nil || line != "+OK\r\n" {
+			return errors.New("AUTH answered " + strconv.Quote(line))
+		}
+	}
+	line, err := rd.ReadString('\n')
 	if err != nil {
 		return err
 	}
@@ -155,6 +258,20 @@ func (s *Server) Freeze(t testing.TB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.cmd.Process.Signal(syscall.SIGCONT) })
+}
+
+// Log returns the server's log file, for a test's failure message.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
+// Resume continues a frozen server (SIGCONT).
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Stop kills the server and waits for it; safe to call more than once.
@@ -184,7 +301,7 @@ func (s *Server) Restart(t testing.TB) {
 	// The port was just released; another process could take it, but
 	// on loopback in a test that is rare enough to retry briefly.
 	for range 20 {
-		if next, err = launchRedis(t, s.bin, s.dir, p, s.durable); err == nil {
+		if next, err = launchRedis(t, s.bin, s.dir, p, s.durable, s.opt); err == nil {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -198,7 +315,32 @@ func (s *Server) Restart(t testing.TB) {
 // Client builds a client whose every call gives up quickly when the
 // server is gone or hung, so a test fails instead of hanging.
 func Client(t testing.TB, addr string) *redis.Client {
-	c := redis.NewClient(&redis.Options{
+	c := redis.NewClient(quickOptions(addr))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Client is the package's Client for s, logged in as its ACL user and over
+// TLS (trusting its CA) when it has them.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(s.clientOptions())
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// clientOptions are quickOptions for s, logged in and over TLS as s needs.
+func (s *Server) clientOptions() *redis.Options {
+	o := quickOptions(s.Addr)
+	o.Username, o.Password = s.opt.user, s.opt.password
+	if s.opt.tls != nil {
+		o.TLSConfig = &tls.Config{RootCAs: s.opt.tls.CA.Pool(), ServerName: s.opt.tls.Names[0]}
+	}
+	return o
+}
+
+// quickOptions give up quickly when the server is gone or hung.
+func quickOptions(addr string) *redis.Options {
+	return &redis.Options{
 		Addr:         addr,
 		DialTimeout:  300 * time.Millisecond,
 		ReadTimeout:  300 * time.Millisecond,
@@ -209,7 +351,5 @@ func Client(t testing.TB, addr string) *redis.Client {
 		DialerRetries: 1,
 		// Plain Redis has no maintenance notifications to offer.
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	})
-	t.Cleanup(func() { c.Close() })
-	return c
+	}
 }

@@ -127,18 +127,49 @@ func (o *oidcLogin) discover() error {
 	return nil
 }
 
-// tokenAuthStyle is how the client authenticates at the token endpoint,
-// from the methods the issuer's discovery document lists: in the form
-// when it takes client_secret_post, else with Basic authentication
-// (client_secret_basic, the default when none are listed). Left to
-// oauth2, it would probe: try one way and, on any failure, the other, so
-// a hung token endpoint would hold the login for two client timeouts
-// until a first login succeeded.
+// tokenAuthStyle is how the client first authenticates at the token
+// endpoint, from the methods the issuer's discovery document lists: with
+// Basic authentication (client_secret_basic), which is what a client
+// registered without naming a method has (OpenID Connect Registration's
+// default: Hydra, Okta and Keycloak enforce it), unless the issuer takes
+// only client_secret_post. Discovery lists what the issuer supports, not
+// what this client was registered with, so exchange may still switch.
 func tokenAuthStyle(methods []string) oauth2.AuthStyle {
-	if slices.Contains(methods, "client_secret_post") {
+	if !slices.Contains(methods, "client_secret_basic") && slices.Contains(methods, "client_secret_post") {
 		return oauth2.AuthStyleInParams
 	}
 	return oauth2.AuthStyleInHeader
+}
+
+// exchange redeems code, authenticating the way that last worked. An
+// issuer that definitely refuses the client's authentication (an OAuth
+// invalid_client, or invalid_request from one that reads the credentials
+// only from the form) is asked once more the other way, and the way that
+// worked is kept for the next logins: the code is not spent by a refused
+// client. Left to oauth2 (AuthStyleAutoDetect), any failure would be
+// tried again, so a hung token endpoint would hold the login for two
+// client timeouts; here a timeout or any other answer is final.
+func (o *oidcLogin) exchange(ctx context.Context, conf *oauth2.Config, code, verifier string) (*oauth2.Token, error) {
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	var re *oauth2.RetrieveError
+	if err == nil || !errors.As(err, &re) || (re.ErrorCode != "invalid_client" && re.ErrorCode != "invalid_request") {
+		return tok, err
+	}
+	other := &oauth2.Config{ClientID: conf.ClientID, ClientSecret: conf.ClientSecret,
+		Endpoint: conf.Endpoint, RedirectURL: conf.RedirectURL, Scopes: conf.Scopes}
+	other.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	if conf.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		other.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	}
+	if tok, err = other.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	if o.oauth == conf {
+		o.oauth = other
+	}
+	o.mu.Unlock()
+	return tok, nil
 }
 
 // nonce is the OpenID nonce of the login whose PKCE verifier is verifier:
@@ -171,7 +202,7 @@ func (o *oidcLogin) Redeem(ctx context.Context, code, verifier string) (Member, 
 	conf, idv := o.oauth, o.verifier
 	o.mu.Unlock()
 	ctx = oidc.ClientContext(ctx, o.client)
-	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	tok, err := o.exchange(ctx, conf, code, verifier)
 	if err != nil {
 		return Member{}, redactErr(err)
 	}

@@ -3,28 +3,16 @@ package native
 import (
 	"encoding/base64"
 	"encoding/json"
-	"os"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
 
 // stockConfig is the fake GitHub's outstatic/config.json.
 const stockConfig = "{\n  \"publicMediaPath\": \"images/\",\n  \"repoMediaPath\": \"public/images/\"\n}\n"
 
-// dashboardDocs are the documents the stock dashboard sends, byte for byte
-// (the fake GitHub's testdata says where they come from).
-func dashboardDocs(t testing.TB) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile("../../internal/fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var q map[string]string
-	if err := json.Unmarshal(b, &q); err != nil {
-		t.Fatal(err)
-	}
-	delete(q, "_about")
-	return q
-}
+// dashboardDocs are the documents the stock dashboard sends, byte for byte.
+func dashboardDocs(testing.TB) map[string]string { return fakegithub.DashboardDocuments() }
 
 // gqlBody is a GraphQL request as the dashboard sends it.
 func gqlBody(t testing.TB, op, query string, vars map[string]any) []byte {

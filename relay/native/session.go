@@ -162,7 +162,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	var c sessionClaims
 	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.Open(seal.Refresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
-		protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeRefreshTokenExpired)
+		protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeSiteRefreshExpired)
 		return
 	}
 	// GitHub's token first: a renewal that fails (GitHub down) leaves the
@@ -185,7 +185,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	session, err := n.issueSession(c)
 	if err != nil {
-		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeTokenRefreshFailed)
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteTokenRefreshFailed)
 		return
 	}
 	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
