@@ -182,17 +182,12 @@ func TestTransportReachesRepository(t *testing.T) {
 	ts := source(t, gh, c, a, instID)
 	client := &http.Client{Transport: ts.Transport(nil)}
 
-	resp, err := client.Get(gh.APIURL() + "/repos/acme/blog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("REST: %d", resp.StatusCode)
+	if st := repoStatus(t, client, gh); st != http.StatusOK {
+		t.Fatalf("REST: %d", st)
 	}
 
 	q := `{"query":"query { repository(owner: \"acme\", name: \"blog\") { id defaultBranchRef { name } } }"}`
-	resp, err = client.Post(gh.GraphQLURL(), "application/json", strings.NewReader(q))
+	resp, err := client.Post(gh.GraphQLURL(), "application/json", strings.NewReader(q))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,22 +200,23 @@ func TestTransportReachesRepository(t *testing.T) {
 	// A revoked token is answered 401 once, and the next request mints anew.
 	tok, _, _ := ts.Token(context.Background())
 	gh.RevokeToken(tok)
-	resp, err = client.Get(gh.APIURL() + "/repos/acme/blog")
+	if st := repoStatus(t, client, gh); st != http.StatusUnauthorized {
+		t.Fatalf("revoked: %d", st)
+	}
+	if st := repoStatus(t, client, gh); st != http.StatusOK || gh.InstallationTokensMinted(instID) != 2 {
+		t.Fatalf("after revoke: %d, minted %d", st, gh.InstallationTokensMinted(instID))
+	}
+}
+
+// repoStatus is the status of GET /repos/acme/blog through client.
+func repoStatus(t *testing.T, client *http.Client, gh *fakegithub.Server) int {
+	t.Helper()
+	resp, err := client.Get(gh.APIURL() + "/repos/acme/blog")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("revoked: %d", resp.StatusCode)
-	}
-	resp, err = client.Get(gh.APIURL() + "/repos/acme/blog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || gh.InstallationTokensMinted(instID) != 2 {
-		t.Fatalf("after revoke: %d, minted %d", resp.StatusCode, gh.InstallationTokensMinted(instID))
-	}
+	return resp.StatusCode
 }
 
 func TestTokenRefusedForOtherRepositories(t *testing.T) {
@@ -230,13 +226,8 @@ func TestTokenRefusedForOtherRepositories(t *testing.T) {
 	a, _ := keys(t)
 	ts := source(t, gh, c, a, instID)
 	client := &http.Client{Transport: ts.Transport(nil)}
-	resp, err := client.Get(gh.APIURL() + "/repos/acme/blog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("REST: %d", resp.StatusCode)
+	if st := repoStatus(t, client, gh); st != http.StatusNotFound {
+		t.Fatalf("REST: %d", st)
 	}
 }
 

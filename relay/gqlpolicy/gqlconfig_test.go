@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
 
 const stockConfig = "{\n  \"publicMediaPath\": \"images/\",\n  \"repoMediaPath\": \"public/images/\"\n}\n"
@@ -38,27 +40,12 @@ func TestOnlyAddsMDExtension(t *testing.T) {
 	}
 }
 
-// commitInput is a createCommitOnBranch input adding files (path →
-// content) on main at head.
-func commitInput(head string, files ...[2]string) map[string]any {
-	var adds []any
-	for _, f := range files {
-		adds = append(adds, map[string]any{"path": f[0], "contents": base64.StdEncoding.EncodeToString([]byte(f[1]))})
-	}
-	return map[string]any{"input": map[string]any{
-		"branch":          map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
-		"message":         map[string]any{"headline": "Save"},
-		"fileChanges":     map[string]any{"additions": adds},
-		"expectedHeadOid": head,
-	}}
-}
-
 // When the read of the current config.json fails, the change is refused
 // (fail closed); the base must name one commit.
 func TestConfigReadFailsClosed(t *testing.T) {
 	head := strings.Repeat("ab", 20)
 	failed := func(string, string) ([]byte, error) { return nil, errors.New("github answered 401") }
-	body := gqlBody(t, "createCommit", dashboardDocs(t)["createCommit"], commitInput(head,
+	body := gqlBody(t, "createCommit", dashboardDocs(t)["createCommit"], fakegithub.CommitInput(head,
 		[2]string{"outstatic/content/posts/new.md", "# New"},
 		[2]string{"outstatic/config.json", `{"publicMediaPath":"images/","repoMediaPath":"public/images/","mdExtension":"md"}`}))
 	v, err := Check(body, blog)

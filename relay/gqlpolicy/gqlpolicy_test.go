@@ -45,13 +45,8 @@ var dashboardVars = map[string]map[string]any{
 		"singleton1": "main:outstatic/content/_singletons/home.mdx"},
 }
 
-func gqlBody(t testing.TB, op, query string, vars map[string]any) []byte {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{"query": query, "variables": vars, "operationName": op})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+func gqlBody(_ testing.TB, op, query string, vars map[string]any) []byte {
+	return fakegithub.DashboardRequest(op, query, vars)
 }
 
 func TestCheckGraphQLDashboardOperations(t *testing.T) {

@@ -7,8 +7,8 @@
 // the slots of the providers that send the browser away and back: the
 // keyed call that starts a login, the start route, the callback; every
 // login, whatever its provider, ends in its complete(), which admits the
-// member, mints the one-time exchange token and sends the browser to the
-// site's callback. The relay's own pages sign in through the same
+// member, mints the one-time exchange token (exchange.go) and sends the
+// browser to the site's callback. The relay's own pages sign in through the same
 // providers (pages.go); validate-github-user turns a site's own GitHub
 // login into an exchange token (validate.go). Starts are limited per
 // client (startlimit.go). It does not import Caddy.

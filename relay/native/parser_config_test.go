@@ -6,11 +6,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy"
 )
@@ -33,18 +32,8 @@ func TestNativeEditorSaveAddsMDExtension(t *testing.T) {
 	docs := dashboardDocs(t)
 	commit := func(files ...[2]string) (int, string) {
 		t.Helper()
-		body := gqlBody(t, "createCommit", docs["createCommit"], commitInput(env.gh.Head("main"), files...))
-		req, _ := http.NewRequest("POST", env.urls[0]+"/github/parser", strings.NewReader(string(body)))
-		req.Header.Set("Authorization", "Bearer "+access)
-		req.Header.Set("X-Project-Id", "blog")
-		req.Header.Set("Content-Type", "application/json")
-		res, err := env.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		body := gqlBody(t, "createCommit", docs["createCommit"], fakegithub.CommitInput(env.gh.Head("main"), files...))
+		return env.parserWith(t, 0, access, string(body))
 	}
 	doc := [2]string{"outstatic/content/posts/new.md", "# New"}
 	cfg := func(s string) [2]string { return [2]string{"outstatic/config.json", s} }

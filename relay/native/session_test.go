@@ -1,7 +1,6 @@
 package native
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,9 +41,16 @@ func (e *nativeEnv) refresh(t *testing.T, i int, refresh string) (int, map[strin
 // parser runs the dashboard's first query through relay i with access.
 func (e *nativeEnv) parser(t *testing.T, i int, access string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.urls[i]+"/github/parser", strings.NewReader(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`))
+	return e.parserWith(t, i, access, `{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`)
+}
+
+// parserWith sends body to relay i's parser with access, for blog.
+func (e *nativeEnv) parserWith(t *testing.T, i int, access, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.urls[i]+"/github/parser", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+access)
 	req.Header.Set("X-Project-Id", "blog")
+	req.Header.Set("Content-Type", "application/json")
 	res, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -278,26 +284,8 @@ func testRefreshRotation(t *testing.T, edit func(int, *NativeConfig)) {
 func TestNativeConcurrentRefreshes(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	s := env.sessionOn(t, 0)
-	var wg sync.WaitGroup
-	var ok atomic.Int32
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			b, _ := json.Marshal(map[string]string{"refresh_token": str(s, "refresh_token")})
-			res, err := http.Post(env.urls[i%2]+"/outstatic/auth/refresh-token", "application/json", bytes.NewReader(b))
-			if err != nil {
-				return
-			}
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				ok.Add(1)
-			}
-		}(i)
-	}
-	wg.Wait()
-	if ok.Load() != 8 {
-		t.Fatalf("%d of 8 concurrent refreshes succeeded", ok.Load())
+	if ok := env.concurrentPosts(8, "/outstatic/auth/refresh-token", map[string]string{"refresh_token": str(s, "refresh_token")}); ok != 8 {
+		t.Fatalf("%d of 8 concurrent refreshes succeeded", ok)
 	}
 }
 

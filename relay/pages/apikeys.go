@@ -34,21 +34,9 @@ func (p *Pages) serveAPIKeys(q *request) {
 		return
 	}
 	data := apiKeysData{Errors: map[string]string{}, PublicURL: p.signIn.PublicBase()}
-	status := http.StatusOK
-	if q.r.Method == http.MethodPost {
-		done, st, err := p.changeAPIKeys(q, &data)
-		if err != nil {
-			p.log.Error("pages: changing the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
-			p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
-			return
-		}
-		if done != "" {
-			http.Redirect(q.w, q.r, q.base+"/api-keys?done="+done, http.StatusSeeOther)
-			return
-		}
-		status = st
-	} else {
-		data.Done = doneTexts[q.r.URL.Query().Get("done")]
+	status, ok := p.applyChange(q, "api-keys", &data.Done, func() (string, int, error) { return p.changeAPIKeys(q, &data) })
+	if !ok {
+		return
 	}
 	ctx := q.r.Context()
 	origins, err := p.roster.Origins(ctx, q.project.Slug)

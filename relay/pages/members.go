@@ -83,21 +83,9 @@ func (p *Pages) serveMembers(q *request) {
 		return
 	}
 	data := membersData{Errors: map[string]string{}}
-	status := http.StatusOK
-	if q.r.Method == http.MethodPost {
-		done, st, err := p.changeMembers(q, &data)
-		if err != nil {
-			p.log.Error("pages: changing members", zap.String("project", q.project.Slug), zap.Error(err))
-			p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
-			return
-		}
-		if done != "" {
-			http.Redirect(q.w, q.r, q.base+"/members?done="+done, http.StatusSeeOther)
-			return
-		}
-		status = st
-	} else {
-		data.Done = doneTexts[q.r.URL.Query().Get("done")]
+	status, ok := p.applyChange(q, "members", &data.Done, func() (string, int, error) { return p.changeMembers(q, &data) })
+	if !ok {
+		return
 	}
 	if err := p.fillMembers(q, &data); err != nil {
 		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))

@@ -222,3 +222,27 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 	}
 	return true
 }
+
+// applyChange applies the form a POST to page (members, api-keys) sends,
+// with change: a change made sends the browser back to the page to show
+// what was done (POST, redirect, GET), a refused one keeps the status
+// change gives it, and a failure is answered here. A GET shows what the
+// last change did in done. It returns the status to show the page with,
+// false when it answered itself.
+func (p *Pages) applyChange(q *request, page string, done *string, change func() (string, int, error)) (int, bool) {
+	if q.r.Method != http.MethodPost {
+		*done = doneTexts[q.r.URL.Query().Get("done")]
+		return http.StatusOK, true
+	}
+	made, status, err := change()
+	switch {
+	case err != nil:
+		p.log.Error("pages: changing "+page, zap.String("project", q.project.Slug), zap.Error(err))
+		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
+		return 0, false
+	case made != "":
+		http.Redirect(q.w, q.r, q.base+"/"+page+"?done="+made, http.StatusSeeOther)
+		return 0, false
+	}
+	return status, true
+}

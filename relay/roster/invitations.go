@@ -149,22 +149,7 @@ func (r *Roster) Invitations(ctx context.Context, project string) ([]Invitation,
 	if r.projects[project] == nil {
 		return nil, ErrUnknownProject
 	}
-	names, err := r.st.List(ctx, invitePrefix(project))
-	if err != nil {
-		return nil, err
-	}
-	out := []Invitation{}
-	for _, name := range names {
-		data, err := r.st.Get(ctx, name)
-		if err != nil {
-			continue
-		}
-		var inv Invitation
-		if json.Unmarshal(data, &inv) == nil {
-			out = append(out, inv)
-		}
-	}
-	return out, nil
+	return readAll[Invitation](ctx, r.st, invitePrefix(project))
 }
 
 // Admit is the membership check of a completed login of the user known

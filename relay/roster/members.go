@@ -219,19 +219,26 @@ func (r *Roster) MemberLog(ctx context.Context, project string) ([]AuditEntry, e
 	if r.projects[project] == nil {
 		return nil, ErrUnknownProject
 	}
-	names, err := r.st.List(ctx, auditPrefix(project))
+	return readAll[AuditEntry](ctx, r.st, auditPrefix(project))
+}
+
+// readAll reads the JSON records listed under prefix, in the list's
+// order; one gone between the list and its read (expired), or that does
+// not decode, is left out.
+func readAll[T any](ctx context.Context, st store.Store, prefix string) ([]T, error) {
+	names, err := st.List(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
-	out := []AuditEntry{}
+	out := []T{}
 	for _, name := range names {
-		data, err := r.st.Get(ctx, name)
+		data, err := st.Get(ctx, name)
 		if err != nil {
-			continue // expired between the list and the read
+			continue
 		}
-		var e AuditEntry
-		if json.Unmarshal(data, &e) == nil {
-			out = append(out, e)
+		var v T
+		if json.Unmarshal(data, &v) == nil {
+			out = append(out, v)
 		}
 	}
 	return out, nil
