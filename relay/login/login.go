@@ -16,6 +16,7 @@ package login
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -132,7 +133,7 @@ func New(cfg Config) (*Logins, error) {
 		}
 	}
 	if l.bySlot[SlotGitHub] == nil {
-		return nil, errors.New("login: no provider answers github's slot")
+		return nil, fmt.Errorf("login: no provider answers the %s slot", SlotGitHub.Name)
 	}
 	return l, nil
 }
