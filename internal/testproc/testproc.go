@@ -73,6 +73,9 @@ func (p *Proc) Stop() {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
+// Pid is the process's id, which is also its process group's.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Exited reports whether the process has ended.
 func (p *Proc) Exited() bool {
 	select {
