@@ -71,7 +71,8 @@ func TestDemo(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"X-Outstatic-Pro</code></th><td><code>true</code>", "<code>demo</code>", "members</code>", "Not logged in."} {
+	for _, want := range []string{"X-Outstatic-Pro</code></th><td><code>true</code>", "<code>demo</code>", "members</code>", "Not logged in.",
+		"What this fast demo does not show:", "the real Outstatic dashboard", "<code>bash scripts/demo.sh</code>"} {
 		if !strings.Contains(home, want) {
 			t.Fatalf("the demo page lacks %q:\n%s", want, home)
 		}
