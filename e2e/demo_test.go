@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestDemoInBrowser runs the README's first command (examples/Caddyfile,
+// TestDemoInBrowser runs the README's fast demo (examples/Caddyfile,
 // on a free port) with the built Caddy and uses it as a person would:
 // the demo site shows the Pro flags the guard injected; "Log in" leads
 // through the guard's login start and the native relay to the

@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -113,8 +115,10 @@ func TestFullDemoInBrowser(t *testing.T) {
 	waitForText(t, tab, "Add Media", "demo-cover.png")
 	waitHydrated(t, tab, `input[type="file"]`)
 	run(t, tab, "uploading an image", chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{upload}))
-	repo.waitFile(t, "public/images/uploaded-in-demo.png", "\x89PNG")
-	waitForText(t, tab, "uploaded-in-demo.png")
+	// the dashboard names the file with a suffix of its own
+	name := repo.waitUpload(t, "public/images", regexp.MustCompile(`^uploaded-in-demo[-\w]*\.png$`), testPNG(t))
+	waitForText(t, tab, "Uploaded 1 file.")
+	waitForImage(t, tab, fmt.Sprintf(`[...document.images].some(i => i.src.includes(%q) && i.complete && i.naturalWidth === %d)`, name, mediaWidth))
 	saveScreenshot(t, tab, "fulldemo-uploaded.png")
 
 	// Members and API Keys: the sidebar's links open the relay's own
@@ -216,6 +220,18 @@ func followNewTab(t *testing.T, tab context.Context, selector string) context.Co
 	case id := <-opened:
 		ctx, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
 		t.Cleanup(cancel)
+		// The first run attaches to the tab for as long as ctx lives: it
+		// must not run under a timeout of its own.
+		attached := make(chan error, 1)
+		go func() { attached <- chromedp.Do(ctx) }()
+		select {
+		case err := <-attached:
+			if err != nil {
+				t.Fatalf("attaching to the new tab: %v", err)
+			}
+		case <-time.After(stepTimeout):
+			t.Fatal("attaching to the new tab: timed out")
+		}
 		return ctx
 	case <-time.After(stepTimeout):
 		t.Fatalf("clicking %s opened no tab", selector)
@@ -227,23 +243,57 @@ func followNewTab(t *testing.T, tab context.Context, selector string) context.Co
 // API (the repository is public there, so no token is needed).
 type demoRepo struct{ api string }
 
+// get reads path on main: the file's bytes (raw), or a folder's listing.
+func (r demoRepo) get(path string, raw bool) (int, []byte) {
+	req, _ := http.NewRequest(http.MethodGet, r.api+"/contents/"+path, nil)
+	if raw {
+		req.Header.Set("Accept", "application/vnd.github.raw")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, body
+}
+
 // waitFile waits until the file at path on main contains want.
 func (r demoRepo) waitFile(t *testing.T, path, want string) {
 	t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	var got string
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, r.api+"/contents/"+path, nil)
-		req.Header.Set("Accept", "application/vnd.github.raw")
-		if res, err := http.DefaultClient.Do(req); err == nil {
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			got = fmt.Sprintf("%d %.200q", res.StatusCode, body)
-			if res.StatusCode == http.StatusOK && strings.Contains(string(body), want) {
-				return
-			}
+		status, body := r.get(path, true)
+		got = fmt.Sprintf("%d %.200q", status, body)
+		if status == http.StatusOK && strings.Contains(string(body), want) {
+			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("the demo repository's %s does not contain %q (last: %s)", path, want, got)
+}
+
+// waitUpload waits until folder on main holds a file whose name matches
+// and whose bytes are want, and returns its name.
+func (r demoRepo) waitUpload(t *testing.T, folder string, name *regexp.Regexp, want []byte) string {
+	t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	var got string
+	for time.Now().Before(deadline) {
+		status, body := r.get(folder, false)
+		var entries []struct{ Name string }
+		_ = json.Unmarshal(body, &entries)
+		got = fmt.Sprintf("%d %+v", status, entries)
+		for _, e := range entries {
+			if name.MatchString(e.Name) {
+				if status, data := r.get(folder+"/"+e.Name, true); status == http.StatusOK && bytes.Equal(data, want) {
+					return e.Name
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the demo repository's %s has no file %s with the uploaded bytes (last: %s)", folder, name, got)
+	return ""
 }

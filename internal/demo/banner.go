@@ -49,11 +49,12 @@ var (
 	bannerBody = []byte(`<div id="` + bannerID + `" role="note">` + html.EscapeString(BannerText) + `</div>`)
 )
 
-// bannerCSS keeps the banner at the foot of the window, above the
-// dashboard, letting clicks through to what it covers.
-const bannerCSS = `#` + bannerID + `{position:fixed;left:50%;bottom:8px;transform:translateX(-50%);z-index:2147483647;` +
-	`max-width:calc(100% - 16px);box-sizing:border-box;padding:6px 14px;border-radius:6px;background:#fff7d6;color:#5c4400;` +
-	`border:1px solid #e8c44d;font:13px/1.4 system-ui,sans-serif;text-align:center;pointer-events:none;box-shadow:0 1px 4px rgba(0,0,0,.15)}`
+// bannerCSS keeps the banner in the window's bottom left corner (below
+// the dashboard's sidebar; its notices show bottom right), above
+// everything, letting clicks through to what it covers.
+const bannerCSS = `#` + bannerID + `{position:fixed;left:8px;bottom:8px;z-index:2147483647;` +
+	`max-width:min(236px,calc(100% - 16px));box-sizing:border-box;padding:6px 10px;border-radius:6px;background:#fff7d6;color:#5c4400;` +
+	`border:1px solid #e8c44d;font:12px/1.4 system-ui,sans-serif;text-align:left;pointer-events:none;box-shadow:0 1px 4px rgba(0,0,0,.15)}`
 
 // bannerJS adds the banner when the page has none, and again each time
 // it is removed.
