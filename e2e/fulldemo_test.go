@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,7 +37,8 @@ const fullDemoStart = 15 * time.Minute
 // dashboard with the sample repository; a post edited and saved (the
 // commit read back from the demo GitHub); an image uploaded in the media
 // library (likewise); the sidebar's Members and API Keys, which open the
-// relay's own pages. Every page says it is a demo. Then Ctrl-C, as a
+// relay's own pages. Every page says it is a demo, and the browser asks
+// for nothing that is not on this machine. Then Ctrl-C, as a
 // terminal sends it, stops everything the demo started. Screenshots:
 // testdata/out/fulldemo-*.png.
 func TestFullDemoInBrowser(t *testing.T) {
@@ -67,6 +69,7 @@ func TestFullDemoInBrowser(t *testing.T) {
 
 	browser := newBrowser(t)
 	tab := newBrowserContext(t, browser)
+	traffic := []*netLog{recordNetwork(t, tab)}
 
 	// The stock sign-in page, Pro (the Google button is a link and no PRO
 	// badge is shown), with the demo's notice.
@@ -126,6 +129,7 @@ func TestFullDemoInBrowser(t *testing.T) {
 	run(t, tab, "back to the dashboard", chromedp.Navigate(base+"/outstatic"))
 	waitDashboardLoaded(t, tab)
 	members := followNewTab(t, tab, `a[href*="redirectTo"][href*="members"]`)
+	traffic = append(traffic, recordNetwork(t, members))
 	waitForURL(t, members, base+"/relay/home/demo/blog/signin?next=members")
 	waitForText(t, members, "Sign in with GitHub", "Demo: the repository demo/sample-blog")
 	run(t, members, "signing in to the relay's pages", chromedp.Click(chromedp.CSS(`a.provider-github`)))
@@ -133,9 +137,19 @@ func TestFullDemoInBrowser(t *testing.T) {
 	waitForText(t, members, "octocat", "owner", "Demo: the repository demo/sample-blog")
 	saveFullScreenshot(t, members, "fulldemo-members.png")
 	keys := followNewTab(t, tab, `a[href*="redirectTo"][href*="api-keys"]`)
+	traffic = append(traffic, recordNetwork(t, keys))
 	waitForURL(t, keys, base+"/relay/home/demo/blog/api-keys")
 	waitForText(t, keys, "Callback origins", base+"/outstatic", "Demo: the repository demo/sample-blog")
 	saveFullScreenshot(t, keys, "fulldemo-api-keys.png")
+
+	// Nothing the browser asked for left the machine.
+	for _, l := range traffic {
+		for _, x := range l.find(func(*exchange) bool { return true }) {
+			if u, err := url.Parse(x.URL); err != nil || (u.Scheme != "data" && u.Scheme != "blob" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1") {
+				t.Errorf("the browser asked for %s, which is not on this machine", x.URL)
+			}
+		}
+	}
 
 	// Ctrl-C: the terminal sends SIGINT to the foreground process group.
 	if err := syscall.Kill(-p.Pid(), syscall.SIGINT); err != nil {
@@ -220,18 +234,7 @@ func followNewTab(t *testing.T, tab context.Context, selector string) context.Co
 	case id := <-opened:
 		ctx, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
 		t.Cleanup(cancel)
-		// The first run attaches to the tab for as long as ctx lives: it
-		// must not run under a timeout of its own.
-		attached := make(chan error, 1)
-		go func() { attached <- chromedp.Do(ctx) }()
-		select {
-		case err := <-attached:
-			if err != nil {
-				t.Fatalf("attaching to the new tab: %v", err)
-			}
-		case <-time.After(stepTimeout):
-			t.Fatal("attaching to the new tab: timed out")
-		}
+		attach(t, ctx, "attaching to the new tab")
 		return ctx
 	case <-time.After(stepTimeout):
 		t.Fatalf("clicking %s opened no tab", selector)

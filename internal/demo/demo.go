@@ -35,8 +35,8 @@ type Options struct {
 	Port int
 	// SiteDir holds the stock site, built by scripts/demo.sh for Port.
 	SiteDir string
-	// Dir is the folder for this run's logs and Caddy's storage; it is
-	// emptied at the start.
+	// Dir is the folder for this run's logs and Caddy's storage (its
+	// storage/ folder is removed at the start).
 	Dir string
 	// Out gets the demo's progress lines; default os.Stdout.
 	Out io.Writer
@@ -85,10 +85,15 @@ func Start(ctx context.Context, opts Options) (_ *Running, err error) {
 	if err := checkPortFree(opts.Port); err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(opts.Dir); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+	// this run's storage and log only: the secrets are new, what an
+	// earlier run stored is of no use
+	if err := os.RemoveAll(r.Layout.Storage); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(r.Layout.Log); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	if r.Layout.SitePort, err = freePort(); err != nil {

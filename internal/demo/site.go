@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/procgroup"
 )
 
 // site is the stock site's `next start`, in a process group of its own
@@ -100,18 +102,7 @@ func (s *site) waitReady(ctx context.Context, port int, timeout time.Duration) e
 
 // stop ends the site's process group: SIGTERM, then SIGKILL if it is
 // still there after a few seconds.
-func (s *site) stop() {
-	pgid := s.pid()
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-s.done
-	}
-	// the leader is gone; anything it left in its group goes too
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
+func (s *site) stop() { procgroup.Stop(s.pid(), s.done, 5*time.Second) }
 
 // tail is the end of a file, for error messages.
 func tail(path string, n int) string {
