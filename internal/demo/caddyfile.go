@@ -166,6 +166,8 @@ http://localhost:{port} {
 	handle {status} {
 		respond "{http.outstatic.pro}"
 	}
+	# the stock site has no page of its own at /: the dashboard is the demo
+	redir / /outstatic
 	# the stock site, next start
 	handle {
 		reverse_proxy {site}

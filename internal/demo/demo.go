@@ -118,7 +118,13 @@ func Start(ctx context.Context, opts Options) (_ *Running, err error) {
 			return nil, err
 		}
 	}
-	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(Caddyfile(r.Layout, r.Secrets.KeySHA256())), map[string]any{"filename": "demo Caddyfile"})
+	// written out for the curious: it holds no secret, only placeholders
+	caddyfile := Caddyfile(r.Layout, r.Secrets.KeySHA256())
+	caddyfilePath := filepath.Join(opts.Dir, "Caddyfile")
+	if err := os.WriteFile(caddyfilePath, []byte(caddyfile), 0o644); err != nil {
+		return nil, err
+	}
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": caddyfilePath})
 	if err != nil {
 		return nil, fmt.Errorf("adapting the demo's Caddyfile: %w", err)
 	}
@@ -128,7 +134,8 @@ func Start(ctx context.Context, opts Options) (_ *Running, err error) {
 	if err := caddy.Load(cfg, true); err != nil {
 		return nil, fmt.Errorf("starting Caddy: %w", err)
 	}
-	r.say("Caddy on %s: the guard, and the native relay at %s (its log: %s)", r.Layout.Origin(), r.Layout.RelayURL(), r.Layout.Log)
+	r.say("Caddy on %s: the guard, and the native relay at %s (its config: %s; its log: %s)",
+		r.Layout.Origin(), r.Layout.RelayURL(), caddyfilePath, r.Layout.Log)
 	// The site caches a failed key check for 30 minutes: it starts only
 	// once the guard has the relay's Pro answer.
 	if err := waitPro(ctx, r.Layout.Origin()+StatusPath, time.Minute); err != nil {

@@ -231,6 +231,16 @@ func TestDemoSignsInAtOnce(t *testing.T) {
 		t.Fatalf("the parser: %d %s", res.StatusCode, reply)
 	}
 
+	// The site's root leads to the dashboard.
+	res, err = browser.Get(origin + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/outstatic" {
+		t.Errorf("GET /: %d %s, want a redirect to /outstatic", res.StatusCode, res.Header.Get("Location"))
+	}
+
 	// The relay's own sign-in page, with the banner, its style sheet and
 	// script served on the same origin (the pages' CSP allows only that).
 	res, err = browser.Get(d.Layout.RelayURL() + "/home/" + RepoOwner + "/" + ProjectSlug + "/signin")
