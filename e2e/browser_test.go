@@ -257,6 +257,10 @@ func recordNetwork(t *testing.T, ctx context.Context) *netLog {
 		case *network.EventResponseReceived:
 			x := get(ev.RequestID)
 			x.Status, x.Response = ev.Response.Status, ev.Response.Headers
+			if x.URL == "" {
+				// sent before the recording started
+				x.URL = ev.Response.URL
+			}
 		}
 	})
 	if err != nil {

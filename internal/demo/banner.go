@@ -31,6 +31,9 @@ func init() {
 const (
 	BannerCSSPath = "/__demo/banner.css"
 	BannerJSPath  = "/__demo/banner.js"
+	// AvatarPath is the demo user's picture, so that the dashboard
+	// loads none from GitHub's servers.
+	AvatarPath = "/__demo/avatar.png"
 )
 
 // BannerText is what every page of the demo says at its foot.
@@ -87,8 +90,8 @@ const maxBannerPage = 8 << 20
 // Banner is the demo's notice on every page (http.handlers.outstatic_demo_banner,
 // directive outstatic_demo_banner): it adds a line saying that the
 // repository is the demo's to every HTML page that passes (the stock
-// dashboard's and the relay's), and serves its style sheet at
-// BannerCSSPath. It is registered only by the demo's program
+// dashboard's and the relay's), and serves its style sheet and script,
+// and the demo user's picture. It is registered only by the demo's program
 // (cmd/outstatic-demo), never by the plugin.
 type Banner struct{}
 
@@ -117,6 +120,8 @@ func (b *Banner) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 		return serveAsset(w, "text/css; charset=utf-8", bannerCSS)
 	case BannerJSPath:
 		return serveAsset(w, "text/javascript; charset=utf-8", bannerJS)
+	case AvatarPath:
+		return serveAsset(w, "image/png", avatarPNG)
 	}
 	r.Header.Del("Accept-Encoding")
 	var buf bytes.Buffer

@@ -105,7 +105,7 @@ func Start(ctx context.Context, opts Options) (_ *Running, err error) {
 		}
 	}()
 
-	r.GitHub = fakegithub.New(ClientID, r.Secrets.GitHubSecret, User())
+	r.GitHub = fakegithub.New(ClientID, r.Secrets.GitHubSecret, User(r.Layout.Origin()))
 	r.GitHub.Repo = SampleRepo()
 	// as registered with GitHub: the relay's one callback
 	r.GitHub.CallbackURL = r.Layout.RelayURL() + "/outstatic/auth/github/callback"

@@ -61,7 +61,7 @@ func graphQL(t *testing.T, url, token, query string, vars map[string]any) (int, 
 // the image is a PNG, read through the contents API without a token (the
 // repository is public there).
 func TestSampleRepoServed(t *testing.T) {
-	gh := fakegithub.New(ClientID, "secret", User())
+	gh := fakegithub.New(ClientID, "secret", User("http://localhost:8080"))
 	gh.Repo = SampleRepo()
 	gh.Start()
 	t.Cleanup(gh.Close)
@@ -202,6 +202,7 @@ func TestDemoSignsInAtOnce(t *testing.T) {
 		User struct {
 			Login       string
 			Email       string
+			AvatarURL   string `json:"avatar_url"`
 			Permissions []string
 		}
 		Session struct {
@@ -210,7 +211,9 @@ func TestDemoSignsInAtOnce(t *testing.T) {
 	}
 	_ = json.NewDecoder(res.Body).Decode(&redeemed)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || redeemed.User.Login != Login || redeemed.User.Email != Email || len(redeemed.User.Permissions) != 7 {
+	// the picture too is on this machine
+	if res.StatusCode != http.StatusOK || redeemed.User.Login != Login || redeemed.User.Email != Email || len(redeemed.User.Permissions) != 7 ||
+		redeemed.User.AvatarURL != origin+AvatarPath {
 		t.Fatalf("exchange-token: %d %+v", res.StatusCode, redeemed.User)
 	}
 
@@ -255,7 +258,7 @@ func TestDemoSignsInAtOnce(t *testing.T) {
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self'") {
 		t.Errorf("the relay's pages' CSP changed (%q): check that the banner's files are still allowed", csp)
 	}
-	for path, ctype := range map[string]string{BannerCSSPath: "text/css", BannerJSPath: "text/javascript"} {
+	for path, ctype := range map[string]string{BannerCSSPath: "text/css", BannerJSPath: "text/javascript", AvatarPath: "image/png"} {
 		res, err := http.Get(origin + path)
 		if err != nil {
 			t.Fatal(err)

@@ -25,9 +25,10 @@ const (
 	EditablePost = "outstatic/content/posts/edit-me.md"
 )
 
-// User is the demo GitHub's only account.
-func User() fakegithub.User {
-	return fakegithub.User{Login: Login, Name: "Octocat (demo)", ID: 583231,
+// User is the demo GitHub's only account, whose picture is served at
+// origin + AvatarPath.
+func User(origin string) fakegithub.User {
+	return fakegithub.User{Login: Login, Name: "Octocat (demo)", ID: 583231, AvatarURL: origin + AvatarPath,
 		Emails: []fakegithub.Email{{Email: Email, Primary: true, Verified: true}}}
 }
 
@@ -85,16 +86,26 @@ func mediaLibrary() string {
 	return string(data) + "\n"
 }
 
-// sampleImage is a PNG of diagonal stripes in two colours, made here so
-// that the repository ships no binary file.
+// The demo's two pictures, made here so that the repository ships no
+// binary file.
+var (
+	dark, light = color.RGBA{R: 0x1f, G: 0x2a, B: 0x44, A: 0xff}, color.RGBA{R: 0x22, G: 0xb6, B: 0x38, A: 0xff}
+	// avatarPNG is the demo user's picture: a light disc on dark.
+	avatarPNG = string(picture(96, 96, func(x, y int) bool { return (x-48)*(x-48)+(y-48)*(y-48) < 30*30 }))
+)
+
+// sampleImage is the repository's image: diagonal stripes.
 func sampleImage() []byte {
-	const w, h = 480, 270
+	return picture(480, 270, func(x, y int) bool { return (x+y)/30%2 == 0 })
+}
+
+// picture is a w×h PNG, light where isLight, else dark.
+func picture(w, h int, isLight func(x, y int) bool) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	dark, light := color.RGBA{R: 0x1f, G: 0x2a, B: 0x44, A: 0xff}, color.RGBA{R: 0x22, G: 0xb6, B: 0x38, A: 0xff}
 	for y := range h {
 		for x := range w {
 			c := dark
-			if (x+y)/30%2 == 0 {
+			if isLight(x, y) {
 				c = light
 			}
 			img.Set(x, y, c)
