@@ -44,6 +44,12 @@ echo "e2e: node $(node --version), npm $(npm --version)"
 . scripts/stocksite.sh
 STOCK_SITE_WHO=e2e
 stock_site_install "$site"
+
+# The dashboard's GraphQL documents the fake GitHub and the relay's tests
+# use are the installed package's (internal/fakegithub/testdata/SOURCE.md).
+go run ./internal/fakegithub/dashdocs -check
+echo "e2e: the dashboard's GraphQL documents are the package's"
+
 stock_site_build "$site"
 
 # The test starts the site, Caddy and Chromium itself, and stops them.

@@ -9,27 +9,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
-
-// dashboardQueries are the stock dashboard's GraphQL documents, by name.
-func dashboardQueries(t *testing.T) map[string]string {
-	t.Helper()
-	raw, err := os.ReadFile("../fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs map[string]string
-	if err := json.Unmarshal(raw, &docs); err != nil {
-		t.Fatal(err)
-	}
-	return docs
-}
 
 // graphQL posts a dashboard query with token to url and decodes the
 // reply's data.
@@ -65,7 +50,7 @@ func TestSampleRepoServed(t *testing.T) {
 	gh.Repo = SampleRepo()
 	gh.Start()
 	t.Cleanup(gh.Close)
-	docs := dashboardQueries(t)
+	docs := fakegithub.DashboardDocuments()
 	token := gh.IssueToken("repo", "read:user", "user:email")
 	vars := func(path string) map[string]any {
 		return map[string]any{"owner": RepoOwner, "name": RepoName, "filePath": path, "contentPath": path}
@@ -218,7 +203,7 @@ func TestDemoSignsInAtOnce(t *testing.T) {
 	}
 
 	// The dashboard's first query, through the relay's parser.
-	docs := dashboardQueries(t)
+	docs := fakegithub.DashboardDocuments()
 	q, _ := json.Marshal(map[string]any{"query": docs["GetRepoInfo"], "operationName": "GetRepoInfo",
 		"variables": map[string]any{"owner": RepoOwner, "name": RepoName}})
 	req, _ = http.NewRequest(http.MethodPost, d.Layout.RelayURL()+"/github/parser", bytes.NewReader(q))
