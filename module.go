@@ -259,7 +259,7 @@ func (g *Guard) checkOrigins() error {
 // the guard would start at the edge (protocol.StartRoutes).
 func checkKeepAppRoute(route string) error {
 	if !protocol.IsStartRoute(route) {
-		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link", route)
+		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link%s", route, didYouMean(route, protocol.StartRoutes...))
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func checkRepo(repo string) error {
 // checkPlan accepts pro or free.
 func checkPlan(plan string) error {
 	if plan != "pro" && plan != "free" {
-		return fmt.Errorf("plan %q: want pro or free", plan)
+		return fmt.Errorf("plan %q: want pro or free%s", plan, didYouMean(plan, "pro", "free"))
 	}
 	return nil
 }
