@@ -3,6 +3,7 @@ package verdict
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,7 +105,7 @@ func TestProject(t *testing.T) {
 	h := newHarness(t, nil)
 	want := Project{ProjectID: "p_123", ProjectSlug: "blog", AccountSlug: "acme",
 		RepoOwner: "acme", RepoSlug: "site", MonorepoPath: "apps/web", IsPro: true}
-	if got := h.lookup().Project; got != want {
+	if got := h.lookup().Project; !reflect.DeepEqual(got, want) {
 		t.Fatalf("project %+v, want %+v", got, want)
 	}
 }
@@ -122,7 +123,7 @@ func TestInvalidReplacesValidAtOnce(t *testing.T) {
 
 			v := h.lookup()
 			wantState(t, v, Invalid, false)
-			if v.Pro() || v.Body != nil || v.Project != (Project{}) {
+			if v.Pro() || v.Body != nil || !reflect.DeepEqual(v.Project, Project{}) {
 				t.Fatalf("invalid verdict carries the old project: %+v", v)
 			}
 			h.wantRequests(2)
@@ -374,7 +375,7 @@ func TestNotAProjectIsNotValid(t *testing.T) {
 			h.svc.Set(m)
 			v := h.cold()
 			wantState(t, v, Unknown, false)
-			if v.Body != nil || v.Project != (Project{}) {
+			if v.Body != nil || !reflect.DeepEqual(v.Project, Project{}) {
 				t.Fatalf("%+v", v)
 			}
 

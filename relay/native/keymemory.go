@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
 // The key check from memory. Every key change (create, rotate, revoke, on
@@ -118,17 +121,44 @@ func (n *Native) bumpKeyEpoch(ctx context.Context) error {
 	return n.cfg.Store.Put(ctx, keyEpochName, []byte(newGeneration()), 0)
 }
 
-// projectBody is the key check's answer for p, encoded once: it changes
-// only with the configuration.
-func (n *Native) projectBody(p *Project) []byte {
-	if b, ok := n.bodies.Load(p); ok {
-		return b.([]byte)
+// projectBody is the key check's answer for p: the fields the stock client
+// reads, and this plugin's extension for guards (callback_origins, every
+// origin the relay accepts callbacks for, and plan; the stock client
+// ignores both, docs/protocol-extensions.md). It is encoded again only
+// when p's stored origins change, which this instance sees within
+// originsTTL of a change on any instance (origins.go): a guard that
+// refreshes its verdict learns the change within its cache_ttl after that.
+func (n *Native) projectBody(ctx context.Context, p *Project) []byte {
+	stored, err := n.cachedOrigins(ctx, p.Slug)
+	if err != nil {
+		// the last list read, if any: a key check does not fail for it
+		n.log.Error("reading stored callback origins", zap.String("project", p.Slug), zap.Error(err))
+	}
+	if c, ok := n.bodies.Load(p); ok {
+		if r := c.(*projectReply); slices.Equal(r.stored, stored) {
+			return r.body
+		}
+	}
+	origins := make([]string, 0, len(p.Targets.Origins)+len(stored))
+	for _, o := range append(slices.Clip(p.Targets.Origins), stored...) {
+		origins = append(origins, o.String())
+	}
+	plan := "free"
+	if p.Pro {
+		plan = "pro"
 	}
 	b, _ := json.Marshal(map[string]any{
 		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
 		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
+		"callback_origins": origins, "plan": plan,
 	})
 	b = append(b, '\n') // as protocol.WriteJSON's encoder ends it
-	n.bodies.Store(p, b)
+	n.bodies.Store(p, &projectReply{stored: stored, body: b})
 	return b
+}
+
+// projectReply is a key check's answer and the stored origins it names.
+type projectReply struct {
+	stored []validate.Origin
+	body   []byte
 }

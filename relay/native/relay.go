@@ -170,7 +170,7 @@ type Native struct {
 	log      *zap.Logger
 
 	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
-	bodies   sync.Map  // *Project → its key check answer
+	bodies   sync.Map  // *Project → its key check answer, *projectReply
 	migrate  singleflight.Group
 	migrated atomic.Bool        // every key record has its hash record
 	renewals singleflight.Group // GitHub token renewals, by session family
@@ -399,5 +399,5 @@ func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(p))
+	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(r.Context(), p))
 }
