@@ -271,6 +271,11 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 			return ResponseFix{}, true, err
 		}
 		fix.Session = sessionEnd(r, route)
+	} else if reachesAuthAPI(r.URL.Path) {
+		// The site's API under a base path no callback origin has (one
+		// the relay has removed, say): its Host cannot be checked.
+		g.refuse(r, "auth route under the base path of no callback origin")
+		return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackDomain)
 	} else if o := set.matchSite(scheme, hostport); o != nil {
 		site = o.SiteOrigin()
 	}
