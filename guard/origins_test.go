@@ -163,7 +163,7 @@ func TestLearnedOrigins(t *testing.T) {
 	// google-login's returnUrl must be on a learned site
 	for u, ok := range map[string]bool{
 		"https://blog.example.com/api/outstatic/google-login?returnUrl=https%3A%2F%2Fblog.example.com%2Foutstatic": true,
-		"https://blog.example.com/api/outstatic/google-login?returnUrl=https%3A%2F%2Fevil.example%2Foutstatic":    false,
+		"https://blog.example.com/api/outstatic/google-login?returnUrl=https%3A%2F%2Fevil.example%2Foutstatic":     false,
 	} {
 		w, _, done := check(g, v, u)
 		if refused := done && w.Code == http.StatusBadRequest; refused == ok {
