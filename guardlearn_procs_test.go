@@ -113,27 +113,10 @@ http://:%d {
 	blog := fmt.Sprintf("http://blog.localhost:%d/outstatic", guardPort)
 	preview := fmt.Sprintf("http://preview.localhost:%d/outstatic", guardPort)
 	rl := start("relay", global(relayAdmin)+fmt.Sprintf(`
-%[1]s {
-	outstatic_relay {
-		public_url %[1]s
-		storage caddy
-		project blog {
-			callback_origin %[2]s
-			repo acme/blog
-			plan pro
-			member ada owner
-			key_sha256 %[3]s
-		}
-		github {
-			client_id relay-client
-			client_secret {env.TEST_GH_SECRET}
-			base_url %[4]s
-			api_url %[5]s
-		}
-		secret {env.TEST_RELAY_SECRET}
-	}
+%s {
+	%s
 }
-`, relayURL, blog, hash, gh.URL(), gh.APIURL()), "TEST_GH_SECRET=relay-secret", "TEST_RELAY_SECRET="+strings.Repeat("x", 40))
+`, relayURL, blogRelay(relayURL, blog, hash, gh)), "TEST_GH_SECRET=relay-secret", "TEST_RELAY_SECRET="+strings.Repeat("x", 40))
 	rl.WaitHTTP(t, relayURL+"/outstatic/project", testwait.Bound, nil, nil)
 
 	testwait.Until(t, "the guard accepts the relay's configured origin", func() bool { return user("blog.localhost").body == "site" })

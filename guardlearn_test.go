@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -57,6 +58,28 @@ func siteGet(t *testing.T, u string, header ...string) siteAnswer {
 	return siteAnswer{res.StatusCode, strings.TrimSpace(string(b))}
 }
 
+// blogRelay is a native relay block for project blog, with one configured
+// callback origin and the key whose SHA-256 is hash, logging in on gh.
+func blogRelay(publicURL, origin, hash string, gh *fakegithub.Server) string {
+	return fmt.Sprintf(`outstatic_relay {
+		public_url %s
+		project blog {
+			callback_origin %s
+			repo acme/blog
+			plan pro
+			member ada owner
+			key_sha256 %s
+		}
+		github {
+			client_id relay-client
+			client_secret {env.TEST_GH_SECRET}
+			base_url %s
+			api_url %s
+		}
+		secret {env.TEST_RELAY_SECRET}
+	}`, publicURL, origin, hash, gh.URL(), gh.APIURL())
+}
+
 // loginStart is the sign-in page's fetch of the login route.
 var loginStart = []string{"Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors"}
 
@@ -94,23 +117,7 @@ func TestGuardLearnsOriginsInCaddy(t *testing.T) {
 		}
 	}
 	http://127.0.0.1:9080 {
-		outstatic_relay {
-			public_url http://127.0.0.1:9080
-			project blog {
-				callback_origin http://blog.localhost:9080/outstatic
-				repo acme/blog
-				plan pro
-				member ada owner
-				key_sha256 %[3]s
-			}
-			github {
-				client_id relay-client
-				client_secret {env.TEST_GH_SECRET}
-				base_url %[4]s
-				api_url %[5]s
-			}
-			secret {env.TEST_RELAY_SECRET}
-		}
+		%[3]s
 	}
 	http://blog.localhost:9080, http://preview.localhost:9080, http://old.localhost:9080 {
 		@narrowing header X-Test-Guard narrowing
@@ -132,7 +139,7 @@ func TestGuardLearnsOriginsInCaddy(t *testing.T) {
 			respond "site"
 		}
 	}
-	`, caddyStorage(t, "guardlearn"), logFile, hash, gh.URL(), gh.APIURL())), "caddyfile")
+	`, caddyStorage(t, "guardlearn"), logFile, blogRelay("http://127.0.0.1:9080", "http://blog.localhost:9080/outstatic", hash, gh))), "caddyfile")
 
 	user := func(host string, header ...string) siteAnswer {
 		return siteGet(t, "http://"+host+":9080/api/outstatic/user", header...)
