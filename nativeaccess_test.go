@@ -50,14 +50,7 @@ func newAccessEnv(t *testing.T) *accessEnv {
 	if err := os.WriteFile(pemPath, pemData, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile("internal/fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := map[string]string{}
-	if err := json.Unmarshal(raw, &docs); err != nil {
-		t.Fatal(err)
-	}
+	docs := fakegithub.DashboardDocuments()
 	gh.PutFile("main", "public/images/a.png", "\x89PNG\r\n\x1a\n")
 	startNativeRelay(t, gh, t.TempDir(), "", fmt.Sprintf(`github_app {
 				app_id 4242

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 )
 
@@ -210,16 +210,8 @@ func waitDashboardLoaded(t *testing.T, tab context.Context) {
 // returns the status and body.
 func commitFromPage(t *testing.T, tab context.Context, s *stack, access, head, path, contents string) (int, string) {
 	t.Helper()
-	raw, err := os.ReadFile("../internal/fakegithub/testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs map[string]string
-	if err := json.Unmarshal(raw, &docs); err != nil {
-		t.Fatal(err)
-	}
 	body, _ := json.Marshal(map[string]any{
-		"query": docs["createCommit"], "operationName": "createCommit",
+		"query": fakegithub.DashboardDocuments()["createCommit"], "operationName": "createCommit",
 		"variables": map[string]any{"input": map[string]any{
 			"branch":          map[string]string{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
 			"message":         map[string]string{"headline": "Change the posts' fields"},

@@ -51,6 +51,11 @@ else
 	echo "e2e: npm ci: $(took "$t0")"
 fi
 
+# The dashboard's GraphQL documents the fake GitHub and the relay's tests
+# use are the installed package's (internal/fakegithub/testdata/SOURCE.md).
+go run ./internal/fakegithub/dashdocs -check
+echo "e2e: the dashboard's GraphQL documents are the package's"
+
 # The production build, redone when a source, the lockfile or Node changed.
 # next-env.d.ts is left out: next build writes it.
 t0=$(now)

@@ -29,10 +29,17 @@
 //     user:email (or user) and answers 404 without it; a private Repo is
 //     NOT_FOUND to tokens without repo; mutations need repo (or
 //     public_repo on a public Repo) and fail with INSUFFICIENT_SCOPES.
-//   - GraphQL documents are parsed and validated against a slice of
-//     GitHub's schema, so a query gets exactly the fields it asks for, and
-//     an unknown field, a missing variable or an undeclared one fails the
-//     whole request before anything runs, as on GitHub.
+//   - GraphQL runs on GitHub's published schema (package ghschema, cut to
+//     what the dashboard, the relay and this fake use): gqlparser's
+//     validator and variable coercion decide what is valid, errors are
+//     worded as GitHub words them, and a query gets exactly the fields it
+//     asks for, with nulls where GitHub's schema allows them and errors
+//     propagated as the spec says. An invalid document, or a variable that
+//     does not coerce, fails the whole request before anything runs, as on
+//     GitHub. Introspection answers from the same schema. A field of the
+//     schema the fake does not implement is an error, never a made-up value.
+//   - The repository may belong to an organization and may have annotated
+//     tags (Repo).
 //   - Recorded GraphQL variables keep JSON numbers as json.Number.
 //   - With TokenTTL set, tokens expire as a GitHub App's user tokens do:
 //     the token reply has expires_in, a refresh_token and

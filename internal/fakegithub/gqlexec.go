@@ -4,112 +4,36 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
+	"reflect"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
-// fieldDef is a field of the schema: its type ("Ref", "[TreeEntry]") and
-// its arguments, required ones marked with "!".
-type fieldDef struct {
-	typ  string
-	args string
+// Execution by the GraphQL spec on ghschema's schema: the fields a
+// selection set asks of an object are collected (fragments that apply to
+// its type, @skip and @include), each is resolved (gqlresolve.go,
+// gqlgit.go, gqlmutate.go, gqlintrospect.go) with its arguments as GitHub
+// reads them, and its value completed by the type the schema declares. A
+// field that fails is reported with its path and is null; where the schema
+// declares it non-null, the null reaches the nearest nullable field above
+// it (the spec's error propagation), up to "data" itself.
+
+// execution is one GraphQL request being answered.
+type execution struct {
+	s      *Server
+	tok    *Token
+	g      *gitRepo
+	schema *ast.Schema
+	doc    *ast.QueryDocument
+	op     *ast.OperationDefinition
+	vars   map[string]any
+	errs   []gqlError
 }
 
-// gitObjectFields are GitObject's fields, shared by its implementations.
-var gitObjectFields = map[string]fieldDef{
-	"id": {"ID", ""}, "oid": {"GitObjectID", ""}, "abbreviatedOid": {"String", ""},
-	"commitUrl": {"URI", ""}, "commitResourcePath": {"URI", ""}, "repository": {"Repository", ""},
-}
-
-// schema is the part of GitHub's GraphQL schema the fake implements: what
-// Outstatic's dashboard uses, plus the obvious neighbours. Fields outside
-// it fail validation exactly as unknown fields do on GitHub.
-var schema = map[string]map[string]fieldDef{
-	"Query": {
-		"repository": {"Repository", "owner! name! followRenames"},
-		"viewer":     {"User", ""},
-		"rateLimit":  {"RateLimit", "dryRun"},
-	},
-	"Mutation": {
-		"createRef":            {"CreateRefPayload", "input!"},
-		"createCommitOnBranch": {"CreateCommitOnBranchPayload", "input!"},
-	},
-	"Repository": {
-		"id": {"ID", ""}, "databaseId": {"Int", ""}, "name": {"String", ""}, "nameWithOwner": {"String", ""},
-		"owner": {"RepositoryOwner", ""}, "isPrivate": {"Boolean", ""}, "visibility": {"RepositoryVisibility", ""},
-		"url": {"URI", ""}, "defaultBranchRef": {"Ref", ""}, "object": {"GitObject", "expression oid"},
-		"ref": {"Ref", "qualifiedName!"}, "viewerPermission": {"RepositoryPermission", ""},
-		"refs": {"RefConnection", "first last after before refPrefix! query direction orderBy"},
-	},
-	"RepositoryOwner": {"id": {"ID", ""}, "login": {"String", ""}, "url": {"URI", ""}, "avatarUrl": {"URI", "size"}},
-	"User": {
-		"id": {"ID", ""}, "databaseId": {"Int", ""}, "login": {"String", ""}, "name": {"String", ""},
-		"email": {"String", ""}, "avatarUrl": {"URI", "size"}, "url": {"URI", ""},
-	},
-	"Ref": {
-		"id": {"ID", ""}, "name": {"String", ""}, "prefix": {"String", ""}, "target": {"GitObject", ""},
-		"repository": {"Repository", ""},
-	},
-	"RefConnection": {"nodes": {"[Ref]", ""}, "edges": {"[RefEdge]", ""}, "totalCount": {"Int", ""}, "pageInfo": {"PageInfo", ""}},
-	"RefEdge":       {"node": {"Ref", ""}, "cursor": {"String", ""}},
-	"PageInfo": {"hasNextPage": {"Boolean", ""}, "hasPreviousPage": {"Boolean", ""},
-		"startCursor": {"String", ""}, "endCursor": {"String", ""}},
-	"GitObject": gitObjectFields,
-	"Commit": with(gitObjectFields, map[string]fieldDef{
-		"message": {"String", ""}, "messageHeadline": {"String", ""}, "committedDate": {"DateTime", ""},
-		"url": {"URI", ""}, "tree": {"Tree", ""}, "history": {"CommitHistoryConnection", "first last after before path"},
-	}),
-	"CommitHistoryConnection": {"nodes": {"[Commit]", ""}, "totalCount": {"Int", ""}, "pageInfo": {"PageInfo", ""}},
-	"Tree":                    with(gitObjectFields, map[string]fieldDef{"entries": {"[TreeEntry]", ""}}),
-	"Blob": with(gitObjectFields, map[string]fieldDef{"text": {"String", ""}, "byteSize": {"Int", ""},
-		"isBinary": {"Boolean", ""}, "isTruncated": {"Boolean", ""}}),
-	"TreeEntry": {
-		"name": {"String", ""}, "path": {"String", ""}, "type": {"String", ""}, "mode": {"Int", ""},
-		"oid": {"GitObjectID", ""}, "object": {"GitObject", ""}, "extension": {"String", ""},
-		"isGenerated": {"Boolean", ""}, "size": {"Int", ""}, "repository": {"Repository", ""},
-	},
-	"RateLimit": {"limit": {"Int", ""}, "cost": {"Int", ""}, "remaining": {"Int", ""}, "used": {"Int", ""},
-		"resetAt": {"DateTime", ""}, "nodeCount": {"Int", ""}},
-	"CreateRefPayload":            {"clientMutationId": {"String", ""}, "ref": {"Ref", ""}},
-	"CreateCommitOnBranchPayload": {"clientMutationId": {"String", ""}, "commit": {"Commit", ""}, "ref": {"Ref", ""}},
-}
-
-// interfaces lists, per concrete type, the abstract types it belongs to.
-var interfaces = map[string][]string{
-	"Commit": {"GitObject", "Node"}, "Tree": {"GitObject", "Node"}, "Blob": {"GitObject", "Node"},
-	"User": {"RepositoryOwner", "Node"}, "Repository": {"Node"}, "Ref": {"Node"},
-}
-
-func with(base, extra map[string]fieldDef) map[string]fieldDef {
-	out := map[string]fieldDef{}
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range extra {
-		out[k] = v
-	}
-	return out
-}
-
-// typeMatches reports whether an object of concrete type t satisfies the
-// fragment condition cond.
-func typeMatches(t, cond string) bool {
-	if cond == "" || cond == t {
-		return true
-	}
-	for _, i := range interfaces[t] {
-		if i == cond {
-			return true
-		}
-	}
-	return false
-}
-
-func knownType(t string) bool { return schema[t] != nil || t == "Node" }
-
-// gqlError is one entry of a GraphQL reply's "errors".
+// gqlError is one entry of a GraphQL reply's "errors", its keys in
+// GitHub's order.
 type gqlError struct {
 	Type       string         `json:"type,omitempty"`
 	Path       []any          `json:"path,omitempty"`
@@ -118,168 +42,139 @@ type gqlError struct {
 	Message    string         `json:"message"`
 }
 
-// validate checks sels against type typ as GitHub's validator would,
-// before anything runs, so a bad query gets errors and no data.
-func (e *execution) validate(typ string, sels ast.SelectionSet, depth int) {
-	if depth > 30 {
-		return
+// gqlObject is a value with a GraphQL object type.
+type gqlObject interface{ typeName() string }
+
+// run executes the operation on root; nil if a non-null root field failed.
+func (e *execution) run(root gqlObject) *omap {
+	data, _ := e.object(root, e.op.SelectionSet, nil)
+	return data
+}
+
+// object executes sels on obj. ok is false when a non-null field came out
+// null: the object is then null too.
+func (e *execution) object(obj gqlObject, sels ast.SelectionSet, path []any) (out *omap, ok bool) {
+	def := e.schema.Types[obj.typeName()]
+	if def == nil {
+		panic("fakegithub: type " + obj.typeName() + " is not in the schema")
 	}
-	for _, sel := range sels {
-		switch s := sel.(type) {
-		case *ast.FragmentSpread:
-			e.checkDirectives(s.Directives, s.Position)
-			f := e.doc.Fragments.ForName(s.Name)
-			if f == nil {
-				e.fail(s.Position, nil, "Fragment %s was used, but not defined", s.Name)
-			} else if !knownType(f.TypeCondition) {
-				e.fail(s.Position, nil, "No such type %s, so it can't be a fragment condition", f.TypeCondition)
-			} else {
-				e.validate(f.TypeCondition, f.SelectionSet, depth+1)
+	var keys []string
+	groups := map[string][]*ast.Field{}
+	e.collect(def, sels, &keys, groups, 0)
+	out = &omap{}
+	for _, k := range keys {
+		fields := groups[k]
+		f := fields[0]
+		if f.Name == "__typename" {
+			out.set(k, def.Name)
+			continue
+		}
+		fd := def.Fields.ForName(f.Name)
+		var sub ast.SelectionSet
+		for _, x := range fields {
+			sub = append(sub, x.SelectionSet...)
+		}
+		here := append(append([]any(nil), path...), k)
+		v, gerr := e.resolve(obj, f.Name, e.arguments(fd, f.Arguments))
+		if gerr != nil {
+			gerr.Path, gerr.Locations = here, []pos{at(f.Position)}
+			e.errs = append(e.errs, *gerr)
+			v = nil
+		}
+		c, ok := e.complete(fd.Type, v, gerr != nil, sub, here, def.Name+"."+f.Name, f.Position)
+		if !ok {
+			return nil, false
+		}
+		out.set(k, c)
+	}
+	return out, true
+}
+
+// complete turns a resolved value into JSON by its declared type. failed
+// says the resolver already reported an error for it. ok is false when
+// null came where typ is non-null.
+func (e *execution) complete(typ *ast.Type, v any, failed bool, sub ast.SelectionSet, path []any, field string, p *ast.Position) (any, bool) {
+	if isNull(v) {
+		if typ.NonNull && !failed {
+			e.errs = append(e.errs, gqlError{Path: path, Locations: []pos{at(p)},
+				Message: "Cannot return null for non-nullable field " + field})
+		}
+		return nil, !typ.NonNull
+	}
+	if typ.Elem != nil {
+		items, _ := jsonvalue.List(v)
+		list := make([]any, len(items))
+		for i, x := range items {
+			c, ok := e.complete(typ.Elem, x, false, sub, append(append([]any(nil), path...), i), field, p)
+			if !ok {
+				return nil, !typ.NonNull
 			}
-		case *ast.InlineFragment:
-			e.checkDirectives(s.Directives, s.Position)
-			cond := s.TypeCondition
-			if cond == "" {
-				cond = typ
-			}
-			if !knownType(cond) {
-				e.fail(s.Position, nil, "No such type %s, so it can't be a fragment condition", cond)
+			list[i] = c
+		}
+		return list, true
+	}
+	switch e.schema.Types[typ.NamedType].Kind {
+	case ast.Scalar, ast.Enum:
+		return v, true
+	}
+	obj, isObject := v.(gqlObject)
+	if !isObject {
+		panic(fmt.Sprintf("fakegithub: %s resolved to %T, not an object", field, v))
+	}
+	m, ok := e.object(obj, sub, path)
+	if !ok {
+		return nil, !typ.NonNull
+	}
+	return m, true
+}
+
+// isNull reports whether v is null: nil, or a nil pointer or slice.
+func isNull(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// arguments reads a field's arguments: given ones as GitHub reads them,
+// missing ones from their defaults; a variable not given counts as not
+// given.
+func (e *execution) arguments(fd *ast.FieldDefinition, given ast.ArgumentList) map[string]any {
+	out := map[string]any{}
+	for _, d := range fd.Arguments {
+		if a := given.ForName(d.Name); a != nil {
+			if v, ok := literalValue(e.schema, d.Type, a.Value, e.vars); ok {
+				out[d.Name] = v
 				continue
 			}
-			e.validate(cond, s.SelectionSet, depth+1)
-		case *ast.Field:
-			e.checkDirectives(s.Directives, s.Position)
-			if s.Name != "__typename" {
-				e.validateField(typ, s, depth)
-			}
 		}
-	}
-}
-
-func (e *execution) validateField(typ string, s *ast.Field, depth int) {
-	def, ok := schema[typ][s.Name]
-	if typ == "Node" {
-		def, ok = fieldDef{"ID", ""}, s.Name == "id"
-	}
-	if !ok {
-		e.fail(s.Position, map[string]any{"code": "undefinedField", "typeName": typ, "fieldName": s.Name},
-			"Field '%s' doesn't exist on type '%s'", s.Name, typ)
-		return
-	}
-	declared := map[string]bool{}
-	var missing []string
-	for _, a := range strings.Fields(def.args) {
-		name, required := strings.CutSuffix(a, "!")
-		declared[name] = true
-		if required && s.Arguments.ForName(name) == nil {
-			missing = append(missing, name)
-		}
-	}
-	for _, a := range s.Arguments {
-		if !declared[a.Name] {
-			e.fail(s.Position, map[string]any{"code": "argumentNotAccepted", "name": s.Name, "typeName": "Field", "argumentName": a.Name},
-				"Field '%s' doesn't accept argument '%s'", s.Name, a.Name)
-		}
-		e.checkVars(a.Value, s.Position)
-	}
-	if len(missing) > 0 {
-		e.fail(s.Position, map[string]any{"code": "missingRequiredArguments", "className": "Field", "name": s.Name,
-			"arguments": strings.Join(missing, ", ")},
-			"Field '%s' is missing required arguments: %s", s.Name, strings.Join(missing, ", "))
-	}
-	inner := strings.Trim(def.typ, "[]")
-	switch {
-	case schema[inner] == nil && len(s.SelectionSet) > 0:
-		e.fail(s.Position, nil, "Selections can't be made on scalars (field '%s' returns %s but has selections [%s])",
-			s.Name, inner, strings.Join(fieldNames(s.SelectionSet), ", "))
-	case schema[inner] != nil && len(s.SelectionSet) == 0:
-		e.fail(s.Position, nil, "Field must have selections (field '%s' returns %s but has no selections. Did you mean '%s { ... }'?)",
-			s.Name, inner, s.Name)
-	case schema[inner] != nil:
-		e.validate(inner, s.SelectionSet, depth+1)
-	}
-}
-
-// checkDirectives reports undeclared variables in directive arguments.
-func (e *execution) checkDirectives(dirs ast.DirectiveList, at *ast.Position) {
-	for _, d := range dirs {
-		for _, a := range d.Arguments {
-			e.checkVars(a.Value, at)
-		}
-	}
-}
-
-// checkVars reports variables used in v but not declared.
-func (e *execution) checkVars(v *ast.Value, at *ast.Position) {
-	if v == nil {
-		return
-	}
-	if v.Kind == ast.Variable {
-		e.used[v.Raw] = true
-		if _, ok := e.declared[v.Raw]; !ok {
-			e.fail(at, nil, "Variable $%s is used by %s but not declared", v.Raw, e.opLabel())
-		}
-	}
-	for _, c := range v.Children {
-		e.checkVars(c.Value, at)
-	}
-}
-
-func fieldNames(sels ast.SelectionSet) []string {
-	var out []string
-	for _, s := range sels {
-		if f, ok := s.(*ast.Field); ok {
-			out = append(out, f.Name)
+		if d.DefaultValue != nil {
+			out[d.Name], _ = literalValue(e.schema, d.Type, d.DefaultValue, nil)
 		}
 	}
 	return out
 }
 
-// omap is a JSON object that keeps its keys in selection order, as
-// GitHub's replies do.
-type omap struct {
-	keys []string
-	vals []any
-}
-
-func (m *omap) set(k string, v any) { m.keys, m.vals = append(m.keys, k), append(m.vals, v) }
-
-// MarshalJSON writes the keys in insertion order.
-func (m *omap) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range m.keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		vb, err := json.Marshal(m.vals[i])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(vb)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// collect groups the fields of sels that apply to an object of type typ
-// by response key, in order, merging repeated keys' sub-selections.
-func (e *execution) collect(typ string, sels ast.SelectionSet, keys *[]string, groups map[string][]*ast.Field, depth int) {
-	if depth > 30 {
+// collect groups the fields of sels that apply to an object of type def
+// by response key, in order.
+func (e *execution) collect(def *ast.Definition, sels ast.SelectionSet, keys *[]string, groups map[string][]*ast.Field, depth int) {
+	if depth > 64 {
 		return
 	}
 	for _, sel := range sels {
 		switch s := sel.(type) {
 		case *ast.FragmentSpread:
-			if f := e.doc.Fragments.ForName(s.Name); e.included(s.Directives) && f != nil && typeMatches(typ, f.TypeCondition) {
-				e.collect(typ, f.SelectionSet, keys, groups, depth+1)
+			if f := e.doc.Fragments.ForName(s.Name); e.included(s.Directives) && f != nil && e.applies(def, f.TypeCondition) {
+				e.collect(def, f.SelectionSet, keys, groups, depth+1)
 			}
 		case *ast.InlineFragment:
-			if e.included(s.Directives) && typeMatches(typ, s.TypeCondition) {
-				e.collect(typ, s.SelectionSet, keys, groups, depth+1)
+			if e.included(s.Directives) && e.applies(def, s.TypeCondition) {
+				e.collect(def, s.SelectionSet, keys, groups, depth+1)
 			}
 		case *ast.Field:
 			if !e.included(s.Directives) {
@@ -297,12 +192,31 @@ func (e *execution) collect(typ string, sels ast.SelectionSet, keys *[]string, g
 	}
 }
 
+// applies reports whether a fragment on cond applies to an object of
+// type def.
+func (e *execution) applies(def *ast.Definition, cond string) bool {
+	if cond == "" || cond == def.Name {
+		return true
+	}
+	c := e.schema.Types[cond]
+	if c == nil {
+		return false
+	}
+	for _, t := range e.schema.GetPossibleTypes(c) {
+		if t.Name == def.Name {
+			return true
+		}
+	}
+	return false
+}
+
 // included applies @skip and @include.
 func (e *execution) included(dirs ast.DirectiveList) bool {
 	for _, d := range dirs {
 		var v bool
 		if a := d.Arguments.ForName("if"); a != nil {
-			v, _ = e.value(a.Value).(bool)
+			x, _ := literalValue(e.schema, ast.NonNullNamedType("Boolean", nil), a.Value, e.vars)
+			v, _ = x.(bool)
 		}
 		if (d.Name == "skip" && v) || (d.Name == "include" && !v) {
 			return false
@@ -311,98 +225,35 @@ func (e *execution) included(dirs ast.DirectiveList) bool {
 	return true
 }
 
-// selectObject resolves sels on obj.
-func (e *execution) selectObject(obj gqlObject, sels ast.SelectionSet, path []any) *omap {
-	typ := obj.typeName()
-	var keys []string
-	groups := map[string][]*ast.Field{}
-	e.collect(typ, sels, &keys, groups, 0)
-	out := &omap{}
-	for _, k := range keys {
-		fields := groups[k]
-		f := fields[0]
-		if f.Name == "__typename" {
-			out.set(k, typ)
-			continue
-		}
-		args := map[string]any{}
-		for _, a := range f.Arguments {
-			args[a.Name] = e.value(a.Value)
-		}
-		var sub ast.SelectionSet
-		for _, x := range fields {
-			sub = append(sub, x.SelectionSet...)
-		}
-		here := append(append([]any(nil), path...), k)
-		v, gerr := e.resolve(obj, f.Name, args)
-		if gerr != nil {
-			gerr.Path, gerr.Locations = here, []pos{at(f.Position)}
-			e.errs = append(e.errs, *gerr)
-			out.set(k, nil)
-			continue
-		}
-		out.set(k, e.complete(v, sub, here))
-	}
-	return out
+// omap is a JSON object that keeps its keys in selection order, as
+// GitHub's replies do.
+type omap struct {
+	keys []string
+	vals []any
 }
 
-// complete turns a resolved value into JSON, selecting into objects.
-func (e *execution) complete(v any, sub ast.SelectionSet, path []any) any {
-	switch v := v.(type) {
-	case gqlObject:
-		return e.selectObject(v, sub, path)
-	case []gqlObject:
-		list := make([]any, len(v))
-		for i, o := range v {
-			list[i] = e.selectObject(o, sub, append(append([]any(nil), path...), i))
-		}
-		return list
-	}
-	return v
-}
+func (m *omap) set(k string, v any) { m.keys, m.vals = append(m.keys, k), append(m.vals, v) }
 
-// value evaluates a literal against the variables: integers as int64,
-// floats as float64, enums as their names.
-func (e *execution) value(v *ast.Value) any {
-	if v == nil {
-		return nil
+// MarshalJSON writes the keys in insertion order; a nil omap is null.
+func (m *omap) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("null"), nil
 	}
-	switch v.Kind {
-	case ast.Variable:
-		return e.vars[v.Raw]
-	case ast.IntValue:
-		n, _ := strconv.ParseInt(v.Raw, 10, 64)
-		return n
-	case ast.FloatValue:
-		f, _ := strconv.ParseFloat(v.Raw, 64)
-		return f
-	case ast.StringValue, ast.BlockValue, ast.EnumValue:
-		return v.Raw
-	case ast.BooleanValue:
-		return v.Raw == "true"
-	case ast.ListValue:
-		out := make([]any, len(v.Children))
-		for i, c := range v.Children {
-			out[i] = e.value(c.Value)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range m.keys {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		return out
-	case ast.ObjectValue:
-		out := map[string]any{}
-		for _, c := range v.Children {
-			out[c.Name] = e.value(c.Value)
+		kb, _ := json.Marshal(k)
+		vb, err := json.Marshal(m.vals[i])
+		if err != nil {
+			return nil, err
 		}
-		return out
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
 	}
-	return nil
-}
-
-func (e *execution) fail(where *ast.Position, ext map[string]any, format string, args ...any) {
-	e.errs = append(e.errs, gqlError{Extensions: ext, Locations: []pos{at(where)}, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *execution) opLabel() string {
-	if e.op.Name != "" {
-		return e.op.Name
-	}
-	return "anonymous " + string(e.op.Operation)
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }

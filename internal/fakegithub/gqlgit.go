@@ -1,6 +1,6 @@
 package fakegithub
 
-// Fields of the Git objects (Commit, Tree, Blob) and of tree entries.
+// The git objects (Commit, Tree, Blob, Tag) and tree entries.
 
 import (
 	"fmt"
@@ -8,18 +8,62 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
+
+type (
+	commitObj struct {
+		g *gitRepo
+		c *commit
+	}
+	treeObj struct {
+		g    *gitRepo
+		c    *commit
+		path string
+	}
+	blobObj struct {
+		g          *gitRepo
+		path, text string
+	}
+	tagObj struct {
+		g *gitRepo
+		t *tag
+	}
+	entryObj struct {
+		t      *treeObj
+		name   string
+		isTree bool
+	}
+)
+
+func (*commitObj) typeName() string { return "Commit" }
+func (*treeObj) typeName() string   { return "Tree" }
+func (*blobObj) typeName() string   { return "Blob" }
+func (*tagObj) typeName() string    { return "Tag" }
+func (*entryObj) typeName() string  { return "TreeEntry" }
+
+// gitObject is a commit, tree, blob or tag.
+type gitObject interface {
+	gqlObject
+	oid() string
+}
+
+func (c *commitObj) oid() string { return c.c.oid }
+func (t *treeObj) oid() string   { return treeOID(t.c.files, t.path) }
+func (b *blobObj) oid() string   { return gitHash("blob", b.text) }
+func (t *tagObj) oid() string    { return t.t.oid }
 
 func (e *execution) gitObjectField(o gitObject, field string, args map[string]any) (any, *gqlError) {
 	oid := o.oid()
 	switch field {
 	case "id":
-		return nodeID(map[string]string{"Commit": "C", "Tree": "T", "Blob": "B"}[o.typeName()], e.g.ID+oid), nil
+		return nodeID(map[string]string{"Commit": "C", "Tree": "T", "Blob": "B", "Tag": "TAG"}[o.typeName()], e.g.ID+oid), nil
 	case "oid":
 		return oid, nil
 	case "abbreviatedOid":
 		return oid[:7], nil
-	case "commitUrl", "url":
+	case "commitUrl":
 		return htmlBase + "/" + e.g.Owner + "/" + e.g.Name + "/commit/" + oid, nil
 	case "commitResourcePath":
 		return "/" + e.g.Owner + "/" + e.g.Name + "/commit/" + oid, nil
@@ -29,6 +73,8 @@ func (e *execution) gitObjectField(o gitObject, field string, args map[string]an
 	switch o := o.(type) {
 	case *commitObj:
 		switch field {
+		case "url":
+			return htmlBase + "/" + e.g.Owner + "/" + e.g.Name + "/commit/" + oid, nil
 		case "message":
 			return o.c.message, nil
 		case "messageHeadline":
@@ -39,15 +85,17 @@ func (e *execution) gitObjectField(o gitObject, field string, args map[string]an
 		case "tree":
 			return &treeObj{e.g, o.c, ""}, nil
 		case "history":
-			return e.history(o.c, args)
+			return e.history(o.c, args), nil
 		}
 	case *treeObj:
-		names, isTree := entries(o.c.files, o.path)
-		var list []gqlObject
-		for _, n := range names {
-			list = append(list, &entryObj{o, n, isTree[n]})
+		if field == "entries" {
+			names, isTree := entries(o.c.files, o.path)
+			list := []gqlObject{}
+			for _, n := range names {
+				list = append(list, &entryObj{o, n, isTree[n]})
+			}
+			return list, nil
 		}
-		return list, nil
 	case *blobObj:
 		binary := !utf8.ValidString(o.text) || strings.ContainsRune(o.text, 0)
 		switch field {
@@ -63,8 +111,17 @@ func (e *execution) gitObjectField(o gitObject, field string, args map[string]an
 		case "isTruncated":
 			return false, nil
 		}
+	case *tagObj:
+		switch field {
+		case "name":
+			return o.t.name, nil
+		case "message":
+			return o.t.message, nil
+		case "target":
+			return &commitObj{e.g, o.t.target}, nil
+		}
 	}
-	return nil, nil
+	return nil, unserved(o, field)
 }
 
 func (e *execution) entryField(o *entryObj, field string) (any, *gqlError) {
@@ -95,28 +152,24 @@ func (e *execution) entryField(o *entryObj, field string) (any, *gqlError) {
 	case "repository":
 		return e.g, nil
 	}
-	return nil, nil
+	return nil, unserved(o, field)
 }
 
 // history walks back from c; only first/last bound it (no cursors).
-func (e *execution) history(c *commit, args map[string]any) (any, *gqlError) {
-	first, hasFirst := intValue(args["first"])
-	last, hasLast := intValue(args["last"])
-	if !hasFirst && !hasLast {
-		return nil, &gqlError{Type: "MISSING_PAGINATION_BOUNDARIES",
-			Message: "You must provide a `first` or `last` value to properly paginate the `history` connection."}
-	}
+func (e *execution) history(c *commit, args map[string]any) *historyConn {
+	first, hasFirst := jsonvalue.Integer(args["first"])
+	last, _ := jsonvalue.Integer(args["last"])
 	var all []*commit
 	for ; c != nil; c = c.parent {
 		all = append(all, c)
 	}
 	conn := &historyConn{commits: all, total: len(all)}
-	if hasFirst && first < len(all) {
+	if hasFirst && int(first) < len(all) {
 		conn.commits, conn.hasNext = all[:first], true
-	} else if !hasFirst && last < len(all) {
-		conn.commits = all[len(all)-last:]
+	} else if !hasFirst && int(last) < len(all) {
+		conn.commits = all[len(all)-int(last):]
 	}
-	return conn, nil
+	return conn
 }
 
 // cursor makes an opaque connection cursor, shaped like GitHub's.

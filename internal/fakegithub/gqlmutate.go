@@ -35,7 +35,7 @@ func (e *execution) createRef(in map[string]any) (any, *gqlError) {
 		return nil, unprocessable("Object does not exist")
 	}
 	e.g.branches[branch] = c
-	return &payloadObj{typ: "CreateRefPayload", cmid: in["clientMutationId"], ref: &refObj{e.g, branch}}, nil
+	return &payloadObj{typ: "CreateRefPayload", cmid: in["clientMutationId"], ref: &refObj{e.g, headsPrefix, branch}}, nil
 }
 
 // createCommitOnBranch applies additions (base64 contents) and deletions
@@ -97,7 +97,7 @@ func (e *execution) createCommitOnBranch(in map[string]any) (any, *gqlError) {
 	c := e.g.newCommit(head, files, message, e.s.now())
 	e.g.branches[bn] = c
 	return &payloadObj{typ: "CreateCommitOnBranchPayload", cmid: in["clientMutationId"],
-		ref: &refObj{e.g, bn}, commit: &commitObj{e.g, c}}, nil
+		ref: &refObj{e.g, headsPrefix, bn}, commit: &commitObj{e.g, c}}, nil
 }
 
 // SetRepo replaces the repository the GraphQL API serves.

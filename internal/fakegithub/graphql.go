@@ -4,25 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
-)
 
-// execution is one GraphQL request being answered.
-type execution struct {
-	s        *Server
-	tok      *Token
-	g        *gitRepo
-	doc      *ast.QueryDocument
-	op       *ast.OperationDefinition
-	vars     map[string]any
-	declared map[string]*ast.VariableDefinition
-	used     map[string]bool
-	errs     []gqlError
-}
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema"
+)
 
 // graphql is POST {graphql}: the caller's token is required, and every
 // answer to a well-formed request is 200, errors included, as on GitHub.
@@ -119,10 +107,12 @@ func describeCall(body []byte) *GraphQLCall {
 	return c
 }
 
-// execute answers a parsed request; s.mu is held, so the repository does
-// not change under a request.
+// execute answers a request; s.mu is held, so the repository does not
+// change under it. The steps are GitHub's: parse, validate the whole
+// document against the schema, pick the operation, coerce its variables,
+// apply GitHub's own rules (scopes, pagination), then run it.
 func (s *Server) execute(tok *Token, query string, provided map[string]any, opName string) *omap {
-	e := &execution{s: s, tok: tok, g: s.git, vars: map[string]any{}, declared: map[string]*ast.VariableDefinition{}, used: map[string]bool{}}
+	e := &execution{s: s, tok: tok, g: s.git, schema: ghschema.Schema()}
 	out := &omap{}
 	only := func(errs ...gqlError) *omap {
 		out.set("errors", errs)
@@ -133,6 +123,9 @@ func (s *Server) execute(tok *Token, query string, provided map[string]any, opNa
 		return only(*perr)
 	}
 	e.doc = doc
+	if errs := validateDocument(e.schema, doc); len(errs) > 0 {
+		return only(errs...)
+	}
 	for _, op := range doc.Operations {
 		if op.Name == opName || (opName == "" && len(doc.Operations) == 1) {
 			e.op = op
@@ -143,135 +136,27 @@ func (s *Server) execute(tok *Token, query string, provided map[string]any, opNa
 		return only(gqlError{Message: fmt.Sprintf("No operation named %q", opName)})
 	case e.op == nil:
 		return only(gqlError{Message: "An operation name is required"})
-	case e.op.Operation == ast.Subscription:
-		return only(gqlError{Message: "Schema is not configured for subscriptions", Locations: []pos{at(e.op.Position)}})
 	}
-	root := map[ast.Operation]string{ast.Query: "Query", ast.Mutation: "Mutation"}[e.op.Operation]
-	for _, d := range e.op.VariableDefinitions {
-		e.declared[d.Variable] = d
+	vars, verr := coerceVariables(e.schema, e.op, provided)
+	if verr != nil {
+		return only(*verr)
 	}
-	e.validate(root, e.op.SelectionSet, 0)
-	for _, d := range e.op.VariableDefinitions {
-		if !e.used[d.Variable] {
-			e.fail(d.Position, nil, "Variable $%s is declared by %s but not used", d.Variable, e.opLabel())
-		}
-	}
-	if len(e.errs) > 0 {
-		return only(e.errs...)
-	}
-	e.coerceVariables(provided)
-	if len(e.errs) > 0 {
-		return only(e.errs...)
-	}
-	if root == "Mutation" {
+	e.vars = vars
+	if e.op.Operation == ast.Mutation {
 		if ge := e.mutationScopes(); ge != nil {
 			return only(*ge)
 		}
 	}
-	var data *omap
-	if root == "Query" {
-		data = e.selectObject(queryRoot{}, e.op.SelectionSet, nil)
-	} else {
-		data = e.selectObject(mutationRoot{}, e.op.SelectionSet, nil)
+	if errs := e.paginationErrors(); len(errs) > 0 {
+		return only(errs...)
 	}
-	out.set("data", data)
+	var root gqlObject = queryRoot{}
+	if e.op.Operation == ast.Mutation {
+		root = mutationRoot{}
+	}
+	out.set("data", e.run(root))
 	if len(e.errs) > 0 {
 		out.set("errors", e.errs)
 	}
 	return out
-}
-
-// mutationScopes refuses a mutation when the token cannot write to the
-// repository, with GitHub's INSUFFICIENT_SCOPES error.
-func (e *execution) mutationScopes() *gqlError {
-	need := []string{"repo"}
-	if !e.g.Private {
-		need = []string{"public_repo", "repo"}
-	}
-	if e.tok.hasScope(need...) {
-		return nil
-	}
-	field := ""
-	for _, s := range e.op.SelectionSet {
-		if f, ok := s.(*ast.Field); ok {
-			field = f.Name
-			break
-		}
-	}
-	quote := func(xs []string) string {
-		q := make([]string, len(xs))
-		for i, x := range xs {
-			q[i] = "'" + x + "'"
-		}
-		return "[" + strings.Join(q, ", ") + "]"
-	}
-	return &gqlError{Type: "INSUFFICIENT_SCOPES", Locations: []pos{at(e.op.Position)}, Message: fmt.Sprintf(
-		"Your token has not been granted the required scopes to execute this query. The '%s' field requires one of the following scopes: %s, but your token has only been granted the: %s scopes. Please modify your token's scopes at: https://github.com/settings/tokens.",
-		field, quote(need), quote(e.tok.Scopes))}
-}
-
-// coerceVariables checks the provided variables against the operation's
-// declarations, as GitHub does before running anything.
-func (e *execution) coerceVariables(provided map[string]any) {
-	for _, d := range e.op.VariableDefinitions {
-		typ := d.Type.String()
-		v, present := provided[d.Variable]
-		if !present && d.DefaultValue != nil {
-			v = e.value(d.DefaultValue)
-		}
-		problem := ""
-		base := strings.TrimSuffix(typ, "!")
-		switch {
-		case v == nil && d.Type.NonNull:
-			problem = "Expected value to not be null"
-		case v != nil && !scalarFits(base, v):
-			raw, _ := json.Marshal(v)
-			problem = fmt.Sprintf("Could not coerce value %s to %s", raw, base)
-		}
-		if problem != "" {
-			e.errs = append(e.errs, gqlError{
-				Extensions: map[string]any{"value": v, "problems": []map[string]any{{"path": []any{}, "explanation": problem}}},
-				Locations:  []pos{at(d.Position)},
-				Message:    fmt.Sprintf("Variable $%s of type %s was provided invalid value", d.Variable, typ)})
-			continue
-		}
-		e.vars[d.Variable] = v
-	}
-}
-
-// scalarFits checks a variable's value against a scalar type; input
-// objects and lists are checked where they are used.
-func scalarFits(typ string, v any) bool {
-	switch typ {
-	case "String", "GitObjectID", "URI", "GitRefname", "Base64String":
-		_, ok := v.(string)
-		return ok
-	case "ID":
-		switch v.(type) {
-		case string, json.Number:
-			return true
-		}
-		return false
-	case "Int":
-		_, ok := intValue(v)
-		return ok
-	case "Boolean":
-		_, ok := v.(bool)
-		return ok
-	}
-	return true
-}
-
-// intValue reads an integer from a JSON number or a literal.
-func intValue(v any) (int, bool) {
-	switch v := v.(type) {
-	case int64:
-		return int(v), true
-	case json.Number:
-		n, err := v.Int64()
-		return int(n), err == nil
-	case float64:
-		return int(v), v == math.Trunc(v)
-	}
-	return 0, false
 }

@@ -5,25 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 )
-
-// dashboardQueries are the documents the stock dashboard sends, byte for
-// byte (testdata/dashboard-queries.json says where they come from).
-func dashboardQueries(t *testing.T) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile("testdata/dashboard-queries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var q map[string]string
-	if err := json.Unmarshal(b, &q); err != nil {
-		t.Fatal(err)
-	}
-	return q
-}
 
 // reply is a GraphQL reply; Data stays raw for the caller's own struct.
 type reply struct {
@@ -104,7 +88,7 @@ type (
 
 func TestDashboardFirstLoad(t *testing.T) {
 	s := start(t)
-	q := dashboardQueries(t)
+	q := DashboardDocuments()
 	tok := s.IssueToken("read:user", "user:email", "repo")
 	repo := map[string]any{"owner": "acme", "name": "blog"}
 	with := func(k, v string) map[string]any { return map[string]any{"owner": "acme", "name": "blog", k: v} }
@@ -191,7 +175,7 @@ func fmtVars(v map[string]any) string {
 
 func TestDashboardLaterOperations(t *testing.T) {
 	s := start(t)
-	q := dashboardQueries(t)
+	q := DashboardDocuments()
 	tok := s.IssueToken("repo")
 	url := s.URL() + "/api/v3/graphql" // the github.com-style endpoint
 	vars := func(kv ...string) map[string]any {
@@ -298,7 +282,7 @@ func TestDashboardLaterOperations(t *testing.T) {
 
 func TestGraphQLErrors(t *testing.T) {
 	s := start(t)
-	q := dashboardQueries(t)
+	q := DashboardDocuments()
 	full, narrow := s.IssueToken("repo"), s.IssueToken("read:user", "user:email")
 	repo := map[string]any{"owner": "acme", "name": "blog"}
 	check := func(name string, r reply, typ, msg string, data bool) {
@@ -311,7 +295,7 @@ func TestGraphQLErrors(t *testing.T) {
 		"NOT_FOUND", "Could not resolve to a Repository with the name 'acme/nope'.", true)
 	check("private repo, no repo scope", post(t, s.GraphQLURL(), narrow, "GetRepoInfo", q["GetRepoInfo"], repo, nil),
 		"NOT_FOUND", "Could not resolve to a Repository", true)
-	check("unknown field", post(t, s.GraphQLURL(), full, "", "query { repository(owner:\"acme\", name:\"blog\") { nope } }", nil, nil),
+	check("unknown field", post(t, s.GraphQLURL(), full, "", "query { repository(owner:\"acme\", name:\"blog\") { nope } }", nil, nil), // GitHub refuses: no field nope
 		"", "Field 'nope' doesn't exist on type 'Repository'", false)
 	check("unknown operation", post(t, s.GraphQLURL(), full, "Other", q["File"], repo, nil), "", `No operation named "Other"`, false)
 	check("parse error", post(t, s.GraphQLURL(), full, "", "query {", nil, nil), "", "Unexpected end of document", false)
@@ -328,7 +312,9 @@ func TestGraphQLErrors(t *testing.T) {
 		t.Errorf("block string and escape: %+v", info)
 	}
 	check("missing variable", post(t, s.GraphQLURL(), full, "File", q["File"], repo, nil), "", "Variable $filePath of type String! was provided invalid value", false)
-	check("mutation without scope", post(t, s.GraphQLURL(), narrow, "createCommit", q["createCommit"], map[string]any{"input": map[string]any{}}, nil),
+	commit := map[string]any{"branch": map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
+		"message": map[string]any{"headline": "x"}, "expectedHeadOid": s.Head("")}
+	check("mutation without scope", post(t, s.GraphQLURL(), narrow, "createCommit", q["createCommit"], map[string]any{"input": commit}, nil),
 		"INSUFFICIENT_SCOPES", "The 'createCommitOnBranch' field requires one of the following scopes: ['repo']", false)
 
 	// No operationName: the name is read from the document for the log.

@@ -24,7 +24,18 @@ type Repo struct {
 	// Files maps a path ("outstatic/config.json") to its content, on the
 	// default branch. Folders are implied by the paths.
 	Files map[string]string
+	// Organization makes the owner an organization rather than a user.
+	Organization bool
+	// Tags are annotated tags (name → message), each on the default
+	// branch's first commit.
+	Tags map[string]string
 }
+
+// The ref namespaces the fake serves.
+const (
+	headsPrefix = "refs/heads/"
+	tagsPrefix  = "refs/tags/"
+)
 
 // StockRepo is an Outstatic content repository as the stock dashboard
 // expects it: outstatic/config.json, a collections.json with one
@@ -57,11 +68,19 @@ type commit struct {
 	when         time.Time
 }
 
-// gitRepo is the repository's state: branches pointing at commits.
+// tag is an annotated tag object.
+type tag struct {
+	oid, name, message string
+	target             *commit
+}
+
+// gitRepo is the repository's state: branches pointing at commits, and
+// tags.
 type gitRepo struct {
 	Repo
 	branches map[string]*commit
 	commits  map[string]*commit
+	tags     map[string]*tag
 }
 
 func newGitRepo(r Repo, when time.Time) *gitRepo {
@@ -76,8 +95,14 @@ func newGitRepo(r Repo, when time.Time) *gitRepo {
 	for p, c := range r.Files {
 		files[strings.Trim(p, "/")] = c
 	}
-	g := &gitRepo{Repo: r, branches: map[string]*commit{}, commits: map[string]*commit{}}
-	g.branches[r.DefaultBranch] = g.newCommit(nil, files, "Initial commit", when)
+	g := &gitRepo{Repo: r, branches: map[string]*commit{}, commits: map[string]*commit{}, tags: map[string]*tag{}}
+	first := g.newCommit(nil, files, "Initial commit", when)
+	g.branches[r.DefaultBranch] = first
+	for name, message := range r.Tags {
+		body := fmt.Sprintf("object %s\ntype commit\ntag %s\ntagger Outstatic <outstatic@example.com> %d +0000\n\n%s\n",
+			first.oid, name, when.Unix(), message)
+		g.tags[name] = &tag{oid: gitHash("tag", body), name: name, message: message, target: first}
+	}
 	return g
 }
 
@@ -87,9 +112,28 @@ func (g *gitRepo) named(owner, name string) bool {
 	return strings.EqualFold(owner, g.Owner) && strings.EqualFold(name, g.Name)
 }
 
-func (g *gitRepo) databaseID() int64 {
-	sum := sha1.Sum([]byte(g.ID))
+func (g *gitRepo) databaseID() int64 { return numericID(g.ID) }
+
+// numericID is a stable positive database id for key.
+func numericID(key string) int64 {
+	sum := sha1.Sum([]byte(key))
 	return int64(binary.BigEndian.Uint32(sum[:4]) >> 1)
+}
+
+// ref finds a ref by its qualified name ("refs/heads/main", "refs/tags/v1")
+// or its short name (a branch first, as git does), or nil.
+func (g *gitRepo) ref(name string) *refObj {
+	switch {
+	case strings.HasPrefix(name, headsPrefix) && g.branches[strings.TrimPrefix(name, headsPrefix)] != nil:
+		return &refObj{g, headsPrefix, strings.TrimPrefix(name, headsPrefix)}
+	case strings.HasPrefix(name, tagsPrefix) && g.tags[strings.TrimPrefix(name, tagsPrefix)] != nil:
+		return &refObj{g, tagsPrefix, strings.TrimPrefix(name, tagsPrefix)}
+	case g.branches[name] != nil:
+		return &refObj{g, headsPrefix, name}
+	case g.tags[name] != nil:
+		return &refObj{g, tagsPrefix, name}
+	}
+	return nil
 }
 
 // newCommit records a commit whose oid is the git hash of a real commit
@@ -106,25 +150,30 @@ func (g *gitRepo) newCommit(parent *commit, files map[string]string, message str
 	return c
 }
 
-// resolveRev finds the commit a revision names: a branch, refs/heads/x,
-// HEAD, or a full commit oid.
+// resolveRev finds the commit a revision names: a branch or tag (short
+// or qualified), HEAD, or a full commit oid.
 func (g *gitRepo) resolveRev(rev string) *commit {
 	if rev == "HEAD" {
 		rev = g.DefaultBranch
 	}
-	if c := g.branches[strings.TrimPrefix(rev, "refs/heads/")]; c != nil {
-		return c
+	if r := g.ref(rev); r != nil && r.prefix == tagsPrefix {
+		return g.tags[r.name].target
+	} else if r != nil {
+		return g.branches[r.name]
 	}
 	return g.commits[rev]
 }
 
 // object resolves a Git object expression ("main:path/to/file", "main:",
-// "main") to a commit, tree or blob, or nil.
+// "main", "v1") to a commit, tree, blob or annotated tag, or nil.
 func (g *gitRepo) object(expr string) gitObject {
 	rev, path, hasPath := strings.Cut(expr, ":")
 	c := g.resolveRev(rev)
 	if c == nil {
 		return nil
+	}
+	if r := g.ref(rev); !hasPath && r != nil && r.prefix == tagsPrefix {
+		return &tagObj{g, g.tags[r.name]}
 	}
 	if !hasPath {
 		return &commitObj{g, c}

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 )
 
 // TestParser checks the GraphQL answers the stock dashboard relies on,
@@ -39,26 +41,34 @@ func TestParser(t *testing.T) {
 		return res.StatusCode, out
 	}
 	session := "Bearer at_" + token
+	q := fakegithub.DashboardDocuments()
 
-	if status, _ := gql("Bearer at_unknown", "proj_1", "query GetRepoInfo { x }", nil); status != http.StatusUnauthorized {
+	if status, _ := gql("Bearer at_unknown", "proj_1", q["GetRepoInfo"], nil); status != http.StatusUnauthorized {
 		t.Errorf("unknown session: %d", status)
 	}
-	if status, _ := gql(session, "proj_2", "query GetRepoInfo { x }", nil); status != http.StatusForbidden {
+	if status, _ := gql(session, "proj_2", q["GetRepoInfo"], nil); status != http.StatusForbidden {
 		t.Errorf("other project: %d", status)
 	}
 
+	repo := func(kv ...string) map[string]string {
+		m := map[string]string{"owner": "acme", "name": "blog"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
 	cases := []struct {
 		query string
 		vars  map[string]string
 		want  string // a fragment of the JSON reply
 	}{
-		{"query GetRepoInfo($owner: String!) { x }", nil, `"defaultBranchRef":{"name":"main"`},
-		{"\n  query File($filePath: String!) { x }", map[string]string{"filePath": "main:outstatic/content/collections.json"}, `"slug\":\"posts\"`},
-		{"query File { x }", map[string]string{"filePath": "main:outstatic/content/singletons.json"}, `"object":null`},
-		{"query File { x }", map[string]string{"filePath": "dev:outstatic/config.json"}, `"object":null`},
-		{"query Collections { x }", map[string]string{"contentPath": "main:outstatic/content"}, `"name":"posts","object":{"entries":[{"name":"hello-world.md"`},
-		{"query Documents { x }", map[string]string{"contentPath": "main:outstatic/content/posts"}, `title: 'Hello World'`},
-		{"mutation createCommit { x }", nil, `"errors":[`},
+		{q["GetRepoInfo"], repo(), `"defaultBranchRef":{"name":"main"`},
+		{"\n  " + q["File"], repo("filePath", "main:outstatic/content/collections.json"), `"slug\":\"posts\"`},
+		{q["File"], repo("filePath", "main:outstatic/content/singletons.json"), `"object":null`},
+		{q["File"], repo("filePath", "dev:outstatic/config.json"), `"object":null`},
+		{q["Collections"], repo("contentPath", "main:outstatic/content"), `"name":"posts","object":{"entries":[{"name":"hello-world.md"`},
+		{q["Documents"], repo("contentPath", "main:outstatic/content/posts"), `title: 'Hello World'`},
+		{q["createCommit"], nil, `"errors":[`},
 	}
 	for _, c := range cases {
 		status, out := gql(session, "proj_1", c.query, c.vars)

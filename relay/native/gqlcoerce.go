@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"strconv"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
 )
 
 // Input coercion as the GraphQL spec defines it and GitHub applies it, so
@@ -72,7 +73,7 @@ func coerceValue(schema *ast.Schema, typ *ast.Type, v any, depth int) (any, erro
 		return nil, nil
 	}
 	if typ.Elem != nil {
-		items, isList := listItems(v)
+		items, isList := jsonvalue.List(v)
 		if !isList {
 			items = []any{v} // a lone value is a list of one
 		}
@@ -141,28 +142,11 @@ func defaultField(schema *ast.Schema, def *ast.Definition, f *ast.FieldDefinitio
 	return nil
 }
 
-// listItems returns v's items if it is a list (gqlparser's coercion may
-// have made it a typed slice).
-func listItems(v any) ([]any, bool) {
-	if l, ok := v.([]any); ok {
-		return l, true
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Slice {
-		return nil, false
-	}
-	items := make([]any, rv.Len())
-	for i := range items {
-		items[i] = rv.Index(i).Interface()
-	}
-	return items, true
-}
-
 // coerceScalar coerces a JSON value to a scalar type.
 func coerceScalar(name string, v any) (any, error) {
 	switch name {
 	case "Int":
-		if n, ok := jsonInteger(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
+		if n, ok := jsonvalue.Integer(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
 			return n, nil
 		}
 		return nil, refuse("not a 32-bit integer where Int is required")
@@ -177,7 +161,7 @@ func coerceScalar(name string, v any) (any, error) {
 		}
 		return nil, refuse("not a boolean where Boolean is required")
 	case "ID":
-		if n, ok := jsonInteger(v); ok {
+		if n, ok := jsonvalue.Integer(v); ok {
 			return strconv.FormatInt(n, 10), nil
 		}
 	}
@@ -186,21 +170,6 @@ func coerceScalar(name string, v any) (any, error) {
 		return s, nil
 	}
 	return nil, refuse("not a string where %s is required", name)
-}
-
-// jsonInteger is v as an integer, if it is one: a JSON number without a
-// fraction or exponent, or an integer gqlparser's coercion made of one.
-func jsonInteger(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := strconv.ParseInt(string(n), 10, 64)
-		return i, err == nil
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
 }
 
 // jsonFloat is v as a finite number, if it is one.
@@ -248,7 +217,7 @@ func (l literals) coerce(typ *ast.Type, v *ast.Value, depth int) (val any, given
 			return nil, false, nil
 		}
 		// Validation put only list variables in list places; hold to it.
-		if _, isList := listItems(x); x != nil && typ.Elem != nil && !isList {
+		if _, isList := jsonvalue.List(x); x != nil && typ.Elem != nil && !isList {
 			return nil, false, refuse("variable %s does not fit its place", quoteName(v.Raw))
 		}
 		if x == nil && typ.NonNull {

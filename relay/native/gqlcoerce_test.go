@@ -204,7 +204,7 @@ func TestCheckGraphQLRefusesWhatDoesNotCoerce(t *testing.T) {
 		// a variable where its type does not fit
 		"lone variable in a list place": gqlBody(t, "Save", inlineCommit("($a: FileAddition!)", `{additions: $a}`),
 			map[string]any{"a": map[string]any{"path": "outstatic/config.json", "contents": "e30="}}),
-		"variable of another type": gqlBody(t, "", `query Q($owner: Int!) { repository(owner: $owner, name: "blog") { id } }`, map[string]any{"owner": 1}),
+		"variable of another type": gqlBody(t, "", `query Q($owner: Int!) { repository(owner: $owner, name: "blog") { id } }`, map[string]any{"owner": 1}), // GitHub refuses: an Int variable where a String is expected
 		// writes hidden behind aliases, fragments and directives
 		"commit aliased as a read":      body2(t, `mutation { repository: createCommitOnBranch(input: {branch: {repositoryNameWithOwner: "acme/blog", branchName: "main"}, message: {headline: "x"}, expectedHeadOid: "`+headOid+`"}) { commit { oid } } }`),
 		"commit in a fragment":          raw(`{"query":"mutation { ...W } fragment W on Mutation { createCommitOnBranch(input: {branch: {repositoryNameWithOwner: \"acme/blog\", branchName: \"main\"}, message: {headline: \"x\"}, expectedHeadOid: \"` + headOid + `\", fileChanges: {additions: {path: \"outstatic/config.json\", contents: \"e30=\"}}}) { commit { oid } } }"}`),
