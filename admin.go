@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	"github.com/caddyserver/caddy/v2"
@@ -39,21 +39,11 @@ func (KeysAdmin) CaddyModule() caddy.ModuleInfo {
 // Routes returns the admin routes.
 func (KeysAdmin) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
-		{Pattern: "/outstatic/keys", Handler: caddy.AdminHandlerFunc(handleKeyList)},
-		{Pattern: "/outstatic/keys/", Handler: caddy.AdminHandlerFunc(handleKeyChange)},
-		{Pattern: "/outstatic/origins", Handler: caddy.AdminHandlerFunc(handleOriginList)},
-		{Pattern: "/outstatic/origins/", Handler: caddy.AdminHandlerFunc(handleOriginChange)},
+		{Pattern: adminapi.KeysPath, Handler: caddy.AdminHandlerFunc(handleKeyList)},
+		{Pattern: adminapi.KeysPath + "/", Handler: caddy.AdminHandlerFunc(handleKeyChange)},
+		{Pattern: adminapi.OriginsPath, Handler: caddy.AdminHandlerFunc(handleOriginList)},
+		{Pattern: adminapi.OriginsPath + "/", Handler: caddy.AdminHandlerFunc(handleOriginChange)},
 	}
-}
-
-// keyReply is the JSON the key routes answer with. Key is present only in
-// the answer to create and rotate.
-type keyReply struct {
-	Project string    `json:"project"`
-	Key     string    `json:"key,omitempty"`
-	Prefix  string    `json:"prefix,omitempty"`
-	Created time.Time `json:"created,omitempty"`
-	Revoked bool      `json:"revoked,omitempty"`
 }
 
 func handleKeyList(w http.ResponseWriter, r *http.Request) error {
@@ -86,11 +76,11 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
 	}
-	project, action, n, err := adminRoute(r, "/outstatic/keys/", "create|rotate|revoke")
+	project, action, n, err := adminRoute(r, adminapi.KeysPath+"/", "create|rotate|revoke")
 	if err != nil {
 		return err
 	}
-	reply := keyReply{Project: project}
+	reply := adminapi.KeyReply{Project: project}
 	switch action {
 	case "create", "rotate":
 		key, info, err := n.CreateKey(r.Context(), project, action == "rotate")

@@ -7,8 +7,8 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	"github.com/caddyserver/caddy/v2"
@@ -51,32 +51,9 @@ func (MembersAdmin) CaddyModule() caddy.ModuleInfo {
 // Routes returns the admin routes.
 func (MembersAdmin) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
-		{Pattern: "/outstatic/members", Handler: caddy.AdminHandlerFunc(handleMemberList)},
-		{Pattern: "/outstatic/members/", Handler: caddy.AdminHandlerFunc(handleMemberChange)},
+		{Pattern: adminapi.MembersPath, Handler: caddy.AdminHandlerFunc(handleMemberList)},
+		{Pattern: adminapi.MembersPath + "/", Handler: caddy.AdminHandlerFunc(handleMemberChange)},
 	}
-}
-
-// projectMembers is one project in the answer to GET /outstatic/members.
-type projectMembers struct {
-	Project     string              `json:"project"`
-	Members     []native.MemberInfo `json:"members"`
-	Invitations []native.Invitation `json:"invitations"`
-}
-
-// memberRequest is the body of the POST routes.
-type memberRequest struct {
-	Who   string `json:"who,omitempty"`
-	Email string `json:"email,omitempty"`
-	Role  string `json:"role,omitempty"`
-	By    string `json:"by,omitempty"`
-}
-
-// inviteReply answers invite: the link, and whether it was e-mailed.
-type inviteReply struct {
-	native.Invitation
-	Project string `json:"project"`
-	Link    string `json:"link"`
-	Sent    bool   `json:"sent"`
 }
 
 func handleMemberList(w http.ResponseWriter, r *http.Request) error {
@@ -92,7 +69,7 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 	}
 	nativeRelays.Unlock()
 	sort.Strings(slugs)
-	out := []projectMembers{}
+	out := []adminapi.ProjectMembers{}
 	for _, slug := range slugs {
 		n := nativeFor(slug)
 		if n == nil {
@@ -106,13 +83,13 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
-		out = append(out, projectMembers{Project: slug, Members: members, Invitations: invites})
+		out = append(out, adminapi.ProjectMembers{Project: slug, Members: members, Invitations: invites})
 	}
 	return writeAdminJSON(w, out)
 }
 
 func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
-	project, action, n, err := adminRoute(r, "/outstatic/members/", "add|remove|role|invite|revoke-invite|log")
+	project, action, n, err := adminRoute(r, adminapi.MembersPath+"/", "add|remove|role|invite|revoke-invite|log")
 	if err != nil {
 		return err
 	}
@@ -129,7 +106,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
 	}
-	var in memberRequest
+	var in adminapi.MemberRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -150,7 +127,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 		out = map[string]any{"project": project, "removed": in.Who}
 	case "invite":
 		inv, link, sent, ierr := n.Invite(ctx, project, in.Email, in.Role, by)
-		out, err = inviteReply{Invitation: inv, Project: project, Link: link, Sent: sent}, ierr
+		out, err = adminapi.InviteReply{Invitation: inv, Project: project, Link: link, Sent: sent}, ierr
 	case "revoke-invite":
 		err = n.RevokeInvitation(ctx, project, in.Email, by)
 		out = map[string]any{"project": project, "revoked": in.Email}
@@ -172,14 +149,6 @@ func writeAdminJSON(w http.ResponseWriter, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(v)
-}
-
-// memberTime formats a time for the CLI's tables.
-func memberTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 // Interface guards

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	"github.com/caddyserver/caddy/v2"
@@ -22,12 +23,6 @@ import (
 // `caddy outstatic origin ...` calls these; so do the API Keys pages,
 // through the same native methods.
 
-// originsReply is one project's origins as the admin API lists them.
-type originsReply struct {
-	Project string `json:"project"`
-	native.OriginList
-}
-
 func handleOriginList(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
@@ -41,7 +36,7 @@ func handleOriginList(w http.ResponseWriter, r *http.Request) error {
 	}
 	nativeRelays.Unlock()
 	sort.Strings(slugs)
-	out := []originsReply{}
+	out := []adminapi.OriginsReply{}
 	for _, slug := range slugs {
 		n := nativeFor(slug)
 		if n == nil {
@@ -51,7 +46,7 @@ func handleOriginList(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
-		out = append(out, originsReply{Project: slug, OriginList: list})
+		out = append(out, adminapi.OriginsReply{Project: slug, OriginList: list})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)
@@ -61,7 +56,7 @@ func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("POST only")}
 	}
-	project, action, n, err := adminRoute(r, "/outstatic/origins/", "add|remove?origin=<url>")
+	project, action, n, err := adminRoute(r, adminapi.OriginsPath+"/", "add|remove?origin=<url>")
 	if err != nil {
 		return err
 	}
@@ -93,5 +88,5 @@ func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(originsReply{Project: project, OriginList: list})
+	return json.NewEncoder(w).Encode(adminapi.OriginsReply{Project: project, OriginList: list})
 }

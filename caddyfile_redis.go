@@ -54,40 +54,21 @@ func parseStoreRedis(d *caddyfile.Dispenser) (*RelayRedis, error) {
 	if len(r.Addresses) == 0 {
 		return nil, d.Errf("%s redis needs an address, e.g. %s redis 127.0.0.1:6379", directive, directive)
 	}
-	err := eachSubdirective(d, lines, "", func(name string) error {
-		var err error
-		switch name {
-		case "username", "prefix":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
-			*map[string]*string{"username": &r.Username, "prefix": &r.Prefix}[name] = v
-		case "password":
-			r.Password, err = parseSecret(d)
-		case "db":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
-			if r.DB, err = strconv.Atoi(v); err != nil {
-				return d.Errf("db %q is not a database number", v)
-			}
-		case "tls":
-			r.TLS, err = parseRedisTLS(d, lines)
-		case "sentinel":
-			r.Sentinel, err = parseRedisSentinel(d, lines)
-		case "cluster":
+	err := readBlock(d, directive+" redis", notingLines(d, lines, "", subdirectives{
+		"username": readWord(d, &r.Username, nil),
+		"prefix":   readWord(d, &r.Prefix, nil),
+		"password": readSecret(d, &r.Password),
+		"db":       readDB(d, &r.DB),
+		"tls":      readWith(d, &r.TLS, func(d *caddyfile.Dispenser) (*store.RedisTLS, error) { return parseRedisTLS(d, lines) }),
+		"sentinel": readWith(d, &r.Sentinel, func(d *caddyfile.Dispenser) (*store.RedisSentinel, error) { return parseRedisSentinel(d, lines) }),
+		"cluster": func() error {
 			if d.NextArg() {
 				return d.Errf("cluster takes no argument: the addresses on the %s line are its seed nodes", directive)
 			}
 			r.Cluster = true
-		default:
-			return d.Errf("unknown subdirective %q of %s redis%s", name, directive,
-				didYouMean(name, "username", "password", "db", "prefix", "tls", "sentinel", "cluster"))
-		}
-		return err
-	})
+			return nil
+		},
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -105,24 +86,44 @@ func parseStoreRedis(d *caddyfile.Dispenser) (*RelayRedis, error) {
 	return r, nil
 }
 
+// readTokenStore reads token_store, the store shared with other
+// instances: Redis, or Caddy's storage.
+func readTokenStore(d *caddyfile.Dispenser, to **SharedStore) func() error {
+	return func() error {
+		r, err := parseStoreRedis(d)
+		if err != nil {
+			return err
+		}
+		*to = &SharedStore{Redis: r}
+		return nil
+	}
+}
+
+// readDB reads a Redis database number into *to; store.RedisConfig
+// judges its range.
+func readDB(d *caddyfile.Dispenser, to *int) func() error {
+	return func() error {
+		v, err := oneArg(d)
+		if err != nil {
+			return err
+		}
+		if *to, err = strconv.Atoi(v); err != nil {
+			return d.Errf("db %q is not a database number", v)
+		}
+		return nil
+	}
+}
+
 // parseRedisTLS reads "tls" and its optional block.
 func parseRedisTLS(d *caddyfile.Dispenser, lines map[string]int) (*store.RedisTLS, error) {
 	t := new(store.RedisTLS)
 	if d.NextArg() {
 		return nil, d.Errf("tls takes no argument; give ca_file and server_name in its block")
 	}
-	err := eachSubdirective(d, lines, "tls.", func(name string) error {
-		switch name {
-		case "ca_file", "server_name":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
-			*map[string]*string{"ca_file": &t.CAFile, "server_name": &t.ServerName}[name] = v
-			return nil
-		}
-		return d.Errf("unknown subdirective %q of tls%s", name, didYouMean(name, "ca_file", "server_name"))
-	})
+	err := readBlock(d, "tls", notingLines(d, lines, "tls.", subdirectives{
+		"ca_file":     readWord(d, &t.CAFile, nil),
+		"server_name": readWord(d, &t.ServerName, nil),
+	}))
 	return t, err
 }
 
@@ -136,70 +137,21 @@ func parseRedisSentinel(d *caddyfile.Dispenser, lines map[string]int) (*store.Re
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
-	err := eachSubdirective(d, lines, "sentinel.", func(name string) error {
-		if name != "password" {
-			return d.Errf("unknown subdirective %q of sentinel%s", name, didYouMean(name, "password"))
-		}
-		var err error
-		s.Password, err = parseSecret(d)
-		return err
-	})
+	err := readBlock(d, "sentinel", notingLines(d, lines, "sentinel.", subdirectives{
+		"password": readSecret(d, &s.Password),
+	}))
 	return s, err
 }
 
-// eachSubdirective calls f with the name of each subdirective of the block
-// at d, each allowed once, after noting its line in lines under field
-// prefix + name (the field names of store.ConfigError).
-func eachSubdirective(d *caddyfile.Dispenser, lines map[string]int, prefix string, f func(name string) error) error {
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return err
-		}
-		lines[prefix+d.Val()] = d.Line()
-		if err := f(d.Val()); err != nil {
-			return err
+// notingLines has each subdirective of subs note its line in lines, under
+// prefix + its name (the field names of store.ConfigError), before it is
+// read, so that what store.RedisConfig.Check refuses is reported there.
+func notingLines(d *caddyfile.Dispenser, lines map[string]int, prefix string, subs subdirectives) subdirectives {
+	for name, read := range subs {
+		subs[name] = func() error {
+			lines[prefix+name] = d.Line()
+			return read()
 		}
 	}
-	return nil
-}
-
-// didYouMean suggests the valid word nearest to word (at most two edits
-// away, or one that starts with it), as "; did you mean X?", or nothing.
-func didYouMean(word string, valid ...string) string {
-	best, bestDist := "", 3
-	for _, v := range valid {
-		dist := editDistance(word, v)
-		if len(word) >= 2 && len(word) < len(v) && v[:len(word)] == word {
-			dist = min(dist, 1)
-		}
-		if dist < bestDist {
-			best, bestDist = v, dist
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return "; did you mean " + best + "?"
-}
-
-// editDistance is the Levenshtein distance of two ASCII words.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return subs
 }

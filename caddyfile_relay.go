@@ -100,142 +100,33 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	seen := onceSet{}
-	for d.NextBlock(0) {
-		// api_key repeats, one per site, unlike the guard's.
-		if err := seen.check(d, "api_key", "callback_origin", "app_origin", "project"); err != nil {
-			return err
-		}
-		switch d.Val() {
-		case "upstream":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			if err := checkServiceURL(d.Val()); err != nil {
-				return d.Errf("upstream: %v", err)
-			}
-			rl.Upstream = d.Val()
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-		case "api_key":
-			s, err := parseSecret(d)
-			if err != nil {
-				return err
-			}
-			rl.APIKeys = append(rl.APIKeys, s)
-		case "callback_origin":
-			list, err := parseURLList(d, checkOrigin)
-			if err != nil {
-				return err
-			}
-			rl.CallbackOrigins = append(rl.CallbackOrigins, list...)
-		case "strict_callbacks":
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			rl.StrictCallbacks = true
-		case "dev_login":
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			rl.DevLogin = true
-			if err := rl.checkDevLoginURL(); err != nil {
-				return d.Errf("%v", err)
-			}
-		case "app_origin":
-			list, err := parseURLList(d, checkAppOrigin)
-			if err != nil {
-				return err
-			}
-			rl.AppOrigins = append(rl.AppOrigins, list...)
-		case "response_timeout", "session_ttl", "refresh_ttl", "key_recheck":
-			field := map[string]*caddy.Duration{"response_timeout": &rl.ResponseTimeout,
-				"session_ttl": &rl.SessionTTL, "refresh_ttl": &rl.RefreshTTL, "key_recheck": &rl.KeyRecheck}[d.Val()]
-			dur, err := parseDuration(d)
-			if err != nil {
-				return err
-			}
-			*field = dur
-		case "start_limit":
-			lim, err := parseStartLimit(d)
-			if err != nil {
-				return err
-			}
-			rl.StartLimit = lim
-		case "public_url":
-			if !d.AllArgs(&rl.PublicURL) {
-				return d.ArgErr()
-			}
-			if _, err := rl.publicURL(); err != nil {
-				return d.Errf("%v", err)
-			}
-			if err := rl.checkDevLoginURL(); err != nil {
-				return d.Errf("%v", err)
-			}
-		case "secret":
-			s, err := parseSecret(d)
-			if err != nil {
-				return err
-			}
-			rl.Secret = s
-		case "project":
-			p, err := parseRelayProject(d)
-			if err != nil {
-				return err
-			}
-			rl.Projects = append(rl.Projects, p)
-		case "ai":
-			a, err := parseRelayAI(d)
-			if err != nil {
-				return err
-			}
-			rl.AI = a
-		case "github":
-			gh, err := parseRelayGitHub(d)
-			if err != nil {
-				return err
-			}
-			rl.GitHub = gh
-		case "oidc":
-			o, err := parseRelayOIDC(d)
-			if err != nil {
-				return err
-			}
-			rl.OIDC = o
-		case "email":
-			e, err := parseRelayEmail(d)
-			if err != nil {
-				return err
-			}
-			rl.Email = e
-		case "github_app":
-			app, err := parseRelayGitHubApp(d)
-			if err != nil {
-				return err
-			}
-			rl.GitHubApp = app
-		case "token_store":
-			r, err := parseStoreRedis(d)
-			if err != nil {
-				return err
-			}
-			rl.TokenStore = &SharedStore{Redis: r}
-		case "storage":
-			r, err := parseStoreRedis(d)
-			if err != nil {
-				return err
-			}
-			rl.Redis = r
-		default:
-			if ok, err := rl.KeyCheck.unmarshalSubdirective(d); ok {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			return d.Errf("unknown subdirective %q of outstatic_relay", d.Val())
-		}
+	subs := subdirectives{
+		"upstream":         readWord(d, &rl.Upstream, checkServiceURL),
+		"api_key":          readAppend(d, &rl.APIKeys, parseSecret),
+		"callback_origin":  readList(d, &rl.CallbackOrigins, checkOrigin),
+		"strict_callbacks": readFlag(d, &rl.StrictCallbacks),
+		"dev_login":        thenCheck(d, readFlag(d, &rl.DevLogin), rl.checkDevLoginURL),
+		"app_origin":       readList(d, &rl.AppOrigins, checkAppOrigin),
+		"response_timeout": readDuration(d, &rl.ResponseTimeout),
+		"session_ttl":      readDuration(d, &rl.SessionTTL),
+		"refresh_ttl":      readDuration(d, &rl.RefreshTTL),
+		"key_recheck":      readDuration(d, &rl.KeyRecheck),
+		"start_limit":      readWith(d, &rl.StartLimit, parseStartLimit),
+		"public_url":       thenCheck(d, readWord(d, &rl.PublicURL, nil), rl.checkPublicURL),
+		"secret":           readSecret(d, &rl.Secret),
+		"project":          readAppend(d, &rl.Projects, parseRelayProject),
+		"ai":               readWith(d, &rl.AI, parseRelayAI),
+		"github":           readWith(d, &rl.GitHub, parseRelayGitHub),
+		"oidc":             readWith(d, &rl.OIDC, parseRelayOIDC),
+		"email":            readWith(d, &rl.Email, parseRelayEmail),
+		"github_app":       readWith(d, &rl.GitHubApp, parseRelayGitHubApp),
+		"token_store":      readTokenStore(d, &rl.TokenStore),
+		"storage":          readWith(d, &rl.Redis, parseStoreRedis),
+	}
+	rl.KeyCheck.addSubdirectives(d, subs)
+	// api_key repeats, one per site, unlike the guard's.
+	if err := readBlock(d, "outstatic_relay", subs, "api_key", "callback_origin", "app_origin", "project"); err != nil {
+		return err
 	}
 	// What a whole block lacks is reported at its directive's line.
 	if err := rl.Validate(); err != nil {
@@ -244,40 +135,27 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
+// checkPublicURL checks public_url as it is read, and dev_login's need of
+// a loopback one if dev_login came first.
+func (rl *Relay) checkPublicURL() error {
+	if _, err := rl.publicURL(); err != nil {
+		return err
+	}
+	return rl.checkDevLoginURL()
+}
+
 // parseRelayGitHub reads the github block of native mode.
 func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 	gh := new(RelayGitHub)
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		switch name := d.Val(); name {
-		case "client_id":
-			if !d.AllArgs(&gh.ClientID) {
-				return nil, d.ArgErr()
-			}
-		case "client_secret":
-			s, err := parseSecret(d)
-			if err != nil {
-				return nil, err
-			}
-			gh.ClientSecret = s
-		case "base_url", "api_url", "graphql_url":
-			var v string
-			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
-			}
-			if err := checkServiceURL(v); err != nil {
-				return nil, d.Errf("%s: %v", name, err)
-			}
-			*map[string]*string{"base_url": &gh.BaseURL, "api_url": &gh.APIURL, "graphql_url": &gh.GraphQLURL}[name] = v
-		default:
-			return nil, d.Errf("unknown subdirective %q of github", name)
-		}
+	err := readArglessBlock(d, "github", subdirectives{
+		"client_id":     readWord(d, &gh.ClientID, nil),
+		"client_secret": readSecret(d, &gh.ClientSecret),
+		"base_url":      readWord(d, &gh.BaseURL, checkServiceURL),
+		"api_url":       readWord(d, &gh.APIURL, checkServiceURL),
+		"graphql_url":   readWord(d, &gh.GraphQLURL, checkServiceURL),
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := gh.check(); err != nil {
 		return nil, d.Errf("%v", err)
@@ -288,39 +166,36 @@ func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 // parseRelayGitHubApp reads the github_app block of native mode.
 func parseRelayGitHubApp(d *caddyfile.Dispenser) (*RelayGitHubApp, error) {
 	app := new(RelayGitHubApp)
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		switch name := d.Val(); name {
-		case "app_id", "installation_id":
-			var v string
-			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
-			}
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				return nil, d.Errf("%s %q is not a positive number", name, v)
-			}
-			*map[string]*int64{"app_id": &app.AppID, "installation_id": &app.InstallationID}[name] = id
-		case "private_key":
-			s, err := parseSecret(d)
-			if err != nil {
-				return nil, err
-			}
-			app.PrivateKey = s
-		default:
-			return nil, d.Errf("unknown subdirective %q of github_app", name)
-		}
+	err := readArglessBlock(d, "github_app", subdirectives{
+		"app_id":          readPositiveInt(d, &app.AppID),
+		"installation_id": readPositiveInt(d, &app.InstallationID),
+		"private_key":     readSecret(d, &app.PrivateKey),
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := app.check(); err != nil {
 		return nil, d.Errf("%v", err)
 	}
 	return app, nil
+}
+
+// readPositiveInt reads the one argument of a subdirective, a number
+// above zero, into *to.
+func readPositiveInt(d *caddyfile.Dispenser, to *int64) func() error {
+	return func() error {
+		name := d.Val()
+		v, err := oneArg(d)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return d.Errf("%s %q is not a positive number", name, v)
+		}
+		*to = n
+		return nil
+	}
 }
 
 // parseStartLimit reads "start_limit <burst> <every>" or "start_limit off".

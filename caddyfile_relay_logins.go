@@ -1,6 +1,7 @@
 package outstatic
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
@@ -22,35 +23,13 @@ func parseRelayOIDC(d *caddyfile.Dispenser) (*RelayOIDC, error) {
 		return nil, d.Errf("oidc needs a name, e.g. oidc google")
 	}
 	o.Name = d.Val()
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		switch name := d.Val(); name {
-		case "issuer":
-			if !d.AllArgs(&o.Issuer) {
-				return nil, d.ArgErr()
-			}
-			if err := checkServiceURL(o.Issuer); err != nil {
-				return nil, d.Errf("issuer: %v", err)
-			}
-		case "client_id":
-			if !d.AllArgs(&o.ClientID) {
-				return nil, d.ArgErr()
-			}
-		case "client_secret":
-			s, err := parseSecret(d)
-			if err != nil {
-				return nil, err
-			}
-			o.ClientSecret = s
-		default:
-			return nil, d.Errf("unknown subdirective %q of oidc", name)
-		}
+	err := readArglessBlock(d, "oidc", subdirectives{
+		"issuer":        readWord(d, &o.Issuer, checkServiceURL),
+		"client_id":     readWord(d, &o.ClientID, nil),
+		"client_secret": readSecret(d, &o.ClientSecret),
+	})
+	if err != nil {
+		return nil, err
 	}
 	// What the block lacks is reported at its first line.
 	if err := o.check(); err != nil {
@@ -72,49 +51,29 @@ func parseRelayOIDC(d *caddyfile.Dispenser) (*RelayOIDC, error) {
 func parseRelayEmail(d *caddyfile.Dispenser) (*RelayEmail, error) {
 	e := new(RelayEmail)
 	file, line := d.File(), d.Line()
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		switch name := d.Val(); name {
-		case "smtp", "username", "from":
-			var v string
-			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
-			}
-			*map[string]*string{"smtp": &e.SMTP, "username": &e.Username, "from": &e.From}[name] = v
-		case "password":
-			s, err := parseSecret(d)
-			if err != nil {
-				return nil, err
-			}
-			e.Password = s
-		case "tls":
-			if !d.AllArgs(&e.TLS) {
-				return nil, d.ArgErr()
-			}
-			if e.TLS != "starttls" && e.TLS != "implicit" && e.TLS != "none" {
-				return nil, d.Errf("tls %q: want starttls, implicit or none", e.TLS)
-			}
-		case "link_ttl":
-			dur, err := parseDuration(d)
-			if err != nil {
-				return nil, err
-			}
-			if err := (native.EmailLogin{LinkTTL: time.Duration(dur)}).Check(); err != nil {
-				return nil, d.Errf("%v", err)
-			}
-			e.LinkTTL = dur
-		default:
-			return nil, d.Errf("unknown subdirective %q of email", name)
-		}
+	err := readArglessBlock(d, "email", subdirectives{
+		"smtp":     readWord(d, &e.SMTP, nil),
+		"username": readWord(d, &e.Username, nil),
+		"from":     readWord(d, &e.From, nil),
+		"password": readSecret(d, &e.Password),
+		"tls":      readWord(d, &e.TLS, checkEmailTLS),
+		"link_ttl": thenCheck(d, readDuration(d, &e.LinkTTL), func() error {
+			return native.EmailLogin{LinkTTL: time.Duration(e.LinkTTL)}.Check()
+		}),
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := e.check(); err != nil {
 		return nil, blockErr(file, line, err.Error())
 	}
 	return e, nil
+}
+
+// checkEmailTLS judges the email block's tls.
+func checkEmailTLS(v string) error {
+	if v != "starttls" && v != "implicit" && v != "none" {
+		return fmt.Errorf("tls %q: want starttls, implicit or none", v)
+	}
+	return nil
 }

@@ -69,7 +69,9 @@ func TestUnmarshalGuardCaddyfileErrors(t *testing.T) {
 		{"no origin, outstatic.com", "outstatic {\n api_key {env.K}\n}", []string{"Testfile:1", "https://outstatic.com/api answers none"}},
 		{"no origin, outstatic.com named", "outstatic {\n api_key {env.K}\n service https://OUTSTATIC.com/api/\n}", []string{"Testfile:1", "answers none"}},
 		{"unknown subdirective", "outstatic {\n callback_origin https://a.example/outstatic\n colback_origin x\n}",
-			[]string{"Testfile:3", `unknown subdirective "colback_origin"`}},
+			[]string{"Testfile:3", `unknown subdirective "colback_origin" of outstatic; did you mean callback_origin?`}},
+		{"unknown, nothing near", "outstatic {\n callback_origin https://a.example/outstatic\n upstream x\n}",
+			[]string{"Testfile:3", `unknown subdirective "upstream" of outstatic`}},
 		{"missing argument", "outstatic {\n callback_origin\n}", []string{"Testfile:2", "wrong argument count"}},
 		{"origin without /outstatic", "outstatic {\n callback_origin https://a.example/admin\n}",
 			[]string{"Testfile:2", "callback_origin", "/outstatic"}},
@@ -107,6 +109,22 @@ func TestUnmarshalGuardCaddyfileErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestArgErrorNamesOnce: a refused argument's error names its
+// subdirective once, whether the rule's own message names it (service,
+// whose rule says service "...") or not (upstream).
+func TestArgErrorNamesOnce(t *testing.T) {
+	var g Guard
+	err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser("outstatic {\n callback_origin https://a.example/outstatic\n service outstatic.com\n}"))
+	if err == nil || !strings.HasPrefix(err.Error(), `service "outstatic.com": want an http or https base URL`) || !strings.Contains(err.Error(), "Testfile:3") {
+		t.Errorf("service: %v", err)
+	}
+	var rl Relay
+	err = rl.UnmarshalCaddyfile(caddyfile.NewTestDispenser("outstatic_relay {\n upstream outstatic.com\n}"))
+	if err == nil || !strings.HasPrefix(err.Error(), `upstream: service "outstatic.com": want`) || !strings.Contains(err.Error(), "Testfile:2") {
+		t.Errorf("upstream: %v", err)
 	}
 }
 

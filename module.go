@@ -15,6 +15,8 @@ import (
 
 	"go.uber.org/zap"
 
+	// the `caddy outstatic ...` commands, registered with this module
+	_ "github.com/caddy-outstatic/caddy-outstatic/cli"
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -128,43 +130,6 @@ type Guard struct {
 	metrics    *pluginMetrics
 }
 
-// KeyCheck holds the settings of the key verdict cache, the same for the
-// guard and the relay: a guard and a relay with the same service and the
-// same settings share one cache.
-type KeyCheck struct {
-	// CacheTTL is how long a key verdict is fresh; it is refreshed in the
-	// background before it runs out. Default: 5m.
-	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
-
-	// NegativeTTL is how long a refused or failed check is kept before the
-	// key is checked again. Default: 30s.
-	NegativeTTL caddy.Duration `json:"negative_ttl,omitempty"`
-
-	// StaleGrace is how long past CacheTTL a good verdict keeps being
-	// served while the service is down or failing (network errors, 5xx).
-	// A definite 401 ends it at once. Default: 24h.
-	StaleGrace caddy.Duration `json:"stale_grace,omitempty"`
-
-	// CheckTimeout bounds each key check. Default: 5s.
-	CheckTimeout caddy.Duration `json:"check_timeout,omitempty"`
-}
-
-// cacheSettings are KeyCheck with the defaults applied: verdict's, so
-// that a guard and a relay that state a default and one that omits it
-// share a cache.
-type cacheSettings struct {
-	TTL, NegativeTTL, StaleGrace, Timeout time.Duration
-}
-
-func (k KeyCheck) settings() cacheSettings {
-	return cacheSettings{
-		TTL:         durationOr(k.CacheTTL, verdict.DefaultTTL),
-		NegativeTTL: durationOr(k.NegativeTTL, verdict.DefaultNegativeTTL),
-		StaleGrace:  durationOr(k.StaleGrace, verdict.DefaultStaleGrace),
-		Timeout:     durationOr(k.CheckTimeout, verdict.DefaultTimeout),
-	}
-}
-
 // CaddyModule returns the Caddy module information.
 func (Guard) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -257,13 +222,6 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-func durationOr(d caddy.Duration, def time.Duration) time.Duration {
-	if d > 0 {
-		return time.Duration(d)
-	}
-	return def
-}
-
 // checkServiceURL accepts an absolute http(s) URL with no query.
 func checkServiceURL(raw string) error {
 	u, err := url.Parse(raw)
@@ -336,6 +294,29 @@ func parseAppOrigin(raw string) (string, error) {
 		return "", fmt.Errorf("app origin %q: want scheme://host[:port], like http://localhost:3000", raw)
 	}
 	return strings.ToLower(u.Host), nil
+}
+
+// appHostsOf parses app origins into the host:port that identify them;
+// none gives none, and the package that uses them applies the default
+// (protocol.DefaultAppHosts).
+func appHostsOf(origins []string) ([]string, error) {
+	var hosts []string
+	for _, raw := range origins {
+		h, err := parseAppOrigin(raw)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, nil
+}
+
+// trimSlash removes the trailing slashes of s.
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // ServeHTTP runs the guard (package guard) and passes the request on.

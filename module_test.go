@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -227,7 +228,7 @@ func TestGuardCallbackQueries(t *testing.T) {
 			continue
 		}
 		loc := w.Header().Get("Location")
-		if w.Code != http.StatusTemporaryRedirect || loc != "https://blog.example.com/outstatic?error="+guard.CodeLoginFailed {
+		if w.Code != http.StatusTemporaryRedirect || loc != "https://blog.example.com/outstatic?error="+protocol.CodeAuthCallbackFailed {
 			t.Errorf("%q: got %d Location %q", q, w.Code, loc)
 		}
 	}
@@ -269,7 +270,7 @@ func TestGuardBindsLoginToBrowser(t *testing.T) {
 	// a token arriving in a browser that started no login is refused
 	next := &recordingNext{}
 	w := serve(t, g, request("GET", cb, false), next)
-	if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+guard.CodeLoginFailed {
+	if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+protocol.CodeAuthCallbackFailed {
 		t.Fatalf("unbound callback: %d %q", w.Code, w.Header().Get("Location"))
 	}
 
@@ -654,7 +655,7 @@ func TestGuardBindingIsSingleUse(t *testing.T) {
 	}
 	for _, token := range []string{"single-use-second", "single-use-first"} {
 		next, w := callback(token, c)
-		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+guard.CodeLoginFailed {
+		if next.called || w.Header().Get("Location") != "https://blog.example.com/outstatic?error="+protocol.CodeAuthCallbackFailed {
 			t.Fatalf("%s with a spent binding: app reached %v, %d %q", token, next.called, w.Code, w.Header().Get("Location"))
 		}
 	}

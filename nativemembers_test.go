@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -54,7 +55,7 @@ func TestMemberRuleInCaddy(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		var list []projectMembers
+		var list []adminapi.ProjectMembers
 		if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
 			t.Fatal(err)
 		}

@@ -340,28 +340,6 @@ func parseTargets(origins []string, strict bool) (validate.Targets, error) {
 	return t, nil
 }
 
-// appHostsOf parses app origins into the host:port that identify them;
-// none gives none, and the package that uses them applies the default
-// (protocol.DefaultAppHosts).
-func appHostsOf(origins []string) ([]string, error) {
-	var hosts []string
-	for _, raw := range origins {
-		h, err := parseAppOrigin(raw)
-		if err != nil {
-			return nil, err
-		}
-		hosts = append(hosts, h)
-	}
-	return hosts, nil
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Relay)(nil)

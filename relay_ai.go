@@ -6,9 +6,9 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/completion"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
 // RelayAI is an OpenAI-compatible chat completions endpoint that answers
@@ -45,11 +45,13 @@ func (a *RelayAI) check() error {
 			return fmt.Errorf("ai base_url: %v", err)
 		}
 	}
-	if a.APIKey != "" && !isRuntimePlaceholder(a.APIKey) {
-		return errors.New("ai api_key must be an {env.NAME} or {file.PATH} placeholder, so the secret stays out of the adapted config")
+	if a.APIKey != "" {
+		if err := validate.CheckSecretPlaceholder(a.APIKey); err != nil {
+			return fmt.Errorf("ai api_key %v", err)
+		}
 	}
 	if a.Rate != "" {
-		if _, err := completion.ParseRate(a.Rate); err != nil {
+		if err := checkRate(a.Rate); err != nil {
 			return fmt.Errorf("ai rate: %v", err)
 		}
 	}
@@ -105,48 +107,8 @@ func (rl *Relay) nativeAI(projects []native.Project, repl *caddy.Replacer) error
 	return nil
 }
 
-// parseRelayAI reads an ai block, on the relay or in a project.
-func parseRelayAI(d *caddyfile.Dispenser) (*RelayAI, error) {
-	a := new(RelayAI)
-	file, line := d.File(), d.Line()
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	seen := onceSet{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := seen.check(d); err != nil {
-			return nil, err
-		}
-		switch name := d.Val(); name {
-		case "api_key":
-			s, err := parseSecret(d)
-			if err != nil {
-				return nil, err
-			}
-			a.APIKey = s
-		case "base_url", "model", "rate":
-			var v string
-			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
-			}
-			*map[string]*string{"base_url": &a.BaseURL, "model": &a.Model, "rate": &a.Rate}[name] = v
-			if name == "base_url" {
-				if err := checkServiceURL(v); err != nil {
-					return nil, d.Errf("ai base_url: %v", err)
-				}
-			}
-			if name == "rate" {
-				if _, err := completion.ParseRate(v); err != nil {
-					return nil, d.Errf("ai rate: %v", err)
-				}
-			}
-		default:
-			return nil, d.Errf("unknown subdirective %q of ai", name)
-		}
-	}
-	// What the block lacks is reported at its ai line.
-	if err := a.check(); err != nil {
-		return nil, blockErr(file, line, err.Error())
-	}
-	return a, nil
+// checkRate judges an ai block's rate.
+func checkRate(v string) error {
+	_, err := completion.ParseRate(v)
+	return err
 }

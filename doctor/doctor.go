@@ -1,7 +1,8 @@
 // Package doctor checks a caddy-outstatic deployment end to end: what the
-// Caddy config says (handed in by the `caddy outstatic doctor` command,
-// which reads the Caddyfile) against what the network answers. Each check
-// gives findings, each with what to change. It does not import Caddy.
+// Caddy config says (FromConfig reads it from the adapted JSON that the
+// `caddy outstatic doctor` command hands in) against what the network
+// answers. Each check gives findings, each with what to change. It does
+// not import Caddy.
 package doctor
 
 import (

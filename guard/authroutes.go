@@ -15,17 +15,9 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
 
-// CodeLoginFailed is the code the guard sends to the dashboard's error page
-// when it refuses a callback (a malformed query, or a token that came back
-// to a browser that did not start the login). The stock sign-in page shows
-// a message only for codes it knows; for this one it says "Something went
-// wrong during login. Please try again." The reason goes to the log.
-const CodeLoginFailed = "auth-callback-failed"
-
 // checkAuthRoute applies the checks of one auth route. It returns done when
 // it has answered the request itself.
 func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route authRoute, v verdict.Verdict) (done bool, err error) {
-	secure := route.origin.Scheme == "https"
 	if g.refusePro && protocol.IsProRoute(route.name) && !v.Pro() {
 		g.refuse(r, "pro-only route without a verified pro key", zap.String("route", route.name), zap.Stringer("key_state", v.State))
 		return true, g.refuseProRoute(w, r, route, v)
@@ -37,7 +29,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if route.name == protocol.RouteGoogleLogin {
 			if err := g.checkReturnQuery(r, route); err != nil {
 				g.refuse(r, "google-login query refused", zap.Error(err))
-				return true, protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
+				return true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
 			}
 		}
 		if isPrefetch(r) {
@@ -53,21 +45,11 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if !protocol.StartsLogin(route.name, r.Method) {
 			break
 		}
-		if g.bindLogin {
-			if reason := startedBySite(r, route.name, route.origin); reason != "" {
-				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
-				return true, g.refuseStart(w, r, route)
-			}
+		start := g.startGoogle
+		if route.name == protocol.RouteLogin {
+			start = g.startGitHub
 		}
-		if g.edgeStart[route.name] {
-			if route.name == protocol.RouteLogin {
-				return true, g.startGitHub(w, r, route)
-			}
-			return true, g.startGoogle(w, r, route)
-		}
-		if g.bindLogin {
-			g.binding.set(w, secure, route.origin.SiteOrigin())
-		}
+		return g.checkStart(w, r, route, g.bindLogin, start)
 	case protocol.RouteSignout:
 		// The stock site refuses sign-out unless Origin equals its own
 		// listen address, so behind a proxy sign-out always fails. The
@@ -85,18 +67,28 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		if r.Method != http.MethodPost || isPrefetch(r) {
 			break
 		}
-		if g.bindMagic {
-			if reason := startedBySite(r, route.name, route.origin); reason != "" {
-				g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
-				return true, g.refuseStart(w, r, route)
-			}
+		return g.checkStart(w, r, route, g.bindMagic, g.startMagicLink)
+	}
+	return false, nil
+}
+
+// checkStart handles a request that starts a relay login: with bind, it
+// must come from the site's own page, and the browser gets the binding
+// cookie; the guard starts the login itself (start) when it does so for
+// the route, else the app does.
+func (g *Guard) checkStart(w http.ResponseWriter, r *http.Request, route authRoute, bind bool,
+	start func(http.ResponseWriter, *http.Request, authRoute) error) (done bool, err error) {
+	if bind {
+		if reason := startedBySite(r, route.name, route.origin); reason != "" {
+			g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
+			return true, g.refuseStart(w, r, route)
 		}
-		if g.edgeStart[route.name] {
-			return true, g.startMagicLink(w, r, route)
-		}
-		if g.bindMagic {
-			g.binding.set(w, secure, route.origin.SiteOrigin())
-		}
+	}
+	if g.edgeStart[route.name] {
+		return true, start(w, r, route)
+	}
+	if bind {
+		g.binding.set(w, route.origin.Scheme == "https", route.origin.SiteOrigin())
 	}
 	return false, nil
 }
@@ -116,7 +108,7 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 	q, err := validate.CheckCallbackQuery(route.name, r.URL.RawQuery)
 	if err != nil {
 		g.refuse(r, "callback query refused", zap.String("route", route.name), zap.Error(err))
-		return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
+		return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 	}
 	if q.Kind == validate.CallbackExchange {
 		secure := route.origin.Scheme == "https"
@@ -133,12 +125,12 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 			id, exp, ok := g.binding.login(r, secure, route.origin.SiteOrigin())
 			if !ok {
 				g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
+				return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 			}
 			g.binding.clear(w, secure)
 			if !g.bindings.SpendBinding(id, exp) {
 				g.refuse(r, "login binding already used", zap.String("route", route.name))
-				return true, g.redirectToDashboard(w, r, route, CodeLoginFailed)
+				return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 			}
 		}
 		// The site will redeem the token naming its listen address; the
@@ -278,9 +270,9 @@ func (g *Guard) refuseProRoute(w http.ResponseWriter, r *http.Request, route aut
 	case route.name == protocol.RouteMagicLink && v.State == verdict.Invalid:
 		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)
 	case route.name == protocol.RouteMagicLink:
-		return protocol.WriteError(w, http.StatusForbidden, "Email authentication is not configured")
+		return protocol.WriteError(w, http.StatusForbidden, protocol.CodeSiteEmailNotConfigured)
 	}
-	return protocol.WriteError(w, http.StatusForbidden, "pro-required")
+	return protocol.WriteError(w, http.StatusForbidden, protocol.CodeProRequired)
 }
 
 // checkReturnQuery checks google-login's query: the stock site passes a

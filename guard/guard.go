@@ -264,7 +264,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 		}
 		if !route.canonical {
 			g.refuse(r, "auth route path is not canonical")
-			return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, "invalid-request-path")
+			return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequestPath)
 		}
 		site = route.origin.SiteOrigin()
 		if done, err := g.checkAuthRoute(w, r, route, v); done {

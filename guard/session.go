@@ -25,15 +25,13 @@ const RouteRefresh = "refresh"
 
 // failedRefresh are the errors the stock site's refresh route answers a
 // failed refresh with, each with status 401 (outstatic 2.2.4's dist, the
-// refresh handler): no session in the cookie, the login's end passed, and
-// whatever failed in the call to the relay's refresh-token (the site turns
-// every such failure into this one message). Its 500 ("An unexpected error
-// occurred") is not among them: it says nothing about the session.
+// refresh handler). Its 500 ("An unexpected error occurred") is not among
+// them: it says nothing about the session.
 var failedRefresh = map[string]bool{
-	"No active session found":    true,
-	"Refresh token is expired":   true,
-	"No refresh token available": true,
-	"Token refresh failed":       true,
+	protocol.CodeSiteNoSession:          true,
+	protocol.CodeSiteRefreshExpired:     true,
+	protocol.CodeSiteNoRefreshToken:     true,
+	protocol.CodeSiteTokenRefreshFailed: true,
 }
 
 // SessionEnd clears the site's session cookie on the answer to a failed

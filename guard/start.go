@@ -120,7 +120,7 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 			ReturnURL string `json:"returnUrl"`
 		}
 		if err := readStartBody(r, &in); err != nil {
-			return protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
+			return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
 		}
 		raw = in.ReturnURL
 	}
@@ -128,7 +128,7 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		checked, err := route.set.targets().CheckReturnURL(raw)
 		if err != nil {
 			g.refuse(r, "google-login returnUrl refused", zap.Error(err))
-			return protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
+			return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
 		}
 		returnURL = checked
 	}
@@ -163,20 +163,20 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 		ReturnURL string  `json:"returnUrl"`
 	}
 	if err := readStartBody(r, &in); err != nil {
-		return protocol.WriteError(w, http.StatusBadRequest, "Invalid email format")
+		return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidEmail)
 	}
 	if in.Email == nil || *in.Email == "" {
-		return protocol.WriteError(w, http.StatusBadRequest, "Required")
+		return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteEmailRequired)
 	}
 	if !validEmail(*in.Email) {
-		return protocol.WriteError(w, http.StatusBadRequest, "Invalid email format")
+		return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidEmail)
 	}
 	returnURL := route.origin.String()
 	if in.ReturnURL != "" {
 		checked, err := route.set.targets().CheckReturnURL(in.ReturnURL)
 		if err != nil {
 			g.refuse(r, "magic-link returnUrl refused", zap.Error(err))
-			return protocol.WriteError(w, http.StatusBadRequest, "Invalid url")
+			return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
 		}
 		returnURL = checked
 	}
@@ -191,12 +191,12 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	switch {
 	case err != nil:
 		g.logger.Warn("magic link request failed", zap.Error(err))
-		return protocol.WriteError(w, http.StatusInternalServerError, "Internal server error")
+		return protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteInternalError)
 	case status == http.StatusUnauthorized && bytes.Contains(reply, []byte(`"Invalid API key"`)):
 		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)
 	case status < 200 || status > 299:
 		g.logger.Info("magic link refused by the service", zap.Int("status", status))
-		return protocol.WriteError(w, http.StatusInternalServerError, "Failed to send magic link")
+		return protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteMagicLinkFailed)
 	}
 	g.bindStart(w, route, g.bindMagic)
 	return protocol.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})

@@ -159,7 +159,7 @@ func (c *RedisConfig) Check() error {
 		return configErr("username", "%q is not a user name: printable ASCII without spaces", c.Username)
 	}
 	if c.Password != "" && !validate.SecretPlaceholder(c.Password) {
-		return configErr("password", "must be an {env.NAME} or {file.PATH} placeholder, so the secret stays out of the config")
+		return configErr("password", "%v", validate.ErrNotSecretPlaceholder)
 	}
 	if err := validateRedisPrefix(c.KeyPrefix()); err != nil {
 		return configErr("prefix", "%v", err)
@@ -169,7 +169,7 @@ func (c *RedisConfig) Check() error {
 			return configErr("sentinel", "the master's name %q is not a word: write the name the sentinels monitor (sentinel monitor <name> ...)", s.Master)
 		}
 		if s.Password != "" && !validate.SecretPlaceholder(s.Password) {
-			return configErr("sentinel.password", "must be an {env.NAME} or {file.PATH} placeholder, so the secret stays out of the config")
+			return configErr("sentinel.password", "%v", validate.ErrNotSecretPlaceholder)
 		}
 	}
 	if t := c.TLS; t != nil {

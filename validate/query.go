@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // CallbackKind says which of the allowed shapes a callback query has.
@@ -39,46 +41,9 @@ const (
 	maxErrorDetail = 512
 )
 
-// KnownErrorCodes are the error codes a callback may carry: the ones the
-// stock dashboard and relay use, and the OAuth 2.0 authorization errors
-// GitHub may return to a site with its own OAuth app. Anything else is
-// refused so that attacker-chosen text never reaches the dashboard.
-var KnownErrorCodes = map[string]bool{
-	// codes the stock site and dashboard use (outstatic 2.2.4)
-	"something":                  true,
-	"auth-callback-failed":       true,
-	"repository-not-found":       true,
-	"not-collaborator":           true,
-	"missing-user-data":          true,
-	"missing-code":               true,
-	"invalid-state":              true,
-	"no-access-token":            true,
-	"invalid-api-key":            true,
-	"auth-not-configured":        true,
-	"project-url-not-configured": true,
-	"invalid-callback-domain":    true,
-	"invalid-callback-target":    true,
-	"github-relay-failed":        true,
-	"google-relay-failed":        true,
-	"session-error":              true,
-	"invalid_token":              true,
-	"invalid_data":               true,
-	"callback_error":             true,
-	// codes a relay sends when a login cannot complete
-	"not-a-member":  true,
-	"state-expired": true,
-	"login-failed":  true,
-	// RFC 6749 section 4.1.2.1, and GitHub's own
-	"access_denied":             true,
-	"invalid_request":           true,
-	"unauthorized_client":       true,
-	"unsupported_response_type": true,
-	"invalid_scope":             true,
-	"server_error":              true,
-	"temporarily_unavailable":   true,
-	"redirect_uri_mismatch":     true,
-	"application_suspended":     true,
-}
+// KnownErrorCodes are the error codes a callback may carry
+// (protocol.CallbackErrors); anything else is refused.
+var KnownErrorCodes = protocol.CallbackErrors
 
 // CheckCallbackQuery checks the raw query of a callback route. route is
 // RouteCallback or RouteMagicLinkCallback. The magic-link route takes only an

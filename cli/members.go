@@ -1,21 +1,16 @@
-package outstatic
+package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/user"
-	"regexp"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
-
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 )
 
 // memberCommand is `caddy outstatic member`: the native relay's stored
@@ -47,23 +42,21 @@ last owner is neither removed nor demoted.
 		sub := &cobra.Command{Use: use, Short: action + " (see caddy outstatic member --help)", Args: cobra.ExactArgs(1)}
 		sub.Flags().String("project", "", "the project's slug")
 		sub.Flags().String("role", "", "owner, admin, manager, editor or author")
-		sub.Flags().String("address", "", "the admin API's address")
+		addressFlag(sub)
 		sub.RunE = func(cmd *cobra.Command, args []string) error {
-			project, _ := cmd.Flags().GetString("project")
-			role, _ := cmd.Flags().GetString("role")
-			addr, _ := cmd.Flags().GetString("address")
-			if project == "" {
-				return fmt.Errorf("--project is required")
+			project, err := requiredFlag(cmd, "project")
+			if err != nil {
+				return err
 			}
-			if needRole && role == "" {
-				return fmt.Errorf("--role is required")
-			}
-			in := map[string]string{field: args[0], "by": cliActor()}
+			in := adminapi.MemberRequest{By: cliActor()}
+			*map[string]*string{"who": &in.Who, "email": &in.Email}[field] = args[0]
 			if needRole {
-				in["role"] = role
+				if in.Role, err = requiredFlag(cmd, "role"); err != nil {
+					return err
+				}
 			}
 			var reply map[string]any
-			if err := adminCallBody(addr, http.MethodPost, "/outstatic/members/"+project+"/"+action, in, &reply); err != nil {
+			if err := callAdmin(cmd, http.MethodPost, projectURI(adminapi.MembersPath, project, action), in, &reply); err != nil {
 				return adminRefusal(err)
 			}
 			return printMemberReply(cmd.OutOrStdout(), action, project, args[0], reply)
@@ -79,13 +72,12 @@ last owner is neither removed nor demoted.
 	)
 
 	list := &cobra.Command{Use: "list", Short: "lists every project's members and invitations", Args: cobra.NoArgs}
-	list.Flags().String("address", "", "the admin API's address")
+	addressFlag(list)
 	list.Flags().String("project", "", "only this project")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		addr, _ := cmd.Flags().GetString("address")
 		only, _ := cmd.Flags().GetString("project")
-		var projects []projectMembers
-		if err := adminCallBody(addr, http.MethodGet, "/outstatic/members", nil, &projects); err != nil {
+		var projects []adminapi.ProjectMembers
+		if err := callAdmin(cmd, http.MethodGet, adminapi.MembersPath, nil, &projects); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -95,10 +87,10 @@ last owner is neither removed nor demoted.
 				continue
 			}
 			for _, m := range p.Members {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Project, m.Who, m.Role, m.Source, memberTime(m.Since), m.By)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Project, m.Who, m.Role, m.Source, tableTime(m.Since), m.By)
 			}
 			for _, inv := range p.Invitations {
-				fmt.Fprintf(tw, "%s\t%s\t%s\tinvited\t%s\t%s (until %s)\n", p.Project, inv.Email, inv.Role, memberTime(inv.Created), inv.By, memberTime(inv.Expires))
+				fmt.Fprintf(tw, "%s\t%s\t%s\tinvited\t%s\t%s (until %s)\n", p.Project, inv.Email, inv.Role, tableTime(inv.Created), inv.By, tableTime(inv.Expires))
 			}
 		}
 		return tw.Flush()
@@ -106,22 +98,21 @@ last owner is neither removed nor demoted.
 	c.AddCommand(list)
 
 	logCmd := &cobra.Command{Use: "log --project <slug>", Short: "prints a project's recorded member changes", Args: cobra.NoArgs}
-	logCmd.Flags().String("address", "", "the admin API's address")
+	addressFlag(logCmd)
 	logCmd.Flags().String("project", "", "the project's slug")
 	logCmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		addr, _ := cmd.Flags().GetString("address")
-		project, _ := cmd.Flags().GetString("project")
-		if project == "" {
-			return fmt.Errorf("--project is required")
+		project, err := requiredFlag(cmd, "project")
+		if err != nil {
+			return err
 		}
-		var entries []native.AuditEntry
-		if err := adminCallBody(addr, http.MethodGet, "/outstatic/members/"+project+"/log", nil, &entries); err != nil {
+		var entries []adminapi.AuditEntry
+		if err := callAdmin(cmd, http.MethodGet, projectURI(adminapi.MembersPath, project, "log"), nil, &entries); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "AT\tBY\tWHAT")
 		for _, e := range entries {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", memberTime(e.At), e.By, e.What)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", tableTime(e.At), e.By, e.What)
 		}
 		return tw.Flush()
 	}
@@ -141,6 +132,7 @@ func cliActor() string {
 	return "cli:" + name
 }
 
+// printMemberReply prints the answer to a member change.
 func printMemberReply(w io.Writer, action, project, who string, reply map[string]any) error {
 	var err error
 	switch action {
@@ -159,48 +151,4 @@ func printMemberReply(w io.Writer, action, project, who string, reply map[string
 		}
 	}
 	return err
-}
-
-// caddyErrorAnswer is how caddycmd.AdminAPIRequest reports an answer
-// with an error status: the status, then the body, which Caddy's admin
-// API writes as {"error": "..."}.
-var caddyErrorAnswer = regexp.MustCompile(`(?s)^caddy responded with error: HTTP (\d{3}): (\{.*\})\s*$`)
-
-// adminRefusal turns the admin API's refusal of a member change into its
-// reason and status, as the command's error; any other error stays as
-// it is.
-func adminRefusal(err error) error {
-	var body struct {
-		Error string `json:"error"`
-	}
-	m := caddyErrorAnswer.FindStringSubmatch(err.Error())
-	if m == nil || json.Unmarshal([]byte(m[2]), &body) != nil || body.Error == "" {
-		return err
-	}
-	return fmt.Errorf("%s (HTTP %s)", body.Error, m[1])
-}
-
-// adminCallBody calls the admin API with a JSON body (none if in is nil)
-// and decodes its JSON answer into v.
-func adminCallBody(address, method, uri string, in, v any) error {
-	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, "", "")
-	if err != nil {
-		return err
-	}
-	var body io.Reader
-	hdr := http.Header{}
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(data)
-		hdr.Set("Content-Type", "application/json")
-	}
-	res, err := caddycmd.AdminAPIRequest(addr, method, uri, hdr, body)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(v)
 }

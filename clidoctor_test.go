@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/cli"
 	"github.com/caddy-outstatic/caddy-outstatic/doctor"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -93,14 +95,14 @@ http://badkey.localhost:9080 {
 	must(t, os.WriteFile(path, []byte(cfg), 0o600))
 	must(t, os.WriteFile(env, []byte(ports("# the site\nOUTSTATIC_API_URL=http://127.0.0.1:9080/relay\nexport OUTSTATIC_API_KEY=\""+good+"\"\n")), 0o600))
 
-	doctorClient = &http.Client{Transport: caddytest.CreateTestingTransport(),
+	client := &http.Client{Transport: caddytest.CreateTestingTransport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	defer func() { doctorClient = nil }()
 	var out, errOut bytes.Buffer
-	code := runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile", env: env, site: ports("http://good.localhost:9080")}, &out, &errOut)
+	code := cli.Doctor{Config: path, Adapter: "caddyfile", Env: env, Site: ports("http://good.localhost:9080"), Client: client}.
+		Run(context.Background(), &out, &errOut)
 	report := out.String()
-	if code != doctorFindings || errOut.Len() > 0 {
-		t.Errorf("exit %d (stderr %q), want %d", code, errOut.String(), doctorFindings)
+	if code != 1 || errOut.Len() > 0 {
+		t.Errorf("exit %d (stderr %q), want 1: findings", code, errOut.String())
 	}
 	for _, want := range []string{
 		"ok       callback origin http://good.localhost:9080/outstatic: valid, and answered by the guard",
@@ -130,7 +132,7 @@ http://badkey.localhost:9080 {
 	}
 
 	out.Reset()
-	runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile", site: "https://www.example.com", json: true}, &out, &errOut)
+	cli.Doctor{Config: path, Adapter: "caddyfile", Site: "https://www.example.com", JSON: true, Client: client}.Run(context.Background(), &out, &errOut)
 	if !strings.Contains(out.String(), `"fix":"add callback_origin https://www.example.com/outstatic to the site's outstatic block"`) {
 		t.Errorf("--site of another host: %s", out.String())
 	}
@@ -157,7 +159,7 @@ func TestDoctorUsage(t *testing.T) {
 		{good, filepath.Join(dir, "missing.env"), "missing.env"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := runDoctor(context.Background(), doctorArgs{config: c.config, adapter: "caddyfile", env: c.env}, &out, &errOut); code != doctorUsage || !strings.Contains(errOut.String(), c.want) {
+		if code := (cli.Doctor{Config: c.config, Adapter: "caddyfile", Env: c.env}).Run(context.Background(), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), c.want) {
 			t.Errorf("%q %q: exit %d, stderr %q; want 2 and %q", c.config, c.env, code, errOut.String(), c.want)
 		}
 	}
@@ -167,6 +169,53 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDoctorReadsTheModulesJSON: what the doctor reads of an adapted
+// config (doctor.FromConfig, which knows the handlers' JSON without this
+// package) is what the guard and the relay write: a guard's origins, key,
+// service and token_store, a relay's storage and token_store, the
+// upstreams beside the guard, and a subroute's handlers in order.
+func TestDoctorReadsTheModulesJSON(t *testing.T) {
+	redis := func(addr string) *RelayRedis {
+		return &RelayRedis{Addresses: []string{addr}, Username: "relay", Password: "{env.TEST_DOCTOR_REDIS}", DB: 3}
+	}
+	g := Guard{CallbackOrigins: []string{"https://blog.example.com/outstatic"}, AppOrigins: []string{"http://localhost:3000"},
+		APIKey: "{env.TEST_DOCTOR_KEY}", Service: "https://relay.example.com", TokenStore: &SharedStore{Redis: redis("10.0.0.1:6379")}}
+	rl := Relay{Redis: redis("10.0.0.2:6379"), TokenStore: &SharedStore{Redis: redis("10.0.0.3:6379")}}
+	handler := func(name string, v any) json.RawMessage {
+		raw, err := json.Marshal(v)
+		must(t, err)
+		return json.RawMessage(`{"handler":"` + name + `",` + string(raw[1:]))
+	}
+	routes := []map[string]any{{"handle": []json.RawMessage{
+		json.RawMessage(`{"handler":"subroute","routes":[{"handle":[` + string(handler("outstatic", g)) + `]}]}`),
+		json.RawMessage(`{"handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:3000"}]}`),
+		handler("outstatic_relay", rl),
+	}}}
+	cfg, err := json.Marshal(map[string]any{"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"srv0": map[string]any{"routes": routes}}}}})
+	must(t, err)
+	expand := strings.NewReplacer("{env.TEST_DOCTOR_KEY}", "the-key", "{env.TEST_DOCTOR_REDIS}", "the-password").Replace
+	d, err := doctor.FromConfig(cfg, "/data", expand)
+	must(t, err)
+	wantGuards := []doctor.Guard{{Server: "srv0", CallbackOrigins: g.CallbackOrigins, AppOrigins: g.AppOrigins, APIKey: "the-key",
+		Service: g.Service, Upstreams: []string{"127.0.0.1:3000"}}}
+	wantRedis := []doctor.Redis{
+		{Where: "guard token_store", Config: *g.TokenStore.Redis},
+		{Where: "relay token_store", Config: *rl.TokenStore.Redis},
+		{Where: "relay storage", Config: *rl.Redis},
+	}
+	if !reflect.DeepEqual(d.Guards, wantGuards) || d.StorageDir != "/data" {
+		t.Errorf("read %+v in %q\nwant %+v", d.Guards, d.StorageDir, wantGuards)
+	}
+	if len(d.Redis) != len(wantRedis) {
+		t.Fatalf("redis: %+v", d.Redis)
+	}
+	for i, r := range d.Redis {
+		if r.Where != wantRedis[i].Where || !reflect.DeepEqual(r.Config, wantRedis[i].Config) || r.Expand == nil || r.Expand(r.Config.Password) != "the-password" {
+			t.Errorf("redis %d: %+v, want %+v expanded", i, r, wantRedis[i])
+		}
 	}
 }
 
@@ -191,7 +240,7 @@ func TestDoctorRedisFromCaddyfile(t *testing.T) {
 }
 `), 0o600))
 	var out, errOut bytes.Buffer
-	runDoctor(context.Background(), doctorArgs{config: path, adapter: "caddyfile"}, &out, &errOut)
+	cli.Doctor{Config: path, Adapter: "caddyfile"}.Run(context.Background(), &out, &errOut)
 	want := "ok       redis guard token_store " + srv.Addr + ": answers: one server, role master, no TLS"
 	if !strings.Contains(out.String(), want) || errOut.Len() > 0 {
 		t.Errorf("the report lacks\n  %s\nreport:\n%s%s", want, out.String(), errOut.String())

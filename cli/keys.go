@@ -1,7 +1,6 @@
-package outstatic
+package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,10 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
-
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 )
 
 // keyCommand is `caddy outstatic key`: the native relay's API keys, through
@@ -43,15 +40,14 @@ default admin address).
 			Args:  cobra.NoArgs,
 		}
 		sub.Flags().String("project", "", "the project's slug")
-		sub.Flags().String("address", "", "the admin API's address")
+		addressFlag(sub)
 		sub.RunE = func(cmd *cobra.Command, _ []string) error {
-			project, _ := cmd.Flags().GetString("project")
-			if project == "" {
-				return fmt.Errorf("--project is required")
+			project, err := requiredFlag(cmd, "project")
+			if err != nil {
+				return err
 			}
-			addr, _ := cmd.Flags().GetString("address")
-			var reply keyReply
-			if err := adminCall(addr, http.MethodPost, "/outstatic/keys/"+project+"/"+cmd.Name(), &reply); err != nil {
+			var reply adminapi.KeyReply
+			if err := callAdmin(cmd, http.MethodPost, projectURI(adminapi.KeysPath, project, cmd.Name()), nil, &reply); err != nil {
 				return err
 			}
 			return printKeyReply(cmd.OutOrStdout(), reply)
@@ -59,11 +55,10 @@ default admin address).
 		c.AddCommand(sub)
 	}
 	list := &cobra.Command{Use: "list", Short: "lists the projects' keys", Args: cobra.NoArgs}
-	list.Flags().String("address", "", "the admin API's address")
+	addressFlag(list)
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		addr, _ := cmd.Flags().GetString("address")
-		var keys []native.KeyInfo
-		if err := adminCall(addr, http.MethodGet, "/outstatic/keys", &keys); err != nil {
+		var keys []adminapi.KeyInfo
+		if err := callAdmin(cmd, http.MethodGet, adminapi.KeysPath, nil, &keys); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -90,21 +85,8 @@ default admin address).
 	return c
 }
 
-// adminCall calls the admin API and decodes its JSON answer into v.
-func adminCall(address, method, uri string, v any) error {
-	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, "", "")
-	if err != nil {
-		return err
-	}
-	res, err := caddycmd.AdminAPIRequest(addr, method, uri, nil, nil)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(v)
-}
-
-func printKeyReply(w io.Writer, r keyReply) error {
+// printKeyReply prints the answer to a key change; a new key, this once.
+func printKeyReply(w io.Writer, r adminapi.KeyReply) error {
 	if r.Revoked {
 		_, err := fmt.Fprintf(w, "revoked the key of %s\n", r.Project)
 		return err

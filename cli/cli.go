@@ -1,0 +1,123 @@
+// Package cli is the `caddy outstatic ...` commands: check-callback, key,
+// member, origin and doctor. It registers them with Caddy's command line
+// when imported (the plugin's root package imports it, so a Caddy built
+// with the plugin has them). The commands that change a running relay
+// speak HTTP to Caddy's admin API (adminapi is its JSON); none needs the
+// root package.
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "outstatic",
+		Short: "Tools for caddy-outstatic",
+		Long: `
+Tools for the outstatic guard and relay.
+
+  check-callback   tells why a callback URL is accepted or refused
+  key              manages the native relay's API keys
+  member           manages the native relay's members and invitations
+  origin           manages the native relay's stored callback origins
+  doctor           checks a deployment end to end
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand(), doctorCommand())
+		},
+	})
+}
+
+// Exit statuses of check-callback and doctor.
+const (
+	exitOK       = 0 // every URL accepted, every check passed
+	exitRefused  = 1 // check-callback refused a URL
+	exitFindings = 1 // doctor has findings
+	exitUsage    = 2 // a flag, the input or the config is wrong
+)
+
+// addressFlag adds --address, the admin API's, to a command that calls it.
+func addressFlag(c *cobra.Command) {
+	c.Flags().String("address", "", "the admin API's address")
+}
+
+// requiredFlag is the value of a string flag that must be given.
+func requiredFlag(cmd *cobra.Command, name string) (string, error) {
+	v, _ := cmd.Flags().GetString(name)
+	if v == "" {
+		return "", fmt.Errorf("--%s is required", name)
+	}
+	return v, nil
+}
+
+// projectURI is the admin route of an action on one project:
+// <base>/<project>/<action>.
+func projectURI(base, project, action string) string {
+	return base + "/" + url.PathEscape(project) + "/" + action
+}
+
+// callAdmin calls the admin API at the command's --address (default: the
+// configured or the default admin address) with in as a JSON body (none
+// if nil), and decodes its JSON answer into out.
+func callAdmin(cmd *cobra.Command, method, uri string, in, out any) error {
+	address, _ := cmd.Flags().GetString("address")
+	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, "", "")
+	if err != nil {
+		return err
+	}
+	var body io.Reader
+	hdr := http.Header{}
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+		hdr.Set("Content-Type", "application/json")
+	}
+	res, err := caddycmd.AdminAPIRequest(addr, method, uri, hdr, body)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(out)
+}
+
+// caddyErrorAnswer is how caddycmd.AdminAPIRequest reports an answer
+// with an error status: the status, then the body, which Caddy's admin
+// API writes as {"error": "..."}.
+var caddyErrorAnswer = regexp.MustCompile(`(?s)^caddy responded with error: HTTP (\d{3}): (\{.*\})\s*$`)
+
+// adminRefusal turns the admin API's refusal of a change into its reason
+// and status, as the command's error; any other error stays as it is.
+func adminRefusal(err error) error {
+	var body struct {
+		Error string `json:"error"`
+	}
+	m := caddyErrorAnswer.FindStringSubmatch(err.Error())
+	if m == nil || json.Unmarshal([]byte(m[2]), &body) != nil || body.Error == "" {
+		return err
+	}
+	return fmt.Errorf("%s (HTTP %s)", body.Error, m[1])
+}
+
+// tableTime formats a time for the commands' tables: RFC 3339 in UTC, or
+// "-" for none.
+func tableTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
