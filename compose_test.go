@@ -34,8 +34,39 @@ type composeService struct {
 	Volumes     []string          `yaml:"volumes"`
 	Ports       []string          `yaml:"ports"`
 	Expose      []string          `yaml:"expose"`
-	DependsOn   []string          `yaml:"depends_on"`
+	DependsOn   composeDependsOn  `yaml:"depends_on"`
 	Command     []string          `yaml:"command"`
+	Healthcheck *struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
+}
+
+// composeDependsOn is depends_on in either of compose's forms: a list of
+// services, or a map of service to its condition.
+type composeDependsOn map[string]string
+
+func (d *composeDependsOn) UnmarshalYAML(n *yaml.Node) error {
+	*d = composeDependsOn{}
+	if n.Kind == yaml.SequenceNode {
+		var list []string
+		if err := n.Decode(&list); err != nil {
+			return err
+		}
+		for _, svc := range list {
+			(*d)[svc] = ""
+		}
+		return nil
+	}
+	var long map[string]struct {
+		Condition string `yaml:"condition"`
+	}
+	if err := n.Decode(&long); err != nil {
+		return err
+	}
+	for svc, c := range long {
+		(*d)[svc] = c.Condition
+	}
+	return nil
 }
 
 type composeBuild struct {
@@ -286,7 +317,7 @@ func TestComposeWiring(t *testing.T) {
 		if !slices.Contains(s.Expose, port) {
 			t.Errorf("Caddy dials %s: the service exposes %v", d, s.Expose)
 		}
-		if !slices.Contains(caddySvc.DependsOn, svc) {
+		if _, ok := caddySvc.DependsOn[svc]; !ok {
 			t.Errorf("caddy does not depend on %s", svc)
 		}
 	}

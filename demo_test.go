@@ -35,7 +35,7 @@ func demoConfig(t *testing.T, dir string) string {
 	return ports(s)
 }
 
-// TestDemo runs the README's first command's config in Caddy and clicks
+// TestDemo runs the README's fast demo's config in Caddy and clicks
 // through it as a browser without JavaScript would: the demo page shows
 // the Pro flags the guard injected; "Log in" goes through the guard's
 // login start and the relay to the development login's page; picking a
@@ -71,7 +71,8 @@ func TestDemo(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"X-Outstatic-Pro</code></th><td><code>true</code>", "<code>demo</code>", "members</code>", "Not logged in."} {
+	for _, want := range []string{"X-Outstatic-Pro</code></th><td><code>true</code>", "<code>demo</code>", "members</code>", "Not logged in.",
+		"What this fast demo does not show:", "the real Outstatic dashboard", "<code>bash scripts/demo.sh</code>"} {
 		if !strings.Contains(home, want) {
 			t.Fatalf("the demo page lacks %q:\n%s", want, home)
 		}

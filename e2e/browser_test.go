@@ -60,19 +60,26 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Con
 		cancel()
 		cancelAlloc()
 	})
-	// The first run starts the browser, which lives as long as ctx: it
-	// must not run under a timeout of its own.
+	attach(t, ctx, "starting chromium")
+	return ctx
+}
+
+// attach makes the first run on ctx, which starts the browser or opens
+// (or attaches to) the tab ctx names: that lives as long as ctx, so the
+// run must not be under a timeout of its own. It fails the test after
+// stepTimeout.
+func attach(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(ctx) }()
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("starting chromium: %v", err)
+			t.Fatalf("%s: %v", what, err)
 		}
 	case <-time.After(stepTimeout):
-		t.Fatal("chromium did not start in time")
+		t.Fatalf("%s: timed out", what)
 	}
-	return ctx
 }
 
 // newBrowserContext opens a tab in a new browser context of the same
@@ -81,16 +88,7 @@ func newBrowserContext(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("opening a browser context: %v", err)
-		}
-	case <-time.After(stepTimeout):
-		t.Fatal("opening a browser context: timed out")
-	}
+	attach(t, ctx, "opening a browser context")
 	return ctx
 }
 
@@ -259,6 +257,10 @@ func recordNetwork(t *testing.T, ctx context.Context) *netLog {
 		case *network.EventResponseReceived:
 			x := get(ev.RequestID)
 			x.Status, x.Response = ev.Response.Status, ev.Response.Headers
+			if x.URL == "" {
+				// sent before the recording started
+				x.URL = ev.Response.URL
+			}
 		}
 	})
 	if err != nil {

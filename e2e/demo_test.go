@@ -13,13 +13,15 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestDemoInBrowser runs the README's first command (examples/Caddyfile,
+// TestDemoInBrowser runs the README's fast demo (examples/Caddyfile,
 // on a free port) with the built Caddy and uses it as a person would:
 // the demo site shows the Pro flags the guard injected; "Log in" leads
 // through the guard's login start and the native relay to the
 // development login's page; picking a member lands on the demo site,
 // logged in as them, with the session's expiry and no token on the page.
-// Screenshots: testdata/out/demo-dev-login.png, demo-logged-in.png.
+// The page says what the fast demo does not show and names the full one.
+// Screenshots: testdata/out/demo-site.png, demo-dev-login.png,
+// demo-logged-in.png.
 func TestDemoInBrowser(t *testing.T) {
 	root := repoRoot(t)
 	raw, err := os.ReadFile(filepath.Join(root, "examples", "Caddyfile"))
@@ -51,7 +53,10 @@ func TestDemoInBrowser(t *testing.T) {
 		}
 		run(t, tab, "waiting", chromedp.Sleep(500e6))
 	}
-	waitForText(t, tab, "X-Outstatic-Project\tdemo", "members", "Not logged in.")
+	waitForText(t, tab, "X-Outstatic-Project\tdemo", "members", "Not logged in.",
+		// and what it does not show, with the command that does
+		"What this fast demo does not show:", "the real Outstatic dashboard", "bash scripts/demo.sh")
+	saveFullScreenshot(t, tab, "demo-site.png")
 
 	run(t, tab, "clicking Log in", chromedp.Click(chromedp.CSS("form[action='/demo/login'] button")))
 	waitForText(t, tab, "Development login", "Who are you?", "octocat", "editor@example.com", "author@example.com")

@@ -37,42 +37,23 @@ for tool in node npm; do
 done
 echo "e2e: node $(node --version), npm $(npm --version)"
 
-# The site's packages, exactly as locked. The stamp records the lockfile
-# and Node version they were installed for.
-t0=$(now)
-npm_stamp=$(cat "$site/package-lock.json" <(node --version) | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$site/node_modules/.e2e-stamp" 2>/dev/null)" = "$npm_stamp" ]; then
-	echo "e2e: npm ci: up to date ($(took "$t0"))"
-else
-	cache=${NPM_CACHE:-$HOME/.cache/caddy-outstatic-npm}
-	mkdir -p "$cache"
-	(cd "$site" && npm ci --no-audit --no-fund --prefer-offline --cache "$cache")
-	echo "$npm_stamp" >"$site/node_modules/.e2e-stamp"
-	echo "e2e: npm ci: $(took "$t0")"
-fi
+# The site's packages, exactly as locked, and its production build, each
+# redone only when what it depends on changed (scripts/stocksite.sh). The
+# full demo's test (TestFullDemoInBrowser) runs scripts/demo.sh, which
+# builds a copy of its own under .demo/e2e.
+. scripts/stocksite.sh
+STOCK_SITE_WHO=e2e
+stock_site_install "$site"
 
 # The dashboard's GraphQL documents the fake GitHub and the relay's tests
 # use are the installed package's (internal/fakegithub/testdata/SOURCE.md).
 go run ./internal/fakegithub/dashdocs -check
 echo "e2e: the dashboard's GraphQL documents are the package's"
 
-# The production build, redone when a source, the lockfile or Node changed.
-# next-env.d.ts is left out: next build writes it.
-t0=$(now)
-build_stamp=$(cd "$site" && {
-	find app package.json package-lock.json next.config.ts tsconfig.json -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-	node --version
-} | sha256sum | cut -d' ' -f1)
-if [ -f "$site/.next/BUILD_ID" ] && [ "$(cat "$site/.next/.e2e-stamp" 2>/dev/null)" = "$build_stamp" ]; then
-	echo "e2e: next build: up to date ($(took "$t0"))"
-else
-	(cd "$site" && NEXT_TELEMETRY_DISABLED=1 node_modules/.bin/next build)
-	echo "$build_stamp" >"$site/.next/.e2e-stamp"
-	echo "e2e: next build: $(took "$t0")"
-fi
+stock_site_build "$site"
 
 # The test starts the site, Caddy and Chromium itself, and stops them.
 t0=$(now)
 # e2e/ is a module of its own, so the test runs from inside it.
-(cd e2e && go test -tags e2e -count=1 -v -timeout 15m .)
+(cd e2e && go test -tags e2e -count=1 -v -timeout 25m .)
 echo "e2e: test: $(took "$t0")"

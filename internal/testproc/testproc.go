@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/procgroup"
 )
 
 // Proc is a child process a test started.
@@ -58,20 +60,10 @@ func Start(t testing.TB, name, dir string, env []string, args ...string) *Proc {
 
 // Stop sends SIGTERM to the process group, and SIGKILL if it is still
 // there after a few seconds. It is safe to call more than once.
-func (p *Proc) Stop() {
-	pgid := p.cmd.Process.Pid
-	if !p.Exited() {
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-p.done
-		}
-	}
-	// The leader is gone; anything it left in its group goes too.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
+func (p *Proc) Stop() { procgroup.Stop(p.cmd.Process.Pid, p.done, 5*time.Second) }
+
+// Pid is the process's id, which is also its process group's.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
 // Exited reports whether the process has ended.
 func (p *Proc) Exited() bool {

@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 )
@@ -32,13 +36,19 @@ func (e *nativeEnv) emailSession(t *testing.T, i int, email string) map[string]a
 }
 
 // A session without a GitHub token, on a relay without a GitHub App, is
-// refused with a code the dashboard does not take for an expired session.
+// refused with a code the dashboard does not take for an expired session,
+// and the log says, as a warning, what to do.
 func TestNativeNoRepositoryAccess(t *testing.T) {
-	env := newNativeEnv(t, nil)
+	core, logs := observer.New(zapcore.WarnLevel)
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Logger = zap.New(core) })
 	s := env.emailSession(t, 0, "bob@example.com")
 	status, body := env.parser(t, 0, str(s, "access_token"))
 	if status != 403 || strings.TrimSpace(body) != `{"error":"no-repository-access"}` || strings.Contains(body, "credentials") {
 		t.Fatalf("parser: %d %s", status, body)
+	}
+	if warned := logs.FilterMessageSnippet("no GitHub token").FilterFieldKey("fix").All(); len(warned) != 1 ||
+		!strings.Contains(warned[0].ContextMap()["fix"].(string), "github_app") {
+		t.Fatalf("the refusal was not logged at warn with what to do: %+v", logs.All())
 	}
 	status, _, _ = env.call(t, 0, "GET", "/outstatic/media/acme/blog/main/public/images/a.png", str(s, "access_token"), nil)
 	if status != 403 {

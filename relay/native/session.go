@@ -292,7 +292,7 @@ func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessio
 		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 	case errors.Is(err, errNoRepositoryAccess):
-		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "no github token and no github app"), zap.String("project", c.Project))
+		n.log.Warn("session refused: it has no GitHub token (a dev, Google or e-mail login) and the relay has no github_app block", zap.String("path", r.URL.Path), zap.String("project", c.Project), zap.String("fix", "give the relay a github_app block with an App installed on the project's repository, or sign in with GitHub"))
 		writeNoRepositoryAccess(w)
 	default:
 		n.refuseSession(w, r, err.Error())
