@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -51,7 +52,7 @@ func handleKeyList(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
 	}
 	seen := map[*native.Native]bool{}
-	out := []native.KeyInfo{}
+	out := []roster.KeyInfo{}
 	nativeRelays.Lock()
 	var natives []*native.Native
 	for slug := range nativeRelays.bySlug {
@@ -62,7 +63,7 @@ func handleKeyList(w http.ResponseWriter, r *http.Request) error {
 	}
 	nativeRelays.Unlock()
 	for _, n := range natives {
-		keys, err := n.ListKeys(r.Context())
+		keys, err := n.Roster().ListKeys(r.Context())
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
@@ -84,7 +85,7 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 	switch action {
 	case "create", "rotate":
 		key, info, err := n.CreateKey(r.Context(), project, action == "rotate")
-		if errors.Is(err, native.ErrKeyExists) {
+		if errors.Is(err, roster.ErrKeyExists) {
 			return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
 		}
 		if err != nil {
@@ -106,20 +107,20 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 
 // adminRoute reads /<prefix><project>/<action> and finds the native relay
 // that serves the project; want lists the actions, for the error. A slug
-// that breaks the slug rule (native.CheckSlug) names no project: 404.
-func adminRoute(r *http.Request, prefix, want string) (string, string, *native.Native, error) {
+// that breaks the slug rule (roster.CheckSlug) names no project: 404.
+func adminRoute(r *http.Request, prefix, want string) (string, string, *roster.Roster, error) {
 	project, action, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix), "/")
 	if !ok {
 		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("want %s<project>/%s", prefix, want)}
 	}
-	if err := native.CheckSlug(project); err != nil {
+	if err := roster.CheckSlug(project); err != nil {
 		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
 	}
 	n := nativeFor(project)
 	if n == nil {
 		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
 	}
-	return project, action, n, nil
+	return project, action, n.Roster(), nil
 }
 
 // Interface guards

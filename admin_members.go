@@ -9,7 +9,7 @@ import (
 	"sort"
 
 	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -30,9 +30,9 @@ func init() {
 //	POST /outstatic/members/<project>/revoke-invite  {"email"}
 //
 // Every POST may name who asks in "by", for the log. The caller is the
-// operator (native.OperatorActor): whoever reaches Caddy's admin endpoint
+// operator (roster.OperatorActor): whoever reaches Caddy's admin endpoint
 // owns the machine, so holds every permission and may grant any role, and
-// is judged by the same rule as every other door (native.
+// is judged by the same rule as every other door (roster.
 // AuthorizeMemberChange): adding or inviting someone who is a member
 // already, or invited already, changing a member listed in the Caddyfile,
 // and removing or demoting the last owner are refused (409).
@@ -75,11 +75,11 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 		if n == nil {
 			continue
 		}
-		members, err := n.Members(r.Context(), slug)
+		members, err := n.Roster().Members(r.Context(), slug)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
-		invites, err := n.Invitations(r.Context(), slug)
+		invites, err := n.Roster().Invitations(r.Context(), slug)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
@@ -115,7 +115,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	if in.By == "" {
 		in.By = "admin-api"
 	}
-	ctx, by := r.Context(), native.OperatorActor(in.By)
+	ctx, by := r.Context(), roster.OperatorActor(in.By)
 	var out any
 	switch action {
 	case "add":
@@ -142,7 +142,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 
 // memberAPIError answers a member change's error with its status.
 func memberAPIError(err error) error {
-	return caddy.APIError{HTTPStatus: native.MemberChangeStatus(err), Err: err}
+	return caddy.APIError{HTTPStatus: roster.MemberChangeStatus(err), Err: err}
 }
 
 func writeAdminJSON(w http.ResponseWriter, v any) error {

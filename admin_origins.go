@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -42,7 +42,7 @@ func handleOriginList(w http.ResponseWriter, r *http.Request) error {
 		if n == nil {
 			continue
 		}
-		list, err := n.Origins(r.Context(), slug)
+		list, err := n.Roster().Origins(r.Context(), slug)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
@@ -72,13 +72,13 @@ func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown action %q: want add or remove", action)}
 	}
-	var refused *native.OriginRefused
+	var refused *roster.OriginRefused
 	switch {
 	case errors.As(err, &refused):
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
-	case errors.Is(err, native.ErrOriginConfigured):
+	case errors.Is(err, roster.ErrOriginConfigured):
 		return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
-	case errors.Is(err, native.ErrOriginUnknown):
+	case errors.Is(err, roster.ErrOriginUnknown):
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
 	case err != nil:
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}

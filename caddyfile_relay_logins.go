@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -58,7 +58,7 @@ func parseRelayEmail(d *caddyfile.Dispenser) (*RelayEmail, error) {
 		"password": readSecret(d, &e.Password),
 		"tls":      readWord(d, &e.TLS, checkEmailTLS),
 		"link_ttl": thenCheck(d, readDuration(d, &e.LinkTTL), func() error {
-			return native.EmailLogin{LinkTTL: time.Duration(e.LinkTTL)}.Check()
+			return login.Email{LinkTTL: time.Duration(e.LinkTTL)}.Check()
 		}),
 	})
 	if err != nil {

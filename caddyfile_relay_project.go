@@ -3,7 +3,7 @@ package outstatic
 import (
 	"strings"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -15,7 +15,7 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 		return p, d.Err("project needs a slug, e.g. project blog { ... }")
 	}
 	p.Slug = d.Val()
-	if err := native.CheckSlug(p.Slug); err != nil {
+	if err := roster.CheckSlug(p.Slug); err != nil {
 		return p, d.Errf("%v", err)
 	}
 	if d.NextArg() {
@@ -48,7 +48,7 @@ func parseRelayMember(d *caddyfile.Dispenser) (RelayMember, error) {
 	if !d.AllArgs(&m.Who, &m.Role) {
 		return m, d.Err("member takes a GitHub login or e-mail address and a role")
 	}
-	if _, err := m.check(); err != nil {
+	if err := m.check(); err != nil {
 		return m, d.Errf("%v", err)
 	}
 	return m, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 
 	"github.com/caddyserver/caddy/v2"
@@ -28,15 +29,17 @@ type RelayOIDC struct {
 	ClientSecret string `json:"client_secret"`
 }
 
-// check is the one check of an OIDC block.
+// config is the native relay's configuration for o; secret is the
+// expanded client secret.
+func (o *RelayOIDC) config(secret string) login.OIDC {
+	return login.OIDC{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret}
+}
+
+// check is the one check of an OIDC block: the login's own rule, and the
+// issuer's URL.
 func (o *RelayOIDC) check() error {
-	switch {
-	case o.Name == "" || o.Name == "github":
-		return fmt.Errorf("oidc: name %q: want a name such as google", o.Name)
-	case o.Issuer == "":
-		return errors.New("oidc needs issuer <url>")
-	case o.ClientID == "" || o.ClientSecret == "":
-		return errors.New("oidc needs client_id and client_secret")
+	if err := o.config(o.ClientSecret).Check(); err != nil {
+		return err
 	}
 	if err := checkServiceURL(o.Issuer); err != nil {
 		return fmt.Errorf("oidc issuer: %v", err)
@@ -64,8 +67,8 @@ type RelayEmail struct {
 
 // config is the native relay's configuration for e; password is the
 // expanded one.
-func (e *RelayEmail) config(password string) native.EmailLogin {
-	return native.EmailLogin{
+func (e *RelayEmail) config(password string) login.Email {
+	return login.Email{
 		Mail:    mail.Config{Addr: e.SMTP, Username: e.Username, Password: password, From: e.From, TLS: e.TLS},
 		LinkTTL: time.Duration(e.LinkTTL),
 	}
@@ -96,8 +99,8 @@ func (e *RelayEmail) check() error {
 // rather than handed back.
 func (rl *Relay) nativeLogins(cfg *native.NativeConfig, repl *caddy.Replacer) error {
 	if o := rl.OIDC; o != nil {
-		cfg.OIDC = &native.OIDCIssuer{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID,
-			ClientSecret: repl.ReplaceKnown(o.ClientSecret, "")}
+		c := o.config(repl.ReplaceKnown(o.ClientSecret, ""))
+		cfg.OIDC = &c
 	}
 	if e := rl.Email; e != nil {
 		c := e.config(repl.ReplaceKnown(e.Password, ""))

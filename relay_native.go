@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/identity"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/pages"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
@@ -62,17 +64,10 @@ type RelayMember struct {
 	Role string `json:"role"`
 }
 
-// check is the one check of a member, for Validate and the Caddyfile; it
-// returns the member's key (package identity).
-func (m RelayMember) check() (string, error) {
-	k, err := identity.Member(m.Who)
-	if err != nil {
-		return "", fmt.Errorf("member: %v", err)
-	}
-	if !native.ValidRole(m.Role) {
-		return "", fmt.Errorf("member %s: role %q is not owner, admin, manager, editor or author", m.Who, m.Role)
-	}
-	return k, nil
+// check checks one member line of the Caddyfile by the roster's rule.
+func (m RelayMember) check() error {
+	_, err := roster.KeyMembers([]roster.Member{{Who: m.Who, Role: m.Role}})
+	return err
 }
 
 // checkRepo accepts owner/name.
@@ -94,7 +89,7 @@ func checkPlan(plan string) error {
 // check is the one check of a project, for Validate and the Caddyfile
 // (which checks each member and origin on its own line first).
 func (p RelayProject) check() error {
-	if err := native.CheckSlug(p.Slug); err != nil {
+	if err := roster.CheckSlug(p.Slug); err != nil {
 		return err
 	}
 	if p.Repo == "" {
@@ -111,16 +106,12 @@ func (p RelayProject) check() error {
 			return fmt.Errorf("project %s: %v", p.Slug, err)
 		}
 	}
-	roles := map[string]RelayMember{}
-	for _, m := range p.Members {
-		k, err := m.check()
-		if err != nil {
-			return fmt.Errorf("project %s: %v", p.Slug, err)
-		}
-		if prev, ok := roles[k]; ok && prev.Role != m.Role {
-			return fmt.Errorf("project %s: member %s is listed twice (as %s, %s), as %s and as %s", p.Slug, k, prev.Who, m.Who, prev.Role, m.Role)
-		}
-		roles[k] = m
+	members := make([]roster.Member, len(p.Members))
+	for i, m := range p.Members {
+		members[i] = roster.Member{Who: m.Who, Role: m.Role}
+	}
+	if _, err := roster.KeyMembers(members); err != nil {
+		return fmt.Errorf("project %s: %v", p.Slug, err)
 	}
 	if p.AI != nil {
 		if err := p.AI.check(); err != nil {
@@ -145,12 +136,20 @@ type RelayGitHub struct {
 	GraphQLURL string `json:"graphql_url,omitempty"`
 }
 
-// check is the one check of the OAuth app's credentials.
-func (gh *RelayGitHub) check() error {
-	if gh == nil || gh.ClientID == "" || gh.ClientSecret == "" {
-		return errors.New("native mode needs a github block with client_id and client_secret")
+// app is the native relay's configuration for gh (none: the zero app),
+// its client secret through expand.
+func (gh *RelayGitHub) app(expand func(string) string) github.OAuthApp {
+	if gh == nil {
+		return github.OAuthApp{}
 	}
-	return nil
+	return github.OAuthApp{ClientID: gh.ClientID, ClientSecret: expand(gh.ClientSecret),
+		BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL}
+}
+
+// check is the one check of the OAuth app's credentials: the GitHub
+// client's.
+func (gh *RelayGitHub) check() error {
+	return gh.app(func(s string) string { return s }).Check()
 }
 
 // RelayGitHubApp is the GitHub App the native relay acts as for sessions
@@ -183,7 +182,7 @@ func (a *RelayGitHubApp) check() error {
 }
 
 // repoApp expands the App's key for the native relay.
-func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) {
+func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*github.App, error) {
 	if a == nil {
 		return nil, nil
 	}
@@ -194,19 +193,16 @@ func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*native.RepoApp, error) 
 	if strings.TrimSpace(key) == "" {
 		return nil, fmt.Errorf("github_app: private_key %s expands to nothing", a.PrivateKey)
 	}
-	return &native.RepoApp{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
+	return &github.App{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
 
-// publicURL is the one check of public_url: the relay's absolute http(s)
-// URL, with no query, fragment or userinfo.
+// publicURL is public_url, required in native mode and checked by the
+// native relay's rule (native.ParsePublicURL).
 func (rl *Relay) publicURL() (*url.URL, error) {
 	if rl.PublicURL == "" {
 		return nil, errors.New("native mode (no upstream) needs public_url, the relay's public URL: the sites' OUTSTATIC_API_URL")
 	}
-	if err := checkServiceURL(rl.PublicURL); err != nil {
-		return nil, fmt.Errorf("public_url: %v", err)
-	}
-	return url.Parse(rl.PublicURL)
+	return native.ParsePublicURL(rl.PublicURL)
 }
 
 // provisionNative sets up the relay in native mode.
@@ -244,19 +240,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err := rl.nativeAI(projects, repl); err != nil {
 		return err
 	}
-	gh := RelayGitHub{}
-	if rl.GitHub != nil {
-		gh = *rl.GitHub
-	}
 	app, err := rl.GitHubApp.repoApp(repl)
 	if err != nil {
 		return err
 	}
 	cfg := native.NativeConfig{
-		PublicURL: pub,
-		Projects:  projects,
-		GitHub: native.GitHubApp{ClientID: gh.ClientID, ClientSecret: repl.ReplaceKnown(gh.ClientSecret, ""),
-			BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL},
+		PublicURL:  pub,
+		Projects:   projects,
+		GitHub:     rl.GitHub.app(func(s string) string { return repl.ReplaceKnown(s, "") }),
 		Store:      st,
 		Secret:     secret,
 		Callbacks:  rl.callbacks,
@@ -283,7 +274,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	// The relay's own Members and API Keys pages (package relay/pages),
 	// where the dashboard's sidebar links go when the site is built with
 	// NEXT_PUBLIC_OST_APP_URL set to public_url.
-	pg, err := pages.New(pages.Config{Relay: native, Logger: rl.logger.Named("pages")})
+	pg, err := pages.New(pages.Config{SignIn: native.Logins(), Roster: native.Roster(), Logger: rl.logger.Named("pages")})
 	if err != nil {
 		return err
 	}
@@ -306,9 +297,9 @@ func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Target
 		if err != nil {
 			return nil, fmt.Errorf("project %q: %v", rp.Slug, err)
 		}
-		p := native.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
+		p := native.Project{Project: roster.Project{Slug: rp.Slug, ID: rp.ID, Account: rp.Account, RepoOwner: owner, RepoSlug: name,
 			MonorepoPath: rp.MonorepoPath, Pro: rp.Plan != "free", Targets: targets,
-			Members: map[string]string{}, KeySHA256: rp.KeySHA256}
+			Members: map[string]string{}, KeySHA256: rp.KeySHA256}}
 		// rp.check refused a member listed twice with two roles; NewNative
 		// keys them by the identity rule.
 		for _, m := range rp.Members {
@@ -336,11 +327,11 @@ func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Repl
 	defer cancel()
 	fresh := make([]byte, 32)
 	_, _ = rand.Read(fresh)
-	err := st.PutNew(c, "secret", []byte(hex.EncodeToString(fresh)), 0)
+	err := st.PutNew(c, roster.SecretName, []byte(hex.EncodeToString(fresh)), 0)
 	if err != nil && !errors.Is(err, store.ErrExists) {
 		return nil, fmt.Errorf("keeping the relay secret: %v", err)
 	}
-	kept, err := st.Get(c, "secret")
+	kept, err := st.Get(c, roster.SecretName)
 	if err != nil {
 		return nil, fmt.Errorf("reading the relay secret: %v", err)
 	}
@@ -378,12 +369,12 @@ func (l *RelayStartLimit) check() error {
 }
 
 // native is the limit as the native relay takes it; nil means the defaults.
-func (l *RelayStartLimit) native() native.StartLimit {
+func (l *RelayStartLimit) native() login.StartLimit {
 	switch {
 	case l == nil:
-		return native.StartLimit{}
+		return login.StartLimit{}
 	case l.Off:
-		return native.StartLimit{Burst: -1}
+		return login.StartLimit{Burst: -1}
 	}
-	return native.StartLimit{Burst: l.Burst, Every: time.Duration(l.Every)}
+	return login.StartLimit{Burst: l.Burst, Every: time.Duration(l.Every)}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
@@ -41,7 +42,7 @@ func TestRelayMembersAnyCase(t *testing.T) {
 		}
 		pub, _ := url.Parse(rl.PublicURL)
 		_, err = native.NewNative(native.NativeConfig{PublicURL: pub, Projects: projects,
-			GitHub: native.GitHubApp{ClientID: "id", ClientSecret: "secret"},
+			GitHub: github.OAuthApp{ClientID: "id", ClientSecret: "secret"},
 			Store:  store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic"),
 			Secret: []byte(strings.Repeat("s", 32))})
 		return err

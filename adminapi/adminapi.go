@@ -21,7 +21,7 @@ package adminapi
 import (
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The routes' paths. Each is also the prefix of its per-project routes,
@@ -75,17 +75,17 @@ type InviteReply struct {
 	Sent    bool   `json:"sent"`
 }
 
-// The native relay's own types that the routes answer with as they are.
+// The roster's own types that the routes answer with as they are.
 type (
 	// KeyInfo is one project's key as GET KeysPath lists it: its prefix
 	// and creation time, never the key.
-	KeyInfo = native.KeyInfo
+	KeyInfo = roster.KeyInfo
 	// OriginList is a project's configured and stored callback origins.
-	OriginList = native.OriginList
+	OriginList = roster.OriginList
 	// MemberInfo is one member of a project.
-	MemberInfo = native.MemberInfo
+	MemberInfo = roster.MemberInfo
 	// Invitation is one pending invitation.
-	Invitation = native.Invitation
+	Invitation = roster.Invitation
 	// AuditEntry is one recorded change of a project's members.
-	AuditEntry = native.AuditEntry
+	AuditEntry = roster.AuditEntry
 )

@@ -95,7 +95,10 @@ const (
 	// The refresh route's answers to a failed refresh, each with 401: no
 	// session in the cookie, the login's end passed, no refresh token, and
 	// whatever failed in the call to the relay's refresh-token (the site
-	// turns every such failure into this last one).
+	// turns every such failure into this last one). The service's
+	// refresh-token (#7) refuses in the same words: CodeSiteRefreshExpired
+	// for a refresh token that does not open, CodeSiteTokenRefreshFailed
+	// when the new session could not be sealed.
 	CodeSiteNoSession          = "No active session found"
 	CodeSiteRefreshExpired     = "Refresh token is expired"
 	CodeSiteNoRefreshToken     = "No refresh token available"
@@ -109,8 +112,8 @@ const (
 	CodeSomething = "something"
 	// CodeRepositoryNotFound: the project's repository is not reachable.
 	CodeRepositoryNotFound = "repository-not-found"
-	// CodeMissingUserData: GitHub did not answer /user or /user/emails
-	// for the new token.
+	// CodeMissingUserData: GitHub (or any login provider) did not say who
+	// the user is once the code was good.
 	CodeMissingUserData = "missing-user-data"
 	// CodeMissingCode: GitHub came back without a code.
 	CodeMissingCode = "missing-code"
@@ -178,3 +181,37 @@ var PassedThrough = map[string]bool{
 	CodeInvalidCallbackDomain:   true,
 	CodeInvalidCallbackTarget:   true,
 }
+
+// Codes of the native relay's logins, sessions, parser and media.
+const (
+	// CodeSignInFailed: a sign-in to the relay's own pages did not
+	// complete; CodeSignInTicket: its ticket was for another browser or
+	// was used already; CodeSignInProvider: it named no provider the
+	// relay has. The pages' sign-in page shows them.
+	CodeSignInFailed   = "sign-in-failed"
+	CodeSignInTicket   = "ticket"
+	CodeSignInProvider = "provider"
+	// CodeInvalidExchangeToken: an exchange token that is spent, expired
+	// or not one (#5, 400).
+	CodeInvalidExchangeToken = "invalid-exchange-token"
+	// CodeInvalidGitHubToken: validate-github-user with no GitHub token,
+	// or one GitHub refuses (#6, 401).
+	CodeInvalidGitHubToken = "invalid-github-token"
+	// CodeSessionRevoked: a session whose project's key changed, or
+	// whose family a reused refresh token ended (#7, 401).
+	CodeSessionRevoked = "session-revoked"
+	// CodeGitHubTokenExpired: GitHub no longer renews the session's
+	// GitHub token (#7, 401).
+	CodeGitHubTokenExpired = "github-token-expired"
+	// CodeProjectMismatch: x-project-id names another project than the
+	// session's (#10, #11, 403).
+	CodeProjectMismatch = "project-mismatch"
+	// CodeForbiddenOperation: a GraphQL request the policy refuses (#11,
+	// 403). It must not hold the word "credentials" (PROTOCOL.md §8).
+	CodeForbiddenOperation = "forbidden-operation"
+	// CodeInvalidMediaPath, CodeRepositoryNotAllowed and
+	// CodeMediaTooLarge: the media proxy's refusals (#10: 400, 403, 413).
+	CodeInvalidMediaPath     = "invalid-media-path"
+	CodeRepositoryNotAllowed = "repository-not-allowed"
+	CodeMediaTooLarge        = "media-too-large"
+)

@@ -114,6 +114,15 @@ var (
 	Pages = &Endpoint{Path: "/home/", Prefix: true, Method: http.MethodGet, RelayOwn: true, Label: "pages"}
 )
 
+// KeyRefusedCode is the error a call to e with a refused key gets: the
+// stock client of request-magic-link parses a text of its own.
+func (e *Endpoint) KeyRefusedCode() string {
+	if e == RequestMagicLink {
+		return CodeInvalidAPIKeyMagic
+	}
+	return CodeInvalidAPIKey
+}
+
 // Endpoints is every endpoint above.
 var Endpoints = []*Endpoint{
 	Project, GitHubExchange, GoogleExchange, RequestMagicLink, ExchangeToken, ValidateGitHubUser,

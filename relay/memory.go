@@ -27,6 +27,16 @@ type CallbackMemory interface {
 	Take(token string) (string, bool)
 }
 
+// NoCallbacks is a CallbackMemory that knows nothing: every token is
+// redeemed by its exact callback.
+type NoCallbacks struct{}
+
+// Remember records nothing.
+func (NoCallbacks) Remember(string, string) bool { return true }
+
+// Take finds nothing.
+func (NoCallbacks) Take(string) (string, bool) { return "", false }
+
 // BindingMemory remembers which login bindings have served a login. A
 // binding (the guard's signed cookie) names one login; the cookie alone
 // cannot be made single use, since a browser (or anyone who copied it) can

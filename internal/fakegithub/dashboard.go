@@ -2,6 +2,7 @@ package fakegithub
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 )
 
@@ -34,4 +35,29 @@ func documents(b []byte) map[string]string {
 	}
 	delete(m, "_about")
 	return m
+}
+
+// DashboardRequest is a GraphQL request as the dashboard sends it, with
+// operation op, document query and variables vars.
+func DashboardRequest(op, query string, vars map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{"query": query, "variables": vars, "operationName": op})
+	if err != nil {
+		panic("fakegithub: " + err.Error())
+	}
+	return b
+}
+
+// CommitInput is the variables of a dashboard save on acme/blog's main at
+// head: a createCommitOnBranch input adding files (path, content).
+func CommitInput(head string, files ...[2]string) map[string]any {
+	var adds []any
+	for _, f := range files {
+		adds = append(adds, map[string]any{"path": f[0], "contents": base64.StdEncoding.EncodeToString([]byte(f[1]))})
+	}
+	return map[string]any{"input": map[string]any{
+		"branch":          map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
+		"message":         map[string]any{"headline": "Save"},
+		"fileChanges":     map[string]any{"additions": adds},
+		"expectedHeadOid": head,
+	}}
 }

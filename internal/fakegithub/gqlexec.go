@@ -8,7 +8,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema/jsonvalue"
 )
 
 // Execution by the GraphQL spec on ghschema's schema: the fields a

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema/jsonvalue"
 )
 
 type (

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema/jsonvalue"
 )
 
 // htmlBase prefixes the web URLs in GraphQL replies (url, commitUrl). It

@@ -6,7 +6,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema/jsonvalue"
 )
 
 // GitHub's own rules, which its schema does not say: a mutation needs a

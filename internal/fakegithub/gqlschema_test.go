@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema"
 )
 
 // An invalid document gets GitHub's errors (graphql-ruby's wording, code,

@@ -12,7 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema/jsonvalue"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema/jsonvalue"
 )
 
 // Values as GitHub reads them. A request's variables go through

@@ -9,7 +9,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghschema"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema"
 )
 
 // graphql is POST {graphql}: the caller's token is required, and every

@@ -36,14 +36,6 @@ func (e *endpoint) allow() string {
 	return e.Method
 }
 
-// keyError returns the error text for a refused key.
-func (e *endpoint) keyError() string {
-	if e.Endpoint == protocol.RequestMagicLink {
-		return protocol.CodeInvalidAPIKeyMagic
-	}
-	return protocol.CodeInvalidAPIKey
-}
-
 // endpoints maps each exact path of the protocol, relative to the relay,
 // to its endpoint; mediaEndpoint is the media proxy's, under mediaPrefix.
 // The native relay's own routes are not forwarded.

@@ -186,7 +186,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.ep.Auth == protocol.AuthKey {
 		var ok bool
 		if key, ok = f.keys.match(r.Header); !ok {
-			c.refuse(sw, http.StatusUnauthorized, c.ep.keyError(), "no configured api key")
+			c.refuse(sw, http.StatusUnauthorized, c.ep.KeyRefusedCode(), "no configured api key")
 			return
 		}
 		if !f.keyedClient(sw, r, c, claim) {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -18,6 +17,9 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // emailSession logs in a verified address on relay i as an e-mail or
@@ -65,34 +67,34 @@ func TestNativeNoRepositoryAccess(t *testing.T) {
 func TestNativeStoredMembersAcrossInstances(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	ctx := context.Background()
-	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "grace@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "grace@example.com", ""); !errors.Is(err, login.ErrNotMember) {
 		t.Fatalf("a stranger: %v", err)
 	}
-	if _, err := env.relays[0].AddMember(ctx, "blog", "Grace@example.com", "author", OperatorActor("test")); err != nil {
+	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "Grace@example.com", "author", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
 	s := env.emailSession(t, 1, "GRACE@example.com")
-	if _, err := env.relays[0].AddMember(ctx, "blog", "ada", "author", OperatorActor("test")); !errors.Is(err, ErrConfigMember) {
+	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "ada", "author", roster.OperatorActor("test")); !errors.Is(err, roster.ErrConfigMember) {
 		t.Fatalf("changing a configured member: %v", err)
 	}
-	if _, err := env.relays[0].SetRole(ctx, "blog", "nobody@example.com", "author", OperatorActor("test")); !errors.Is(err, ErrNoSuchMember) {
+	if _, err := env.relays[0].Roster().SetRole(ctx, "blog", "nobody@example.com", "author", roster.OperatorActor("test")); !errors.Is(err, roster.ErrNoSuchMember) {
 		t.Fatalf("role of nobody: %v", err)
 	}
-	if _, err := env.relays[0].AddMember(ctx, "blog", "x y", "author", OperatorActor("test")); !errors.Is(err, ErrBadMember) {
+	if _, err := env.relays[0].Roster().AddMember(ctx, "blog", "x y", "author", roster.OperatorActor("test")); !errors.Is(err, roster.ErrBadMember) {
 		t.Fatalf("a bad name: %v", err)
 	}
-	if err := env.relays[0].RemoveMember(ctx, "blog", "grace@example.com", OperatorActor("test")); err != nil {
+	if err := env.relays[0].Roster().RemoveMember(ctx, "blog", "grace@example.com", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(memberCacheTTL + 100*time.Millisecond)
+	time.Sleep(roster.MemberCacheTTL + 100*time.Millisecond)
 	if status, _ := env.refresh(t, 1, str(s, "refresh_token")); status != 401 {
 		t.Fatalf("refresh on the other instance after removal: %d", status)
 	}
-	list, err := env.relays[1].Members(ctx, "blog")
+	list, err := env.relays[1].Roster().Members(ctx, "blog")
 	if err != nil || len(list) != 2 || list[0].Source != "config" {
 		t.Fatalf("members: %v %v", list, err)
 	}
-	log, err := env.relays[1].MemberLog(ctx, "blog")
+	log, err := env.relays[1].Roster().MemberLog(ctx, "blog")
 	if err != nil || len(log) != 2 || log[0].What != "added grace@example.com as author" || log[1].By != "test" {
 		t.Fatalf("log: %v %v", log, err)
 	}
@@ -102,138 +104,32 @@ func TestNativeStoredMembersAcrossInstances(t *testing.T) {
 func TestNativeInvitationSingleUse(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	ctx := context.Background()
-	inv, link, sent, err := env.relays[0].Invite(ctx, "blog", "Lin@Example.com", "editor", OperatorActor("test"))
+	inv, link, sent, err := env.relays[0].Roster().Invite(ctx, "blog", "Lin@Example.com", "editor", roster.OperatorActor("test"))
 	if err != nil || sent || link != nativeSiteOrig+"/outstatic" || inv.Email != "lin@example.com" ||
 		inv.Expires.Sub(inv.Created) != 7*24*time.Hour {
 		t.Fatalf("invite: %v %q %v %v", inv, link, sent, err)
 	}
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "not-an-address", "editor", OperatorActor("test")); !errors.Is(err, ErrBadMember) {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "not-an-address", "editor", roster.OperatorActor("test")); !errors.Is(err, roster.ErrBadMember) {
 		t.Fatalf("inviting a login: %v", err)
 	}
 	env.emailSession(t, 1, "lin@EXAMPLE.com")
-	if pending, _ := env.relays[0].Invitations(ctx, "blog"); len(pending) != 0 {
+	if pending, _ := env.relays[0].Roster().Invitations(ctx, "blog"); len(pending) != 0 {
 		t.Fatalf("still pending: %v", pending)
 	}
-	if err := env.relays[0].RevokeInvitation(ctx, "blog", "lin@example.com", OperatorActor("test")); !errors.Is(err, ErrNoSuchInvitation) {
+	if err := env.relays[0].Roster().RevokeInvitation(ctx, "blog", "lin@example.com", roster.OperatorActor("test")); !errors.Is(err, roster.ErrNoSuchInvitation) {
 		t.Fatalf("revoking a used invitation: %v", err)
 	}
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "lin@example.com", "owner", OperatorActor("test")); !errors.Is(err, ErrMemberExists) {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "lin@example.com", "owner", roster.OperatorActor("test")); !errors.Is(err, roster.ErrMemberExists) {
 		t.Fatalf("inviting a member: %v", err)
 	}
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "bob@example.com", "owner", OperatorActor("test")); !errors.Is(err, ErrConfigMember) {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "bob@example.com", "owner", roster.OperatorActor("test")); !errors.Is(err, roster.ErrConfigMember) {
 		t.Fatalf("inviting a configured member: %v", err)
 	}
-	if err := env.relays[0].RemoveMember(ctx, "blog", "lin@example.com", OperatorActor("test")); err != nil {
+	if err := env.relays[0].Roster().RemoveMember(ctx, "blog", "lin@example.com", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "lin@example.com", ""); !errors.Is(err, ErrNotMember) {
+	if _, err := env.relays[0].CompleteVerifiedLogin(ctx, "blog", nativeCallback, "lin@example.com", ""); !errors.Is(err, login.ErrNotMember) {
 		t.Fatalf("the invitation served twice: %v", err)
-	}
-}
-
-func TestPathPermission(t *testing.T) {
-	for path, want := range map[string]string{
-		"outstatic/config.json":                           permSettings,
-		"/Outstatic/Config.json":                          permSettings,
-		"outstatic/content/collections.json":              permCollections,
-		"outstatic/content/singletons.json":               permCollections,
-		"outstatic/content/posts/schema.json":             permCollections,
-		"outstatic/content/_singletons/about.schema.json": permCollections,
-		"elsewhere/recipes/schema.json":                   permCollections,
-		"outstatic/content/posts/hello.md":                permContent,
-		"outstatic/content/metadata.json":                 permContent,
-		"outstatic/media/media.json":                      permContent,
-		"public/images/a.png":                             permContent,
-		"docs/config.json":                                permContent,
-	} {
-		if got := pathPermission(path, "outstatic"); got != want {
-			t.Errorf("%s: %s, want %s", path, got, want)
-		}
-	}
-	if got := pathPermission("apps/web/outstatic/config.json", "apps/web/outstatic"); got != permSettings {
-		t.Errorf("monorepo settings: %s", got)
-	}
-}
-
-// authorize: each role's changes, the trailer only for App commits and
-// only in a variable input, and no odd spelling of a path.
-func TestAuthorizeRoles(t *testing.T) {
-	commit := func(input string, vars map[string]any) gqlVerdict {
-		t.Helper()
-		decl := "" // an inline input declares no variable: GitHub refuses one unused
-		if input == "$input" {
-			decl = "($input: CreateCommitOnBranchInput!)"
-		}
-		doc := `mutation createCommit` + decl + ` { createCommitOnBranch(input: ` + input + `) { commit { oid } } }`
-		body, _ := json.Marshal(map[string]any{"query": doc, "variables": vars})
-		v, err := checkGraphQL(body, "acme", "blog")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	input := func(paths ...string) map[string]any {
-		var adds []any
-		for _, p := range paths {
-			adds = append(adds, map[string]any{"path": p, "contents": "eA=="})
-		}
-		return map[string]any{"input": map[string]any{
-			"branch":          map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
-			"message":         map[string]any{"headline": "h", "body": "why"},
-			"fileChanges":     map[string]any{"additions": adds, "deletions": []any{}},
-			"expectedHeadOid": "abc",
-		}}
-	}
-	cases := []struct {
-		role  string
-		paths []string
-		ok    bool
-	}{
-		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/metadata.json"}, true},
-		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/posts/schema.json"}, true}, // a new tag
-		{"author", []string{"outstatic/content/posts/schema.json"}, false},
-		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/collections.json"}, false},
-		{"author", []string{"outstatic/content/singletons.json"}, false},
-		{"author", []string{"outstatic/config.json"}, false},
-		{"editor", []string{"outstatic/content/collections.json"}, true},
-		{"editor", []string{"outstatic/config.json"}, false},
-		{"manager", []string{"outstatic/content/recipes/schema.json"}, true},
-		{"admin", []string{"outstatic/config.json"}, true},
-		{"owner", []string{"outstatic/content/../config.json"}, false},
-		{"owner", []string{"outstatic//config.json"}, false},
-		{"nobody", []string{"outstatic/content/posts/a.md"}, false},
-	}
-	for _, tc := range cases {
-		v := commit("$input", input(tc.paths...))
-		if err := v.authorize(gqlAccess{role: tc.role, ost: "outstatic"}); (err == nil) != tc.ok {
-			t.Errorf("%s %v: %v", tc.role, tc.paths, err)
-		}
-	}
-	// The member's own token: the body is forwarded untouched.
-	v := commit("$input", input("outstatic/content/posts/a.md"))
-	before := string(v.Body)
-	if err := v.authorize(gqlAccess{role: "author", ost: "outstatic"}); err != nil || string(v.Body) != before {
-		t.Fatalf("github session: %v", err)
-	}
-	// The App's token: the member is credited.
-	if err := v.authorize(gqlAccess{role: "author", ost: "outstatic", coAuthor: "grace@example.com"}); err != nil ||
-		!strings.Contains(string(v.Body), `"body":"why\n\nCo-authored-by: grace@example.com <grace@example.com>"`) {
-		t.Fatalf("app session: %v %s", err, v.Body)
-	}
-	// An inline input cannot carry the trailer, and is refused for App commits.
-	inline := commit(`{branch: {repositoryNameWithOwner: "acme/blog", branchName: "main"}, message: {headline: "h"}, fileChanges: {additions: [{path: "outstatic/content/posts/a.md", contents: "eA=="}]}, expectedHeadOid: "abc"}`, nil)
-	if err := inline.authorize(gqlAccess{role: "owner", ost: "outstatic", coAuthor: "grace@example.com"}); err == nil {
-		t.Fatal("an inline commit input went out with the app's token")
-	}
-	// Queries need nothing beyond membership; createRef needs content.manage.
-	body, _ := json.Marshal(map[string]any{"query": `mutation CreateBranch($repositoryId: ID!, $name: String!, $oid: GitObjectID!) { createRef(input: {repositoryId: $repositoryId, name: $name, oid: $oid}) { ref { name } } }`,
-		"variables": map[string]any{"repositoryId": "R_1", "name": "refs/heads/x", "oid": "abc"}})
-	ref, err := checkGraphQL(body, "acme", "blog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ref.authorize(gqlAccess{role: "author"}) != nil || ref.authorize(gqlAccess{role: "nobody"}) == nil {
-		t.Fatal("createRef permissions")
 	}
 }
 
@@ -246,7 +142,7 @@ func TestNativeInvitationMailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Mailer = sender })
-	_, link, sent, err := env.relays[0].Invite(context.Background(), "blog", "lin@example.com", "author", Actor{Name: "Ada", Login: "ada"})
+	_, link, sent, err := env.relays[0].Roster().Invite(context.Background(), "blog", "lin@example.com", "author", roster.Actor{Name: "Ada", Login: "ada"})
 	if err != nil || !sent {
 		t.Fatalf("invite: %v %v", sent, err)
 	}
@@ -267,7 +163,7 @@ func TestNativeAppAccess(t *testing.T) {
 	}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.RepoApp = &RepoApp{AppID: 9, PrivateKey: pemKey}
+		c.RepoApp = &github.App{AppID: 9, PrivateKey: pemKey}
 	})
 	env.gh.RegisterApp(9, "relay", &key.PublicKey)
 	s := env.emailSession(t, 0, "bob@example.com")

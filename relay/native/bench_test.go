@@ -7,13 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -29,14 +31,14 @@ func benchNative(b *testing.B, n int) (*Native, string) {
 	nat, err := NewNative(NativeConfig{
 		PublicURL: pub,
 		Projects:  projects,
-		GitHub:    GitHubApp{ClientID: "c", ClientSecret: "s"},
+		GitHub:    github.OAuthApp{ClientID: "c", ClientSecret: "s"},
 		Store:     store.NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"),
 		Secret:    bytes.Repeat([]byte("s"), 32),
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, _, err := nat.CreateKey(context.Background(), "blog", false)
+	key, _, err := nat.Roster().CreateKey(context.Background(), "blog", false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func BenchmarkKeyCheckUnknown(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := nat.projectForKey(ctx, unknown); err != relay.ErrMalformedKey {
+		if _, err := nat.roster.ProjectForKey(ctx, unknown); err != relay.ErrMalformedKey {
 			b.Fatal(err)
 		}
 	}
@@ -98,19 +100,19 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func benchClaims() sessionClaims {
 	return sessionClaims{Project: "blog", KeyGen: "0123456789abcdef", Family: "fam-0123456789abcdef",
 		End:    time.Now().Add(24 * time.Hour).Unix(),
-		member: member{Login: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Emails: []string{"ada@example.com"}}}
+		Member: login.Member{Login: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Emails: []string{"ada@example.com"}}}
 }
 
 // BenchmarkSeal seals an access token (XChaCha20-Poly1305 over JSON).
 func BenchmarkSeal(b *testing.B) {
-	s, err := newSealer(bytes.Repeat([]byte("s"), 32), time.Now)
+	s, err := seal.New(bytes.Repeat([]byte("s"), 32), time.Now)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := benchClaims()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := s.seal(purposeAccess, c, time.Hour); err != nil {
+		if _, _, err := s.Seal(seal.Access, c, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -118,56 +120,19 @@ func BenchmarkSeal(b *testing.B) {
 
 // BenchmarkOpen opens an access token, as every parser and media call does.
 func BenchmarkOpen(b *testing.B) {
-	s, err := newSealer(bytes.Repeat([]byte("s"), 32), time.Now)
+	s, err := seal.New(bytes.Repeat([]byte("s"), 32), time.Now)
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := s.seal(purposeAccess, benchClaims(), time.Hour)
+	token, _, err := s.Seal(seal.Access, benchClaims(), time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		var c sessionClaims
-		if err := s.open(purposeAccess, token, &c); err != nil {
+		if err := s.Open(seal.Access, token, &c); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkCheckGraphQL is the parser's policy on one request: the
-// dashboard's commonest read and its save, and the largest shapes the
-// policy's bounds let through (a flat selection of 30,000 fields; 9
-// copies of one field, each with 3,000 fields below, which validation
-// compares pairwise). Compare the bounded shapes with the dashboard's.
-func BenchmarkCheckGraphQL(b *testing.B) {
-	docs := dashboardDocs(b)
-	head := `query { repository(owner: "acme", name: "blog") { `
-	var flat, sub, repeats strings.Builder
-	for i := 0; i < 30000; i++ {
-		fmt.Fprintf(&flat, "a%d: id ", i)
-	}
-	for i := 0; i < 3000; i++ {
-		fmt.Fprintf(&sub, "a%d: name ", i)
-	}
-	for i := 0; i <= gqlMaxRepeats; i++ {
-		repeats.WriteString(`x: ref(qualifiedName: "main") { ` + sub.String() + ` } `)
-	}
-	for _, bc := range []struct {
-		name string
-		body []byte
-	}{
-		{"dashboard=GetRepoInfo", gqlBody(b, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"])},
-		{"dashboard=createCommit", gqlBody(b, "createCommit", docs["createCommit"], dashboardVars["createCommit"])},
-		{"bounded=flat", gqlBody(b, "", head+flat.String()+"} }", nil)},
-		{"bounded=repeats", gqlBody(b, "", head+repeats.String()+"} }", nil)},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := checkGraphQL(bc.body, "acme", "blog"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

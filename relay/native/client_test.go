@@ -15,6 +15,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
 // twoProjects adds a second project, docs, on the same site.
@@ -68,13 +69,13 @@ func (e *nativeEnv) flood(t *testing.T, key string, client []string) int {
 // nor the same browser at another project, nor the site's own calls.
 func TestEmailLimitsPerBrowserAndProject(t *testing.T) {
 	env, _, _ := emailEnvWith(t, func(_ int, c *NativeConfig) { twoProjects(c) })
-	docsKey, _, err := env.relays[0].CreateKey(context.Background(), "docs", false)
+	docsKey, _, err := env.relays[0].Roster().CreateKey(context.Background(), "docs", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := []string{"203.0.113.7"}, []string{"198.51.100.9"}
-	if n := env.flood(t, env.key, a); n != linkLimitPerClient.Burst {
-		t.Fatalf("browser A had %d links before the limit, want %d", n, linkLimitPerClient.Burst)
+	if n := env.flood(t, env.key, a); n != login.LinkLimitPerClient.Burst {
+		t.Fatalf("browser A had %d links before the limit, want %d", n, login.LinkLimitPerClient.Burst)
 	}
 	if status, body := env.askLinkFor(t, env.key, b, "bob@example.com"); status != 200 {
 		t.Fatalf("browser B after A's flood: %d %s", status, body)
@@ -87,7 +88,7 @@ func TestEmailLimitsPerBrowserAndProject(t *testing.T) {
 		t.Fatalf("the site's own call after A's flood: %d %s", status, body)
 	}
 	// an IPv6 browser is its /64: another address in it is the same one
-	if n := env.flood(t, env.key, []string{"2001:db8:1:2::1"}); n != linkLimitPerClient.Burst {
+	if n := env.flood(t, env.key, []string{"2001:db8:1:2::1"}); n != login.LinkLimitPerClient.Burst {
 		t.Fatalf("IPv6 browser: %d links", n)
 	}
 	if status, _ := env.askLinkFor(t, env.key, []string{"2001:db8:1:2:ffff::9"}, "bob@example.com"); status != 429 {
@@ -120,7 +121,7 @@ func TestEmailAddressTiers(t *testing.T) {
 		status, _ := env.askLinkFor(t, env.key, []string{client}, who)
 		return status
 	}
-	for i := range linkLimitPerClientAddress.Burst {
+	for i := range login.LinkLimitPerClientAddress.Burst {
 		if s := ask("203.0.113.1", "bob@example.com"); s != 200 {
 			t.Fatalf("request %d: %d", i+1, s)
 		}
@@ -137,10 +138,10 @@ func TestEmailAddressTiers(t *testing.T) {
 		t.Fatalf("another browser for the address the first flooded: %d", s)
 	}
 	// every browser together: the address's budget
-	sent := linkLimitPerClientAddress.Burst + 1
-	for c := 3; sent < linkLimitPerAddress.Burst; c++ {
-		for range linkLimitPerClientAddress.Burst {
-			if sent == linkLimitPerAddress.Burst {
+	sent := login.LinkLimitPerClientAddress.Burst + 1
+	for c := 3; sent < login.LinkLimitPerAddress.Burst; c++ {
+		for range login.LinkLimitPerClientAddress.Burst {
+			if sent == login.LinkLimitPerAddress.Burst {
 				break
 			}
 			if s := ask(fmt.Sprintf("203.0.113.%d", c), "bob@example.com"); s != 200 {
@@ -152,7 +153,7 @@ func TestEmailAddressTiers(t *testing.T) {
 	if s := ask("203.0.113.200", "bob@example.com"); s != 429 {
 		t.Fatalf("past the address's budget, from a fresh browser: %d", s)
 	}
-	env.advance(linkLimitPerAddress.Every)
+	env.advance(login.LinkLimitPerAddress.Every)
 	if s := ask("203.0.113.200", "bob@example.com"); s != 200 {
 		t.Fatalf("after the address's refill: %d", s)
 	}
@@ -172,12 +173,12 @@ func TestStartLimitPerProjectAndClient(t *testing.T) {
 	ip := "192.0.2.1"
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
 		twoProjects(c)
-		c.StartLimit = StartLimit{Burst: 2, Every: time.Hour}
+		c.StartLimit = login.StartLimit{Burst: 2, Every: time.Hour}
 		c.ClientIP = func(*http.Request) string { mu.Lock(); defer mu.Unlock(); return ip }
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	setIP := func(v string) { mu.Lock(); ip = v; mu.Unlock() }
-	docsKey, _, err := env.relays[0].CreateKey(context.Background(), "docs", false)
+	docsKey, _, err := env.relays[0].Roster().CreateKey(context.Background(), "docs", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func TestLoginMetricsPerProvider(t *testing.T) {
 			counts[provider+" "+outcome+" "+reason]++
 			mu.Unlock()
 		}
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	tokenOf(t, env.login(t, 0))
 	// an e-mail login, through its link
@@ -285,7 +286,7 @@ func TestLoginMetricsPerProvider(t *testing.T) {
 	}
 	// refused at the e-mail's rate limit, and at the OIDC callback: a code
 	// the issuer never issued, then the same state again
-	for range linkLimitPerClientAddress.Burst {
+	for range login.LinkLimitPerClientAddress.Burst {
 		env.askLink(t, 0, "limited@example.com")
 	}
 	if status, _ := env.askLink(t, 0, "limited@example.com"); status != 429 {

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -33,9 +34,6 @@ const refreshGrace = 30 * time.Second
 // guards.
 const familySlack = time.Minute
 
-func spentName(family, id string) string { return "sessions/spent/" + family + "." + id }
-func endedName(family string) string     { return "sessions/ended/" + family }
-
 // newSessionID draws a family or refresh token id: 128 random bits.
 func newSessionID() string {
 	b := make([]byte, 16)
@@ -50,7 +48,7 @@ func (n *Native) familyTTL(c *sessionClaims) time.Duration {
 
 // familyAlive reports errFamilyEnded for a family a reused token ended.
 func (n *Native) familyAlive(ctx context.Context, family string) error {
-	_, err := n.cfg.Store.Get(ctx, endedName(family))
+	_, err := n.cfg.Store.Get(ctx, roster.SessionEndedName(family))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil
@@ -68,7 +66,7 @@ func (n *Native) familyAlive(ctx context.Context, family string) error {
 func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
 	now := n.cfg.Now()
 	at, _ := json.Marshal(now.UnixMilli())
-	err := n.cfg.Store.PutNew(ctx, spentName(c.Family, c.ID), at, n.familyTTL(c))
+	err := n.cfg.Store.PutNew(ctx, roster.SessionSpentName(c.Family, c.ID), at, n.familyTTL(c))
 	if err == nil {
 		return nil
 	}
@@ -76,14 +74,14 @@ func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
 		return fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	var spent int64
-	data, err := n.cfg.Store.Get(ctx, spentName(c.Family, c.ID))
+	data, err := n.cfg.Store.Get(ctx, roster.SessionSpentName(c.Family, c.ID))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	if err == nil && json.Unmarshal(data, &spent) == nil && now.Sub(time.UnixMilli(spent)) <= refreshGrace {
 		return nil
 	}
-	if err := n.cfg.Store.Put(ctx, endedName(c.Family), []byte{1}, n.familyTTL(c)); err != nil {
+	if err := n.cfg.Store.Put(ctx, roster.SessionEndedName(c.Family), []byte{1}, n.familyTTL(c)); err != nil {
 		return fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	fields := []zap.Field{zap.String("project", c.Project), zap.String("login", c.Login)}

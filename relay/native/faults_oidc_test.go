@@ -22,6 +22,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/faulty"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
 // namedListener is a listener that names another address as its own.
@@ -75,20 +76,13 @@ func issuerBehindFaults(t *testing.T) (*mockoidc.MockOIDC, *faulty.Server) {
 func TestNativeOIDCFaults(t *testing.T) {
 	m, iss := issuerBehindFaults(t)
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 		c.Client = &http.Client{Timeout: time.Second}
 	})
 	env.client.Timeout = testwait.Bound // a relay that never answers fails the test, not hangs it
-	relay := env.relays[0]
-	// fresh is a login that has not discovered the issuer nor fetched its
-	// keys yet: the faults meet the first fetch of each.
-	fresh := func() {
-		o := relay.oidc
-		var err error
-		if relay.oidc, err = newOIDCLogin(o.cfg, o.callback, o.client, o.now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// fresh is a relay whose login has not discovered the issuer nor
+	// fetched its keys yet: the faults meet the first fetch of each.
+	fresh := func() { env.rebuild(t, 0, nil) }
 	bob := func() { m.QueueUser(&mockoidc.MockUser{Subject: "b", Email: "bob@example.com", EmailVerified: true}) }
 	healthy := func(when string) {
 		t.Helper()
@@ -153,13 +147,8 @@ func TestNativeOIDCFaults(t *testing.T) {
 	// test breaks that connection, and all three answer from its failure
 	// without asking again (in turn, the second would ask and hang).
 	t.Run("discovery/hang/concurrent", func(t *testing.T) {
-		o := relay.oidc
-		patient, err := newOIDCLogin(o.cfg, o.callback, &http.Client{}, o.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		relay.oidc = patient
-		defer func() { relay.oidc = o }()
+		env.rebuild(t, 0, func(c *NativeConfig) { c.Client = &http.Client{} })
+		defer env.rebuild(t, 0, nil)
 		starts := []string{startURL(t, env), startURL(t, env), startURL(t, env)}
 		iss.SetOn(mockoidc.DiscoveryEndpoint, faulty.Hang)
 		defer iss.Set(faulty.None)
@@ -324,7 +313,7 @@ func smtpFaultEnv(t *testing.T, smtp *brokenSMTP, timeout time.Duration) (*nativ
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.Email = &EmailLogin{Mail: mail.Config{Addr: smtp.ln.Addr().String(), Username: "relay", Password: "smtp-secret",
+		c.Email = &login.Email{Mail: mail.Config{Addr: smtp.ln.Addr().String(), Username: "relay", Password: "smtp-secret",
 			From: "Blog <login@example.com>", TLS: "none", Timeout: timeout}}
 		c.Logger = zap.New(core)
 	})

@@ -6,7 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/completion"
-	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // AI answers a project's completions (#8): the OpenAI-compatible endpoint
@@ -29,21 +29,18 @@ const (
 // project, which must be Pro, have an AI configured and budget left; the
 // completion then streams straight through (completion.Streamer flushes
 // every event).
-func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
-	if p == nil {
-		return
-	}
+func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request, p *roster.Project) {
+	ai := n.ai[p.Slug]
 	switch {
 	case !p.Pro:
 		plainText(w, http.StatusForbidden, textAINotPro)
-	case p.AI == nil || p.AI.Streamer == nil:
+	case ai == nil || ai.Streamer == nil:
 		plainText(w, http.StatusNotImplemented, textAINotConfigured)
-	case p.AI.Limiter != nil && !p.AI.Limiter.Allow(p.Slug):
+	case ai.Limiter != nil && !ai.Limiter.Allow(p.Slug):
 		n.log.Info("completion refused", zap.String("project", p.Slug), zap.String("reason", "rate limited"))
 		completion.RefuseRateLimited(w)
 	default:
-		p.AI.Streamer.ServeHTTP(w, r)
+		ai.Streamer.ServeHTTP(w, r)
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/oauth2"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -22,10 +24,6 @@ import (
 // refresh embeds the renewed token in the new session, so the parser
 // renews or reads the store only between a renewal and the next refresh.
 
-// githubEarly renews a token this long before GitHub's expiry, so that a
-// call made with it does not race the expiry.
-const githubEarly = time.Minute
-
 // githubLockTTL bounds a renewal; githubWait is how long a call waits for
 // another instance's renewal.
 const (
@@ -33,39 +31,15 @@ const (
 	githubWait    = 10 * time.Second
 )
 
-func githubName(family string) string     { return "sessions/github/" + family }
-func githubLockName(family string) string { return "sessions/renewing/" + family }
-
-// githubCredential is the user's GitHub token as last renewed.
-type githubCredential struct {
-	Token   string `json:"g"`
-	Refresh string `json:"gr,omitempty"`
-	Expiry  int64  `json:"gx,omitempty"`
-}
-
-func (m *member) credential() githubCredential {
-	return githubCredential{Token: m.GitHub, Refresh: m.GitHubRefresh, Expiry: m.GitHubExpiry}
-}
-
-func (m *member) adopt(cred githubCredential) {
-	m.GitHub, m.GitHubRefresh, m.GitHubExpiry = cred.Token, cred.Refresh, cred.Expiry
-}
-
-// expired reports whether cred is due for renewal; a token without an
-// expiry never is.
-func (cred githubCredential) expired(now time.Time) bool {
-	return cred.Expiry != 0 && now.Add(githubEarly).Unix() >= cred.Expiry
-}
-
 // freshGitHub makes c carry a GitHub token that has not expired: the one
 // it has, one another call renewed, or one renewed now.
 func (n *Native) freshGitHub(ctx context.Context, c *sessionClaims) error {
-	if !c.credential().expired(n.cfg.Now()) {
+	if !c.Credential.Expired(n.cfg.Now()) {
 		return nil
 	}
 	// Calls of one family on this instance share one renewal; it outlives
 	// the request that started it, so the others are not cut short.
-	have := c.credential()
+	have := c.Credential
 	v, err, _ := n.renewals.Do(c.Family, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), githubWait+5*time.Second)
 		defer cancel()
@@ -74,20 +48,20 @@ func (n *Native) freshGitHub(ctx context.Context, c *sessionClaims) error {
 	if err != nil {
 		return err
 	}
-	c.adopt(v.(githubCredential))
+	c.Credential = v.(github.Credential)
 	return nil
 }
 
 // renewGitHub returns the newest credential of c's family that has not
 // expired, renewing with GitHub when there is none.
-func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have githubCredential) (githubCredential, error) {
+func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.Credential) (github.Credential, error) {
 	best, err := n.newerGitHub(ctx, c.Family, have)
-	if err != nil || !best.expired(n.cfg.Now()) {
+	if err != nil || !best.Expired(n.cfg.Now()) {
 		return best, err
 	}
 	deadline := time.Now().Add(githubWait)
 	for {
-		err := n.cfg.Store.PutNew(ctx, githubLockName(c.Family), []byte{1}, githubLockTTL)
+		err := n.cfg.Store.PutNew(ctx, roster.SessionRenewingName(c.Family), []byte{1}, githubLockTTL)
 		if err == nil {
 			break
 		}
@@ -103,34 +77,29 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have githubC
 			return best, fmt.Errorf("%w: %v", errUnavailable, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
-		if best, err = n.newerGitHub(ctx, c.Family, best); err != nil || !best.expired(n.cfg.Now()) {
+		if best, err = n.newerGitHub(ctx, c.Family, best); err != nil || !best.Expired(n.cfg.Now()) {
 			return best, err
 		}
 	}
-	defer func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), githubLockName(c.Family)) }()
+	defer func() { _ = n.cfg.Store.Delete(context.WithoutCancel(ctx), roster.SessionRenewingName(c.Family)) }()
 	// A renewal may have finished between the last read and the lock.
-	if best, err = n.newerGitHub(ctx, c.Family, best); err != nil || !best.expired(n.cfg.Now()) {
+	if best, err = n.newerGitHub(ctx, c.Family, best); err != nil || !best.Expired(n.cfg.Now()) {
 		return best, err
 	}
 	if best.Refresh == "" {
 		return best, errGitHubEnded
 	}
-	tok, err := n.github.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, n.cfg.Client), &oauth2.Token{RefreshToken: best.Refresh}).Token()
+	renewed, err := n.gh.Renew(ctx, best.Refresh)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			n.log.Info("github refused to renew a user token", zap.String("project", c.Project), zap.String("login", c.Login), zap.Error(redactErr(err)))
+		if github.Refused(err) {
+			n.log.Info("github refused to renew a user token", zap.String("project", c.Project), zap.String("login", c.Login), zap.Error(err))
 			return best, errGitHubEnded
 		}
-		return best, fmt.Errorf("%w: renewing a github token: %v", errUnavailable, redactErr(err))
+		return best, fmt.Errorf("%w: renewing a github token: %v", errUnavailable, err)
 	}
-	renewed := githubCredential{Token: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: n.github.expiry(tok)}
-	if renewed.Refresh == "" {
-		renewed.Refresh = best.Refresh
-	}
-	sealed, _, err := n.seal.seal(purposeGitHub, renewed, n.familyTTL(c))
+	sealed, _, err := n.seal.Seal(seal.GitHub, renewed, n.familyTTL(c))
 	if err == nil {
-		err = n.cfg.Store.Put(ctx, githubName(c.Family), []byte(sealed), n.familyTTL(c))
+		err = n.cfg.Store.Put(ctx, roster.SessionGitHubName(c.Family), []byte(sealed), n.familyTTL(c))
 	}
 	if err != nil {
 		// GitHub has spent the old refresh token: the session can use the
@@ -143,17 +112,17 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have githubC
 
 // newerGitHub returns the family's stored credential when it is newer
 // than have, else have.
-func (n *Native) newerGitHub(ctx context.Context, family string, have githubCredential) (githubCredential, error) {
-	data, err := n.cfg.Store.Get(ctx, githubName(family))
+func (n *Native) newerGitHub(ctx context.Context, family string, have github.Credential) (github.Credential, error) {
+	data, err := n.cfg.Store.Get(ctx, roster.SessionGitHubName(family))
 	if errors.Is(err, store.ErrNotFound) {
 		return have, nil
 	}
 	if err != nil {
 		return have, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
-	var stored githubCredential
+	var stored github.Credential
 	// A renewal GitHub answered without an expiry does not expire.
-	if n.seal.open(purposeGitHub, string(data), &stored) != nil || (stored.Expiry != 0 && stored.Expiry <= have.Expiry) {
+	if n.seal.Open(seal.GitHub, string(data), &stored) != nil || (stored.Expiry != 0 && stored.Expiry <= have.Expiry) {
 		return have, nil
 	}
 	return stored, nil

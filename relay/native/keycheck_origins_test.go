@@ -4,13 +4,15 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // TestNativeKeyCheckAnswersOrigins: the key check answers, beside the
 // fields the stock client reads, the project's callback origins (the
 // configured ones, then the stored ones) and its plan; an origin added or
 // removed on one instance changes the answer of the other once its view
-// of the stored origins is older than originsTTL.
+// of the stored origins is older than roster.OriginsTTL.
 func TestNativeKeyCheckAnswersOrigins(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	origins := func(i int) []string {
@@ -34,7 +36,7 @@ func TestNativeKeyCheckAnswersOrigins(t *testing.T) {
 	if got := origins(1); !slices.Equal(got, []string{configured}) {
 		t.Fatalf("before any change: %v", got)
 	}
-	canon, err := env.relays[0].AddOrigin(context.Background(), "blog", preview)
+	canon, err := env.relays[0].Roster().AddOrigin(context.Background(), "blog", preview)
 	if err != nil || canon != "https://preview.example.com/outstatic" {
 		t.Fatalf("AddOrigin: %q %v", canon, err)
 	}
@@ -42,14 +44,14 @@ func TestNativeKeyCheckAnswersOrigins(t *testing.T) {
 	if got := origins(0); !slices.Equal(got, []string{configured, canon}) {
 		t.Fatalf("on the instance that added it: %v", got)
 	}
-	env.advance(originsTTL)
+	env.advance(roster.OriginsTTL)
 	if got := origins(1); !slices.Equal(got, []string{configured, canon}) {
-		t.Fatalf("on the other instance, originsTTL later: %v", got)
+		t.Fatalf("on the other instance, roster.OriginsTTL later: %v", got)
 	}
-	if err := env.relays[1].RemoveOrigin(context.Background(), "blog", canon); err != nil {
+	if err := env.relays[1].Roster().RemoveOrigin(context.Background(), "blog", canon); err != nil {
 		t.Fatal(err)
 	}
-	env.advance(originsTTL)
+	env.advance(roster.OriginsTTL)
 	for i := range env.relays {
 		if got := origins(i); !slices.Equal(got, []string{configured}) {
 			t.Fatalf("on %d after the removal: %v", i, got)

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The relay's pages offer the OpenID Connect issuer too, and its callback
@@ -18,11 +21,11 @@ import (
 func TestPageSignInWithOIDC(t *testing.T) {
 	env, m := oidcEnv(t)
 	n := env.relays[0]
-	if got := n.SignInProviders(); !slices.Equal(got, []string{"github", "oidc:google"}) {
+	if got := n.Logins().SignInProviders(); !slices.Equal(got, []string{"github", "oidc:google"}) {
 		t.Fatalf("SignInProviders = %v", got)
 	}
-	done := env.urls[0] + PagesPath + "acme/blog/signin"
-	login, nonce, err := n.PageSignInURL("oidc:google", "blog", done)
+	done := env.urls[0] + protocol.Pages.Path + "acme/blog/signin"
+	login, nonce, err := n.Logins().PageSignInURL("oidc:google", "blog", done)
 	if err != nil || !strings.HasPrefix(login, m.AuthorizationEndpoint()+"?") {
 		t.Fatalf("PageSignInURL = %q, %v", login, err)
 	}
@@ -40,7 +43,7 @@ func TestPageSignInWithOIDC(t *testing.T) {
 	if !strings.HasPrefix(final, done+"?ticket=") || u.Query().Has("exchange_token") {
 		t.Fatalf("came back to %s", final)
 	}
-	user, err := env.relays[1].OpenPageTicket(context.Background(), u.Query().Get("ticket"), nonce)
+	user, err := env.relays[1].Logins().OpenPageTicket(context.Background(), u.Query().Get("ticket"), nonce)
 	if err != nil || user.Email != "bob@example.com" {
 		t.Fatalf("OpenPageTicket = %+v, %v", user, err)
 	}
@@ -51,7 +54,7 @@ func TestPageSignInWithOIDC(t *testing.T) {
 func TestEmailLinkAcceptsInvitation(t *testing.T) {
 	env, smtp, _ := emailEnv(t)
 	ctx := context.Background()
-	if _, _, _, err := env.relays[0].Invite(ctx, "blog", "new@example.com", "author", Actor{Name: "ada", Login: "ada"}); err != nil {
+	if _, _, _, err := env.relays[0].Roster().Invite(ctx, "blog", "new@example.com", "author", roster.Actor{Name: "ada", Login: "ada"}); err != nil {
 		t.Fatal(err)
 	}
 	// A stranger still gets nothing.
@@ -79,11 +82,11 @@ func TestEmailLinkAcceptsInvitation(t *testing.T) {
 	if status != 200 || len(perms) != 1 || perms[0] != "content.manage" {
 		t.Fatalf("exchange-token: %d %v", status, out)
 	}
-	if inv, err := env.relays[1].Invitations(ctx, "blog"); err != nil || len(inv) != 0 {
+	if inv, err := env.relays[1].Roster().Invitations(ctx, "blog"); err != nil || len(inv) != 0 {
 		t.Fatalf("invitations after the login: %v %v", inv, err)
 	}
 	// Relay 0 accepted it (relay 1 may cache its members for a second).
-	if role, err := env.relays[0].roleOf(ctx, env.relays[0].projects["blog"], "", []string{"new@example.com"}); err != nil || role != "author" {
+	if role, err := env.relays[0].roster.RoleOf(ctx, env.relays[0].roster.Project("blog"), "", []string{"new@example.com"}); err != nil || role != "author" {
 		t.Fatalf("stored role after the login: %q %v", role, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The media proxy (#10). For every session that did not log in with GitHub
@@ -152,32 +153,30 @@ func sameRepoName(a, b string) bool {
 	return strings.EqualFold(a, b)
 }
 
-// serveMedia answers #10.
-func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
-		return
-	}
-	m, reason, err := parseMediaPath(r.URL)
-	if err != nil {
+// checkMediaPath refuses a media path that does not parse, before its
+// session is checked.
+func (n *Native) checkMediaPath(w http.ResponseWriter, r *http.Request) bool {
+	if _, reason, err := parseMediaPath(r.URL); err != nil {
 		n.log.Info("media refused", zap.String("reason", reason))
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-media-path")
-		return
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidMediaPath)
+		return false
 	}
-	c, p, ok := n.sessionFor(w, r)
-	if !ok {
-		return
-	}
+	return true
+}
+
+// serveMedia answers #10 for a path checkMediaPath let through.
+func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request, c *sessionClaims, p *roster.Project) {
+	m, _, _ := parseMediaPath(r.URL)
 	if !sameRepoName(m.owner, p.RepoOwner) || !sameRepoName(m.repo, p.RepoSlug) {
 		n.log.Info("media refused", zap.String("project", p.Slug), zap.String("reason", "another repository"))
-		protocol.WriteError(w, http.StatusForbidden, "repository-not-allowed")
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeRepositoryNotAllowed)
 		return
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), mediaTimeout)
 	defer cancel()
-	res, err := n.fetchMedia(ctx, cancel, r.Method, c.token, p, m)
+	// The project's own spelling of the repository, never the request's.
+	res, err := n.gh.Media(ctx, cancel, r.Method, c.token, p.RepoOwner, p.RepoSlug, m.branch, m.segments, mediaHeaderTimeout)
 	if err != nil {
 		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
@@ -203,7 +202,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 		return
 	case res.ContentLength > mediaMaxBytes:
-		protocol.WriteError(w, http.StatusRequestEntityTooLarge, "media-too-large")
+		protocol.WriteError(w, http.StatusRequestEntityTooLarge, protocol.CodeMediaTooLarge)
 		return
 	}
 
@@ -237,36 +236,6 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// fetchMedia asks GitHub's contents API for the raw file. The headers must
-// arrive within mediaHeaderTimeout (cancel ends the request otherwise);
-// ctx bounds the whole transfer. The configured client's own Timeout is
-// not used: it would cut a large file that is still arriving.
-func (n *Native) fetchMedia(ctx context.Context, cancel context.CancelFunc, method, token string, p *Project, m mediaRequest) (*http.Response, error) {
-	escaped := make([]string, len(m.segments))
-	for i, s := range m.segments {
-		escaped[i] = url.PathEscape(s)
-	}
-	// The project's own spelling of the repository, never the request's.
-	u := strings.TrimSuffix(n.cfg.GitHub.APIURL, "/") + "/repos/" + url.PathEscape(p.RepoOwner) + "/" +
-		url.PathEscape(p.RepoSlug) + "/contents/" + strings.Join(escaped, "/") + "?ref=" + url.QueryEscape(m.branch)
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/vnd.github.raw")
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	client := *n.cfg.Client
-	client.Timeout = 0
-	timer := time.AfterFunc(mediaHeaderTimeout, cancel)
-	res, err := client.Do(req)
-	if !timer.Stop() && err == nil {
-		res.Body.Close()
-		return nil, errors.New("github media: no response headers in time")
-	}
-	return res, err
 }
 
 // flushWriter flushes after every write, so a file streams to the site as

@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakesmtp"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
 const magicCallback = "https://blog.example.com/outstatic/api/outstatic/magic-link-callback"
@@ -36,12 +37,12 @@ func emailEnvWith(t *testing.T, edit func(int, *NativeConfig)) (*nativeEnv, *fak
 	smtp := fakesmtp.Start(t, fakesmtp.Options{Username: "relay", Password: "smtp-secret"})
 	core, logs := observer.New(zap.DebugLevel)
 	env := newNativeEnv(t, func(i int, c *NativeConfig) {
+		c.Email = &login.Email{Mail: mail.Config{Addr: smtp.Addr, Username: "relay", Password: "smtp-secret",
+			From: "Blog <login@example.com>", TLS: "none", Timeout: 2 * time.Second}}
+		c.Logger = zap.New(core)
 		if edit != nil {
 			edit(i, c)
 		}
-		c.Email = &EmailLogin{Mail: mail.Config{Addr: smtp.Addr, Username: "relay", Password: "smtp-secret",
-			From: "Blog <login@example.com>", TLS: "none", Timeout: 2 * time.Second}}
-		c.Logger = zap.New(core)
 	})
 	return env, smtp, logs
 }
@@ -57,7 +58,7 @@ func (e *nativeEnv) askLink(t *testing.T, i int, email string) (int, map[string]
 // settle waits until every relay has sent what it was sending.
 func (e *nativeEnv) settle() {
 	for _, n := range e.relays {
-		n.email.sending.Wait()
+		n.Logins().Wait()
 	}
 }
 
@@ -204,7 +205,7 @@ func TestEmailLinkExpires(t *testing.T) {
 	link := linkOf(t, smtp.Wait(t, 5*time.Second))
 	c := browser()
 	_, _, form := openLink(t, c, link)
-	env.advance(DefaultLinkTTL + time.Second)
+	env.advance(login.DefaultLinkTTL + time.Second)
 	if status, _, _ := openLink(t, browser(), link); status != http.StatusGone {
 		t.Fatalf("expired link's page: %d, want 410", status)
 	}
@@ -214,7 +215,8 @@ func TestEmailLinkExpires(t *testing.T) {
 }
 
 func TestEmailNoEnumeration(t *testing.T) {
-	env, smtp, logs := emailEnv(t)
+	// The sends are allowed an hour (see below).
+	env, smtp, logs := emailEnvWith(t, func(_ int, c *NativeConfig) { c.Email.Mail.Timeout = time.Hour })
 	// A member and a stranger get the same status and body.
 	sm, bm := env.askLink(t, 0, "bob@example.com")
 	ss, bs := env.askLink(t, 0, "stranger@example.com")
@@ -232,14 +234,6 @@ func TestEmailNoEnumeration(t *testing.T) {
 	// send, 35s, is then what would end it), the member's answer comes
 	// while the send is still under way. A failed send does not change
 	// the answer.
-	for _, n := range env.relays {
-		patient, err := mail.NewSender(mail.Config{Addr: smtp.Addr, Username: "relay", Password: "smtp-secret",
-			From: "Blog <login@example.com>", TLS: "none", Timeout: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.email.sender = patient
-	}
 	smtp.Hang(true)
 	if s, b := env.askLink(t, 1, "bob@example.com"); s != 200 || b["success"] != true {
 		t.Fatalf("member with SMTP stuck: %d %v", s, b)
@@ -277,13 +271,13 @@ func TestEmailRateLimits(t *testing.T) {
 		}
 	}
 	// The bucket refills.
-	env.advance(linkLimitPerClientAddress.Every)
+	env.advance(login.LinkLimitPerClientAddress.Every)
 	if status, _ := env.askLink(t, 0, "stranger@example.com"); status != 200 {
 		t.Fatalf("after the refill: %d", status)
 	}
 	// Per client: a burst of addresses from one client ends in 429 too.
 	refused := 0
-	for i := range linkLimitPerClient.Burst + 1 {
+	for i := range login.LinkLimitPerClient.Burst + 1 {
 		if status, _ := env.askLink(t, 1, "someone"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.net"); status == 429 {
 			refused++
 		}

@@ -3,14 +3,13 @@ package native
 import (
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
-	"golang.org/x/oauth2"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
 // oidcEnv is the native environment with an OpenID Connect login at a
@@ -23,7 +22,7 @@ func oidcEnv(t *testing.T) (*nativeEnv, *mockoidc.MockOIDC) {
 	}
 	t.Cleanup(func() { _ = m.Shutdown() })
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	return env, m
 }
@@ -182,7 +181,7 @@ func TestOIDCIssuerDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.OIDC = &OIDCIssuer{Name: "google", Issuer: "http://" + addr + "/oidc", ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.OIDC = &login.OIDC{Name: "google", Issuer: "http://" + addr + "/oidc", ClientID: m.ClientID, ClientSecret: m.ClientSecret}
 	})
 	if final := env.googleStart(t, 0, map[string]any{"callbackUrl": nativeCallback}); final != nativeCallback+"?error=google-relay-failed" {
 		t.Fatalf("issuer down: %q", final)
@@ -205,24 +204,6 @@ func TestOIDCNotConfigured(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	if status, body := rawCall(t, env, "POST", "/outstatic/auth/google-exchange", env.key, map[string]any{"callbackUrl": nativeCallback}); status != 501 || body != `{"error":"not-supported"}` {
 		t.Fatalf("%d %s", status, body)
-	}
-}
-
-func TestSiteReturnURL(t *testing.T) {
-	for _, tc := range []struct{ checked, callback, want string }{
-		// the stock site names its listen address: the checked path and
-		// query go back on it, where the site follows them
-		{"https://blog.example.com/outstatic/collections?x=1", "http://localhost:3000/api/outstatic/magic-link-callback",
-			"http://localhost:3000/outstatic/collections?x=1"},
-		// a site that names its public origin gets it back as checked
-		{"https://blog.example.com/outstatic", nativeCallback, "https://blog.example.com/outstatic"},
-		// a callback that is no absolute http(s) URL changes nothing
-		{"https://blog.example.com/outstatic", "javascript:alert(1)", "https://blog.example.com/outstatic"},
-		{"https://blog.example.com/outstatic", "/api/outstatic/callback", "https://blog.example.com/outstatic"},
-	} {
-		if got := siteReturnURL(tc.checked, tc.callback); got != tc.want {
-			t.Errorf("siteReturnURL(%q, %q) = %q, want %q", tc.checked, tc.callback, got, tc.want)
-		}
 	}
 }
 
@@ -250,86 +231,5 @@ func TestReturnURLOmittedWhenTheSiteFallback(t *testing.T) {
 		if status != 200 || out["return_url"] != tc.want {
 			t.Fatalf("returnUrl %s: %d return_url %v, want %v", tc.ret, status, out["return_url"], tc.want)
 		}
-	}
-	// Both forms of both routes fall back to the callback origin.
-	p := nativeProject()
-	for _, cb := range []string{magicCallback, nativeCallback, stock, "https://blog.example.com/api/outstatic/magic-link-callback"} {
-		if got := siteFallback(p.Targets, cb); got != "https://blog.example.com/outstatic" {
-			t.Errorf("siteFallback(%s) = %q", cb, got)
-		}
-	}
-}
-
-func TestTokenAuthStyle(t *testing.T) {
-	for _, tc := range []struct {
-		methods []string
-		want    oauth2.AuthStyle
-	}{
-		{nil, oauth2.AuthStyleInHeader}, // the spec's default: client_secret_basic
-		{[]string{"client_secret_basic"}, oauth2.AuthStyleInHeader},
-		{[]string{"client_secret_basic", "client_secret_post"}, oauth2.AuthStyleInHeader}, // Google's, Hydra's, mockoidc's
-		{[]string{"client_secret_post"}, oauth2.AuthStyleInParams},
-		{[]string{"private_key_jwt"}, oauth2.AuthStyleInHeader},
-	} {
-		if got := tokenAuthStyle(tc.methods); got != tc.want {
-			t.Errorf("tokenAuthStyle(%v) = %v, want %v", tc.methods, got, tc.want)
-		}
-	}
-}
-
-// TestOIDCTokenAuthFallback: the token endpoint is asked the spec's way
-// first (Basic), and once the other way after a definite refusal of the
-// client's authentication; the way that worked is kept, and any other
-// failure is not asked again.
-func TestOIDCTokenAuthFallback(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		accepts string // "basic", "post", or "" (a 500 to every request)
-		calls   []string
-		ok      bool
-	}{
-		{"basic only (Hydra, Okta)", "basic", []string{"basic", "basic"}, true},
-		// mockoidc lists both but reads only the form: invalid_request
-		{"post only", "post", []string{"basic", "post", "post"}, true},
-		{"failing", "", []string{"basic", "basic"}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var calls []string
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_ = r.ParseForm()
-				way := "post"
-				if _, _, ok := r.BasicAuth(); ok {
-					way = "basic"
-				}
-				calls = append(calls, way)
-				w.Header().Set("Content-Type", "application/json")
-				switch {
-				case tc.accepts == "":
-					w.WriteHeader(500)
-					_, _ = w.Write([]byte(`{"error":"server_error"}`))
-				case way != tc.accepts && way == "basic":
-					w.WriteHeader(400)
-					_, _ = w.Write([]byte(`{"error":"invalid_request"}`))
-				case way != tc.accepts:
-					w.WriteHeader(401)
-					_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
-				default:
-					_, _ = w.Write([]byte(`{"access_token":"a","token_type":"bearer"}`))
-				}
-			}))
-			defer srv.Close()
-			o := &oidcLogin{}
-			o.oauth = &oauth2.Config{ClientID: "c", ClientSecret: "s",
-				Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: tokenAuthStyle([]string{"client_secret_basic", "client_secret_post"})}}
-			for range 2 {
-				_, err := o.exchange(t.Context(), o.oauth, "code", "verifier")
-				if (err == nil) != tc.ok {
-					t.Fatalf("exchange: %v", err)
-				}
-			}
-			if !slices.Equal(calls, tc.calls) {
-				t.Fatalf("the token endpoint was asked %v, want %v", calls, tc.calls)
-			}
-		})
 	}
 }

@@ -1,26 +1,25 @@
-// Package native is the relay in native mode: it answers the protocol
-// itself for the projects of its configuration. Keys (keys.go; the key
-// check from memory: keymemory.go), sealing
-// (seal.go), sessions and their families (session.go, family.go), the
-// login flow (login.go) over login providers (provider.go, one file each:
-// provider_github.go, provider_oidc.go, provider_email.go with its page in
-// email_page.go), and the GitHub repository access with the member's
-// token or the relay's GitHub App's (repoaccess.go): the parser and its
-// GraphQL policy (parser.go, gql*.go; roles in gqlroles.go), media
-// (media.go), the token's renewal (github_token.go), and
-// validate-github-user (validate.go); AI completions (generate.go) and the
-// content scan with the relay's own repository token (scan.go). Members
-// kept in the store and invitations: members.go, invitations.go; members
-// are keyed by package identity's rule (identity.go), projects' store
-// records by their slug (slug.go). It does not import Caddy.
+// Package native is the relay in native mode: the service that answers
+// the protocol itself for the projects of its configuration. Its route
+// table (routes.go) opens every endpoint by the Auth protocol.Endpoint
+// names: a key checked against the roster, a session, or nothing.
+// Sessions and their families (session.go, family.go, and the renewal of
+// a session's GitHub token: github_token.go), the parser (parser.go, over
+// package gqlpolicy), media (media.go), the repository access with the
+// member's token or the relay's GitHub App's (repoaccess.go), the content
+// scan (scan.go) and AI completions (generate.go) are here; the projects,
+// keys, members and origins are package roster's, the logins package
+// login's, sealing package seal's, and every call to GitHub goes through
+// package github. It does not import Caddy.
 package native
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,63 +28,23 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
-	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
-	"github.com/caddy-outstatic/caddy-outstatic/ratelimit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
-// Roles and the dashboard permissions each grants (PROTOCOL.md §2).
-var rolePermissions = map[string][]string{
-	"owner":   {"roles.manage", "settings.manage", "members.manage", "invites.manage", "collections.manage", "content.manage", "projects.manage"},
-	"admin":   {"roles.manage", "settings.manage", "members.manage", "invites.manage", "collections.manage", "content.manage"},
-	"manager": {"members.manage", "invites.manage", "collections.manage", "content.manage"},
-	"editor":  {"collections.manage", "content.manage"},
-	"author":  {"content.manage"},
-}
-
-// ValidRole reports whether role is one of the documented roles.
-func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
-
-// Project is a project the native relay serves.
+// Project is a project the native relay serves: the roster's record of
+// it, and the AI that answers its completions.
 type Project struct {
-	// Slug names the project (project_slug) and its store records
-	// (CheckSlug); it is also its project_id unless ID is set.
-	Slug string
-	ID   string
-	// Account is account_slug; default: the repository owner.
-	Account string
-	// RepoOwner and RepoSlug name the GitHub repository; MonorepoPath is
-	// passed on as monorepo_path.
-	RepoOwner, RepoSlug, MonorepoPath string
-	// Pro is is_pro in the key check.
-	Pro bool
-	// Targets are the project's callback origins.
-	Targets validate.Targets
-	// Members maps a GitHub login or e-mail address to a role. NewNative
-	// keys each by the identity rule (package identity: ASCII case only)
-	// and refuses one that does not parse.
-	Members map[string]string
-	// KeySHA256 are keys declared by their hash, beside the stored one.
-	KeySHA256 []string
+	roster.Project
 	// AI answers the project's completions (generate.go); nil: the
 	// relay has none for it.
 	AI *AI
-}
-
-// GitHubApp is the relay's own GitHub OAuth app.
-type GitHubApp struct {
-	ClientID, ClientSecret string
-	// BaseURL serves /login/oauth/...; default https://github.com.
-	BaseURL string
-	// APIURL serves /user and /user/emails; default https://api.github.com.
-	APIURL string
-	// GraphQLURL; default APIURL+"/graphql" (GitHub Enterprise Server:
-	// <host>/api/graphql).
-	GraphQLURL string
 }
 
 // NativeConfig configures the native relay.
@@ -94,7 +53,8 @@ type NativeConfig struct {
 	// OUTSTATIC_API_URL. The login start and GitHub's redirect live under it.
 	PublicURL *url.URL
 	Projects  []Project
-	GitHub    GitHubApp
+	// GitHub is the relay's own GitHub OAuth app, and where GitHub is.
+	GitHub github.OAuthApp
 	// Store keeps key records, exchange tokens, spent markers and
 	// renewed GitHub tokens (sealed).
 	Store store.Store
@@ -109,30 +69,33 @@ type NativeConfig struct {
 	// a login's (default 30 days): its refresh tokens, however often
 	// refreshed, end that long after the login.
 	SessionTTL, RefreshTTL time.Duration
-	// OIDC, if set, answers google-exchange (provider_oidc.go).
-	OIDC *OIDCIssuer
-	// Email, if set, answers request-magic-link (provider_email.go).
-	Email *EmailLogin
-	// DevLogin makes the development login (provider_dev.go) the login
-	// provider, and the GitHub app optional. The Caddy glue allows it on
-	// loopback listeners only.
+	// OIDC, if set, answers google-exchange (package login).
+	OIDC *login.OIDC
+	// Email, if set, answers request-magic-link (package login).
+	Email *login.Email
+	// DevLogin makes the development login GitHub's slot's provider, and
+	// the GitHub app optional. The Caddy glue allows it on loopback
+	// listeners only.
 	DevLogin bool
+	// Logins are the login providers by slot; default login.Builtin().
+	Logins login.Registry
 	// CountLogin counts a login's step for metrics: outcome is one of
-	// LoginStarted, LoginCompleted, LoginRefused; reason is the refusal's
-	// protocol code (a constant), "" otherwise; provider is the login
-	// provider's Name. Nil counts nothing.
+	// login.Started, login.Completed, login.Refused; reason is the
+	// refusal's protocol code (a constant), "" otherwise; provider is the
+	// login provider's Name. Nil counts nothing.
 	CountLogin func(provider, outcome, reason string)
 	// RepoApp, if set, is the GitHub App whose installation token gives
 	// repository access to sessions without a GitHub token of their own
 	// (Google and e-mail logins). Default: none; such sessions are refused
 	// no-repository-access.
-	RepoApp *RepoApp
+	RepoApp *github.App
 	// Mailer sends invitations; default: none (the link is handed back
 	// to whoever invited, to pass on).
-	Mailer Mailer
+	Mailer roster.Mailer
 	// KeyRecheck is how long a key confirmed active is trusted without
-	// reading whether any key changed (default 1s): a key rotated or
-	// revoked on another instance is refused here within that time.
+	// reading whether any key changed (default roster.DefaultKeyRecheck):
+	// a key rotated or revoked on another instance is refused here within
+	// that time.
 	KeyRecheck time.Duration
 	// Client calls GitHub; default: one with a 10s timeout.
 	Client *http.Client
@@ -142,64 +105,68 @@ type NativeConfig struct {
 	// RepoToken returns a token that reads the project's repository with
 	// no user session (the scan, scan.go): the relay's GitHub App
 	// installation token. Nil: the scan answers 501.
-	RepoToken func(ctx context.Context, p *Project) (string, error)
+	RepoToken func(ctx context.Context, p *roster.Project) (string, error)
 
-	// StartLimit bounds the login starts per client and project
-	// (startlimit.go).
-	StartLimit StartLimit
+	// StartLimit bounds the login starts per client and project.
+	StartLimit login.StartLimit
 	// ClientIP names a request's client (behind trusted proxies, the one
 	// they name); default: the peer address. A keyed call may name the
-	// browser it is made for instead (client.go).
+	// browser it is made for instead (relay.ClaimedClient).
 	ClientIP func(*http.Request) string
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
 // the projects of its configuration. It is safe for concurrent use.
 type Native struct {
-	cfg      NativeConfig
-	base     string // PublicURL without a trailing slash
-	projects map[string]*Project
-	declared map[string]*Project // declared key hash → project
-	seal     *sealer
-	login    Provider     // the GitHub login provider, or the development login (OIDC and e-mail have their own fields)
-	github   *githubLogin // the same, as GitHub: validate-github-user and token renewal need it
-	graphql  string
-	oidc     *oidcLogin       // nil without an OIDC issuer
-	email    *emailLogin      // nil without e-mail logins
-	origins  validate.Targets // every project's origins, for preflights
-	log      *zap.Logger
+	cfg    NativeConfig
+	roster *roster.Roster // the projects, their keys, members and origins
+	logins *login.Logins  // where logins begin and end
+	seal   *seal.Sealer
+	gh     *github.Client // every call to GitHub
+	ai     map[string]*AI // by project slug
+	routes map[*protocol.Endpoint]route
+	log    *zap.Logger
 
-	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
-	bodies   sync.Map  // *Project → its key check answer, *projectReply
-	migrate  singleflight.Group
-	migrated atomic.Bool        // every key record has its hash record
-	renewals singleflight.Group // GitHub token renewals, by session family
-	members  memberCache
-	apps     map[string]*ghapp.TokenSource // by project slug, with RepoApp
-
-	originCache originCache                  // stored callback origins, briefly (origins.go)
-	pages       atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
-
-	starts *ratelimit.Limiter // login starts per project and client (limitKey); nil: no limit
+	bodies   sync.Map                       // *roster.Project → its key check answer, *projectReply
+	renewals singleflight.Group             // GitHub token renewals, by session family
+	apps     map[string]*github.TokenSource // by project slug, with RepoApp
+	pages    atomic.Pointer[http.Handler]   // the relay's own pages (SetPages)
 }
 
-// Lifetimes of what the native relay hands out.
+// Lifetimes of sessions, unless configured.
 const (
-	startTTL    = 10 * time.Minute
-	stateTTL    = 10 * time.Minute
-	exchangeTTL = 2 * time.Minute
+	defaultSessionTTL = time.Hour
+	defaultRefreshTTL = 30 * 24 * time.Hour
 )
+
+// ParsePublicURL is the one rule of a public URL, for NewNative and the
+// Caddy glue alike: the relay's absolute http or https URL, the sites'
+// OUTSTATIC_API_URL, with no query, fragment or user.
+func ParsePublicURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || checkPublicURL(u) != nil {
+		return nil, fmt.Errorf("public_url %q: want the relay's absolute http or https URL (the sites' OUTSTATIC_API_URL), with no query, fragment or user", raw)
+	}
+	return u, nil
+}
+
+// checkPublicURL applies ParsePublicURL's rule to a parsed URL.
+func checkPublicURL(u *url.URL) error {
+	if u == nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errors.New("public_url must be the relay's absolute http(s) URL (the site's OUTSTATIC_API_URL), with no query, fragment or user")
+	}
+	return nil
+}
 
 // NewNative checks cfg and builds the native relay.
 func NewNative(cfg NativeConfig) (*Native, error) {
-	if cfg.PublicURL == nil || (cfg.PublicURL.Scheme != "https" && cfg.PublicURL.Scheme != "http") || cfg.PublicURL.Host == "" {
-		return nil, errors.New("public_url must be the relay's absolute http(s) URL (the site's OUTSTATIC_API_URL)")
+	if err := checkPublicURL(cfg.PublicURL); err != nil {
+		return nil, err
 	}
-	if cfg.Store == nil {
-		return nil, errors.New("a store is required")
-	}
-	if (cfg.GitHub.ClientID == "" || cfg.GitHub.ClientSecret == "") && !cfg.DevLogin {
-		return nil, errors.New("github client_id and client_secret are required")
+	if !cfg.DevLogin {
+		if err := cfg.GitHub.Check(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -211,193 +178,117 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = time.Hour
-	}
-	if cfg.KeyRecheck <= 0 {
-		cfg.KeyRecheck = defaultKeyRecheck
+		cfg.SessionTTL = defaultSessionTTL
 	}
 	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = 30 * 24 * time.Hour
+		cfg.RefreshTTL = defaultRefreshTTL
+	}
+	if cfg.Callbacks == nil {
+		cfg.Callbacks = relay.NoCallbacks{}
 	}
 	appHosts, err := relay.CheckAppHosts(cfg.AppHosts)
 	if err != nil {
 		return nil, err
 	}
 	cfg.AppHosts = appHosts
-	if cfg.ClientIP == nil {
-		cfg.ClientIP = relay.PeerIP
-	}
-	starts, err := cfg.StartLimit.limiter(cfg.Now)
+	sealer, err := seal.New(cfg.Secret, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
-	seal, err := newSealer(cfg.Secret, cfg.Now)
-	if err != nil {
-		return nil, err
-	}
-	n := &Native{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), seal: seal,
-		projects: map[string]*Project{}, declared: map[string]*Project{}, log: cfg.Logger, starts: starts}
+	n := &Native{cfg: cfg, seal: sealer, ai: map[string]*AI{}, log: cfg.Logger}
+	projects := make([]*roster.Project, len(cfg.Projects))
 	for i := range cfg.Projects {
-		p := &cfg.Projects[i]
-		if err := CheckSlug(p.Slug); err != nil {
-			return nil, err
-		}
-		if n.projects[p.Slug] != nil {
-			return nil, fmt.Errorf("project %q: repeated slug", p.Slug)
-		}
-		if p.ID == "" {
-			p.ID = p.Slug
-		}
-		if p.Account == "" {
-			p.Account = p.RepoOwner
-		}
-		members := make(map[string]string, len(p.Members))
-		for who, role := range p.Members {
-			if !ValidRole(role) {
-				return nil, fmt.Errorf("project %q: member %q has unknown role %q", p.Slug, who, role)
-			}
-			k, err := identity.Member(who)
-			if err != nil {
-				return nil, fmt.Errorf("project %q: member: %v", p.Slug, err)
-			}
-			if prev, ok := members[k]; ok && prev != role {
-				return nil, fmt.Errorf("project %q: member %q is listed twice, as %s and as %s", p.Slug, who, prev, role)
-			}
-			members[k] = role
-		}
-		p.Members = members
-		for _, h := range p.KeySHA256 {
-			n.declared[strings.ToLower(h)] = p
-		}
-		n.projects[p.Slug] = p
-		n.origins.Origins = append(n.origins.Origins, p.Targets.Origins...)
+		projects[i] = &cfg.Projects[i].Project
+		n.ai[projects[i].Slug] = cfg.Projects[i].AI
 	}
-	gh := cfg.GitHub
-	if gh.BaseURL == "" {
-		gh.BaseURL = "https://github.com"
+	if n.roster, err = roster.New(roster.Config{Projects: projects, Store: cfg.Store, Mailer: cfg.Mailer,
+		KeyRecheck: cfg.KeyRecheck, Logger: cfg.Logger, Now: cfg.Now}); err != nil {
+		return nil, err
 	}
-	if gh.APIURL == "" {
-		gh.APIURL = "https://api.github.com"
-	}
-	if gh.GraphQLURL == "" {
-		gh.GraphQLURL = strings.TrimSuffix(gh.APIURL, "/") + "/graphql"
-	}
-	n.cfg.GitHub = gh
-	n.graphql = gh.GraphQLURL
-	n.github = newGitHubLogin(gh, n.base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
-	n.login = n.github
-	if cfg.OIDC != nil {
-		if n.oidc, err = newOIDCLogin(*cfg.OIDC, n.base+protocol.OIDCCallback.Path, cfg.Client, cfg.Now); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Email != nil {
-		if n.email, err = newEmailLogin(*cfg.Email, cfg.Now, cfg.Logger); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.DevLogin {
-		n.login = newDevLogin(n)
-		n.log.Warn("dev_login is on: anyone who reaches the relay can log in as any member without a password; never use it on a reachable address")
+	base := strings.TrimSuffix(cfg.PublicURL.String(), "/")
+	n.gh = github.New(cfg.GitHub, base+protocol.GitHubCallback.Path, cfg.Client, cfg.Now)
+	if n.logins, err = login.New(login.Config{PublicURL: cfg.PublicURL, Roster: n.roster, Seal: sealer, Store: cfg.Store,
+		GitHub: n.gh, OIDC: cfg.OIDC, Email: cfg.Email, DevLogin: cfg.DevLogin, Providers: cfg.Logins,
+		StartLimit: cfg.StartLimit, Callbacks: cfg.Callbacks, AppHosts: cfg.AppHosts, Client: cfg.Client,
+		CountLogin: cfg.CountLogin, ClientIP: cfg.ClientIP, Logger: cfg.Logger, Now: cfg.Now}); err != nil {
+		return nil, err
 	}
 	if err := n.setUpApps(); err != nil {
 		return nil, err
 	}
+	n.routes = n.routeTable()
 	return n, nil
 }
 
-// ServeHTTP routes a call to its endpoint (package protocol's table).
-func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// What the request says of its client counts only if its key does
-	// (client.go); nothing after this reads the header.
-	r = withClientClaim(r)
-	switch ep := protocol.Lookup(r.URL.Path); ep {
-	case protocol.Project:
-		n.only(w, r, ep, n.serveProject)
-	case protocol.GitHubExchange:
-		n.only(w, r, ep, n.serveGitHubExchange)
-	case protocol.GitHubStart:
-		n.only(w, r, ep, n.serveStart)
-	case protocol.GitHubCallback:
-		n.only(w, r, ep, n.serveGitHubCallback)
-	case protocol.DevLogin:
-		n.serveDevLogin(w, r)
-	case protocol.ExchangeToken:
-		n.only(w, r, ep, n.serveExchangeToken)
-	case protocol.RefreshToken:
-		n.only(w, r, ep, n.serveRefresh)
-	case protocol.Parser:
-		n.serveParser(w, r)
-	case protocol.Media:
-		n.serveMedia(w, r)
-	case protocol.ValidateGitHubUser:
-		n.only(w, r, ep, n.serveValidateGitHubUser)
-	case protocol.GoogleExchange:
-		n.only(w, r, ep, n.serveGoogleExchange)
-	case protocol.OIDCStart:
-		n.only(w, r, ep, n.serveOIDCStart)
-	case protocol.OIDCCallback:
-		n.only(w, r, ep, n.serveOIDCCallback)
-	case protocol.RequestMagicLink:
-		n.only(w, r, ep, n.serveRequestMagicLink)
-	case protocol.EmailVerify:
-		n.only(w, r, ep, n.serveEmailVerify)
-	case protocol.EmailConfirm:
-		n.only(w, r, ep, n.serveEmailConfirm)
-	case protocol.Generate:
-		n.only(w, r, ep, n.serveGenerate)
-	case protocol.Scan:
-		n.only(w, r, ep, n.serveScan)
-	case protocol.Pages:
-		n.servePages(w, r)
-	default:
-		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
-	}
-}
-
-// only calls h for a call with ep's method, and answers 405 otherwise.
-func (n *Native) only(w http.ResponseWriter, r *http.Request, ep *protocol.Endpoint, h http.HandlerFunc) {
-	if r.Method != ep.Method {
-		w.Header().Set("Allow", ep.Method)
-		protocol.WriteError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed)
-		return
-	}
-	h(w, r)
-}
-
-// authProject checks the key of a keyed call and answers 401 when it fails.
-func (n *Native) authProject(w http.ResponseWriter, r *http.Request, message string) *Project {
-	key, ok := bearer(r)
-	if ok {
-		p, err := n.projectForKey(r.Context(), key)
-		if err == nil {
-			trustClientClaim(r)
-			return p
-		}
-		if !errors.Is(err, relay.ErrMalformedKey) {
-			n.log.Error("reading key records", zap.Error(err))
-			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
-			return nil
-		}
-	}
-	protocol.WriteError(w, http.StatusUnauthorized, message)
-	return nil
-}
-
-// bearer returns the single Bearer credential of r.
-func bearer(r *http.Request) (string, bool) {
-	vals := r.Header.Values("Authorization")
-	if len(vals) != 1 {
-		return "", false
-	}
-	return relay.BearerToken(vals[0])
-}
-
 // serveProject answers the key check.
-func (n *Native) serveProject(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
-	if p == nil {
+func (n *Native) serveProject(w http.ResponseWriter, r *http.Request, p *roster.Project) {
+	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(r.Context(), p))
+}
+
+// projectBody is the key check's answer for p: the fields the stock client
+// reads, and this plugin's extension for guards (callback_origins, every
+// origin the relay accepts callbacks for, and plan; the stock client
+// ignores both, docs/protocol-extensions.md). It is encoded again only
+// when p's callback origins change, which this instance sees within
+// roster.OriginsTTL of a change on any instance: a guard that refreshes
+// its verdict learns the change within its cache_ttl after that.
+func (n *Native) projectBody(ctx context.Context, p *roster.Project) []byte {
+	origins := n.roster.Targets(ctx, p).Origins
+	if c, ok := n.bodies.Load(p); ok {
+		if r := c.(*projectReply); slices.Equal(r.origins, origins) {
+			return r.body
+		}
+	}
+	names := make([]string, len(origins))
+	for i, o := range origins {
+		names[i] = o.String()
+	}
+	plan := "free"
+	if p.Pro {
+		plan = "pro"
+	}
+	b, _ := json.Marshal(map[string]any{
+		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
+		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
+		"callback_origins": names, "plan": plan,
+	})
+	b = append(b, '\n') // as protocol.WriteJSON's encoder ends it
+	n.bodies.Store(p, &projectReply{origins: origins, body: b})
+	return b
+}
+
+// projectReply is a key check's answer and the callback origins it names.
+type projectReply struct {
+	origins []validate.Origin
+	body    []byte
+}
+
+// Roster is the relay's projects, their keys, members, invitations and
+// callback origins, for the admin API and the relay's pages.
+func (n *Native) Roster() *roster.Roster { return n.roster }
+
+// Projects returns the slugs of the projects the relay serves.
+func (n *Native) Projects() []string { return n.roster.Projects() }
+
+// Logins are the relay's login providers, for the relay's pages.
+func (n *Native) Logins() *login.Logins { return n.logins }
+
+// CompleteVerifiedLogin ends the login of a person whose e-mail address a
+// provider has verified and returns the exchange token for callback
+// (login.Logins.CompleteVerified).
+func (n *Native) CompleteVerifiedLogin(ctx context.Context, project, callback, email, name string) (string, error) {
+	return n.logins.CompleteVerified(ctx, project, callback, email, name)
+}
+
+// SetPages serves h at the pages' routes (package relay/pages, which
+// needs the relay built first, hence not a NativeConfig field).
+func (n *Native) SetPages(h http.Handler) { n.pages.Store(&h) }
+
+// servePages answers the pages' routes, 404 when none are set.
+func (n *Native) servePages(w http.ResponseWriter, r *http.Request) {
+	if h := n.pages.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
 		return
 	}
-	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(r.Context(), p))
+	protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -33,13 +35,15 @@ const (
 // nativeEnv is two native relay instances sharing one file store and one
 // secret, in front of a fake GitHub.
 type nativeEnv struct {
-	gh     *fakegithub.Server
-	relays [2]*Native
-	urls   [2]string
-	mem    *relay.MemoryCallbacks
-	key    string
-	now    atomic.Int64 // unix nanos; the relays' clock
-	client *http.Client
+	gh       *fakegithub.Server
+	relays   [2]*Native
+	urls     [2]string
+	cfgs     [2]NativeConfig  // as the relays were built from
+	handlers [2]*atomic.Value // serve urls[i]; rebuild swaps them
+	mem      *relay.MemoryCallbacks
+	key      string
+	now      atomic.Int64 // unix nanos; the relays' clock
+	client   *http.Client
 }
 
 func nativeProject() Project {
@@ -47,11 +51,11 @@ func nativeProject() Project {
 	if err != nil {
 		panic(err)
 	}
-	return Project{
+	return Project{Project: roster.Project{
 		Slug: "blog", RepoOwner: "acme", RepoSlug: "blog", Pro: true,
 		Targets: validate.Targets{Origins: []validate.Origin{o}},
 		Members: map[string]string{"ada": "owner", "bob@example.com": "editor"},
-	}
+	}}
 }
 
 func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
@@ -68,7 +72,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 	dir := t.TempDir()
 	secret := bytes.Repeat([]byte("s"), 32)
 	for i := range env.relays {
-		var handler atomic.Value
+		handler := new(atomic.Value)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			handler.Load().(http.Handler).ServeHTTP(w, r)
 		}))
@@ -77,7 +81,7 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 		cfg := NativeConfig{
 			PublicURL: pub,
 			Projects:  []Project{nativeProject()},
-			GitHub: GitHubApp{ClientID: "relay-client", ClientSecret: "relay-secret",
+			GitHub: github.OAuthApp{ClientID: "relay-client", ClientSecret: "relay-secret",
 				BaseURL: env.gh.URL(), APIURL: env.gh.APIURL(), GraphQLURL: env.gh.GraphQLURL()},
 			Store:     store.NewStorage(&certmagic.FileStorage{Path: dir}, "outstatic"),
 			Secret:    secret,
@@ -93,9 +97,9 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 			t.Fatal(err)
 		}
 		handler.Store(http.Handler(n))
-		env.relays[i], env.urls[i] = n, srv.URL
+		env.relays[i], env.urls[i], env.cfgs[i], env.handlers[i] = n, srv.URL, cfg, handler
 	}
-	key, _, err := env.relays[0].CreateKey(context.Background(), "blog", false)
+	key, _, err := env.relays[0].Roster().CreateKey(context.Background(), "blog", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +109,23 @@ func newNativeEnv(t *testing.T, edit func(i int, c *NativeConfig)) *nativeEnv {
 }
 
 func (e *nativeEnv) advance(d time.Duration) { e.now.Add(int64(d)) }
+
+// rebuild makes relay i anew from its configuration, edited by edit if
+// not nil, at the same URL and on the same store: a relay that has
+// forgotten everything it kept in memory (an issuer it discovered, say).
+func (e *nativeEnv) rebuild(t *testing.T, i int, edit func(*NativeConfig)) {
+	t.Helper()
+	cfg := e.cfgs[i]
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := NewNative(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.handlers[i].Store(http.Handler(n))
+	e.relays[i] = n
+}
 
 // call makes a JSON call to relay i and decodes the answer.
 func (e *nativeEnv) call(t *testing.T, i int, method, path, auth string, body any) (int, map[string]any, http.Header) {
@@ -393,14 +414,21 @@ func TestNativeConcurrentRedemptionsAcrossInstances(t *testing.T) {
 func testConcurrentRedemptions(t *testing.T, edit func(int, *NativeConfig)) {
 	env := newNativeEnv(t, edit)
 	token := tokenOf(t, env.login(t, 0))
+	ok := env.concurrentPosts(100, "/outstatic/auth/exchange-token", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
+	if ok != 1 {
+		t.Fatalf("%d of 100 concurrent redemptions succeeded, want 1", ok)
+	}
+}
+
+// concurrentPosts posts body to path n times at once, on both relays in
+// turn, and counts the 200s.
+func (e *nativeEnv) concurrentPosts(n int, path string, body any) int {
+	b, _ := json.Marshal(body)
 	var ok atomic.Int32
 	var wg sync.WaitGroup
-	for i := 0; i < 100; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			b, _ := json.Marshal(map[string]string{"exchange_token": token, "callback_url": nativeCallback})
-			res, err := http.Post(env.urls[i%2]+"/outstatic/auth/exchange-token", "application/json", bytes.NewReader(b))
+	for i := range n {
+		wg.Go(func() {
+			res, err := http.Post(e.urls[i%2]+path, "application/json", bytes.NewReader(b))
 			if err != nil {
 				return
 			}
@@ -408,12 +436,10 @@ func testConcurrentRedemptions(t *testing.T, edit func(int, *NativeConfig)) {
 			if res.StatusCode == 200 {
 				ok.Add(1)
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
-	if ok.Load() != 1 {
-		t.Fatalf("%d of 100 concurrent redemptions succeeded, want 1", ok.Load())
-	}
+	return int(ok.Load())
 }
 
 func TestNativeRotationEndsKeyAndSessions(t *testing.T) {
@@ -426,7 +452,7 @@ func testRotation(t *testing.T, edit func(int, *NativeConfig)) {
 	_, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
 	refresh := out["session"].(map[string]any)["refresh_token"].(string)
 
-	newKey, _, err := env.relays[1].CreateKey(context.Background(), "blog", true)
+	newKey, _, err := env.relays[1].Roster().CreateKey(context.Background(), "blog", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,14 +469,14 @@ func testRotation(t *testing.T, edit func(int, *NativeConfig)) {
 	if status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/refresh-token", "", map[string]string{"refresh_token": refresh}); status != 401 || out["error"] != "session-revoked" {
 		t.Fatalf("refresh after rotation: %d %v", status, out)
 	}
-	if err := env.relays[0].RevokeKey(context.Background(), "blog"); err != nil {
+	if err := env.relays[0].Roster().RevokeKey(context.Background(), "blog"); err != nil {
 		t.Fatal(err)
 	}
 	env.advance(time.Second)
 	if status, _, _ := env.call(t, 1, "GET", "/outstatic/project", newKey, nil); status != 401 {
 		t.Fatal("revoked key still works")
 	}
-	if _, _, err := env.relays[0].CreateKey(context.Background(), "nope", false); err != ErrUnknownProject {
+	if _, _, err := env.relays[0].Roster().CreateKey(context.Background(), "nope", false); err != roster.ErrUnknownProject {
 		t.Fatalf("unknown project: %v", err)
 	}
 }
@@ -539,32 +565,6 @@ func TestNativeTamperedTokens(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 401 {
 		t.Errorf("parser with an expired token: %d", res.StatusCode)
-	}
-}
-
-func TestAdaptCreateBranch(t *testing.T) {
-	const q = `mutation CreateBranch($repositoryId: ID!, $name: String!, $oid: GitObjectID!) { createRef(input: {repositoryId: $repositoryId, name: $name, oid: $oid}) { ref { name } } }`
-	in, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{
-		"repositoryId": "R_1", "branchName": "refs/heads/draft", "oid": "abc", "owner": "acme", "name": "blog"}})
-	var out struct {
-		Variables map[string]any `json:"variables"`
-	}
-	if err := json.Unmarshal(adaptCreateBranch(in), &out); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{"repositoryId": "R_1", "name": "refs/heads/draft", "oid": "abc"}
-	if len(out.Variables) != len(want) || out.Variables["name"] != want["name"] || out.Variables["repositoryId"] != "R_1" {
-		t.Fatalf("variables %v, want %v", out.Variables, want)
-	}
-	// a GitHub-session CreateBranch and other operations pass untouched
-	for _, body := range []string{
-		`{"query":"` + strings.ReplaceAll(q, `"`, `\"`) + `","variables":{"repositoryId":"R_1","name":"refs/heads/x","oid":"abc"}}`,
-		`{"query":"query GetRepoInfo { repository(owner: \"a\", name: \"b\") { id } }","variables":{"branchName":"refs/heads/x"}}`,
-		`not json`,
-	} {
-		if got := string(adaptCreateBranch([]byte(body))); got != body {
-			t.Errorf("changed %s into %s", body, got)
-		}
 	}
 }
 
@@ -685,8 +685,8 @@ func TestNativeMembersAnyCase(t *testing.T) {
 		}
 	}
 	if _, err := NewNative(NativeConfig{PublicURL: &url.URL{Scheme: "https", Host: "r.example"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
-		GitHub: GitHubApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32),
-		Projects: []Project{{Slug: "x", Members: map[string]string{"Ada": "owner", "ada": "author"}}}}); err == nil {
+		GitHub: github.OAuthApp{ClientID: "a", ClientSecret: "b"}, Secret: bytes.Repeat([]byte("s"), 32),
+		Projects: []Project{{Project: roster.Project{Slug: "x", Members: map[string]string{"Ada": "owner", "ada": "author"}}}}}); err == nil {
 		t.Error("one login with two roles was accepted")
 	}
 }

@@ -8,8 +8,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/ghapp"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // Repository access. The parser (#11) and media (#10) reach the project's
@@ -19,18 +20,6 @@ import (
 // e-mail logins carry no GitHub token), else none, which is refused
 // 403 no-repository-access: not GitHub's 401 Bad credentials, on which the
 // dashboard would refresh in a loop.
-
-// RepoApp is the GitHub App the relay acts as for sessions without a
-// GitHub token.
-type RepoApp struct {
-	// AppID is the App's numeric id.
-	AppID int64
-	// PrivateKey is the App's private key, PEM.
-	PrivateKey []byte
-	// InstallationID is the installation to act as; 0: found from each
-	// project's repository.
-	InstallationID int64
-}
 
 // CodeNoRepositoryAccess answers a session that has no way to the
 // repository; the protocol's code, named here too for the package's callers.
@@ -45,10 +34,10 @@ func (n *Native) setUpApps() error {
 	if app == nil {
 		return nil
 	}
-	n.apps = map[string]*ghapp.TokenSource{}
-	for slug, p := range n.projects {
-		ts, err := ghapp.New(ghapp.Config{AppID: app.AppID, PrivateKey: app.PrivateKey, InstallationID: app.InstallationID,
-			Owner: p.RepoOwner, Repo: p.RepoSlug, APIURL: n.cfg.GitHub.APIURL, HTTPClient: n.cfg.Client, Now: n.cfg.Now})
+	n.apps = map[string]*github.TokenSource{}
+	for _, slug := range n.roster.Projects() {
+		p := n.roster.Project(slug)
+		ts, err := n.gh.Installation(*app, p.RepoOwner, p.RepoSlug)
 		if err != nil {
 			return fmt.Errorf("project %q: %v", slug, err)
 		}
@@ -63,7 +52,7 @@ func (n *Native) setUpApps() error {
 }
 
 // appToken is p's installation token.
-func (n *Native) appToken(ctx context.Context, p *Project) (string, error) {
+func (n *Native) appToken(ctx context.Context, p *roster.Project) (string, error) {
 	ts := n.apps[p.Slug]
 	if ts == nil {
 		return "", errNoRepositoryAccess
@@ -73,12 +62,12 @@ func (n *Native) appToken(ctx context.Context, p *Project) (string, error) {
 }
 
 // repositoryToken sets c.token to the GitHub token for this call.
-func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Project) error {
-	if c.GitHub != "" {
+func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roster.Project) error {
+	if c.Credential.Token != "" {
 		if err := n.freshGitHub(ctx, c); err != nil {
 			return err
 		}
-		c.token, c.viaApp = c.GitHub, false
+		c.token, c.viaApp = c.Credential.Token, false
 		return nil
 	}
 	if n.apps[p.Slug] == nil {
@@ -86,8 +75,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Proje
 	}
 	tok, err := n.appToken(ctx, p)
 	if err != nil {
-		var ae *ghapp.APIError
-		if errors.As(err, &ae) && ae.Status < 500 {
+		if github.Refused(err) {
 			// Not installed on the repository, or the App's key refused.
 			n.log.Warn("the github app has no access to the project's repository", zap.String("project", p.Slug), zap.Error(err))
 			return errNoRepositoryAccess
@@ -100,7 +88,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *Proje
 
 // dropAppToken forgets p's installation token after GitHub refused it, so
 // the next call mints another.
-func (n *Native) dropAppToken(c *sessionClaims, p *Project) {
+func (n *Native) dropAppToken(c *sessionClaims, p *roster.Project) {
 	if ts := n.apps[p.Slug]; c.viaApp && ts != nil {
 		ts.Invalidate()
 	}

@@ -2,18 +2,15 @@ package native
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/scan"
 )
 
@@ -43,11 +40,7 @@ type scanRequest struct {
 
 // serveScan answers the content scan with a scan.Result, errors as
 // {message} (PROTOCOL.md §8).
-func (n *Native) serveScan(w http.ResponseWriter, r *http.Request) {
-	p := n.authProject(w, r, protocol.CodeInvalidAPIKey)
-	if p == nil {
-		return
-	}
+func (n *Native) serveScan(w http.ResponseWriter, r *http.Request, p *roster.Project) {
 	var req scanRequest
 	if err := protocol.ReadJSON(r.Body, &req); err != nil {
 		scanError(w, http.StatusBadRequest, "the body must be JSON {projectId, branch}")
@@ -76,18 +69,20 @@ func (n *Native) serveScan(w http.ResponseWriter, r *http.Request) {
 		scanError(w, http.StatusBadGateway, "the relay could not get access to the repository")
 		return
 	}
-	gh := repoReader{n: n, p: p, token: token, ref: req.Branch}
-	files, truncated, err := gh.tree(ctx)
+	files, truncated, err := n.gh.Tree(ctx, token, p.RepoOwner, p.RepoSlug, req.Branch, scanMaxTree)
 	if err != nil {
 		n.log.Error("scan: listing the repository", zap.String("project", p.Slug), zap.Error(err))
 		status, msg := http.StatusBadGateway, "GitHub did not list the repository"
-		if errors.Is(err, errNoBranch) {
+		if errors.Is(err, github.ErrNotFound) {
 			status, msg = http.StatusNotFound, "no branch "+req.Branch+" in the repository"
 		}
 		scanError(w, status, msg)
 		return
 	}
-	res, err := scan.Scan(ctx, scan.NewPathTree(files, gh.read), scan.Options{Root: p.MonorepoPath})
+	read := func(ctx context.Context, path string) ([]byte, error) {
+		return n.gh.File(ctx, token, p.RepoOwner, p.RepoSlug, req.Branch, path, scanFileLimit)
+	}
+	res, err := scan.Scan(ctx, scan.NewPathTree(files, read), scan.Options{Root: p.MonorepoPath})
 	if err != nil {
 		n.log.Error("scan failed", zap.String("project", p.Slug), zap.Error(err))
 		scanError(w, http.StatusBadGateway, "the content scan failed")
@@ -104,85 +99,4 @@ func (n *Native) serveScan(w http.ResponseWriter, r *http.Request) {
 // scanError answers {message}, the shape the dashboard reads for a scan.
 func scanError(w http.ResponseWriter, status int, message string) {
 	protocol.WriteJSON(w, status, map[string]string{"message": message})
-}
-
-// errNoBranch is GitHub's 404 for the tree of a branch.
-var errNoBranch = errors.New("no such branch")
-
-// repoReader reads a project's repository at ref through GitHub's REST API.
-type repoReader struct {
-	n     *Native
-	p     *Project
-	token string
-	ref   string
-}
-
-// get calls GitHub's REST API at path below the repository.
-func (g repoReader) get(ctx context.Context, path, accept string) (*http.Response, error) {
-	u := strings.TrimSuffix(g.n.cfg.GitHub.APIURL, "/") + "/repos/" + url.PathEscape(g.p.RepoOwner) + "/" +
-		url.PathEscape(g.p.RepoSlug) + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+g.token)
-	req.Header.Set("Accept", accept)
-	req.Header.Set("User-Agent", "caddy-outstatic")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	return g.n.cfg.Client.Do(req)
-}
-
-// tree lists every file of the repository at ref, with its size, in one
-// call (GET /git/trees/{ref}?recursive=1).
-func (g repoReader) tree(ctx context.Context) (files map[string]int64, truncated bool, err error) {
-	res, err := g.get(ctx, "/git/trees/"+url.PathEscape(g.ref)+"?recursive=1", "application/vnd.github+json")
-	if err != nil {
-		return nil, false, err
-	}
-	defer res.Body.Close()
-	switch {
-	case res.StatusCode == http.StatusNotFound:
-		return nil, false, errNoBranch
-	case res.StatusCode != http.StatusOK:
-		return nil, false, fmt.Errorf("github trees: status %d", res.StatusCode)
-	}
-	var body struct {
-		Tree []struct {
-			Path string `json:"path"`
-			Type string `json:"type"`
-			Size int64  `json:"size"`
-		} `json:"tree"`
-		Truncated bool `json:"truncated"`
-	}
-	if err := json.NewDecoder(io.LimitReader(res.Body, scanMaxTree)).Decode(&body); err != nil {
-		return nil, false, fmt.Errorf("github trees: %v", err)
-	}
-	files = make(map[string]int64, len(body.Tree))
-	for _, e := range body.Tree {
-		if e.Type == "blob" {
-			files[e.Path] = e.Size
-		}
-	}
-	return files, body.Truncated, nil
-}
-
-// read fetches one file's bytes at ref (the contents API, raw).
-func (g repoReader) read(ctx context.Context, p string) ([]byte, error) {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	res, err := g.get(ctx, "/contents/"+strings.Join(segs, "/")+"?ref="+url.QueryEscape(g.ref), "application/vnd.github.raw")
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("github contents %s: status %d", p, res.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(res.Body, scanFileLimit+1))
-	if err == nil && len(b) > scanFileLimit {
-		err = fmt.Errorf("github contents %s: over %d bytes", p, scanFileLimit)
-	}
-	return b, err
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/scan"
 )
 
@@ -18,7 +19,7 @@ func TestNativeScan(t *testing.T) {
 	var tokenErr error
 	env := newNativeEnv(t, func(i int, c *NativeConfig) {
 		if i == 0 {
-			c.RepoToken = func(_ context.Context, p *Project) (string, error) {
+			c.RepoToken = func(_ context.Context, p *roster.Project) (string, error) {
 				if p.Slug != "blog" {
 					t.Errorf("token asked for %q", p.Slug)
 				}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
-	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 )
 
 // Sessions. The access and refresh tokens are sealed claims: any instance
@@ -37,7 +39,7 @@ type sessionClaims struct {
 	ID string `json:"i,omitempty"`
 	// End is the family's refresh expiry, Unix seconds.
 	End int64 `json:"x"`
-	member
+	login.Member
 	// token is the GitHub token of this call (repoaccess.go), viaApp
 	// whether it is the App's; neither is sealed.
 	token  string
@@ -52,37 +54,27 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		Callback string `json:"callback_url"`
 	}
 	if err := protocol.ReadJSON(r.Body, &in); err != nil || in.Token == "" {
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
 		return
 	}
-	data, err := n.cfg.Store.Take(r.Context(), exchangeName(in.Token))
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			n.log.Error("taking an exchange token", zap.Error(err))
-			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
-			return
-		}
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+	x, p, err := n.logins.TakeExchange(r.Context(), in.Token)
+	switch {
+	case errors.Is(err, login.ErrNoExchange):
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
 		return
-	}
-	var x exchangePayload
-	if err := n.seal.open(purposeToken, string(data), &x); err != nil {
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
-		return
-	}
-	p := n.projects[x.Project]
-	if p == nil {
-		protocol.WriteError(w, http.StatusBadRequest, "invalid-exchange-token")
+	case err != nil:
+		n.log.Error("taking an exchange token", zap.Error(err))
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
 	// The stock site names its own listen address; the guard that saw the
 	// token arrive recorded the public callback. A token that never passed
 	// a guard must come with its exact callback.
 	callback := in.Callback
-	if recorded, ok := n.callbacks().Take(in.Token); ok {
+	if recorded, ok := n.cfg.Callbacks.Take(in.Token); ok {
 		callback = recorded
 	}
-	t, err := n.targets(r.Context(), p).Check(callback)
+	t, err := n.roster.Targets(r.Context(), p).Check(callback)
 	if err != nil || t.URL != x.Callback {
 		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
@@ -90,7 +82,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The role as it is now: the permissions the site keeps until the
 	// next login.
-	x.Role, err = n.roleIn(r.Context(), p, x.member)
+	x.Role, err = n.roster.RoleOf(r.Context(), p, x.Login, x.Emails)
 	if err != nil {
 		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
@@ -100,14 +92,14 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
 		return
 	}
-	gen, err := n.keyGeneration(r.Context(), p)
+	gen, err := n.roster.KeyGeneration(r.Context(), p)
 	if err != nil {
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
 	// The site keeps the name and avatar; the session need not carry them.
 	c := sessionClaims{Project: p.Slug, KeyGen: gen, Family: newSessionID(),
-		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), member: x.member}
+		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), Member: x.Member}
 	c.Name, c.Avatar = "", ""
 	session, err := n.issueSession(c)
 	if err != nil {
@@ -117,12 +109,12 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	reply := map[string]any{
 		"user": map[string]any{
 			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
-			"permissions": rolePermissions[x.Role],
+			"permissions": protocol.Permissions(x.Role),
 		},
 		"session": session,
 	}
 	if x.ReturnURL != "" {
-		reply["return_url"] = siteReturnURL(x.ReturnURL, in.Callback)
+		reply["return_url"] = relay.SiteReturnURL(x.ReturnURL, in.Callback)
 	}
 	protocol.WriteJSON(w, http.StatusOK, reply)
 }
@@ -132,12 +124,12 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
 	left := time.Unix(c.End, 0).Sub(n.cfg.Now())
 	c.ID = ""
-	access, accessExp, err := n.seal.seal(purposeAccess, c, min(n.cfg.SessionTTL, left))
+	access, accessExp, err := n.seal.Seal(seal.Access, c, min(n.cfg.SessionTTL, left))
 	if err != nil {
 		return nil, err
 	}
 	c.ID = newSessionID()
-	refresh, refreshExp, err := n.seal.seal(purposeRefresh, c, left)
+	refresh, refreshExp, err := n.seal.Seal(seal.Refresh, c, left)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +161,8 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		Token string `json:"refresh_token"`
 	}
 	var c sessionClaims
-	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.open(purposeRefresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
-		protocol.WriteError(w, http.StatusUnauthorized, "Refresh token is expired")
+	if err := protocol.ReadJSON(r.Body, &in); err != nil || n.seal.Open(seal.Refresh, in.Token, &c) != nil || c.Family == "" || c.ID == "" {
+		protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeSiteRefreshExpired)
 		return
 	}
 	// GitHub's token first: a renewal that fails (GitHub down) leaves the
@@ -193,7 +185,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	session, err := n.issueSession(c)
 	if err != nil {
-		protocol.WriteError(w, http.StatusInternalServerError, "Token refresh failed")
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteTokenRefreshFailed)
 		return
 	}
 	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
@@ -203,22 +195,22 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 // Why a session is refused; each error's text is #7's error code.
 var (
 	errNotMember   = errors.New(protocol.CodeNotCollaborator)
-	errKeyRotated  = errors.New("session-revoked")
-	errUnavailable = errors.New(protocol.CodeServiceUnavailable)
+	errKeyRotated  = errors.New(protocol.CodeSessionRevoked)
+	errUnavailable = roster.ErrUnavailable
 	// errFamilyEnded: a spent refresh token came back after the grace.
-	errFamilyEnded = errors.New("session-revoked")
+	errFamilyEnded = errors.New(protocol.CodeSessionRevoked)
 	// errGitHubEnded: GitHub no longer renews the user's token.
-	errGitHubEnded = errors.New("github-token-expired")
+	errGitHubEnded = errors.New(protocol.CodeGitHubTokenExpired)
 )
 
 // stillValid re-checks a session's member, key and family; it updates the
 // role.
-func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, error) {
-	p := n.projects[c.Project]
+func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*roster.Project, error) {
+	p := n.roster.Project(c.Project)
 	if p == nil {
 		return nil, errNotMember
 	}
-	role, err := n.roleIn(ctx, p, c.member)
+	role, err := n.roster.RoleOf(ctx, p, c.Login, c.Emails)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +218,7 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 		return nil, errNotMember
 	}
 	c.Role = role
-	gen, err := n.keyGeneration(ctx, p)
+	gen, err := n.roster.KeyGeneration(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
@@ -248,14 +240,14 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*Project, er
 // only a header naming another project is refused. On success c.GitHub is
 // a GitHub token that has not expired (renewed if need be), and c.token
 // the token for the call (repoaccess.go).
-func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *Project, bool) {
+func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionClaims, *roster.Project, bool) {
 	var c sessionClaims
 	token, ok := bearer(r)
 	if !ok {
 		n.refuseSession(w, r, "no bearer token")
 		return nil, nil, false
 	}
-	if err := n.seal.open(purposeAccess, token, &c); err != nil || c.Family == "" {
+	if err := n.seal.Open(seal.Access, token, &c); err != nil || c.Family == "" {
 		n.refuseSession(w, r, "access token expired or invalid")
 		return nil, nil, false
 	}
@@ -265,11 +257,11 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 	}
 	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
 		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
-		protocol.WriteError(w, http.StatusForbidden, "project-mismatch")
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeProjectMismatch)
 		return nil, nil, false
 	}
 	// A browser on another project's site may not use this session.
-	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, n.targets(r.Context(), p)) == "" {
+	if r.Header.Get("Origin") != "" && relay.AllowedOrigin(r, n.roster.Targets(r.Context(), p)) == "" {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOrigin)
 		return nil, nil, false
 	}
@@ -315,16 +307,3 @@ func writeBadCredentials(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
 }
-
-// callbacks is the configured memory, or one that knows nothing.
-func (n *Native) callbacks() relay.CallbackMemory {
-	if n.cfg.Callbacks != nil {
-		return n.cfg.Callbacks
-	}
-	return noCallbacks{}
-}
-
-type noCallbacks struct{}
-
-func (noCallbacks) Remember(string, string) bool { return true }
-func (noCallbacks) Take(string) (string, bool)   { return "", false }

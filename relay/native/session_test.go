@@ -1,7 +1,6 @@
 package native
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -41,9 +41,16 @@ func (e *nativeEnv) refresh(t *testing.T, i int, refresh string) (int, map[strin
 // parser runs the dashboard's first query through relay i with access.
 func (e *nativeEnv) parser(t *testing.T, i int, access string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.urls[i]+"/github/parser", strings.NewReader(`{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`))
+	return e.parserWith(t, i, access, `{"query":"query GetRepoInfo { repository(owner: \"acme\", name: \"blog\") { id } }"}`)
+}
+
+// parserWith sends body to relay i's parser with access, for blog.
+func (e *nativeEnv) parserWith(t *testing.T, i int, access, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.urls[i]+"/github/parser", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+access)
 	req.Header.Set("X-Project-Id", "blog")
+	req.Header.Set("Content-Type", "application/json")
 	res, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -62,10 +69,10 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) { c.Projects[0].KeySHA256 = []string{hash} })
 	ctx := context.Background()
 	// no stored key: the declared key's sessions
-	if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+	if err := env.relays[0].Roster().RevokeKey(ctx, "blog"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.cfgStore(0).Delete(ctx, keyRecordName("blog")); err != nil {
+	if err := env.cfgStore(0).Delete(ctx, roster.KeyRecordName("blog")); err != nil {
 		t.Fatal(err)
 	}
 	env.key = declared
@@ -74,10 +81,10 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 		t.Fatalf("declared-key session: %d %s", status, body)
 	}
 	// a stored key ends them; revoking it must not revive them
-	if _, _, err := env.relays[1].CreateKey(ctx, "blog", false); err != nil {
+	if _, _, err := env.relays[1].Roster().CreateKey(ctx, "blog", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.relays[0].RevokeKey(ctx, "blog"); err != nil {
+	if err := env.relays[0].Roster().RevokeKey(ctx, "blog"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range env.relays {
@@ -97,19 +104,19 @@ func TestNativeKeyGenerationsMoveForward(t *testing.T) {
 		t.Fatalf("session after revoke: %d %s", status, body)
 	}
 	// a second revoke is a new generation too; create works over the tombstone
-	if err := env.relays[1].RevokeKey(ctx, "blog"); err != nil {
+	if err := env.relays[1].Roster().RevokeKey(ctx, "blog"); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := env.parser(t, 0, str(after, "access_token")); status != 401 {
 		t.Errorf("a session survived a revoke: %d", status)
 	}
-	if keys, err := env.relays[0].ListKeys(ctx); err != nil || len(keys) != 0 {
+	if keys, err := env.relays[0].Roster().ListKeys(ctx); err != nil || len(keys) != 0 {
 		t.Fatalf("list after revoke: %v %v", keys, err)
 	}
-	if _, _, err := env.relays[0].CreateKey(ctx, "blog", false); err != nil {
+	if _, _, err := env.relays[0].Roster().CreateKey(ctx, "blog", false); err != nil {
 		t.Fatalf("create over a tombstone: %v", err)
 	}
-	if _, _, err := env.relays[1].CreateKey(ctx, "blog", false); err != ErrKeyExists {
+	if _, _, err := env.relays[1].Roster().CreateKey(ctx, "blog", false); err != roster.ErrKeyExists {
 		t.Fatalf("create over a key: %v", err)
 	}
 }
@@ -148,14 +155,14 @@ func TestNativeUnknownKeysCostOneRead(t *testing.T) {
 		t.Fatalf("%d store reads for 40 unknown keys over 21 projects, want 40", reads)
 	}
 	// made on one instance, good on the other at once
-	made, _, err := env.relays[1].CreateKey(ctx, "sitec", false)
+	made, _, err := env.relays[1].Roster().CreateKey(ctx, "sitec", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if status, out, _ := env.call(t, 0, "GET", "/outstatic/project", made, nil); status != 200 || out["project_slug"] != "sitec" {
 		t.Fatalf("a key made on the other instance: %d %v", status, out)
 	}
-	rotated, _, err := env.relays[0].CreateKey(ctx, "sitec", true)
+	rotated, _, err := env.relays[0].Roster().CreateKey(ctx, "sitec", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +174,7 @@ func TestNativeUnknownKeysCostOneRead(t *testing.T) {
 			t.Errorf("instance %d: the new key: %d", i, status)
 		}
 	}
-	if err := env.relays[1].RevokeKey(ctx, "sitec"); err != nil {
+	if err := env.relays[1].Roster().RevokeKey(ctx, "sitec"); err != nil {
 		t.Fatal(err)
 	}
 	env.advance(time.Second) // instance 0 trusts its key memory that long
@@ -181,7 +188,7 @@ func TestNativeKeyStoredBeforeHashRecords(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	key, hash, prefix, _ := relay.NewKey()
 	data, _ := json.Marshal(map[string]any{"hash": hash, "prefix": prefix, "created": time.Now()})
-	if err := env.cfgStore(0).Put(context.Background(), keyRecordName("blog"), data, 0); err != nil {
+	if err := env.cfgStore(0).Put(context.Background(), roster.KeyRecordName("blog"), data, 0); err != nil {
 		t.Fatal(err)
 	}
 	for i := range env.relays {
@@ -277,26 +284,8 @@ func testRefreshRotation(t *testing.T, edit func(int, *NativeConfig)) {
 func TestNativeConcurrentRefreshes(t *testing.T) {
 	env := newNativeEnv(t, nil)
 	s := env.sessionOn(t, 0)
-	var wg sync.WaitGroup
-	var ok atomic.Int32
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			b, _ := json.Marshal(map[string]string{"refresh_token": str(s, "refresh_token")})
-			res, err := http.Post(env.urls[i%2]+"/outstatic/auth/refresh-token", "application/json", bytes.NewReader(b))
-			if err != nil {
-				return
-			}
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				ok.Add(1)
-			}
-		}(i)
-	}
-	wg.Wait()
-	if ok.Load() != 8 {
-		t.Fatalf("%d of 8 concurrent refreshes succeeded", ok.Load())
+	if ok := env.concurrentPosts(8, "/outstatic/auth/refresh-token", map[string]string{"refresh_token": str(s, "refresh_token")}); ok != 8 {
+		t.Fatalf("%d of 8 concurrent refreshes succeeded", ok)
 	}
 }
 

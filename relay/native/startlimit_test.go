@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
 // TestNativeStartLimit: past its burst one client IP gets 429 with a
@@ -13,7 +15,7 @@ import (
 func TestNativeStartLimit(t *testing.T) {
 	ip := "192.0.2.1"
 	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
-		c.StartLimit = StartLimit{Burst: 3, Every: time.Minute}
+		c.StartLimit = login.StartLimit{Burst: 3, Every: time.Minute}
 		c.ClientIP = func(*http.Request) string { return ip }
 	})
 	_, out, _ := env.call(t, 0, "POST", "/outstatic/auth/github-exchange", env.key, map[string]string{"callback_url": nativeCallback})
@@ -44,7 +46,7 @@ func TestNativeStartLimit(t *testing.T) {
 		t.Fatalf("then again: %d", status)
 	}
 
-	off := newNativeEnv(t, func(_ int, c *NativeConfig) { c.StartLimit = StartLimit{Burst: -1} })
+	off := newNativeEnv(t, func(_ int, c *NativeConfig) { c.StartLimit = login.StartLimit{Burst: -1} })
 	_, out, _ = off.call(t, 0, "POST", "/outstatic/auth/github-exchange", off.key, map[string]string{"callback_url": nativeCallback})
 	for i := range 100 {
 		if status, _ := off.follow(t, out["url"].(string)); status != http.StatusFound {

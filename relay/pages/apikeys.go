@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The API Keys page, in the two steps of outstatic.com's: the callback
@@ -19,7 +19,7 @@ import (
 type apiKeysData struct {
 	Configured []string // callback origins from the Caddyfile, read-only
 	Stored     []string // callback origins added here, removable
-	Key        native.KeyInfo
+	Key        roster.KeyInfo
 	HasKey     bool
 	NewKey     string // the key just made, shown once
 	PublicURL  string // the site's OUTSTATIC_API_URL
@@ -33,27 +33,15 @@ func (p *Pages) serveAPIKeys(q *request) {
 	if !p.authorize(q, "projects.manage") {
 		return
 	}
-	data := apiKeysData{Errors: map[string]string{}, PublicURL: p.relay.PublicBase()}
-	status := http.StatusOK
-	if q.r.Method == http.MethodPost {
-		done, st, err := p.changeAPIKeys(q, &data)
-		if err != nil {
-			p.log.Error("pages: changing the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
-			p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
-			return
-		}
-		if done != "" {
-			http.Redirect(q.w, q.r, q.base+"/api-keys?done="+done, http.StatusSeeOther)
-			return
-		}
-		status = st
-	} else {
-		data.Done = doneTexts[q.r.URL.Query().Get("done")]
+	data := apiKeysData{Errors: map[string]string{}, PublicURL: p.signIn.PublicBase()}
+	status, ok := p.applyChange(q, "api-keys", &data.Done, func() (string, int, error) { return p.changeAPIKeys(q, &data) })
+	if !ok {
+		return
 	}
 	ctx := q.r.Context()
-	origins, err := p.relay.Origins(ctx, q.project.Slug)
+	origins, err := p.roster.Origins(ctx, q.project.Slug)
 	if err == nil {
-		data.Key, data.HasKey, err = p.relay.StoredKey(ctx, q.project.Slug)
+		data.Key, data.HasKey, err = p.roster.StoredKey(ctx, q.project.Slug)
 	}
 	if err != nil {
 		p.log.Error("pages: reading the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
@@ -76,8 +64,8 @@ func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error
 			data.Errors["origin"] = "Enter the URL of the site's dashboard, such as https://blog.example.com/outstatic."
 			return "", http.StatusBadRequest, nil
 		}
-		canon, err := p.relay.AddOrigin(ctx, slug, raw)
-		var refused *native.OriginRefused
+		canon, err := p.roster.AddOrigin(ctx, slug, raw)
+		var refused *roster.OriginRefused
 		if errors.As(err, &refused) {
 			data.Errors["origin"] = refused.Error()
 			return "", http.StatusBadRequest, nil
@@ -89,8 +77,8 @@ func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error
 		return "origin-added", 0, nil
 	case "origin-remove":
 		raw := q.r.PostFormValue("origin")
-		err := p.relay.RemoveOrigin(ctx, slug, raw)
-		if errors.Is(err, native.ErrOriginConfigured) || errors.Is(err, native.ErrOriginUnknown) {
+		err := p.roster.RemoveOrigin(ctx, slug, raw)
+		if errors.Is(err, roster.ErrOriginConfigured) || errors.Is(err, roster.ErrOriginUnknown) {
 			data.Errors["form"] = err.Error()
 			return "", http.StatusConflict, nil
 		}
@@ -100,7 +88,7 @@ func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error
 		p.log.Info("pages: callback origin removed", zap.String("project", slug), zap.String("by", by), zap.String("origin", raw))
 		return "origin-removed", 0, nil
 	case "key":
-		key, info, err := p.relay.CreateKey(ctx, slug, true)
+		key, info, err := p.roster.CreateKey(ctx, slug, true)
 		if err != nil {
 			return "", 0, err
 		}

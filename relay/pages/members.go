@@ -9,7 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // memberRow is one line of the members table.
@@ -25,12 +26,12 @@ type memberRow struct {
 
 // invitationRow is one pending invitation.
 type invitationRow struct {
-	native.Invitation
+	roster.Invitation
 	CanRevoke bool
 }
 
 // membersData is the members page's. What it offers is what the rule
-// (native.AuthorizeMemberChange) allows the signed-in user; the rule is
+// (roster.AuthorizeMemberChange) allows the signed-in user; the rule is
 // asked again, with the roles as they are then, when a form is posted.
 type membersData struct {
 	Members     []memberRow
@@ -82,21 +83,9 @@ func (p *Pages) serveMembers(q *request) {
 		return
 	}
 	data := membersData{Errors: map[string]string{}}
-	status := http.StatusOK
-	if q.r.Method == http.MethodPost {
-		done, st, err := p.changeMembers(q, &data)
-		if err != nil {
-			p.log.Error("pages: changing members", zap.String("project", q.project.Slug), zap.Error(err))
-			p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
-			return
-		}
-		if done != "" {
-			http.Redirect(q.w, q.r, q.base+"/members?done="+done, http.StatusSeeOther)
-			return
-		}
-		status = st
-	} else {
-		data.Done = doneTexts[q.r.URL.Query().Get("done")]
+	status, ok := p.applyChange(q, "members", &data.Done, func() (string, int, error) { return p.changeMembers(q, &data) })
+	if !ok {
+		return
 	}
 	if err := p.fillMembers(q, &data); err != nil {
 		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
@@ -109,8 +98,8 @@ func (p *Pages) serveMembers(q *request) {
 // fillMembers reads the members and invitations into data, with what
 // the rule lets the signed-in user do to each.
 func (p *Pages) fillMembers(q *request, data *membersData) error {
-	ctx, roles := q.r.Context(), native.Roles()
-	list, err := p.relay.Members(ctx, q.project.Slug)
+	ctx, roles := q.r.Context(), protocol.Roles()
+	list, err := p.roster.Members(ctx, q.project.Slug)
 	if err != nil {
 		return err
 	}
@@ -120,15 +109,15 @@ func (p *Pages) fillMembers(q *request, data *membersData) error {
 			owners++
 		}
 	}
-	allowed := func(c native.MemberChange) bool {
+	allowed := func(c roster.MemberChange) bool {
 		c.Owners = owners
-		return native.AuthorizeMemberChange(q.role, c) == nil
+		return roster.AuthorizeMemberChange(q.role, c) == nil
 	}
 	for _, m := range list {
 		row := memberRow{Who: m.Who, Role: m.Role, Configured: m.Source != "store"}
-		target := native.MemberChange{Who: m.Who, Role: m.Role, Configured: row.Configured}
+		target := roster.MemberChange{Who: m.Who, Role: m.Role, Configured: row.Configured}
 		for _, r := range roles {
-			target.Action, target.NewRole = native.ActionRole, r
+			target.Action, target.NewRole = roster.ActionRole, r
 			if allowed(target) {
 				row.Roles = append(row.Roles, r)
 			}
@@ -136,17 +125,17 @@ func (p *Pages) fillMembers(q *request, data *membersData) error {
 		if len(row.Roles) < 2 {
 			row.Roles = nil
 		}
-		target.Action, target.NewRole = native.ActionRemove, ""
+		target.Action, target.NewRole = roster.ActionRemove, ""
 		row.CanRemove = allowed(target)
 		data.Members = append(data.Members, row)
 	}
-	invitations, err := p.relay.Invitations(ctx, q.project.Slug)
+	invitations, err := p.roster.Invitations(ctx, q.project.Slug)
 	if err != nil {
 		return err
 	}
 	for _, inv := range invitations {
 		data.Invitations = append(data.Invitations, invitationRow{Invitation: inv,
-			CanRevoke: allowed(native.MemberChange{Action: native.ActionRevoke, Who: inv.Email, Invited: inv.Role})})
+			CanRevoke: allowed(roster.MemberChange{Action: roster.ActionRevoke, Who: inv.Email, Invited: inv.Role})})
 	}
 	slices.SortFunc(data.Members, func(a, b memberRow) int {
 		if c := slices.Index(roles, a.Role) - slices.Index(roles, b.Role); c != 0 {
@@ -155,10 +144,10 @@ func (p *Pages) fillMembers(q *request, data *membersData) error {
 		return strings.Compare(a.Who, b.Who)
 	})
 	for _, r := range roles {
-		if allowed(native.MemberChange{Action: native.ActionAdd, NewRole: r}) {
+		if allowed(roster.MemberChange{Action: roster.ActionAdd, NewRole: r}) {
 			data.AddRoles = append(data.AddRoles, r)
 		}
-		if allowed(native.MemberChange{Action: native.ActionInvite, NewRole: r}) {
+		if allowed(roster.MemberChange{Action: roster.ActionInvite, NewRole: r}) {
 			data.InviteRoles = append(data.InviteRoles, r)
 		}
 	}
@@ -172,7 +161,7 @@ func (p *Pages) fillMembers(q *request, data *membersData) error {
 // lock, with the signed-in user's role and the target's as they are then.
 func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error) {
 	ctx, slug, user := q.r.Context(), q.project.Slug, q.sess.User
-	by := native.Actor{Name: user.Login, Login: user.Login, Emails: user.Emails}
+	by := roster.Actor{Name: user.Login, Login: user.Login, Emails: user.Emails}
 	if by.Name == "" {
 		by.Name = user.Email
 	}
@@ -208,15 +197,15 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 	done := map[string]string{"add": "added", "role": "role", "remove": "removed", "invite": "invited", "revoke": "revoked"}[action]
 	switch action {
 	case "add":
-		_, err = p.relay.AddMember(ctx, slug, who, role, by)
+		_, err = p.roster.AddMember(ctx, slug, who, role, by)
 	case "role":
-		_, err = p.relay.SetRole(ctx, slug, who, role, by)
+		_, err = p.roster.SetRole(ctx, slug, who, role, by)
 	case "remove":
-		err = p.relay.RemoveMember(ctx, slug, who, by)
+		err = p.roster.RemoveMember(ctx, slug, who, by)
 	case "invite":
 		var sent bool
-		var inv native.Invitation
-		inv, _, sent, err = p.relay.Invite(ctx, slug, who, role, by)
+		var inv roster.Invitation
+		inv, _, sent, err = p.roster.Invite(ctx, slug, who, role, by)
 		if err != nil && inv.Email != "" {
 			// Recorded, not sent: the mailer failed.
 			p.log.Warn("pages: invitation not sent", zap.String("project", slug), zap.Error(err))
@@ -226,14 +215,14 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 			done = "invited-unsent"
 		}
 	case "revoke":
-		err = p.relay.RevokeInvitation(ctx, slug, who, by)
+		err = p.roster.RevokeInvitation(ctx, slug, who, by)
 	}
-	if status := native.MemberChangeStatus(err); err != nil && status != http.StatusInternalServerError {
+	if status := roster.MemberChangeStatus(err); err != nil && status != http.StatusInternalServerError {
 		// A refusal: the rule's reason, next to the field when it is
 		// about what was entered there.
 		key := "form"
-		if status == http.StatusBadRequest || errors.Is(err, native.ErrMemberExists) ||
-			errors.Is(err, native.ErrInvitationPending) || (action == "add" || action == "invite") && errors.Is(err, native.ErrConfigMember) {
+		if status == http.StatusBadRequest || errors.Is(err, roster.ErrMemberExists) ||
+			errors.Is(err, roster.ErrInvitationPending) || (action == "add" || action == "invite") && errors.Is(err, roster.ErrConfigMember) {
 			key = field
 		}
 		data.Errors[key] = err.Error()

@@ -25,7 +25,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 //go:embed templates/*.html
@@ -36,16 +37,20 @@ var staticFS embed.FS
 
 // Config configures the pages.
 type Config struct {
-	// Relay is the native relay whose projects, sign-in, keys and
-	// callback origins the pages show and change. Required.
-	Relay *native.Native
+	// SignIn is the relay's logins, which the pages sign in with.
+	// Required.
+	SignIn SignIn
+	// Roster is the relay's projects, whose members, keys and callback
+	// origins the pages show and change. Required.
+	Roster Roster
 	// Logger logs every change, without secrets; default: none.
 	Logger *zap.Logger
 }
 
 // Pages serves the relay's own pages. It is safe for concurrent use.
 type Pages struct {
-	relay  *native.Native
+	signIn SignIn
+	roster Roster
 	log    *zap.Logger
 	tmpl   map[string]*template.Template
 	static http.Handler
@@ -55,15 +60,15 @@ type Pages struct {
 
 // New builds the pages for cfg.
 func New(cfg Config) (*Pages, error) {
-	if cfg.Relay == nil {
-		return nil, errors.New("pages: a native relay is required")
+	if cfg.SignIn == nil || cfg.Roster == nil {
+		return nil, errors.New("pages: the relay's logins and roster are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	p := &Pages{relay: cfg.Relay, log: cfg.Logger, tmpl: map[string]*template.Template{},
-		secure: strings.HasPrefix(cfg.Relay.PublicBase(), "https://")}
-	p.root = pathOf(cfg.Relay.PublicBase()) + native.PagesPath
+	p := &Pages{signIn: cfg.SignIn, roster: cfg.Roster, log: cfg.Logger, tmpl: map[string]*template.Template{},
+		secure: strings.HasPrefix(cfg.SignIn.PublicBase(), "https://")}
+	p.root = pathOf(cfg.SignIn.PublicBase()) + protocol.Pages.Path
 	funcs := template.FuncMap{
 		"date":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
 		"initial": func(s string) string { r, _ := utf8.DecodeRuneInString(s); return strings.ToUpper(string(r)) },
@@ -96,7 +101,7 @@ func pathOf(abs string) string {
 type request struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	project *native.Project
+	project *roster.Project
 	base    string // the project's pages: <root><account>/<project>
 	page    string // "members", "api-keys", "signin" or "signout"
 	sess    *session
@@ -105,14 +110,14 @@ type request struct {
 
 // can reports whether the signed-in user's role grants perm.
 func (q *request) can(perm string) bool {
-	return slices.Contains(native.Permissions(q.role), perm)
+	return slices.Contains(protocol.Permissions(q.role), perm)
 }
 
 // ServeHTTP answers the pages' routes: <root>-/<file> and
 // <root><account>/<project>/<page>.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
-	path, ok := strings.CutPrefix(r.URL.Path, native.PagesPath)
+	path, ok := strings.CutPrefix(r.URL.Path, protocol.Pages.Path)
 	if !ok {
 		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 		return
@@ -136,7 +141,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 		return
 	}
-	proj := p.relay.ProjectAt(parts[0], parts[1])
+	proj := p.roster.ProjectAt(parts[0], parts[1])
 	if proj == nil {
 		p.message(w, r, http.StatusNotFound, "Not found", "This relay serves no such project.")
 		return
@@ -198,7 +203,7 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
 		return false
 	}
-	role, err := p.relay.RoleOf(q.r.Context(), q.project, q.sess.User)
+	role, err := p.roster.RoleOf(q.r.Context(), q.project, q.sess.User.Login, q.sess.User.Emails)
 	if err != nil {
 		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The members cannot be read right now. Try again.")
@@ -216,4 +221,28 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 		return false
 	}
 	return true
+}
+
+// applyChange applies the form a POST to page (members, api-keys) sends,
+// with change: a change made sends the browser back to the page to show
+// what was done (POST, redirect, GET), a refused one keeps the status
+// change gives it, and a failure is answered here. A GET shows what the
+// last change did in done. It returns the status to show the page with,
+// false when it answered itself.
+func (p *Pages) applyChange(q *request, page string, done *string, change func() (string, int, error)) (int, bool) {
+	if q.r.Method != http.MethodPost {
+		*done = doneTexts[q.r.URL.Query().Get("done")]
+		return http.StatusOK, true
+	}
+	made, status, err := change()
+	switch {
+	case err != nil:
+		p.log.Error("pages: changing "+page, zap.String("project", q.project.Slug), zap.Error(err))
+		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
+		return 0, false
+	case made != "":
+		http.Redirect(q.w, q.r, q.base+"/"+page+"?done="+made, http.StatusSeeOther)
+		return 0, false
+	}
+	return status, true
 }

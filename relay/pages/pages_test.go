@@ -17,7 +17,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -53,12 +55,12 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 	n, err := native.NewNative(native.NativeConfig{
 		PublicURL: pub,
 		Projects: []native.Project{
-			{Slug: "blog", RepoOwner: "acme", RepoSlug: "blog",
+			{Project: roster.Project{Slug: "blog", RepoOwner: "acme", RepoSlug: "blog",
 				Targets: validate.Targets{Origins: []validate.Origin{origin(t, "https://blog.example.com/outstatic")}},
-				Members: map[string]string{"ada": "owner", "bob@example.com": "editor"}},
-			{Slug: "docs", RepoOwner: "acme", RepoSlug: "docs", Members: map[string]string{"bob@example.com": "owner"}},
+				Members: map[string]string{"ada": "owner", "bob@example.com": "editor"}}},
+			{Project: roster.Project{Slug: "docs", RepoOwner: "acme", RepoSlug: "docs", Members: map[string]string{"bob@example.com": "owner"}}},
 		},
-		GitHub: native.GitHubApp{ClientID: "relay-client", ClientSecret: "relay-secret",
+		GitHub: github.OAuthApp{ClientID: "relay-client", ClientSecret: "relay-secret",
 			BaseURL: env.gh.URL(), APIURL: env.gh.APIURL(), GraphQLURL: env.gh.GraphQLURL()},
 		Store:  store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic"),
 		Secret: bytes.Repeat([]byte("s"), 32),
@@ -67,18 +69,18 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	p, err := New(Config{Relay: n, Logger: zap.New(core)})
+	p, err := New(Config{SignIn: n.Logins(), Roster: n.Roster(), Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.SetPages(p)
 	handler = n
 	env.relay, env.url, env.logs = n, srv.URL, logs
-	if env.key, _, err = n.CreateKey(context.Background(), "blog", false); err != nil {
+	if env.key, _, err = n.Roster().CreateKey(context.Background(), "blog", false); err != nil {
 		t.Fatal(err)
 	}
 	for who, role := range map[string]string{"mia": "manager", "ann": "author"} {
-		if _, err := n.AddMember(context.Background(), "blog", who, role, native.OperatorActor("test")); err != nil {
+		if _, err := n.Roster().AddMember(context.Background(), "blog", who, role, roster.OperatorActor("test")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,13 +240,13 @@ func TestSignInAndSecurityHeaders(t *testing.T) {
 // On https the cookies are Secure and __Host- prefixed.
 func TestCookiesOnHTTPS(t *testing.T) {
 	pub, _ := url.Parse("https://relay.example.com/api")
-	n, err := native.NewNative(native.NativeConfig{PublicURL: pub, Projects: []native.Project{{Slug: "blog", RepoOwner: "acme", RepoSlug: "blog"}},
-		GitHub: native.GitHubApp{ClientID: "c", ClientSecret: "s"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
+	n, err := native.NewNative(native.NativeConfig{PublicURL: pub, Projects: []native.Project{{Project: roster.Project{Slug: "blog", RepoOwner: "acme", RepoSlug: "blog"}}},
+		GitHub: github.OAuthApp{ClientID: "c", ClientSecret: "s"}, Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "o"),
 		Secret: bytes.Repeat([]byte("s"), 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Relay: n})
+	p, err := New(Config{SignIn: n.Logins(), Roster: n.Roster()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +331,7 @@ func TestMembersForms(t *testing.T) {
 	if st, _, _ := b.post(page, url.Values{"action": {"revoke"}, "email": {"cy@example.com"}}); st != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", st)
 	}
-	if inv, _ := env.relay.Invitations(context.Background(), "blog"); len(inv) != 0 {
+	if inv, _ := env.relay.Roster().Invitations(context.Background(), "blog"); len(inv) != 0 {
 		t.Fatalf("invitations left: %v", inv)
 	}
 	// Every change is logged, with who made it.
@@ -340,7 +342,7 @@ func TestMembersForms(t *testing.T) {
 
 // storedRole is who's stored role in blog, "" for none.
 func (e *pagesEnv) storedRole(t *testing.T, who string) string {
-	list, err := e.relay.Members(context.Background(), "blog")
+	list, err := e.relay.Roster().Members(context.Background(), "blog")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +471,7 @@ func TestAPIKeysPage(t *testing.T) {
 	b.signIn("ada", "ada@example.com")
 	const page = "/home/acme/blog/api-keys"
 	_, body, _ := b.do(http.MethodGet, page, nil)
-	info, _, _ := env.relay.StoredKey(context.Background(), "blog")
+	info, _, _ := env.relay.Roster().StoredKey(context.Background(), "blog")
 	if !strings.Contains(body, "https://blog.example.com/outstatic") || !strings.Contains(body, info.Prefix+"…") || strings.Contains(body, env.key) {
 		t.Fatalf("api-keys page:\n%s", body)
 	}
@@ -506,7 +508,7 @@ func TestAPIKeysPage(t *testing.T) {
 	if strings.Contains(body, newKey) {
 		t.Fatal("the key is shown twice")
 	}
-	info, _, _ = env.relay.StoredKey(context.Background(), "blog")
+	info, _, _ = env.relay.Roster().StoredKey(context.Background(), "blog")
 	if !strings.HasPrefix(newKey, info.Prefix) || !strings.Contains(body, info.Prefix+"…") {
 		t.Fatalf("prefix %q not shown", info.Prefix)
 	}
@@ -548,7 +550,7 @@ func TestRoleReadAtEveryRequest(t *testing.T) {
 	mia.signIn("mia")
 	const members = "/home/acme/blog/members"
 	token := mia.csrf(members)
-	if err := env.relay.RemoveMember(context.Background(), "blog", "mia", native.OperatorActor("test")); err != nil {
+	if err := env.relay.Roster().RemoveMember(context.Background(), "blog", "mia", roster.OperatorActor("test")); err != nil {
 		t.Fatal(err)
 	}
 	if st, body, _ := mia.do(http.MethodGet, members, nil); st != http.StatusForbidden || !strings.Contains(body, "not a member") {
@@ -569,14 +571,14 @@ func TestRoleReadAtEveryRequest(t *testing.T) {
 // offer no role change (no roles.manage).
 func TestMembersPageFollowsTheRule(t *testing.T) {
 	env := newPagesEnv(t)
-	ctx, op := context.Background(), native.OperatorActor("test")
-	if _, err := env.relay.AddMember(ctx, "blog", "olga", "owner", op); err != nil {
+	ctx, op := context.Background(), roster.OperatorActor("test")
+	if _, err := env.relay.Roster().AddMember(ctx, "blog", "olga", "owner", op); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := env.relay.Invite(ctx, "blog", "kim@example.com", "admin", op); err != nil {
+	if _, _, _, err := env.relay.Roster().Invite(ctx, "blog", "kim@example.com", "admin", op); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := env.relay.Invite(ctx, "blog", "cy@example.com", "author", op); err != nil {
+	if _, _, _, err := env.relay.Roster().Invite(ctx, "blog", "cy@example.com", "author", op); err != nil {
 		t.Fatal(err)
 	}
 	const page = "/home/acme/blog/members"

@@ -12,7 +12,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
 // The pages' own session: a cookie sealed by the relay (any instance that
@@ -29,8 +31,8 @@ const signInTTL = 10 * time.Minute
 
 // session is what the session cookie holds.
 type session struct {
-	User native.PageUser `json:"u"`
-	CSRF string          `json:"x"`
+	User login.PageUser `json:"u"`
+	CSRF string         `json:"x"`
 }
 
 // checkCSRF reports whether token is the session's CSRF token.
@@ -72,7 +74,7 @@ func (p *Pages) readSession(r *http.Request) *session {
 		return nil
 	}
 	var s session
-	if p.relay.OpenPage(raw, &s) != nil || s.User.Login == "" || s.CSRF == "" {
+	if p.signIn.OpenPage(raw, &s) != nil || s.User.Login == "" || s.CSRF == "" {
 		return nil
 	}
 	return &s
@@ -106,12 +108,12 @@ type provider struct{ Name, Title, URL string }
 
 // signInErrors are the texts for the codes a sign-in comes back with.
 var signInErrors = map[string]string{
-	"invalid-state":       "The sign-in took too long or was already used. Try again.",
-	"github-relay-failed": "The sign-in did not complete. Try again.",
-	"missing-user-data":   "The provider did not say who you are. Try again.",
-	"sign-in-failed":      "The sign-in did not complete. Try again.",
-	"ticket":              "The sign-in was not for this browser, or was used already. Try again.",
-	"provider":            "There is no such way to sign in.",
+	protocol.CodeInvalidState:      "The sign-in took too long or was already used. Try again.",
+	protocol.CodeGitHubRelayFailed: "The sign-in did not complete. Try again.",
+	protocol.CodeMissingUserData:   "The provider did not say who you are. Try again.",
+	protocol.CodeSignInFailed:      "The sign-in did not complete. Try again.",
+	protocol.CodeSignInTicket:      "The sign-in was not for this browser, or was used already. Try again.",
+	protocol.CodeSignInProvider:    "There is no such way to sign in.",
 }
 
 // serveSignIn shows the sign-in buttons, starts a sign-in with one
@@ -128,11 +130,11 @@ func (p *Pages) serveSignIn(q *request) {
 		if code := v.Get("error"); code != "" {
 			data.Error = signInErrors[code]
 			if data.Error == "" {
-				data.Error = signInErrors["sign-in-failed"]
+				data.Error = signInErrors[protocol.CodeSignInFailed]
 			}
 		}
 		next := nextPage(v.Get("next"))
-		for _, name := range p.relay.SignInProviders() {
+		for _, name := range p.signIn.SignInProviders() {
 			data.Providers = append(data.Providers, provider{Name: name, Title: providerTitle(name),
 				URL: q.base + "/signin?provider=" + url.QueryEscape(name) + "&next=" + next})
 		}
@@ -160,10 +162,10 @@ func providerTitle(name string) string {
 // startSignIn sends the browser to the provider, with a cookie that binds
 // the sign-in to this browser and remembers where it returns.
 func (p *Pages) startSignIn(q *request, name, next string) {
-	u, nonce, err := p.relay.PageSignInURL(name, q.project.Slug,
-		p.relay.PublicBase()+native.PagesPath+q.project.Account+"/"+q.project.Slug+"/signin")
+	u, nonce, err := p.signIn.PageSignInURL(name, q.project.Slug,
+		p.signIn.PublicBase()+protocol.Pages.Path+q.project.Account+"/"+q.project.Slug+"/signin")
 	if err != nil {
-		http.Redirect(q.w, q.r, q.base+"/signin?error=provider", http.StatusSeeOther)
+		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInProvider, http.StatusSeeOther)
 		return
 	}
 	p.setCookie(q.w, "ost_pages_signin", nonce+"."+next, signInTTL)
@@ -174,15 +176,15 @@ func (p *Pages) startSignIn(q *request, name, next string) {
 func (p *Pages) endSignIn(q *request, ticket string) {
 	nonce, next, _ := strings.Cut(p.cookie(q.r, "ost_pages_signin"), ".")
 	p.setCookie(q.w, "ost_pages_signin", "", -1)
-	u, err := p.relay.OpenPageTicket(q.r.Context(), ticket, nonce)
+	u, err := p.signIn.OpenPageTicket(q.r.Context(), ticket, nonce)
 	if err != nil {
 		p.log.Info("pages: sign-in ticket refused", zap.String("project", q.project.Slug), zap.Error(err))
-		http.Redirect(q.w, q.r, q.base+"/signin?error=ticket&next="+nextPage(next), http.StatusSeeOther)
+		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInTicket+"&next="+nextPage(next), http.StatusSeeOther)
 		return
 	}
-	sealed, err := p.relay.SealPage(session{User: u, CSRF: randomToken()}, sessionTTL)
+	sealed, err := p.signIn.SealPage(session{User: u, CSRF: randomToken()}, sessionTTL)
 	if err != nil {
-		http.Redirect(q.w, q.r, q.base+"/signin?error=sign-in-failed", http.StatusSeeOther)
+		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInFailed, http.StatusSeeOther)
 		return
 	}
 	p.setCookie(q.w, "ost_pages", sealed, sessionTTL)
@@ -217,8 +219,8 @@ type layoutData struct {
 	Root    string
 	Base    string
 	Page    string
-	Project *native.Project
-	User    *native.PageUser
+	Project *roster.Project
+	User    *login.PageUser
 	Role    string
 	CSRF    string
 	Data    any

@@ -1,0 +1,182 @@
+package gqlpolicy
+
+import (
+	"path"
+	"strings"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+)
+
+// Roles, enforced by the relay. A GitHub App's token can change anything
+// in the repository, and a member's own token as much as GitHub grants
+// them, so the relay itself holds every session, whatever its token, to
+// what the member's role allows (protocol.Permissions): reads for every
+// member, and each change by the permission it needs, from the paths a
+// commit adds or deletes (gqlPermissions).
+//
+// Paths are read as outstatic 2.2.4 lays out a repository, below its
+// Outstatic folder <monorepo_path>/outstatic:
+//
+//	config.json                            the project's settings
+//	content/collections.json               the list of collections
+//	content/singletons.json                the list of singletons
+//	content/<collection>/schema.json       a collection's fields
+//	content/_singletons/<slug>.schema.json a singleton's fields
+//	content/metadata.json, media/media.json, documents, media files: content
+//
+// Documents and media may live anywhere (a collection's path, the media
+// folder are settings of their own), so whatever is not one of the
+// Outstatic files above is content. One exception, from the dashboard's
+// own behaviour: saving a document that brings a new tag also rewrites its
+// collection's schema (the tag's options), in the same commit; so a
+// schema written in a commit that saves a document (.md, .mdx) counts as
+// content. Another: the first save in a repository whose config.json has
+// no mdExtension adds it there, in the same commit; that one change is let
+// through after reading the current file (gqlconfig.go).
+
+// Permissions that changes need.
+const (
+	permContent     = protocol.PermContent
+	permCollections = protocol.PermCollections
+	permSettings    = protocol.PermSettings
+)
+
+// gqlPermissions is the one table of what each operation needs beyond
+// membership: a mutation by its root field; a commit by each path it
+// touches (pathPermission). Queries need nothing more.
+var gqlPermissions = map[string]string{
+	"createRef":            permContent, // the dashboard's Create Branch
+	"createCommitOnBranch": "",          // by path: pathPermission
+}
+
+// pathPermission is what changing path (in a repository whose Outstatic
+// folder is ost) needs. Names compare without case: a name that differs
+// only in case is no safer to let through.
+func pathPermission(p, ost string) string {
+	p = strings.ToLower(strings.Trim(p, "/"))
+	ost = strings.ToLower(strings.Trim(ost, "/"))
+	base := path.Base(p)
+	switch {
+	case p == ost+"/config.json":
+		return permSettings
+	case (base == "collections.json" || base == "singletons.json") && strings.HasPrefix(p, ost+"/"),
+		isSchema(base):
+		return permCollections
+	}
+	return permContent
+}
+
+// isSchema reports whether a file name is a collection's or a singleton's
+// schema.
+func isSchema(base string) bool {
+	return base == "schema.json" || strings.HasSuffix(base, ".schema.json")
+}
+
+// isDocument reports whether path is a document the dashboard saves.
+func isDocument(p string) bool {
+	p = strings.ToLower(p)
+	return strings.HasSuffix(p, ".md") || strings.HasSuffix(p, ".mdx")
+}
+
+// Access is who sends a request, for Authorize.
+type Access struct {
+	// Role is the member's role in the project.
+	Role string
+	// MonorepoPath is the project's monorepo_path: the repository's
+	// Outstatic folder is <MonorepoPath>/outstatic.
+	MonorepoPath string
+	// CoAuthor, if not "", is the e-mail address a commit made with the
+	// App's token credits (Co-authored-by), with Name.
+	Name, CoAuthor string
+	// ReadFile reads the repository's current files, with the call's
+	// token, for the one settings change any role may make (gqlconfig.go).
+	ReadFile ReadFile
+}
+
+// Authorize refuses a change a's role does not allow, and credits the
+// member of a commit made with the App's token.
+func (v *Verdict) Authorize(a Access) error {
+	if v.mutation == "" {
+		return nil
+	}
+	need, ok := gqlPermissions[v.mutation]
+	if !ok {
+		return refuse("mutation %s has no permission", quoteName(v.mutation))
+	}
+	if need != "" && !protocol.Grants(a.Role, need) {
+		return refuse("role %s lacks %s", a.Role, need)
+	}
+	if v.mutation != "createCommitOnBranch" {
+		return nil
+	}
+	ost := strings.Trim(path.Join(a.MonorepoPath, "outstatic"), "/")
+	paths, saves := commitPaths(v.commit)
+	for _, p := range paths {
+		if !plainRepoPath(p) {
+			return refuse("a commit path is not a plain repository path")
+		}
+		need := pathPermission(p, ost)
+		if need == permCollections && saves && isSchema(strings.ToLower(path.Base(p))) {
+			need = permContent // a new tag's options, saved with its document
+		}
+		if need == permSettings && !protocol.Grants(a.Role, need) {
+			if err := v.allowConfigWrite(a, p, saves); err != nil {
+				return refuse("role %s lacks %s for a change to %s (%v)", a.Role, need, quoteName(path.Base(p)), err)
+			}
+			continue
+		}
+		if !protocol.Grants(a.Role, need) {
+			return refuse("role %s lacks %s for a change to %s", a.Role, need, quoteName(path.Base(p)))
+		}
+	}
+	if a.CoAuthor == "" {
+		return nil
+	}
+	// Only the input as a variable is rewritten: the stock dashboard's.
+	msg, _ := v.commit["message"].(map[string]any)
+	if !v.commitVar || msg == nil {
+		return refuse("a commit made with the app's token must pass its input as a variable")
+	}
+	body, _ := msg["body"].(string)
+	msg["body"] = AddCoAuthorToBody(body, a.Name, a.CoAuthor)
+	return v.encode()
+}
+
+// commitPaths are the paths a commit input, as coerced (a lone addition
+// or deletion is already the list of one GitHub sees), adds or deletes (a
+// path that is not a string counts as the empty path, which is refused),
+// and whether it adds a document.
+func commitPaths(in map[string]any) (paths []string, savesDocument bool) {
+	changes, _ := in["fileChanges"].(map[string]any)
+	for _, kind := range []string{"additions", "deletions"} {
+		list, _ := changes[kind].([]any)
+		for _, x := range list {
+			m, _ := x.(map[string]any)
+			p, _ := m["path"].(string)
+			paths = append(paths, p)
+			savesDocument = savesDocument || (kind == "additions" && isDocument(p))
+		}
+	}
+	return paths, savesDocument
+}
+
+// plainRepoPath accepts a path as git stores it: segments separated by
+// single slashes, none empty, "." or "..", no backslash or control
+// character; so no spelling of a path escapes pathPermission.
+func plainRepoPath(p string) bool {
+	p = strings.Trim(p, "/")
+	if p == "" || strings.ContainsAny(p, "\\\x00") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for _, r := range seg {
+			if r < 0x20 || r == 0x7f {
+				return false
+			}
+		}
+	}
+	return true
+}

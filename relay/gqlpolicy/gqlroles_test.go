@@ -1,0 +1,113 @@
+package gqlpolicy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestPathPermission(t *testing.T) {
+	for path, want := range map[string]string{
+		"outstatic/config.json":                           permSettings,
+		"/Outstatic/Config.json":                          permSettings,
+		"outstatic/content/collections.json":              permCollections,
+		"outstatic/content/singletons.json":               permCollections,
+		"outstatic/content/posts/schema.json":             permCollections,
+		"outstatic/content/_singletons/about.schema.json": permCollections,
+		"elsewhere/recipes/schema.json":                   permCollections,
+		"outstatic/content/posts/hello.md":                permContent,
+		"outstatic/content/metadata.json":                 permContent,
+		"outstatic/media/media.json":                      permContent,
+		"public/images/a.png":                             permContent,
+		"docs/config.json":                                permContent,
+	} {
+		if got := pathPermission(path, "outstatic"); got != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
+	}
+	if got := pathPermission("apps/web/outstatic/config.json", "apps/web/outstatic"); got != permSettings {
+		t.Errorf("monorepo settings: %s", got)
+	}
+}
+
+// authorize: each role's changes, the trailer only for App commits and
+// only in a variable input, and no odd spelling of a path.
+func TestAuthorizeRoles(t *testing.T) {
+	commit := func(input string, vars map[string]any) Verdict {
+		t.Helper()
+		decl := "" // an inline input declares no variable: GitHub refuses one unused
+		if input == "$input" {
+			decl = "($input: CreateCommitOnBranchInput!)"
+		}
+		doc := `mutation createCommit` + decl + ` { createCommitOnBranch(input: ` + input + `) { commit { oid } } }`
+		body, _ := json.Marshal(map[string]any{"query": doc, "variables": vars})
+		v, err := Check(body, blog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	input := func(paths ...string) map[string]any {
+		var adds []any
+		for _, p := range paths {
+			adds = append(adds, map[string]any{"path": p, "contents": "eA=="})
+		}
+		return map[string]any{"input": map[string]any{
+			"branch":          map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
+			"message":         map[string]any{"headline": "h", "body": "why"},
+			"fileChanges":     map[string]any{"additions": adds, "deletions": []any{}},
+			"expectedHeadOid": "abc",
+		}}
+	}
+	cases := []struct {
+		role  string
+		paths []string
+		ok    bool
+	}{
+		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/metadata.json"}, true},
+		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/posts/schema.json"}, true}, // a new tag
+		{"author", []string{"outstatic/content/posts/schema.json"}, false},
+		{"author", []string{"outstatic/content/posts/a.md", "outstatic/content/collections.json"}, false},
+		{"author", []string{"outstatic/content/singletons.json"}, false},
+		{"author", []string{"outstatic/config.json"}, false},
+		{"editor", []string{"outstatic/content/collections.json"}, true},
+		{"editor", []string{"outstatic/config.json"}, false},
+		{"manager", []string{"outstatic/content/recipes/schema.json"}, true},
+		{"admin", []string{"outstatic/config.json"}, true},
+		{"owner", []string{"outstatic/content/../config.json"}, false},
+		{"owner", []string{"outstatic//config.json"}, false},
+		{"nobody", []string{"outstatic/content/posts/a.md"}, false},
+	}
+	for _, tc := range cases {
+		v := commit("$input", input(tc.paths...))
+		if err := v.Authorize(Access{Role: tc.role}); (err == nil) != tc.ok {
+			t.Errorf("%s %v: %v", tc.role, tc.paths, err)
+		}
+	}
+	// The member's own token: the body is forwarded untouched.
+	v := commit("$input", input("outstatic/content/posts/a.md"))
+	before := string(v.Body)
+	if err := v.Authorize(Access{Role: "author"}); err != nil || string(v.Body) != before {
+		t.Fatalf("github session: %v", err)
+	}
+	// The App's token: the member is credited.
+	if err := v.Authorize(Access{Role: "author", CoAuthor: "grace@example.com"}); err != nil ||
+		!strings.Contains(string(v.Body), `"body":"why\n\nCo-authored-by: grace@example.com <grace@example.com>"`) {
+		t.Fatalf("app session: %v %s", err, v.Body)
+	}
+	// An inline input cannot carry the trailer, and is refused for App commits.
+	inline := commit(`{branch: {repositoryNameWithOwner: "acme/blog", branchName: "main"}, message: {headline: "h"}, fileChanges: {additions: [{path: "outstatic/content/posts/a.md", contents: "eA=="}]}, expectedHeadOid: "abc"}`, nil)
+	if err := inline.Authorize(Access{Role: "owner", CoAuthor: "grace@example.com"}); err == nil {
+		t.Fatal("an inline commit input went out with the app's token")
+	}
+	// Queries need nothing beyond membership; createRef needs content.manage.
+	body, _ := json.Marshal(map[string]any{"query": `mutation CreateBranch($repositoryId: ID!, $name: String!, $oid: GitObjectID!) { createRef(input: {repositoryId: $repositoryId, name: $name, oid: $oid}) { ref { name } } }`,
+		"variables": map[string]any{"repositoryId": "R_1", "name": "refs/heads/x", "oid": "abc"}})
+	ref, err := Check(body, blog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.Authorize(Access{Role: "author"}) != nil || ref.Authorize(Access{Role: "nobody"}) == nil {
+		t.Fatal("createRef permissions")
+	}
+}

@@ -1,0 +1,112 @@
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/caddy-outstatic/caddy-outstatic/identity"
+	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// Exchange tokens (PROTOCOL.md §2, #5): what every login ends with. A
+// token is 256 random bits, opaque; what it stands for is sealed in the
+// store under its hash, for exchangeTTL, and taken once on every instance
+// that shares the store.
+
+// enter admits m to p and mints the exchange token for callback (and the
+// checked return URL): the one way a login becomes a token. It returns m
+// with its role; ErrNotMember for a user who is not a member.
+func (l *Logins) enter(ctx context.Context, p *roster.Project, callback, returnURL string, m Member) (string, Member, error) {
+	role, err := l.cfg.Roster.Admit(ctx, p, m.Login, m.Emails)
+	if err != nil {
+		return "", m, fmt.Errorf("checking a member: %w", err)
+	}
+	if m.Role = role; role == "" {
+		return "", m, ErrNotMember
+	}
+	token, err := l.mintExchangeToken(ctx, Exchange{Project: p.Slug, Callback: callback, ReturnURL: returnURL, Member: m})
+	if err != nil {
+		return "", m, fmt.Errorf("minting an exchange token: %w", err)
+	}
+	return token, m, nil
+}
+
+// Exchange is what an exchange token stands for, sealed in the store.
+type Exchange struct {
+	Project  string `json:"p"`
+	Callback string `json:"c"`
+	// ReturnURL, checked, is exchange-token's return_url (e-mail and
+	// OpenID Connect logins that were given a returnUrl).
+	ReturnURL string `json:"ru,omitempty"`
+	Member
+}
+
+// mintExchangeToken stores the sealed payload under the token's hash for
+// exchangeTTL and returns the token: 256 random bits, opaque.
+func (l *Logins) mintExchangeToken(ctx context.Context, payload Exchange) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	token := "xt_" + base64.RawURLEncoding.EncodeToString(raw)
+	sealed, _, err := l.cfg.Seal.Seal(seal.Token, payload, exchangeTTL)
+	if err != nil {
+		return "", err
+	}
+	return token, l.cfg.Store.Put(ctx, roster.ExchangeName(token), []byte(sealed), exchangeTTL)
+}
+
+// ErrNoExchange: an exchange token that is not one, spent, expired, or
+// of a project the relay no longer serves.
+var ErrNoExchange = errors.New("no such exchange token")
+
+// TakeExchange spends token, once on every instance that shares the
+// store, and returns what it stands for and its project. A failure of the
+// store is neither: it wraps roster.ErrUnavailable.
+func (l *Logins) TakeExchange(ctx context.Context, token string) (Exchange, *roster.Project, error) {
+	var x Exchange
+	data, err := l.cfg.Store.Take(ctx, roster.ExchangeName(token))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return x, nil, ErrNoExchange
+	case err != nil:
+		return x, nil, fmt.Errorf("%w: taking an exchange token: %v", roster.ErrUnavailable, err)
+	}
+	if err := l.cfg.Seal.Open(seal.Token, string(data), &x); err != nil {
+		return x, nil, ErrNoExchange
+	}
+	p := l.cfg.Roster.Project(x.Project)
+	if p == nil {
+		return x, nil, ErrNoExchange
+	}
+	return x, p, nil
+}
+
+// CompleteVerified ends the login of a person whose e-mail address a
+// provider has verified (an e-mail link, Google) and returns the one-time
+// exchange token for callback, which must be one of the project's: the
+// person is admitted as at any login (a pending invitation of the address
+// is accepted). The session it leads to carries no GitHub token: it
+// reaches the repository through the relay's GitHub App.
+func (l *Logins) CompleteVerified(ctx context.Context, project, callback, email, name string) (string, error) {
+	p := l.cfg.Roster.Project(project)
+	if p == nil {
+		return "", roster.ErrUnknownProject
+	}
+	t, err := l.cfg.Roster.Targets(ctx, p).Check(callback)
+	if err != nil {
+		return "", err
+	}
+	key, err := identity.Email(email)
+	if err != nil || !mail.ValidAddress(email) {
+		return "", errors.New("not an e-mail address")
+	}
+	token, _, err := l.enter(ctx, p, t.URL, "", Member{Email: email, Emails: []string{key}, Name: name})
+	return token, err
+}

@@ -1,0 +1,71 @@
+package pages
+
+import (
+	"context"
+	"time"
+
+	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+)
+
+// What the pages need of the native relay, as small interfaces: package
+// relay/login's Logins is a SignIn, package relay/roster's Roster a
+// Roster.
+
+// SignIn signs a user in to the pages with the relay's login providers,
+// and seals the pages' own session.
+type SignIn interface {
+	// PublicBase is the relay's public URL, without a trailing slash.
+	PublicBase() string
+	// SignInProviders names the providers the pages offer, in order.
+	SignInProviders() []string
+	// PageSignInURL starts a sign-in to project's pages with provider,
+	// back to done: where the browser goes, and the nonce to keep.
+	PageSignInURL(provider, project, done string) (url, nonce string, err error)
+	// OpenPageTicket opens the ticket a sign-in came back with, once, in
+	// the browser that holds nonce.
+	OpenPageTicket(ctx context.Context, ticket, nonce string) (login.PageUser, error)
+	// SealPage and OpenPage seal and open the pages' session.
+	SealPage(v any, ttl time.Duration) (string, error)
+	OpenPage(text string, v any) error
+}
+
+// Members are a project's members and invitations, and who may change
+// them: every change is judged by the roster's one rule.
+type Members interface {
+	ProjectAt(account, slug string) *roster.Project
+	RoleOf(ctx context.Context, p *roster.Project, login string, emails []string) (string, error)
+	Members(ctx context.Context, project string) ([]roster.MemberInfo, error)
+	Invitations(ctx context.Context, project string) ([]roster.Invitation, error)
+	AddMember(ctx context.Context, project, who, role string, by roster.Actor) (roster.StoredMember, error)
+	SetRole(ctx context.Context, project, who, role string, by roster.Actor) (roster.StoredMember, error)
+	RemoveMember(ctx context.Context, project, who string, by roster.Actor) error
+	Invite(ctx context.Context, project, email, role string, by roster.Actor) (roster.Invitation, string, bool, error)
+	RevokeInvitation(ctx context.Context, project, email string, by roster.Actor) error
+}
+
+// Keys is a project's stored API key.
+type Keys interface {
+	StoredKey(ctx context.Context, project string) (roster.KeyInfo, bool, error)
+	CreateKey(ctx context.Context, project string, rotate bool) (string, roster.KeyInfo, error)
+}
+
+// Origins are a project's callback origins.
+type Origins interface {
+	Origins(ctx context.Context, project string) (roster.OriginList, error)
+	AddOrigin(ctx context.Context, project, raw string) (string, error)
+	RemoveOrigin(ctx context.Context, project, raw string) error
+}
+
+// Roster is what the pages show and change of the relay's projects.
+type Roster interface {
+	Members
+	Keys
+	Origins
+}
+
+// Interface guards
+var (
+	_ SignIn = (*login.Logins)(nil)
+	_ Roster = (*roster.Roster)(nil)
+)

@@ -1,0 +1,107 @@
+package roster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// The key check from memory. Every key change (create, rotate, revoke, on
+// any instance) writes a new random value to one record, "keyepoch", after
+// the key records it changes. An instance remembers the stored key hashes
+// it has confirmed active, and trusts that memory for as long as the epoch
+// it last read is less than KeyRecheck old (default 1s); then one request
+// reads the epoch again (one read a second per instance, whatever the load
+// and however many projects), and a changed epoch empties the memory. So a
+// known key costs no store read, and a key changed on one instance is
+// refused by every other within KeyRecheck; a change made here empties this
+// instance's memory at once.
+//
+// A key the memory does not hold costs what it did without the memory: the
+// read of its hash record (absent for an unknown key), and a second read to
+// confirm it against its project's record.
+
+// DefaultKeyRecheck is how long the key memory is trusted without reading
+// the epoch again, unless configured.
+const DefaultKeyRecheck = time.Second
+
+// keyMemory maps stored key hashes confirmed active to their project.
+type keyMemory struct {
+	poll singleflight.Group
+
+	mu     sync.RWMutex
+	epoch  string    // the epoch read last
+	polled time.Time // when; zero: read it before trusting the memory
+	// version counts the times the memory was emptied: a confirmation
+	// that began before an emptying is not remembered, as it may have
+	// read a record the change replaced.
+	version uint64
+	byHash  map[string]*Project
+}
+
+// lookup returns the project of h if the memory is fresh at now and holds
+// it, and the memory's version, to hand to remember.
+func (m *keyMemory) lookup(h string, now time.Time, recheck time.Duration) (p *Project, version uint64, fresh bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	fresh = !m.polled.IsZero() && now.Sub(m.polled) < recheck && !now.Before(m.polled)
+	if fresh {
+		p = m.byHash[h]
+	}
+	return p, m.version, fresh
+}
+
+// remember records h as the active key of p, unless the memory was emptied
+// since version.
+func (m *keyMemory) remember(h string, p *Project, version uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.version != version {
+		return
+	}
+	if m.byHash == nil {
+		m.byHash = map[string]*Project{}
+	}
+	m.byHash[h] = p
+}
+
+// forget empties the memory and has the next check read the epoch: a key
+// of this instance changed.
+func (m *keyMemory) forget() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byHash = nil
+	m.version++
+	m.polled = time.Time{}
+}
+
+// refresh reads the epoch, one caller at a time, and empties the memory if
+// it changed.
+func (m *keyMemory) refresh(ctx context.Context, st store.Store, now time.Time) error {
+	_, err, _ := m.poll.Do("epoch", func() (any, error) {
+		data, err := st.Get(ctx, keyEpochName)
+		if errors.Is(err, store.ErrNotFound) {
+			data, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if epoch := string(data); epoch != m.epoch || m.polled.IsZero() {
+			// Also after forget: a confirmation may have started
+			// between the change and the forget.
+			m.epoch = epoch
+			m.byHash = nil
+			m.version++
+		}
+		m.polled = now
+		return nil, nil
+	})
+	return err
+}

@@ -1,0 +1,148 @@
+// Package seal seals and opens what the native relay hands out and must
+// read back: login states, sessions and refresh tokens, the payloads of
+// exchange tokens and e-mail links. Everything is sealed with an AEAD
+// (XChaCha20-Poly1305) keyed from the relay secret: any instance that
+// shares the secret can open it, nobody else can read or forge it, and
+// nothing needs to be stored for it. Each purpose has its own key, so a
+// value sealed for one use never opens as another.
+package seal
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Purpose is what a sealed value is for; each has its own key.
+type Purpose string
+
+// The purposes of sealed values.
+const (
+	Start   Purpose = "start"   // the relay's login start route
+	State   Purpose = "state"   // a login provider's OAuth state
+	Access  Purpose = "access"  // session access token
+	Refresh Purpose = "refresh" // session refresh token
+	Token   Purpose = "token"   // an exchange token's payload, in the store
+	Verify  Purpose = "pkce"    // deriving PKCE verifiers
+	GitHub  Purpose = "github"  // a renewed GitHub token, in the store
+	Link    Purpose = "link"    // an e-mail link's payload, in the store
+	CSRF    Purpose = "csrf"    // deriving the e-mail link form's CSRF tokens
+	DevCode Purpose = "dev"     // the development login's code
+	Ticket  Purpose = "ticket"  // a sign-in to the relay's pages, on its way back
+	Page    Purpose = "page"    // the relay's pages' own session
+)
+
+// purposes are every Purpose, each keyed when a Sealer is made.
+var purposes = []Purpose{Start, State, Access, Refresh, Token, Verify, GitHub, Link, CSRF, Ticket, Page, DevCode}
+
+var (
+	// ErrSealed is anything forged, tampered with or sealed for another
+	// purpose.
+	ErrSealed = errors.New("sealed value does not open")
+	// ErrExpired is an authentic value past its expiry.
+	ErrExpired = errors.New("sealed value expired")
+)
+
+// Sealer seals and opens values with keys derived from one secret. It is
+// safe for concurrent use.
+type Sealer struct {
+	keys map[Purpose][]byte
+	now  func() time.Time
+}
+
+// New derives a Sealer's keys from secret (32 bytes or more); now is the
+// clock expiries are judged by.
+func New(secret []byte, now func() time.Time) (*Sealer, error) {
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("the relay secret must have at least 32 bytes, has %d", len(secret))
+	}
+	s := &Sealer{keys: map[Purpose][]byte{}, now: now}
+	for _, p := range purposes {
+		k, err := hkdf.Key(sha256.New, secret, []byte("caddy-outstatic relay v1"), string(p), chacha20poly1305.KeySize)
+		if err != nil {
+			return nil, err
+		}
+		s.keys[p] = k
+	}
+	return s, nil
+}
+
+// envelope carries a sealed value's expiry beside its payload.
+type envelope struct {
+	Exp int64           `json:"exp"`
+	V   json.RawMessage `json:"v"`
+}
+
+// Seal encrypts v for purpose, valid for ttl, as URL-safe text; it
+// returns the text and its expiry.
+func (s *Sealer) Seal(purpose Purpose, v any, ttl time.Duration) (string, time.Time, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	exp := s.now().Add(ttl)
+	plain, err := json.Marshal(envelope{Exp: exp.Unix(), V: payload})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	aead, err := chacha20poly1305.NewX(s.keys[purpose])
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", time.Time{}, err
+	}
+	out := aead.Seal(nonce, nonce, plain, []byte(string(purpose)))
+	return base64.RawURLEncoding.EncodeToString(out), exp, nil
+}
+
+// Open decrypts a value sealed for purpose into v. It reports ErrSealed
+// for anything forged, tampered or sealed for another purpose, and
+// ErrExpired (with v filled) for an authentic value past its expiry.
+func (s *Sealer) Open(purpose Purpose, text string, v any) error {
+	if len(text) > 16<<10 {
+		return ErrSealed
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil {
+		return ErrSealed
+	}
+	aead, err := chacha20poly1305.NewX(s.keys[purpose])
+	if err != nil {
+		return err
+	}
+	if len(raw) < aead.NonceSize()+aead.Overhead() {
+		return ErrSealed
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(string(purpose)))
+	if err != nil {
+		return ErrSealed
+	}
+	var env envelope
+	if err := json.Unmarshal(plain, &env); err != nil {
+		return ErrSealed
+	}
+	if err := json.Unmarshal(env.V, v); err != nil {
+		return ErrSealed
+	}
+	if s.now().Unix() >= env.Exp {
+		return ErrExpired
+	}
+	return nil
+}
+
+// Derive returns a keyed digest of data for purpose: used to recompute a
+// PKCE verifier from the nonce in a login's state, so it need not be kept.
+func (s *Sealer) Derive(purpose Purpose, data []byte) []byte {
+	k := s.keys[purpose]
+	h, _ := hkdf.Key(sha256.New, k, data, "derive", 32)
+	return h
+}
