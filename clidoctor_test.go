@@ -313,4 +313,3 @@ http://localhost:9 {
 		t.Errorf("caddy outstatic key list: %v\n%s\nwant it to say %q", err, res, want)
 	}
 }
-
