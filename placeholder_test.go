@@ -11,15 +11,17 @@ import (
 	"testing"
 )
 
+// validateOnly is the global options of a Caddyfile only validated
+// (validateCaddyfile): no admin API, no trust store, file storage in dir.
+func validateOnly(dir string) string {
+	return "{\n\tadmin off\n\tskip_install_trust\n\tstorage file_system " + dir + "\n}"
+}
+
 // placeholderSite is a Caddyfile with a guard and a native relay, each
 // secret of every block written as {env.<NAME>} with NAME as the block's
 // slot in the table below; storage in dir.
 func placeholderSite(dir string, secret map[string]string) string {
-	return `{
-	admin off
-	skip_install_trust
-	storage file_system ` + dir + `
-}
+	return validateOnly(dir) + `
 http://blog.localhost:9 {
 	outstatic {
 		callback_origin http://blog.localhost:9/outstatic

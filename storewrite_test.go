@@ -19,11 +19,7 @@ func TestUnwritableStorageSaysWhoAndWhere(t *testing.T) {
 	}
 	t.Setenv("OUTSTATIC_TEST_SECRET", strings.Repeat("x", 40))
 	site := func(storage string) string {
-		return `{
-	admin off
-	skip_install_trust
-	storage file_system ` + storage + `
-}
+		return validateOnly(storage) + `
 http://relay.localhost:9 {
 	outstatic_relay {
 		public_url http://relay.localhost:9
