@@ -310,3 +310,49 @@ func TestTroubleshootingListsEveryCode(t *testing.T) {
 		}
 	}
 }
+
+// TestContributingListsEveryPackage: CONTRIBUTING.md's tree has a line for
+// every directory of this module that holds a Go package.
+func TestContributingListsEveryPackage(t *testing.T) {
+	raw, err := os.ReadFile("CONTRIBUTING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasSuffix(f[0], "/") {
+			listed[strings.TrimSuffix(f[0], "/")] = true
+		}
+	}
+	found := 0
+	err = filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			// other modules, fixtures, and what tools put here
+			if path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" ||
+				path == "e2e" || path == "bench" || path == "interop") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if path == filepath.Base(path) || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if !listed[dir] {
+			t.Errorf("package %s/ is not in CONTRIBUTING.md's tree", dir)
+			listed[dir] = true // once
+		}
+		found++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 50 {
+		t.Fatalf("found only %d Go files outside the root", found)
+	}
+}
