@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
 // The reference documents in docs/ hold what the code accepts and
@@ -354,5 +356,66 @@ func TestContributingListsEveryPackage(t *testing.T) {
 	}
 	if found < 50 {
 		t.Fatalf("found only %d Go files outside the root", found)
+	}
+}
+
+// TestReadmeCaddyfileAdapts: the Caddyfile of README's "Set up your site"
+// adapts with Caddy's adapter, to a guard and a native relay, and its
+// secret stays a placeholder.
+func TestReadmeCaddyfileAdapts(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindAllStringSubmatch(string(raw), -1)
+	if len(blocks) != 1 {
+		t.Fatalf("%d caddyfile blocks in README.md, want 1", len(blocks))
+	}
+	var text strings.Builder
+	for _, line := range strings.Split(blocks[0][1], "\n") {
+		text.WriteString(strings.TrimPrefix(line, "   ") + "\n")
+	}
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(text.String()), nil)
+	if err != nil {
+		t.Fatalf("README's Caddyfile does not adapt: %v\n%s", err, text.String())
+	}
+	for _, want := range []string{`"handler":"outstatic"`, `"handler":"outstatic_relay"`, `"public_url":"https://blog.example.com/relay"`, `{env.GITHUB_CLIENT_SECRET}`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README's Caddyfile adapts without %s: %s", want, out)
+		}
+	}
+}
+
+// TestReadmeFirstCommands: README's first code block is the two commands
+// a newcomer runs, each a script of the repository, and CI runs the test
+// command it names.
+func TestReadmeFirstCommands(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := regexp.MustCompile("(?s)```[a-z]*\\n(.*?)```").FindStringSubmatch(string(raw))
+	if first == nil {
+		t.Fatal("README.md has no code block")
+	}
+	var commands []string
+	for _, line := range strings.Split(strings.TrimSpace(first[1]), "\n") {
+		cmd, _, _ := strings.Cut(line, "#")
+		commands = append(commands, strings.Join(strings.Fields(cmd), " "))
+	}
+	if want := []string{"bash scripts/demo.sh", "bash scripts/test.sh"}; !slices.Equal(commands, want) {
+		t.Fatalf("README's first code block runs %q, want %q", commands, want)
+	}
+	for _, script := range []string{"scripts/demo.sh", "scripts/test.sh"} {
+		if _, err := os.Stat(script); err != nil {
+			t.Errorf("README names %s: %v", script, err)
+		}
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^bash scripts/test\.sh$`).Match(ci) {
+		t.Error(".ci/run does not run bash scripts/test.sh, the test command README names")
 	}
 }
