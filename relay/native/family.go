@@ -97,6 +97,6 @@ func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
 	}
 	n.roster.Audit().Record(ctx, audit.Event{Kind: audit.SessionReused, Project: c.Project, Member: who, By: who,
 		Reason: protocol.CodeSessionRevoked,
-		What: fmt.Sprintf("a spent refresh token of %s came back: the session family is ended, taken for stolen", who)})
+		What:   fmt.Sprintf("a spent refresh token of %s came back: the session family is ended, taken for stolen", who)})
 	return errFamilyEnded
 }

@@ -59,10 +59,10 @@ type Pages struct {
 	roster    Roster
 	operators roster.Operators
 	log       *zap.Logger
-	tmpl   map[string]*template.Template
-	static http.Handler
-	secure bool   // the relay is served over https: Secure, __Host- cookies
-	root   string // the pages' URL path root: public URL's path + /home/
+	tmpl      map[string]*template.Template
+	static    http.Handler
+	secure    bool   // the relay is served over https: Secure, __Host- cookies
+	root      string // the pages' URL path root: public URL's path + /home/
 }
 
 // New builds the pages for cfg.

@@ -126,7 +126,9 @@ func refuse(class error, format string, args ...any) error {
 	return &Refusal{Class: class, Reason: fmt.Sprintf(format, args...)}
 }
 
-func refuseMember(class error, format string, args ...any) error { return refuse(class, format, args...) }
+func refuseMember(class error, format string, args ...any) error {
+	return refuse(class, format, args...)
+}
 
 // rank is role's power, 0 for owner; the operator ranks above every role,
 // and anything that is no role below them all.
