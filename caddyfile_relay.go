@@ -3,6 +3,8 @@ package outstatic
 import (
 	"strconv"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -81,6 +83,8 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    dev_login                        # development login; loopback only
 //	    key_recheck <duration>
 //	    start_limit <burst> <every> | off
+//	    operators <github-login-or-email>...   # may use the Projects page
+//	    audit_retention <duration>       # default 90d
 //
 //	    # both
 //	    app_origin <url>...
@@ -115,6 +119,8 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"public_url":       thenCheck(d, readWord(d, &rl.PublicURL, nil), rl.checkPublicURL),
 		"secret":           readSecret(d, &rl.Secret),
 		"project":          readAppend(d, &rl.Projects, parseRelayProject),
+		"operators":        readList(d, &rl.Operators, checkOperator),
+		"audit_retention":  readDuration(d, &rl.AuditRetention),
 		"ai":               readWith(d, &rl.AI, parseRelayAI),
 		"github":           readWith(d, &rl.GitHub, parseRelayGitHub),
 		"oidc":             readWith(d, &rl.OIDC, parseRelayOIDC),
@@ -133,6 +139,13 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return blockErr(file, line, err.Error())
 	}
 	return nil
+}
+
+// checkOperator judges one name of the operators line by the roster's
+// rule.
+func checkOperator(who string) error {
+	_, err := roster.KeyOperators([]string{who})
+	return err
 }
 
 // checkPublicURL checks public_url as it is read, and dev_login's need of
