@@ -75,7 +75,7 @@ func handleProjects(w http.ResponseWriter, r *http.Request) error {
 		out := []roster.ProjectInfo{}
 		seen := map[string]bool{}
 		for _, n := range natives() {
-			infos, err := n.Roster().ProjectInfos(r.Context())
+			infos, err := n.Roster().Stored().Infos(r.Context())
 			if err != nil {
 				return projectAPIError(err)
 			}
@@ -101,11 +101,11 @@ func handleProjects(w http.ResponseWriter, r *http.Request) error {
 		}
 		ctx := operatorContext(r, in.By)
 		spec := roster.ProjectSpec{Slug: in.Slug, Repo: in.Repo, Origins: in.Origins, Plan: in.Plan, Owner: in.Owner}
-		p, err := n.Roster().CreateProject(ctx, spec, roster.OperatorActor(audit.ActorOf(ctx).By))
+		p, err := n.Roster().Stored().Create(ctx, spec, roster.OperatorActor(audit.ActorOf(ctx).By))
 		if p == nil {
 			return projectAPIError(err)
 		}
-		info, ierr := n.Roster().ProjectInfoOf(ctx, p.Slug)
+		info, ierr := n.Roster().Stored().Info(ctx, p.Slug)
 		if err == nil {
 			err = ierr
 		}
@@ -144,14 +144,14 @@ func handleProject(w http.ResponseWriter, r *http.Request) error {
 		if err := roster.CheckSlug(slug); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
 		}
-		info, err := n.Roster().ProjectInfoOf(r.Context(), slug)
+		info, err := n.Roster().Stored().Info(r.Context(), slug)
 		if err != nil {
 			return projectAPIError(fmt.Errorf("project %q: %w", slug, err))
 		}
 		return writeAdminJSON(w, info)
 	case http.MethodDelete:
 		ctx := operatorContext(r, "")
-		if err := n.Roster().DeleteProject(ctx, slug, roster.OperatorActor(audit.ActorOf(ctx).By)); err != nil {
+		if err := n.Roster().Stored().Delete(ctx, slug, roster.OperatorActor(audit.ActorOf(ctx).By)); err != nil {
 			return projectAPIError(err)
 		}
 		return writeAdminJSON(w, adminapi.ProjectDeleted{Project: slug, Deleted: true})

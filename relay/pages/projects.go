@@ -62,7 +62,7 @@ func (p *Pages) serveProjects(q *request) {
 	if !ok {
 		return
 	}
-	list, err := p.roster.ProjectInfos(q.r.Context())
+	list, err := p.roster.Stored().Infos(q.r.Context())
 	if err != nil {
 		p.log.Error("pages: reading the projects", zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The projects cannot be read right now. Try again.")
@@ -89,7 +89,7 @@ func (p *Pages) changeProjects(q *request, data *projectsData) (string, int, err
 		if data.Origin != "" {
 			spec.Origins = []string{data.Origin}
 		}
-		_, err := p.roster.CreateProject(ctx, spec, by)
+		_, err := p.roster.Stored().Create(ctx, spec, by)
 		return p.projectChanged(data, err, "project-created", "")
 	case "delete":
 		slug := form("slug")
@@ -97,7 +97,7 @@ func (p *Pages) changeProjects(q *request, data *projectsData) (string, int, err
 			data.Errors["delete-"+slug] = "Type the project's slug, " + slug + ", to delete it."
 			return "", http.StatusBadRequest, nil
 		}
-		return p.projectChanged(data, p.roster.DeleteProject(ctx, slug, by), "project-deleted", "delete-"+slug)
+		return p.projectChanged(data, p.roster.Stored().Delete(ctx, slug, by), "project-deleted", "delete-"+slug)
 	}
 	data.Errors["form"] = "This form does not do that."
 	return "", http.StatusBadRequest, nil

@@ -58,12 +58,10 @@ type Origins interface {
 	RemoveOrigin(ctx context.Context, project, raw string) error
 }
 
-// Projects are the relay's projects, which operators make and delete on
-// the Projects page.
+// Projects are the relay's projects made at run time, which operators
+// make and delete on the Projects page.
 type Projects interface {
-	ProjectInfos(ctx context.Context) ([]roster.ProjectInfo, error)
-	CreateProject(ctx context.Context, spec roster.ProjectSpec, by roster.Actor) (*roster.Project, error)
-	DeleteProject(ctx context.Context, slug string, by roster.Actor) error
+	Stored() *roster.ProjectBook
 }
 
 // Activity is the audit log, which the Activity page shows and the

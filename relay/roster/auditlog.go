@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -26,9 +27,6 @@ type AuditEntry = audit.Event
 // their own (logins, sessions, the pages).
 func (r *Roster) Audit() *audit.Log { return r.events }
 
-// record writes e to the audit log.
-func (r *Roster) record(ctx context.Context, e audit.Event) { r.events.Record(ctx, e) }
-
 // AuditEvents answers q from the audit log, the older members log of
 // its projects folded in first.
 func (r *Roster) AuditEvents(ctx context.Context, q audit.Query) (audit.Page, error) {
@@ -37,7 +35,7 @@ func (r *Roster) AuditEvents(ctx context.Context, q audit.Query) (audit.Page, er
 		slugs = r.Configured()
 	}
 	for _, slug := range slugs {
-		if err := r.foldMembersLog(ctx, slug); err != nil {
+		if err := r.folded.fold(ctx, r.st, r.events, slug); err != nil {
 			return audit.Page{}, err
 		}
 	}
@@ -69,21 +67,25 @@ func (r *Roster) MemberLog(ctx context.Context, project string) ([]AuditEntry, e
 	return out, nil
 }
 
-// foldMembersLog moves slug's records of the older members log into the
+// membersLogFold remembers which projects' older members log this
+// instance has folded into the audit log.
+type membersLogFold struct{ done sync.Map }
+
+// fold moves slug's records of the older members log into the
 // audit log, once per instance.
-func (r *Roster) foldMembersLog(ctx context.Context, slug string) error {
+func (f *membersLogFold) fold(ctx context.Context, st store.Store, events *audit.Log, slug string) error {
 	if CheckSlug(slug) != nil {
 		return nil
 	}
-	if _, done := r.imported.Load(slug); done {
+	if _, done := f.done.Load(slug); done {
 		return nil
 	}
-	names, err := r.st.List(ctx, legacyMembersLogPrefix(slug))
+	names, err := st.List(ctx, legacyMembersLogPrefix(slug))
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
-		data, err := r.st.Take(ctx, name)
+		data, err := st.Take(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // another instance took it
 		}
@@ -95,11 +97,11 @@ func (r *Roster) foldMembersLog(ctx context.Context, slug string) error {
 			continue
 		}
 		e.Project, e.Kind = slug, legacyKind(e)
-		if err := r.events.Import(ctx, e); err != nil {
+		if err := events.Import(ctx, e); err != nil {
 			return err
 		}
 	}
-	r.imported.Store(slug, true)
+	f.done.Store(slug, true)
 	return nil
 }
 

@@ -196,7 +196,7 @@ func (r *Roster) accept(ctx context.Context, p *Project, k string, inv Invitatio
 	_, err := r.putMember(ctx, p.Slug, k, inv.Role, inviter, ActionAccept)
 	var refusal *MemberRefusal
 	if errors.As(err, &refusal) || errors.Is(err, ErrBadMember) {
-		r.record(ctx, audit.Event{Kind: audit.InvitationVoid, Project: p.Slug, By: who, Member: k, Role: inv.Role, Reason: err.Error(),
+		r.events.Record(ctx, audit.Event{Kind: audit.InvitationVoid, Project: p.Slug, By: who, Member: k, Role: inv.Role, Reason: err.Error(),
 			What: fmt.Sprintf("the invitation of %s as %s (by %s) is void: %v", k, inv.Role, inv.By, err)})
 		return nil
 	}

@@ -99,7 +99,7 @@ func (r *Roster) CreateKey(ctx context.Context, project string, rotate bool) (st
 	if err != nil {
 		return "", KeyInfo{}, err
 	}
-	r.record(ctx, e)
+	r.events.Record(ctx, e)
 	return key, KeyInfo{Project: project, Prefix: prefix, Created: rec.Created}, nil
 }
 
@@ -118,7 +118,7 @@ func (r *Roster) RevokeKey(ctx context.Context, project string) error {
 		return keyRecord{Revoked: true, Created: r.now().UTC().Truncate(time.Second), Gen: newGeneration()}, nil
 	})
 	if err == nil {
-		r.record(ctx, e)
+		r.events.Record(ctx, e)
 	}
 	return err
 }
@@ -127,7 +127,7 @@ func (r *Roster) RevokeKey(ctx context.Context, project string) error {
 // lock shared by every instance, so that a create never overwrites a key
 // another instance has just made. The replaced key's hash record goes.
 func (r *Roster) changeKey(ctx context.Context, project string, next func(prev keyRecord, found bool) (keyRecord, error)) error {
-	unlock, err := r.lock(ctx, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
+	unlock, err := lockRecord(ctx, r.st, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (r *Roster) changeMembers(ctx context.Context, project string, by Actor, c 
 	if err != nil {
 		return err
 	}
-	unlock, err := r.lock(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
+	unlock, err := lockRecord(ctx, r.st, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (r *Roster) changeMembers(ctx context.Context, project string, by Actor, c 
 		r.log.Info("member change refused", zap.String("project", project), zap.String("by", by.Name),
 			zap.String("as", actor), zap.String("action", string(c.Action)), zap.String("who", c.Who), zap.Error(err))
 		if c.Action != ActionAccept { // an accept refused is recorded as the invitation's end
-			r.record(ctx, audit.Event{Kind: audit.ChangeRefused, Project: project, By: by.Name, Operator: by.Operator,
+			r.events.Record(ctx, audit.Event{Kind: audit.ChangeRefused, Project: project, By: by.Name, Operator: by.Operator,
 				Member: c.Who, Role: c.NewRole, Reason: err.Error(), What: fmt.Sprintf("%s of %s refused: %v", c.Action, c.Who, err)})
 		}
 		return err
@@ -129,7 +129,7 @@ func (r *Roster) changeMembers(ctx context.Context, project string, by Actor, c 
 	if c.Action == ActionRemove {
 		e.Role = c.Role
 	}
-	r.record(ctx, e)
+	r.events.Record(ctx, e)
 	return nil
 }
 
@@ -182,11 +182,11 @@ func (r *Roster) saveMembers(ctx context.Context, project string, rec memberReco
 
 // lock takes a lock record in the store, waiting a few seconds for
 // it; busy is the error when it stays taken.
-func (r *Roster) lock(ctx context.Context, name, busy string) (func(), error) {
+func lockRecord(ctx context.Context, st store.Store, name, busy string) (func(), error) {
 	for i := 0; ; i++ {
-		err := r.st.PutNew(ctx, name, []byte{1}, keyLockTTL)
+		err := st.PutNew(ctx, name, []byte{1}, keyLockTTL)
 		if err == nil {
-			return func() { _ = r.st.Delete(context.WithoutCancel(ctx), name) }, nil
+			return func() { _ = st.Delete(context.WithoutCancel(ctx), name) }, nil
 		}
 		if !errors.Is(err, store.ErrExists) {
 			return nil, err

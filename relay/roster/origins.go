@@ -184,7 +184,7 @@ func (r *Roster) AddOrigin(ctx context.Context, project, raw string) (string, er
 	if err != nil {
 		return "", err
 	}
-	r.record(ctx, audit.Event{Kind: audit.OriginAdded, Project: project, Origin: canon, What: "added the callback origin " + canon})
+	r.events.Record(ctx, audit.Event{Kind: audit.OriginAdded, Project: project, Origin: canon, What: "added the callback origin " + canon})
 	return canon, nil
 }
 
@@ -211,14 +211,14 @@ func (r *Roster) RemoveOrigin(ctx context.Context, project, raw string) error {
 	if err != nil {
 		return err
 	}
-	r.record(ctx, audit.Event{Kind: audit.OriginRemoved, Project: project, Origin: canon, What: "removed the callback origin " + canon})
+	r.events.Record(ctx, audit.Event{Kind: audit.OriginRemoved, Project: project, Origin: canon, What: "removed the callback origin " + canon})
 	return nil
 }
 
 // changeOrigins rewrites project's stored origins under a lock shared by
 // every instance, and forgets this instance's cached view of them.
 func (r *Roster) changeOrigins(ctx context.Context, project string, next func([]string) ([]string, error)) error {
-	unlock, err := r.lock(ctx, originsLockName(project), "the callback origins of "+project)
+	unlock, err := lockRecord(ctx, r.st, originsLockName(project), "the callback origins of "+project)
 	if err != nil {
 		return err
 	}
@@ -238,13 +238,13 @@ func (r *Roster) changeOrigins(ctx context.Context, project string, next func([]
 	if err := r.st.Put(ctx, originsName(project), data, 0); err != nil {
 		return err
 	}
-	r.forgetOrigins(project)
+	r.stored.forget(project)
 	return nil
 }
 
-// forgetOrigins drops this instance's view of project's stored origins.
-func (r *Roster) forgetOrigins(project string) {
-	r.stored.mu.Lock()
-	delete(r.stored.by, project)
-	r.stored.mu.Unlock()
+// forget drops this instance's view of project's stored origins.
+func (c *originCache) forget(project string) {
+	c.mu.Lock()
+	delete(c.by, project)
+	c.mu.Unlock()
 }

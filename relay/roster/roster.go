@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,10 +107,10 @@ type Roster struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool // every key record has its hash record
 	members  memberCache
-	stored   originCache  // stored callback origins, briefly (origins.go)
-	made     projectCache // projects made at run time, briefly (projects.go)
-	events   *audit.Log   // the audit log (auditlog.go)
-	imported sync.Map     // project slug → its older members log was folded into the audit log
+	stored   originCache    // stored callback origins, briefly (origins.go)
+	made     ProjectBook    // projects made at run time (projects.go)
+	events   *audit.Log     // the audit log (auditlog.go)
+	folded   membersLogFold // the projects whose older members log is in the audit log
 }
 
 // ErrUnknownProject is an operation for a project the relay lacks.
@@ -138,6 +137,7 @@ func New(cfg Config) (*Roster, error) {
 	}
 	r := &Roster{st: cfg.Store, mailer: cfg.Mailer, recheck: cfg.KeyRecheck, log: cfg.Logger, now: cfg.Now,
 		projects: map[string]*Project{}, declared: map[string]*Project{}}
+	r.made.r = r
 	r.events = audit.New(audit.Config{Store: cfg.Store, Prefix: auditLogPrefix, Logger: cfg.AuditLogger,
 		Retention: cfg.AuditRetention, MaxPerProject: cfg.AuditMax, Now: cfg.Now})
 	for _, p := range cfg.Projects {
@@ -197,7 +197,7 @@ func (r *Roster) Project(ctx context.Context, slug string) (*Project, error) {
 	if CheckSlug(slug) != nil {
 		return nil, nil
 	}
-	made, err := r.madeProjects(ctx)
+	made, err := r.made.all(ctx)
 	return made[slug], err
 }
 
@@ -211,6 +211,10 @@ func (r *Roster) ProjectAt(ctx context.Context, account, slug string) (*Project,
 	}
 	return p, nil
 }
+
+// Stored is the projects made at run time, which the doors that make and
+// delete projects change.
+func (r *Roster) Stored() *ProjectBook { return &r.made }
 
 // mustProject is Project for a change: ErrUnknownProject for none.
 func (r *Roster) mustProject(ctx context.Context, slug string) (*Project, error) {
