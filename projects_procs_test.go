@@ -49,7 +49,6 @@ func TestProjectsAcrossProcesses(t *testing.T) {
 		t.Helper()
 		port, admin := freeLoopbackPort(), freeLoopbackPort()
 		u := fmt.Sprintf("http://127.0.0.1:%d", port)
-		home := t.TempDir()
 		cfg := fmt.Sprintf(`{
 	admin 127.0.0.1:%d
 	default_bind 127.0.0.1
@@ -62,17 +61,7 @@ func TestProjectsAcrossProcesses(t *testing.T) {
 	%s
 }
 `, admin, storage, u, blogRelay(u, "http://blog.localhost/outstatic", hash, gh))
-		path := filepath.Join(home, "Caddyfile")
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p := testproc.Start(t, name, home, append(testproc.BaseEnv(home), "TEST_GH_SECRET=relay-secret", "TEST_RELAY_SECRET="+secret),
-			bin, "run", "--config", path, "--adapter", "caddyfile")
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s's output (end):\n%s", name, p.Tail(6000))
-			}
-		})
+		p := runCaddyfile(t, bin, name, cfg, "TEST_GH_SECRET=relay-secret", "TEST_RELAY_SECRET="+secret)
 		p.WaitHTTP(t, u+"/outstatic/project", testwait.Bound, nil, nil)
 		return relayProc{proc: p, url: u, address: fmt.Sprintf("127.0.0.1:%d", admin)}
 	}
