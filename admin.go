@@ -1,13 +1,17 @@
 package outstatic
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
@@ -51,24 +55,18 @@ func handleKeyList(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
 	}
-	seen := map[*native.Native]bool{}
 	out := []roster.KeyInfo{}
-	nativeRelays.Lock()
-	var natives []*native.Native
-	for slug := range nativeRelays.bySlug {
-		if n := nativeForLocked(slug); n != nil && !seen[n] {
-			seen[n] = true
-			natives = append(natives, n)
+	err := eachProject(r.Context(), func(n *native.Native, slug string) error {
+		key, ok, err := n.Roster().StoredKey(r.Context(), slug)
+		if ok {
+			out = append(out, key)
 		}
+		return err
+	})
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 	}
-	nativeRelays.Unlock()
-	for _, n := range natives {
-		keys, err := n.Roster().ListKeys(r.Context())
-		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
-		}
-		out = append(out, keys...)
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Project < out[j].Project })
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)
 }
@@ -82,9 +80,10 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	reply := adminapi.KeyReply{Project: project}
+	ctx := operatorContext(r, "")
 	switch action {
 	case "create", "rotate":
-		key, info, err := n.CreateKey(r.Context(), project, action == "rotate")
+		key, info, err := n.CreateKey(ctx, project, action == "rotate")
 		if errors.Is(err, roster.ErrKeyExists) {
 			return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
 		}
@@ -93,7 +92,7 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 		}
 		reply.Key, reply.Prefix, reply.Created = key, info.Prefix, info.Created
 	case "revoke":
-		if err := n.RevokeKey(r.Context(), project); err != nil {
+		if err := n.RevokeKey(ctx, project); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
 		reply.Revoked = true
@@ -108,6 +107,8 @@ func handleKeyChange(w http.ResponseWriter, r *http.Request) error {
 // adminRoute reads /<prefix><project>/<action> and finds the native relay
 // that serves the project; want lists the actions, for the error. A slug
 // that breaks the slug rule (roster.CheckSlug) names no project: 404.
+// What the call changes is recorded in the audit log as the operator's
+// (operatorContext).
 func adminRoute(r *http.Request, prefix, want string) (string, string, *roster.Roster, error) {
 	project, action, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix), "/")
 	if !ok {
@@ -116,11 +117,31 @@ func adminRoute(r *http.Request, prefix, want string) (string, string, *roster.R
 	if err := roster.CheckSlug(project); err != nil {
 		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
 	}
-	n := nativeFor(project)
-	if n == nil {
+	n, err := nativeFor(r.Context(), project)
+	switch {
+	case err != nil:
+		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	case n == nil:
 		return "", "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no native relay serves project %q", project)}
 	}
 	return project, action, n.Roster(), nil
+}
+
+// operatorContext is r's context, naming the admin API's caller as the
+// operator for the audit log: by, or the ?by= the CLI sends, else
+// "admin-api".
+func operatorContext(r *http.Request, by string) context.Context {
+	if by == "" {
+		by = r.URL.Query().Get("by")
+	}
+	if by == "" {
+		by = "admin-api"
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return audit.WithActor(r.Context(), audit.Actor{By: by, Operator: true, ClientIP: host})
 }
 
 // Interface guards

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	"github.com/caddyserver/caddy/v2"
@@ -60,31 +61,20 @@ func handleMemberList(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
 	}
-	nativeRelays.Lock()
-	var slugs []string
-	for slug, list := range nativeRelays.bySlug {
-		if len(list) > 0 {
-			slugs = append(slugs, slug)
-		}
-	}
-	nativeRelays.Unlock()
-	sort.Strings(slugs)
 	out := []adminapi.ProjectMembers{}
-	for _, slug := range slugs {
-		n := nativeFor(slug)
-		if n == nil {
-			continue
-		}
+	err := eachProject(r.Context(), func(n *native.Native, slug string) error {
 		members, err := n.Roster().Members(r.Context(), slug)
 		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+			return err
 		}
 		invites, err := n.Roster().Invitations(r.Context(), slug)
-		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
-		}
 		out = append(out, adminapi.ProjectMembers{Project: slug, Members: members, Invitations: invites})
+		return err
+	})
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Project < out[j].Project })
 	return writeAdminJSON(w, out)
 }
 
@@ -115,7 +105,7 @@ func handleMemberChange(w http.ResponseWriter, r *http.Request) error {
 	if in.By == "" {
 		in.By = "admin-api"
 	}
-	ctx, by := r.Context(), roster.OperatorActor(in.By)
+	ctx, by := operatorContext(r, in.By), roster.OperatorActor(in.By)
 	var out any
 	switch action {
 	case "add":

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/caddy-outstatic/caddy-outstatic/adminapi"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 
 	"github.com/caddyserver/caddy/v2"
@@ -27,27 +28,16 @@ func handleOriginList(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("GET only")}
 	}
-	nativeRelays.Lock()
-	var slugs []string
-	for slug := range nativeRelays.bySlug {
-		if nativeForLocked(slug) != nil {
-			slugs = append(slugs, slug)
-		}
-	}
-	nativeRelays.Unlock()
-	sort.Strings(slugs)
 	out := []adminapi.OriginsReply{}
-	for _, slug := range slugs {
-		n := nativeFor(slug)
-		if n == nil {
-			continue
-		}
+	err := eachProject(r.Context(), func(n *native.Native, slug string) error {
 		list, err := n.Roster().Origins(r.Context(), slug)
-		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
-		}
 		out = append(out, adminapi.OriginsReply{Project: slug, OriginList: list})
+		return err
+	})
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Project < out[j].Project })
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)
 }
@@ -64,11 +54,12 @@ func handleOriginChange(w http.ResponseWriter, r *http.Request) error {
 	if origin == "" {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("the origin parameter is required")}
 	}
+	ctx := operatorContext(r, "")
 	switch action {
 	case "add":
-		_, err = n.AddOrigin(r.Context(), project, origin)
+		_, err = n.AddOrigin(ctx, project, origin)
 	case "remove":
-		err = n.RemoveOrigin(r.Context(), project, origin)
+		err = n.RemoveOrigin(ctx, project, origin)
 	default:
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown action %q: want add or remove", action)}
 	}

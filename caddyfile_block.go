@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agnivade/levenshtein"
-
+	"github.com/caddy-outstatic/caddy-outstatic/internal/suggest"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
 	"github.com/caddyserver/caddy/v2"
@@ -40,7 +39,7 @@ func readBlock(d *caddyfile.Dispenser, block string, subs subdirectives, repeata
 		read, ok := subs[name]
 		if !ok {
 			known := slices.Sorted(maps.Keys(subs))
-			return unknownSubdirective{d.Errf("unknown subdirective %q of %s%s", name, block, didYouMean(name, known...)), block, name, known}
+			return unknownSubdirective{d.Errf("unknown subdirective %q of %s%s", name, block, suggest.DidYouMean(name, known...)), block, name, known}
 		}
 		if seen[name] && !slices.Contains(repeatable, name) {
 			return d.Errf("%s is given twice; it takes one value", name)
@@ -70,26 +69,6 @@ func readArglessBlock(d *caddyfile.Dispenser, block string, subs subdirectives) 
 		return d.ArgErr()
 	}
 	return readBlock(d, block, subs)
-}
-
-// didYouMean suggests the valid word nearest to word (at most two edits
-// away, or one that starts with it), as "; did you mean X?", or nothing.
-// On a tie the first of valid wins.
-func didYouMean(word string, valid ...string) string {
-	best, bestDist := "", 3
-	for _, v := range valid {
-		dist := levenshtein.ComputeDistance(word, v)
-		if len(word) >= 2 && len(word) < len(v) && strings.HasPrefix(v, word) {
-			dist = min(dist, 1)
-		}
-		if dist < bestDist {
-			best, bestDist = v, dist
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return "; did you mean " + best + "?"
 }
 
 // argError is a refused argument of the subdirective at d: err, prefixed
@@ -255,7 +234,7 @@ func parseOnOff(d *caddyfile.Dispenser) (bool, error) {
 	case "off":
 		return false, nil
 	}
-	return false, d.Errf("%s: %q is neither on nor off%s", name, args[0], didYouMean(args[0], "off", "on"))
+	return false, d.Errf("%s: %q is neither on nor off%s", name, args[0], suggest.DidYouMean(args[0], "off", "on"))
 }
 
 // parseDuration reads the single argument of a subdirective as a positive

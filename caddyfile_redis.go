@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/suggest"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -45,7 +46,7 @@ func parseStoreRedis(d *caddyfile.Dispenser) (*RelayRedis, error) {
 		return nil, nil
 	case "redis":
 	default:
-		return nil, d.Errf("%s %q: want caddy or redis <address>...%s", directive, kind, didYouMean(kind, "caddy", "redis"))
+		return nil, d.Errf("%s %q: want caddy or redis <address>...%s", directive, kind, suggest.DidYouMean(kind, "caddy", "redis"))
 	}
 	file := d.File()
 	lines := map[string]int{"addresses": d.Line()}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/suggest"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 
 	"github.com/caddyserver/caddy/v2"
@@ -133,8 +134,8 @@ func TestDidYouMean(t *testing.T) {
 		"usrname": "; did you mean username?", "passwd": "; did you mean password?", "sentinal": "; did you mean sentinel?",
 		"clus": "; did you mean cluster?", "host": "", "address": "",
 	} {
-		if got := didYouMean(word, valid...); got != want {
-			t.Errorf("didYouMean(%q) = %q, want %q", word, got, want)
+		if got := suggest.DidYouMean(word, valid...); got != want {
+			t.Errorf("suggest.DidYouMean(%q) = %q, want %q", word, got, want)
 		}
 	}
 }

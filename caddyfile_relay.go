@@ -3,6 +3,9 @@ package outstatic
 import (
 	"strconv"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/suggest"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -81,6 +84,8 @@ func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    dev_login                        # development login; loopback only
 //	    key_recheck <duration>
 //	    start_limit <burst> <every> | off
+//	    operators <github-login-or-email>...   # may use the Projects page
+//	    audit_retention <duration>       # default 90d
 //
 //	    # both
 //	    app_origin <url>...
@@ -115,6 +120,8 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"public_url":       thenCheck(d, readWord(d, &rl.PublicURL, nil), rl.checkPublicURL),
 		"secret":           readSecret(d, &rl.Secret),
 		"project":          readAppend(d, &rl.Projects, parseRelayProject),
+		"operators":        readList(d, &rl.Operators, checkOperator),
+		"audit_retention":  readDuration(d, &rl.AuditRetention),
 		"ai":               readWith(d, &rl.AI, parseRelayAI),
 		"github":           readWith(d, &rl.GitHub, parseRelayGitHub),
 		"oidc":             readWith(d, &rl.OIDC, parseRelayOIDC),
@@ -133,6 +140,13 @@ func (rl *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return blockErr(file, line, err.Error())
 	}
 	return nil
+}
+
+// checkOperator judges one name of the operators line by the roster's
+// rule.
+func checkOperator(who string) error {
+	_, err := roster.KeyOperators([]string{who})
+	return err
 }
 
 // checkPublicURL checks public_url as it is read, and dev_login's need of
@@ -207,7 +221,7 @@ func parseStartLimit(d *caddyfile.Dispenser) (*RelayStartLimit, error) {
 	if len(args) != 2 {
 		hint := ""
 		if len(args) == 1 {
-			hint = didYouMean(args[0], "off")
+			hint = suggest.DidYouMean(args[0], "off")
 		}
 		return nil, d.Errf("start_limit: want <burst> <every> (e.g. start_limit 30 2s) or off%s", hint)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/suggest"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -73,7 +74,7 @@ func parseRelayEmail(d *caddyfile.Dispenser) (*RelayEmail, error) {
 // checkEmailTLS judges the email block's tls.
 func checkEmailTLS(v string) error {
 	if v != "starttls" && v != "implicit" && v != "none" {
-		return fmt.Errorf("tls %q: want starttls, implicit or none%s", v, didYouMean(v, "starttls", "implicit", "none"))
+		return fmt.Errorf("tls %q: want starttls, implicit or none%s", v, suggest.DidYouMean(v, "starttls", "implicit", "none"))
 	}
 	return nil
 }

@@ -24,11 +24,11 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 	err := readBlock(d, "project", subdirectives{
 		"callback_origin":  readList(d, &p.CallbackOrigins, checkOrigin),
 		"strict_callbacks": readFlag(d, &p.StrictCallbacks),
-		"repo":             readWord(d, &p.Repo, checkRepo),
+		"repo":             readWord(d, &p.Repo, roster.CheckRepo),
 		"id":               readWord(d, &p.ID, nil),
 		"account":          readWord(d, &p.Account, nil),
 		"monorepo_path":    readWord(d, &p.MonorepoPath, nil),
-		"plan":             readWord(d, &p.Plan, checkPlan),
+		"plan":             readWord(d, &p.Plan, roster.CheckPlan),
 		"member":           readAppend(d, &p.Members, parseRelayMember),
 		"ai":               readWith(d, &p.AI, parseRelayAI),
 		"key_sha256":       readAppend(d, &p.KeySHA256, parseKeySHA256),

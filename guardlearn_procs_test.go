@@ -42,21 +42,7 @@ func TestGuardLearnsOriginsAcrossProcesses(t *testing.T) {
 	guardPort, guardAdmin := freeLoopbackPort(), freeLoopbackPort()
 	relayURL := fmt.Sprintf("http://127.0.0.1:%d", relayPort)
 
-	start := func(name, cfg string, env ...string) *testproc.Proc {
-		t.Helper()
-		home := t.TempDir()
-		path := filepath.Join(home, "Caddyfile")
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p := testproc.Start(t, name, home, append(testproc.BaseEnv(home), env...), bin, "run", "--config", path, "--adapter", "caddyfile")
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s's output (end):\n%s", name, p.Tail(6000))
-			}
-		})
-		return p
-	}
+	start := func(name, cfg string, env ...string) *testproc.Proc { return runCaddyfile(t, bin, name, cfg, env...) }
 	global := func(admin int) string {
 		return fmt.Sprintf(`{
 	admin 127.0.0.1:%d
@@ -158,4 +144,22 @@ http://:%d {
 			t.Errorf("%s logged a secret", p.Name)
 		}
 	}
+}
+
+// runCaddyfile runs the built Caddy bin as name with the Caddyfile cfg and
+// env, in a home of its own; a failed test logs the end of its output.
+func runCaddyfile(t *testing.T, bin, name, cfg string, env ...string) *testproc.Proc {
+	t.Helper()
+	home := t.TempDir()
+	path := filepath.Join(home, "Caddyfile")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := testproc.Start(t, name, home, append(testproc.BaseEnv(home), env...), bin, "run", "--config", path, "--adapter", "caddyfile")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s's output (end):\n%s", name, p.Tail(6000))
+		}
+	})
+	return p
 }

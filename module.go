@@ -18,6 +18,7 @@ import (
 	// the `caddy outstatic ...` commands, registered with this module
 	_ "github.com/caddy-outstatic/caddy-outstatic/cli"
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/suggest"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
@@ -284,7 +285,7 @@ func (g *Guard) checkOrigins() error {
 // the guard would start at the edge (protocol.StartRoutes).
 func checkKeepAppRoute(route string) error {
 	if !protocol.IsStartRoute(route) {
-		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link%s", route, didYouMean(route, protocol.StartRoutes...))
+		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link%s", route, suggest.DidYouMean(route, protocol.StartRoutes...))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/forward"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/native"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 
 	"github.com/caddyserver/caddy/v2"
@@ -72,8 +73,23 @@ type Relay struct {
 	// GitHub OAuth app's callback live under it.
 	PublicURL string `json:"public_url,omitempty"`
 
-	// Projects served in native mode (no upstream).
+	// Projects served in native mode (no upstream). More can be made
+	// while the relay runs (`caddy outstatic project create`, the admin
+	// API, the Projects page), kept in its store; a project here wins
+	// over a stored one of the same slug and is read-only at run time.
 	Projects []RelayProject `json:"projects,omitempty"`
+
+	// Operators may make and delete projects on the relay's Projects page
+	// (<public_url>/home/projects): GitHub logins or e-mail addresses,
+	// named by the rule members are. Native mode. Default: nobody (the
+	// admin API and `caddy outstatic project` still can).
+	Operators []string `json:"operators,omitempty"`
+
+	// AuditRetention is how long the native relay keeps its audit log's
+	// records (sign-ins, key, member, origin and project changes) in its
+	// store; each project keeps at most 10000. Every event is also logged
+	// on the logger outstatic.audit. Default: 90d.
+	AuditRetention caddy.Duration `json:"audit_retention,omitempty"`
 
 	// GitHub is the relay's own GitHub OAuth app, in native mode.
 	GitHub *RelayGitHub `json:"github,omitempty"`
@@ -233,6 +249,8 @@ func (rl *Relay) checkForward() error {
 	switch {
 	case len(rl.Projects) > 0 || rl.GitHub != nil || rl.PublicURL != "" || rl.OIDC != nil || rl.Email != nil:
 		return errors.New("projects, github, oidc, email and public_url belong to native mode, which has no upstream")
+	case len(rl.Operators) > 0 || rl.AuditRetention != 0:
+		return errors.New("operators and audit_retention belong to native mode, which has no upstream")
 	case rl.DevLogin:
 		return errors.New("dev_login belongs to native mode: forward mode's logins are the service's")
 	case rl.GitHubApp != nil:
@@ -250,8 +268,16 @@ func (rl *Relay) checkForward() error {
 // validateNative is the one check of a native-mode configuration, for
 // Validate and the Caddyfile parser.
 func (rl *Relay) validateNative() error {
-	if len(rl.Projects) == 0 {
-		return errors.New("outstatic_relay needs an upstream (forward mode) or project blocks (native mode)")
+	// Native mode may start with no project: the operator makes them at
+	// run time.
+	if len(rl.Projects) == 0 && rl.PublicURL == "" {
+		return errors.New("outstatic_relay needs an upstream (forward mode) or project blocks (native mode), or public_url alone to serve projects made at run time")
+	}
+	if _, err := roster.KeyOperators(rl.Operators); err != nil {
+		return err
+	}
+	if rl.AuditRetention < 0 {
+		return errors.New("audit_retention must not be negative")
 	}
 	if _, err := rl.publicURL(); err != nil {
 		return err

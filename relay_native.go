@@ -70,41 +70,14 @@ func (m RelayMember) check() error {
 	return err
 }
 
-// checkRepo accepts owner/name.
-func checkRepo(repo string) error {
-	if owner, name, ok := strings.Cut(repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return fmt.Errorf("repo %q: want owner/name", repo)
-	}
-	return nil
-}
-
-// checkPlan accepts pro or free.
-func checkPlan(plan string) error {
-	if plan != "pro" && plan != "free" {
-		return fmt.Errorf("plan %q: want pro or free%s", plan, didYouMean(plan, "pro", "free"))
-	}
-	return nil
-}
-
 // check is the one check of a project, for Validate and the Caddyfile
-// (which checks each member and origin on its own line first).
+// (which checks each member and origin on its own line first): the
+// roster's project rule, which the doors that make projects at run time
+// use too, then what only the configuration has (members, ai).
 func (p RelayProject) check() error {
-	if err := roster.CheckSlug(p.Slug); err != nil {
+	spec := roster.ProjectSpec{Slug: p.Slug, Repo: p.Repo, Plan: p.Plan, Origins: p.CallbackOrigins}
+	if err := spec.Check(); err != nil {
 		return err
-	}
-	if p.Repo == "" {
-		return fmt.Errorf("project %s needs repo <owner>/<name>", p.Slug)
-	}
-	if err := checkRepo(p.Repo); err != nil {
-		return fmt.Errorf("project %s: %v", p.Slug, err)
-	}
-	if len(p.CallbackOrigins) == 0 {
-		return fmt.Errorf("project %s needs at least one callback_origin", p.Slug)
-	}
-	if p.Plan != "" {
-		if err := checkPlan(p.Plan); err != nil {
-			return fmt.Errorf("project %s: %v", p.Slug, err)
-		}
 	}
 	members := make([]roster.Member, len(p.Members))
 	for i, m := range p.Members {
@@ -277,9 +250,12 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 			rl.metrics.logins.WithLabelValues(provider, outcome, reason).Inc()
 		},
 		KeyRecheck: time.Duration(rl.KeyRecheck),
-		Logger:     rl.logger,
-		StartLimit: rl.StartLimit.native(),
-		ClientIP:   clientIP,
+		// Its own logger, for Caddy's log config to send anywhere.
+		AuditLogger:    caddy.Log().Named("outstatic.audit"),
+		AuditRetention: time.Duration(rl.AuditRetention),
+		Logger:         rl.logger,
+		StartLimit:     rl.StartLimit.native(),
+		ClientIP:       clientIP,
 	}
 	if err := rl.nativeLogins(&cfg, repl); err != nil {
 		return err
@@ -291,7 +267,12 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	// The relay's own Members and API Keys pages (package relay/pages),
 	// where the dashboard's sidebar links go when the site is built with
 	// NEXT_PUBLIC_OST_APP_URL set to public_url.
-	pg, err := pages.New(pages.Config{SignIn: native.Logins(), Roster: native.Roster(), Logger: rl.logger.Named("pages")})
+	operators, err := roster.KeyOperators(rl.Operators)
+	if err != nil {
+		return err
+	}
+	pg, err := pages.New(pages.Config{SignIn: native.Logins(), Roster: native.Roster(), Operators: operators,
+		Logger: rl.logger.Named("pages")})
 	if err != nil {
 		return err
 	}

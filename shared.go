@@ -7,7 +7,9 @@
 package outstatic
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,51 +89,71 @@ func guardMemory(ctx caddy.Context, shared *SharedStore, logger *zap.Logger) (re
 	return sc, sc, closer, nil
 }
 
-// nativeRelays finds, by project slug, the native relay that serves it,
-// for the admin API. The newest provisioned one wins, so that during a
-// config reload the new config is the one being managed.
+// nativeRelays are the native relays of this process, for the admin API,
+// in the order they were provisioned. The newest one that serves a
+// project wins, so that during a config reload the new config is the one
+// being managed.
 var nativeRelays = struct {
 	sync.Mutex
-	bySlug map[string][]*native.Native
-}{bySlug: map[string][]*native.Native{}}
+	list []*native.Native
+}{}
 
 func registerNative(n *native.Native) {
 	nativeRelays.Lock()
 	defer nativeRelays.Unlock()
-	for _, slug := range n.Projects() {
-		nativeRelays.bySlug[slug] = append(nativeRelays.bySlug[slug], n)
-	}
+	nativeRelays.list = append(nativeRelays.list, n)
 }
 
 func unregisterNative(n *native.Native) {
 	nativeRelays.Lock()
 	defer nativeRelays.Unlock()
-	for _, slug := range n.Projects() {
-		list := nativeRelays.bySlug[slug]
-		for i, x := range list {
-			if x == n {
-				list = append(list[:i], list[i+1:]...)
-				break
-			}
-		}
-		nativeRelays.bySlug[slug] = list
-	}
+	nativeRelays.list = slices.DeleteFunc(nativeRelays.list, func(x *native.Native) bool { return x == n })
 }
 
-// nativeFor returns the relay serving slug, or nil.
-func nativeFor(slug string) *native.Native {
+// natives are the native relays, newest first.
+func natives() []*native.Native {
 	nativeRelays.Lock()
 	defer nativeRelays.Unlock()
-	return nativeForLocked(slug)
+	out := slices.Clone(nativeRelays.list)
+	slices.Reverse(out)
+	return out
 }
 
-// nativeForLocked is nativeFor for a caller that holds the lock.
-func nativeForLocked(slug string) *native.Native {
-	list := nativeRelays.bySlug[slug]
-	if len(list) == 0 {
-		return nil
+// nativeFor returns the newest relay serving slug (in its configuration
+// or its store), or nil.
+func nativeFor(ctx context.Context, slug string) (*native.Native, error) {
+	for _, n := range natives() {
+		p, err := n.Roster().Project(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			return n, nil
+		}
 	}
-	return list[len(list)-1]
+	return nil, nil
+}
+
+// eachProject calls f with every project slug the native relays serve,
+// once, with the newest relay that serves it, in order of slug per relay.
+func eachProject(ctx context.Context, f func(n *native.Native, slug string) error) error {
+	seen := map[string]bool{}
+	for _, n := range natives() {
+		slugs, err := n.Roster().ProjectSlugs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, slug := range slugs {
+			if seen[slug] {
+				continue
+			}
+			seen[slug] = true
+			if err := f(n, slug); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // SharedStore says where state shared by several Caddy instances lives.

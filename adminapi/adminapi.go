@@ -12,8 +12,15 @@
 //	POST MembersPath/<project>/<action>                  MemberRequest in; the member,
 //	                                                     InviteReply, or what was removed
 //
+//	GET    ProjectsPath                                  []ProjectInfo
+//	POST   ProjectsPath                                  ProjectRequest in; ProjectInfo
+//	GET    ProjectsPath/<project>                        ProjectInfo
+//	DELETE ProjectsPath/<project>?by=<who>               ProjectDeleted
+//	GET    AuditPath?project=&since=&kind=&member=&limit=&offset=   AuditPage
+//
 // where a member route's action is add, role, remove, invite or
-// revoke-invite.
+// revoke-invite, and the audit route's since is a duration back from now
+// (24h, 7d) or an RFC 3339 time.
 //
 // A refusal is Caddy's admin error answer, {"error": "..."}, with a status.
 package adminapi
@@ -21,6 +28,7 @@ package adminapi
 import (
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
@@ -30,7 +38,30 @@ const (
 	KeysPath    = "/outstatic/keys"
 	OriginsPath = "/outstatic/origins"
 	MembersPath = "/outstatic/members"
+	// ProjectsPath is the projects made at run time, beside the
+	// Caddyfile's; AuditPath is the audit log.
+	ProjectsPath = "/outstatic/projects"
+	AuditPath    = "/outstatic/audit"
 )
+
+// ProjectRequest is the body of a project create: the same fields as a
+// project block of the Caddyfile, judged by the same rule, and Owner, the
+// GitHub login or e-mail address of its first member. By names who asks,
+// for the audit log.
+type ProjectRequest struct {
+	Slug    string   `json:"slug"`
+	Repo    string   `json:"repo"`
+	Origins []string `json:"origins"`
+	Plan    string   `json:"plan,omitempty"`
+	Owner   string   `json:"owner,omitempty"`
+	By      string   `json:"by,omitempty"`
+}
+
+// ProjectDeleted answers a project delete.
+type ProjectDeleted struct {
+	Project string `json:"project"`
+	Deleted bool   `json:"deleted"`
+}
 
 // KeyReply answers a key change. Key is present only in the answer to
 // create and rotate, the one time it is shown.
@@ -86,6 +117,12 @@ type (
 	MemberInfo = roster.MemberInfo
 	// Invitation is one pending invitation.
 	Invitation = roster.Invitation
-	// AuditEntry is one recorded change of a project's members.
+	// AuditEntry is one recorded event of the audit log.
 	AuditEntry = roster.AuditEntry
+	// ProjectInfo is one project: where it comes from (the Caddyfile or
+	// the store), its repository, plan and callback origins.
+	ProjectInfo = roster.ProjectInfo
+	// AuditPage is an answer of the audit log: events, newest first, and
+	// how many match in all.
+	AuditPage = audit.Page
 )

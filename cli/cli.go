@@ -1,5 +1,5 @@
 // Package cli is the `caddy outstatic ...` commands: check-callback, key,
-// member, origin and doctor. It registers them with Caddy's command line
+// member, origin, project, audit and doctor. It registers them with Caddy's command line
 // when imported (the plugin's root package imports it, so a Caddy built
 // with the plugin has them). The commands that change a running relay
 // speak HTTP to Caddy's admin API (adminapi is its JSON); none needs the
@@ -33,10 +33,12 @@ Tools for the outstatic guard and relay.
   key              manages the native relay's API keys
   member           manages the native relay's members and invitations
   origin           manages the native relay's stored callback origins
+  project          manages the native relay's projects made at run time
+  audit            prints the native relay's audit log
   doctor           checks a deployment end to end
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand(), doctorCommand())
+			cmd.AddCommand(checkCallbackCommand(), keyCommand(), memberCommand(), originCommand(), projectCommand(), auditCommand(), doctorCommand())
 		},
 	})
 }

@@ -24,46 +24,7 @@ import (
 // manager may do, and an owner added again refused. Screenshots of each page are kept in
 // testdata/out/pages-*.png.
 func TestRelayPagesInBrowser(t *testing.T) {
-	root := repoRoot(t)
-	bin := builtCaddy(t, root)
-	port := freePort(t)
-	relay := fmt.Sprintf("http://127.0.0.1:%d", port)
-	secret := randomString(24)
-	gh := fakegithub.New("pages-client", secret, fakegithub.User{
-		Login: "octocat", Name: "The Octocat", ID: 583231,
-		Emails: []fakegithub.Email{{Email: "octocat@example.com", Primary: true, Verified: true}},
-	})
-	gh.CallbackURL = relay + "/outstatic/auth/github/callback"
-	gh.Start()
-	t.Cleanup(gh.Close)
-	caddyfile := fmt.Sprintf(`{
-	admin off
-	auto_https off
-	storage file_system %[1]s
-}
-%[2]s {
-	outstatic_relay {
-		public_url %[2]s
-		project blog {
-			callback_origin https://blog.example.com/outstatic
-			repo acme/blog
-			member octocat owner
-			member editor@example.com editor
-		}
-		github {
-			client_id pages-client
-			client_secret {env.PAGES_GITHUB_SECRET}
-			base_url %[3]s
-			api_url %[4]s
-			graphql_url %[5]s
-		}
-		secret {env.PAGES_RELAY_SECRET}
-	}
-}
-`, t.TempDir(), relay, gh.URL(), gh.APIURL(), gh.GraphQLURL())
-	startCaddy(t, bin, caddyfile, relay+"/home/-/pages.css",
-		[]string{"PAGES_GITHUB_SECRET=" + secret, "PAGES_RELAY_SECRET=" + randomString(40)})
-
+	relay, gh := startPagesRelay(t, "")
 	tab := newBrowser(t)
 	base := relay + "/home/acme/blog"
 
@@ -163,6 +124,54 @@ func TestRelayPagesInBrowser(t *testing.T) {
 		t.Fatalf("the reason shown: %q", reason)
 	}
 	saveFullScreenshot(t, tab, "pages-members-manager.png")
+}
+
+// startPagesRelay runs a native relay with project blog (owner octocat)
+// and relayLines in its block, and the fake GitHub it signs in with.
+func startPagesRelay(t *testing.T, relayLines string) (string, *fakegithub.Server) {
+	t.Helper()
+	root := repoRoot(t)
+	bin := builtCaddy(t, root)
+	port := freePort(t)
+	relay := fmt.Sprintf("http://127.0.0.1:%d", port)
+	secret := randomString(24)
+	gh := fakegithub.New("pages-client", secret, fakegithub.User{
+		Login: "octocat", Name: "The Octocat", ID: 583231,
+		Emails: []fakegithub.Email{{Email: "octocat@example.com", Primary: true, Verified: true}},
+	})
+	gh.CallbackURL = relay + "/outstatic/auth/github/callback"
+	gh.Start()
+	t.Cleanup(gh.Close)
+	caddyfile := fmt.Sprintf(`{
+	admin off
+	auto_https off
+	storage file_system %[1]s
+}
+%[2]s {
+	outstatic_relay {
+		public_url %[2]s
+		project blog {
+			callback_origin https://blog.example.com/outstatic
+			repo acme/blog
+			member octocat owner
+			member editor@example.com editor
+		}
+		github {
+			client_id pages-client
+			client_secret {env.PAGES_GITHUB_SECRET}
+			base_url %[3]s
+			api_url %[4]s
+			graphql_url %[5]s
+		}
+		%[6]s
+		secret {env.PAGES_RELAY_SECRET}
+	}
+}
+`, t.TempDir(), relay, gh.URL(), gh.APIURL(), gh.GraphQLURL(), relayLines)
+	startCaddy(t, bin, caddyfile, relay+"/home/-/pages.css",
+		[]string{"PAGES_GITHUB_SECRET=" + secret, "PAGES_RELAY_SECRET=" + randomString(40)})
+
+	return relay, gh
 }
 
 // saveFullScreenshot writes the whole page, not only the viewport, to

@@ -144,18 +144,23 @@ func (d *devLogin) serve(w http.ResponseWriter, r *http.Request) {
 
 // openLogin opens the login state the page carries (without spending it:
 // the callback does) and finds its project.
-func (d *devLogin) openLogin(w http.ResponseWriter, state string) (*roster.Project, loginState, bool) {
+func (d *devLogin) openLogin(w http.ResponseWriter, r *http.Request, state string) (*roster.Project, loginState, bool) {
 	var st loginState
-	if err := d.l.cfg.Seal.Open(seal.State, state, &st); err != nil || d.l.cfg.Roster.Project(st.Project) == nil {
+	var p *roster.Project
+	err := d.l.cfg.Seal.Open(seal.State, state, &st)
+	if err == nil {
+		p, err = d.l.cfg.Roster.Project(r.Context(), st.Project)
+	}
+	if err != nil || p == nil {
 		http.Error(w, "This login link is not valid or expired. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, st, false
 	}
-	return d.l.cfg.Roster.Project(st.Project), st, true
+	return p, st, true
 }
 
 func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
-	p, _, ok := d.openLogin(w, state)
+	p, _, ok := d.openLogin(w, r, state)
 	if !ok {
 		return
 	}
@@ -165,13 +170,18 @@ func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: devCSRFCookie, Value: csrf, Path: d.l.cfg.PublicURL.Path + protocol.DevLogin.Path,
 		MaxAge: int(stateTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: d.l.cfg.PublicURL.Scheme == "https"})
-	d.render(w, http.StatusOK, devView{Project: p.Slug, State: state, CSRF: csrf, Members: devChoices(p)})
+	d.render(w, http.StatusOK, devView{Project: p.Slug, State: state, CSRF: csrf, Members: d.choices(r, p)})
 }
 
-func devChoices(p *roster.Project) []devChoice {
+// choices are p's members, configured and stored, to pick from.
+func (d *devLogin) choices(r *http.Request, p *roster.Project) []devChoice {
 	var out []devChoice
-	for who, role := range p.Members {
-		out = append(out, devChoice{Who: who, Role: role})
+	members, err := d.l.cfg.Roster.Members(r.Context(), p.Slug)
+	if err != nil {
+		d.l.log.Error("dev login: reading the members", zap.String("project", p.Slug), zap.Error(err))
+	}
+	for _, m := range members {
+		out = append(out, devChoice{Who: m.Who, Role: m.Role})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Who < out[j].Who })
 	return out
@@ -195,7 +205,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := r.PostForm.Get("state")
-	p, st, ok := d.openLogin(w, state)
+	p, st, ok := d.openLogin(w, r, state)
 	if !ok {
 		return
 	}
@@ -206,14 +216,14 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := roster.MemberKey(r.PostForm.Get("member"))
-	if who == "" || p.Members[who] == "" {
-		d.render(w, http.StatusBadRequest, devView{Project: p.Slug, State: state, CSRF: c.Value, Members: devChoices(p),
+	if role, err := d.l.cfg.Roster.RoleOf(r.Context(), p, who, []string{who}); who == "" || err != nil || role == "" {
+		d.render(w, http.StatusBadRequest, devView{Project: p.Slug, State: state, CSRF: c.Value, Members: d.choices(r, p),
 			Error: "Pick one of the project's members."})
 		return
 	}
 	code, _, err := d.l.cfg.Seal.Seal(seal.DevCode, devCode{Who: who, Challenge: s256(d.l.verifier(st.Nonce))}, devCodeTTL)
 	if err != nil {
-		d.l.finish(w, r, d.Name(), st.Callback, SlotGitHub.Failed)
+		d.l.finish(w, r, d.Name(), p, st.Callback, SlotGitHub.Failed)
 		return
 	}
 	d.l.log.Warn("dev login: logging in without a password", zap.String("project", p.Slug), zap.String("login", who))

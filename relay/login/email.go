@@ -317,7 +317,11 @@ func (e *emailLogin) link(w http.ResponseWriter, r *http.Request, token string, 
 	}
 	var p *roster.Project
 	if err == nil && e.l.cfg.Seal.Open(seal.Link, string(data), &l) == nil {
-		p = e.l.cfg.Roster.Project(l.Project)
+		if p, err = e.l.cfg.Roster.Project(r.Context(), l.Project); err != nil {
+			e.l.log.Error("reading the projects", zap.Error(err))
+			e.refuseLink(w, http.StatusServiceUnavailable, linkUnavailable)
+			return l, nil, false
+		}
 	}
 	if p == nil {
 		e.refuseLink(w, http.StatusGone, linkGone)

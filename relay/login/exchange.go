@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -19,10 +20,25 @@ import (
 // store under its hash, for exchangeTTL, and taken once on every instance
 // that shares the store.
 
-// enter admits m to p and mints the exchange token for callback (and the
-// checked return URL): the one way a login becomes a token. It returns m
-// with its role; ErrNotMember for a user who is not a member.
-func (l *Logins) enter(ctx context.Context, p *roster.Project, callback, returnURL string, m Member) (string, Member, error) {
+// enter admits m, logged in by provider, to p and mints the exchange token
+// for callback (and the checked return URL): the one way a login becomes a
+// token. It returns m with its role; ErrNotMember for a user who is not a
+// member. The sign-in is recorded in the audit log, admitted or refused.
+func (l *Logins) enter(ctx context.Context, provider string, p *roster.Project, callback, returnURL string, m Member) (string, Member, error) {
+	token, m, err := l.admit(ctx, p, callback, returnURL, m)
+	reason := ""
+	switch {
+	case errors.Is(err, ErrNotMember):
+		reason = protocol.CodeNotCollaborator
+	case err != nil:
+		reason = protocol.CodeServiceUnavailable
+	}
+	l.recordSignIn(ctx, provider, p, m, reason, false)
+	return token, m, err
+}
+
+// admit is enter's work.
+func (l *Logins) admit(ctx context.Context, p *roster.Project, callback, returnURL string, m Member) (string, Member, error) {
 	role, err := l.cfg.Roster.Admit(ctx, p, m.Login, m.Emails)
 	if err != nil {
 		return "", m, fmt.Errorf("checking a member: %w", err)
@@ -81,8 +97,11 @@ func (l *Logins) TakeExchange(ctx context.Context, token string) (Exchange, *ros
 	if err := l.cfg.Seal.Open(seal.Token, string(data), &x); err != nil {
 		return x, nil, ErrNoExchange
 	}
-	p := l.cfg.Roster.Project(x.Project)
-	if p == nil {
+	p, err := l.cfg.Roster.Project(ctx, x.Project)
+	switch {
+	case err != nil:
+		return x, nil, err
+	case p == nil:
 		return x, nil, ErrNoExchange
 	}
 	return x, p, nil
@@ -95,8 +114,11 @@ func (l *Logins) TakeExchange(ctx context.Context, token string) (Exchange, *ros
 // is accepted). The session it leads to carries no GitHub token: it
 // reaches the repository through the relay's GitHub App.
 func (l *Logins) CompleteVerified(ctx context.Context, project, callback, email, name string) (string, error) {
-	p := l.cfg.Roster.Project(project)
-	if p == nil {
+	p, err := l.cfg.Roster.Project(ctx, project)
+	switch {
+	case err != nil:
+		return "", err
+	case p == nil:
 		return "", roster.ErrUnknownProject
 	}
 	t, err := l.cfg.Roster.Targets(ctx, p).Check(callback)
@@ -107,6 +129,6 @@ func (l *Logins) CompleteVerified(ctx context.Context, project, callback, email,
 	if err != nil || !mail.ValidAddress(email) {
 		return "", errors.New("not an e-mail address")
 	}
-	token, _, err := l.enter(ctx, p, t.URL, "", Member{Email: email, Emails: []string{key}, Name: name})
+	token, _, err := l.enter(ctx, "email", p, t.URL, "", Member{Email: email, Emails: []string{key}, Name: name})
 	return token, err
 }

@@ -6,14 +6,17 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -234,7 +237,7 @@ func (l *Logins) startLogin(w http.ResponseWriter, r *http.Request, slot *Slot, 
 	u, _, err := l.loginURL(r.Context(), prov, st)
 	if err != nil {
 		l.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
-		l.finish(w, r, prov.Name(), st.Callback, slot.Failed)
+		l.finish(w, r, prov.Name(), p, st.Callback, slot.Failed)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -266,15 +269,21 @@ func (l *Logins) verifier(nonce string) string {
 
 // openState opens a sealed login state. A forged one gets a plain 400 (it
 // names no callback to go back to); an expired one, or one whose callback
-// the project no longer accepts, goes back with invalid-state.
+// the project no longer accepts, goes back with invalid-state. An
+// operator's sign-in to the pages names no project: its project is nil.
 func (l *Logins) openState(w http.ResponseWriter, r *http.Request, purpose seal.Purpose, sealed string, st *loginState) (*roster.Project, bool) {
 	err := l.cfg.Seal.Open(purpose, sealed, st)
 	if errors.Is(err, seal.ErrSealed) {
 		http.Error(w, "This login link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, false
 	}
-	p := l.cfg.Roster.Project(st.Project)
-	if p == nil {
+	p, perr := l.cfg.Roster.Project(r.Context(), st.Project)
+	switch {
+	case perr != nil:
+		l.log.Error("reading the projects", zap.Error(perr))
+		http.Error(w, "Signing in is not possible right now. Try again in a moment.", http.StatusServiceUnavailable)
+		return nil, false
+	case p == nil && !(st.Page && st.Project == ""):
 		http.Error(w, "This login link is for a project this relay does not serve.", http.StatusBadRequest)
 		return nil, false
 	}
@@ -282,23 +291,55 @@ func (l *Logins) openState(w http.ResponseWriter, r *http.Request, purpose seal.
 		http.Error(w, "This sign-in link is not valid. Start again from the sign-in page.", http.StatusBadRequest)
 		return nil, false
 	}
-	if t, cerr := l.cfg.Roster.Targets(r.Context(), p).Check(st.Callback); !st.Page && (cerr != nil || t.URL != st.Callback) {
-		http.Error(w, "This login's callback is no longer accepted.", http.StatusBadRequest)
-		return nil, false
+	if !st.Page {
+		if t, cerr := l.cfg.Roster.Targets(r.Context(), p).Check(st.Callback); cerr != nil || t.URL != st.Callback {
+			http.Error(w, "This login's callback is no longer accepted.", http.StatusBadRequest)
+			return nil, false
+		}
 	}
 	if err != nil {
-		l.finish(w, r, l.providerOf(*st), st.Callback, protocol.CodeInvalidState)
+		l.finish(w, r, l.providerOf(*st), p, st.Callback, protocol.CodeInvalidState)
 		return nil, false
 	}
 	return p, true
 }
 
 // finish sends the browser to the checked callback with an error code,
+// and records and counts the refusal of a login to p (nil for an
+// operator's sign-in) with provider.
+func (l *Logins) finish(w http.ResponseWriter, r *http.Request, provider string, p *roster.Project, callback, code string) {
+	l.recordSignIn(r.Context(), provider, p, Member{}, code, strings.HasPrefix(callback, l.base+protocol.Pages.Path))
+	l.sendBack(w, r, provider, callback, code)
+}
+
+// sendBack sends the browser to the checked callback with an error code,
 // and counts the refusal of a login with provider.
-func (l *Logins) finish(w http.ResponseWriter, r *http.Request, provider, callback, code string) {
+func (l *Logins) sendBack(w http.ResponseWriter, r *http.Request, provider, callback, code string) {
 	l.count(provider, Refused, code)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, callback+"?error="+url.QueryEscape(code), http.StatusFound)
+}
+
+// recordSignIn records a login's end in the audit log: refused with the
+// protocol code reason, or admitted when reason is "". A sign-in to the
+// relay's pages (pages) is for p's pages, or with p nil the Projects page.
+func (l *Logins) recordSignIn(ctx context.Context, provider string, p *roster.Project, m Member, reason string, pages bool) {
+	e := audit.Event{Kind: audit.SignIn, Provider: provider, Member: m.who(), Role: m.Role, Result: audit.ResultOK}
+	e.By = e.Member
+	where := "the Projects page"
+	if p != nil {
+		e.Project, where = p.Slug, p.Slug
+		if pages {
+			where = "the pages of " + p.Slug
+		}
+	}
+	if reason != "" {
+		e.Result, e.Reason = audit.ResultRefused, reason
+		e.What = fmt.Sprintf("sign-in to %s with %s refused: %s", where, provider, reason)
+	} else {
+		e.What = fmt.Sprintf("%s signed in to %s with %s", e.Member, where, provider)
+	}
+	l.cfg.Roster.Audit().Record(ctx, e)
 }
 
 // serveCallback answers slot's callback: a Redirector's return is checked
@@ -334,29 +375,29 @@ func (l *Logins) completeLogin(w http.ResponseWriter, r *http.Request, slot *Slo
 		if !errors.Is(err, store.ErrExists) {
 			l.log.Error("recording a spent state", zap.Error(err))
 		}
-		l.finish(w, r, prov.Name(), st.Callback, protocol.CodeInvalidState)
+		l.finish(w, r, prov.Name(), p, st.Callback, protocol.CodeInvalidState)
 		return
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		l.finish(w, r, prov.Name(), st.Callback, slot.Failed)
+		l.finish(w, r, prov.Name(), p, st.Callback, slot.Failed)
 		return
 	}
 	m, err := prov.Redeem(r.Context(), q.Get("code"), l.verifier(st.Nonce))
 	switch {
 	case errors.Is(err, ErrUserData):
 		l.log.Info("reading the "+prov.Name()+" user failed", zap.Error(err))
-		l.finish(w, r, prov.Name(), st.Callback, protocol.CodeMissingUserData)
+		l.finish(w, r, prov.Name(), p, st.Callback, protocol.CodeMissingUserData)
 		return
 	case err != nil:
-		l.log.Info(prov.Name()+" code exchange failed", zap.String("project", p.Slug), zap.Error(err))
-		l.finish(w, r, prov.Name(), st.Callback, slot.Failed)
+		l.log.Info(prov.Name()+" code exchange failed", zap.String("project", st.Project), zap.Error(err))
+		l.finish(w, r, prov.Name(), p, st.Callback, slot.Failed)
 		return
 	}
 	if st.Page {
 		l.finishPageSignIn(w, r, p, st, prov.Name(), m)
 		return
 	}
-	l.complete(w, r, prov.Name(), p, st, m, func() { l.finish(w, r, prov.Name(), st.Callback, slot.Failed) })
+	l.complete(w, r, prov.Name(), p, st, m, func() { l.sendBack(w, r, prov.Name(), st.Callback, slot.Failed) })
 }
 
 // complete ends every login of m, by the provider named provider, for st
@@ -364,13 +405,13 @@ func (l *Logins) completeLogin(w http.ResponseWriter, r *http.Request, slot *Slo
 // is accepted), mints the exchange token for st's callback and sends the
 // browser there. A user who is not a member goes back with
 // not-collaborator; fail answers a failure of the relay's own (the
-// store's).
+// store's). Whichever way it ends, the sign-in is recorded (enter).
 func (l *Logins) complete(w http.ResponseWriter, r *http.Request, provider string, p *roster.Project, st loginState, m Member, fail func()) {
-	token, m, err := l.enter(r.Context(), p, st.Callback, st.ReturnURL, m)
+	token, m, err := l.enter(r.Context(), provider, p, st.Callback, st.ReturnURL, m)
 	switch {
 	case errors.Is(err, ErrNotMember):
 		l.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("provider", provider), zap.String("login", m.Login))
-		l.finish(w, r, provider, st.Callback, protocol.CodeNotCollaborator)
+		l.sendBack(w, r, provider, st.Callback, protocol.CodeNotCollaborator)
 		return
 	case err != nil:
 		l.log.Error("completing a login", zap.String("project", p.Slug), zap.Error(err))

@@ -84,26 +84,29 @@ func (l *Logins) isPageURL(u string) bool {
 	return strings.HasPrefix(u, l.base+protocol.Pages.Path) && !strings.ContainsAny(u, "?#\\")
 }
 
-// PageSignInURL starts a sign-in to the pages of project with provider:
-// it returns where the browser goes, and the nonce the pages keep in a
-// cookie to check the ticket against. done is the pages' sign-in route,
-// where the browser comes back with ?ticket= or ?error=.
+// PageSignInURL starts a sign-in to the pages of project with provider
+// ("" for the operators' Projects page): it returns where the browser
+// goes, and the nonce the pages keep in a cookie to check the ticket
+// against. done is the pages' sign-in route, where the browser comes back
+// with ?ticket= or ?error=.
 func (l *Logins) PageSignInURL(provider, project, done string) (string, string, error) {
 	i := slices.IndexFunc(l.pageProviders(), func(p Redirector) bool { return p.Name() == provider })
 	if i < 0 {
 		return "", "", ErrUnknownProvider
 	}
 	prov := l.pageProviders()[i]
-	if l.cfg.Roster.Project(project) == nil {
-		return "", "", roster.ErrUnknownProject
-	}
-	if !l.isPageURL(done) {
-		return "", "", errors.New("the sign-in must come back to the relay's pages")
-	}
 	// The OpenID Connect issuer is discovered before its first login URL;
 	// the discovery is bounded on its own, not by the request.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if project != "" {
+		if p, err := l.cfg.Roster.Project(ctx, project); err != nil || p == nil {
+			return "", "", errors.Join(roster.ErrUnknownProject, err)
+		}
+	}
+	if !l.isPageURL(done) {
+		return "", "", errors.New("the sign-in must come back to the relay's pages")
+	}
 	// Provider: the callback of prov accepts only its own states.
 	st := loginState{Project: project, Callback: done, Provider: prov.Name(), Page: true}
 	u, nonce, err := l.loginURL(ctx, prov, st)
@@ -115,16 +118,18 @@ func (l *Logins) PageSignInURL(provider, project, done string) (string, string, 
 }
 
 // finishPageSignIn sends the browser back to the pages with a ticket for
-// m. Membership is the pages' to check, at every request: they show a
-// non-member that they are not one.
+// m. Membership (or, on the Projects page, being an operator) is the
+// pages' to check, at every request: they show a non-member that they are
+// not one. p is nil for an operator's sign-in.
 func (l *Logins) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *roster.Project, st loginState, provider string, m Member) {
 	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
 	ticket, _, err := l.cfg.Seal.Seal(seal.Ticket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
-		l.finish(w, r, provider, st.Callback, protocol.CodeSignInFailed)
+		l.finish(w, r, provider, p, st.Callback, protocol.CodeSignInFailed)
 		return
 	}
-	l.log.Info("pages sign-in completed", zap.String("project", p.Slug), zap.String("login", m.Login))
+	l.recordSignIn(r.Context(), provider, p, m, "", true)
+	l.log.Info("pages sign-in completed", zap.String("project", st.Project), zap.String("login", m.Login))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?ticket="+url.QueryEscape(ticket), http.StatusFound)
 }

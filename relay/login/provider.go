@@ -75,6 +75,18 @@ type Member struct {
 	github.Credential
 }
 
+// who names m in the audit log: the key of their GitHub login, else of
+// their address.
+func (m Member) who() string {
+	if k := roster.MemberKey(m.Login); k != "" {
+		return k
+	}
+	if k := roster.MemberKey(m.Email); k != "" {
+		return k
+	}
+	return m.Login
+}
+
 // ErrUserData: the provider took the code but did not say who the user
 // is (the stock site's missing-user-data).
 var ErrUserData = errors.New("reading the user failed")

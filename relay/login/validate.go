@@ -44,7 +44,7 @@ func (l *Logins) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request,
 		protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidGitHubToken)
 		return
 	}
-	token, m, err := l.enter(r.Context(), p, s.callback, "", githubMember(u, github.Credential{Token: *in.GitHubToken}))
+	token, m, err := l.enter(r.Context(), "github", p, s.callback, "", githubMember(u, github.Credential{Token: *in.GitHubToken}))
 	switch {
 	case errors.Is(err, ErrNotMember):
 		l.log.Info("validate-github-user: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))

@@ -183,7 +183,7 @@ func TestNativeAppAccess(t *testing.T) {
 		t.Fatalf("scan through the app: %d %s", status, body)
 	}
 	// A GitHub login still uses its own token, not the App's.
-	env.relays[0].apps["blog"].Invalidate() // the App's token would be minted again if used
+	env.relays[0].apps["blog"].ts.Invalidate() // the App's token would be minted again if used
 	minted := env.gh.InstallationTokensMinted(90)
 	if status, _ := env.parser(t, 0, str(env.sessionOn(t, 0), "access_token")); status != 200 || env.gh.InstallationTokensMinted(90) != minted {
 		t.Fatalf("github session: %d, app tokens %d → %d", status, minted, env.gh.InstallationTokensMinted(90))

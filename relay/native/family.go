@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -89,5 +91,12 @@ func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
 		fields = append(fields, zap.Duration("spent_ago", now.Sub(time.UnixMilli(spent)).Round(time.Second)))
 	}
 	n.log.Warn("a spent refresh token came back: its session is ended", fields...)
+	who := roster.MemberKey(c.Login)
+	if who == "" {
+		who = roster.MemberKey(c.Email)
+	}
+	n.roster.Audit().Record(ctx, audit.Event{Kind: audit.SessionReused, Project: c.Project, Member: who, By: who,
+		Reason: protocol.CodeSessionRevoked,
+		What:   fmt.Sprintf("a spent refresh token of %s came back: the session family is ended, taken for stolen", who)})
 	return errFamilyEnded
 }

@@ -30,7 +30,10 @@ const (
 // completion then streams straight through (completion.Streamer flushes
 // every event).
 func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request, p *roster.Project) {
-	ai := n.ai[p.Slug]
+	ai, own := n.ai[p.Slug]
+	if !own || p.Stored {
+		ai = n.cfg.AI // a project made at run time has the relay's
+	}
 	switch {
 	case !p.Pro:
 		plainText(w, http.StatusForbidden, textAINotPro)

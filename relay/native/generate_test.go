@@ -62,8 +62,8 @@ func TestNativeGenerate(t *testing.T) {
 		t.Fatalf("the endpoint was called %d times, want 1", n)
 	}
 	// not Pro: 403, as a sentence, before any budget or endpoint
-	env.relays[0].roster.Project("blog").Pro = false
-	defer func() { env.relays[0].roster.Project("blog").Pro = true }()
+	blogOf(env.relays[0]).Pro = false
+	defer func() { blogOf(env.relays[0]).Pro = true }()
 	if status, ct, got = env.post(t, "/outstatic/generate", env.key, body); status != 403 || !strings.HasPrefix(ct, "text/plain") ||
 		got != "AI completions need the Pro plan for this project." {
 		t.Fatalf("free project: %d %q %q", status, ct, got)

@@ -92,6 +92,17 @@ type NativeConfig struct {
 	// Mailer sends invitations; default: none (the link is handed back
 	// to whoever invited, to pass on).
 	Mailer roster.Mailer
+	// AI answers the completions of projects made at run time (each
+	// configured project names its own in Projects). Default: none.
+	AI *AI
+	// AuditLogger writes the audit log's events (in Caddy, the logger
+	// outstatic.audit). Default: Logger's "audit".
+	AuditLogger *zap.Logger
+	// AuditRetention is how long the store keeps audit records (default
+	// audit.DefaultRetention); AuditMax bounds one project's (default
+	// audit.DefaultMaxPerProject).
+	AuditRetention time.Duration
+	AuditMax       int
 	// KeyRecheck is how long a key confirmed active is trusted without
 	// reading whether any key changed (default roster.DefaultKeyRecheck):
 	// a key rotated or revoked on another instance is refused here within
@@ -127,10 +138,11 @@ type Native struct {
 	routes map[*protocol.Endpoint]route
 	log    *zap.Logger
 
-	bodies   sync.Map                       // *roster.Project → its key check answer, *projectReply
-	renewals singleflight.Group             // GitHub token renewals, by session family
-	apps     map[string]*github.TokenSource // by project slug, with RepoApp
-	pages    atomic.Pointer[http.Handler]   // the relay's own pages (SetPages)
+	bodies   sync.Map                     // *roster.Project → its key check answer, *projectReply
+	renewals singleflight.Group           // GitHub token renewals, by session family
+	appsMu   sync.Mutex                   // guards apps
+	apps     map[string]*appSource        // by project slug, with RepoApp (repoaccess.go)
+	pages    atomic.Pointer[http.Handler] // the relay's own pages (SetPages)
 }
 
 // Lifetimes of sessions, unless configured.
@@ -174,6 +186,9 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if cfg.AuditLogger == nil {
+		cfg.AuditLogger = cfg.Logger.Named("audit")
+	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -202,7 +217,8 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		n.ai[projects[i].Slug] = cfg.Projects[i].AI
 	}
 	if n.roster, err = roster.New(roster.Config{Projects: projects, Store: cfg.Store, Mailer: cfg.Mailer,
-		KeyRecheck: cfg.KeyRecheck, Logger: cfg.Logger, Now: cfg.Now}); err != nil {
+		KeyRecheck: cfg.KeyRecheck, AuditLogger: cfg.AuditLogger, AuditRetention: cfg.AuditRetention, AuditMax: cfg.AuditMax,
+		Logger: cfg.Logger, Now: cfg.Now}); err != nil {
 		return nil, err
 	}
 	base := strings.TrimSuffix(cfg.PublicURL.String(), "/")
@@ -267,8 +283,8 @@ type projectReply struct {
 // callback origins, for the admin API and the relay's pages.
 func (n *Native) Roster() *roster.Roster { return n.roster }
 
-// Projects returns the slugs of the projects the relay serves.
-func (n *Native) Projects() []string { return n.roster.Projects() }
+// PublicBase is the relay's public URL, without a trailing slash.
+func (n *Native) PublicBase() string { return strings.TrimSuffix(n.cfg.PublicURL.String(), "/") }
 
 // Logins are the relay's login providers, for the relay's pages.
 func (n *Native) Logins() *login.Logins { return n.logins }

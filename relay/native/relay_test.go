@@ -690,3 +690,12 @@ func TestNativeMembersAnyCase(t *testing.T) {
 		t.Error("one login with two roles was accepted")
 	}
 }
+
+// blogOf is n's project blog.
+func blogOf(n *Native) *roster.Project {
+	p, err := n.roster.Project(context.Background(), "blog")
+	if err != nil || p == nil {
+		panic(fmt.Sprintf("no project blog: %v", err))
+	}
+	return p
+}

@@ -27,21 +27,22 @@ const CodeNoRepositoryAccess = protocol.CodeNoRepositoryAccess
 
 var errNoRepositoryAccess = errors.New(CodeNoRepositoryAccess)
 
-// setUpApps makes one installation token source per project, with the
-// project's repository and the github block's API URL.
+// setUpApps makes one installation token source per configured project,
+// with the project's repository and the github block's API URL; a project
+// made at run time gets its own at its first use (appFor).
 func (n *Native) setUpApps() error {
 	app := n.cfg.RepoApp
 	if app == nil {
 		return nil
 	}
-	n.apps = map[string]*github.TokenSource{}
-	for _, slug := range n.roster.Projects() {
-		p := n.roster.Project(slug)
+	n.apps = map[string]*appSource{}
+	for _, slug := range n.roster.Configured() {
+		p, _ := n.roster.Project(context.Background(), slug)
 		ts, err := n.gh.Installation(*app, p.RepoOwner, p.RepoSlug)
 		if err != nil {
 			return fmt.Errorf("project %q: %v", slug, err)
 		}
-		n.apps[slug] = ts
+		n.apps[slug] = &appSource{p: p, ts: ts}
 	}
 	// The scan (scan.go), keyed and without a session, reads with the
 	// App's token too, unless a token source was given.
@@ -51,9 +52,36 @@ func (n *Native) setUpApps() error {
 	return nil
 }
 
+// appSource is the installation token source of one project.
+type appSource struct {
+	p  *roster.Project // the project it was made for
+	ts *github.TokenSource
+}
+
+// appFor is p's installation token source; nil without a GitHub App. A
+// project made at run time gets its own at its first use, and a new one
+// if its slug was deleted and made again.
+func (n *Native) appFor(p *roster.Project) *github.TokenSource {
+	if n.cfg.RepoApp == nil {
+		return nil
+	}
+	n.appsMu.Lock()
+	defer n.appsMu.Unlock()
+	if a := n.apps[p.Slug]; a != nil && (a.p == p || !p.Stored) {
+		return a.ts
+	}
+	ts, err := n.gh.Installation(*n.cfg.RepoApp, p.RepoOwner, p.RepoSlug)
+	if err != nil {
+		n.log.Error("github app for a project made at run time", zap.String("project", p.Slug), zap.Error(err))
+		return nil
+	}
+	n.apps[p.Slug] = &appSource{p: p, ts: ts}
+	return ts
+}
+
 // appToken is p's installation token.
 func (n *Native) appToken(ctx context.Context, p *roster.Project) (string, error) {
-	ts := n.apps[p.Slug]
+	ts := n.appFor(p)
 	if ts == nil {
 		return "", errNoRepositoryAccess
 	}
@@ -70,7 +98,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roste
 		c.token, c.viaApp = c.Credential.Token, false
 		return nil
 	}
-	if n.apps[p.Slug] == nil {
+	if n.appFor(p) == nil {
 		return errNoRepositoryAccess
 	}
 	tok, err := n.appToken(ctx, p)
@@ -89,7 +117,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roste
 // dropAppToken forgets p's installation token after GitHub refused it, so
 // the next call mints another.
 func (n *Native) dropAppToken(c *sessionClaims, p *roster.Project) {
-	if ts := n.apps[p.Slug]; c.viaApp && ts != nil {
+	if ts := n.appFor(p); c.viaApp && ts != nil {
 		ts.Invalidate()
 	}
 }

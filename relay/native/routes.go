@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
@@ -56,8 +57,10 @@ func (n *Native) routeTable() map[*protocol.Endpoint]route {
 // ServeHTTP opens a call to its endpoint's route.
 func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// What the request says of its client counts only if its key does
-	// (relay.ClaimedClient); nothing after this reads the header.
+	// (relay.ClaimedClient); nothing after this reads the header. The
+	// audit log names the request's own client.
 	r = relay.WithClientClaim(r)
+	r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{ClientIP: n.clientIP(r)}))
 	ep := protocol.Lookup(r.URL.Path)
 	rt, ok := n.routes[ep]
 	if !ok {
@@ -94,6 +97,14 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		rt.open(w, r)
 	}
+}
+
+// clientIP is the address r came from, as the audit log names it.
+func (n *Native) clientIP(r *http.Request) string {
+	if n.cfg.ClientIP != nil {
+		return n.cfg.ClientIP(r)
+	}
+	return relay.PeerIP(r)
 }
 
 // methodsOf are the methods rt answers for ep.

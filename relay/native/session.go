@@ -206,8 +206,12 @@ var (
 // stillValid re-checks a session's member, key and family; it updates the
 // role.
 func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*roster.Project, error) {
-	p := n.roster.Project(c.Project)
-	if p == nil {
+	p, err := n.roster.Project(ctx, c.Project)
+	switch {
+	case err != nil:
+		return nil, err
+	case p == nil:
+		// the project was deleted: its sessions end with it
 		return nil, errNotMember
 	}
 	role, err := n.roster.RoleOf(ctx, p, c.Login, c.Emails)

@@ -54,6 +54,8 @@ var doneTexts = map[string]string{
 	"invited": "Invitation sent.", "revoked": "Invitation revoked.",
 	"invited-unsent": "Invitation recorded, but not e-mailed (this relay sends no mail): tell them to log in to the site with that address.",
 	"origin-added":   "Callback origin added.", "origin-removed": "Callback origin removed.",
+	"project-created": "Project created. Its owner signs in to its pages and makes its key on API Keys (or run caddy outstatic key create).",
+	"project-deleted": "Project deleted: its key is revoked, its sessions end, its members, invitations and origins are gone.",
 }
 
 // checkWho checks a member's name by the identity rule: a GitHub login

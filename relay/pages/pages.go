@@ -1,7 +1,9 @@
 // Package pages serves the relay's own Members and API Keys pages, where
 // the stock dashboard's sidebar links go when the site is built with
 // NEXT_PUBLIC_OST_APP_URL set to the relay's public URL (PROTOCOL.md §8):
-// <public_url>/home/<account_slug>/<project_slug>/members and .../api-keys.
+// <public_url>/home/<account_slug>/<project_slug>/members and .../api-keys;
+// beside them, a project's Activity page for its owners (activity.go), and
+// the operators' Projects page, <public_url>/home/projects (projects.go).
 //
 // The pages are plain HTML from html/template with one embedded style
 // sheet: no build step, nothing from elsewhere, usable without JavaScript
@@ -26,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
 
@@ -43,19 +46,23 @@ type Config struct {
 	// Roster is the relay's projects, whose members, keys and callback
 	// origins the pages show and change. Required.
 	Roster Roster
+	// Operators may make and delete projects on the Projects page;
+	// default: nobody.
+	Operators roster.Operators
 	// Logger logs every change, without secrets; default: none.
 	Logger *zap.Logger
 }
 
 // Pages serves the relay's own pages. It is safe for concurrent use.
 type Pages struct {
-	signIn SignIn
-	roster Roster
-	log    *zap.Logger
-	tmpl   map[string]*template.Template
-	static http.Handler
-	secure bool   // the relay is served over https: Secure, __Host- cookies
-	root   string // the pages' URL path root: public URL's path + /home/
+	signIn    SignIn
+	roster    Roster
+	operators roster.Operators
+	log       *zap.Logger
+	tmpl      map[string]*template.Template
+	static    http.Handler
+	secure    bool   // the relay is served over https: Secure, __Host- cookies
+	root      string // the pages' URL path root: public URL's path + /home/
 }
 
 // New builds the pages for cfg.
@@ -66,14 +73,15 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	p := &Pages{signIn: cfg.SignIn, roster: cfg.Roster, log: cfg.Logger, tmpl: map[string]*template.Template{},
+	p := &Pages{signIn: cfg.SignIn, roster: cfg.Roster, operators: cfg.Operators, log: cfg.Logger, tmpl: map[string]*template.Template{},
 		secure: strings.HasPrefix(cfg.SignIn.PublicBase(), "https://")}
 	p.root = pathOf(cfg.SignIn.PublicBase()) + protocol.Pages.Path
 	funcs := template.FuncMap{
 		"date":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+		"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"initial": func(s string) string { r, _ := utf8.DecodeRuneInString(s); return strings.ToUpper(string(r)) },
 	}
-	for _, name := range []string{"signin", "members", "apikeys", "message"} {
+	for _, name := range []string{"signin", "members", "apikeys", "activity", "projects", "message"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -101,12 +109,17 @@ func pathOf(abs string) string {
 type request struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	project *roster.Project
-	base    string // the project's pages: <root><account>/<project>
-	page    string // "members", "api-keys", "signin" or "signout"
+	project *roster.Project // nil on the Projects page
+	base    string          // the project's pages: <root><account>/<project>; <root>projects
+	page    string          // "members", "api-keys", "activity", "projects", "signin" or "signout"
 	sess    *session
-	role    string
+	role    string // the user's in the project; OperatorRole on the Projects page
 }
+
+// operatorPage is the path of the Projects page under the root; its
+// sign-in and sign-out are below it. It has one segment, a project's
+// pages three.
+const operatorPage = "projects"
 
 // can reports whether the signed-in user's role grants perm.
 func (q *request) can(perm string) bool {
@@ -137,11 +150,20 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.Split(path, "/")
+	if parts[0] == operatorPage && len(parts) <= 2 {
+		p.serveOperator(w, r, parts[1:])
+		return
+	}
 	if len(parts) != 3 {
 		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 		return
 	}
-	proj := p.roster.ProjectAt(parts[0], parts[1])
+	proj, err := p.roster.ProjectAt(r.Context(), parts[0], parts[1])
+	if err != nil {
+		p.log.Error("pages: reading the projects", zap.Error(err))
+		p.message(w, r, http.StatusServiceUnavailable, "Unavailable", "The projects cannot be read right now. Try again.")
+		return
+	}
 	if proj == nil {
 		p.message(w, r, http.StatusNotFound, "Not found", "This relay serves no such project.")
 		return
@@ -157,6 +179,27 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.only(q, p.serveMembers, http.MethodGet, http.MethodPost)
 	case "api-keys":
 		p.only(q, p.serveAPIKeys, http.MethodGet, http.MethodPost)
+	case "activity":
+		p.only(q, p.serveActivity, http.MethodGet)
+	default:
+		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
+	}
+}
+
+// serveOperator answers the Projects page (rest empty) and its sign-in
+// and sign-out.
+func (p *Pages) serveOperator(w http.ResponseWriter, r *http.Request, rest []string) {
+	q := &request{w: w, r: r, page: operatorPage, base: p.root + operatorPage}
+	if len(rest) == 1 {
+		q.page = rest[0]
+	}
+	switch q.page {
+	case operatorPage:
+		p.only(q, p.serveProjects, http.MethodGet, http.MethodPost)
+	case "signin":
+		p.only(q, p.serveSignIn, http.MethodGet)
+	case "signout":
+		p.only(q, p.serveSignOut, http.MethodPost)
 	default:
 		p.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 	}
@@ -189,18 +232,7 @@ func setSecurityHeaders(h http.Header) {
 // is not a member gets 403, and one whose role lacks every one of perms
 // gets 403.
 func (p *Pages) authorize(q *request, perms ...string) bool {
-	q.sess = p.readSession(q.r)
-	if q.sess == nil {
-		if q.r.Method == http.MethodGet {
-			http.Redirect(q.w, q.r, q.base+"/signin?next="+q.page, http.StatusSeeOther)
-			return false
-		}
-		p.message(q.w, q.r, http.StatusForbidden, "Signed out", "Your session ended. Sign in again, then repeat what you did.")
-		return false
-	}
-	if q.r.Method == http.MethodPost && !q.sess.checkCSRF(q.r.PostFormValue("csrf")) {
-		p.log.Info("pages: form refused without its CSRF token", zap.String("project", q.project.Slug), zap.String("login", q.sess.User.Login))
-		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
+	if !p.signedIn(q) {
 		return false
 	}
 	role, err := p.roster.RoleOf(q.r.Context(), q.project, q.sess.User.Login, q.sess.User.Emails)
@@ -223,6 +255,46 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 	return true
 }
 
+// signedIn finds the session of a request to a page that needs one, and
+// checks a form's CSRF token; what the request then changes is recorded
+// as the signed-in user's. A GET without a session goes to the sign-in
+// page; a POST without a session or its CSRF token gets 403.
+func (p *Pages) signedIn(q *request) bool {
+	q.sess = p.readSession(q.r)
+	if q.sess == nil {
+		if q.r.Method == http.MethodGet {
+			http.Redirect(q.w, q.r, q.base+"/signin?next="+q.page, http.StatusSeeOther)
+			return false
+		}
+		p.message(q.w, q.r, http.StatusForbidden, "Signed out", "Your session ended. Sign in again, then repeat what you did.")
+		return false
+	}
+	if q.r.Method == http.MethodPost && !q.sess.checkCSRF(q.r.PostFormValue("csrf")) {
+		p.log.Info("pages: form refused without its CSRF token", zap.String("project", q.slug()), zap.String("login", q.sess.User.Login))
+		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
+		return false
+	}
+	q.r = q.r.WithContext(audit.WithActor(q.r.Context(), audit.Actor{By: userName(q.sess.User)}))
+	return true
+}
+
+// pageURL is the path of page: one of the project's, or the Projects
+// page.
+func (q *request) pageURL(page string) string {
+	if q.project == nil {
+		return q.base
+	}
+	return q.base + "/" + page
+}
+
+// slug is the request's project's slug; "" on the Projects page.
+func (q *request) slug() string {
+	if q.project == nil {
+		return ""
+	}
+	return q.project.Slug
+}
+
 // applyChange applies the form a POST to page (members, api-keys) sends,
 // with change: a change made sends the browser back to the page to show
 // what was done (POST, redirect, GET), a refused one keeps the status
@@ -237,11 +309,11 @@ func (p *Pages) applyChange(q *request, page string, done *string, change func()
 	made, status, err := change()
 	switch {
 	case err != nil:
-		p.log.Error("pages: changing "+page, zap.String("project", q.project.Slug), zap.Error(err))
+		p.log.Error("pages: changing "+page, zap.String("project", q.slug()), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
 		return 0, false
 	case made != "":
-		http.Redirect(q.w, q.r, q.base+"/"+page+"?done="+made, http.StatusSeeOther)
+		http.Redirect(q.w, q.r, q.pageURL(page)+"?done="+made, http.StatusSeeOther)
 		return 0, false
 	}
 	return status, true

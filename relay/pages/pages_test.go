@@ -69,7 +69,11 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	p, err := New(Config{SignIn: n.Logins(), Roster: n.Roster(), Logger: zap.New(core)})
+	operators, err := roster.KeyOperators([]string{"ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{SignIn: n.Logins(), Roster: n.Roster(), Operators: operators, Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}

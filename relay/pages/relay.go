@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
@@ -33,7 +34,7 @@ type SignIn interface {
 // Members are a project's members and invitations, and who may change
 // them: every change is judged by the roster's one rule.
 type Members interface {
-	ProjectAt(account, slug string) *roster.Project
+	ProjectAt(ctx context.Context, account, slug string) (*roster.Project, error)
 	RoleOf(ctx context.Context, p *roster.Project, login string, emails []string) (string, error)
 	Members(ctx context.Context, project string) ([]roster.MemberInfo, error)
 	Invitations(ctx context.Context, project string) ([]roster.Invitation, error)
@@ -57,11 +58,26 @@ type Origins interface {
 	RemoveOrigin(ctx context.Context, project, raw string) error
 }
 
+// Projects are the relay's projects made at run time, which operators
+// make and delete on the Projects page.
+type Projects interface {
+	Stored() *roster.ProjectBook
+}
+
+// Activity is the audit log, which the Activity page shows and the
+// pages' sign-outs are recorded in.
+type Activity interface {
+	AuditEvents(ctx context.Context, q audit.Query) (audit.Page, error)
+	Audit() *audit.Log
+}
+
 // Roster is what the pages show and change of the relay's projects.
 type Roster interface {
 	Members
 	Keys
 	Origins
+	Projects
+	Activity
 }
 
 // Interface guards

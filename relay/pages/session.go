@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 )
@@ -88,7 +89,7 @@ func randomToken() string {
 
 // pageNames are the pages a sign-in may return to: the only places it
 // redirects, so that it redirects nowhere else.
-var pageNames = []string{"members", "api-keys"}
+var pageNames = []string{"members", "api-keys", "activity"}
 
 // nextPage is the page a sign-in returns to.
 func nextPage(v string) string {
@@ -96,6 +97,18 @@ func nextPage(v string) string {
 		return v
 	}
 	return "members"
+}
+
+// userName is how the audit log names u: the key of their login, else of
+// their address.
+func userName(u login.PageUser) string {
+	if k := roster.MemberKey(u.Login); k != "" {
+		return k
+	}
+	if k := roster.MemberKey(u.Email); k != "" {
+		return k
+	}
+	return u.Login
 }
 
 // signInData is the sign-in page's.
@@ -162,8 +175,8 @@ func providerTitle(name string) string {
 // startSignIn sends the browser to the provider, with a cookie that binds
 // the sign-in to this browser and remembers where it returns.
 func (p *Pages) startSignIn(q *request, name, next string) {
-	u, nonce, err := p.signIn.PageSignInURL(name, q.project.Slug,
-		p.signIn.PublicBase()+protocol.Pages.Path+q.project.Account+"/"+q.project.Slug+"/signin")
+	u, nonce, err := p.signIn.PageSignInURL(name, q.slug(),
+		p.signIn.PublicBase()+protocol.Pages.Path+strings.TrimPrefix(q.base, p.root)+"/signin")
 	if err != nil {
 		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInProvider, http.StatusSeeOther)
 		return
@@ -178,7 +191,7 @@ func (p *Pages) endSignIn(q *request, ticket string) {
 	p.setCookie(q.w, "ost_pages_signin", "", -1)
 	u, err := p.signIn.OpenPageTicket(q.r.Context(), ticket, nonce)
 	if err != nil {
-		p.log.Info("pages: sign-in ticket refused", zap.String("project", q.project.Slug), zap.Error(err))
+		p.log.Info("pages: sign-in ticket refused", zap.String("project", q.slug()), zap.Error(err))
 		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInTicket+"&next="+nextPage(next), http.StatusSeeOther)
 		return
 	}
@@ -188,8 +201,8 @@ func (p *Pages) endSignIn(q *request, ticket string) {
 		return
 	}
 	p.setCookie(q.w, "ost_pages", sealed, sessionTTL)
-	p.log.Info("pages: signed in", zap.String("project", q.project.Slug), zap.String("login", u.Login))
-	http.Redirect(q.w, q.r, q.base+"/"+nextPage(next), http.StatusSeeOther)
+	p.log.Info("pages: signed in", zap.String("project", q.slug()), zap.String("login", u.Login))
+	http.Redirect(q.w, q.r, q.pageURL(nextPage(next)), http.StatusSeeOther)
 }
 
 // serveSignOut ends the session; its form carries the CSRF token too, so
@@ -201,7 +214,13 @@ func (p *Pages) serveSignOut(q *request) {
 		return
 	}
 	p.setCookie(q.w, "ost_pages", "", -1)
-	p.log.Info("pages: signed out", zap.String("project", q.project.Slug), zap.String("login", s.User.Login))
+	p.log.Info("pages: signed out", zap.String("project", q.slug()), zap.String("login", s.User.Login))
+	where := "the Projects page"
+	if q.project != nil {
+		where = "the pages of " + q.project.Slug
+	}
+	p.roster.Audit().Record(q.r.Context(), audit.Event{Kind: audit.SignOut, Project: q.slug(),
+		By: userName(s.User), Member: userName(s.User), What: userName(s.User) + " signed out of " + where})
 	http.Redirect(q.w, q.r, q.base+"/signin", http.StatusSeeOther)
 }
 

@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
@@ -88,4 +89,33 @@ func rekeyMembers(members map[string]StoredMember) map[string]StoredMember {
 		}
 	}
 	return out
+}
+
+// Operators are the people who may make and delete projects on the
+// relay's Projects page (the relay's operators line), by their keys.
+type Operators map[string]bool
+
+// KeyOperators keys each of list, a GitHub login or an e-mail address, by
+// the identity rule; one that does not parse is refused.
+func KeyOperators(list []string) (Operators, error) {
+	out := Operators{}
+	for _, who := range list {
+		k, err := identity.Member(who)
+		if err != nil {
+			return nil, fmt.Errorf("operator %q: %v", who, err)
+		}
+		out[k] = true
+	}
+	return out, nil
+}
+
+// Includes reports whether the user known by login and verified
+// addresses is one of o, by the keys members are found by.
+func (o Operators) Includes(login string, emails []string) bool {
+	for _, k := range userKeys(login, emails) {
+		if o[k] {
+			return true
+		}
+	}
+	return false
 }

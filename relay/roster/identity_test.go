@@ -46,7 +46,7 @@ func TestRekeyMembersOfOldRecords(t *testing.T) {
 	if err := env.st.Put(ctx, membersName("blog"), data, 0); err != nil {
 		t.Fatal(err)
 	}
-	p := env.rosters[0].Project("blog")
+	p := blog(env.rosters[0])
 	for _, c := range []struct {
 		login, email, role string
 	}{
@@ -101,7 +101,7 @@ func TestMemberChangesByKey(t *testing.T) {
 	if _, err := n.AddMember(ctx, "blog", "\uff42ob@example.com", "owner", OperatorActor("test")); err != nil {
 		t.Fatalf("a fullwidth look-alike is someone else: %v", err)
 	}
-	if role, _ := n.RoleOf(ctx, n.Project("blog"), "", []string{"bob@example.com"}); role != "editor" {
+	if role, _ := n.RoleOf(ctx, blog(n), "", []string{"bob@example.com"}); role != "editor" {
 		t.Errorf("bob's role after a look-alike was added: %q", role)
 	}
 	if _, _, _, err := n.Invite(ctx, "blog", "Lin@Example.com", "author", OperatorActor("test")); err != nil {

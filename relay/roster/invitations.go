@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -42,9 +43,9 @@ var ErrNoSuchInvitation = errors.New("no pending invitation for this address")
 // the link to the sign-in page it names, and whether it was e-mailed. A
 // member, or an address invited already, is refused.
 func (r *Roster) Invite(ctx context.Context, project, email, role string, by Actor) (Invitation, string, bool, error) {
-	p := r.projects[project]
-	if p == nil {
-		return Invitation{}, "", false, ErrUnknownProject
+	p, err := r.mustProject(ctx, project)
+	if err != nil {
+		return Invitation{}, "", false, err
 	}
 	k, err := inviteeKey(email, role)
 	if err != nil {
@@ -108,8 +109,8 @@ func inviteeKey(email, role string) (string, error) {
 // RevokeInvitation drops the pending invitation of email to project,
 // asked by by.
 func (r *Roster) RevokeInvitation(ctx context.Context, project, email string, by Actor) error {
-	if r.projects[project] == nil {
-		return ErrUnknownProject
+	if _, err := r.mustProject(ctx, project); err != nil {
+		return err
 	}
 	k, err := inviteeKey(email, "")
 	if err != nil {
@@ -146,8 +147,8 @@ func pendingInvitation(ctx context.Context, st store.Store, project, k string) (
 
 // Invitations lists project's pending invitations.
 func (r *Roster) Invitations(ctx context.Context, project string) ([]Invitation, error) {
-	if r.projects[project] == nil {
-		return nil, ErrUnknownProject
+	if _, err := r.mustProject(ctx, project); err != nil {
+		return nil, err
 	}
 	return readAll[Invitation](ctx, r.st, invitePrefix(project))
 }
@@ -195,7 +196,8 @@ func (r *Roster) accept(ctx context.Context, p *Project, k string, inv Invitatio
 	_, err := r.putMember(ctx, p.Slug, k, inv.Role, inviter, ActionAccept)
 	var refusal *MemberRefusal
 	if errors.As(err, &refusal) || errors.Is(err, ErrBadMember) {
-		r.audit(ctx, p.Slug, who, fmt.Sprintf("the invitation of %s as %s (by %s) is void: %v", k, inv.Role, inv.By, err))
+		r.events.Record(ctx, audit.Event{Kind: audit.InvitationVoid, Project: p.Slug, By: who, Member: k, Role: inv.Role, Reason: err.Error(),
+			What: fmt.Sprintf("the invitation of %s as %s (by %s) is void: %v", k, inv.Role, inv.By, err)})
 		return nil
 	}
 	return err

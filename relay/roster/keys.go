@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -73,17 +74,21 @@ const declaredGeneration = "declared"
 // With rotate false it refuses a project that has a key; with rotate true
 // it replaces the key, revoking the old one.
 func (r *Roster) CreateKey(ctx context.Context, project string, rotate bool) (string, KeyInfo, error) {
-	if r.projects[project] == nil {
-		return "", KeyInfo{}, ErrUnknownProject
+	if _, err := r.mustProject(ctx, project); err != nil {
+		return "", KeyInfo{}, err
 	}
 	key, hash, prefix, err := relay.NewKey()
 	if err != nil {
 		return "", KeyInfo{}, err
 	}
 	rec := keyRecord{Hash: hash, Prefix: prefix, Created: r.now().UTC().Truncate(time.Second), Gen: newGeneration()}
+	e := audit.Event{Kind: audit.KeyCreated, Project: project, KeyPrefix: prefix, What: "created the key " + prefix + "…"}
 	err = r.changeKey(ctx, project, func(prev keyRecord, found bool) (keyRecord, error) {
 		if !rotate && found && prev.active() {
 			return rec, ErrKeyExists
+		}
+		if found && prev.active() {
+			e.Kind, e.What = audit.KeyRotated, "rotated the key "+prev.Prefix+"… to "+prefix+"…"
 		}
 		// The hash record first: a key whose record is written is found
 		// on every instance at once, and a hash record whose key record
@@ -94,6 +99,7 @@ func (r *Roster) CreateKey(ctx context.Context, project string, rotate bool) (st
 	if err != nil {
 		return "", KeyInfo{}, err
 	}
+	r.events.Record(ctx, e)
 	return key, KeyInfo{Project: project, Prefix: prefix, Created: rec.Created}, nil
 }
 
@@ -101,19 +107,27 @@ func (r *Roster) CreateKey(ctx context.Context, project string, rotate bool) (st
 // it leaves a tombstone with a new generation. Keys declared with
 // key_sha256 keep working.
 func (r *Roster) RevokeKey(ctx context.Context, project string) error {
-	if r.projects[project] == nil {
-		return ErrUnknownProject
+	if _, err := r.mustProject(ctx, project); err != nil {
+		return err
 	}
-	return r.changeKey(ctx, project, func(keyRecord, bool) (keyRecord, error) {
+	e := audit.Event{Kind: audit.KeyRevoked, Project: project, What: "revoked the key (there was no stored key)"}
+	err := r.changeKey(ctx, project, func(prev keyRecord, found bool) (keyRecord, error) {
+		if found && prev.active() {
+			e.KeyPrefix, e.What = prev.Prefix, "revoked the key "+prev.Prefix+"…"
+		}
 		return keyRecord{Revoked: true, Created: r.now().UTC().Truncate(time.Second), Gen: newGeneration()}, nil
 	})
+	if err == nil {
+		r.events.Record(ctx, e)
+	}
+	return err
 }
 
 // changeKey replaces project's key record with what next returns, under a
 // lock shared by every instance, so that a create never overwrites a key
 // another instance has just made. The replaced key's hash record goes.
 func (r *Roster) changeKey(ctx context.Context, project string, next func(prev keyRecord, found bool) (keyRecord, error)) error {
-	unlock, err := r.lock(ctx, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
+	unlock, err := lockRecord(ctx, r.st, keyLockName(project), "the key of "+project+" is being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}
@@ -167,7 +181,11 @@ func newGeneration() string {
 // ListKeys returns the stored key of each project that has one.
 func (r *Roster) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	var out []KeyInfo
-	for _, slug := range r.Projects() {
+	slugs, err := r.ProjectSlugs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, slug := range slugs {
 		rec, err := readKeyRecord(ctx, r.st, slug)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -239,10 +257,14 @@ func (r *Roster) projectOfHash(ctx context.Context, h string) (*Project, error) 
 		return nil, err
 	}
 	var slug string
-	if json.Unmarshal(data, &slug) != nil || r.projects[slug] == nil {
+	if json.Unmarshal(data, &slug) != nil {
 		return nil, relay.ErrMalformedKey
 	}
-	return r.projects[slug], nil
+	p, err := r.Project(ctx, slug)
+	if p == nil && err == nil {
+		err = relay.ErrMalformedKey
+	}
+	return p, err
 }
 
 // writeHashRecords gives every active key record its hash record, once per
@@ -291,8 +313,8 @@ func (r *Roster) KeyGeneration(ctx context.Context, p *Project) (string, error) 
 // StoredKey is project's active stored key, without the key itself;
 // false when the project has none.
 func (r *Roster) StoredKey(ctx context.Context, project string) (KeyInfo, bool, error) {
-	if r.projects[project] == nil {
-		return KeyInfo{}, false, ErrUnknownProject
+	if _, err := r.mustProject(ctx, project); err != nil {
+		return KeyInfo{}, false, err
 	}
 	rec, err := readKeyRecord(ctx, r.st, project)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !rec.active()) {

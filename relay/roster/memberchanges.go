@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -79,15 +80,15 @@ func (r *Roster) RemoveMember(ctx context.Context, project, who string, by Actor
 // under the members lock it completes c with the target as it is (its
 // role, whether the Caddyfile lists it, its pending invitation) and the
 // project's owners, judges it with by's role as it is, and, allowed,
-// calls apply, which writes and returns what to record in the members
-// log. A refusal is logged and returned as a *MemberRefusal.
+// calls apply, which writes and returns what to record in the audit log.
+// A refusal is recorded and returned as a *MemberRefusal.
 func (r *Roster) changeMembers(ctx context.Context, project string, by Actor, c MemberChange,
 	apply func(rec *memberRecord, c MemberChange) (string, error)) error {
-	p := r.projects[project]
-	if p == nil {
-		return ErrUnknownProject
+	p, err := r.mustProject(ctx, project)
+	if err != nil {
+		return err
 	}
-	unlock, err := r.lock(ctx, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
+	unlock, err := lockRecord(ctx, r.st, membersLockName(project), "the members of "+project+" are being changed elsewhere; try again")
 	if err != nil {
 		return err
 	}
@@ -113,14 +114,29 @@ func (r *Roster) changeMembers(ctx context.Context, project string, by Actor, c 
 	if err := AuthorizeMemberChange(actor, c); err != nil {
 		r.log.Info("member change refused", zap.String("project", project), zap.String("by", by.Name),
 			zap.String("as", actor), zap.String("action", string(c.Action)), zap.String("who", c.Who), zap.Error(err))
+		if c.Action != ActionAccept { // an accept refused is recorded as the invitation's end
+			r.events.Record(ctx, audit.Event{Kind: audit.ChangeRefused, Project: project, By: by.Name, Operator: by.Operator,
+				Member: c.Who, Role: c.NewRole, Reason: err.Error(), What: fmt.Sprintf("%s of %s refused: %v", c.Action, c.Who, err)})
+		}
 		return err
 	}
 	what, err := apply(&rec, c)
 	if err != nil {
 		return err
 	}
-	r.audit(ctx, project, by.Name, what)
+	e := audit.Event{Kind: memberChangeKinds[c.Action], Project: project, By: by.Name, Operator: by.Operator,
+		Member: c.Who, Role: c.NewRole, What: what}
+	if c.Action == ActionRemove {
+		e.Role = c.Role
+	}
+	r.events.Record(ctx, e)
 	return nil
+}
+
+// memberChangeKinds are the audit log's kinds of the member changes.
+var memberChangeKinds = map[MemberAction]audit.Kind{
+	ActionAdd: audit.MemberAdded, ActionRole: audit.MemberRole, ActionRemove: audit.MemberRemoved,
+	ActionInvite: audit.InvitationSent, ActionRevoke: audit.InvitationRevoked, ActionAccept: audit.InvitationAccepted,
 }
 
 // roleIn is the role the rule judges a's changes with: OperatorRole for
@@ -166,11 +182,11 @@ func (r *Roster) saveMembers(ctx context.Context, project string, rec memberReco
 
 // lock takes a lock record in the store, waiting a few seconds for
 // it; busy is the error when it stays taken.
-func (r *Roster) lock(ctx context.Context, name, busy string) (func(), error) {
+func lockRecord(ctx context.Context, st store.Store, name, busy string) (func(), error) {
 	for i := 0; ; i++ {
-		err := r.st.PutNew(ctx, name, []byte{1}, keyLockTTL)
+		err := st.PutNew(ctx, name, []byte{1}, keyLockTTL)
 		if err == nil {
-			return func() { _ = r.st.Delete(context.WithoutCancel(ctx), name) }, nil
+			return func() { _ = st.Delete(context.WithoutCancel(ctx), name) }, nil
 		}
 		if !errors.Is(err, store.ErrExists) {
 			return nil, err

@@ -101,20 +101,33 @@ var (
 	ErrLastOwner = errors.New("the last owner")
 )
 
-// MemberRefusal is a change the rule refuses. Its Reason is written for
-// the person who asked; Class is one of the errors above, for errors.Is.
-type MemberRefusal struct {
+// Refusal is a change the relay refuses: a member change the rule does
+// not allow, a project change. Its Reason is written for the person who
+// asked; Class is one of the errors above (or of projects.go), for
+// errors.Is.
+type Refusal struct {
 	Class  error
 	Reason string
+	// Field names what was entered wrong, for a form to show the reason
+	// beside it: slug, repo, origin, plan or owner; "" for none.
+	Field string
 }
 
-func (r *MemberRefusal) Error() string { return r.Reason }
+// MemberRefusal is a member change the rule refuses.
+type MemberRefusal = Refusal
+
+func (r *Refusal) Error() string { return r.Reason }
 
 // Unwrap returns the refusal's class.
-func (r *MemberRefusal) Unwrap() error { return r.Class }
+func (r *Refusal) Unwrap() error { return r.Class }
+
+// refuse is a *Refusal of class, its reason formatted.
+func refuse(class error, format string, args ...any) error {
+	return &Refusal{Class: class, Reason: fmt.Sprintf(format, args...)}
+}
 
 func refuseMember(class error, format string, args ...any) error {
-	return &MemberRefusal{Class: class, Reason: fmt.Sprintf(format, args...)}
+	return refuse(class, format, args...)
 }
 
 // rank is role's power, 0 for owner; the operator ranks above every role,

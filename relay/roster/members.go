@@ -9,9 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/zap"
-
-	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -165,9 +162,9 @@ func readMembers(ctx context.Context, st store.Store, slug string) (memberRecord
 
 // Members lists project's members: the configuration's, then the store's.
 func (r *Roster) Members(ctx context.Context, project string) ([]MemberInfo, error) {
-	p := r.projects[project]
-	if p == nil {
-		return nil, ErrUnknownProject
+	p, err := r.mustProject(ctx, project)
+	if err != nil {
+		return nil, err
 	}
 	out := []MemberInfo{}
 	for who, role := range p.Members {
@@ -184,42 +181,6 @@ func (r *Roster) Members(ctx context.Context, project string) ([]MemberInfo, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Who < out[j].Who })
 	return out, nil
-}
-
-// auditTTL is how long the record of a member change is kept.
-const auditTTL = 365 * 24 * time.Hour
-
-// AuditEntry is one recorded change of a project's members or invitations.
-type AuditEntry struct {
-	At   time.Time `json:"at"`
-	By   string    `json:"by"`
-	What string    `json:"what"`
-}
-
-// audit logs a change and keeps it in the store, for the admin API. What
-// it records names members and roles, never a token or a key.
-func (r *Roster) audit(ctx context.Context, project, by, what string) {
-	if by == "" {
-		by = "unknown"
-	}
-	e := AuditEntry{At: r.now().UTC(), By: by, What: what}
-	r.log.Info("members changed", zap.String("project", project), zap.String("by", by), zap.String("what", what))
-	data, _ := json.Marshal(e)
-	// Named by the wall clock, so that the list is in order even under a
-	// stopped test clock; the random tail keeps two changes in one
-	// nanosecond apart.
-	name := fmt.Sprintf("%s%020d-%s", auditPrefix(project), time.Now().UnixNano(), relay.TokenKey(newGeneration())[:8])
-	if err := r.st.Put(context.WithoutCancel(ctx), name, data, auditTTL); err != nil {
-		r.log.Error("recording a member change", zap.String("project", project), zap.Error(err))
-	}
-}
-
-// MemberLog returns project's recorded member changes, oldest first.
-func (r *Roster) MemberLog(ctx context.Context, project string) ([]AuditEntry, error) {
-	if r.projects[project] == nil {
-		return nil, ErrUnknownProject
-	}
-	return readAll[AuditEntry](ctx, r.st, auditPrefix(project))
 }
 
 // readAll reads the JSON records listed under prefix, in the list's

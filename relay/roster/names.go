@@ -24,11 +24,28 @@ func keyLockName(slug string) string   { return "locks/keys/" + slug }
 
 const keyEpochName = "keyepoch"
 
-// A project's stored members, the lock of a change, and the log of
-// changes (members.go, memberchanges.go).
+// A project's stored members and the lock of a change (members.go,
+// memberchanges.go).
 func membersName(slug string) string     { return "members/" + slug }
 func membersLockName(slug string) string { return "locks/members/" + slug }
-func auditPrefix(slug string) string     { return "audit/members/" + slug + "/" }
+
+// The audit log (auditlog.go, package audit): one record an event,
+// auditlog/<slug>/<time>.<kind>.<member>.<tail>, and auditlog/_relay/...
+// for the relay's own (no slug starts with '_'). It is not under
+// "audit/", where the members log that came before it lies
+// (legacyMembersLogPrefix: folded into it at the first read, then gone),
+// and where a project could be named "members".
+const auditLogPrefix = "auditlog/"
+
+func legacyMembersLogPrefix(slug string) string { return "audit/members/" + slug + "/" }
+
+// The projects made at run time (projects.go): one record of them all,
+// the epoch every change of it rewrites, and the lock of a change.
+const (
+	projectsName     = "projects"
+	projectEpochName = "projectepoch"
+	projectsLockName = "locks/projects"
+)
 
 // A project's invitations (invitations.go), each keyed by the hash of the
 // address's key, so that an address of any shape makes a valid store key,

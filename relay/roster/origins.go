@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -83,7 +84,11 @@ func (r *Roster) Targets(ctx context.Context, p *Project) validate.Targets {
 // AllTargets are every project's origins, for the parser's preflights.
 func (r *Roster) AllTargets(ctx context.Context) validate.Targets {
 	t := r.origins
-	for _, slug := range r.Projects() {
+	slugs, err := r.ProjectSlugs(ctx)
+	if err != nil {
+		r.log.Error("reading the projects for a preflight", zap.Error(err))
+	}
+	for _, slug := range slugs {
 		stored, _ := r.cachedOrigins(ctx, slug)
 		t.Origins = append(slices.Clip(t.Origins), stored...)
 	}
@@ -138,9 +143,9 @@ func readOrigins(ctx context.Context, st store.Store, slug string) ([]string, er
 
 // Origins lists project's callback origins.
 func (r *Roster) Origins(ctx context.Context, project string) (OriginList, error) {
-	p := r.projects[project]
-	if p == nil {
-		return OriginList{}, ErrUnknownProject
+	p, err := r.mustProject(ctx, project)
+	if err != nil {
+		return OriginList{}, err
 	}
 	out := OriginList{Configured: []string{}, Stored: []string{}}
 	for _, o := range p.Targets.Origins {
@@ -158,9 +163,9 @@ func (r *Roster) Origins(ctx context.Context, project string) (OriginList, error
 // canonical form. A raw that breaks a rule, or is there already, gets an
 // *OriginRefused whose text can be shown as it is.
 func (r *Roster) AddOrigin(ctx context.Context, project, raw string) (string, error) {
-	p := r.projects[project]
-	if p == nil {
-		return "", ErrUnknownProject
+	p, err := r.mustProject(ctx, project)
+	if err != nil {
+		return "", err
 	}
 	o, err := validate.ParseOrigin(raw)
 	if err != nil {
@@ -179,15 +184,15 @@ func (r *Roster) AddOrigin(ctx context.Context, project, raw string) (string, er
 	if err != nil {
 		return "", err
 	}
-	r.log.Info("callback origin added", zap.String("project", project), zap.String("origin", canon))
+	r.events.Record(ctx, audit.Event{Kind: audit.OriginAdded, Project: project, Origin: canon, What: "added the callback origin " + canon})
 	return canon, nil
 }
 
 // RemoveOrigin removes raw from project's stored callback origins.
 func (r *Roster) RemoveOrigin(ctx context.Context, project, raw string) error {
-	p := r.projects[project]
-	if p == nil {
-		return ErrUnknownProject
+	p, err := r.mustProject(ctx, project)
+	if err != nil {
+		return err
 	}
 	canon := raw
 	if o, err := validate.ParseOrigin(raw); err == nil {
@@ -196,7 +201,7 @@ func (r *Roster) RemoveOrigin(ctx context.Context, project, raw string) error {
 	if slices.ContainsFunc(p.Targets.Origins, func(c validate.Origin) bool { return c.String() == canon }) {
 		return ErrOriginConfigured
 	}
-	err := r.changeOrigins(ctx, project, func(list []string) ([]string, error) {
+	err = r.changeOrigins(ctx, project, func(list []string) ([]string, error) {
 		i := slices.Index(list, canon)
 		if i < 0 {
 			return nil, ErrOriginUnknown
@@ -206,14 +211,14 @@ func (r *Roster) RemoveOrigin(ctx context.Context, project, raw string) error {
 	if err != nil {
 		return err
 	}
-	r.log.Info("callback origin removed", zap.String("project", project), zap.String("origin", canon))
+	r.events.Record(ctx, audit.Event{Kind: audit.OriginRemoved, Project: project, Origin: canon, What: "removed the callback origin " + canon})
 	return nil
 }
 
 // changeOrigins rewrites project's stored origins under a lock shared by
 // every instance, and forgets this instance's cached view of them.
 func (r *Roster) changeOrigins(ctx context.Context, project string, next func([]string) ([]string, error)) error {
-	unlock, err := r.lock(ctx, originsLockName(project), "the callback origins of "+project)
+	unlock, err := lockRecord(ctx, r.st, originsLockName(project), "the callback origins of "+project)
 	if err != nil {
 		return err
 	}
@@ -233,8 +238,13 @@ func (r *Roster) changeOrigins(ctx context.Context, project string, next func([]
 	if err := r.st.Put(ctx, originsName(project), data, 0); err != nil {
 		return err
 	}
-	r.stored.mu.Lock()
-	delete(r.stored.by, project)
-	r.stored.mu.Unlock()
+	r.stored.forget(project)
 	return nil
+}
+
+// forget drops this instance's view of project's stored origins.
+func (c *originCache) forget(project string) {
+	c.mu.Lock()
+	delete(c.by, project)
+	c.mu.Unlock()
 }

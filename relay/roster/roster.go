@@ -1,10 +1,12 @@
 // Package roster is who and what the native relay knows of its projects:
-// the projects themselves (this file), their keys, kept as hashes, and
+// the projects themselves (this file: the configuration's; projects.go:
+// those made at run time, kept in the store), their keys, kept as hashes, and
 // the key check from memory (keys.go, keymemory.go), their members and
 // roles (members.go), with the one rule of member changes
 // (memberrule.go) that every change goes through (memberchanges.go),
-// invitations (invitations.go) and stored callback origins (origins.go).
-// Members are keyed by package identity's rule (identity.go), projects'
+// invitations (invitations.go) and stored callback origins (origins.go);
+// every change of them is recorded in the audit log (auditlog.go, over
+// package audit). Members are keyed by package identity's rule (identity.go), projects'
 // records by their slug (slug.go); every name the native relay keeps in
 // the store is in names.go. It does not import Caddy.
 package roster
@@ -24,6 +26,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/identity"
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -49,6 +52,11 @@ type Project struct {
 	Members map[string]string
 	// KeySHA256 are keys declared by their hash, beside the stored one.
 	KeySHA256 []string
+	// Stored marks a project made at run time (projects.go), kept in the
+	// store; Created and CreatedBy say when and by whom.
+	Stored    bool
+	Created   time.Time
+	CreatedBy string
 }
 
 // Mailer sends an e-mail; *mail.Sender is one.
@@ -71,8 +79,16 @@ type Config struct {
 	// rotated or revoked on another instance is refused here within that
 	// time.
 	KeyRecheck time.Duration
-	Logger     *zap.Logger
-	Now        func() time.Time
+	// AuditLogger writes the audit log's events (in Caddy, the logger
+	// outstatic.audit); default: none.
+	AuditLogger *zap.Logger
+	// AuditRetention is how long the store keeps audit records; default
+	// audit.DefaultRetention. AuditMax bounds one project's; default
+	// audit.DefaultMaxPerProject.
+	AuditRetention time.Duration
+	AuditMax       int
+	Logger         *zap.Logger
+	Now            func() time.Time
 }
 
 // Roster is the native relay's projects and who may do what in them. It
@@ -91,7 +107,10 @@ type Roster struct {
 	migrate  singleflight.Group
 	migrated atomic.Bool // every key record has its hash record
 	members  memberCache
-	stored   originCache // stored callback origins, briefly (origins.go)
+	stored   originCache    // stored callback origins, briefly (origins.go)
+	made     ProjectBook    // projects made at run time (projects.go)
+	events   *audit.Log     // the audit log (auditlog.go)
+	folded   membersLogFold // the projects whose older members log is in the audit log
 }
 
 // ErrUnknownProject is an operation for a project the relay lacks.
@@ -118,6 +137,9 @@ func New(cfg Config) (*Roster, error) {
 	}
 	r := &Roster{st: cfg.Store, mailer: cfg.Mailer, recheck: cfg.KeyRecheck, log: cfg.Logger, now: cfg.Now,
 		projects: map[string]*Project{}, declared: map[string]*Project{}}
+	r.made.r = r
+	r.events = audit.New(audit.Config{Store: cfg.Store, Prefix: auditLogPrefix, Logger: cfg.AuditLogger,
+		Retention: cfg.AuditRetention, MaxPerProject: cfg.AuditMax, Now: cfg.Now})
 	for _, p := range cfg.Projects {
 		if err := CheckSlug(p.Slug); err != nil {
 			return nil, err
@@ -151,8 +173,8 @@ func New(cfg Config) (*Roster, error) {
 	return r, nil
 }
 
-// Projects returns the slugs of the projects the relay serves.
-func (r *Roster) Projects() []string {
+// Configured returns the slugs of the configuration's projects.
+func (r *Roster) Configured() []string {
 	out := make([]string, 0, len(r.projects))
 	for slug := range r.projects {
 		out = append(out, slug)
@@ -161,18 +183,46 @@ func (r *Roster) Projects() []string {
 	return out
 }
 
-// Project is the project slug names; nil for none.
-func (r *Roster) Project(slug string) *Project { return r.projects[slug] }
+// Project is the project slug names, the configuration's or else one made
+// at run time (projects.go); nil for none. It is the one lookup of a
+// project: whatever takes a project finds it here. A slug that breaks
+// CheckSlug costs nothing; any other costs at most one small store read a
+// ProjectsTTL on this instance, however many are asked for. The error
+// wraps ErrUnavailable: the store failed and this instance has never read
+// its projects.
+func (r *Roster) Project(ctx context.Context, slug string) (*Project, error) {
+	if p := r.projects[slug]; p != nil {
+		return p, nil
+	}
+	if CheckSlug(slug) != nil {
+		return nil, nil
+	}
+	made, err := r.made.all(ctx)
+	return made[slug], err
+}
 
 // ProjectAt finds the project the pages' URL names by account and project
 // slug; nil for none. GitHub account names are compared without ASCII
 // case, and nothing else folded (the Kelvin sign is not "k").
-func (r *Roster) ProjectAt(account, slug string) *Project {
-	p := r.projects[slug]
+func (r *Roster) ProjectAt(ctx context.Context, account, slug string) (*Project, error) {
+	p, err := r.Project(ctx, slug)
 	if p == nil || !identity.SameLogin(p.Account, account) {
-		return nil
+		return nil, err
 	}
-	return p
+	return p, nil
+}
+
+// Stored is the projects made at run time, which the doors that make and
+// delete projects change.
+func (r *Roster) Stored() *ProjectBook { return &r.made }
+
+// mustProject is Project for a change: ErrUnknownProject for none.
+func (r *Roster) mustProject(ctx context.Context, slug string) (*Project, error) {
+	p, err := r.Project(ctx, slug)
+	if err == nil && p == nil {
+		err = ErrUnknownProject
+	}
+	return p, err
 }
 
 // Member is one member as the configuration lists them.

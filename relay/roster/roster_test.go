@@ -3,6 +3,7 @@ package roster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,9 +83,18 @@ var errNotAdmitted = errors.New("not admitted")
 // admit is the membership check of a login of a verified address, as
 // every login ends: errNotAdmitted when it is not a member's.
 func admit(ctx context.Context, r *Roster, email string) error {
-	role, err := r.Admit(ctx, r.Project("blog"), "", []string{email})
+	role, err := r.Admit(ctx, blog(r), "", []string{email})
 	if err == nil && role == "" {
 		err = errNotAdmitted
 	}
 	return err
+}
+
+// blog is r's project blog.
+func blog(r *Roster) *Project {
+	p, err := r.Project(context.Background(), "blog")
+	if err != nil || p == nil {
+		panic(fmt.Sprintf("no project blog: %v", err))
+	}
+	return p
 }

@@ -10,14 +10,16 @@ import (
 const MaxSlug = 64
 
 // CheckSlug is the one rule of a project slug, for every door that names
-// a project (JSON, the Caddyfile, the admin API and CLI, New): 1 to
+// a project (JSON, the Caddyfile, the admin API and CLI, the Projects
+// page, New): 1 to
 // MaxSlug lowercase ASCII letters, digits, '-' and '_', the first a letter
 // or a digit.
 //
 // The slug names the project's store records (names.go): keys/<slug>,
 // locks/keys/<slug>, members/<slug>, locks/members/<slug>,
 // origins/<slug>, locks/origins/<slug>, and the lists invites/<slug>/ and
-// audit/members/<slug>/. With no '/' or '.' in a slug, no slug's records
+// auditlog/<slug>/; and the key of the stored projects' record. With no
+// '/' or '.' in a slug, no slug's records
 // lie under another's, and a listing by one of those prefixes, which ends
 // with '/', never returns another project's ("blog" does not list
 // "blog-x"'s, and there is no "blog/x"). With no capitals, two projects

@@ -53,7 +53,8 @@ func TestNewRefusesBadSlugs(t *testing.T) {
 // slugNames are every store name and list prefix built from a slug.
 func slugNames(slug string) []string {
 	return []string{KeyRecordName(slug), keyLockName(slug), membersName(slug), membersLockName(slug),
-		originsName(slug), originsLockName(slug), invitePrefix(slug), inviteName(slug, "a@example.com"), auditPrefix(slug)}
+		originsName(slug), originsLockName(slug), invitePrefix(slug), inviteName(slug, "a@example.com"), legacyMembersLogPrefix(slug),
+		auditLogPrefix + slug + "/"}
 }
 
 // overlap names a store name of a that is a name of b, or a list prefix
