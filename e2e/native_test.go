@@ -102,6 +102,9 @@ type nativeOptions struct {
 	// project's callback origins from the key check, which the native
 	// relay answers with them and the forward relay passes on.
 	guardLearns bool
+	// runtimeProject leaves the project block out of the native relay's
+	// site: the project is made at run time (runtimeproject_test.go).
+	runtimeProject bool
 }
 
 // learnsOrigins says whether the stack's guard has no callback_origin.
@@ -182,6 +185,17 @@ func (b *nativeBackend) relayConfig(s *stack) string {
 // sites is the native relay's site block. Its access log is how the test
 // counts the calls that reach the service.
 func (b *nativeBackend) sites(s *stack) string {
+	project := fmt.Sprintf(`
+		project %s {
+			callback_origin %s/outstatic
+			repo acme/blog
+			plan pro
+			member %s owner%s
+			key_sha256 %s
+		}`, nativeProject, s.public, nativeLogin, b.extraMembers(), b.keyHash)
+	if b.opts.runtimeProject {
+		project = ""
+	}
 	return fmt.Sprintf(`
 # the service: a relay in native mode, standing in for outstatic.com
 %[1]s {
@@ -190,26 +204,19 @@ func (b *nativeBackend) sites(s *stack) string {
 		format json
 	}
 	outstatic_relay {
-		public_url %[1]s
-		project %[3]s {
-			callback_origin %[4]s/outstatic
-			repo acme/blog
-			plan pro
-			member %[5]s owner%[12]s
-			key_sha256 %[6]s
-		}
+		public_url %[1]s%[3]s
 		github {
-			client_id %[7]s
+			client_id %[4]s
 			client_secret {env.OUTSTATIC_E2E_GITHUB_SECRET}
-			base_url %[8]s
-			api_url %[9]s
-			graphql_url %[10]s
+			base_url %[5]s
+			api_url %[6]s
+			graphql_url %[7]s
 		}
-		secret {env.OUTSTATIC_E2E_RELAY_SECRET}%[11]s
+		secret {env.OUTSTATIC_E2E_RELAY_SECRET}%[8]s
 	}
 }
-`, b.url, b.accessLog, nativeProject, s.public, nativeLogin, b.keyHash, nativeClientID,
-		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL(), b.extraConfig(), b.extraMembers())
+`, b.url, b.accessLog, project, nativeClientID,
+		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL(), b.extraConfig())
 }
 
 func (b *nativeBackend) guardService(s *stack) string { return s.relay }
