@@ -25,7 +25,8 @@ var suiteSecrets = []string{
 // teeStderr sends what this process writes to file descriptor 2 (Caddy's
 // default log, whoever opened it and when) both to the real stderr and to
 // a buffer, until the returned function restores it and returns the
-// buffer. Capture stops at 512 MB.
+// buffer. Capture stops at 512 MB. Captures may nest: a test may capture
+// what it logs while TestMain captures the whole run.
 func teeStderr() (func() []byte, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -40,9 +41,9 @@ func teeStderr() (func() []byte, error) {
 	}
 	var buf bytes.Buffer
 	done := make(chan struct{})
+	out := os.NewFile(uintptr(orig), "stderr")
 	go func() {
 		defer close(done)
-		out := os.NewFile(uintptr(orig), "stderr")
 		chunk := make([]byte, 64<<10)
 		for {
 			n, err := r.Read(chunk)
@@ -59,6 +60,10 @@ func teeStderr() (func() []byte, error) {
 		_ = syscall.Dup3(orig, 2, 0)
 		w.Close()
 		<-done
+		// orig is a copy of what fd 2 was, now fd 2 again: a capture
+		// inside another holds the outer pipe open until it is closed.
+		out.Close()
+		r.Close()
 		return buf.Bytes()
 	}, nil
 }
