@@ -65,7 +65,9 @@ func TestUnmarshalGuardCaddyfileErrors(t *testing.T) {
 		// every fragment must be in the error: the line and what is wrong
 		want []string
 	}{
-		{"no origin", "outstatic", []string{"at least one callback_origin"}},
+		{"no origin", "outstatic", []string{"needs a callback_origin", "or an api_key and a service"}},
+		{"no origin, outstatic.com", "outstatic {\n api_key {env.K}\n}", []string{"Testfile:1", "https://outstatic.com/api answers none"}},
+		{"no origin, outstatic.com named", "outstatic {\n api_key {env.K}\n service https://OUTSTATIC.com/api/\n}", []string{"Testfile:1", "answers none"}},
 		{"unknown subdirective", "outstatic {\n callback_origin https://a.example/outstatic\n colback_origin x\n}",
 			[]string{"Testfile:3", `unknown subdirective "colback_origin" of outstatic; did you mean callback_origin?`}},
 		{"unknown, nothing near", "outstatic {\n callback_origin https://a.example/outstatic\n upstream x\n}",

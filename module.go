@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	// the `caddy outstatic ...` commands, registered with this module
 	_ "github.com/caddy-outstatic/caddy-outstatic/cli"
 	"github.com/caddy-outstatic/caddy-outstatic/guard"
@@ -39,8 +41,14 @@ func init() {
 type Guard struct {
 	// CallbackOrigins are the base URLs the site is served on, each a full
 	// http or https URL whose path ends with /outstatic, with no query or
-	// fragment, e.g. "https://blog.example.com/outstatic". At least one is
-	// required. Auth routes on any other scheme or host are refused.
+	// fragment, e.g. "https://blog.example.com/outstatic". Auth routes on
+	// any other scheme or host are refused. With api_key and a service
+	// that is a native relay they may be left out: the guard then uses the
+	// project's callback origins that the relay's key check answers
+	// (refreshed with the key's verdict), and refuses every auth route
+	// until the first answer. Given with such a relay, they narrow its
+	// list: only an origin both allow is accepted. Required otherwise
+	// (without api_key, or with outstatic.com, which answers none).
 	CallbackOrigins []string `json:"callback_origins,omitempty"`
 
 	// StrictCallbacks refuses callback targets in the stock-client form
@@ -197,6 +205,10 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(origins) == 0 {
+		logger.Info("no callback_origin: the callback origins are the project's, as the relay's key check answers them; auth routes are refused until it does",
+			zap.String("service", serviceURL))
+	}
 	if apiKey != "" {
 		cache, poolKey, err := loadVerdicts(serviceURL, g.KeyCheck.settings(), logger)
 		if err != nil {
@@ -247,10 +259,19 @@ func (g *Guard) Validate() error {
 	return nil
 }
 
-// checkOrigins is the one rule that a guard has a callback origin.
+// checkOrigins is the one rule of where a guard's callback origins come
+// from: its own callback_origin, or the key check of a relay that answers
+// them, which needs the key and a service other than outstatic.com.
 func (g *Guard) checkOrigins() error {
-	if len(g.CallbackOrigins) == 0 {
-		return errors.New("outstatic needs at least one callback_origin, e.g. https://blog.example.com/outstatic")
+	switch {
+	case len(g.CallbackOrigins) > 0:
+		return nil
+	case g.APIKey == "":
+		return errors.New("outstatic needs a callback_origin, e.g. https://blog.example.com/outstatic, " +
+			"or an api_key and a service naming a native relay, whose key check answers the project's callback origins")
+	case g.Service == "" || strings.EqualFold(trimSlash(g.Service), protocol.DefaultService):
+		return errors.New("outstatic without callback_origin learns the callback origins from its service's key check, " +
+			"but " + protocol.DefaultService + " answers none: set service to a native relay (outstatic_relay without upstream), or set callback_origin")
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ start streamsvc "$tmp/streamsvc" -addr "127.0.0.1:$p_svc" -key "$BENCH_FWD_KEY"
 # same length), with the relay's three headers.
 site=http://site.example/outstatic
 callback=$site/api/outstatic/callback
-body='{"account_slug":"acme","is_pro":true,"monorepo_path":"","project_id":"k00000","project_slug":"k00000","repo_owner":"acme","repo_slug":"blog"}'
+body='{"account_slug":"acme","callback_origins":["'$site'"],"is_pro":true,"monorepo_path":"","plan":"pro","project_id":"k00000","project_slug":"k00000","repo_owner":"acme","repo_slug":"blog"}'
 relay_block() { # port, storage line, project blocks...
 	local port=$1 storage=$2
 	shift 2

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,12 @@ func Check(ctx context.Context, d Deployment) []Finding {
 		d.MaxSkew = DefaultMaxSkew
 	}
 	r := &run{d: d}
-	for _, g := range d.Guards {
+	// A guard without callback_origin takes the relay's: the checks below
+	// read those (learn), in a copy of the caller's list.
+	r.d.Guards = slices.Clone(d.Guards)
+	for i := range r.d.Guards {
+		r.learn(ctx, &r.d.Guards[i])
+		g := r.d.Guards[i]
 		r.origins(ctx, g)
 		r.order(g)
 		r.listenAddress(g)

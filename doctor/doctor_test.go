@@ -61,6 +61,40 @@ func TestOriginFindings(t *testing.T) {
 	wantFinding(t, fs, "has no callback_origin", "add callback_origin")
 }
 
+// TestLearnedOriginFindings: a guard with a key and no callback_origin
+// is checked with the origins its relay's key check answers; one whose
+// service answers none, or an empty list, is a finding.
+func TestLearnedOriginFindings(t *testing.T) {
+	body := ""
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer ost_k" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	defer svc.Close()
+	guards := []Guard{{Server: "srv0", APIKey: "ost_k", Service: svc.URL}}
+
+	body = `{"project_id":"blog","callback_origins":["http://` + closedAddr(t) + `/outstatic"],"plan":"pro"}`
+	fs := only(t, Deployment{Guards: guards}, "callback origin")
+	if !fs[0].OK || !strings.Contains(fs[0].Detail, "takes the relay's: http://127.0.0.1:") {
+		t.Errorf("learned: %v", fs)
+	}
+	// the learned origin is checked as a written one is
+	wantFinding(t, fs, "unreachable", "point 127.0.0.1 at this Caddy")
+	if guards[0].CallbackOrigins != nil {
+		t.Error("Check changed the caller's guards")
+	}
+
+	body = `{"project_id":"blog"}`
+	wantFinding(t, only(t, Deployment{Guards: guards}, "callback origin"), "its service answers none", "add callback_origin")
+	body = `{"project_id":"blog","callback_origins":[]}`
+	wantFinding(t, only(t, Deployment{Guards: guards}, "callback origin"), "answers no callback origins", "API Keys page")
+	guards[0].APIKey = "ost_other"
+	wantFinding(t, only(t, Deployment{Guards: guards}, "callback origin"), "could not be read: status 401", "add callback_origin")
+}
+
 // TestAPIURLFindings: unset, a trailing slash, and a private address for
 // a public site.
 func TestAPIURLFindings(t *testing.T) {

@@ -19,7 +19,7 @@ const probeError = "doctor-probe"
 // origins checks each callback origin's form, and that a request to its
 // callback route is answered by the guard.
 func (r *run) origins(ctx context.Context, g Guard) {
-	if len(g.CallbackOrigins) == 0 {
+	if len(g.CallbackOrigins) == 0 && g.APIKey == "" {
 		r.finding("callback origin", "(none)", "the guard in server "+g.Server+" has no callback_origin",
 			"add callback_origin https://<your site>/outstatic")
 	}

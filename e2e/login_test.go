@@ -98,10 +98,13 @@ func TestNativeRelayInBrowser(t *testing.T) {
 
 // TestNativeRelayHTTPSInBrowser is TestNativeRelayInBrowser as sites are
 // deployed: the public site and the relay over https (Caddy's tls
-// internal), the app on plain http behind Caddy. The login binding is then
-// a __Host- cookie.
+// internal), the app on plain http behind Caddy, and the guard in its
+// short form, api_key and service with no callback_origin: it learns the
+// project's callback origins from the key check, which the stock site
+// reads too, extension and all. The login binding is then a __Host-
+// cookie.
 func TestNativeRelayHTTPSInBrowser(t *testing.T) {
-	browserSuite(t, setUpStack(t, newNativeBackend, true))
+	browserSuite(t, setUpStack(t, newNativeBackendWith(nativeOptions{guardLearns: true}), true))
 }
 
 // TestForwardServiceInBrowser runs the same browser session with the

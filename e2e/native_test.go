@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 )
 
 // The native relay's GitHub OAuth app and the user who signs in at the
@@ -97,7 +98,14 @@ type nativeOptions struct {
 	// private key as a {file.*} placeholder), for sessions without a
 	// GitHub token.
 	githubApp bool
+	// guardLearns leaves callback_origin out of the guard: it takes the
+	// project's callback origins from the key check, which the native
+	// relay answers with them and the forward relay passes on.
+	guardLearns bool
 }
+
+// learnsOrigins says whether the stack's guard has no callback_origin.
+func (b *nativeBackend) learnsOrigins() bool { return b.opts.guardLearns }
 
 // e2eAppID is the fake GitHub App's id.
 const e2eAppID = 4242
@@ -231,6 +239,19 @@ func (b *nativeBackend) ready(t *testing.T, s *stack) {
 	if status, body := getJSON(t, s.relay+"/outstatic/project", created); status != http.StatusUnauthorized {
 		t.Fatalf("the forward relay passed a key it was not given: %d %v", status, body)
 	}
+	// The key check the site reads carries the extension for guards
+	// (docs/protocol-extensions.md), from the native relay and as the
+	// forward relay passes it on (once its first check is in): the stock
+	// site must not mind it.
+	extended := func(base string) bool {
+		status, body := getJSON(t, base+"/outstatic/project", s.key)
+		origins, _ := body["callback_origins"].([]any)
+		return status == http.StatusOK && len(origins) == 1 && origins[0] == s.public+"/outstatic" && body["plan"] == "pro"
+	}
+	if !extended(b.url) {
+		t.Fatal("the native relay's key check has no callback_origins and plan")
+	}
+	testwait.Until(t, "the forward relay's key check passes callback_origins and plan on", func() bool { return extended(s.relay) })
 }
 
 // mint logs in for real in a Go client, through the guard, both relays

@@ -172,7 +172,7 @@ func (s *stack) caddyfile(logFile string) string {
 # the public site
 `+publicAddr+` {`+tlsLine+`
 	outstatic {
-		callback_origin %[7]s/outstatic
+		%[7]s
 		app_origin http://localhost:%[8]d
 		api_key {env.OUTSTATIC_E2E_KEY}
 		service %[9]s
@@ -185,8 +185,21 @@ func (s *stack) caddyfile(logFile string) string {
 		reverse_proxy 127.0.0.1:%[8]d
 	}
 }
-`, s.admin(), s.storage, logFile, s.backend.sites(s), s.caddyPort, s.backend.relayConfig(s), s.public,
+`, s.admin(), s.storage, logFile, s.backend.sites(s), s.caddyPort, s.backend.relayConfig(s), s.guardOrigin(),
 		s.sitePort, s.backend.guardService(s), s.echo.port)
+}
+
+// originLearner is a backend whose guard may leave callback_origin out,
+// to learn the project's origins from the key check.
+type originLearner interface{ learnsOrigins() bool }
+
+// guardOrigin is the guard's callback_origin line: none when the backend's
+// guard learns them.
+func (s *stack) guardOrigin() string {
+	if l, ok := s.backend.(originLearner); ok && l.learnsOrigins() {
+		return "# no callback_origin: learned from the relay's key check"
+	}
+	return "callback_origin " + s.public + "/outstatic"
 }
 
 // siteEnv is everything the stock site is given: what a user sets.

@@ -27,7 +27,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 		return g.checkCallback(w, r, route)
 	case protocol.RouteLogin, protocol.RouteGoogleLogin:
 		if route.name == protocol.RouteGoogleLogin {
-			if err := g.checkReturnQuery(r); err != nil {
+			if err := g.checkReturnQuery(r, route); err != nil {
 				g.refuse(r, "google-login query refused", zap.Error(err))
 				return true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
 			}
@@ -279,7 +279,7 @@ func (g *Guard) refuseProRoute(w http.ResponseWriter, r *http.Request, route aut
 // returnUrl parameter on to the service unchecked and bases its error
 // redirect on it, an open redirect. Only _rsc (Next's prefetch marker) and
 // a returnUrl on the site of a callback origin may be there.
-func (g *Guard) checkReturnQuery(r *http.Request) error {
+func (g *Guard) checkReturnQuery(r *http.Request, route authRoute) error {
 	if r.URL.RawQuery == "" {
 		return nil
 	}
@@ -293,7 +293,7 @@ func (g *Guard) checkReturnQuery(r *http.Request) error {
 			return fmt.Errorf("parameter %q repeated", name)
 		case name == "_rsc":
 		case name == "returnUrl":
-			if _, err := g.targets.CheckReturnURL(vals[0]); err != nil {
+			if _, err := route.set.targets().CheckReturnURL(vals[0]); err != nil {
 				return err
 			}
 		default:

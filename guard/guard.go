@@ -25,7 +25,10 @@ import (
 // Config is what a Guard needs, parsed and with its secrets expanded. A
 // zero field gets the default its comment names.
 type Config struct {
-	// Origins are the callback origins, at least one.
+	// Origins are the callback origins written in the guard's config.
+	// With APIKey they narrow those the relay's key check answers (the
+	// guard accepts only origins both allow), and may be none: then the
+	// relay's are the set. Without APIKey at least one is needed.
 	Origins []validate.Origin
 	// Strict refuses the stock-client callback form.
 	Strict bool
@@ -44,7 +47,8 @@ type Config struct {
 	Headers HeaderNames
 
 	// APIKey is the site's key; with it the guard starts relay logins at
-	// the edge and may refuse Pro routes. Empty: neither.
+	// the edge, may refuse Pro routes, and learns the callback origins
+	// from the key's verdict. Empty: none of these.
 	APIKey string
 	// ServiceURL is the service's base URL, without a trailing slash.
 	ServiceURL string
@@ -95,8 +99,8 @@ type BindingMemory interface {
 // Guard applies the guard's checks to requests. It is safe for concurrent
 // use once made by New.
 type Guard struct {
-	routes    routeTable
-	targets   validate.Targets
+	static    *originSet      // the set without a key: the config's origins
+	learned   *learnedOrigins // the set with a key, from each verdict; nil without
 	appHosts  []string
 	binding   Binding
 	bindLogin bool
@@ -126,8 +130,6 @@ const DefaultBindingTTL = 15 * time.Minute
 // New makes a Guard from c, applying its defaults.
 func New(c Config) *Guard {
 	g := &Guard{
-		routes:       routeTable{origins: c.Origins},
-		targets:      validate.Targets{Origins: c.Origins, Strict: c.Strict},
 		appHosts:     c.AppHosts,
 		bindLogin:    c.BindLogin,
 		bindMagic:    c.BindMagic,
@@ -152,6 +154,10 @@ func New(c Config) *Guard {
 	}
 	if g.clientIP == nil {
 		g.clientIP = peerIP
+	}
+	g.static = &originSet{origins: c.Origins, strict: c.Strict, none: noneNoKey}
+	if c.APIKey != "" {
+		g.learned = &learnedOrigins{local: c.Origins, strict: c.Strict, logger: g.logger}
 	}
 	ttl := c.BindingTTL
 	if ttl == 0 {
@@ -178,7 +184,21 @@ func New(c Config) *Guard {
 }
 
 // SetLogger replaces the logger (tests log through their own).
-func (g *Guard) SetLogger(l *zap.Logger) { g.logger = l }
+func (g *Guard) SetLogger(l *zap.Logger) {
+	g.logger = l
+	if g.learned != nil {
+		g.learned.logger = l
+	}
+}
+
+// origins is the callback origins the guard accepts given v, the key's
+// verdict (origins.go).
+func (g *Guard) origins(v verdict.Verdict) *originSet {
+	if g.learned == nil {
+		return g.static
+	}
+	return g.learned.setFor(v)
+}
 
 // Binding returns the login binding the guard mints and checks.
 func (g *Guard) Binding() Binding { return g.binding }
@@ -225,7 +245,17 @@ type ResponseFix struct {
 // what the app's answer needs.
 func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict, trusted bool) (fix ResponseFix, done bool, err error) {
 	scheme, hostport := publicSite(r, trusted)
-	route, isAuth := g.routes.classify(r, scheme, hostport)
+	set := g.origins(v)
+	if len(set.origins) == 0 {
+		// Nothing says which hosts and base paths are the site's: every
+		// path that may reach the site's API is refused, whatever the Host.
+		if reachesAuthAPI(r.URL.Path) {
+			g.refuse(r, "no callback origins", zap.String("why", set.none))
+			return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeProjectURLNotConfigured)
+		}
+		return ResponseFix{}, false, nil
+	}
+	route, isAuth := set.classify(r, scheme, hostport)
 	var site string
 	if isAuth {
 		if route.origin == nil {
@@ -241,22 +271,18 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 			return ResponseFix{}, true, err
 		}
 		fix.Session = sessionEnd(r, route)
-	} else if o := g.matchSite(scheme, hostport); o != nil {
+	} else if reachesAuthAPI(r.URL.Path) {
+		// The site's API under a base path no callback origin has (one
+		// the relay has removed, say): its Host cannot be checked.
+		g.refuse(r, "auth route under the base path of no callback origin")
+		return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackDomain)
+	} else if o := set.matchSite(scheme, hostport); o != nil {
 		site = o.SiteOrigin()
 	}
 	if site != "" {
 		fix.Location = LocationFix{appHosts: g.appHosts, publicSite: site}
 	}
 	return fix, false, nil
-}
-
-func (g *Guard) matchSite(scheme, hostport string) *validate.Origin {
-	for i := range g.routes.origins {
-		if g.routes.origins[i].MatchesSite(scheme, hostport) {
-			return &g.routes.origins[i]
-		}
-	}
-	return nil
 }
 
 func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {

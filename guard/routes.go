@@ -50,19 +50,18 @@ type authRoute struct {
 	// canonical is false when the path only reaches an auth route after
 	// cleaning or case folding (//, dot segments, %-escapes, other case).
 	canonical bool
+	// set is the callback origins the route was classified against: its
+	// return URLs are checked against them.
+	set *originSet
 }
 
-// routeTable knows the auth-route prefixes of every callback origin.
-type routeTable struct {
-	origins []validate.Origin
-}
-
-// classify tells whether r is an auth route, and which origin it is for,
-// given the public scheme and host[:port] the browser used.
+// classify tells whether r is an auth route of one of the set's callback
+// origins, and which origin it is for, given the public scheme and
+// host[:port] the browser used.
 // A path that reaches an auth route only after cleaning, decoding or case
 // folding is still classified as one, with canonical false, so that it can
 // be refused instead of slipping past the checks to an app that normalizes.
-func (t routeTable) classify(r *http.Request, scheme, hostport string) (authRoute, bool) {
+func (t *originSet) classify(r *http.Request, scheme, hostport string) (authRoute, bool) {
 	// Every auth route has "/outstatic/" in its decoded path, in some case:
 	// most requests leave here without cleaning or allocating anything.
 	if !containsFold(r.URL.Path, "outstatic") {
@@ -91,7 +90,7 @@ func (t routeTable) classify(r *http.Request, scheme, hostport string) (authRout
 			canonical := strings.HasPrefix(raw, exact) &&
 				(len(raw) == len(exact) || raw[len(exact)] == '/') &&
 				cleanPath(r.URL.Path)
-			route := authRoute{name: name, sub: rest != name, documented: documented, canonical: canonical}
+			route := authRoute{name: name, sub: rest != name, documented: documented, canonical: canonical, set: t}
 			if o.MatchesSite(scheme, hostport) {
 				route.origin = o
 				return route, true

@@ -23,7 +23,7 @@ func testOrigins(t testing.TB) []validate.Origin {
 }
 
 func TestClassify(t *testing.T) {
-	table := routeTable{origins: testOrigins(t)}
+	table := &originSet{origins: testOrigins(t)}
 	for _, tc := range []struct {
 		path       string
 		auth       bool
@@ -75,7 +75,7 @@ func FuzzClassify(f *testing.F) {
 		"/api//outstatic/login", "/a/../api/outstatic/user", "/api/outstatic/", "/outstatic"} {
 		f.Add(p)
 	}
-	table := routeTable{origins: testOrigins(f)}
+	table := &originSet{origins: testOrigins(f)}
 	f.Fuzz(func(t *testing.T, p string) {
 		if !strings.HasPrefix(p, "/") {
 			p = "/" + p

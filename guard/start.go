@@ -125,7 +125,7 @@ func (g *Guard) startGoogle(w http.ResponseWriter, r *http.Request, route authRo
 		raw = in.ReturnURL
 	}
 	if raw != "" {
-		checked, err := g.targets.CheckReturnURL(raw)
+		checked, err := route.set.targets().CheckReturnURL(raw)
 		if err != nil {
 			g.refuse(r, "google-login returnUrl refused", zap.Error(err))
 			return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)
@@ -173,7 +173,7 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	}
 	returnURL := route.origin.String()
 	if in.ReturnURL != "" {
-		checked, err := g.targets.CheckReturnURL(in.ReturnURL)
+		checked, err := route.set.targets().CheckReturnURL(in.ReturnURL)
 		if err != nil {
 			g.refuse(r, "magic-link returnUrl refused", zap.Error(err))
 			return protocol.WriteError(w, http.StatusBadRequest, protocol.CodeSiteInvalidURL)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"go.uber.org/zap"
 )
 
 // maxBody bounds what is read of the service's answer: a project is a few
@@ -61,6 +63,9 @@ func (c *Cache) fetch(key string) result {
 		if err != nil {
 			return result{status: resp.StatusCode, err: err}
 		}
+		if err := p.readExtension(body); err != nil {
+			c.log.Warn("the key check's callback_origins or plan is not this plugin's extension; ignored", zap.Error(err))
+		}
 		return result{state: Valid, project: p, body: body, status: resp.StatusCode}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		drain(resp.Body)
@@ -83,6 +88,30 @@ func parseProject(body []byte) (Project, error) {
 		return Project{}, errors.New("project answer has no project_id")
 	}
 	return p, nil
+}
+
+// extension is the part of the key check's answer that a native relay of
+// this plugin adds (docs/protocol-extensions.md).
+type extension struct {
+	CallbackOrigins *[]string `json:"callback_origins"`
+	Plan            *string   `json:"plan"`
+}
+
+// readExtension sets p's extension fields from body, the answer p was
+// parsed from. A body whose fields of these names have other types leaves
+// them unset and says why: the project itself is good.
+func (p *Project) readExtension(body []byte) error {
+	var ext extension
+	if err := json.Unmarshal(body, &ext); err != nil {
+		return fmt.Errorf("decoding the extension: %w", err)
+	}
+	if ext.CallbackOrigins != nil {
+		p.CallbackOrigins, p.HasCallbackOrigins = *ext.CallbackOrigins, true
+	}
+	if ext.Plan != nil {
+		p.Plan = *ext.Plan
+	}
+	return nil
 }
 
 // drain reads a little of an unwanted body so the connection can be reused.

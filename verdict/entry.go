@@ -194,7 +194,8 @@ func (c *Cache) report(id *[sha256.Size]byte, old, e *entry, r result, v Verdict
 	switch {
 	case r.state == Valid && (was != Valid || old.failures > 0):
 		c.log.Info("api key verified",
-			fp, zap.String("project", r.project.ProjectSlug), zap.Bool("pro", r.project.IsPro))
+			fp, zap.String("project", r.project.ProjectSlug), zap.Bool("pro", r.project.IsPro),
+			zap.Bool("answers_callback_origins", r.project.HasCallbackOrigins))
 	case r.state == Invalid && was != Invalid:
 		c.log.Warn("api key rejected by the service",
 			fp, zap.Int("status", r.status), zap.Stringer("was", was))

@@ -96,6 +96,24 @@ type Project struct {
 	// IsPro is the project's plan: the only switch the stock dashboard
 	// reads for the Pro features.
 	IsPro bool `json:"is_pro"`
+
+	// The fields below are this plugin's extension of the answer
+	// (docs/protocol-extensions.md), which a native relay sends and the
+	// stock client ignores. They are read apart from the others (Extension),
+	// so that a service that sends something else under these names still
+	// has its keys verified.
+
+	// CallbackOrigins are the project's callback origins as the relay
+	// answers them (configured and stored), not yet checked: a guard
+	// parses them before it uses them. Nil unless HasCallbackOrigins.
+	CallbackOrigins []string `json:"-"`
+	// HasCallbackOrigins is true when the answer had a callback_origins
+	// list, even an empty one; false from a service that does not send it,
+	// as outstatic.com.
+	HasCallbackOrigins bool `json:"-"`
+	// Plan is the project's plan as the relay names it, "pro" or "free";
+	// "" when the answer has none. IsPro stays the switch.
+	Plan string `json:"-"`
 }
 
 // Pro reports whether the key is valid and its project is on the Pro plan.

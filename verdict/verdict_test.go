@@ -3,6 +3,7 @@ package verdict
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,9 +105,58 @@ func TestProject(t *testing.T) {
 	h := newHarness(t, nil)
 	want := Project{ProjectID: "p_123", ProjectSlug: "blog", AccountSlug: "acme",
 		RepoOwner: "acme", RepoSlug: "site", MonorepoPath: "apps/web", IsPro: true}
-	if got := h.lookup().Project; got != want {
+	if got := h.lookup().Project; !reflect.DeepEqual(got, want) {
 		t.Fatalf("project %+v, want %+v", got, want)
 	}
+}
+
+// TestProjectExtension: a native relay's answer carries the project's
+// callback origins and plan, kept with the verdict; outstatic.com's
+// carries neither, and the verdict says so; fields of these names with
+// other types are ignored, with a warning, and the key is still verified.
+func TestProjectExtension(t *testing.T) {
+	t.Run("relay", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.svc.Set(fakeservice.KeyRelay)
+		p := h.cold().Project
+		want := []string{"https://blog.example.com/outstatic", "https://preview.example.com/outstatic"}
+		if !p.HasCallbackOrigins || !reflect.DeepEqual(p.CallbackOrigins, want) || p.Plan != "pro" || !p.IsPro || p.ProjectID != "p_123" {
+			t.Fatalf("project %+v", p)
+		}
+		// the service fails: the stale verdict keeps the origins
+		h.svc.Set(fakeservice.KeyError)
+		h.clk.Advance(testTTL + time.Second)
+		h.lookup()
+		if v := h.waitApplied(); !v.Stale || !reflect.DeepEqual(v.Project.CallbackOrigins, want) {
+			t.Fatalf("after a failed refresh: %+v", v)
+		}
+		// a definite 401 drops them
+		h.svc.Set(fakeservice.KeyUnauthorized)
+		h.clk.Advance(2 * time.Second) // past the first retry's backoff
+		h.lookup()
+		if v := h.waitApplied(); v.State != Invalid || v.Project.HasCallbackOrigins || v.Project.CallbackOrigins != nil {
+			t.Fatalf("after a 401: %+v", v)
+		}
+	})
+	t.Run("outstatic.com", func(t *testing.T) {
+		h := newHarness(t, nil)
+		if p := h.lookup().Project; p.HasCallbackOrigins || p.CallbackOrigins != nil || p.Plan != "" {
+			t.Fatalf("project %+v", p)
+		}
+	})
+	t.Run("other types", func(t *testing.T) {
+		core, logs := observer.New(zapcore.WarnLevel)
+		h := newHarness(t, func(o *Options) { o.Logger = zap.New(core) })
+		h.svc.Set(fakeservice.KeyOddExtension)
+		v := h.lookup()
+		wantState(t, v, Valid, false)
+		if p := v.Project; p.HasCallbackOrigins || p.CallbackOrigins != nil || p.Plan != "" || !p.IsPro {
+			t.Fatalf("project %+v", p)
+		}
+		if logs.FilterMessageSnippet("not this plugin's extension").Len() != 1 {
+			t.Fatalf("no warning about the extension: %v", logs.All())
+		}
+	})
 }
 
 func TestInvalidReplacesValidAtOnce(t *testing.T) {
@@ -122,7 +172,7 @@ func TestInvalidReplacesValidAtOnce(t *testing.T) {
 
 			v := h.lookup()
 			wantState(t, v, Invalid, false)
-			if v.Pro() || v.Body != nil || v.Project != (Project{}) {
+			if v.Pro() || v.Body != nil || !reflect.DeepEqual(v.Project, Project{}) {
 				t.Fatalf("invalid verdict carries the old project: %+v", v)
 			}
 			h.wantRequests(2)
@@ -374,7 +424,7 @@ func TestNotAProjectIsNotValid(t *testing.T) {
 			h.svc.Set(m)
 			v := h.cold()
 			wantState(t, v, Unknown, false)
-			if v.Body != nil || v.Project != (Project{}) {
+			if v.Body != nil || !reflect.DeepEqual(v.Project, Project{}) {
 				t.Fatalf("%+v", v)
 			}
 

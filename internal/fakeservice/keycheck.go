@@ -16,6 +16,10 @@ import (
 const (
 	KeyCheckProBody  = `{"project_id":"p_123","project_slug":"blog","account_slug":"acme","repo_owner":"acme","repo_slug":"site","monorepo_path":"apps/web","is_pro":true}`
 	KeyCheckFreeBody = `{"project_id":"p_456","project_slug":"notes","account_slug":"acme","repo_owner":"acme","repo_slug":"notes","monorepo_path":"","is_pro":false}`
+	// KeyCheckRelayBody is the Pro answer as a native relay gives it, with
+	// the extension for guards: the project's callback origins and plan.
+	KeyCheckRelayBody = `{"project_id":"p_123","project_slug":"blog","account_slug":"acme","repo_owner":"acme","repo_slug":"site","monorepo_path":"apps/web","is_pro":true,` +
+		`"callback_origins":["https://blog.example.com/outstatic","https://preview.example.com/outstatic"],"plan":"pro"}`
 )
 
 // KeyCheckMode is how the key check fake answers (KeyCheck.Set).
@@ -38,10 +42,12 @@ const (
 	KeyHuge                             // 200, a project padded past 1 MiB
 	KeyRedirect                         // 302 to a path that answers KeyPro
 	KeyTeapot                           // 418
+	KeyRelay                            // 200, a Pro project with the extension (KeyCheckRelayBody)
+	KeyOddExtension                     // 200, a Pro project whose extension fields have other types
 )
 
 var modeNames = [...]string{"pro", "free", "401", "403", "500", "close", "hang", "gate",
-	"malformed", "no-project-id", "null", "wrong-type", "html", "huge", "redirect", "418"}
+	"malformed", "no-project-id", "null", "wrong-type", "html", "huge", "redirect", "418", "relay", "odd-extension"}
 
 // String names the mode in test names.
 func (m KeyCheckMode) String() string { return modeNames[m] }
@@ -184,6 +190,10 @@ func (f *KeyCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/elsewhere", http.StatusFound)
 	case KeyTeapot:
 		writeBody(w, http.StatusTeapot, `{}`)
+	case KeyRelay:
+		writeBody(w, http.StatusOK, KeyCheckRelayBody)
+	case KeyOddExtension:
+		writeBody(w, http.StatusOK, `{"project_id":"p_123","project_slug":"blog","is_pro":true,"callback_origins":"https://blog.example.com/outstatic","plan":1}`)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
+	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
 
 // Project is a project the native relay serves: the roster's record of
@@ -125,7 +127,7 @@ type Native struct {
 	routes map[*protocol.Endpoint]route
 	log    *zap.Logger
 
-	bodies   sync.Map                       // *roster.Project → its key check answer
+	bodies   sync.Map                       // *roster.Project → its key check answer, *projectReply
 	renewals singleflight.Group             // GitHub token renewals, by session family
 	apps     map[string]*github.TokenSource // by project slug, with RepoApp
 	pages    atomic.Pointer[http.Handler]   // the relay's own pages (SetPages)
@@ -219,23 +221,46 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 }
 
 // serveProject answers the key check.
-func (n *Native) serveProject(w http.ResponseWriter, _ *http.Request, p *roster.Project) {
-	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(p))
+func (n *Native) serveProject(w http.ResponseWriter, r *http.Request, p *roster.Project) {
+	protocol.WriteJSONBytes(w, http.StatusOK, n.projectBody(r.Context(), p))
 }
 
-// projectBody is the key check's answer for p, encoded once: it changes
-// only with the configuration.
-func (n *Native) projectBody(p *roster.Project) []byte {
-	if b, ok := n.bodies.Load(p); ok {
-		return b.([]byte)
+// projectBody is the key check's answer for p: the fields the stock client
+// reads, and this plugin's extension for guards (callback_origins, every
+// origin the relay accepts callbacks for, and plan; the stock client
+// ignores both, docs/protocol-extensions.md). It is encoded again only
+// when p's callback origins change, which this instance sees within
+// roster.OriginsTTL of a change on any instance: a guard that refreshes
+// its verdict learns the change within its cache_ttl after that.
+func (n *Native) projectBody(ctx context.Context, p *roster.Project) []byte {
+	origins := n.roster.Targets(ctx, p).Origins
+	if c, ok := n.bodies.Load(p); ok {
+		if r := c.(*projectReply); slices.Equal(r.origins, origins) {
+			return r.body
+		}
+	}
+	names := make([]string, len(origins))
+	for i, o := range origins {
+		names[i] = o.String()
+	}
+	plan := "free"
+	if p.Pro {
+		plan = "pro"
 	}
 	b, _ := json.Marshal(map[string]any{
 		"project_id": p.ID, "project_slug": p.Slug, "account_slug": p.Account,
 		"repo_owner": p.RepoOwner, "repo_slug": p.RepoSlug, "monorepo_path": p.MonorepoPath, "is_pro": p.Pro,
+		"callback_origins": names, "plan": plan,
 	})
 	b = append(b, '\n') // as protocol.WriteJSON's encoder ends it
-	n.bodies.Store(p, b)
+	n.bodies.Store(p, &projectReply{origins: origins, body: b})
 	return b
+}
+
+// projectReply is a key check's answer and the callback origins it names.
+type projectReply struct {
+	origins []validate.Origin
+	body    []byte
 }
 
 // Roster is the relay's projects, their keys, members, invitations and
