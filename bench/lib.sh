@@ -72,6 +72,7 @@ wait_http() {
 		sleep 0.1
 	done
 	say "$1 does not answer"
+	[ ! -f "$tmp/caddy.log" ] || tail -5 "$tmp/caddy.log" >&2
 	exit 1
 }
 
