@@ -165,41 +165,62 @@ func loginCmd(name string, args []string) {
 // login runs one native login and returns the session's access token;
 // with a parser body, the session's first parser call follows.
 func login(c *http.Client, relay, key, callback string, parser []byte) (string, error) {
+	end, err := startLogin(c, relay, key, callback)
+	if err != nil {
+		return "", err
+	}
+	access, err := redeem(c, relay, end, callback)
+	if err != nil {
+		return "", err
+	}
+	if parser != nil {
+		if err := parserCall(c, relay+"/github/parser", access, callback, parser); err != nil {
+			return "", err
+		}
+	}
+	return access, nil
+}
+
+// startLogin makes a login's github-exchange at base with key and follows
+// its three redirects (start, GitHub's authorize, the relay's callback);
+// it returns where the last one points: the site's callback.
+func startLogin(c *http.Client, base, key, callback string) (string, error) {
 	var ex struct {
 		URL string `json:"url"`
 	}
-	if err := call(c, "POST", relay+"/outstatic/auth/github-exchange", key,
+	if err := call(c, "POST", base+"/outstatic/auth/github-exchange", key,
 		map[string]string{"callback_url": callback}, &ex); err != nil {
 		return "", fmt.Errorf("github-exchange: %v", err)
 	}
 	next := ex.URL
-	for hop := 0; hop < 3; hop++ { // start → GitHub's authorize → the relay's callback
+	for hop := 0; hop < 3; hop++ {
 		loc, err := redirect(c, next)
 		if err != nil {
 			return "", fmt.Errorf("hop %d (%s): %v", hop, next, err)
 		}
 		next = loc
 	}
-	token, ok := strings.CutPrefix(next, callback+"?exchange_token=")
+	return next, nil
+}
+
+// redeem takes the exchange token from end, the site's callback URL a
+// login ended at, and redeems it at base; it returns the access token.
+func redeem(c *http.Client, base, end, callback string) (string, error) {
+	token, ok := strings.CutPrefix(end, callback+"?exchange_token=")
 	if !ok {
-		return "", fmt.Errorf("the login ended at %q", next)
+		return "", fmt.Errorf("the login ended at %q", end)
 	}
 	var out struct {
 		Session struct {
 			AccessToken string `json:"access_token"`
 		} `json:"session"`
 	}
-	if err := call(c, "POST", relay+"/outstatic/auth/exchange-token", "",
+	if err := call(c, "POST", base+"/outstatic/auth/exchange-token", "",
 		map[string]string{"exchange_token": token, "callback_url": callback}, &out); err != nil {
 		return "", fmt.Errorf("exchange-token: %v", err)
 	}
 	if out.Session.AccessToken == "" {
 		return "", errors.New("exchange-token: no access token")
-	}
-	if parser != nil {
-		if err := parserCall(c, relay+"/github/parser", out.Session.AccessToken, callback, parser); err != nil {
-			return "", err
-		}
 	}
 	return out.Session.AccessToken, nil
 }
@@ -234,20 +255,9 @@ func parserCall(c *http.Client, u, access, callback string, body []byte) error {
 // respond), and the four the relay makes to GitHub (the code's exchange,
 // /user, /user/emails, GraphQL), made here by the driver.
 func baselineLogin(c *http.Client, base, callback string, parser []byte) (string, error) {
-	var ex struct {
-		URL string `json:"url"`
-	}
-	if err := call(c, "POST", base+"/outstatic/auth/github-exchange", "bench",
-		map[string]string{"callback_url": callback}, &ex); err != nil {
-		return "", fmt.Errorf("github-exchange: %v", err)
-	}
-	next := ex.URL
-	for hop := 0; hop < 3; hop++ {
-		loc, err := redirect(c, next)
-		if err != nil {
-			return "", fmt.Errorf("hop %d (%s): %v", hop, next, err)
-		}
-		next = loc
+	end, err := startLogin(c, base, "bench", callback)
+	if err != nil {
+		return "", err
 	}
 	var tok map[string]any
 	if err := call(c, "POST", base+"/login/oauth/access_token", "", map[string]string{"code": "c", "code_verifier": "v"}, &tok); err != nil {
@@ -258,27 +268,18 @@ func baselineLogin(c *http.Client, base, callback string, parser []byte) (string
 			return "", fmt.Errorf("%s: %v", p, err)
 		}
 	}
-	token, ok := strings.CutPrefix(next, callback+"?exchange_token=")
-	if !ok {
-		return "", fmt.Errorf("the login ended at %q", next)
-	}
-	var out struct {
-		Session struct {
-			AccessToken string `json:"access_token"`
-		} `json:"session"`
-	}
-	if err := call(c, "POST", base+"/outstatic/auth/exchange-token", "",
-		map[string]string{"exchange_token": token, "callback_url": callback}, &out); err != nil {
-		return "", fmt.Errorf("exchange-token: %v", err)
+	access, err := redeem(c, base, end, callback)
+	if err != nil {
+		return "", err
 	}
 	if parser != nil {
 		for _, p := range []string{"/github/parser", "/api/graphql"} {
-			if err := parserCall(c, base+p, out.Session.AccessToken, callback, parser); err != nil {
+			if err := parserCall(c, base+p, access, callback, parser); err != nil {
 				return "", err
 			}
 		}
 	}
-	return out.Session.AccessToken, nil
+	return access, nil
 }
 
 func call(c *http.Client, method, u, key string, body, out any) error {
