@@ -99,15 +99,15 @@ func TestRelayOnManagedRedis(t *testing.T) {
 	}
 }
 
-// TestReadmeRedisExamplesAdapt: each Caddyfile of README's "Redis as you
-// run it" adapts in a relay, to the form it shows (the managed example's
+// TestDeploymentRedisExamplesAdapt: each Caddyfile of docs/deployment.md's
+// "Redis as you run it" adapts in a relay, to the form it shows (the managed example's
 // CA file swapped for the one in testdata).
-func TestReadmeRedisExamplesAdapt(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+func TestDeploymentRedisExamplesAdapt(t *testing.T) {
+	doc, err := os.ReadFile("docs/deployment.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, _ := strings.Cut(string(readme), "### Redis as you run it")
+	_, section, _ := strings.Cut(string(doc), "## Redis as you run it")
 	section, _, _ = strings.Cut(section, "\n## ")
 	blocks := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindAllStringSubmatch(section, -1)
 	want := []string{`"db":2`, `"tls":{"ca_file":"testdata/redis-ca.pem"`, `"sentinel":{"master":"mymaster"`, `"cluster":true`}

@@ -26,7 +26,7 @@ import (
 // ":8080"), on any other address or name, a unix socket and a file
 // descriptor (whoever listens on them is unknown: a proxy in front of a
 // socket makes it public) are refused. The check cannot see a proxy that
-// the machine runs in front of a loopback listener: README says so.
+// the machine runs in front of a loopback listener: docs/security.md says so.
 
 // isLoopbackHost reports whether host (no port) names this machine only.
 func isLoopbackHost(host string) bool {

@@ -201,7 +201,7 @@ func TestRelayLoginThroughGuardAndRelay(t *testing.T) {
 	}
 	// Caddy's own reverse_proxy DEBUG entries record request URIs; the
 	// plugin's entries never carry a token, and neither does an access log
-	// with the filter the README shows.
+	// with the filter docs/operations.md shows.
 	token := callback[strings.Index(callback, "=")+1:]
 	for _, line := range strings.Split(string(logs), "\n") {
 		if strings.Contains(line, `"logger":"http.handlers.outstatic`) && strings.Contains(line, token) {
@@ -278,7 +278,7 @@ func (s *loginSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestAccessLogHidesLoginSecrets runs a whole login through the guard and
 // the native relay in real Caddy, with the access log block of
-// examples/outstatic-log.caddy (the one the README shows), then reads the
+// examples/outstatic-log.caddy (the one docs/operations.md shows), then reads the
 // access log: no exchange token, GitHub code or state, session token,
 // refresh token, GitHub token, cookie or key may be in it.
 func TestAccessLogHidesLoginSecrets(t *testing.T) {
@@ -286,7 +286,7 @@ func TestAccessLogHidesLoginSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkReadmeLogBlock(t, snippet)
+	checkDocsLogBlock(t, snippet)
 
 	gh := adaGitHub()
 	gh.Start()
@@ -458,22 +458,22 @@ func TestAccessLogHidesLoginSecrets(t *testing.T) {
 	}
 }
 
-// checkReadmeLogBlock: the README's Logs section shows the snippet's log
-// block, with a file name for its argument.
-func checkReadmeLogBlock(t *testing.T, snippet string) {
+// checkDocsLogBlock: the Logs section of docs/operations.md shows the
+// snippet's log block, with a file name for its argument.
+func checkDocsLogBlock(t *testing.T, snippet string) {
 	t.Helper()
 	data, err := os.ReadFile(snippet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	block := string(data[strings.Index(string(data), "log {"):])
-	readme, err := os.ReadFile("README.md")
+	doc, err := os.ReadFile("docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := string(readme)[strings.Index(string(readme), "### Logs"):]
+	logs := string(doc)[strings.Index(string(doc), "## Logs"):]
 	shown := strings.ReplaceAll(block, "{args[0]}", "/var/log/caddy/blog.access.log")
 	if !strings.Contains(logs, shown) {
-		t.Fatalf("README's Logs section does not show the log block of %s:\n%s", snippet, shown)
+		t.Fatalf("the Logs section of docs/operations.md does not show the log block of %s:\n%s", snippet, shown)
 	}
 }

@@ -103,7 +103,7 @@ func TestClusterBodyLimits(t *testing.T) {
 }
 
 // TestClusterSlowClients: a client sending its headers, or its body, a
-// byte at a time is cut off by the server timeouts the README recommends
+// byte at a time is cut off by the server timeouts docs/deployment.md recommends
 // (read_header 2s, read_body 5s), and the relay keeps answering others
 // meanwhile.
 func TestClusterSlowClients(t *testing.T) {

@@ -83,7 +83,7 @@ type instance struct {
 	Addr    string // 127.0.0.1:port of the site
 	Admin   string // 127.0.0.1:port of the admin API
 	LogPath string // Caddy's own log, JSON lines
-	// AccessPath is the access log, written through the README's
+	// AccessPath is the access log, written through docs/operations.md's
 	// examples/outstatic-log.caddy snippet.
 	AccessPath string
 	cmd        *exec.Cmd
@@ -241,7 +241,7 @@ func guardBlock(guard, addr string) string {
 		"\n\t\trespond \"page pro={http.request.header.X-Outstatic-Pro}\"\n\t}"
 }
 
-// accessLog is the site's access log line: the README's snippet, or
+// accessLog is the site's access log line: docs/operations.md's snippet, or
 // nothing with noAccessLog (then the file is left empty).
 func accessLog(t *testing.T, st storeKind, path string) string {
 	if st.noAccessLog {
@@ -252,7 +252,7 @@ func accessLog(t *testing.T, st storeKind, path string) string {
 }
 
 // logSnippet is the absolute path of examples/outstatic-log.caddy, the
-// access log the README recommends.
+// access log docs/operations.md recommends.
 func logSnippet(t *testing.T) string {
 	t.Helper()
 	p, err := filepath.Abs("../../examples/outstatic-log.caddy")
