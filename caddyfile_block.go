@@ -39,7 +39,8 @@ func readBlock(d *caddyfile.Dispenser, block string, subs subdirectives, repeata
 		name := d.Val()
 		read, ok := subs[name]
 		if !ok {
-			return d.Errf("unknown subdirective %q of %s%s", name, block, didYouMean(name, slices.Sorted(maps.Keys(subs))...))
+			known := slices.Sorted(maps.Keys(subs))
+			return unknownSubdirective{d.Errf("unknown subdirective %q of %s%s", name, block, didYouMean(name, known...)), block, name, known}
 		}
 		if seen[name] && !slices.Contains(repeatable, name) {
 			return d.Errf("%s is given twice; it takes one value", name)
@@ -50,6 +51,16 @@ func readBlock(d *caddyfile.Dispenser, block string, subs subdirectives, repeata
 		}
 	}
 	return nil
+}
+
+// unknownSubdirective is readBlock's error for a name its block does not
+// have: the dispenser's error, with the block's table, which lets a test
+// walk every block the parser has.
+type unknownSubdirective struct {
+	error
+	block string   // the block, as readBlock names it
+	name  string   // the unknown name
+	known []string // the block's subdirectives, sorted
 }
 
 // readArglessBlock reads a subdirective that takes a block and no
@@ -244,7 +255,7 @@ func parseOnOff(d *caddyfile.Dispenser) (bool, error) {
 	case "off":
 		return false, nil
 	}
-	return false, d.Errf("%s: %q is neither on nor off", name, args[0])
+	return false, d.Errf("%s: %q is neither on nor off%s", name, args[0], didYouMean(args[0], "off", "on"))
 }
 
 // parseDuration reads the single argument of a subdirective as a positive

@@ -205,7 +205,11 @@ func parseStartLimit(d *caddyfile.Dispenser) (*RelayStartLimit, error) {
 		return &RelayStartLimit{Off: true}, nil
 	}
 	if len(args) != 2 {
-		return nil, d.Err("start_limit: want <burst> <every> (e.g. start_limit 30 2s) or off")
+		hint := ""
+		if len(args) == 1 {
+			hint = didYouMean(args[0], "off")
+		}
+		return nil, d.Errf("start_limit: want <burst> <every> (e.g. start_limit 30 2s) or off%s", hint)
 	}
 	burst, err := strconv.Atoi(args[0])
 	if err != nil {

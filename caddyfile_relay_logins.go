@@ -73,7 +73,7 @@ func parseRelayEmail(d *caddyfile.Dispenser) (*RelayEmail, error) {
 // checkEmailTLS judges the email block's tls.
 func checkEmailTLS(v string) error {
 	if v != "starttls" && v != "implicit" && v != "none" {
-		return fmt.Errorf("tls %q: want starttls, implicit or none", v)
+		return fmt.Errorf("tls %q: want starttls, implicit or none%s", v, didYouMean(v, "starttls", "implicit", "none"))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -118,6 +119,7 @@ http://badkey.localhost:9080 {
 		"ok       CORS http://good.localhost:9080: the parser answers the dashboard's preflight",
 		"FINDING  CORS http://unguarded.localhost:9080: the parser's preflight does not allow this site",
 		"ok       storage " + filepath.Join(dir, "storage") + ": writable",
+		"ok       caddy localhost:2999: running: the admin API answers",
 		"ok       site http://good.localhost:9080: is the site of callback origin http://good.localhost:9080/outstatic",
 	} {
 		if want = ports(want); !strings.Contains(report, want) {
@@ -247,5 +249,67 @@ func TestDoctorRedisFromCaddyfile(t *testing.T) {
 	}
 	if strings.Contains(out.String(), password) {
 		t.Error("the report shows the password")
+	}
+}
+
+// TestDoctorWhenCaddyIsDown: with no Caddy on the config's admin address,
+// the doctor and the commands that call the admin API ask whether Caddy
+// runs and say where they looked; a relay with dev_login is a warning,
+// which alone does not fail the run.
+func TestDoctorWhenCaddyIsDown(t *testing.T) {
+	admin := fmt.Sprintf("localhost:%d", freeLoopbackPort())
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	must(t, os.WriteFile(path, []byte(`{
+	admin `+admin+`
+	storage file_system `+filepath.Join(dir, "storage")+`
+}
+http://localhost:9 {
+	bind 127.0.0.1
+	handle_path /relay/* {
+		outstatic_relay {
+			public_url http://localhost:9/relay
+			dev_login
+			project demo {
+				repo acme/demo
+				callback_origin http://localhost:9/outstatic
+				member ada owner
+			}
+		}
+	}
+}
+`), 0o600))
+	var out, errOut bytes.Buffer
+	code := cli.Doctor{Config: path, Adapter: "caddyfile"}.Run(context.Background(), &out, &errOut)
+	report := out.String()
+	for _, want := range []string{
+		"FINDING  caddy " + admin + ": performing request: ",
+		": is Caddy running? (admin API at " + admin + "); fix: start Caddy with this config",
+		"WARN     dev_login http://localhost:9/relay: dev_login is on: anyone who reaches the relay signs in as any member, without a password; fix: remove dev_login",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks\n  %s\nreport:\n%s%s", want, report, errOut.String())
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1: Caddy is not running", code)
+	}
+
+	// The warning alone: the same relay with its admin API turned off
+	// (nothing to ask) passes with the warning printed.
+	written, err := os.ReadFile(path)
+	must(t, err)
+	must(t, os.WriteFile(path, bytes.Replace(written, []byte("admin "+admin), []byte("admin off"), 1), 0o600))
+	out.Reset()
+	if code := (cli.Doctor{Config: path, Adapter: "caddyfile"}).Run(context.Background(), &out, &errOut); code != 0 || !strings.Contains(out.String(), "WARN     dev_login") || strings.Contains(out.String(), "caddy localhost") {
+		t.Errorf("admin off: exit %d, report:\n%s", code, out.String())
+	}
+
+	if testing.Short() {
+		return
+	}
+	res, err := exec.Command(caddyBinary(t), "outstatic", "key", "list", "--address", admin).CombinedOutput()
+	if want := "is Caddy running? (admin API at " + admin + ")"; err == nil || !strings.Contains(string(res), want) {
+		t.Errorf("caddy outstatic key list: %v\n%s\nwant it to say %q", err, res, want)
 	}
 }

@@ -168,9 +168,13 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 	if err := checkServiceURL(serviceURL); err != nil {
 		return err
 	}
-	apiKey := repl.ReplaceKnown(g.APIKey, "")
-	if g.APIKey != "" && apiKey == "" {
-		return fmt.Errorf("api_key %s expanded to nothing: is the variable or file set?", g.APIKey)
+	apiKey, err := expandSecret(repl, "api_key", g.APIKey)
+	if err != nil {
+		return err
+	}
+	bindingSecret, err := expandSecret(repl, "binding_secret", g.BindingSecret)
+	if err != nil {
+		return err
 	}
 	cfg := guard.Config{
 		Origins:       origins,
@@ -179,7 +183,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		BindLogin:     g.BindLogin == nil || *g.BindLogin,
 		BindMagic:     g.BindMagicLink == nil || *g.BindMagicLink,
 		BindingTTL:    time.Duration(g.BindingTTL),
-		BindingSecret: []byte(repl.ReplaceKnown(g.BindingSecret, "")),
+		BindingSecret: []byte(bindingSecret),
 		APIKey:        apiKey,
 		ServiceURL:    serviceURL,
 		KeepAppRoutes: g.KeepAppRoutes,
@@ -280,7 +284,7 @@ func (g *Guard) checkOrigins() error {
 // the guard would start at the edge (protocol.StartRoutes).
 func checkKeepAppRoute(route string) error {
 	if !protocol.IsStartRoute(route) {
-		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link", route)
+		return fmt.Errorf("keep_app_routes: %q is not login, google-login or magic-link%s", route, didYouMean(route, protocol.StartRoutes...))
 	}
 	return nil
 }

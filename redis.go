@@ -26,7 +26,13 @@ type RelayRedis = store.RedisConfig
 // The returned function releases it.
 func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.Store, func() error, error) {
 	if r == nil {
+		if err := checkStorageWritable(ctx.Storage(), "outstatic"); err != nil {
+			return nil, nil, err
+		}
 		return store.NewStorage(ctx.Storage(), "outstatic"), func() error { return nil }, nil
+	}
+	if err := checkRedisSecrets(r, repl); err != nil {
+		return nil, nil, err
 	}
 	logRedisThroughCaddy()
 	st, client, err := store.OpenRedis(r, func(s string) string { return repl.ReplaceKnown(s, "") })
@@ -34,6 +40,21 @@ func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.St
 		return nil, nil, err
 	}
 	return st, client.Close, nil
+}
+
+// checkRedisSecrets refuses a username or password placeholder of r that
+// expands to nothing (expandSecret's error).
+func checkRedisSecrets(r *RelayRedis, repl *caddy.Replacer) error {
+	fields := map[string]string{"username": r.Username, "password": r.Password}
+	if r.Sentinel != nil {
+		fields["sentinel password"] = r.Sentinel.Password
+	}
+	for _, name := range []string{"username", "password", "sentinel password"} {
+		if _, err := expandSecret(repl, name, fields[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var redisLoggerOnce sync.Once

@@ -178,9 +178,9 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 
 	var keys []string
 	for _, raw := range rl.APIKeys {
-		k := repl.ReplaceKnown(raw, "")
-		if k == "" {
-			return fmt.Errorf("api_key %s expanded to nothing: is the variable or file set?", raw)
+		k, err := expandSecret(repl, "api_key", raw)
+		if err != nil {
+			return err
 		}
 		keys = append(keys, k)
 	}

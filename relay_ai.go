@@ -72,7 +72,11 @@ func (a *RelayAI) build(repl *caddy.Replacer) (*native.AI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ai rate: %v", err)
 	}
-	s, err := completion.New(completion.Config{BaseURL: base, APIKey: repl.ReplaceKnown(a.APIKey, ""), Model: a.Model})
+	key, err := expandSecret(repl, "ai api_key", a.APIKey)
+	if err != nil {
+		return nil, err
+	}
+	s, err := completion.New(completion.Config{BaseURL: base, APIKey: key, Model: a.Model})
 	if err != nil {
 		return nil, fmt.Errorf("ai: %v", err)
 	}

@@ -99,11 +99,19 @@ func (e *RelayEmail) check() error {
 // rather than handed back.
 func (rl *Relay) nativeLogins(cfg *native.NativeConfig, repl *caddy.Replacer) error {
 	if o := rl.OIDC; o != nil {
-		c := o.config(repl.ReplaceKnown(o.ClientSecret, ""))
+		secret, err := expandSecret(repl, "oidc client_secret", o.ClientSecret)
+		if err != nil {
+			return err
+		}
+		c := o.config(secret)
 		cfg.OIDC = &c
 	}
 	if e := rl.Email; e != nil {
-		c := e.config(repl.ReplaceKnown(e.Password, ""))
+		password, err := expandSecret(repl, "email password", e.Password)
+		if err != nil {
+			return err
+		}
+		c := e.config(password)
 		cfg.Email = &c
 		sender, err := mail.NewSender(c.Mail)
 		if err != nil {

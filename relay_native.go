@@ -81,7 +81,7 @@ func checkRepo(repo string) error {
 // checkPlan accepts pro or free.
 func checkPlan(plan string) error {
 	if plan != "pro" && plan != "free" {
-		return fmt.Errorf("plan %q: want pro or free", plan)
+		return fmt.Errorf("plan %q: want pro or free%s", plan, didYouMean(plan, "pro", "free"))
 	}
 	return nil
 }
@@ -146,6 +146,19 @@ func (gh *RelayGitHub) app(expand func(string) string) github.OAuthApp {
 		BaseURL: gh.BaseURL, APIURL: gh.APIURL, GraphQLURL: gh.GraphQLURL}
 }
 
+// expanded is the native relay's configuration for gh with its client
+// secret expanded (expandSecret's error if it expands to nothing).
+func (gh *RelayGitHub) expanded(repl *caddy.Replacer) (github.OAuthApp, error) {
+	if gh == nil {
+		return github.OAuthApp{}, nil
+	}
+	secret, err := expandSecret(repl, "github client_secret", gh.ClientSecret)
+	if err != nil {
+		return github.OAuthApp{}, err
+	}
+	return gh.app(func(string) string { return secret }), nil
+}
+
 // check is the one check of the OAuth app's credentials: the GitHub
 // client's.
 func (gh *RelayGitHub) check() error {
@@ -189,9 +202,9 @@ func (a *RelayGitHubApp) repoApp(repl *caddy.Replacer) (*github.App, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	key := repl.ReplaceKnown(a.PrivateKey, "")
-	if strings.TrimSpace(key) == "" {
-		return nil, fmt.Errorf("github_app: private_key %s expands to nothing", a.PrivateKey)
+	key, err := expandSecret(repl, "github_app private_key", a.PrivateKey)
+	if err != nil {
+		return nil, err
 	}
 	return &github.App{AppID: a.AppID, PrivateKey: []byte(key), InstallationID: a.InstallationID}, nil
 }
@@ -244,10 +257,14 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 	if err != nil {
 		return err
 	}
+	gh, err := rl.GitHub.expanded(repl)
+	if err != nil {
+		return err
+	}
 	cfg := native.NativeConfig{
 		PublicURL:  pub,
 		Projects:   projects,
-		GitHub:     rl.GitHub.app(func(s string) string { return repl.ReplaceKnown(s, "") }),
+		GitHub:     gh,
 		Store:      st,
 		Secret:     secret,
 		Callbacks:  rl.callbacks,
@@ -315,7 +332,10 @@ func (rl *Relay) nativeProjects(targetsFor func([]string, bool) (validate.Target
 // together agree on one.
 func (rl *Relay) relaySecret(ctx caddy.Context, st store.Store, repl *caddy.Replacer) ([]byte, error) {
 	if rl.Secret != "" {
-		s := repl.ReplaceKnown(rl.Secret, "")
+		s, err := expandSecret(repl, "secret", rl.Secret)
+		if err != nil {
+			return nil, err
+		}
 		if len(s) < 32 {
 			return nil, fmt.Errorf("secret %s must expand to at least 32 characters", rl.Secret)
 		}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,12 +88,23 @@ func callAdmin(cmd *cobra.Command, method, uri string, in, out any) error {
 		body = bytes.NewReader(data)
 		hdr.Set("Content-Type", "application/json")
 	}
-	res, err := caddycmd.AdminAPIRequest(addr, method, uri, hdr, body)
+	res, err := adminRequest(addr, method, uri, hdr, body)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
 	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(out)
+}
+
+// adminRequest is caddycmd.AdminAPIRequest, whose error, when the admin
+// API cannot be reached at all, asks whether Caddy runs and where it was
+// looked for.
+func adminRequest(addr, method, uri string, hdr http.Header, body io.Reader) (*http.Response, error) {
+	res, err := caddycmd.AdminAPIRequest(addr, method, uri, hdr, body)
+	if err != nil && strings.HasPrefix(err.Error(), "performing request:") {
+		return nil, fmt.Errorf("%v: is Caddy running? (admin API at %s)", err, addr)
+	}
+	return res, err
 }
 
 // caddyErrorAnswer is how caddycmd.AdminAPIRequest reports an answer

@@ -144,5 +144,34 @@ func deploymentOf(config, adapter string) (doctor.Deployment, error) {
 	if err != nil {
 		return d, fmt.Errorf("reading %s: %v", config, err)
 	}
+	d.Admin, err = adminOf(raw)
+	if err != nil {
+		return d, fmt.Errorf("reading %s: %v", config, err)
+	}
 	return d, nil
+}
+
+// adminOf is the admin API the adapted config sets up (nil when it turns
+// it off), probed with a GET of its config.
+func adminOf(adapted []byte) (*doctor.Admin, error) {
+	var cfg struct {
+		Admin *caddy.AdminConfig `json:"admin"`
+	}
+	if err := json.Unmarshal(adapted, &cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Admin != nil && cfg.Admin.Disabled {
+		return nil, nil
+	}
+	addr := caddy.DefaultAdminListen
+	if cfg.Admin != nil && cfg.Admin.Listen != "" {
+		addr = cfg.Admin.Listen
+	}
+	return &doctor.Admin{Address: addr, Probe: func(context.Context) error {
+		res, err := adminRequest(addr, http.MethodGet, "/config/", nil, nil)
+		if err != nil {
+			return err
+		}
+		return res.Body.Close()
+	}}, nil
 }

@@ -72,6 +72,8 @@ type (
 		TokenStore      *storeJSON `json:"token_store"`
 	}
 	relayJSON struct {
+		PublicURL  string             `json:"public_url"`
+		DevLogin   bool               `json:"dev_login"`
 		TokenStore *storeJSON         `json:"token_store"`
 		Redis      *store.RedisConfig `json:"redis"`
 	}
@@ -133,6 +135,9 @@ func (d *Deployment) addSite(server string, handlers []json.RawMessage, expand f
 		case "outstatic_relay":
 			var rl relayJSON
 			_ = json.Unmarshal(raw, &rl)
+			if rl.DevLogin {
+				d.DevLogin = append(d.DevLogin, rl.PublicURL)
+			}
 			d.addRedis("relay token_store", rl.TokenStore, expand)
 			if rl.Redis != nil {
 				d.addRedis("relay storage", &storeJSON{Redis: rl.Redis}, expand)

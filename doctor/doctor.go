@@ -67,6 +67,11 @@ type Deployment struct {
 	Client *http.Client
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Admin is Caddy's admin API as the config sets it; nil when the
+	// config turns it off.
+	Admin *Admin
+	// DevLogin lists the public_url of each relay with dev_login on.
+	DevLogin []string
 }
 
 // DefaultMaxSkew: the relay's tokens are sealed with expiries in seconds
@@ -85,6 +90,9 @@ type Finding struct {
 	Detail string `json:"detail"`
 	// Fix says what to change; empty when OK.
 	Fix string `json:"fix,omitempty"`
+	// Warn marks a finding that does not fail the run: the deployment
+	// works, but should not be left so.
+	Warn bool `json:"warn,omitempty"`
 }
 
 // String is the report's line: "ok" or "FINDING", the check, the
@@ -93,13 +101,16 @@ func (f Finding) String() string {
 	if f.OK {
 		return fmt.Sprintf("ok       %s %s: %s", f.Check, f.Subject, f.Detail)
 	}
+	if f.Warn {
+		return fmt.Sprintf("WARN     %s %s: %s; fix: %s", f.Check, f.Subject, f.Detail, f.Fix)
+	}
 	return fmt.Sprintf("FINDING  %s %s: %s; fix: %s", f.Check, f.Subject, f.Detail, f.Fix)
 }
 
-// Failed reports whether any finding is not OK.
+// Failed reports whether any finding is not OK, warnings aside.
 func Failed(fs []Finding) bool {
 	for _, f := range fs {
-		if !f.OK {
+		if !f.OK && !f.Warn {
 			return true
 		}
 	}
@@ -119,6 +130,12 @@ func Check(ctx context.Context, d Deployment) []Finding {
 		d.MaxSkew = DefaultMaxSkew
 	}
 	r := &run{d: d}
+	if d.Admin != nil {
+		r.admin(ctx, *d.Admin)
+	}
+	for _, u := range d.DevLogin {
+		r.devLogin(u)
+	}
 	// A guard without callback_origin takes the relay's: the checks below
 	// read those (learn), in a copy of the caller's list.
 	r.d.Guards = slices.Clone(d.Guards)

@@ -2,6 +2,8 @@ package verdict
 
 import (
 	"crypto/sha256"
+	"errors"
+	"syscall"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
@@ -199,7 +201,14 @@ func (c *Cache) report(id *[sha256.Size]byte, old, e *entry, r result, v Verdict
 	case r.state == Invalid && was != Invalid:
 		c.log.Warn("api key rejected by the service",
 			fp, zap.Int("status", r.status), zap.Stringer("was", was))
-	case r.state == Unknown && (e.failures == 1 || v.State != was):
+	case r.state == Unknown && e.failures == 1 && old == nil && errors.Is(r.err, syscall.ECONNREFUSED):
+		// The key's first check, refused at the dial: at start, a relay in
+		// this Caddy whose listener is not open yet. The retry, on the
+		// backoff, reports it if it lasts.
+		if ce := c.log.Check(zap.DebugLevel, "api key check refused before the service listened; retrying"); ce != nil {
+			ce.Write(fp, zap.Error(r.err))
+		}
+	case r.state == Unknown && (e.failures == 1 || v.State != was || e.failures == 2 && errors.Is(r.err, syscall.ECONNREFUSED)):
 		c.log.Warn("api key check failed",
 			fp, zap.Int("status", r.status), zap.Error(r.err),
 			zap.Stringer("serving", v.State), zap.Bool("stale", v.Stale),

@@ -93,9 +93,13 @@ func (s *Server) InstallationTokensMinted(id int64) int {
 	return a.minted[id]
 }
 
+// appAPI serves the GitHub App endpoints (the installation of a
+// repository, installation tokens) from its Server's state.
+type appAPI struct{ *Server }
+
 // appRoute serves the App endpoints below /api/v3 and reports whether p
 // was one of them.
-func (s *Server) appRoute(w http.ResponseWriter, r *http.Request, p string) bool {
+func (s appAPI) appRoute(w http.ResponseWriter, r *http.Request, p string) bool {
 	if rest, ok := strings.CutPrefix(p, "/app/installations/"); ok {
 		id, tail, _ := strings.Cut(rest, "/")
 		if tail != "access_tokens" {
@@ -131,7 +135,7 @@ const (
 )
 
 // appFromJWT verifies the request's App JWT, or answers the error itself.
-func (s *Server) appFromJWT(w http.ResponseWriter, r *http.Request, doc string) (int64, bool) {
+func (s appAPI) appFromJWT(w http.ResponseWriter, r *http.Request, doc string) (int64, bool) {
 	raw, ok := credential(r)
 	if !ok || raw == "" {
 		apiError(w, http.StatusUnauthorized, "A JSON web token could not be decoded", doc)
@@ -146,7 +150,7 @@ func (s *Server) appFromJWT(w http.ResponseWriter, r *http.Request, doc string) 
 }
 
 // verifyAppJWT applies GitHub's rules; a problem is GitHub's message for it.
-func (s *Server) verifyAppJWT(raw string) (appID int64, problem string) {
+func (s appAPI) verifyAppJWT(raw string) (appID int64, problem string) {
 	a := s.apps()
 	var claims jwt.RegisteredClaims
 	tok, err := jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
@@ -184,7 +188,7 @@ func (s *Server) verifyAppJWT(raw string) (appID int64, problem string) {
 }
 
 // repoInstallation is GET /repos/{owner}/{repo}/installation.
-func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request, full string) {
+func (s appAPI) repoInstallation(w http.ResponseWriter, r *http.Request, full string) {
 	appID, ok := s.appFromJWT(w, r, installationDoc)
 	if !ok {
 		return
@@ -220,7 +224,7 @@ func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request, full s
 }
 
 // mintInstallationToken is POST /app/installations/{id}/access_tokens.
-func (s *Server) mintInstallationToken(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s appAPI) mintInstallationToken(w http.ResponseWriter, r *http.Request, idStr string) {
 	appID, ok := s.appFromJWT(w, r, accessTokenDoc)
 	if !ok {
 		return

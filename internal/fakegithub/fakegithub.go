@@ -347,12 +347,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case p == "/login/oauth/authorize":
-		s.authorize(w, r)
+		oauthAPI{s}.authorize(w, r)
 	case p == "/login/oauth/access_token":
-		s.accessToken(w, r, rec)
+		oauthAPI{s}.accessToken(w, r, rec)
 	case graphql:
 		s.graphql(w, r, body)
-	case strings.HasPrefix(p, "/api/v3/") && s.appRoute(w, r, strings.TrimPrefix(p, "/api/v3")):
+	case strings.HasPrefix(p, "/api/v3/") && appAPI{s}.appRoute(w, r, strings.TrimPrefix(p, "/api/v3")):
 		// GitHub App endpoints (app.go): appRoute answered.
 	case isTreesRoute(strings.TrimPrefix(p, "/api/v3")) && strings.HasPrefix(p, "/api/v3/"):
 		s.trees(w, r, strings.TrimPrefix(p, "/api/v3"))

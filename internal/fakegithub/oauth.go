@@ -29,10 +29,14 @@ type grant struct {
 	expires               time.Time
 }
 
+// oauthAPI serves the OAuth web flow (authorize, access_token, refresh)
+// from its Server's state.
+type oauthAPI struct{ *Server }
+
 // authorize is GET /login/oauth/authorize. The user is signed in and the
 // app approved already, so a valid request redirects at once; for the same
 // reason allow_signup, login and prompt change nothing.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+func (s oauthAPI) authorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		notFoundPage(w)
 		return
@@ -91,7 +95,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 
 // accessToken is POST /login/oauth/access_token. Errors come back with
 // status 200, as GitHub sends them; the code is used up only by success.
-func (s *Server) accessToken(w http.ResponseWriter, r *http.Request, rec Recorded) {
+func (s oauthAPI) accessToken(w http.ResponseWriter, r *http.Request, rec Recorded) {
 	if r.Method != http.MethodPost {
 		notFoundPage(w)
 		return
@@ -147,7 +151,7 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request, rec Recorde
 
 // refreshGrant renews a user token. As on GitHub, the refresh token and
 // the access token it came with stop working. s.mu is held.
-func (s *Server) refreshGrant(w http.ResponseWriter, accept, clientID, refresh string) {
+func (s oauthAPI) refreshGrant(w http.ResponseWriter, accept, clientID, refresh string) {
 	rn := s.renew[refresh]
 	if rn == nil || rn.clientID != clientID || !s.now().Before(rn.expires) {
 		tokenReply(w, accept, oauthError("bad_refresh_token", "The refresh token passed is incorrect or expired.",
