@@ -130,6 +130,18 @@ func TestBindingFromAnotherInstanceSaysSo(t *testing.T) {
 // refusalLines returns the guard's "refused" log entries with reason.
 func refusalLines(t *testing.T, logFile, reason string) []map[string]any {
 	t.Helper()
+	var out []map[string]any
+	for _, e := range logEntries(t, logFile, "refused") {
+		if e["reason"] == reason {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// logEntries returns the JSON log entries of logFile whose message is msg.
+func logEntries(t *testing.T, logFile, msg string) []map[string]any {
+	t.Helper()
 	raw, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +149,7 @@ func refusalLines(t *testing.T, logFile, reason string) []map[string]any {
 	var out []map[string]any
 	for _, line := range strings.Split(string(raw), "\n") {
 		var e map[string]any
-		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == "refused" && e["reason"] == reason {
+		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == msg {
 			out = append(out, e)
 		}
 	}
