@@ -15,26 +15,28 @@ import (
 // maxProcs bounds the processes read to name the other socket's owner.
 const maxProcs = 4096
 
-// Find returns the listening TCP addresses of this process that another
-// socket, not this process's, listens on as well (the same address and
-// port exactly, as SO_REUSEPORT shares them).
-func Find() ([]Shared, error) {
+// Find returns the TCP ports this process listens on, and those of its
+// listening addresses that another socket, not this process's, listens on
+// as well (the same address and port exactly, as SO_REUSEPORT shares them).
+func Find() (listening map[int]bool, shared []Shared, err error) {
 	ours, err := socketInodes("/proc/self/fd")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var listens []listen
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		l, err := readListens(table)
 		if err != nil && !os.IsNotExist(err) {
-			return nil, err
+			return nil, nil, err
 		}
 		listens = append(listens, l...)
 	}
 	mine := map[netip.AddrPort]bool{}
+	listening = map[int]bool{}
 	for _, l := range listens {
 		if ours[l.inode] {
 			mine[l.addr] = true
+			listening[int(l.addr.Port())] = true
 		}
 	}
 	var out []Shared
@@ -49,7 +51,7 @@ func Find() ([]Shared, error) {
 			out[i].PID = owners[out[i].Inode]
 		}
 	}
-	return out, nil
+	return listening, out, nil
 }
 
 // listen is one LISTEN row of a /proc/net/tcp table.

@@ -95,9 +95,12 @@ func TestFindsAnotherProcessOnTheSameAddress(t *testing.T) {
 
 func mustFind(t *testing.T) []Shared {
 	t.Helper()
-	s, err := Find()
+	listening, s, err := Find()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(listening) == 0 {
+		t.Fatal("this process listens on no port, it says")
 	}
 	return s
 }
