@@ -1,6 +1,7 @@
-# Helpers for the load benchmarks (sourced by bench/relay.sh; the same
-# approach as bench/proxies.sh): wrk from Debian, pinning, background
-# servers that end with the script, wrk's numbers, medians.
+# Helpers for the load benchmarks (sourced by bench/relay.sh, login.sh and
+# memory.sh; the same approach as bench/proxies.sh): wrk and redis-server
+# from Debian, pinning, background servers that end with the script, wrk's
+# numbers, medians.
 # The caller sets: tmp (a temporary directory), SERVER_CPU, WRK_CPU.
 
 pids=()
@@ -22,6 +23,16 @@ need_wrk() {
 	fi
 	command -v wrk >/dev/null || { say "wrk is required (Debian: apt-get install wrk)"; exit 1; }
 	command -v curl >/dev/null || { say "curl is required"; exit 1; }
+}
+
+# need_redis installs redis-server from Debian when it is missing (as root).
+need_redis() {
+	if ! command -v redis-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		say "installing redis-server"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 ||
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	fi
+	command -v redis-server >/dev/null || { say "redis-server is required (Debian: apt-get install redis-server)"; exit 1; }
 }
 
 # set_pinning sets pin_server and pin_wrk (taskset prefixes) and pinning
@@ -61,6 +72,7 @@ wait_http() {
 		sleep 0.1
 	done
 	say "$1 does not answer"
+	[ ! -f "$tmp/caddy.log" ] || tail -5 "$tmp/caddy.log" >&2
 	exit 1
 }
 

@@ -55,12 +55,7 @@ trap bench_cleanup EXIT
 
 # --- tools -------------------------------------------------------------
 need_wrk
-if ! command -v redis-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-	say "installing redis-server"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
-fi
-command -v redis-server >/dev/null || { say "redis-server is required (Debian: apt-get install redis-server)"; exit 1; }
+need_redis
 set_pinning
 
 say "building caddy (./cmd/caddy), the fake GitHub (internal/benchtools/fakegh) and the load tools (bench/)"

@@ -72,16 +72,29 @@ func BenchmarkKeyCheck(b *testing.B) {
 	}
 }
 
-// BenchmarkKeyCheckUnknown is the key check of a well-formed unknown key:
-// one store read (the file store), the cost any caller can impose.
+// BenchmarkKeyCheckUnknown is the key check of a well-formed unknown key
+// on the file store, with 1 and 10,000 projects: the same key again and
+// again, and a flood of 100,000 distinct random keys, the cost any caller
+// can impose.
 func BenchmarkKeyCheckUnknown(b *testing.B) {
-	nat, _ := benchNative(b, 1)
-	unknown, _, _, _ := relay.NewKey()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := nat.roster.ProjectForKey(ctx, unknown); err != relay.ErrMalformedKey {
-			b.Fatal(err)
+	flood := make([]string, 100_000)
+	for i := range flood {
+		flood[i], _, _, _ = relay.NewKey()
+	}
+	for _, n := range []int{1, 10_000} {
+		for _, keys := range []int{1, len(flood)} {
+			b.Run(fmt.Sprintf("projects=%d/keys=%d", n, keys), func(b *testing.B) {
+				nat, _ := benchNative(b, n)
+				ctx := context.Background()
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if _, err := nat.roster.ProjectForKey(ctx, flood[i%keys]); err != relay.ErrMalformedKey {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
 		}
 	}
 }

@@ -24,13 +24,23 @@ import (
 //
 // A key the memory does not hold costs what it did without the memory: the
 // read of its hash record (absent for an unknown key), and a second read to
-// confirm it against its project's record.
+// confirm it against its project's record. A key found unknown that way is
+// remembered as unknown under the same rules (emptied with the rest at a
+// key change here or a new epoch), so a key sent again and again, a site
+// left with a revoked key or a scanner repeating itself, costs no read. At
+// most MaxUnknownKeys are remembered: past that, each new one replaces one
+// at random, so a flood of made-up keys cannot grow the memory; it only
+// makes each of them cost its read.
 
 // DefaultKeyRecheck is how long the key memory is trusted without reading
 // the epoch again, unless configured.
 const DefaultKeyRecheck = time.Second
 
-// keyMemory maps stored key hashes confirmed active to their project.
+// MaxUnknownKeys bounds how many unknown key hashes an instance remembers.
+const MaxUnknownKeys = 4096
+
+// keyMemory maps stored key hashes confirmed active to their project, and
+// remembers hashes found unknown.
 type keyMemory struct {
 	poll singleflight.Group
 
@@ -42,18 +52,28 @@ type keyMemory struct {
 	// read a record the change replaced.
 	version uint64
 	byHash  map[string]*Project
+	unknown map[string]struct{} // at most MaxUnknownKeys
 }
 
-// lookup returns the project of h if the memory is fresh at now and holds
-// it, and the memory's version, to hand to remember.
-func (m *keyMemory) lookup(h string, now time.Time, recheck time.Duration) (p *Project, version uint64, fresh bool) {
+// keyLookup is what the memory says of a key hash.
+type keyLookup struct {
+	project *Project // the hash's project, if remembered active
+	unknown bool     // the hash is remembered unknown
+	version uint64   // the memory's version, to hand to remember
+	fresh   bool     // the memory may be trusted
+}
+
+// lookup says what the memory holds of h, if it is fresh at now.
+func (m *keyMemory) lookup(h string, now time.Time, recheck time.Duration) keyLookup {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	fresh = !m.polled.IsZero() && now.Sub(m.polled) < recheck && !now.Before(m.polled)
-	if fresh {
-		p = m.byHash[h]
+	l := keyLookup{version: m.version}
+	l.fresh = !m.polled.IsZero() && now.Sub(m.polled) < recheck && !now.Before(m.polled)
+	if l.fresh {
+		l.project = m.byHash[h]
+		_, l.unknown = m.unknown[h]
 	}
-	return p, m.version, fresh
+	return l
 }
 
 // remember records h as the active key of p, unless the memory was emptied
@@ -70,13 +90,40 @@ func (m *keyMemory) remember(h string, p *Project, version uint64) {
 	m.byHash[h] = p
 }
 
+// rememberUnknown records h as no key's, unless the memory was emptied
+// since version. When the memory holds MaxUnknownKeys, h replaces one of
+// them (Go's map order is random).
+func (m *keyMemory) rememberUnknown(h string, version uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.version != version {
+		return
+	}
+	if m.unknown == nil {
+		m.unknown = map[string]struct{}{}
+	}
+	if len(m.unknown) >= MaxUnknownKeys {
+		for old := range m.unknown {
+			delete(m.unknown, old)
+			break
+		}
+	}
+	m.unknown[h] = struct{}{}
+}
+
+// empty forgets every key; the caller holds mu.
+func (m *keyMemory) empty() {
+	m.byHash = nil
+	m.unknown = nil
+	m.version++
+}
+
 // forget empties the memory and has the next check read the epoch: a key
 // of this instance changed.
 func (m *keyMemory) forget() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.byHash = nil
-	m.version++
+	m.empty()
 	m.polled = time.Time{}
 }
 
@@ -97,8 +144,7 @@ func (m *keyMemory) refresh(ctx context.Context, st store.Store, now time.Time) 
 			// Also after forget: a confirmation may have started
 			// between the change and the forget.
 			m.epoch = epoch
-			m.byHash = nil
-			m.version++
+			m.empty()
 		}
 		m.polled = now
 		return nil, nil

@@ -22,34 +22,42 @@ func TestKeyMemoryDropsConfirmationsFromBeforeAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &Project{Slug: "blog"}
-	_, version, fresh := m.lookup("h", now, time.Second)
-	if !fresh {
+	l := m.lookup("h", now, time.Second)
+	if !l.fresh {
 		t.Fatal("memory not fresh right after a read of the epoch")
 	}
 	m.forget() // a key changed here meanwhile, and another check read the epoch since
 	if err := m.refresh(context.Background(), st, now); err != nil {
 		t.Fatal(err)
 	}
-	m.remember("h", p, version) // the slow confirmation ends only now
-	if got, _, _ := m.lookup("h", now, time.Second); got != nil {
+	m.remember("h", p, l.version)     // the slow confirmation ends only now
+	m.rememberUnknown("u", l.version) // and so does a slow refusal
+	if got := m.lookup("h", now, time.Second); got.project != nil {
 		t.Fatal("a confirmation from before the change was remembered")
 	}
 	// and an epoch written elsewhere empties it at the next read
-	_, version, _ = m.lookup("h", now, time.Second)
-	m.remember("h", p, version)
-	if got, _, _ := m.lookup("h", now, time.Second); got != p {
+	if m.lookup("u", now, time.Second).unknown {
+		t.Fatal("a refusal from before the change was remembered")
+	}
+	l = m.lookup("h", now, time.Second)
+	m.remember("h", p, l.version)
+	m.rememberUnknown("u", l.version)
+	if got := m.lookup("h", now, time.Second); got.project != p {
 		t.Fatal("a confirmation was not remembered")
 	}
 	if err := st.Put(context.Background(), keyEpochName, []byte("elsewhere"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, fresh := m.lookup("h", now.Add(time.Second), time.Second); fresh {
+	if !m.lookup("u", now, time.Second).unknown {
+		t.Fatal("a refusal was not remembered")
+	}
+	if m.lookup("h", now.Add(time.Second), time.Second).fresh {
 		t.Fatal("memory fresh a whole KeyRecheck after the last read")
 	}
 	if err := m.refresh(context.Background(), st, now.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _ := m.lookup("h", now.Add(time.Second), time.Second); got != nil {
+	if got := m.lookup("h", now.Add(time.Second), time.Second); got.project != nil || got.unknown {
 		t.Fatal("a new epoch did not empty the memory")
 	}
 }

@@ -200,9 +200,10 @@ func (r *Roster) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// ProjectForKey finds the project whose active key this is. A declared key
-// and a stored key in the memory (keymemory.go) cost no store read while
-// the memory is fresh; reading the epoch once a KeyRecheck keeps it so.
+// ProjectForKey finds the project whose active key this is. A declared key,
+// a stored key in the memory and a key the memory holds as unknown
+// (keymemory.go) cost no store read while the memory is fresh; reading the
+// epoch once a KeyRecheck keeps it so.
 // Any other hash costs the read of its hash record (absent for an unknown
 // key), and a second read to confirm it against its project's record, which
 // names the active key, so that a rotated or revoked key is never confirmed.
@@ -215,28 +216,36 @@ func (r *Roster) ProjectForKey(ctx context.Context, key string) (*Project, error
 		return p, nil
 	}
 	now := r.now()
-	p, version, fresh := r.keys.lookup(h, now, r.recheck)
-	if !fresh {
+	l := r.keys.lookup(h, now, r.recheck)
+	if !l.fresh {
 		if err := r.keys.refresh(context.WithoutCancel(ctx), r.st, now); err != nil {
 			return nil, err
 		}
-		p, version, _ = r.keys.lookup(h, now, r.recheck)
+		l = r.keys.lookup(h, now, r.recheck)
 	}
-	if p != nil {
-		return p, nil
+	switch {
+	case l.project != nil:
+		return l.project, nil
+	case l.unknown:
+		return nil, relay.ErrMalformedKey
 	}
 	p, err := r.projectOfHash(ctx, h)
 	if p == nil {
+		if errors.Is(err, relay.ErrMalformedKey) {
+			r.keys.rememberUnknown(h, l.version)
+		}
 		return nil, err
 	}
 	rec, err := readKeyRecord(ctx, r.st, p.Slug)
 	switch {
 	case err == nil && rec.active() && relay.SameHash(rec.Hash, h):
-		r.keys.remember(h, p, version)
+		r.keys.remember(h, p, l.version)
 		return p, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
+	// A hash record left by a replaced key.
+	r.keys.rememberUnknown(h, l.version)
 	return nil, relay.ErrMalformedKey
 }
 

@@ -8,6 +8,8 @@
 //	api_url=<REST root>     api_url
 //	graphql_url=<URL>       graphql_url
 //	token=<token>           a token of the user's, for direct contents calls
+//	parser_body=<JSON>      the dashboard's first parser call (its Collections
+//	                        query of outstatic/content), as the relay gets it
 //	ready
 //
 // It runs until it is killed.
@@ -43,8 +45,12 @@ func main() {
 	// A PNG signature and filler: the relay's media route types it by
 	// extension, not content.
 	gh.PutFile("main", "public/images/bench.png", "\x89PNG\r\n\x1a\n"+strings.Repeat("x", max(*mediaBytes-8, 0)))
-	fmt.Printf("url=%s\napi_url=%s\ngraphql_url=%s\ntoken=%s\nready\n",
-		gh.URL(), gh.APIURL(), gh.GraphQLURL(), gh.IssueToken("repo", "read:user", "user:email"))
+	gh.PutFile("main", "outstatic/content/posts/hello-world.md", "---\ntitle: Hello\nstatus: published\n---\n\nHello.\n")
+	// One line of JSON: json.Marshal writes no newline.
+	parser := fakegithub.DashboardRequest("Collections", fakegithub.DashboardDocuments()["Collections"],
+		map[string]any{"owner": "acme", "name": "blog", "contentPath": "main:outstatic/content"})
+	fmt.Printf("url=%s\napi_url=%s\ngraphql_url=%s\ntoken=%s\nparser_body=%s\nready\n",
+		gh.URL(), gh.APIURL(), gh.GraphQLURL(), gh.IssueToken("repo", "read:user", "user:email"), parser)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop

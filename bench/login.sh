@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# Native logins, exchange-token redemptions and session refreshes under
+# load, each next to a baseline of the same HTTP round trips answered by
+# Caddy's respond in the same Caddy (the cost of HTTP alone). One Caddy
+# (built from ./cmd/caddy) serves, each on its own loopback port:
+#
+#   relay, file store     a native relay on Caddy's storage (file_system)
+#   relay, Redis          the same on a redis-server of its own
+#   respond               a site of respond handlers answering every route
+#                         a login meets, with bodies and Locations of the
+#                         relay's and GitHub's sizes
+#
+# and measures:
+#
+#   login                 whole logins as the dashboard makes them
+#                         (github-exchange, the relay's start, GitHub's
+#                         authorize at a fake, the relay's callback, which
+#                         calls GitHub three times, exchange-token, the
+#                         first parser call, which calls GitHub's GraphQL)
+#                         at each concurrency of CONCS, with bench/relayload:
+#                         logins/s, p50, p99. The baseline makes the same ten
+#                         round trips against the respond site (the relay's
+#                         four calls to GitHub made by the driver).
+#   redemption            POST exchange-token with tokens each used once
+#                         (minted into the store beforehand by
+#                         internal/benchtools/mint), with wrk, CONNS at a
+#                         time, against respond answering the same POSTs
+#   refresh               POST refresh-token the same way
+#
+# ROUNDS rounds, the configs interleaved and the order rotated each round;
+# each ratio is the median over the rounds of the run's figure over the
+# same round's baseline. The servers (Caddy, Redis) run pinned to CPU
+# SERVER_CPU (0); the load generators (wrk, relayload) and the fake GitHub,
+# which stands for a service on other machines, to WRK_CPU (1). With PPROF=DIR
+# it also takes CPU profiles of Caddy through its admin endpoint
+# (/debug/pprof/profile) during the last round's runs at the highest
+# concurrency, and prints their top entries.
+#
+# Usage: bash bench/login.sh
+#   ROUNDS=5 LOGIN_DURATION=5s CONCS="1 10 50"    the login runs
+#   DURATION=5s CONNS=32 THREADS=1                the redemption and refresh runs
+#   BASE_PORT=19600   the ports BASE_PORT..BASE_PORT+10 on 127.0.0.1 must be free
+#   PPROF=DIR         keep CPU profiles there
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-5}
+LOGIN_DURATION=${LOGIN_DURATION:-5s}
+CONCS=${CONCS:-1 10 50}
+DURATION=${DURATION:-5s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+BASE_PORT=${BASE_PORT:-19600}
+SERVER_CPU=${SERVER_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+PPROF=${PPROF:-}
+
+tmp=$(mktemp -d)
+. bench/lib.sh
+trap bench_cleanup EXIT
+[ "$ROUNDS" -ge 5 ] || say "ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little"
+
+need_wrk
+need_redis
+set_pinning
+
+say "building caddy (./cmd/caddy), the fake GitHub and the token minter (internal/benchtools/) and relayload (bench/)"
+go build -o "$tmp/caddy" ./cmd/caddy
+go build -o "$tmp/fakegh" ./internal/benchtools/fakegh
+go build -o "$tmp/mint" ./internal/benchtools/mint
+(cd bench && go build -o "$tmp/" ./relayload)
+
+p_admin=$BASE_PORT p_redis=$((BASE_PORT + 1)) p_file=$((BASE_PORT + 2)) p_relayr=$((BASE_PORT + 3)) p_base=$((BASE_PORT + 4))
+ports_free $p_admin $p_redis $p_file $p_relayr $p_base
+
+export BENCH_GITHUB_SECRET BENCH_RELAY_SECRET
+BENCH_GITHUB_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+BENCH_RELAY_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"${pin_wrk[@]}" "$tmp/fakegh" -client-id Iv1.bench -client-secret "$BENCH_GITHUB_SECRET" >"$tmp/fakegh.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^ready' "$tmp/fakegh.log" && break; sleep 0.1; done
+gh_url=$(sed -n 's/^url=//p' "$tmp/fakegh.log")
+gh_api=$(sed -n 's/^api_url=//p' "$tmp/fakegh.log")
+gh_graphql=$(sed -n 's/^graphql_url=//p' "$tmp/fakegh.log")
+sed -n 's/^parser_body=//p' "$tmp/fakegh.log" >"$tmp/parser.json"
+[ -s "$tmp/parser.json" ] || { say "the fake GitHub did not start"; cat "$tmp/fakegh.log" >&2; exit 1; }
+start redis "$(command -v redis-server)" --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no
+
+site=http://site.example/outstatic
+callback=$site/api/outstatic/callback
+base=http://127.0.0.1:$p_base
+# Filler of the sizes the relay and GitHub answer with (measured on the
+# relay): a sealed start state, GitHub's authorize query, an exchange
+# token, a session's two sealed tokens.
+fill() { head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | cut -c1-"$1"; }
+state=$(fill 230) sealed=$(fill 330) xt=xt_$(fill 43)
+session_body="{\"session\":{\"access_token\":\"$(fill 345)\",\"expires_at\":1900000000,\"refresh_token\":\"$(fill 470)\",\"refresh_token_expires_at\":1900000000},\"user\":{\"avatar_url\":\"https://avatars.githubusercontent.com/u/1?v=4\",\"email\":\"ada@example.com\",\"login\":\"ada\",\"name\":\"Bench User\",\"permissions\":[\"roles.manage\",\"settings.manage\",\"members.manage\",\"invites.manage\",\"collections.manage\",\"content.manage\",\"projects.manage\"]}}"
+refresh_body="{\"session\":{\"access_token\":\"$(fill 345)\",\"expires_at\":1900000000,\"refresh_token\":\"$(fill 470)\",\"refresh_token_expires_at\":1900000000}}"
+relay_block() { # port, project slug, storage line
+	cat <<EOB
+http://127.0.0.1:$1 {
+	outstatic_relay {
+		public_url http://127.0.0.1:$1
+		$3
+		github {
+			client_id Iv1.bench
+			client_secret {env.BENCH_GITHUB_SECRET}
+			base_url $gh_url
+			api_url $gh_api
+			graphql_url $gh_graphql
+		}
+		secret {env.BENCH_RELAY_SECRET}
+		# every login of the load comes from one address
+		start_limit off
+		project $2 {
+			callback_origin $site
+			repo acme/blog
+			plan pro
+			member ada owner
+			member ada@example.com owner
+		}
+	}
+}
+EOB
+}
+json_route() { # path, body
+	printf '\thandle %s {\n\t\theader Content-Type application/json\n\t\theader Cache-Control no-store\n\t\theader X-Content-Type-Options nosniff\n\t\trespond `%s\n` 200\n\t}\n' "$1" "$2"
+}
+redir_route() { # path, location
+	printf '\thandle %s {\n\t\theader Cache-Control no-store\n\t\tredir %s 302\n\t}\n' "$1" "$2"
+}
+{
+	cat <<EOF
+{
+	admin 127.0.0.1:$p_admin
+	auto_https off
+	storage file_system $tmp/data
+	servers {
+		protocols h1
+	}
+}
+EOF
+	relay_block $p_file blogf ""
+	relay_block $p_relayr blogr "storage redis 127.0.0.1:$p_redis"
+	echo "http://127.0.0.1:$p_base {"
+	json_route /outstatic/auth/github-exchange "{\"url\":\"$base/outstatic/auth/github/start?s=$state\"}"
+	redir_route /outstatic/auth/github/start "$base/login/oauth/authorize?client_id=Iv1.bench&code_challenge=$(fill 43)&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A$p_base%2Foutstatic%2Fauth%2Fgithub%2Fcallback&response_type=code&scope=read%3Auser+user%3Aemail+repo&state=$sealed"
+	redir_route /login/oauth/authorize "$base/outstatic/auth/github/callback?code=$(fill 20)&state=$sealed"
+	redir_route /outstatic/auth/github/callback "$callback?exchange_token=$xt"
+	json_route /login/oauth/access_token "{\"access_token\":\"gho_$(fill 36)\",\"scope\":\"repo,read:user,user:email\",\"token_type\":\"bearer\"}"
+	json_route /user "{\"login\":\"ada\",\"id\":1,\"name\":\"Bench User\",\"avatar_url\":\"$gh_url/avatars/ada\",\"type\":\"User\",\"site_admin\":false,\"html_url\":\"$gh_url/ada\",\"url\":\"$gh_api/users/ada\"}"
+	json_route /user/emails '[{"email":"ada@example.com","primary":true,"verified":true,"visibility":"public"}]'
+	json_route /outstatic/auth/exchange-token "$session_body"
+	json_route /outstatic/auth/refresh-token "$refresh_body"
+	json_route /github/parser '{"data":{"repository":{"id":"R_kgDOBench","object":{"entries":[{"name":"posts","type":"tree"}]}}}}'
+	json_route /api/graphql '{"data":{"repository":{"id":"R_kgDOBench","object":{"entries":[{"name":"posts","type":"tree"}]}}}}'
+	echo "}"
+} >"$tmp/Caddyfile"
+XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config start caddy "$tmp/caddy" run --config "$tmp/Caddyfile" --adapter caddyfile
+wait_http "$base/user"
+caddy_pid=$(pgrep -P "${pids[-1]}" caddy 2>/dev/null || echo "${pids[-1]}")
+
+newkey() { # project -> a stored key of it, made through the admin API
+	"$tmp/caddy" outstatic key create --project "$1" --address "127.0.0.1:$p_admin" | awk '/^key:/ { print $2 }'
+}
+keyf=$(newkey blogf) keyr=$(newkey blogr)
+[ -n "$keyf" ] && [ -n "$keyr" ] || { say "no keys made"; tail -5 "$tmp/caddy.log" >&2; exit 1; }
+
+relayf=http://127.0.0.1:$p_file relayr=http://127.0.0.1:$p_relayr
+login_args() { # name -> relayload's arguments for that config
+	case $1 in
+	baseline) echo "baseline -base $base" ;;
+	file) echo "login -relay $relayf -key $keyf" ;;
+	redis) echo "login -relay $relayr -key $keyr" ;;
+	esac
+}
+
+# --- checks --------------------------------------------------------------
+for c in baseline file redis; do
+	# shellcheck disable=SC2046
+	read -r _ _ _ bad < <("${pin_wrk[@]}" "$tmp/relayload" $(login_args $c) -callback "$callback" -parser-body "$tmp/parser.json" -conc 1 -count 1)
+	[ "$bad" = 0 ] || { say "$c: a whole login failed"; tail -5 "$tmp/caddy.log" >&2; exit 1; }
+done
+say "a whole login (with its parser call) passes on both relays and on the baseline"
+
+# mint store kind n: n fresh tokens of kind (exchange, refresh) in the
+# store's relay, into $tmp/pool.<store>.<kind>
+mint() {
+	local args=(-data "$tmp/data" -project blogf)
+	[ "$1" = redis ] && args=(-redis "127.0.0.1:$p_redis" -project blogr)
+	[ "$2" = refresh ] && args+=(-refresh)
+	"${pin_wrk[@]}" "$tmp/mint" "${args[@]}" -callback "$callback" -email ada@example.com -n "$3" >"$tmp/pool.$1.$2"
+}
+post_url() { # store kind
+	local u=$base
+	case $1 in file) u=$relayf ;; redis) u=$relayr ;; esac
+	echo "$u/outstatic/auth/$2-token"
+}
+post_format() { # kind
+	case $1 in
+	exchange) echo "{\"exchange_token\":\"%s\",\"callback_url\":\"$callback\"}" ;;
+	refresh) echo '{"refresh_token":"%s"}' ;;
+	esac
+}
+# post round store kind duration: one wrk run, each request with a token
+# of its own; respond reads the last pool minted of the kind.
+declare -A rate
+post() {
+	local r=$1 st=$2 kind=$3 dur=$4 pool
+	pool=$tmp/pool.$st.$kind
+	if [ "$st" != respond ]; then
+		local want=${rate[$st.$kind]:-20000}
+		mint "$st" "$kind" $((want * ${dur%s} * 13 / 10 + 2000))
+	else
+		pool=$(ls -t "$tmp"/pool.*."$kind" | head -1)
+	fi
+	prof_start "$kind-$st" "$r" "$dur"
+	read -r rps p50 p99 bad < <(TOKENS_FILE=$pool BODY_FORMAT=$(post_format "$kind") run_wrk "$(post_url "$st" "$kind")" "$dur" -s bench/wrk/tokens.lua)
+	prof_wait
+	rate[$st.$kind]=${rps%.*}
+	[ "$r" = 0 ] || echo "$r	$kind	$st	$rps	$p50	$p99	$bad" >>"$tmp/posts"
+	[ "$bad" = 0 ] || [ "$r" = 0 ] || say "$kind $st round $r: $bad refused or failed (load: $(cut -d' ' -f1 /proc/loadavg))"
+}
+# prof_start name round seconds: a CPU profile of Caddy during the last
+# round's run, when PPROF is set.
+prof_pid=
+prof_start() {
+	prof_pid=
+	[ -n "$PPROF" ] && [ "$2" = "$ROUNDS" ] || return 0
+	mkdir -p "$PPROF"
+	curl -s -o "$PPROF/$1.prof" "http://127.0.0.1:$p_admin/debug/pprof/profile?seconds=$((${3%s} - 1))" &
+	prof_pid=$!
+}
+prof_wait() { [ -z "$prof_pid" ] || wait "$prof_pid"; }
+top_conc=$(echo "$CONCS" | tr ' ' '\n' | sort -n | tail -1)
+login_run() { # round name conc
+	[ "$3" = "$top_conc" ] && [ "$2" != baseline ] && prof_start "login-$2" "$1" "$LOGIN_DURATION"
+	# shellcheck disable=SC2046
+	read -r lps p50 p99 bad < <("${pin_wrk[@]}" "$tmp/relayload" $(login_args "$2") -callback "$callback" \
+		-parser-body "$tmp/parser.json" -conc "$3" -duration "$LOGIN_DURATION" 2>>"$tmp/relayload.log")
+	prof_wait
+	echo "$1	$2	$3	$lps	$p50	$p99	$bad" >>"$tmp/logins"
+	[ "$bad" = 0 ] || say "login $2 at $3, round $r: $bad failed (first: $(tail -1 "$tmp/relayload.log"))"
+}
+
+say "warm-up and calibration: 1 login run and 1s of each redemption and refresh"
+for c in baseline file redis; do
+	# shellcheck disable=SC2046
+	"${pin_wrk[@]}" "$tmp/relayload" $(login_args $c) -callback "$callback" -parser-body "$tmp/parser.json" -conc "$top_conc" -duration 1s >/dev/null
+done
+for kind in exchange refresh; do for st in file redis respond; do post 0 $st $kind 1s; done; done
+
+: >"$tmp/logins"
+: >"$tmp/posts"
+say "measuring: $ROUNDS rounds x (3 configs x concurrency $CONCS x $LOGIN_DURATION, 3 x 2 x $DURATION posts)"
+for r in $(seq "$ROUNDS"); do
+	configs=(baseline file redis)
+	for k in 0 1 2; do
+		c=${configs[$(((k + r) % 3))]}
+		for conc in $CONCS; do login_run "$r" "$c" "$conc"; done
+	done
+	stores=(respond file redis)
+	for kind in exchange refresh; do
+		for k in 0 1 2; do post "$r" "${stores[$(((k + r) % 3))]}" "$kind" "$DURATION"; done
+	done
+	say "round $r/$ROUNDS done (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+done
+
+# --- the report ------------------------------------------------------------
+echo
+machine_lines
+echo "redis $(redis-server --version | awk '{ print $3 }' | cut -d= -f2)"
+echo "logins: rounds $ROUNDS, $LOGIN_DURATION a run at each concurrency; redemption and refresh: $DURATION a run, $CONNS connections, $THREADS wrk thread(s); $pinning"
+echo
+awk -F'\t' -v concs="$CONCS" '
+function median(a, k,   i, j, t) {
+	for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+}
+{ lps[$1, $2, $3] = $4; p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $6; bad[$2, $3] += $7; if ($1 > R) R = $1 }
+END {
+	nc = split(concs, cs, " ")
+	split("baseline file redis", names, " ")
+	label["baseline"] = "respond (same round trips)"; label["file"] = "relay, file store"; label["redis"] = "relay, Redis"
+	printf "| %-26s | %4s | %9s | %8s | %8s | %7s | %-17s | %6s |\n", "login", "conc", "logins/s", "p50 ms", "p99 ms", "p99/p50", "ratio to respond", "failed"
+	printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------", "------", "-----------", "----------", "----------", "---------", "-------------------", "--------"
+	for (ci = 1; ci <= nc; ci++) {
+		c = cs[ci]
+		for (ni = 1; ni <= 3; ni++) {
+			s = names[ni]; delete a; delete b; delete d; delete q
+			for (r = 1; r <= R; r++) { a[r] = lps[r, s, c]; b[r] = p50[r, s, c]; d[r] = p99[r, s, c]; q[r] = lps[r, s, c] / lps[r, "baseline", c] }
+			lo = 1e18; hi = 0
+			for (r = 1; r <= R; r++) { if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
+			m50 = median(b, R); m99 = median(d, R)
+			ratio[s, c] = median(q, R); tail[s, c] = m99 / m50
+			printf "| %-26s | %4d | %9.1f | %8.2f | %8.2f | %7.2f | %.3f (%.2f-%.2f) | %6d |\n", label[s], c, median(a, R), m50, m99, m99 / m50, ratio[s, c], lo, hi, bad[s, c]
+		}
+		for (r = 1; r <= R; r++) f[r] = lps[r, "file", c] / lps[r, "redis", c]
+		fr[c] = median(f, R)
+	}
+	print ""
+	for (ci = 1; ci <= nc; ci++) {
+		c = cs[ci]
+		printf "at %d concurrent: Redis / respond %.3f (target >= 0.5), file / respond %.3f (>= 0.4), file / Redis %.3f (>= 0.7), p99/p50 Redis %.2f, file %.2f\n", c, ratio["redis", c], ratio["file", c], fr[c], tail["redis", c], tail["file", c]
+	}
+	printf "p99 / p50 at %d concurrent (target <= 4): Redis %.2f, file store %.2f\n", cs[nc], tail["redis", cs[nc]], tail["file", cs[nc]]
+}' "$tmp/logins"
+echo
+awk -F'\t' '
+function median(a, k,   i, j, t) {
+	for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+}
+{ rps[$1, $2, $3] = $4; p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $6; bad[$2, $3] += $7; if ($1 > R) R = $1 }
+END {
+	split("exchange refresh", kinds, " "); split("respond file redis", names, " ")
+	label["exchange"] = "exchange-token"; label["refresh"] = "refresh-token"
+	sl["respond"] = "respond"; sl["file"] = "file store"; sl["redis"] = "Redis"
+	printf "| %-28s | %9s | %8s | %8s | %-17s |\n", "redemption", "req/s", "p50 ms", "p99 ms", "ratio to respond"
+	printf "|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------", "----------", "----------", "-------------------"
+	for (ki = 1; ki <= 2; ki++) for (ni = 1; ni <= 3; ni++) {
+		k = kinds[ki]; s = names[ni]; delete a; delete b; delete d; delete q
+		for (r = 1; r <= R; r++) { a[r] = rps[r, k, s]; b[r] = p50[r, k, s]; d[r] = p99[r, k, s]; q[r] = rps[r, k, s] / rps[r, k, "respond"] }
+		lo = 1e18; hi = 0
+		for (r = 1; r <= R; r++) { if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
+		ratio[k, s] = median(q, R)
+		printf "| %-28s | %9.0f | %8.3f | %8.3f | %.3f (%.2f-%.2f)%s |\n", label[k] ", " sl[s], median(a, R), median(b, R) / 1000, median(d, R) / 1000, ratio[k, s], lo, hi, bad[k, s] ? " !" : ""
+	}
+	printf "\nexchange-token / respond: Redis %.3f (target >= 0.8), file store %.3f (>= 0.6)\n", ratio["exchange", "redis"], ratio["exchange", "file"]
+	printf "refresh-token / respond: Redis %.3f (target >= 0.8), file store %.3f (>= 0.6)\n", ratio["refresh", "redis"], ratio["refresh", "file"]
+	print "(a ! marks refused or failed requests in some round)"
+}' "$tmp/posts"
+if [ -n "$PPROF" ]; then
+	for f in "$PPROF"/*.prof; do
+		echo
+		echo "top of $(basename "$f" .prof) (CPU profile of Caddy, flat):"
+		go tool pprof -top -nodecount=5 "$tmp/caddy" "$f" 2>/dev/null | sed -n '/flat%/,$p'
+	done
+fi
