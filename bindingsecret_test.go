@@ -62,37 +62,10 @@ func TestBindingFromAnotherInstanceSaysSo(t *testing.T) {
 	}
 	`, strings.TrimPrefix(upstream.URL, "http://"), logFile)), "caddyfile")
 
-	client := &http.Client{Transport: caddytest.CreateTestingTransport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	do := func(u string, c *http.Cookie, hdr ...string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest("GET", ports(u), nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		if c != nil {
-			req.AddCookie(c)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res
-	}
-	res := do("http://blog.localhost:9080/api/outstatic/login", nil, "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
-	var binding *http.Cookie
-	for _, c := range res.Cookies() {
-		if c.Name == guard.BindingCookie {
-			binding = &http.Cookie{Name: c.Name, Value: c.Value}
-		}
-	}
-	if binding == nil {
-		t.Fatalf("login: %d, no binding", res.StatusCode)
-	}
+	do := guardGet(t)
+	binding := loginBinding(t, do, "http://blog.localhost:9080")
 
-	res = do("http://blog.localhost:9080/api/outstatic/callback?exchange_token=token-at-instance-b", binding, "X-Instance", "b")
+	res := do("http://blog.localhost:9080/api/outstatic/callback?exchange_token=token-at-instance-b", binding, "X-Instance", "b")
 	if want := ports("http://blog.localhost:9080/outstatic?error=auth-callback-failed"); res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") != want {
 		t.Errorf("callback on the other instance: %d %s, want 307 to %s", res.StatusCode, res.Header.Get("Location"), want)
 	}
@@ -125,6 +98,44 @@ func TestBindingFromAnotherInstanceSaysSo(t *testing.T) {
 	if len(plain) != 1 || plain[0]["level"] != "info" {
 		t.Errorf("a callback without a binding: %v", plain)
 	}
+}
+
+// guardGet returns a client's GET through Caddy that does not follow
+// redirects, with a cookie and header pairs, its body read and closed.
+func guardGet(t *testing.T) func(u string, c *http.Cookie, hdr ...string) *http.Response {
+	client := &http.Client{Transport: caddytest.CreateTestingTransport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return func(u string, c *http.Cookie, hdr ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", ports(u), nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		if c != nil {
+			req.AddCookie(c)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+}
+
+// loginBinding starts a login at the guard as the site's script does and
+// returns the binding cookie the guard set.
+func loginBinding(t *testing.T, get func(string, *http.Cookie, ...string) *http.Response, site string) *http.Cookie {
+	t.Helper()
+	res := get(site+"/api/outstatic/login", nil, "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
+	for _, c := range res.Cookies() {
+		if c.Name == guard.BindingCookie {
+			return &http.Cookie{Name: c.Name, Value: c.Value}
+		}
+	}
+	t.Fatalf("login: %d, no binding", res.StatusCode)
+	return nil
 }
 
 // refusalLines returns the guard's "refused" log entries with reason.
