@@ -209,3 +209,53 @@ func TestDevLoginPublicURLCaddyfile(t *testing.T) {
 		t.Errorf("adapted: %s", js)
 	}
 }
+
+// TestDemoShowsErrorCodes: a login that fails ends, as the stock site's
+// does, on the dashboard's path with ?error=; the demo site shows the code
+// and what to do there instead of a 404. Here a callback that reaches the
+// guard without a login binding (another browser) is sent to
+// /outstatic?error=auth-callback-failed, and the page names binding_secret;
+// a code the demo does not expect is shown, escaped, with a pointer to the
+// troubleshooting page.
+func TestDemoShowsErrorCodes(t *testing.T) {
+	tester := newTester(t)
+	tester.InitServer(demoConfig(t, t.TempDir()), "caddyfile")
+	site := ports("http://localhost:9080")
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Get(site + "/api/outstatic/callback?exchange_token=xt_from-another-browser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := string(b)
+	if res.StatusCode != http.StatusOK || res.Request.URL.String() != site+"/outstatic?error=auth-callback-failed" {
+		t.Fatalf("the refused callback ended at %s (%d)", res.Request.URL, res.StatusCode)
+	}
+	for _, want := range []string{"The login ended with <code>auth-callback-failed</code>", "another binding_secret", "Pro flags the guard injected"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
+
+	res, err = client.Get(site + "/outstatic/?error=" + url.QueryEscape("<b>odd</b>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	page = string(b)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "<code>&lt;b&gt;odd&lt;/b&gt;</code>") ||
+		!strings.Contains(page, "docs/troubleshooting.md") {
+		t.Errorf("an unexpected code: %d\n%s", res.StatusCode, page)
+	}
+	// what is not the dashboard's path is still not found
+	res, err = client.Get(site + "/outstatic-not")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("/outstatic-not: %d, want 404", res.StatusCode)
+	}
+}

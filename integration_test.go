@@ -384,35 +384,8 @@ func TestGuardTokenStoreInCaddy(t *testing.T) {
 	}
 	`, strings.TrimPrefix(upstream.URL, "http://"), dir)), "caddyfile")
 
-	client := &http.Client{Transport: caddytest.CreateTestingTransport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	do := func(u string, c *http.Cookie, hdr ...string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest("GET", ports(u), nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		if c != nil {
-			req.AddCookie(c)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res
-	}
-	res := do("http://blog.localhost:9080/api/outstatic/login", nil, "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
-	var binding *http.Cookie
-	for _, c := range res.Cookies() {
-		if c.Name == guard.BindingCookie {
-			binding = &http.Cookie{Name: c.Name, Value: c.Value}
-		}
-	}
-	if binding == nil {
-		t.Fatalf("login: %d, no binding", res.StatusCode)
-	}
+	do := guardGet(t)
+	binding := loginBinding(t, do, "http://blog.localhost:9080")
 	do("http://blog.localhost:9080/api/outstatic/callback?exchange_token=across-a", binding)
 	do("http://blog.localhost:9080/api/outstatic/callback?exchange_token=across-b", binding, "X-Instance", "b")
 	if !app.reached("across-a") || app.reached("across-b") {

@@ -142,6 +142,7 @@ func (Guard) CaddyModule() caddy.ModuleInfo {
 // Provision parses the origins, expands the secrets, and builds the guard.
 func (g *Guard) Provision(ctx caddy.Context) error {
 	logger := ctx.Logger()
+	warnSharedListeners(ctx, logger)
 	m, err := loadMetrics(ctx)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %v", err)

@@ -172,6 +172,7 @@ func (Relay) CaddyModule() caddy.ModuleInfo {
 // native mode.
 func (rl *Relay) Provision(ctx caddy.Context) error {
 	rl.logger = ctx.Logger()
+	warnSharedListeners(ctx, rl.logger)
 	repl := caddy.NewReplacer()
 	m, err := loadMetrics(ctx)
 	if err != nil {

@@ -122,9 +122,9 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 			// bring a second token (its own, or one an attacker sends it
 			// to) with the same cookie, and a copied cookie is worth
 			// nothing once used.
-			id, exp, ok := g.binding.login(r, secure, route.origin.SiteOrigin())
-			if !ok {
-				g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
+			id, exp, fault := g.binding.login(r, secure, route.origin.SiteOrigin())
+			if fault != bindingOK {
+				g.refuseBinding(r, route, fault)
 				return true, g.redirectToDashboard(w, r, route, protocol.CodeAuthCallbackFailed)
 			}
 			g.binding.clear(w, secure)
@@ -149,6 +149,28 @@ func (g *Guard) checkCallback(w http.ResponseWriter, r *http.Request, route auth
 		r.URL.RawPath = ""
 	}
 	return false, nil
+}
+
+// refuseBinding logs a callback refused for its binding cookie, with why.
+// A binding signed by someone else is most often a deployment error, not
+// an attack: the login started on one Caddy instance and came back to
+// another that has another binding_secret (or none, so a random one).
+// That is logged at warn with the fix; the browser gets the protocol's
+// code all the same.
+func (g *Guard) refuseBinding(r *http.Request, route authRoute, fault bindingFault) {
+	switch fault {
+	case bindingForeign:
+		g.refuseAt(zap.WarnLevel, r, "login binding signed by another instance",
+			zap.String("route", route.name),
+			zap.String("why", "the login binding was made by another Caddy instance or with another binding_secret "+
+				"(or for another public site than "+route.origin.SiteOrigin()+")"),
+			zap.String("fix", "several instances that serve one site must share binding_secret (and token_store)"))
+	case bindingExpired:
+		g.refuse(r, "login binding expired", zap.String("route", route.name),
+			zap.String("why", "the login took longer than binding_ttl"))
+	default:
+		g.refuse(r, "exchange token reached a browser that did not start the login", zap.String("route", route.name))
+	}
 }
 
 // startedBySite tells whether r, a request that starts a login, was sent

@@ -70,27 +70,54 @@ func (b Binding) mac(payload, site string) []byte {
 	return m.Sum(nil)
 }
 
+// bindingFault says why a request's binding cookie does not open; the
+// guard's log names it, so that a deployment error is told from an attack.
+type bindingFault int
+
+// The faults, from the least to the most telling: login reports the most
+// telling one among a request's cookies.
+const (
+	bindingOK bindingFault = iota
+	// bindingMissing: no binding cookie at all (another browser, cookies
+	// blocked, or a token sent to a browser that started no login).
+	bindingMissing
+	// bindingMalformed: a cookie of the name that is not a binding.
+	bindingMalformed
+	// bindingExpired: a binding of this guard, older than binding_ttl.
+	bindingExpired
+	// bindingForeign: a well-formed binding this guard did not sign: it
+	// was minted by another Caddy instance with another binding_secret (or
+	// with none, so a random one), or for another public site.
+	bindingForeign
+)
+
 // check returns the login id and expiry of v if it is an unexpired value
-// minted with this secret for site.
-func (b Binding) check(v, site string) (id string, expires time.Time, ok bool) {
+// minted with this secret for site, and else why not.
+func (b Binding) check(v, site string) (id string, expires time.Time, fault bindingFault) {
 	i := strings.LastIndexByte(v, '.')
 	if i < 0 || len(v) > 256 {
-		return "", time.Time{}, false
+		return "", time.Time{}, bindingMalformed
 	}
 	payload, sig := v[:i], v[i+1:]
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, b.mac(payload, site)) {
-		return "", time.Time{}, false
-	}
 	parts := strings.Split(payload, ".")
 	if len(parts) != 3 || parts[0] != bindingVersion || parts[2] == "" {
-		return "", time.Time{}, false
+		return "", time.Time{}, bindingMalformed
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || b.now().Unix() >= exp {
-		return "", time.Time{}, false
+	if err != nil {
+		return "", time.Time{}, bindingMalformed
 	}
-	return parts[2], time.Unix(exp, 0), true
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return "", time.Time{}, bindingMalformed
+	}
+	if !hmac.Equal(got, b.mac(payload, site)) {
+		return "", time.Time{}, bindingForeign
+	}
+	if b.now().Unix() >= exp {
+		return "", time.Time{}, bindingExpired
+	}
+	return parts[2], time.Unix(exp, 0), bindingOK
 }
 
 // set adds a fresh binding cookie for site to the response.
@@ -120,15 +147,19 @@ func (b Binding) clear(w http.ResponseWriter, secure bool) {
 }
 
 // login returns the login id and expiry of the valid binding cookie r
-// carries for site, if any. With several cookies of the name (a sibling
-// host may set one), any valid one counts: each is single use anyway.
-func (b Binding) login(r *http.Request, secure bool, site string) (string, time.Time, bool) {
+// carries for site, if any, and else the most telling fault among its
+// cookies. With several cookies of the name (a sibling host may set one),
+// any valid one counts: each is single use anyway.
+func (b Binding) login(r *http.Request, secure bool, site string) (string, time.Time, bindingFault) {
+	worst := bindingMissing
 	for _, c := range r.CookiesNamed(b.cookieName(secure)) {
-		if id, exp, ok := b.check(c.Value, site); ok {
-			return id, exp, true
+		id, exp, fault := b.check(c.Value, site)
+		if fault == bindingOK {
+			return id, exp, bindingOK
 		}
+		worst = max(worst, fault)
 	}
-	return "", time.Time{}, false
+	return "", time.Time{}, worst
 }
 
 // isPrefetch reports whether the browser is only prefetching: Next.js

@@ -10,23 +10,31 @@ func testBinding() Binding {
 	return Binding{secret: []byte("0123456789abcdef0123456789abcdef"), ttl: time.Minute, now: time.Now}
 }
 
+// TestBindingRoundTrip: a value checks for the site and secret that made
+// it; otherwise check says why, so that the guard's log tells a binding
+// from another instance (or another binding_secret) from an expired one.
 func TestBindingRoundTrip(t *testing.T) {
 	b := testBinding()
 	v := b.Value("https://blog.example.com")
-	if id, exp, ok := b.check(v, "https://blog.example.com"); !ok || id == "" || exp.Before(time.Now()) {
-		t.Fatalf("own value refused: %q %v %v", id, exp, ok)
+	if id, exp, fault := b.check(v, "https://blog.example.com"); fault != bindingOK || id == "" || exp.Before(time.Now()) {
+		t.Fatalf("own value refused: %q %v %v", id, exp, fault)
 	}
-	if _, _, ok := b.check(v, "https://other.example.com"); ok {
-		t.Fatal("a value minted for one site checked for another")
+	if _, _, fault := b.check(v, "https://other.example.com"); fault != bindingForeign {
+		t.Fatalf("a value minted for one site, checked for another: %v", fault)
 	}
 	other := b
 	other.secret = []byte("another secret, another instance")
-	if _, _, ok := other.check(v, "https://blog.example.com"); ok {
-		t.Fatal("a value checked with another secret")
+	if _, _, fault := other.check(v, "https://blog.example.com"); fault != bindingForeign {
+		t.Fatalf("a value checked with another secret: %v", fault)
 	}
 	expired := b.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }).Value("https://blog.example.com")
-	if _, _, ok := b.check(expired, "https://blog.example.com"); ok {
-		t.Fatal("an expired value checked")
+	if _, _, fault := b.check(expired, "https://blog.example.com"); fault != bindingExpired {
+		t.Fatalf("an expired value: %v", fault)
+	}
+	for _, bad := range []string{"", "v2", "v1.1.a.b", "v2.x.a." + strings.Repeat("A", 43), "v2.1.a.short"} {
+		if _, _, fault := b.check(bad, "https://blog.example.com"); fault != bindingMalformed {
+			t.Errorf("%q: %v, want malformed", bad, fault)
+		}
 	}
 }
 
@@ -42,8 +50,8 @@ func FuzzBindingCheck(f *testing.F) {
 	f.Add("....")
 	f.Add(strings.Repeat("a.", 200))
 	f.Fuzz(func(t *testing.T, v string) {
-		id, _, ok := b.check(v, "https://blog.example.com")
-		if !ok {
+		id, _, fault := b.check(v, "https://blog.example.com")
+		if fault != bindingOK {
 			return
 		}
 		if id == "" || len(v) > 256 {
@@ -53,7 +61,7 @@ func FuzzBindingCheck(f *testing.F) {
 		// forge an HMAC, so what it gets accepted is a minted value.
 		forged := []byte(v)
 		forged[3] ^= 1
-		if _, _, ok := b.check(string(forged), "https://blog.example.com"); ok {
+		if _, _, fault := b.check(string(forged), "https://blog.example.com"); fault == bindingOK {
 			t.Fatalf("accepted %q and, changed, %q", v, forged)
 		}
 	})

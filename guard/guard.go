@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
@@ -285,11 +286,18 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 	return fix, false, nil
 }
 
+// refuse counts a refusal by reason and logs it at info, without tokens.
 func (g *Guard) refuse(r *http.Request, reason string, fields ...zap.Field) {
+	g.refuseAt(zap.InfoLevel, r, reason, fields...)
+}
+
+// refuseAt is refuse at another level: warn for a refusal that is most
+// likely the deployment's error, which the operator must see.
+func (g *Guard) refuseAt(level zapcore.Level, r *http.Request, reason string, fields ...zap.Field) {
 	if g.countRefusal != nil {
 		g.countRefusal(reason)
 	}
-	if ce := g.logger.Check(zap.InfoLevel, "refused"); ce != nil {
+	if ce := g.logger.Check(level, "refused"); ce != nil {
 		fields = append(fields,
 			zap.String("reason", reason),
 			zap.String("method", r.Method),

@@ -60,6 +60,26 @@ func (g *Guard) callService(ctx context.Context, r *http.Request, endpoint strin
 	return res.StatusCode, reply, err
 }
 
+// logCallFailed logs a call to the relay (the guard's service) that got
+// no usable answer; the browser gets only the protocol's code, so the log
+// says plainly when it is the relay that could not be reached: which URL,
+// and the dial error.
+func (g *Guard) logCallFailed(msg, endpoint string, err error) {
+	relayURL := zap.String("relay_url", g.serviceURL+endpoint)
+	var unreached *url.Error
+	if !errors.As(err, &unreached) {
+		// reached, but its reply broke off
+		g.logger.Warn(msg+": the relay's reply could not be read", relayURL, zap.Error(err))
+		return
+	}
+	what := "the relay could not be reached"
+	if unreached.Timeout() {
+		what = "the relay did not answer within " + g.startTimeout.String()
+	}
+	g.logger.Error(msg+": "+what, relayURL, zap.Error(unreached.Err),
+		zap.String("fix", "check that the relay at "+g.serviceURL+" (the guard's service) is running and reachable from this Caddy"))
+}
+
 // startURL calls a login-start endpoint and returns the service's url, or
 // the status and error code to answer with, as the stock site maps them.
 func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed string) (string, int, string) {
@@ -67,7 +87,7 @@ func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed stri
 	defer cancel()
 	status, reply, err := g.callService(ctx, r, endpoint, body)
 	if err != nil {
-		g.logger.Warn("relay start failed", zap.String("endpoint", endpoint), zap.Error(err))
+		g.logCallFailed("relay start failed", endpoint, err)
 		return "", http.StatusInternalServerError, failed
 	}
 	if status < 200 || status > 299 {
@@ -190,7 +210,7 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	g.started(protocol.RouteMagicLink, err == nil && status >= 200 && status <= 299)
 	switch {
 	case err != nil:
-		g.logger.Warn("magic link request failed", zap.Error(err))
+		g.logCallFailed("magic link request failed", protocol.RequestMagicLink.Path, err)
 		return protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteInternalError)
 	case status == http.StatusUnauthorized && bytes.Contains(reply, []byte(`"Invalid API key"`)):
 		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)

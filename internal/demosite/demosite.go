@@ -70,6 +70,10 @@ type shownSession struct {
 
 const sessionCookie = "outstatic_demo_session"
 
+// dashboardPath is where the stock site serves its dashboard: the path of
+// the demo's callback_origin.
+const dashboardPath = "/outstatic"
+
 // maxSessions bounds the logins the demo remembers.
 const maxSessions = 1000
 
@@ -117,7 +121,9 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Han
 		return s.startLogin(w, r)
 	case "/api/outstatic/callback", "/outstatic/api/outstatic/callback":
 		return s.callback(w, r)
-	case "/":
+	case "/", dashboardPath, dashboardPath + "/":
+		// The guard and the relay end a failed login on the dashboard's
+		// path with ?error=: the demo shows it there as on its own page.
 		return s.show(w, r)
 	}
 	http.NotFound(w, r)
@@ -212,7 +218,8 @@ type view struct {
 	CSS     template.CSS
 	Flags   []flag
 	Session *shownSession
-	Error   string
+	// Error is the code the login ended with, Explanation its line.
+	Error, Explanation string
 }
 
 type flag struct{ Name, Value string }
@@ -221,6 +228,9 @@ type flag struct{ Name, Value string }
 // demo session, if any.
 func (s *Site) show(w http.ResponseWriter, r *http.Request) error {
 	v := view{CSS: pageCSS, Error: r.URL.Query().Get("error")}
+	if v.Error != "" {
+		v.Explanation = explain(v.Error)
+	}
 	for _, h := range []string{"X-Outstatic-Pro", "X-Outstatic-Features", "X-Outstatic-Project"} {
 		v.Flags = append(v.Flags, flag{h, r.Header.Get(h)})
 	}
