@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/runas"
 	"github.com/caddyserver/caddy/v2"
 )
 
@@ -59,7 +60,7 @@ func whyEmpty(kind, name string) string {
 		return fmt.Sprintf("the file %s cannot be read: %v", name, err)
 	}
 	if _, err := os.ReadFile(name); err != nil {
-		return fmt.Sprintf("the file %s cannot be read by the user Caddy runs as (%s): %v", name, processUser(), err)
+		return fmt.Sprintf("the file %s cannot be read by the user Caddy runs as (%s): %v", name, runas.User(), err)
 	}
 	return fmt.Sprintf("the file %s is empty; write the value into it", name)
 }

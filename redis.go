@@ -26,7 +26,7 @@ type RelayRedis = store.RedisConfig
 // The returned function releases it.
 func openStore(ctx caddy.Context, r *RelayRedis, repl *caddy.Replacer) (store.Store, func() error, error) {
 	if r == nil {
-		if err := checkStorageWritable(ctx.Storage(), "outstatic"); err != nil {
+		if err := store.CheckWritable(ctx.Storage(), "outstatic"); err != nil {
 			return nil, nil, err
 		}
 		return store.NewStorage(ctx.Storage(), "outstatic"), func() error { return nil }, nil

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/runas"
 )
 
 // TestUnwritableStorageSaysWhoAndWhere: a native relay whose file storage
@@ -41,8 +43,8 @@ http://relay.localhost:9 {
 	storage := filepath.Join(blocker, "caddy")
 	err := validateCaddyfile(t, site(storage))
 	for _, want := range []string{
-		"cannot write the relay's state in " + filepath.Join(storage, "outstatic") + " as " + processUser(),
-		"chown -R " + processUserName() + " " + storage,
+		"cannot write the relay's state in " + filepath.Join(storage, "outstatic") + " as " + runas.User(),
+		"chown -R " + runas.Name() + " " + storage,
 		"storage file_system <folder>",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -2,7 +2,8 @@
 # memory.sh; the same approach as bench/proxies.sh): wrk and redis-server
 # from Debian, pinning, background servers that end with the script, wrk's
 # numbers, medians.
-# The caller sets: tmp (a temporary directory), SERVER_CPU, WRK_CPU.
+# The caller sets SERVER_CPU, WRK_CPU (and ROUNDS for bench_start); tmp is
+# the temporary directory, made by bench_start or by the caller.
 
 pids=()
 bench_cleanup() {
@@ -11,6 +12,18 @@ bench_cleanup() {
 	rm -rf "$tmp"
 }
 say() { echo "bench: $*" >&2; }
+
+# bench_start begins a wrk benchmark: a temporary directory removed with
+# the servers at exit, a word when ROUNDS is too few for medians, wrk,
+# redis-server (unless the argument is no-redis) and the CPU pinning.
+bench_start() {
+	tmp=$(mktemp -d)
+	trap bench_cleanup EXIT
+	[ "$ROUNDS" -ge 5 ] || say "ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little"
+	need_wrk
+	[ "${1:-}" = no-redis ] || need_redis
+	set_pinning
+}
 
 # need_wrk installs wrk from Debian when it is missing (as root).
 need_wrk() {

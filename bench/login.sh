@@ -55,14 +55,8 @@ SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 PPROF=${PPROF:-}
 
-tmp=$(mktemp -d)
 . bench/lib.sh
-trap bench_cleanup EXIT
-[ "$ROUNDS" -ge 5 ] || say "ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little"
-
-need_wrk
-need_redis
-set_pinning
+bench_start
 
 say "building caddy (./cmd/caddy), the fake GitHub and the token minter (internal/benchtools/) and relayload (bench/)"
 go build -o "$tmp/caddy" ./cmd/caddy

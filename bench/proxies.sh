@@ -42,14 +42,9 @@ O2P=${O2P:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 
-tmp=$(mktemp -d)
 . bench/lib.sh # pids, say, need_wrk, set_pinning, ports_free, start, wait_http, run_wrk
-trap bench_cleanup EXIT
-[ "$ROUNDS" -ge 5 ] || say "ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little"
-
 # --- tools -------------------------------------------------------------
-need_wrk
-set_pinning
+bench_start no-redis
 
 say "building caddy (./cmd/caddy) and the bench tools (bench/)"
 go build -o "$tmp/caddy" ./cmd/caddy

@@ -48,15 +48,9 @@ BASE_PORT=${BASE_PORT:-19400}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 
-tmp=$(mktemp -d)
 . bench/lib.sh
-trap bench_cleanup EXIT
-[ "$ROUNDS" -ge 5 ] || say "ROUNDS=$ROUNDS: with fewer than 5 rounds the medians say little"
-
 # --- tools -------------------------------------------------------------
-need_wrk
-need_redis
-set_pinning
+bench_start
 
 say "building caddy (./cmd/caddy), the fake GitHub (internal/benchtools/fakegh) and the load tools (bench/)"
 go build -o "$tmp/caddy" ./cmd/caddy
