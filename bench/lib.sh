@@ -60,6 +60,44 @@ set_pinning() {
 	fi
 }
 
+# start_fakegh starts the fake GitHub (internal/benchtools/fakegh, built
+# as $tmp/fakegh) beside the load generators, or beside the servers when
+# the argument is server, with fresh BENCH_GITHUB_SECRET and
+# BENCH_RELAY_SECRET (exported), and reads its URLs into gh_url, gh_api,
+# gh_graphql; its other lines stay in $tmp/fakegh.log.
+start_fakegh() {
+	export BENCH_GITHUB_SECRET BENCH_RELAY_SECRET
+	BENCH_GITHUB_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	BENCH_RELAY_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	local pin=("${pin_wrk[@]}")
+	[ "${1:-}" != server ] || pin=("${pin_server[@]}")
+	"${pin[@]}" "$tmp/fakegh" -client-id Iv1.bench -client-secret "$BENCH_GITHUB_SECRET" >"$tmp/fakegh.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do grep -q '^ready' "$tmp/fakegh.log" && break; sleep 0.1; done
+	gh_url=$(sed -n 's/^url=//p' "$tmp/fakegh.log")
+	gh_api=$(sed -n 's/^api_url=//p' "$tmp/fakegh.log")
+	gh_graphql=$(sed -n 's/^graphql_url=//p' "$tmp/fakegh.log")
+	[ -n "$gh_url" ] || { say "the fake GitHub did not start"; cat "$tmp/fakegh.log" >&2; exit 1; }
+}
+
+# relay_github prints a native relay's lines for the fake GitHub of
+# start_fakegh: its github block, the relay's secret, and no limit on
+# login starts (every login of the load comes from one address: the per-IP
+# limit would refuse all but the first few).
+relay_github() {
+	cat <<EOB
+		github {
+			client_id Iv1.bench
+			client_secret {env.BENCH_GITHUB_SECRET}
+			base_url $gh_url
+			api_url $gh_api
+			graphql_url $gh_graphql
+		}
+		secret {env.BENCH_RELAY_SECRET}
+		start_limit off
+EOB
+}
+
 # ports_free exits unless every port given is free on 127.0.0.1.
 ports_free() {
 	for p in "$@"; do

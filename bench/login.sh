@@ -67,15 +67,7 @@ go build -o "$tmp/mint" ./internal/benchtools/mint
 p_admin=$BASE_PORT p_redis=$((BASE_PORT + 1)) p_file=$((BASE_PORT + 2)) p_relayr=$((BASE_PORT + 3)) p_base=$((BASE_PORT + 4))
 ports_free $p_admin $p_redis $p_file $p_relayr $p_base
 
-export BENCH_GITHUB_SECRET BENCH_RELAY_SECRET
-BENCH_GITHUB_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-BENCH_RELAY_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"${pin_wrk[@]}" "$tmp/fakegh" -client-id Iv1.bench -client-secret "$BENCH_GITHUB_SECRET" >"$tmp/fakegh.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^ready' "$tmp/fakegh.log" && break; sleep 0.1; done
-gh_url=$(sed -n 's/^url=//p' "$tmp/fakegh.log")
-gh_api=$(sed -n 's/^api_url=//p' "$tmp/fakegh.log")
-gh_graphql=$(sed -n 's/^graphql_url=//p' "$tmp/fakegh.log")
+start_fakegh
 sed -n 's/^parser_body=//p' "$tmp/fakegh.log" >"$tmp/parser.json"
 [ -s "$tmp/parser.json" ] || { say "the fake GitHub did not start"; cat "$tmp/fakegh.log" >&2; exit 1; }
 start redis "$(command -v redis-server)" --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no
@@ -96,16 +88,7 @@ http://127.0.0.1:$1 {
 	outstatic_relay {
 		public_url http://127.0.0.1:$1
 		$3
-		github {
-			client_id Iv1.bench
-			client_secret {env.BENCH_GITHUB_SECRET}
-			base_url $gh_url
-			api_url $gh_api
-			graphql_url $gh_graphql
-		}
-		secret {env.BENCH_RELAY_SECRET}
-		# every login of the load comes from one address
-		start_limit off
+$(relay_github)
 		project $2 {
 			callback_origin $site
 			repo acme/blog

@@ -34,16 +34,7 @@ go build -o "$tmp/fakegh" ./internal/benchtools/fakegh
 
 p_admin=$BASE_PORT p_relay=$((BASE_PORT + 1))
 ports_free $p_admin $p_relay
-export BENCH_GITHUB_SECRET BENCH_RELAY_SECRET
-BENCH_GITHUB_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-BENCH_RELAY_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"${pin_wrk[@]}" "$tmp/fakegh" -client-id Iv1.bench -client-secret "$BENCH_GITHUB_SECRET" >"$tmp/fakegh.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^ready' "$tmp/fakegh.log" && break; sleep 0.1; done
-gh_url=$(sed -n 's/^url=//p' "$tmp/fakegh.log")
-gh_api=$(sed -n 's/^api_url=//p' "$tmp/fakegh.log")
-gh_graphql=$(sed -n 's/^graphql_url=//p' "$tmp/fakegh.log")
-[ -n "$gh_url" ] || { say "the fake GitHub did not start"; cat "$tmp/fakegh.log" >&2; exit 1; }
+start_fakegh
 
 site=http://site.example/outstatic
 callback=$site/api/outstatic/callback
@@ -60,16 +51,7 @@ cat >"$tmp/Caddyfile" <<EOF
 $relay {
 	outstatic_relay {
 		public_url $relay
-		github {
-			client_id Iv1.bench
-			client_secret {env.BENCH_GITHUB_SECRET}
-			base_url $gh_url
-			api_url $gh_api
-			graphql_url $gh_graphql
-		}
-		secret {env.BENCH_RELAY_SECRET}
-		# every login of the load comes from one address
-		start_limit off
+$(relay_github)
 		project blog {
 			callback_origin $site
 			repo acme/blog

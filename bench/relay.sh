@@ -64,15 +64,9 @@ p_relay10k=$((BASE_PORT + 13)) p_relayr=$((BASE_PORT + 14)) p_fwd=$((BASE_PORT +
 ports_free $p_admin $p_redis $p_svc $p_respond $p_control $p_relay1 $p_relay10k $p_relayr $p_fwd
 
 # --- the fakes -----------------------------------------------------------
-export BENCH_GITHUB_SECRET BENCH_RELAY_SECRET BENCH_FWD_KEY
-BENCH_GITHUB_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-BENCH_RELAY_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export BENCH_FWD_KEY
 BENCH_FWD_KEY=$("$tmp/caddy" outstatic key generate | awk '/^key:/ { print $2 }')
-start fakegh "$tmp/fakegh" -client-id Iv1.bench -client-secret "$BENCH_GITHUB_SECRET"
-for _ in $(seq 100); do grep -q '^ready' "$tmp/fakegh.log" && break; sleep 0.1; done
-gh_url=$(sed -n 's/^url=//p' "$tmp/fakegh.log")
-gh_api=$(sed -n 's/^api_url=//p' "$tmp/fakegh.log")
-gh_graphql=$(sed -n 's/^graphql_url=//p' "$tmp/fakegh.log")
+start_fakegh server
 gh_token=$(sed -n 's/^token=//p' "$tmp/fakegh.log")
 [ -n "$gh_token" ] || { say "the fake GitHub did not start"; cat "$tmp/fakegh.log" >&2; exit 1; }
 start redis "$(command -v redis-server)" --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no
@@ -93,17 +87,7 @@ http://127.0.0.1:$port {
 	outstatic_relay {
 		public_url http://127.0.0.1:$port
 		$storage
-		github {
-			client_id Iv1.bench
-			client_secret {env.BENCH_GITHUB_SECRET}
-			base_url $gh_url
-			api_url $gh_api
-			graphql_url $gh_graphql
-		}
-		secret {env.BENCH_RELAY_SECRET}
-		# every login of the load comes from one address: the per-IP
-		# limit on login starts would refuse all but the first few
-		start_limit off
+$(relay_github)
 $(for slug in "$@"; do printf '\t\tproject %s {\n\t\t\tcallback_origin %s\n\t\t\trepo acme/blog\n\t\t\tplan pro\n\t\t\tmember ada owner\n\t\t}\n' "$slug" "$site"; done)
 	}
 }
