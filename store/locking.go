@@ -99,12 +99,13 @@ func (st *storageStore) withLocks(ctx context.Context, key string, precheck, fn 
 	}
 	// Unlocked even if ctx is done by then. An unlock error is not
 	// returned: the work is done, and a left-over lock goes stale.
-	defer func() { _ = st.s.Unlock(context.WithoutCancel(ctx), name) }()
+	defer func() { _ = st.locker.Unlock(context.WithoutCancel(ctx), name) }()
 	return fn()
 }
 
-// lockAttempt bounds one call to the storage's Lock. certmagic's file
-// storage looks at a held lock again only once a second, so a process that
+// lockAttempt bounds one call to the storage lock. certmagic's lock files
+// (the lock of storages other than Caddy's file storage, which the store
+// locks with flock) are looked at again only once a second, so a process that
 // lost a race would wait whole seconds, one more for each process ahead of
 // it. Bounding each call and asking again lets it look every 50 to 100ms
 // and give up as soon as precheck says the lock is no longer needed. (It
@@ -118,7 +119,7 @@ func (st *storageStore) lockStorage(ctx context.Context, key, name string, prech
 	for {
 		// The jitter keeps waiters from asking in step.
 		attempt, cancel := context.WithTimeout(ctx, lockAttempt+rand.N(lockAttempt))
-		err := st.s.Lock(attempt, name)
+		err := st.locker.Lock(attempt, name)
 		timedOut := attempt.Err() != nil
 		cancel()
 		switch {

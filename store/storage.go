@@ -20,9 +20,10 @@ import (
 // ErrNotFound and is removed when Get or Take meets it; the returned Store
 // also implements Sweeper to remove the rest.
 //
-// Put, PutNew and Take hold the storage's lock for the key (certmagic's file
-// storage uses lock files, which exclude other processes sharing the
-// directory), so single use holds across instances. Expiry times are taken
+// Put, PutNew and Take hold the storage's lock for the key, so single use
+// holds across instances: in Caddy's file storage an flock(2) on a lock
+// file (see flockLocker), which excludes the other processes sharing the
+// directory; in other storages, the storage's own lock. Expiry times are taken
 // from the clock of the instance that writes and compared with the clock of
 // the one that reads: instances sharing a storage need synchronised clocks.
 // Because a storage is a tree of paths, a key cannot also be the start of
@@ -34,7 +35,12 @@ func NewStorage(s certmagic.Storage, prefix string) Store {
 
 // newStorage lets tests move the clock instead of sleeping past an expiry.
 func newStorage(s certmagic.Storage, prefix string, now func() time.Time) *storageStore {
-	st := &storageStore{s: s, prefix: prefix, now: now}
+	st := &storageStore{s: s, prefix: prefix, now: now, locker: s}
+	if fs, ok := s.(*certmagic.FileStorage); ok {
+		if locker, write := fileStorageWays(fs); locker != nil {
+			st.locker, st.writeExpiring = locker, write
+		}
+	}
 	if err := ValidateKey(prefix); err != nil {
 		st.err = fmt.Errorf("store prefix: %w", err)
 	}
@@ -47,6 +53,12 @@ type storageStore struct {
 	err    error // an invalid prefix, returned by every method
 	now    func() time.Time
 	locks  keyLocks
+	// locker is the storage lock: the storage's own, or for Caddy's file
+	// storage an flock (see flockLocker).
+	locker certmagic.Locker
+	// writeExpiring, if set, writes a value of Put that expires in place
+	// of the storage's Store (see writeUnsynced).
+	writeExpiring func(path string, data []byte) error
 }
 
 func (st *storageStore) check(key string) error {
@@ -67,7 +79,7 @@ func (st *storageStore) Put(ctx context.Context, key string, value []byte, ttl t
 	// a concurrent Take (and be lost), nor between the read and the write
 	// of a concurrent PutNew (and be overwritten by a "new" value).
 	return st.withLocks(ctx, key, nil, func() error {
-		return st.store(ctx, key, value, ttl)
+		return st.store(ctx, key, value, ttl, ttl == 0)
 	})
 }
 
@@ -90,7 +102,9 @@ func (st *storageStore) PutNew(ctx context.Context, key string, value []byte, tt
 		if err := live(); err != nil {
 			return err
 		}
-		return st.store(ctx, key, value, ttl)
+		// Synced whatever its ttl: a PutNew is a spent marker or a lock,
+		// whose loss could let a token be used twice.
+		return st.store(ctx, key, value, ttl, true)
 	})
 }
 
@@ -202,12 +216,17 @@ func (st *storageStore) checkPut(key string, value []byte, ttl time.Duration) er
 	return checkTTL(ttl)
 }
 
-func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+// store writes key's envelope. Unless synced, it may use writeExpiring.
+func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl time.Duration, synced bool) error {
 	var expires time.Time
 	if ttl > 0 {
 		expires = st.now().Add(ttl)
 	}
-	if err := st.s.Store(ctx, st.path(key), encodeEnvelope(value, expires)); err != nil {
+	write := func() error { return st.s.Store(ctx, st.path(key), encodeEnvelope(value, expires)) }
+	if st.writeExpiring != nil && !synced {
+		write = func() error { return st.writeExpiring(st.path(key), encodeEnvelope(value, expires)) }
+	}
+	if err := write(); err != nil {
 		return fmt.Errorf("store: storing %q: %w", key, err)
 	}
 	return nil

@@ -203,14 +203,16 @@ func TestStorageUnlocksOnError(t *testing.T) {
 	}
 }
 
-// A lock held elsewhere (another process, or one that crashed and left its
-// lock file) makes Take wait, and the caller's context bounds the wait.
+// A lock held elsewhere (another store on the same directory, as another
+// process would be) makes Take wait, and the caller's context bounds the
+// wait.
 func TestStorageLockWaitHonoursContext(t *testing.T) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
 	st := newStorage(fs, testPrefix, time.Now)
+	other := newStorage(&certmagic.FileStorage{Path: fs.Path}, testPrefix, time.Now).locker
 	mustPut(t, st, "tokens/held", "v", time.Minute)
 	bg := context.Background()
-	if err := fs.Lock(bg, st.lockName("tokens/held")); err != nil {
+	if err := other.Lock(bg, st.lockName("tokens/held")); err != nil {
 		t.Fatal(err)
 	}
 	// The lock stays held: only the context's deadline can end the wait.
@@ -221,7 +223,7 @@ func TestStorageLockWaitHonoursContext(t *testing.T) {
 	if err := testwait.Recv(t, "Take under a held lock", took); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Take under a held lock: %v, want a deadline error", err)
 	}
-	if err := fs.Unlock(bg, st.lockName("tokens/held")); err != nil {
+	if err := other.Unlock(bg, st.lockName("tokens/held")); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := st.Take(bg, "tokens/held"); err != nil || string(v) != "v" {

@@ -1,0 +1,159 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// flockLocker is the storage lock of a store kept in Caddy's file storage:
+// an flock(2) on a file per lock name, instead of certmagic's lock files.
+//
+// certmagic's lock is a file created with O_EXCL, written, fsynced, kept
+// fresh by a goroutine for five seconds after it is released, and judged
+// stale by its age; it is made for certificates, a few a day. The store
+// locks several times per login, so those fsyncs and goroutines were most
+// of a login's cost. An flock costs no write and no fsync, is held per open
+// file (so it also excludes another store of the same process), and goes
+// with the process that held it: a crash leaves no lock to wait out.
+//
+// The lock file is removed at unlock, while still locked, so that lock
+// files do not pile up one per token. A waiter may therefore lock a file
+// that has just been removed; it checks, once locked, that the path still
+// names the file it holds, and starts again if not.
+type flockLocker struct {
+	dir string
+
+	mu   sync.Mutex
+	held map[string]*os.File
+}
+
+// flockPoll is how long a lock held by another process is left before
+// asking again. The caller bounds each Lock and asks its precheck between.
+const flockPoll = 2 * time.Millisecond
+
+// fileStorageWays returns what a store in Caddy's file storage fs does
+// itself rather than through the storage: its locks, and the writes of
+// Put of values that expire.
+func fileStorageWays(fs *certmagic.FileStorage) (certmagic.Locker, func(key string, data []byte) error) {
+	locker := &flockLocker{dir: filepath.Join(fs.Path, "locks"), held: map[string]*os.File{}}
+	write := func(key string, data []byte) error { return writeUnsynced(fs.Filename(key), data) }
+	return locker, write
+}
+
+// writeUnsynced writes data to filename as certmagic's file storage does
+// (into a temporary file beside it, renamed over it, so that a reader sees
+// the old value or the new one) but without its fsync. It is for the Put
+// of values that expire (one-time tokens, login states, session records
+// of minutes to days): what the fsync guards against, a power loss or
+// kernel crash in the moment after the write, costs such a value no more
+// than the sign-in or the token in flight, and a process crash loses
+// nothing (the kernel has the data). Values that do not expire (keys,
+// members, projects) and every PutNew (spent markers and locks, whose loss
+// could let a token be used twice) keep the storage's fsync.
+func writeUnsynced(filename string, data []byte) error {
+	dir := filepath.Dir(filename)
+	// The ':' keeps a temporary file from ever reading as a key.
+	f, err := os.CreateTemp(dir, ".tmp:*")
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		f, err = os.CreateTemp(dir, ".tmp:*")
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filename)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}
+
+// Lock implements certmagic.Locker.
+func (l *flockLocker) Lock(ctx context.Context, name string) error {
+	path := filepath.Join(l.dir, name+".flock")
+	for {
+		f, err := l.lockOnce(path)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			l.mu.Lock()
+			l.held[name] = f
+			l.mu.Unlock()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(flockPoll):
+		}
+	}
+}
+
+// lockOnce tries the lock once: the locked file, or nil if another holds it.
+func (l *flockLocker) lockOnce(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(l.dir, 0o700); err != nil {
+			return nil, err
+		}
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EINTR) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	held, err := f.Stat()
+	if err == nil {
+		var named os.FileInfo
+		if named, err = os.Stat(path); err == nil && os.SameFile(held, named) {
+			return f, nil
+		}
+	}
+	// Removed (and perhaps made again) by the holder before us: start over.
+	f.Close()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("checking lock file: %w", err)
+	}
+	return nil, nil
+}
+
+// Unlock implements certmagic.Locker.
+func (l *flockLocker) Unlock(_ context.Context, name string) error {
+	l.mu.Lock()
+	f := l.held[name]
+	delete(l.held, name)
+	l.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("unlocking %s: not locked", name)
+	}
+	rmErr := os.Remove(f.Name())
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return rmErr
+}

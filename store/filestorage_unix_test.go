@@ -1,0 +1,224 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// Caddy's file storage gets the flock locker and the unsynced writes;
+// any other storage keeps its own locks and writes.
+func TestFileStorageWays(t *testing.T) {
+	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	if st := newStorage(fs, testPrefix, time.Now); st.writeExpiring == nil {
+		t.Fatal("file storage: no unsynced writes")
+	} else if _, ok := st.locker.(*flockLocker); !ok {
+		t.Fatalf("file storage: locker %T, want the flock locker", st.locker)
+	}
+	wrapped := newStorage(slowStorage{fs}, testPrefix, time.Now)
+	if wrapped.writeExpiring != nil || wrapped.locker != certmagic.Locker(slowStorage{fs}) {
+		t.Fatalf("another storage: locker %T, writes %v", wrapped.locker, wrapped.writeExpiring != nil)
+	}
+}
+
+// Lockers on one directory (each as another process would be: flock is
+// held per open file) never hold one name at once, though each unlock
+// removes the file the next waiter may already have open.
+func TestFlockLockerExcludes(t *testing.T) {
+	dir := t.TempDir()
+	const lockers, rounds = 8, 200
+	var inside, most atomic.Int32
+	var wg sync.WaitGroup
+	for range lockers {
+		l := fileStorageLockerFor(dir)
+		wg.Go(func() {
+			ctx := context.Background()
+			for range rounds {
+				if err := l.Lock(ctx, "one"); err != nil {
+					t.Error(err)
+					return
+				}
+				n := inside.Add(1)
+				if n > most.Load() {
+					most.Store(n)
+				}
+				inside.Add(-1)
+				if err := l.Unlock(ctx, "one"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() != 1 {
+		t.Fatalf("%d lockers held the lock at once", most.Load())
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "locks")); len(left) != 0 {
+		t.Fatalf("lock files left: %v", left)
+	}
+}
+
+func fileStorageLockerFor(dir string) certmagic.Locker {
+	l, _ := fileStorageWays(&certmagic.FileStorage{Path: dir})
+	return l
+}
+
+// The flock locker with reads slowed down, one store per goroutine:
+// every Take and PutNew meets the others at the flock, and one wins.
+func TestFlockSingleUseManyInstances(t *testing.T) {
+	const keys, instances = 5, 20
+	dir := t.TempDir()
+	setup := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
+	for k := range keys {
+		mustPut(t, setup, fmt.Sprintf("tokens/many%d", k), "v", time.Minute)
+	}
+	var mu sync.Mutex
+	took, marked := make([]int, keys), make([]int, keys)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for k := range keys {
+		for range instances {
+			fs := &certmagic.FileStorage{Path: dir}
+			s := newStorage(slowStorage{fs}, testPrefix, time.Now)
+			s.locker, s.writeExpiring = fileStorageWays(fs)
+			wg.Go(func() {
+				<-start
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				_, terr := s.Take(ctx, fmt.Sprintf("tokens/many%d", k))
+				perr := s.PutNew(ctx, fmt.Sprintf("spent/many%d", k), []byte{1}, time.Minute)
+				mu.Lock()
+				defer mu.Unlock()
+				if countWin(t, terr, ErrNotFound) {
+					took[k]++
+				}
+				if countWin(t, perr, ErrExists) {
+					marked[k]++
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	for k := range keys {
+		if took[k] != 1 || marked[k] != 1 {
+			t.Errorf("key %d: %d Takes and %d PutNews won, want 1 and 1", k, took[k], marked[k])
+		}
+	}
+}
+
+// countWin says whether err is a win; the loser's error is lose.
+func countWin(t *testing.T, err, lose error) bool {
+	t.Helper()
+	if err != nil && !errors.Is(err, lose) {
+		t.Errorf("unexpected error: %v", err)
+	}
+	return err == nil
+}
+
+// Separate processes on one directory: each token is taken once and each
+// marker made once, whichever process gets there first.
+func TestFileStorageSingleUseAcrossProcesses(t *testing.T) {
+	const keys, procs = 40, 4
+	dir := t.TempDir()
+	setup := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
+	for k := range keys {
+		mustPut(t, setup, fmt.Sprintf("tokens/p%d", k), "v", time.Minute)
+	}
+	cmds := make([]*exec.Cmd, procs)
+	outs := make([]strings.Builder, procs)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestFileStorageRaceChild$", "-test.count=1")
+		cmds[i].Env = append(os.Environ(), "STORE_RACE_DIR="+dir, fmt.Sprintf("STORE_RACE_KEYS=%d", keys))
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	won := map[string]int{}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, outs[i].String())
+		}
+		for line := range strings.SplitSeq(outs[i].String(), "\n") {
+			if w, ok := strings.CutPrefix(line, "won "); ok {
+				won[w]++
+			}
+		}
+	}
+	for k := range keys {
+		for _, name := range []string{fmt.Sprintf("tokens/p%d", k), fmt.Sprintf("spent/p%d", k)} {
+			if won[name] != 1 {
+				t.Errorf("%s won %d times over %d processes, want once", name, won[name], procs)
+			}
+		}
+	}
+}
+
+// TestFileStorageRaceChild is one process of the test above; on its own
+// it does nothing.
+func TestFileStorageRaceChild(t *testing.T) {
+	dir := os.Getenv("STORE_RACE_DIR")
+	if dir == "" {
+		return
+	}
+	var keys int
+	fmt.Sscan(os.Getenv("STORE_RACE_KEYS"), &keys)
+	s := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
+	ctx := context.Background()
+	for k := range keys {
+		take, mark := fmt.Sprintf("tokens/p%d", k), fmt.Sprintf("spent/p%d", k)
+		if _, err := s.Take(ctx, take); countWin(t, err, ErrNotFound) {
+			fmt.Println("won", take)
+		}
+		if err := s.PutNew(ctx, mark, []byte{1}, time.Minute); countWin(t, err, ErrExists) {
+			fmt.Println("won", mark)
+		}
+	}
+}
+
+// A Put of a value that expires is written without the storage, through a
+// temporary file that no List ever shows; a value that does not expire,
+// and every PutNew, go through the storage.
+func TestFileStorageWritesExpiring(t *testing.T) {
+	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	st := newStorage(fs, testPrefix, time.Now)
+	var viaWays atomic.Int32
+	write := st.writeExpiring
+	st.writeExpiring = func(path string, data []byte) error { viaWays.Add(1); return write(path, data) }
+	ctx := context.Background()
+	mustPut(t, st, "tokens/a", "short", time.Minute)
+	mustPut(t, st, "keys/a", "long", 0)
+	if err := st.PutNew(ctx, "spent/a", []byte("marker"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := viaWays.Load(); n != 1 {
+		t.Fatalf("%d unsynced writes, want 1 (the Put of the expiring value)", n)
+	}
+	for key, want := range map[string]string{"tokens/a": "short", "keys/a": "long"} {
+		if v, err := st.Get(ctx, key); err != nil || string(v) != want {
+			t.Fatalf("Get(%s) = %q, %v", key, v, err)
+		}
+	}
+	// A temporary file caught before its rename is not a key.
+	tmp := filepath.Join(fs.Path, testPrefix, "tokens", ".tmp:123")
+	if err := os.WriteFile(tmp, encodeEnvelope([]byte("x"), time.Now().Add(time.Minute)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := st.List(ctx, "tokens/"); err != nil || len(keys) != 1 || keys[0] != "tokens/a" {
+		t.Fatalf("List = %v, %v; want only tokens/a", keys, err)
+	}
+}
