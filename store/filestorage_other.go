@@ -6,6 +6,4 @@ import "github.com/caddyserver/certmagic"
 
 // fileStorageWays has the store use the file storage's own locks and
 // writes where flock(2) is not at hand.
-func fileStorageWays(*certmagic.FileStorage) (certmagic.Locker, func(key string, data []byte) error) {
-	return nil, nil
-}
+func fileStorageWays(*certmagic.FileStorage) fileWays { return fileWays{} }

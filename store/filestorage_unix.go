@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -44,10 +45,51 @@ const flockPoll = 2 * time.Millisecond
 // fileStorageWays returns what a store in Caddy's file storage fs does
 // itself rather than through the storage: its locks, and the writes of
 // Put of values that expire.
-func fileStorageWays(fs *certmagic.FileStorage) (certmagic.Locker, func(key string, data []byte) error) {
-	locker := &flockLocker{dir: filepath.Join(fs.Path, "locks"), held: map[string]*os.File{}}
-	write := func(key string, data []byte) error { return writeUnsynced(fs.Filename(key), data) }
-	return locker, write
+func fileStorageWays(fs *certmagic.FileStorage) fileWays {
+	return fileWays{
+		locker: &flockLocker{dir: filepath.Join(fs.Path, "locks"), held: map[string]*os.File{}},
+		write:  func(key string, data []byte) error { return writeUnsynced(fs.Filename(key), data) },
+		claim: func(key string, valid func([]byte) error) ([]byte, error) {
+			return claimFile(fs.Filename(key), valid)
+		},
+	}
+}
+
+// claimFile removes filename and returns what it held, atomically: it
+// renames the file to a name of its own, which of any number of claims,
+// in any number of processes, one only can do, and then reads and removes
+// that. A Put, which renames a new file over filename, lands before the
+// claim (and is what it takes) or after it (and stays). It needs no lock.
+//
+// If valid refuses what the file holds (a file that is not the store's),
+// the file is put back, unless something new took its place meanwhile,
+// and valid's error returned. A key whose path is a directory (it starts
+// other keys' paths) holds no value: such a path is not claimed; if it
+// became a directory between the look and the rename, it is put back.
+func claimFile(filename string, valid func([]byte) error) ([]byte, error) {
+	if info, err := os.Lstat(filename); err != nil {
+		return nil, err
+	} else if info.IsDir() {
+		return nil, os.ErrNotExist
+	}
+	claim := filepath.Join(filepath.Dir(filename), ".take:"+rand.Text())
+	if err := os.Rename(filename, claim); err != nil {
+		return nil, err
+	}
+	if info, err := os.Lstat(claim); err == nil && info.IsDir() {
+		return nil, errors.Join(os.ErrNotExist, os.Rename(claim, filename))
+	}
+	data, err := os.ReadFile(claim)
+	if err == nil {
+		if err = valid(data); err != nil {
+			// Link, not rename: never over a file put there since.
+			_ = os.Link(claim, filename)
+		}
+	}
+	if rmErr := os.Remove(claim); err == nil {
+		err = rmErr
+	}
+	return data, err
 }
 
 // writeUnsynced writes data to filename as certmagic's file storage does

@@ -22,14 +22,14 @@ import (
 // any other storage keeps its own locks and writes.
 func TestFileStorageWays(t *testing.T) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
-	if st := newStorage(fs, testPrefix, time.Now); st.writeExpiring == nil {
+	if st := newStorage(fs, testPrefix, time.Now); st.ways.write == nil {
 		t.Fatal("file storage: no unsynced writes")
-	} else if _, ok := st.locker.(*flockLocker); !ok {
-		t.Fatalf("file storage: locker %T, want the flock locker", st.locker)
+	} else if _, ok := st.ways.locker.(*flockLocker); !ok {
+		t.Fatalf("file storage: locker %T, want the flock locker", st.ways.locker)
 	}
 	wrapped := newStorage(slowStorage{fs}, testPrefix, time.Now)
-	if wrapped.writeExpiring != nil || wrapped.locker != certmagic.Locker(slowStorage{fs}) {
-		t.Fatalf("another storage: locker %T, writes %v", wrapped.locker, wrapped.writeExpiring != nil)
+	if wrapped.ways.write != nil || wrapped.ways.claim != nil || wrapped.ways.locker != certmagic.Locker(slowStorage{fs}) {
+		t.Fatalf("another storage: locker %T, writes %v", wrapped.ways.locker, wrapped.ways.write != nil)
 	}
 }
 
@@ -72,8 +72,7 @@ func TestFlockLockerExcludes(t *testing.T) {
 }
 
 func fileStorageLockerFor(dir string) certmagic.Locker {
-	l, _ := fileStorageWays(&certmagic.FileStorage{Path: dir})
-	return l
+	return fileStorageWays(&certmagic.FileStorage{Path: dir}).locker
 }
 
 // The flock locker with reads slowed down, one store per goroutine:
@@ -93,7 +92,7 @@ func TestFlockSingleUseManyInstances(t *testing.T) {
 		for range instances {
 			fs := &certmagic.FileStorage{Path: dir}
 			s := newStorage(slowStorage{fs}, testPrefix, time.Now)
-			s.locker, s.writeExpiring = fileStorageWays(fs)
+			s.ways = fileStorageWays(fs)
 			wg.Go(func() {
 				<-start
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -197,8 +196,8 @@ func TestFileStorageWritesExpiring(t *testing.T) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
 	st := newStorage(fs, testPrefix, time.Now)
 	var viaWays atomic.Int32
-	write := st.writeExpiring
-	st.writeExpiring = func(path string, data []byte) error { viaWays.Add(1); return write(path, data) }
+	write := st.ways.write
+	st.ways.write = func(path string, data []byte) error { viaWays.Add(1); return write(path, data) }
 	ctx := context.Background()
 	mustPut(t, st, "tokens/a", "short", time.Minute)
 	mustPut(t, st, "keys/a", "long", 0)
@@ -220,5 +219,65 @@ func TestFileStorageWritesExpiring(t *testing.T) {
 	}
 	if keys, err := st.List(ctx, "tokens/"); err != nil || len(keys) != 1 || keys[0] != "tokens/a" {
 		t.Fatalf("List = %v, %v; want only tokens/a", keys, err)
+	}
+}
+
+// Take of a file that is not the store's refuses it and leaves it in
+// place; Take of a key whose path is a directory takes nothing and leaves
+// the keys under it.
+func TestFileStorageTakeLeavesWhatIsNotAValue(t *testing.T) {
+	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	st := newStorage(fs, testPrefix, time.Now)
+	ctx := context.Background()
+	if err := fs.Store(ctx, testPrefix+"/tokens/junk", []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Take(ctx, "tokens/junk"); !errors.Is(err, errBadEnvelope) {
+		t.Fatalf("Take of a foreign file: %v, want a decoding error", err)
+	}
+	if b, err := fs.Load(ctx, testPrefix+"/tokens/junk"); err != nil || string(b) != "not an envelope" {
+		t.Fatalf("the foreign file after Take: %q, %v", b, err)
+	}
+	mustPut(t, st, "tokens/dir/inner", "v", time.Minute)
+	if _, err := st.Take(ctx, "tokens/dir"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Take of a directory: %v, want ErrNotFound", err)
+	}
+	if v, err := st.Get(ctx, "tokens/dir/inner"); err != nil || string(v) != "v" {
+		t.Fatalf("the key under the directory: %q, %v", v, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(fs.Path, testPrefix, "tokens")); len(left) != 2 {
+		t.Fatalf("left in tokens/: %v, want junk and dir only", left)
+	}
+}
+
+// A sweep removes the temporary files a stopped process left, once they
+// are an hour old, and no other file.
+func TestFileStorageSweepsLeftovers(t *testing.T) {
+	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	st := newStorage(fs, testPrefix, time.Now)
+	mustPut(t, st, "tokens/live", "v", time.Minute)
+	dir := filepath.Join(fs.Path, testPrefix, "tokens")
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{".tmp:1", ".take:2", ".tmp:new"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if name != ".tmp:new" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := st.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != ".tmp:new live" {
+		t.Fatalf("left after the sweep: %v, want .tmp:new and live", left)
 	}
 }

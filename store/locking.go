@@ -99,7 +99,7 @@ func (st *storageStore) withLocks(ctx context.Context, key string, precheck, fn 
 	}
 	// Unlocked even if ctx is done by then. An unlock error is not
 	// returned: the work is done, and a left-over lock goes stale.
-	defer func() { _ = st.locker.Unlock(context.WithoutCancel(ctx), name) }()
+	defer func() { _ = st.ways.locker.Unlock(context.WithoutCancel(ctx), name) }()
 	return fn()
 }
 
@@ -119,7 +119,7 @@ func (st *storageStore) lockStorage(ctx context.Context, key, name string, prech
 	for {
 		// The jitter keeps waiters from asking in step.
 		attempt, cancel := context.WithTimeout(ctx, lockAttempt+rand.N(lockAttempt))
-		err := st.locker.Lock(attempt, name)
+		err := st.ways.locker.Lock(attempt, name)
 		timedOut := attempt.Err() != nil
 		cancel()
 		switch {

@@ -35,10 +35,10 @@ func NewStorage(s certmagic.Storage, prefix string) Store {
 
 // newStorage lets tests move the clock instead of sleeping past an expiry.
 func newStorage(s certmagic.Storage, prefix string, now func() time.Time) *storageStore {
-	st := &storageStore{s: s, prefix: prefix, now: now, locker: s}
+	st := &storageStore{s: s, prefix: prefix, now: now, ways: fileWays{locker: s}}
 	if fs, ok := s.(*certmagic.FileStorage); ok {
-		if locker, write := fileStorageWays(fs); locker != nil {
-			st.locker, st.writeExpiring = locker, write
+		if ways := fileStorageWays(fs); ways.locker != nil {
+			st.ways = ways
 		}
 	}
 	if err := ValidateKey(prefix); err != nil {
@@ -53,12 +53,22 @@ type storageStore struct {
 	err    error // an invalid prefix, returned by every method
 	now    func() time.Time
 	locks  keyLocks
-	// locker is the storage lock: the storage's own, or for Caddy's file
-	// storage an flock (see flockLocker).
+	ways   fileWays
+}
+
+// fileWays are what a store in Caddy's file storage does with the files
+// itself (see fileStorageWays); in another storage only locker is set, to
+// the storage's own lock.
+type fileWays struct {
+	// locker is the storage lock: an flock (see flockLocker).
 	locker certmagic.Locker
-	// writeExpiring, if set, writes a value of Put that expires in place
-	// of the storage's Store (see writeUnsynced).
-	writeExpiring func(path string, data []byte) error
+	// write, if set, writes the value of a Put that expires, in place of
+	// the storage's Store (see writeUnsynced).
+	write func(path string, data []byte) error
+	// claim, if set, removes a path and returns what it held, atomically
+	// and without a lock: Take uses it in place of a locked read and
+	// delete (see claimFile).
+	claim func(path string, valid func([]byte) error) ([]byte, error)
 }
 
 func (st *storageStore) check(key string) error {
@@ -133,6 +143,9 @@ func (st *storageStore) Take(ctx context.Context, key string) ([]byte, error) {
 	if err := st.check(key); err != nil {
 		return nil, err
 	}
+	if st.ways.claim != nil {
+		return st.claim(key)
+	}
 	// A key that is absent needs no storage lock: this spares the lock to
 	// the losers of a race and to anyone replaying made-up tokens.
 	absent := func() error {
@@ -165,6 +178,27 @@ func (st *storageStore) Take(ctx context.Context, key string) ([]byte, error) {
 		return nil
 	})
 	return value, err
+}
+
+// claim is Take by ways.claim.
+func (st *storageStore) claim(key string) ([]byte, error) {
+	var e envelope
+	_, err := st.ways.claim(st.path(key), func(b []byte) (err error) {
+		e, err = decodeEnvelope(b)
+		return err
+	})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, ErrNotFound
+	case errors.Is(err, errBadEnvelope):
+		return nil, fmt.Errorf("%w: %q", err, key)
+	case err != nil:
+		return nil, fmt.Errorf("store: taking %q: %w", key, err)
+	}
+	if e.expired(st.now()) {
+		return nil, ErrNotFound
+	}
+	return e.value, nil
 }
 
 // Delete implements Store. It takes no lock: a lone delete cannot break a
@@ -223,8 +257,8 @@ func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl
 		expires = st.now().Add(ttl)
 	}
 	write := func() error { return st.s.Store(ctx, st.path(key), encodeEnvelope(value, expires)) }
-	if st.writeExpiring != nil && !synced {
-		write = func() error { return st.writeExpiring(st.path(key), encodeEnvelope(value, expires)) }
+	if st.ways.write != nil && !synced {
+		write = func() error { return st.ways.write(st.path(key), encodeEnvelope(value, expires)) }
 	}
 	if err := write(); err != nil {
 		return fmt.Errorf("store: storing %q: %w", key, err)

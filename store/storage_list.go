@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // List implements Store.
@@ -50,6 +51,12 @@ func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (ke
 	keys = []string{}
 	now := st.now()
 	for _, name := range names {
+		if sweep && isLeftover(name) {
+			if err := st.removeLeftover(ctx, name); err != nil {
+				return nil, removed, err
+			}
+			continue
+		}
 		key, ok := strings.CutPrefix(filepath.ToSlash(name), st.prefix+"/")
 		if !ok || !strings.HasPrefix(key, prefix) || ValidateKey(key) != nil {
 			continue
@@ -81,4 +88,31 @@ func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (ke
 	}
 	sort.Strings(keys)
 	return keys, removed, nil
+}
+
+// leftoverAge is how old a temporary file of the file storage's writes or
+// claims (see writeUnsynced, claimFile) must be before a sweep removes it:
+// one is left only by a process that stopped between its two steps.
+const leftoverAge = time.Hour
+
+// isLeftover says whether name is one of those temporary files. The ':'
+// in their names keeps them from ever reading as keys.
+func isLeftover(name string) bool {
+	base := filepath.Base(filepath.FromSlash(name))
+	return strings.HasPrefix(base, ".tmp:") || strings.HasPrefix(base, ".take:")
+}
+
+// removeLeftover removes the temporary file name if it is leftoverAge old.
+func (st *storageStore) removeLeftover(ctx context.Context, name string) error {
+	info, err := st.s.Stat(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && st.now().Sub(info.Modified) < leftoverAge) {
+		return nil
+	}
+	if err == nil {
+		err = st.s.Delete(ctx, name)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: removing the leftover %q: %w", name, err)
+	}
+	return nil
 }

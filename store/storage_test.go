@@ -204,29 +204,31 @@ func TestStorageUnlocksOnError(t *testing.T) {
 }
 
 // A lock held elsewhere (another store on the same directory, as another
-// process would be) makes Take wait, and the caller's context bounds the
-// wait.
+// process would be) makes PutNew wait, and the caller's context bounds the
+// wait. (Take needs no lock in Caddy's file storage: see claimFile.)
 func TestStorageLockWaitHonoursContext(t *testing.T) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
 	st := newStorage(fs, testPrefix, time.Now)
-	other := newStorage(&certmagic.FileStorage{Path: fs.Path}, testPrefix, time.Now).locker
-	mustPut(t, st, "tokens/held", "v", time.Minute)
+	other := newStorage(&certmagic.FileStorage{Path: fs.Path}, testPrefix, time.Now).ways.locker
 	bg := context.Background()
-	if err := other.Lock(bg, st.lockName("tokens/held")); err != nil {
+	if err := other.Lock(bg, st.lockName("spent/held")); err != nil {
 		t.Fatal(err)
 	}
 	// The lock stays held: only the context's deadline can end the wait.
 	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
 	defer cancel()
-	took := make(chan error, 1)
-	go func() { _, err := st.Take(ctx, "tokens/held"); took <- err }()
-	if err := testwait.Recv(t, "Take under a held lock", took); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Take under a held lock: %v, want a deadline error", err)
+	put := make(chan error, 1)
+	go func() { put <- st.PutNew(ctx, "spent/held", []byte("v"), time.Minute) }()
+	if err := testwait.Recv(t, "PutNew under a held lock", put); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("PutNew under a held lock: %v, want a deadline error", err)
 	}
-	if err := other.Unlock(bg, st.lockName("tokens/held")); err != nil {
+	if err := other.Unlock(bg, st.lockName("spent/held")); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := st.Take(bg, "tokens/held"); err != nil || string(v) != "v" {
+	if err := st.PutNew(bg, "spent/held", []byte("v"), time.Minute); err != nil {
+		t.Fatalf("PutNew after unlock: %v", err)
+	}
+	if v, err := st.Take(bg, "spent/held"); err != nil || string(v) != "v" {
 		t.Fatalf("Take after unlock = %q, %v", v, err)
 	}
 }
