@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,37 +18,157 @@ import (
 )
 
 // flockLocker is the storage lock of a store kept in Caddy's file storage:
-// an flock(2) on a file per lock name, instead of certmagic's lock files.
+// an flock(2) on one of lockStripes lock files, instead of certmagic's lock
+// files.
 //
 // certmagic's lock is a file created with O_EXCL, written, fsynced, kept
 // fresh by a goroutine for five seconds after it is released, and judged
 // stale by its age; it is made for certificates, a few a day. The store
-// locks several times per login, so those fsyncs and goroutines were most
-// of a login's cost. An flock costs no write and no fsync, is held per open
+// locks several times per login, so those fsyncs, creations and goroutines
+// were most of a login's cost. An flock writes nothing, is held per open
 // file (so it also excludes another store of the same process), and goes
 // with the process that held it: a crash leaves no lock to wait out.
 //
-// The lock file is removed at unlock, while still locked, so that lock
-// files do not pile up one per token. A waiter may therefore lock a file
-// that has just been removed; it checks, once locked, that the path still
-// names the file it holds, and starts again if not.
+// Each lock name maps to one of lockStripes files, made once and kept: a
+// file created and removed per lock would cost two directory changes each
+// time, and creating files is what a busy disk makes slowest. Two names
+// sharing a stripe only wait for each other; in this process they queue
+// on the stripe's semaphore, so only cross-process waits poll the flock.
+// Lock files must not be removed while Caddy runs: a lock held on a
+// removed file excludes no one who comes after. A waiter that opened the
+// file before its removal finds, once locked, that the path no longer
+// names it, and starts again on the new one.
 type flockLocker struct {
-	dir string
+	dir     string
+	stripes [lockStripes]chan struct{} // one token each while held here
 
 	mu   sync.Mutex
-	held map[string]*os.File
+	held map[string]heldLock
 }
+
+type heldLock struct {
+	f      *os.File
+	stripe int
+}
+
+// lockStripes is how many lock files a store's directory holds.
+const lockStripes = 256
 
 // flockPoll is how long a lock held by another process is left before
 // asking again. The caller bounds each Lock and asks its precheck between.
 const flockPoll = 2 * time.Millisecond
+
+func newFlockLocker(dir string) *flockLocker {
+	l := &flockLocker{dir: dir, held: map[string]heldLock{}}
+	for i := range l.stripes {
+		l.stripes[i] = make(chan struct{}, 1)
+	}
+	return l
+}
+
+// stripeFile is the lock file of stripe i.
+func (l *flockLocker) stripeFile(i int) string {
+	return filepath.Join(l.dir, fmt.Sprintf("outstatic_store_%03d.flock", i))
+}
+
+func stripeOf(name string) int {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int(h.Sum32() % lockStripes)
+}
+
+// Lock implements certmagic.Locker.
+func (l *flockLocker) Lock(ctx context.Context, name string) error {
+	i := stripeOf(name)
+	// Even a done ctx gets one attempt.
+	select {
+	case l.stripes[i] <- struct{}{}:
+	default:
+		select {
+		case l.stripes[i] <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		f, err := l.lockOnce(l.stripeFile(i))
+		if err != nil {
+			<-l.stripes[i]
+			return err
+		}
+		if f != nil {
+			l.mu.Lock()
+			l.held[name] = heldLock{f: f, stripe: i}
+			l.mu.Unlock()
+			return nil
+		}
+		if ctx.Err() != nil {
+			<-l.stripes[i]
+			return ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			<-l.stripes[i]
+			return ctx.Err()
+		case <-time.After(flockPoll):
+		}
+	}
+}
+
+// lockOnce tries the lock once: the locked file, or nil if another holds it.
+func (l *flockLocker) lockOnce(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(l.dir, 0o700); err != nil {
+			return nil, err
+		}
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EINTR) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	held, err := f.Stat()
+	if err == nil {
+		var named os.FileInfo
+		if named, err = os.Stat(path); err == nil && os.SameFile(held, named) {
+			return f, nil
+		}
+	}
+	// Removed (and perhaps made again) since we opened it: start over.
+	f.Close()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("checking lock file: %w", err)
+	}
+	return nil, nil
+}
+
+// Unlock implements certmagic.Locker.
+func (l *flockLocker) Unlock(_ context.Context, name string) error {
+	l.mu.Lock()
+	h, ok := l.held[name]
+	delete(l.held, name)
+	l.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("unlocking %s: not locked", name)
+	}
+	err := h.f.Close() // which releases the flock
+	<-l.stripes[h.stripe]
+	return err
+}
 
 // fileStorageWays returns what a store in Caddy's file storage fs does
 // itself rather than through the storage: its locks, and the writes of
 // Put of values that expire.
 func fileStorageWays(fs *certmagic.FileStorage) fileWays {
 	return fileWays{
-		locker: &flockLocker{dir: filepath.Join(fs.Path, "locks"), held: map[string]*os.File{}},
+		locker: newFlockLocker(filepath.Join(fs.Path, "locks")),
 		write:  func(key string, data []byte) error { return writeUnsynced(fs.Filename(key), data) },
 		claim: func(key string, valid func([]byte) error) ([]byte, error) {
 			return claimFile(fs.Filename(key), valid)
@@ -126,76 +247,4 @@ func writeUnsynced(filename string, data []byte) error {
 		_ = os.Remove(f.Name())
 	}
 	return err
-}
-
-// Lock implements certmagic.Locker.
-func (l *flockLocker) Lock(ctx context.Context, name string) error {
-	path := filepath.Join(l.dir, name+".flock")
-	for {
-		f, err := l.lockOnce(path)
-		if err != nil {
-			return err
-		}
-		if f != nil {
-			l.mu.Lock()
-			l.held[name] = f
-			l.mu.Unlock()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(flockPoll):
-		}
-	}
-}
-
-// lockOnce tries the lock once: the locked file, or nil if another holds it.
-func (l *flockLocker) lockOnce(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(l.dir, 0o700); err != nil {
-			return nil, err
-		}
-		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EINTR) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	held, err := f.Stat()
-	if err == nil {
-		var named os.FileInfo
-		if named, err = os.Stat(path); err == nil && os.SameFile(held, named) {
-			return f, nil
-		}
-	}
-	// Removed (and perhaps made again) by the holder before us: start over.
-	f.Close()
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("checking lock file: %w", err)
-	}
-	return nil, nil
-}
-
-// Unlock implements certmagic.Locker.
-func (l *flockLocker) Unlock(_ context.Context, name string) error {
-	l.mu.Lock()
-	f := l.held[name]
-	delete(l.held, name)
-	l.mu.Unlock()
-	if f == nil {
-		return fmt.Errorf("unlocking %s: not locked", name)
-	}
-	rmErr := os.Remove(f.Name())
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return rmErr
 }
