@@ -28,8 +28,12 @@ import (
 // query filters by time, kind and member from the names alone and reads
 // only the records it answers with. Every record expires after the
 // retention; each bucket keeps at most MaxPerProject of them, the oldest
-// dropped first (checked every trimEvery writes of an instance, so a
-// bucket may briefly hold a few more).
+// dropped first. Looking at a bucket's size means listing it (on the file
+// store, reading every record), so an instance looks only once its own
+// writes could have filled the bucket (at least trimEvery writes apart:
+// a bucket may briefly hold that many more, per instance writing to it),
+// and a full bucket is trimmed to nine tenths of the bound, which leaves
+// a tenth of it to write before the next look.
 
 // Defaults of a Log.
 const (
@@ -40,8 +44,8 @@ const (
 // RelayBucket holds the events of no project. No slug starts with '_'.
 const RelayBucket = "_relay"
 
-// trimEvery is how many writes to a bucket an instance makes between two
-// checks of its size.
+// trimEvery is the fewest writes to a bucket an instance makes between two
+// looks at its size.
 const trimEvery = 16
 
 // Config configures a Log.
@@ -65,7 +69,7 @@ type Log struct {
 	cfg    Config
 	mu     sync.Mutex
 	last   int64          // the newest name's time: names keep their order under a stopped clock
-	writes map[string]int // writes per bucket since its last trim
+	budget map[string]int // per bucket, writes left before the next look at its size
 	trims  singleflight.Group
 }
 
@@ -83,7 +87,7 @@ func New(cfg Config) *Log {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Log{cfg: cfg, writes: map[string]int{}}
+	return &Log{cfg: cfg, budget: map[string]int{}}
 }
 
 // Retention is how long records are kept.
@@ -140,10 +144,10 @@ func (l *Log) put(ctx context.Context, e Event, ttl time.Duration) error {
 		return err
 	}
 	l.mu.Lock()
-	n := l.writes[bucket]
-	l.writes[bucket] = (n + 1) % trimEvery
+	left := l.budget[bucket] - 1 // a bucket not looked at yet: at once
+	l.budget[bucket] = left
 	l.mu.Unlock()
-	if n == 0 {
+	if left < 0 {
 		_, err, _ = l.trims.Do(bucket, func() (any, error) { return nil, l.trim(ctx, bucket) })
 	}
 	return err
@@ -181,17 +185,26 @@ func bucketOf(project string) string {
 	return project
 }
 
-// trim drops the oldest records of bucket past MaxPerProject.
+// trim looks at bucket's size: past MaxPerProject, it drops the oldest
+// records down to nine tenths of it. It then sets how many writes this
+// instance makes before the next look: as many as the bucket has room for.
 func (l *Log) trim(ctx context.Context, bucket string) error {
 	names, err := l.cfg.Store.List(ctx, l.cfg.Prefix+bucket+"/")
-	if err != nil || len(names) <= l.cfg.MaxPerProject {
+	if err != nil {
 		return err
 	}
-	for _, name := range names[:len(names)-l.cfg.MaxPerProject] {
-		if err := l.cfg.Store.Delete(ctx, name); err != nil {
-			return err
+	kept := len(names)
+	if kept > l.cfg.MaxPerProject {
+		kept = l.cfg.MaxPerProject - l.cfg.MaxPerProject/10
+		for _, name := range names[:len(names)-kept] {
+			if err := l.cfg.Store.Delete(ctx, name); err != nil {
+				return err
+			}
 		}
 	}
+	l.mu.Lock()
+	l.budget[bucket] = max(l.cfg.MaxPerProject-kept, trimEvery)
+	l.mu.Unlock()
 	return nil
 }
 

@@ -57,3 +57,41 @@ func TestLogBoundsAndFilters(t *testing.T) {
 		t.Fatalf("an event past the retention was kept: %+v", page)
 	}
 }
+
+// listCounter counts a store's Lists.
+type listCounter struct {
+	store.Store
+	lists int
+}
+
+func (c *listCounter) List(ctx context.Context, prefix string) ([]string, error) {
+	c.lists++
+	return c.Store.List(ctx, prefix)
+}
+
+// TestLogLooksAtSizeOnlyWhenItCouldBeFull: a bucket's size is listed only
+// when this instance's writes could have filled it, and a full bucket is
+// trimmed to nine tenths, so 2,000 writes to a bucket of 1,000 list it a
+// dozen times rather than once every trimEvery writes; the bound holds.
+func TestLogLooksAtSizeOnlyWhenItCouldBeFull(t *testing.T) {
+	ctx := context.Background()
+	st := &listCounter{Store: store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic")}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l := New(Config{Store: st, Prefix: "auditlog/", MaxPerProject: 1000, Retention: time.Hour, Now: func() time.Time { return now }})
+	const writes = 2000
+	for range writes {
+		now = now.Add(time.Millisecond)
+		l.Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "ada"})
+	}
+	looks := st.lists
+	names, err := st.Store.List(ctx, "auditlog/blog/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) > 1000+trimEvery || len(names) < 900 {
+		t.Fatalf("blog keeps %d records, want 900 to %d", len(names), 1000+trimEvery)
+	}
+	if looks > 15 {
+		t.Fatalf("%d looks at the bucket's size for %d writes, want at most 15 (every %d writes would be %d)", looks, writes, trimEvery, writes/trimEvery)
+	}
+}
