@@ -109,7 +109,7 @@ func TestClusterKeyRotation(t *testing.T) {
 		old := c.Nodes[0].adminKey(t, "create")
 		for _, n := range c.Nodes { // warm whatever each instance keeps
 			if r := n.do(t, http.MethodGet, "/outstatic/project", old, nil); r.Status != 200 {
-				t.Fatalf("key check on %s: %d", n.Name, r.Status)
+				t.Fatalf("key check on %s: %d %s", n.Name, r.Status, r.Body)
 			}
 		}
 		rotated := c.Nodes[0].adminKey(t, "rotate")
