@@ -11,7 +11,8 @@
 #                 requests and on the largest shapes its bounds let through
 #                 (relay/gqlpolicy/)
 #   token take    BenchmarkMemoryTake (relay/: the in-process memory),
-#                 BenchmarkTake/file|redis (store/: a real redis-server)
+#                 BenchmarkTake/file|redis (store/: a real redis-server), and
+#                 BenchmarkFileFloor, the file system's least cost of the same
 #
 # Usage: bash bench/go.sh [count] > new.txt    (default count 6)
 #        benchstat old.txt new.txt             (golang.org/x/perf/cmd/benchstat)
@@ -34,5 +35,5 @@ run() { # package, benchmark pattern
 	run ./relay/native '^(BenchmarkSeal|BenchmarkOpen|BenchmarkKeyCheck|BenchmarkKeyCheckUnknown)$'
 	run ./relay/gqlpolicy '^BenchmarkCheckGraphQL$'
 	run ./relay '^BenchmarkMemoryTake$'
-	run ./store '^BenchmarkTake$'
+	run ./store '^(BenchmarkTake|BenchmarkFileFloor)$'
 } 2>&1 | grep -Ev '^(PASS|ok )'

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/caddyserver/certmagic"
@@ -35,6 +37,44 @@ func benchTake(b *testing.B, s Store) {
 			b.Fatal(err)
 		}
 		if _, err := s.Take(ctx, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFileFloor is the file system's share of BenchmarkTake/file:
+// the least a Put and a Take of one value in its own file can do (create,
+// write and rename a file into place; rename it away, read and remove it),
+// with nothing of the store around it. On a disk where creating a file is
+// slow, the file store cannot be faster than this.
+func BenchmarkFileFloor(b *testing.B) {
+	dir := b.TempDir()
+	value := make([]byte, 120)
+	i := 0
+	for b.Loop() {
+		name := filepath.Join(dir, fmt.Sprintf("t%d", i))
+		i++
+		f, err := os.CreateTemp(dir, ".tmp:*")
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = f.Write(value)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), name)
+		}
+		if err == nil {
+			err = os.Rename(name, name+".taken")
+		}
+		if err == nil {
+			_, err = os.ReadFile(name + ".taken")
+		}
+		if err == nil {
+			err = os.Remove(name + ".taken")
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
