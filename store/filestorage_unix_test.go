@@ -78,11 +78,7 @@ func fileStorageLockerFor(dir string) certmagic.Locker {
 // every Take and PutNew meets the others at the flock, and one wins.
 func TestFlockSingleUseManyInstances(t *testing.T) {
 	const keys, instances = 5, 20
-	dir := t.TempDir()
-	setup := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
-	for k := range keys {
-		mustPut(t, setup, fmt.Sprintf("tokens/many%d", k), "v", time.Minute)
-	}
+	dir := dirWithTokens(t, "tokens/many", keys)
 	var mu sync.Mutex
 	took, marked := make([]int, keys), make([]int, keys)
 	start := make(chan struct{})
@@ -131,11 +127,7 @@ func countWin(t *testing.T, err, lose error) bool {
 // marker made once, whichever process gets there first.
 func TestFileStorageSingleUseAcrossProcesses(t *testing.T) {
 	const keys, procs = 40, 4
-	dir := t.TempDir()
-	setup := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
-	for k := range keys {
-		mustPut(t, setup, fmt.Sprintf("tokens/p%d", k), "v", time.Minute)
-	}
+	dir := dirWithTokens(t, "tokens/p", keys)
 	cmds := make([]*exec.Cmd, procs)
 	outs := make([]strings.Builder, procs)
 	for i := range cmds {

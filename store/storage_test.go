@@ -295,15 +295,23 @@ func (s slowStorage) Load(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
+// dirWithTokens is a file storage directory holding the tokens prefix0 to
+// prefix<n-1>, each for a minute.
+func dirWithTokens(t *testing.T, prefix string, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	st := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
+	for k := range n {
+		mustPut(t, st, fmt.Sprintf("%s%d", prefix, k), "v", time.Minute)
+	}
+	return dir
+}
+
 // With one instance per goroutine nothing queues in process: every Take
 // meets the others at the storage's lock files, as separate processes do.
 func TestStorageTakeRaceManyInstances(t *testing.T) {
 	const keys, instances = 5, 20
-	dir := t.TempDir()
-	setup := NewStorage(&certmagic.FileStorage{Path: dir}, testPrefix)
-	for k := range keys {
-		mustPut(t, setup, fmt.Sprintf("tokens/many%d", k), "v", time.Minute)
-	}
+	dir := dirWithTokens(t, "tokens/many", keys)
 	var (
 		mu   sync.Mutex
 		won  = make([]int, keys)
