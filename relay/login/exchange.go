@@ -83,11 +83,14 @@ func (l *Logins) mintExchangeToken(ctx context.Context, payload Exchange) (strin
 var ErrNoExchange = errors.New("no such exchange token")
 
 // TakeExchange spends token, once on every instance that shares the
-// store, and returns what it stands for and its project. A failure of the
-// store is neither: it wraps roster.ErrUnavailable.
-func (l *Logins) TakeExchange(ctx context.Context, token string) (Exchange, *roster.Project, error) {
+// store, and returns what it stands for and its project; with, if any, are
+// sent to the store in one batch with the take. A failure of the store is
+// neither: it wraps roster.ErrUnavailable.
+func (l *Logins) TakeExchange(ctx context.Context, token string, with ...*store.Op) (Exchange, *roster.Project, error) {
 	var x Exchange
-	data, err := l.cfg.Store.Take(ctx, roster.ExchangeName(token))
+	take := store.TakeOp(roster.ExchangeName(token))
+	l.cfg.Store.Batch(ctx, append([]*store.Op{take}, with...)...)
+	data, err := take.Value, take.Err
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return x, nil, ErrNoExchange
