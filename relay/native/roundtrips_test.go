@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -33,8 +35,10 @@ func takeTrips(trips *testredis.RoundTrips) []string {
 
 // TestNativeRedisRoundTrips counts the Redis round trips of each step of a
 // login, once the relays' memories are warm: the keyed start and the start
-// route none; GitHub's return four (the state spent, the user's
-// invitation taken, the exchange token, the audit record); the exchange
+// route none; GitHub's return three for a member the configuration lists
+// (the state spent; the user's invitations taken and the exchange token
+// stored; the audit record), and for a stored member with two addresses
+// five (the token stored once the stored members, read, admit them); the exchange
 // token's redemption, the parser call and a session refresh one each, the
 // key epoch read with the step's own operations. After a key rotation on
 // the other instance, a refresh costs one more (the key record, read for
@@ -71,7 +75,7 @@ func TestNativeRedisRoundTrips(t *testing.T) {
 	step("the start route")
 	_, back := env.follow(t, authorize)
 	_, final := env.follow(t, back)
-	step("GitHub's return", "SET spent/state/*", "GETDEL invites/blog/*", "SET xt/*", "SET auditlog/blog/*")
+	step("GitHub's return", "SET spent/state/*", "GETDEL invites/blog/* | SET xt/*", "SET auditlog/blog/*")
 	status, out, _ = env.call(t, 1, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": tokenOf(t, final), "callback_url": nativeCallback})
 	if status != 200 {
 		t.Fatalf("exchange-token: %d %v", status, out)
@@ -97,4 +101,15 @@ func TestNativeRedisRoundTrips(t *testing.T) {
 		t.Fatalf("refresh after a rotation on the other instance: %d %v", status, out)
 	}
 	step("refresh-token after a rotation elsewhere", "GET keyepoch | GET sessions/ended/* | SET sessions/spent/*", "GET keys/*")
+
+	// a stored member with two verified addresses
+	env.gh.SetUser(fakegithub.User{Login: "carol", Name: "Carol", ID: 3, Emails: []fakegithub.Email{
+		{Email: "carol@example.com", Primary: true, Verified: true}, {Email: "3+carol@users.noreply.github.com", Verified: true}}})
+	if _, err := env.relays[0].Roster().AddMember(context.Background(), "blog", "carol", "editor", roster.OperatorActor("test")); err != nil {
+		t.Fatal(err)
+	}
+	trips.Take()
+	final = env.login(t, 0)
+	tokenOf(t, final)
+	step("GitHub's return for a stored member", "SET spent/state/*", "GETDEL invites/blog/* | GETDEL invites/blog/*", "GET members/*", "SET xt/*", "SET auditlog/blog/*")
 }
