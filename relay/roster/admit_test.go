@@ -30,16 +30,7 @@ func (s *failingMembers) Put(ctx context.Context, key string, value []byte, ttl 
 // if never taken, for the next login to accept.
 func TestAdmitGivesBackWhatAFailureLeft(t *testing.T) {
 	storeKinds(t, func(t *testing.T, edit func(*Config)) {
-		var st *failingMembers
-		env := newRosterEnv(t, func(c *Config) {
-			if edit != nil {
-				edit(c)
-			}
-			if st == nil {
-				st = &failingMembers{Store: c.Store}
-			}
-			c.Store = st
-		})
+		env, st := wrappedEnv(t, edit, func(st store.Store) *failingMembers { return &failingMembers{Store: st} })
 		r, ctx := env.rosters[0], context.Background()
 		for addr, role := range map[string]string{"dave@example.com": "editor", "dave@example.org": "author"} {
 			if _, _, _, err := r.Invite(ctx, "blog", addr, role, OperatorActor("ops")); err != nil {

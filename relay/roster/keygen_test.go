@@ -35,16 +35,7 @@ func (s *keyRecordReads) Get(ctx context.Context, key string) ([]byte, error) {
 // the record again.
 func TestKeyGenerationAcrossInstances(t *testing.T) {
 	storeKinds(t, func(t *testing.T, edit func(*Config)) {
-		var counted *keyRecordReads
-		env := newRosterEnv(t, func(c *Config) {
-			if edit != nil {
-				edit(c)
-			}
-			if counted == nil {
-				counted = &keyRecordReads{Store: c.Store}
-			}
-			c.Store = counted
-		})
+		env, counted := wrappedEnv(t, edit, func(st store.Store) *keyRecordReads { return &keyRecordReads{Store: st} })
 		ctx := context.Background()
 		gen := func(i int) string {
 			t.Helper()
@@ -83,13 +74,7 @@ func TestKeyGenerationAcrossInstances(t *testing.T) {
 // then), the memory would otherwise hold the old generation under the
 // epoch every later read finds.
 func TestKeyGenerationDropsReadsFromBeforeAChange(t *testing.T) {
-	var counted *keyRecordReads
-	env := newRosterEnv(t, func(c *Config) {
-		if counted == nil {
-			counted = &keyRecordReads{Store: c.Store}
-		}
-		c.Store = counted
-	})
+	env, counted := wrappedEnv(t, nil, func(st store.Store) *keyRecordReads { return &keyRecordReads{Store: st} })
 	r, ctx := env.rosters[0], context.Background()
 	old, err := r.KeyGeneration(ctx, blog(r))
 	if err != nil {
