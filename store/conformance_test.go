@@ -42,6 +42,8 @@ func runConformanceSerial(t *testing.T, newBackend func(t *testing.T) backend, s
 		{"BadPrefix", testBadPrefix},
 		{"TakeRace", testTakeRace},
 		{"PutNewRace", testPutNewRace},
+		{"Batch", testBatch},
+		{"BatchTakeRace", testBatchTakeRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 // client of the server without any lock, and on a Cluster each goes to the
 // one master that holds its key's slot: SET PX for Put, SET NX PX for
 // PutNew, GETDEL for Take (Redis 6.2 or later) and SCAN MATCH for List.
+// Batch sends those commands in one pipeline (redis_batch.go).
 // No operation spans two keys, so none needs a hash tag. Redis expires
 // keys itself. c may be a single client, a failover client or a cluster
 // client; a cluster is listed master by master, and on a cluster with
@@ -117,20 +118,30 @@ func (r *redisStore) confirmingNode(ctx context.Context, key string) (*redis.Cli
 
 // writeConfirmed runs cmd on node and waits for a replica (see write).
 func writeConfirmed(ctx context.Context, node *redis.Client, cmd func(redis.Cmdable) redis.Cmder) error {
-	conn := node.Conn()
-	defer conn.Close()
-	var c, role redis.Cmder
-	// One round trip; the pipeline's own error is that of its first
-	// failed command, which may be GETDEL's redis.Nil: each is read alone.
-	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-		c = cmd(p)
-		role = p.Do(ctx, "ROLE")
-		return nil
-	})
+	var c redis.Cmder
+	unconfirmed := confirmed(ctx, node, func(p redis.Pipeliner) { c = cmd(p) }, func() bool { return c.Err() == nil })
 	if err := c.Err(); err != nil {
 		return err
 	}
-	if replicasOf(role.(*redis.Cmd)) == 0 {
+	return unconfirmed
+}
+
+// confirmed runs the commands queue adds on one connection to node, in one
+// pipeline with ROLE, and, when wrote reports that one of them wrote and
+// the master has replicas, waits for one of them to hold the writes. It
+// returns why the writes are not confirmed, or nil.
+func confirmed(ctx context.Context, node *redis.Client, queue func(redis.Pipeliner), wrote func() bool) error {
+	conn := node.Conn()
+	defer conn.Close()
+	var role redis.Cmder
+	// One round trip; the pipeline's own error is that of its first
+	// failed command, which may be GETDEL's redis.Nil: each is read alone.
+	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		queue(p)
+		role = p.Do(ctx, "ROLE")
+		return nil
+	})
+	if !wrote() || replicasOf(role.(*redis.Cmd)) == 0 {
 		return nil
 	}
 	n, err := conn.Do(ctx, "WAIT", 1, replicaWait.Milliseconds()).Int64()
@@ -224,84 +235,37 @@ func redisTTL(ttl time.Duration) time.Duration {
 
 // Put implements Store.
 func (r *redisStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := r.check(key); err != nil {
-		return err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return err
-	}
-	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder { return c.Set(ctx, r.key(key), value, redisTTL(ttl)) })
-	if err != nil {
-		return redisErr("SET", key, err)
-	}
-	return nil
+	op := PutOp(key, value, ttl)
+	r.one(ctx, op)
+	return op.Err
 }
 
 // PutNew implements Store.
 func (r *redisStore) PutNew(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := r.check(key); err != nil {
-		return err
-	}
-	if err := checkTTL(ttl); err != nil {
-		return err
-	}
-	var set *redis.BoolCmd
-	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder {
-		set = c.SetNX(ctx, r.key(key), value, redisTTL(ttl))
-		return set
-	})
-	if err != nil {
-		return redisErr("SET NX", key, err)
-	}
-	if !set.Val() {
-		return ErrExists
-	}
-	return nil
+	op := PutNewOp(key, value, ttl)
+	r.one(ctx, op)
+	return op.Err
 }
 
 // Get implements Store.
 func (r *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
-	if err := r.check(key); err != nil {
-		return nil, err
-	}
-	b, err := r.c.Get(ctx, r.key(key)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, redisErr("GET", key, err)
-	}
-	return b, nil
+	op := GetOp(key)
+	r.one(ctx, op)
+	return op.Value, op.Err
 }
 
 // Take implements Store.
 func (r *redisStore) Take(ctx context.Context, key string) ([]byte, error) {
-	if err := r.check(key); err != nil {
-		return nil, err
-	}
-	var get *redis.StringCmd
-	err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder {
-		get = c.GetDel(ctx, r.key(key))
-		return get
-	})
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, redisErr("GETDEL", key, err)
-	}
-	return get.Bytes()
+	op := TakeOp(key)
+	r.one(ctx, op)
+	return op.Value, op.Err
 }
 
 // Delete implements Store.
 func (r *redisStore) Delete(ctx context.Context, key string) error {
-	if err := r.check(key); err != nil {
-		return err
-	}
-	if err := r.write(ctx, key, func(c redis.Cmdable) redis.Cmder { return c.Del(ctx, r.key(key)) }); err != nil {
-		return redisErr("DEL", key, err)
-	}
-	return nil
+	op := DeleteOp(key)
+	r.one(ctx, op)
+	return op.Err
 }
 
 // List implements Store. Redis leaves expired keys out of SCAN.

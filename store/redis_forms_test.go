@@ -38,7 +38,7 @@ func openConfig(t *testing.T, c RedisConfig) Store {
 
 // dbBackends gives each subtest a database of its own on one deployment:
 // base with DB set to the next number. The servers run with 32 databases,
-// for the suite's 12 subtests.
+// for the suite's 14 subtests.
 func dbBackends(base RedisConfig) func(t *testing.T) backend {
 	var next atomic.Int32
 	return func(t *testing.T) backend {

@@ -46,6 +46,13 @@ type Store interface {
 	Take(ctx context.Context, key string) ([]byte, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// Batch runs ops, each as its method would (an Op holds its result),
+	// but not as one: each is atomic on its own, as its method is, and
+	// another instance may act between two of them. Ops of one key run in
+	// the order given; ops of different keys may run in any order. A
+	// store may send them at once: Redis sends them in one pipeline, one
+	// round trip.
+	Batch(ctx context.Context, ops ...*Op)
 	// List returns the (unexpired) keys that start with prefix, sorted.
 	// The prefix is a plain string prefix, not a path component: "keys/b"
 	// matches "keys/blog". An empty prefix lists every key.

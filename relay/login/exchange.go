@@ -37,18 +37,41 @@ func (l *Logins) enter(ctx context.Context, provider string, p *roster.Project, 
 	return token, m, err
 }
 
-// admit is enter's work.
+// admit is enter's work. A member whose role the configuration gives
+// keeps it whatever the invitations do, so their exchange token is stored
+// in one batch with the invitations' take; anyone else's once admitted.
 func (l *Logins) admit(ctx context.Context, p *roster.Project, callback, returnURL string, m Member) (string, Member, error) {
-	role, err := l.cfg.Roster.Admit(ctx, p, m.Login, m.Emails)
+	failed := func(err error) (string, Member, error) {
+		return "", m, fmt.Errorf("minting an exchange token: %w", err)
+	}
+	x := Exchange{Project: p.Slug, Callback: callback, ReturnURL: returnURL, Member: m}
+	var token string
+	var mint []*store.Op
+	if x.Role = roster.ConfiguredRole(p, m.Login, m.Emails); x.Role != "" {
+		t, op, err := l.exchangeToken(x)
+		if err != nil {
+			return failed(err)
+		}
+		token, mint = t, []*store.Op{op}
+	}
+	role, err := l.cfg.Roster.Admit(ctx, p, m.Login, m.Emails, mint...)
 	if err != nil {
 		return "", m, fmt.Errorf("checking a member: %w", err)
 	}
 	if m.Role = role; role == "" {
 		return "", m, ErrNotMember
 	}
-	token, err := l.mintExchangeToken(ctx, Exchange{Project: p.Slug, Callback: callback, ReturnURL: returnURL, Member: m})
-	if err != nil {
-		return "", m, fmt.Errorf("minting an exchange token: %w", err)
+	if mint == nil {
+		x.Member = m
+		t, op, err := l.exchangeToken(x)
+		if err != nil {
+			return failed(err)
+		}
+		l.cfg.Store.Batch(ctx, op)
+		token, mint = t, []*store.Op{op}
+	}
+	if err := mint[0].Err; err != nil {
+		return failed(err)
 	}
 	return token, m, nil
 }
@@ -63,19 +86,20 @@ type Exchange struct {
 	Member
 }
 
-// mintExchangeToken stores the sealed payload under the token's hash for
-// exchangeTTL and returns the token: 256 random bits, opaque.
-func (l *Logins) mintExchangeToken(ctx context.Context, payload Exchange) (string, error) {
+// exchangeToken draws a token, 256 random bits, opaque, and returns it
+// with the store operation that keeps the sealed payload under its hash
+// for exchangeTTL: the token is good once a batch has run it.
+func (l *Logins) exchangeToken(payload Exchange) (string, *store.Op, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	token := "xt_" + base64.RawURLEncoding.EncodeToString(raw)
 	sealed, _, err := l.cfg.Seal.Seal(seal.Token, payload, exchangeTTL)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return token, l.cfg.Store.Put(ctx, roster.ExchangeName(token), []byte(sealed), exchangeTTL)
+	return token, store.PutOp(roster.ExchangeName(token), []byte(sealed), exchangeTTL), nil
 }
 
 // ErrNoExchange: an exchange token that is not one, spent, expired, or
@@ -83,11 +107,14 @@ func (l *Logins) mintExchangeToken(ctx context.Context, payload Exchange) (strin
 var ErrNoExchange = errors.New("no such exchange token")
 
 // TakeExchange spends token, once on every instance that shares the
-// store, and returns what it stands for and its project. A failure of the
-// store is neither: it wraps roster.ErrUnavailable.
-func (l *Logins) TakeExchange(ctx context.Context, token string) (Exchange, *roster.Project, error) {
+// store, and returns what it stands for and its project; with, if any, are
+// sent to the store in one batch with the take. A failure of the store is
+// neither: it wraps roster.ErrUnavailable.
+func (l *Logins) TakeExchange(ctx context.Context, token string, with ...*store.Op) (Exchange, *roster.Project, error) {
 	var x Exchange
-	data, err := l.cfg.Store.Take(ctx, roster.ExchangeName(token))
+	take := store.TakeOp(roster.ExchangeName(token))
+	l.cfg.Store.Batch(ctx, append([]*store.Op{take}, with...)...)
+	data, err := take.Value, take.Err
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return x, nil, ErrNoExchange

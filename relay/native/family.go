@@ -48,10 +48,10 @@ func (n *Native) familyTTL(c *sessionClaims) time.Duration {
 	return max(time.Unix(c.End, 0).Sub(n.cfg.Now()), 0) + familySlack
 }
 
-// familyAlive reports errFamilyEnded for a family a reused token ended.
-func (n *Native) familyAlive(ctx context.Context, family string) error {
-	_, err := n.cfg.Store.Get(ctx, roster.SessionEndedName(family))
-	switch {
+// familyAlive reports errFamilyEnded for a family a reused token ended,
+// given the read of its ended marker (SessionEndedName).
+func familyAlive(ended *store.Op) error {
+	switch err := ended.Err; {
 	case errors.Is(err, store.ErrNotFound):
 		return nil
 	case err != nil:
@@ -60,15 +60,21 @@ func (n *Native) familyAlive(ctx context.Context, family string) error {
 	return errFamilyEnded
 }
 
-// spendRefresh marks c's refresh token spent. Of concurrent refreshes with
-// one token, on any instances, exactly one spends it; the others, and any
-// later one within refreshGrace, go on to a new token of the family. A
+// spendOp marks c's refresh token spent, when a batch runs it: the
+// spent marker, put only if there is none, holding when.
+func (n *Native) spendOp(c *sessionClaims) *store.Op {
+	at, _ := json.Marshal(n.cfg.Now().UnixMilli())
+	return store.PutNewOp(roster.SessionSpentName(c.Family, c.ID), at, n.familyTTL(c))
+}
+
+// spendRefresh judges spend, c's spendOp once run. Of concurrent refreshes
+// with one token, on any instances, exactly one spends it; the others, and
+// any later one within refreshGrace, go on to a new token of the family. A
 // token spent longer ago ends the family: its access tokens are refused
 // at the parser from then on, and its refresh tokens at #7.
-func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims) error {
+func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims, spend *store.Op) error {
 	now := n.cfg.Now()
-	at, _ := json.Marshal(now.UnixMilli())
-	err := n.cfg.Store.PutNew(ctx, roster.SessionSpentName(c.Family, c.ID), at, n.familyTTL(c))
+	err := spend.Err
 	if err == nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
 // Sessions. The access and refresh tokens are sealed claims: any instance
@@ -57,7 +58,10 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
 		return
 	}
-	x, p, err := n.logins.TakeExchange(r.Context(), in.Token)
+	// The key epoch is read with the take: the session's generation
+	// costs no round trip of its own.
+	epoch := n.roster.KeyEpoch()
+	x, p, err := n.logins.TakeExchange(r.Context(), in.Token, epoch.Op)
 	switch {
 	case errors.Is(err, login.ErrNoExchange):
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
@@ -92,8 +96,9 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeNotCollaborator)
 		return
 	}
-	gen, err := n.roster.KeyGeneration(r.Context(), p)
+	gen, err := epoch.Generation(r.Context(), p)
 	if err != nil {
+		n.log.Error("reading a key generation", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
@@ -166,13 +171,23 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// GitHub's token first: a renewal that fails (GitHub down) leaves the
-	// refresh token unspent, for the dashboard to try again later.
-	p, err := n.stillValid(r.Context(), &c)
-	if err == nil {
-		err = n.freshGitHub(r.Context(), &c)
+	// refresh token unspent, for the dashboard to try again later. A token
+	// that needs no renewal is spent in the same round trip as the checks
+	// (a session the checks refuse leaves a spent marker that nothing
+	// reads again: its family or key generation is over for good).
+	var spend []*store.Op
+	if !c.Credential.Expired(n.cfg.Now()) {
+		spend = append(spend, n.spendOp(&c))
+	}
+	p, err := n.stillValid(r.Context(), &c, spend...)
+	if err == nil && spend == nil {
+		if err = n.freshGitHub(r.Context(), &c); err == nil {
+			spend = append(spend, n.spendOp(&c))
+			n.cfg.Store.Batch(r.Context(), spend...)
+		}
 	}
 	if err == nil {
-		err = n.spendRefresh(r.Context(), &c)
+		err = n.spendRefresh(r.Context(), &c, spend[0])
 	}
 	switch {
 	case errors.Is(err, errUnavailable):
@@ -204,8 +219,9 @@ var (
 )
 
 // stillValid re-checks a session's member, key and family; it updates the
-// role.
-func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*roster.Project, error) {
+// role. The store reads of the key and the family go in one batch, with
+// with, if any.
+func (n *Native) stillValid(ctx context.Context, c *sessionClaims, with ...*store.Op) (*roster.Project, error) {
 	p, err := n.roster.Project(ctx, c.Project)
 	switch {
 	case err != nil:
@@ -222,14 +238,16 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims) (*roster.Proj
 		return nil, errNotMember
 	}
 	c.Role = role
-	gen, err := n.roster.KeyGeneration(ctx, p)
+	epoch, ended := n.roster.KeyEpoch(), store.GetOp(roster.SessionEndedName(c.Family))
+	n.cfg.Store.Batch(ctx, append([]*store.Op{epoch.Op, ended}, with...)...)
+	gen, err := epoch.Generation(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	if gen != c.KeyGen {
 		return nil, errKeyRotated
 	}
-	if err := n.familyAlive(ctx, c.Family); err != nil {
+	if err := familyAlive(ended); err != nil {
 		return nil, err
 	}
 	return p, nil

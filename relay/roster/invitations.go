@@ -156,25 +156,54 @@ func (r *Roster) Invitations(ctx context.Context, project string) ([]Invitation,
 // Admit is the membership check of a completed login of the user known
 // by login and verified addresses emails: it accepts a pending invitation
 // of any of those addresses, then returns the user's role ("" for none).
-// Every provider's login ends here.
-func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	for _, e := range emailKeys(emails) {
-		data, err := r.st.Take(ctx, inviteName(p.Slug, e))
-		if errors.Is(err, store.ErrNotFound) {
+// Every provider's login ends here. The invitations are taken in one
+// batch, with with, if any (the exchange token of a member whose role the
+// configuration gives, ConfiguredRole).
+func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []string, with ...*store.Op) (string, error) {
+	keys := emailKeys(emails)
+	takes := make([]*store.Op, len(keys), len(keys)+len(with))
+	for i, e := range keys {
+		takes[i] = store.TakeOp(inviteName(p.Slug, e))
+	}
+	r.st.Batch(ctx, append(takes, with...)...)
+	for i, take := range takes {
+		if errors.Is(take.Err, store.ErrNotFound) {
 			continue
 		}
-		if err != nil {
-			return "", fmt.Errorf("%w: reading invitations: %v", ErrUnavailable, err)
+		if take.Err != nil {
+			r.giveBack(ctx, p, keys[i+1:], takes[i+1:])
+			return "", fmt.Errorf("%w: reading invitations: %v", ErrUnavailable, take.Err)
 		}
 		var inv Invitation
-		if json.Unmarshal(data, &inv) != nil {
+		if json.Unmarshal(take.Value, &inv) != nil {
 			continue
 		}
-		if err := r.accept(ctx, p, e, inv, login); err != nil {
+		if err := r.accept(ctx, p, keys[i], inv, login); err != nil {
+			r.giveBack(ctx, p, keys[i+1:], takes[i+1:])
 			return "", fmt.Errorf("%w: accepting an invitation: %v", ErrUnavailable, err)
 		}
 	}
 	return r.RoleOf(ctx, p, login, emails)
+}
+
+// giveBack puts back the invitations of the addresses keys that takes
+// took but a failure left unaccepted, each for the rest of its validity,
+// unless the address was invited again meanwhile: as if they had not been
+// taken.
+func (r *Roster) giveBack(ctx context.Context, p *Project, keys []string, takes []*store.Op) {
+	for i, take := range takes {
+		var inv Invitation
+		if take.Err != nil || json.Unmarshal(take.Value, &inv) != nil {
+			continue
+		}
+		left := inv.Expires.Sub(r.now())
+		if left <= 0 {
+			continue
+		}
+		if err := r.st.PutNew(ctx, inviteName(p.Slug, keys[i]), take.Value, left); err != nil && !errors.Is(err, store.ErrExists) {
+			r.log.Error("putting back an invitation a failed login took", zap.String("project", p.Slug), zap.Error(err))
+		}
+	}
 }
 
 // accept makes the address k a member with the role inv offers, when the

@@ -23,17 +23,24 @@ func (c *readCounter) Get(ctx context.Context, key string) ([]byte, error) {
 
 // countingEnv is newRosterEnv on the store kind's store, counted.
 func countingEnv(t *testing.T, edit func(*Config)) (*rosterEnv, *readCounter) {
-	var counter *readCounter
+	return wrappedEnv(t, edit, func(st store.Store) *readCounter { return &readCounter{Store: st} })
+}
+
+// wrappedEnv is newRosterEnv on the store kind's store (edit may be nil),
+// which both instances reach through one wrap of it.
+func wrappedEnv[S store.Store](t *testing.T, edit func(*Config), wrap func(store.Store) S) (*rosterEnv, S) {
+	var wrapped S
+	var done bool
 	env := newRosterEnv(t, func(c *Config) {
 		if edit != nil {
 			edit(c)
 		}
-		if counter == nil {
-			counter = &readCounter{Store: c.Store}
+		if !done {
+			wrapped, done = wrap(c.Store), true
 		}
-		c.Store = counter
+		c.Store = wrapped
 	})
-	return env, counter
+	return env, wrapped
 }
 
 // putKey stores key (made by relay.NewKey) as project's key through the

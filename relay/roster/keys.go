@@ -160,11 +160,12 @@ func (r *Roster) changeKey(ctx context.Context, project string, next func(prev k
 	// The epoch is written after the key records, so an instance that
 	// reads the new epoch then reads the new records.
 	r.keys.forget()
+	r.gens.forget()
 	if err := r.st.Put(ctx, keyEpochName, []byte(newGeneration()), 0); err != nil {
 		// The change holds here and in the store, but other instances
-		// may keep accepting the old key: an error, so that the operator
-		// changes it again.
-		return fmt.Errorf("the key of %s changed, but other instances were not told (%v) and may accept the old key: rotate or revoke it again", project, err)
+		// may keep accepting the old key and its sessions: an error, so
+		// that the operator changes it again.
+		return fmt.Errorf("the key of %s changed, but other instances were not told (%v) and may accept the old key and its sessions: rotate or revoke it again", project, err)
 	}
 	return nil
 }
@@ -304,19 +305,6 @@ func readKeyRecord(ctx context.Context, st store.Store, slug string) (keyRecord,
 		return rec, err
 	}
 	return rec, json.Unmarshal(data, &rec)
-}
-
-// KeyGeneration identifies the project's current key generation, so that
-// a session minted under one generation ends at the next key change.
-func (r *Roster) KeyGeneration(ctx context.Context, p *Project) (string, error) {
-	rec, err := readKeyRecord(ctx, r.st, p.Slug)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return declaredGeneration, nil
-	case err != nil:
-		return "", err
-	}
-	return rec.generation(), nil
 }
 
 // StoredKey is project's active stored key, without the key itself;

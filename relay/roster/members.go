@@ -89,15 +89,22 @@ type cachedMembers struct {
 // e-mail address, by their keys (identity.go): the configuration first,
 // then the store. "" is not a member. It is the one membership lookup.
 func (r *Roster) RoleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	ids := userKeys(login, emails)
-	if role := roleAmong(p, memberRecord{}, ids); role != "" {
+	if role := ConfiguredRole(p, login, emails); role != "" {
 		return role, nil
 	}
 	rec, err := r.storedMembers(ctx, p.Slug)
 	if err != nil {
 		return "", err
 	}
-	return roleAmong(p, rec, ids), nil
+	return roleAmong(p, rec, userKeys(login, emails)), nil
+}
+
+// ConfiguredRole is the role p's configuration gives the user, which no
+// change at run time (a stored member, an accepted invitation) alters: it
+// is RoleOf's answer whatever the store holds. "" when the configuration
+// lists the user by none of their keys.
+func ConfiguredRole(p *Project, login string, emails []string) string {
+	return roleAmong(p, memberRecord{}, userKeys(login, emails))
 }
 
 // roleAmong is the role of the user listed by one of ids: p's

@@ -1,8 +1,8 @@
 // Package roster is who and what the native relay knows of its projects:
 // the projects themselves (this file: the configuration's; projects.go:
 // those made at run time, kept in the store), their keys, kept as hashes, and
-// the key check from memory (keys.go, keymemory.go), their members and
-// roles (members.go), with the one rule of member changes
+// the key check from memory (keys.go, keymemory.go) and their generations
+// (keygen.go), their members and roles (members.go), with the one rule of member changes
 // (memberrule.go) that every change goes through (memberchanges.go),
 // invitations (invitations.go) and stored callback origins (origins.go);
 // every change of them is recorded in the audit log (auditlog.go, over
@@ -103,7 +103,8 @@ type Roster struct {
 	declared map[string]*Project // declared key hash → project
 	origins  validate.Targets    // every project's configured origins, for preflights
 
-	keys     keyMemory // stored key hashes confirmed active → project (keymemory.go)
+	keys     keyMemory        // stored key hashes confirmed active → project (keymemory.go)
+	gens     generationMemory // key generations by the key epoch (keygen.go)
 	migrate  singleflight.Group
 	migrated atomic.Bool // every key record has its hash record
 	members  memberCache

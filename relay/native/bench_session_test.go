@@ -1,0 +1,97 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// BenchmarkSessionSteps is the exchange-token redemption (#5), the session
+// refresh (#7) and the minting of an exchange token at the end of a login
+// (an e-mail link's, with no provider to call) on a native relay over a
+// real Redis, in process: each token is used once, minted before the
+// timer starts. The difference from respond is bench/login.sh's; this is
+// the relay's own cost, store round trips included.
+func BenchmarkSessionSteps(b *testing.B) {
+	srv := testredis.Start(b)
+	pub, _ := url.Parse("https://relay.example.com")
+	p := nativeProject()
+	p.Members = map[string]string{"ada@example.com": "owner"}
+	nat, err := NewNative(NativeConfig{
+		PublicURL: pub,
+		Projects:  []Project{p},
+		GitHub:    github.OAuthApp{ClientID: "c", ClientSecret: "s"},
+		Store:     store.NewRedis(testredis.Client(b, srv.Addr), "outstatic"),
+		Secret:    bytes.Repeat([]byte("s"), 32),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	mint := func(b *testing.B) string {
+		token, err := nat.CompleteVerifiedLogin(ctx, "blog", nativeCallback, "ada@example.com", "Ada")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return token
+	}
+	post := func(b *testing.B, path string, body map[string]string) *httptest.ResponseRecorder {
+		data, _ := json.Marshal(body)
+		req := httptest.NewRequest("POST", "https://relay.example.com"+path, bytes.NewReader(data))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		nat.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+		return w
+	}
+	redeem := func(b *testing.B, token string) string {
+		w := post(b, "/outstatic/auth/exchange-token", map[string]string{"exchange_token": token, "callback_url": nativeCallback})
+		var out struct {
+			Session struct {
+				Refresh string `json:"refresh_token"`
+			} `json:"session"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			b.Fatal(err)
+		}
+		return out.Session.Refresh
+	}
+	b.Run("mint", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			mint(b)
+		}
+	})
+	b.Run("exchange-token", func(b *testing.B) {
+		tokens := make([]string, b.N)
+		for i := range tokens {
+			tokens[i] = mint(b)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			redeem(b, tokens[i])
+		}
+	})
+	b.Run("refresh-token", func(b *testing.B) {
+		tokens := make([]string, b.N)
+		for i := range tokens {
+			tokens[i] = redeem(b, mint(b))
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			post(b, "/outstatic/auth/refresh-token", map[string]string{"refresh_token": tokens[i]})
+		}
+	})
+}
