@@ -57,7 +57,7 @@ func newTransport(headerTimeout time.Duration) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
+		MaxIdleConnsPerHost:   relay.IdleConnsPerService,
 		ForceAttemptHTTP2:     true,
 	}
 }

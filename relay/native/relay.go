@@ -108,7 +108,8 @@ type NativeConfig struct {
 	// a key rotated or revoked on another instance is refused here within
 	// that time.
 	KeyRecheck time.Duration
-	// Client calls GitHub; default: one with a 10s timeout.
+	// Client calls GitHub; default: one with a 10s timeout, on
+	// relay.NewServiceTransport.
 	Client *http.Client
 	Logger *zap.Logger
 	Now    func() time.Time
@@ -190,7 +191,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 		cfg.AuditLogger = cfg.Logger.Named("audit")
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+		cfg.Client = &http.Client{Timeout: 10 * time.Second, Transport: relay.NewServiceTransport()}
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = defaultSessionTTL

@@ -1,0 +1,18 @@
+package relay
+
+import "net/http"
+
+// IdleConnsPerService is how many idle connections to one service (GitHub,
+// an identity provider, the service a forwarding relay calls) a relay keeps
+// for reuse. Go's default, two, makes a relay under a few dozen concurrent
+// logins dial again, and on TLS shake hands again, for most of its calls.
+const IdleConnsPerService = 32
+
+// NewServiceTransport returns http.DefaultTransport's settings keeping
+// IdleConnsPerService idle connections per host: the transport of a
+// relay's calls to the services it speaks for.
+func NewServiceTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = IdleConnsPerService
+	return t
+}
