@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -70,7 +69,9 @@ type Log struct {
 	mu     sync.Mutex
 	last   int64          // the newest name's time: names keep their order under a stopped clock
 	budget map[string]int // per bucket, writes left before the next look at its size
-	trims  singleflight.Group
+	// trimming holds the buckets being looked at: a write that finds
+	// its bucket's budget spent while another looks does not wait.
+	trimming map[string]bool
 }
 
 // New builds a Log.
@@ -87,7 +88,7 @@ func New(cfg Config) *Log {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Log{cfg: cfg, budget: map[string]int{}}
+	return &Log{cfg: cfg, budget: map[string]int{}, trimming: map[string]bool{}}
 }
 
 // Retention is how long records are kept.
@@ -146,9 +147,16 @@ func (l *Log) put(ctx context.Context, e Event, ttl time.Duration) error {
 	l.mu.Lock()
 	left := l.budget[bucket] - 1 // a bucket not looked at yet: at once
 	l.budget[bucket] = left
+	look := left < 0 && !l.trimming[bucket]
+	if look {
+		l.trimming[bucket] = true
+	}
 	l.mu.Unlock()
-	if left < 0 {
-		_, err, _ = l.trims.Do(bucket, func() (any, error) { return nil, l.trim(ctx, bucket) })
+	if look {
+		err = l.trim(ctx, bucket)
+		l.mu.Lock()
+		delete(l.trimming, bucket)
+		l.mu.Unlock()
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testwait"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -93,5 +94,40 @@ func TestLogLooksAtSizeOnlyWhenItCouldBeFull(t *testing.T) {
 	}
 	if looks > 15 {
 		t.Fatalf("%d looks at the bucket's size for %d writes, want at most 15 (every %d writes would be %d)", looks, writes, trimEvery, writes/trimEvery)
+	}
+}
+
+// blockingList holds every List until release is closed.
+type blockingList struct {
+	store.Store
+	listing chan struct{} // receives once a List has begun
+	release chan struct{}
+}
+
+func (b *blockingList) List(ctx context.Context, prefix string) ([]string, error) {
+	b.listing <- struct{}{}
+	<-b.release
+	return b.Store.List(ctx, prefix)
+}
+
+// TestLogWritesDoNotWaitForALook: while one write looks at its bucket's
+// size, the other writes to the bucket are kept without waiting for it.
+func TestLogWritesDoNotWaitForALook(t *testing.T) {
+	ctx := context.Background()
+	st := &blockingList{
+		Store:   store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic"),
+		listing: make(chan struct{}, 1), release: make(chan struct{}),
+	}
+	l := New(Config{Store: st, Prefix: "auditlog/", MaxPerProject: 100, Retention: time.Hour})
+	first := make(chan struct{})
+	go func() { l.Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "ada"}); close(first) }()
+	testwait.Recv(t, "the first write's look", st.listing)
+	second := make(chan struct{})
+	go func() { l.Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "bob"}); close(second) }()
+	testwait.Recv(t, "the second write, during the look", second)
+	close(st.release)
+	testwait.Recv(t, "the first write", first)
+	if names, err := st.Store.List(ctx, "auditlog/blog/"); err != nil || len(names) != 2 {
+		t.Fatalf("kept %v, %v; want both records", names, err)
 	}
 }
