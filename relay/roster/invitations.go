@@ -171,7 +171,7 @@ func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []s
 			continue
 		}
 		if take.Err != nil {
-			r.giveBack(ctx, p, keys[i+1:], takes[i+1:])
+			giveBack(ctx, r.st, r.log, r.now(), p, keys[i+1:], takes[i+1:])
 			return "", fmt.Errorf("%w: reading invitations: %v", ErrUnavailable, take.Err)
 		}
 		var inv Invitation
@@ -179,7 +179,7 @@ func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []s
 			continue
 		}
 		if err := r.accept(ctx, p, keys[i], inv, login); err != nil {
-			r.giveBack(ctx, p, keys[i+1:], takes[i+1:])
+			giveBack(ctx, r.st, r.log, r.now(), p, keys[i+1:], takes[i+1:])
 			return "", fmt.Errorf("%w: accepting an invitation: %v", ErrUnavailable, err)
 		}
 	}
@@ -189,19 +189,19 @@ func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []s
 // giveBack puts back the invitations of the addresses keys that takes
 // took but a failure left unaccepted, each for the rest of its validity,
 // unless the address was invited again meanwhile: as if they had not been
-// taken.
-func (r *Roster) giveBack(ctx context.Context, p *Project, keys []string, takes []*store.Op) {
+// taken. Failures are logged to log.
+func giveBack(ctx context.Context, st store.Store, log *zap.Logger, now time.Time, p *Project, keys []string, takes []*store.Op) {
 	for i, take := range takes {
 		var inv Invitation
 		if take.Err != nil || json.Unmarshal(take.Value, &inv) != nil {
 			continue
 		}
-		left := inv.Expires.Sub(r.now())
+		left := inv.Expires.Sub(now)
 		if left <= 0 {
 			continue
 		}
-		if err := r.st.PutNew(ctx, inviteName(p.Slug, keys[i]), take.Value, left); err != nil && !errors.Is(err, store.ErrExists) {
-			r.log.Error("putting back an invitation a failed login took", zap.String("project", p.Slug), zap.Error(err))
+		if err := st.PutNew(ctx, inviteName(p.Slug, keys[i]), take.Value, left); err != nil && !errors.Is(err, store.ErrExists) {
+			log.Error("putting back an invitation a failed login took", zap.String("project", p.Slug), zap.Error(err))
 		}
 	}
 }

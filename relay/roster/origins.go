@@ -69,7 +69,7 @@ type cachedOrigins struct {
 // targets are p's callback origins: the Caddyfile's and the stored ones.
 // A store that fails leaves the Caddyfile's, and is logged.
 func (r *Roster) Targets(ctx context.Context, p *Project) validate.Targets {
-	stored, err := r.cachedOrigins(ctx, p.Slug)
+	stored, err := r.stored.read(ctx, r.st, p.Slug, r.now())
 	if err != nil {
 		r.log.Error("reading stored callback origins", zap.String("project", p.Slug), zap.Error(err))
 	}
@@ -89,22 +89,21 @@ func (r *Roster) AllTargets(ctx context.Context) validate.Targets {
 		r.log.Error("reading the projects for a preflight", zap.Error(err))
 	}
 	for _, slug := range slugs {
-		stored, _ := r.cachedOrigins(ctx, slug)
+		stored, _ := r.stored.read(ctx, r.st, slug, r.now())
 		t.Origins = append(slices.Clip(t.Origins), stored...)
 	}
 	return t
 }
 
-// cachedOrigins reads slug's stored origins, at most OriginsTTL old.
-func (r *Roster) cachedOrigins(ctx context.Context, slug string) ([]validate.Origin, error) {
-	now := r.now()
-	r.stored.mu.Lock()
-	c, ok := r.stored.by[slug]
-	r.stored.mu.Unlock()
+// read reads slug's stored origins from st, at most OriginsTTL old at now.
+func (oc *originCache) read(ctx context.Context, st store.Store, slug string, now time.Time) ([]validate.Origin, error) {
+	oc.mu.Lock()
+	c, ok := oc.by[slug]
+	oc.mu.Unlock()
 	if ok && now.Sub(c.at) < OriginsTTL && !now.Before(c.at) {
 		return c.origins, nil
 	}
-	raw, err := readOrigins(ctx, r.st, slug)
+	raw, err := readOrigins(ctx, st, slug)
 	if err != nil {
 		return c.origins, err
 	}
@@ -116,12 +115,12 @@ func (r *Roster) cachedOrigins(ctx context.Context, slug string) ([]validate.Ori
 			out = append(out, o)
 		}
 	}
-	r.stored.mu.Lock()
-	if r.stored.by == nil {
-		r.stored.by = map[string]cachedOrigins{}
+	oc.mu.Lock()
+	if oc.by == nil {
+		oc.by = map[string]cachedOrigins{}
 	}
-	r.stored.by[slug] = cachedOrigins{at: now, origins: out}
-	r.stored.mu.Unlock()
+	oc.by[slug] = cachedOrigins{at: now, origins: out}
+	oc.mu.Unlock()
 	return out, nil
 }
 
