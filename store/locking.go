@@ -103,11 +103,11 @@ func (st *storageStore) withLocks(ctx context.Context, key string, precheck, fn 
 	return fn()
 }
 
-// lockAttempt bounds one call to the storage lock. certmagic's lock files
-// (the lock of storages other than Caddy's file storage, which the store
-// locks with flock) are looked at again only once a second, so a process that
-// lost a race would wait whole seconds, one more for each process ahead of
-// it. Bounding each call and asking again lets it look every 50 to 100ms
+// lockAttempt bounds one call to the storage lock. A storage's own lock
+// may look at a held lock again only once a second (certmagic's lock files
+// do; Caddy's file storage is locked with flock instead, see flockLocker),
+// so a process that lost a race would wait whole seconds, one more for
+// each process ahead of it. Bounding each call and asking again lets it look every 50 to 100ms
 // and give up as soon as precheck says the lock is no longer needed. (It
 // also keeps each call from counting eight sightings of a half-written lock
 // file, after which that storage treats the lock as stale.)

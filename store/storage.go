@@ -20,10 +20,12 @@ import (
 // ErrNotFound and is removed when Get or Take meets it; the returned Store
 // also implements Sweeper to remove the rest.
 //
-// Put, PutNew and Take hold the storage's lock for the key, so single use
-// holds across instances: in Caddy's file storage an flock(2) on a lock
-// file (see flockLocker), which excludes the other processes sharing the
-// directory; in other storages, the storage's own lock. Expiry times are taken
+// Put and PutNew hold the storage's lock for the key, and so does Take
+// except in Caddy's file storage, where it claims the file by a rename
+// (see claimFile); so single use holds across instances. In Caddy's file
+// storage the lock is an flock(2) on a lock file (see flockLocker), which
+// excludes the other processes sharing the directory; in other storages,
+// the storage's own lock. Expiry times are taken
 // from the clock of the instance that writes and compared with the clock of
 // the one that reads: instances sharing a storage need synchronised clocks.
 // Because a storage is a tree of paths, a key cannot also be the start of
@@ -250,17 +252,20 @@ func (st *storageStore) checkPut(key string, value []byte, ttl time.Duration) er
 	return checkTTL(ttl)
 }
 
-// store writes key's envelope. Unless synced, it may use writeExpiring.
+// store writes key's envelope: unless synced, by ways.write if set.
 func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl time.Duration, synced bool) error {
 	var expires time.Time
 	if ttl > 0 {
 		expires = st.now().Add(ttl)
 	}
-	write := func() error { return st.s.Store(ctx, st.path(key), encodeEnvelope(value, expires)) }
+	data := encodeEnvelope(value, expires)
+	var err error
 	if st.ways.write != nil && !synced {
-		write = func() error { return st.ways.write(st.path(key), encodeEnvelope(value, expires)) }
+		err = st.ways.write(st.path(key), data)
+	} else {
+		err = st.s.Store(ctx, st.path(key), data)
 	}
-	if err := write(); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: storing %q: %w", key, err)
 	}
 	return nil
