@@ -194,14 +194,13 @@ func jsonFloat(v any) (float64, bool) {
 }
 
 // literals coerces inline values: variables in them are taken from vars
-// (already coerced). With rewrite, a lone value where a list is expected
-// is rewritten in the document as a list of one, so the forwarded
-// document spells out what was judged; defaults, which belong to the
-// shared schema, are read without it.
+// (already coerced). It only reads the document, which requests sending
+// the same text share (gqlcache.go): spellLists has already spelled lone
+// list values as lists, and literals coerces a lone value the same way
+// where it still meets one (in a default, which belongs to the schema).
 type literals struct {
-	schema  *ast.Schema
-	vars    map[string]any
-	rewrite bool
+	schema *ast.Schema
+	vars   map[string]any
 }
 
 // coerce coerces v to typ. given is false for a variable that was not
@@ -233,16 +232,7 @@ func (l literals) coerce(typ *ast.Type, v *ast.Value, depth int) (val any, given
 	if typ.Elem != nil {
 		items := v.Children
 		if v.Kind != ast.ListValue { // a lone value is a list of one
-			lone := v
-			if l.rewrite {
-				moved := *v
-				*v = ast.Value{Kind: ast.ListValue, Position: v.Position}
-				lone = &moved
-			}
-			items = ast.ChildValueList{{Value: lone, Position: v.Position}}
-			if l.rewrite {
-				v.Children = items
-			}
+			items = ast.ChildValueList{{Value: v, Position: v.Position}}
 		}
 		out := make([]any, 0, len(items))
 		for _, item := range items {
@@ -328,4 +318,64 @@ func literalScalar(name string, v *ast.Value) (any, error) {
 		return v.Raw, nil
 	}
 	return nil, refuse("the value given does not coerce to %s", name)
+}
+
+// spellLists rewrites, in a validated document, every inline lone value
+// where its argument's or input field's type expects a list as the list
+// of one that coercion reads it as, so that the forwarded document spells
+// out what was judged. Variables and nulls stay as they are. It reaches
+// every argument of every field, in the operation and in each fragment
+// (validation has made sure each is used), nested as deep as literals
+// will coerce; what is deeper, literals refuses.
+func spellLists(schema *ast.Schema, doc *ast.QueryDocument) {
+	var set func(ast.SelectionSet)
+	set = func(sels ast.SelectionSet) {
+		for _, sel := range sels {
+			switch s := sel.(type) {
+			case *ast.Field:
+				if s.Definition != nil {
+					for _, d := range s.Definition.Arguments {
+						if a := s.Arguments.ForName(d.Name); a != nil {
+							spellValue(schema, d.Type, a.Value, 0)
+						}
+					}
+				}
+				set(s.SelectionSet)
+			case *ast.InlineFragment:
+				set(s.SelectionSet)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		set(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		set(f.SelectionSet)
+	}
+}
+
+// spellValue is spellLists for one value of type typ, walked as
+// literals.coerce walks it.
+func spellValue(schema *ast.Schema, typ *ast.Type, v *ast.Value, depth int) {
+	if v == nil || depth > gqlMaxInputDepth || v.Kind == ast.Variable || v.Kind == ast.NullValue {
+		return
+	}
+	if typ.Elem != nil {
+		if v.Kind != ast.ListValue {
+			lone := *v
+			*v = ast.Value{Kind: ast.ListValue, Position: v.Position,
+				Children: ast.ChildValueList{{Value: &lone, Position: v.Position}}}
+		}
+		for _, item := range v.Children {
+			spellValue(schema, typ.Elem, item.Value, depth+1)
+		}
+		return
+	}
+	if def := schema.Types[typ.NamedType]; def != nil && def.Kind == ast.InputObject && v.Kind == ast.ObjectValue {
+		for _, f := range def.Fields {
+			if c := v.Children.ForName(f.Name); c != nil {
+				spellValue(schema, f.Type, c, depth+1)
+			}
+		}
+	}
 }

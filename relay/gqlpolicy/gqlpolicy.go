@@ -15,11 +15,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/formatter"
-	"github.com/vektah/gqlparser/v2/parser"
-	"github.com/vektah/gqlparser/v2/validator"
-
 	"github.com/caddy-outstatic/caddy-outstatic/relay/gqlpolicy/ghschema"
 )
 
@@ -128,58 +123,52 @@ func refuse(format string, args ...any) error {
 // Check checks a GraphQL request for the project's repository and
 // returns the request to forward. It applies adaptCreateBranch before
 // checking, so what it checks is what GitHub gets. It never panics.
-func Check(body []byte, repo Repo) (v Verdict, err error) {
+func Check(body []byte, repo Repo) (Verdict, error) {
+	return checkWith(documents, body, repo)
+}
+
+// checkWith is Check with the documents kept in cache (nil: none kept).
+func checkWith(cache *preparedCache, body []byte, repo Repo) (v Verdict, err error) {
 	req, err := decodeGraphQLRequest(body)
 	if err != nil {
 		return v, err
 	}
 	// The dashboard's CreateBranch for relay sessions needs its variables
-	// moved; adapt, then take the result apart again.
-	canonical, err := json.Marshal(req)
-	if err != nil {
-		return v, refuse("re-encoding: %v", err)
-	}
-	if adapted := adaptCreateBranch(canonical); !bytes.Equal(adapted, canonical) {
-		if req, err = decodeGraphQLRequest(adapted); err != nil {
-			return v, err
+	// moved; adapt, then take the result apart again. Only a query that
+	// names createRef( is adapted.
+	if strings.Contains(req.Query, "createRef(") {
+		canonical, err := json.Marshal(req)
+		if err != nil {
+			return v, refuse("re-encoding: %v", err)
+		}
+		if adapted := adaptCreateBranch(canonical); !bytes.Equal(adapted, canonical) {
+			if req, err = decodeGraphQLRequest(adapted); err != nil {
+				return v, err
+			}
 		}
 	}
-	doc, perr := parser.ParseQueryWithTokenLimit(&ast.Source{Input: req.Query}, gqlMaxTokens)
-	if perr != nil {
-		return v, refuse("does not parse")
-	}
-	op, err := operation(doc, req.OperationName)
-	if op != nil {
-		v.Operation = op.Name
-	}
-	if err != nil {
-		return v, err
-	}
-	if err := boundShape(doc); err != nil {
-		return v, err
+	p := cache.get(preparedKey{query: req.Query, operationName: req.OperationName})
+	v.Operation = p.opName
+	if p.err != nil {
+		return v, p.err
 	}
 	schema := ghschema.Schema()
-	if errs := validator.ValidateWithRules(schema, doc, nil); len(errs) > 0 {
-		return v, refuse("does not validate against github's schema (%s)", errs[0].Rule)
-	}
-	vars, err := coerceVariables(schema, op, req.Variables)
+	vars, err := coerceVariables(schema, p.op, req.Variables)
 	if err != nil {
 		return v, err
 	}
-	c := gqlChecker{repo: repo, lits: literals{schema: schema, vars: vars, rewrite: true}}
-	if err := c.selections(op.SelectionSet); err != nil {
+	c := gqlChecker{repo: repo, lits: literals{schema: schema, vars: vars}}
+	if err := c.selections(p.op.SelectionSet); err != nil {
 		return v, err
 	}
 	v.RepositoryID = c.repositoryID
 	v.mutation, v.commit, v.commitVar = c.mutation, c.commit, c.commitVar
 
 	// Forward the declared variables as coerced, and the document as
-	// parsed (and spelled out by coercion).
-	var printed bytes.Buffer
-	formatter.NewFormatter(&printed, formatter.WithIndent("  ")).FormatQueryDocument(doc)
-	out := map[string]any{"query": printed.String(), "variables": vars}
-	if op.Name != "" {
-		out["operationName"] = op.Name
+	// parsed (and spelled out by spellLists).
+	out := map[string]any{"query": p.printed, "variables": vars}
+	if p.op.Name != "" {
+		out["operationName"] = p.op.Name
 	}
 	v.out = out
 	return v, v.encode()
