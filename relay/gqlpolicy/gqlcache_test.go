@@ -95,25 +95,26 @@ func TestCheckCacheIsNotPoisoned(t *testing.T) {
 	for name, tc := range map[string]struct {
 		first, then []byte
 		thenRepo    Repo
+		refused     bool // the second request, as it must be judged
 	}{
 		"variables naming another repository": {
 			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]),
-			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], map[string]any{"owner": "acme", "name": "secrets"}), blog},
+			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], map[string]any{"owner": "acme", "name": "secrets"}), blog, true},
 		"another project, same variables": {
 			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]),
-			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]), other},
+			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]), other, true},
 		"another project, inline names": {
 			gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { id } }`, nil),
-			gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { id } }`, nil), other},
+			gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { id } }`, nil), other, true},
 		"a commit of settings after a post": {
 			gqlBody(t, "createCommit", docs["createCommit"], commitVars(map[string]any{"additions": map[string]any{"path": "outstatic/content/posts/a.md", "contents": "aGk="}})),
-			gqlBody(t, "createCommit", docs["createCommit"], commitVars(map[string]any{"additions": map[string]any{"path": "outstatic/config.json", "contents": "e30="}})), blog},
+			gqlBody(t, "createCommit", docs["createCommit"], commitVars(map[string]any{"additions": map[string]any{"path": "outstatic/config.json", "contents": "e30="}})), blog, false},
 		"a refused repository first": {
 			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], map[string]any{"owner": "evil", "name": "blog"}),
-			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]), blog},
+			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]), blog, false},
 		"another operationName": {
 			gqlBody(t, "GetRepoInfo", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]),
-			gqlBody(t, "Other", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]), blog},
+			gqlBody(t, "Other", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]), blog, true},
 	} {
 		cache := &preparedCache{}
 		if _, err := checkWith(cache, tc.first, blog); err != nil && !strings.Contains(name, "refused") {
@@ -122,6 +123,9 @@ func TestCheckCacheIsNotPoisoned(t *testing.T) {
 		got, gerr := checkWith(cache, tc.then, tc.thenRepo)
 		want, werr := checkWith(nil, tc.then, tc.thenRepo)
 		sameVerdict(t, name, got, gerr, want, werr)
+		if (gerr != nil) != tc.refused {
+			t.Errorf("%s: second request: %v", name, gerr)
+		}
 		for _, role := range []string{"author", "editor", "admin"} {
 			a := Access{Role: role}
 			if gerr == nil && fmt.Sprint(got.Authorize(a)) != fmt.Sprint(want.Authorize(a)) {

@@ -122,7 +122,10 @@ func refuse(format string, args ...any) error {
 
 // Check checks a GraphQL request for the project's repository and
 // returns the request to forward. It applies adaptCreateBranch before
-// checking, so what it checks is what GitHub gets. It never panics.
+// checking, so what it checks is what GitHub gets. What depends on the
+// query text alone is worked out once per text and kept (gqlcache.go);
+// the variables and the repository are judged on every call. It never
+// panics.
 func Check(body []byte, repo Repo) (Verdict, error) {
 	return checkWith(documents, body, repo)
 }

@@ -513,6 +513,9 @@ func FuzzCheckGraphQL(f *testing.F) {
 	f.Add(gqlBody(f, "GetBranches", docs["GetBranches"], map[string]any{"owner": "acme", "name": "blog", "first": "100"}))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		v, err := Check(body, blog)
+		// the texts kept from earlier inputs change nothing
+		uncached, uerr := checkWith(nil, body, blog)
+		sameVerdict(t, "against the uncached check", v, err, uncached, uerr)
 		if err != nil {
 			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("error %v is not a refusal", err)
