@@ -46,8 +46,8 @@ func cacheCorpus(t testing.TB) map[string][]byte {
 		"does not parse":           gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { id }`, nil),
 		"two operations":           gqlBody(t, "", `query A { repository(owner: "acme", name: "blog") { id } } query B { repository(owner: "acme", name: "blog") { id } }`, nil),
 		"another operationName":    gqlBody(t, "Other", docs["GetRepoInfo"], dashboardVars["GetRepoInfo"]),
-		"spreads itself":           gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { ...F } } fragment F on Repository { ...F }`, nil),
-		"does not validate":        gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { nope } }`, nil),
+		"spreads itself":           gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { ...F } } fragment F on Repository { ...F }`, nil), // GitHub refuses: a fragment that spreads itself
+		"does not validate":        gqlBody(t, "", `query { repository(owner: "acme", name: "blog") { nope } }`, nil),                                   // GitHub refuses: no such field
 		"not served":               gqlBody(t, "", `query { viewer { login } }`, nil),
 		"not JSON":                 []byte(`{"query":`),
 	} {
