@@ -43,8 +43,9 @@ const (
 
 // prepared is what a query text and operationName come to before any
 // variable is read: a refusal (err, with the operation's name as far as
-// it is known), or the validated document, its operation and the query to
-// forward. It is never written once made.
+// it is known), or the validated document's one operation (its fragments
+// reached through it) and the query to forward. It is never written once
+// made.
 type prepared struct {
 	opName  string
 	err     error

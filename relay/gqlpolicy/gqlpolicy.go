@@ -137,9 +137,8 @@ func checkWith(cache *preparedCache, body []byte, repo Repo) (v Verdict, err err
 		return v, err
 	}
 	// The dashboard's CreateBranch for relay sessions needs its variables
-	// moved; adapt, then take the result apart again. Only a query that
-	// names createRef( is adapted.
-	if strings.Contains(req.Query, "createRef(") {
+	// moved; adapt, then take the result apart again.
+	if namesCreateRef(req.Query) {
 		canonical, err := json.Marshal(req)
 		if err != nil {
 			return v, refuse("re-encoding: %v", err)

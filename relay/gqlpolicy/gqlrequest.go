@@ -123,7 +123,7 @@ func adaptCreateBranch(body []byte) []byte {
 		return body
 	}
 	var query string
-	if json.Unmarshal(req["query"], &query) != nil || !strings.Contains(query, "createRef(") {
+	if json.Unmarshal(req["query"], &query) != nil || !namesCreateRef(query) {
 		return body
 	}
 	var vars map[string]json.RawMessage
@@ -144,3 +144,6 @@ func adaptCreateBranch(body []byte) []byte {
 	}
 	return out
 }
+
+// namesCreateRef tells the queries adaptCreateBranch may change.
+func namesCreateRef(query string) bool { return strings.Contains(query, "createRef(") }
