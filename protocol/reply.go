@@ -41,9 +41,12 @@ func WriteError(w http.ResponseWriter, status int, code string) error {
 }
 
 func jsonHeader(h http.Header) {
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	// By their canonical names, the values in one slice of the reply's
+	// own (a later handler may rewrite a value in place).
+	vals := []string{"application/json", "no-store", "nosniff"}
+	h["Content-Type"] = vals[0:1:1]
+	h["Cache-Control"] = vals[1:2:2]
+	h["X-Content-Type-Options"] = vals[2:3:3]
 }
 
 // MaxJSONBody bounds the JSON bodies of the protocol's small calls (login

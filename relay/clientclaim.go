@@ -27,11 +27,11 @@ type clientClaim struct {
 
 type clientClaimKey struct{}
 
-// WithClientClaim takes protocol.ClientIPHeader off r and keeps its values
-// in the context of the request it returns.
-func WithClientClaim(r *http.Request) *http.Request {
+// WithClientClaim takes protocol.ClientIPHeader off r and returns r's
+// context keeping its values, for the request that goes on.
+func WithClientClaim(r *http.Request) context.Context {
 	c := &clientClaim{values: TakeClientClaim(r.Header)}
-	return r.WithContext(context.WithValue(r.Context(), clientClaimKey{}, c))
+	return context.WithValue(r.Context(), clientClaimKey{}, c)
 }
 
 // TrustClientClaim records that r's key was accepted; only the native

@@ -59,8 +59,7 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// What the request says of its client counts only if its key does
 	// (relay.ClaimedClient); nothing after this reads the header. The
 	// audit log names the request's own client.
-	r = relay.WithClientClaim(r)
-	r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{ClientIP: n.clientIP(r)}))
+	r = r.WithContext(audit.WithActor(relay.WithClientClaim(r), audit.Actor{ClientIP: n.clientIP(r)}))
 	ep := protocol.Lookup(r.URL.Path)
 	rt, ok := n.routes[ep]
 	if !ok {

@@ -2,11 +2,8 @@ package roster
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -42,7 +39,8 @@ const MaxUnknownKeys = 4096
 // keyMemory maps stored key hashes confirmed active to their project, and
 // remembers hashes found unknown.
 type keyMemory struct {
-	poll singleflight.Group
+	reads freshReads // of the epoch
+	index hashIndex  // used on a store.Remote (keyindex.go)
 
 	mu     sync.RWMutex
 	epoch  string    // the epoch read last
@@ -127,27 +125,44 @@ func (m *keyMemory) forget() {
 	m.polled = time.Time{}
 }
 
-// refresh reads the epoch, one caller at a time, and empties the memory if
-// it changed.
+// refresh reads the epoch, one read at a time shared by the callers
+// waiting for it, and empties the memory if it changed.
 func (m *keyMemory) refresh(ctx context.Context, st store.Store, now time.Time) error {
-	_, err, _ := m.poll.Do("epoch", func() (any, error) {
-		data, err := st.Get(ctx, keyEpochName)
-		if errors.Is(err, store.ErrNotFound) {
-			data, err = nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if epoch := string(data); epoch != m.epoch || m.polled.IsZero() {
-			// Also after forget: a confirmation may have started
-			// between the change and the forget.
-			m.epoch = epoch
-			m.empty()
-		}
-		m.polled = now
-		return nil, nil
-	})
+	_, err := m.readEpoch(ctx, st, now)
 	return err
+}
+
+// readEpoch reads the epoch as refresh does and returns it.
+func (m *keyMemory) readEpoch(ctx context.Context, st store.Store, now time.Time) (string, error) {
+	data, err := m.reads.do(ctx, func(ctx context.Context) ([]byte, error) { return readKeyEpoch(ctx, st) })
+	if err != nil {
+		return "", err
+	}
+	epoch := string(data)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if epoch != m.epoch || m.polled.IsZero() {
+		// Also after forget: a confirmation may have started between
+		// the change and the forget.
+		m.epoch = epoch
+		m.empty()
+	}
+	m.polled = now
+	return epoch, nil
+}
+
+// mayExist says whether hash h may have a hash record, by a read of the
+// epoch begun after the call and the hash index (keyindex.go): false only
+// if no key changed since the index was listed and it lacks h. A stale
+// index is listed again by one caller; the others answer true meanwhile.
+func (m *keyMemory) mayExist(ctx context.Context, st store.Store, h string, now time.Time) (bool, error) {
+	epoch, err := m.readEpoch(ctx, st, now)
+	if err != nil {
+		return false, err
+	}
+	if m.index.stale(epoch) {
+		hashes, err := listHashes(context.WithoutCancel(ctx), st)
+		m.index.built(epoch, hashes, err == nil)
+	}
+	return m.index.mayExist(h, epoch), nil
 }

@@ -1,0 +1,168 @@
+package roster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/caddy-outstatic/caddy-outstatic/store"
+)
+
+// The refusal of a key never seen before, on a store whose reads cross the
+// network (store.Remote: Redis). Without help it costs the read of the
+// key's hash record, one round trip per made-up key: a flood of random
+// keys is a flood of round trips. With the index below it costs a share
+// of one read of the key epoch:
+//
+//   - the hash index holds the name of every hash record, listed after a
+//     read of the epoch returned E. Every key change writes its hash
+//     record before its new epoch (keys.go), so every key made before E
+//     was written is in the list;
+//   - a key the memory does not hold waits for a read of the epoch that
+//     began after it arrived (freshReads: all the keys waiting share the
+//     next read, however many). If that read returns the index's E, no
+//     key changed since the list, and a hash the index lacks has no
+//     record: refused, without reading it. Any other epoch, or no index,
+//     and the key costs its reads as before, while one caller lists the
+//     hash records again under the new epoch.
+//
+// A key made on any instance therefore counts on every other at once, as
+// without the index: the read that judges a key began after the key's
+// epoch was written. A hash in the index is only a record that exists; it
+// is still read and confirmed against its project's key record, so the
+// index never makes a rotated or revoked key good.
+//
+// On a local file system (Caddy's file_system storage) a read of the
+// missing record costs less than the sharing of a read (a blocking call
+// with no round trip to share), so the index is not used there.
+
+// maxIndexedHashes bounds the index: with more hash records than this, each
+// unknown key costs its read, as without the index.
+const maxIndexedHashes = 100_000
+
+// hashIndex is every hash record's hash, as listed under one key epoch.
+type hashIndex struct {
+	mu       sync.RWMutex
+	epoch    string              // the epoch read before the listing
+	listed   bool                // a listing under epoch ended
+	hashes   map[string]struct{} // nil after a listing that found too many
+	building bool                // one caller lists at a time
+}
+
+// mayExist says whether h may have a hash record, as the index knows it
+// under epoch: false only if the index was listed under epoch and lacks h.
+func (x *hashIndex) mayExist(h, epoch string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if !x.listed || x.hashes == nil || x.epoch != epoch {
+		return true
+	}
+	_, ok := x.hashes[h]
+	return ok
+}
+
+// stale says whether the index needs listing under epoch, and if so makes
+// the caller its one lister, who must call built.
+func (x *hashIndex) stale(epoch string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.building || (x.listed && x.epoch == epoch) {
+		return false
+	}
+	x.building = true
+	return true
+}
+
+// built ends a listing under epoch. listed false (the listing failed)
+// leaves the index as it was, for the next caller to list again.
+func (x *hashIndex) built(epoch string, hashes map[string]struct{}, listed bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.building = false
+	if listed {
+		x.epoch, x.listed, x.hashes = epoch, true, hashes
+	}
+}
+
+// listHashes returns the hash of every hash record in st, or nil if there
+// are more than maxIndexedHashes.
+func listHashes(ctx context.Context, st store.Store) (map[string]struct{}, error) {
+	names, err := st.List(ctx, keyHashName(""))
+	if err != nil || len(names) > maxIndexedHashes {
+		return nil, err
+	}
+	hashes := make(map[string]struct{}, len(names))
+	for _, name := range names {
+		hashes[strings.TrimPrefix(name, keyHashName(""))] = struct{}{}
+	}
+	return hashes, nil
+}
+
+// freshReads gives each caller the result of a read that began after the
+// call, sharing one read among every caller waiting for it: while a read
+// is under way, the callers that arrive meanwhile wait for it to end and
+// then share the next one. So reads run one at a time, and their number is
+// bounded by the time they take, not by the callers.
+type freshReads struct {
+	mu      sync.Mutex
+	running *sharedRead // begun; a newcomer may not take its result
+	next    *sharedRead // to begin once running ends; newcomers join it
+}
+
+// sharedRead is one read and its waiters.
+type sharedRead struct {
+	done  chan struct{}
+	value []byte
+	err   error
+}
+
+// do returns the result of read, run after the call began. read runs
+// without ctx's cancellation, as its result serves every waiter; a waiter
+// whose ctx ends stops waiting.
+func (f *freshReads) do(ctx context.Context, read func(context.Context) ([]byte, error)) ([]byte, error) {
+	f.mu.Lock()
+	switch {
+	case f.running == nil:
+		r := &sharedRead{done: make(chan struct{})}
+		f.running = r
+		f.mu.Unlock()
+		f.run(ctx, r, read)
+		return r.value, r.err
+	case f.next == nil:
+		// This caller begins the next read when the running one ends.
+		r, before := &sharedRead{done: make(chan struct{})}, f.running
+		f.next = r
+		f.mu.Unlock()
+		<-before.done
+		f.run(ctx, r, read)
+		return r.value, r.err
+	}
+	r := f.next
+	f.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.value, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// run runs read for r, then makes the next read the running one (its
+// caller is waiting for r to end to begin it).
+func (f *freshReads) run(ctx context.Context, r *sharedRead, read func(context.Context) ([]byte, error)) {
+	r.value, r.err = read(context.WithoutCancel(ctx))
+	f.mu.Lock()
+	f.running, f.next = f.next, nil
+	f.mu.Unlock()
+	close(r.done)
+}
+
+// readKeyEpoch reads the key epoch ("" if no key ever changed).
+func readKeyEpoch(ctx context.Context, st store.Store) ([]byte, error) {
+	data, err := st.Get(ctx, keyEpochName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return data, err
+}
