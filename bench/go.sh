@@ -7,8 +7,8 @@
 #   seal, open    BenchmarkSeal, BenchmarkOpen: an access token (relay/native/)
 #   key check     BenchmarkKeyCheck/projects=1|10000: #1 from memory;
 #                 BenchmarkKeyCheckUnknown: an unknown key, one store read;
-#                 BenchmarkUnknownKeysRedis/index|per-key: distinct unknown
-#                 keys on Redis, 32 at a time (relay/roster/)
+#                 BenchmarkUnknownKeys/file|redis/index|per-key: distinct unknown
+#                 keys, 32 at a time (relay/roster/)
 #   graphql       BenchmarkCheckGraphQL: the parser's policy on the dashboard's
 #                 requests and on the largest shapes its bounds let through
 #                 (relay/gqlpolicy/)
@@ -35,7 +35,7 @@ run() { # package, benchmark pattern
 	run . '^(BenchmarkGuardHotPath|BenchmarkBaselineHeaders)$'
 	run ./validate '^BenchmarkCallback'
 	run ./relay/native '^(BenchmarkSeal|BenchmarkOpen|BenchmarkKeyCheck|BenchmarkKeyCheckUnknown)$'
-	run ./relay/roster '^BenchmarkUnknownKeysRedis$'
+	run ./relay/roster '^BenchmarkUnknownKeys$'
 	run ./relay/gqlpolicy '^BenchmarkCheckGraphQL$'
 	run ./relay '^BenchmarkMemoryTake$'
 	run ./store '^(BenchmarkTake|BenchmarkFileFloor)$'

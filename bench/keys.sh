@@ -131,7 +131,7 @@ measure() { # round, row index, duration
 	local r=$1 i=$2 dur=$3
 	prof_pid=
 	if [ -n "$PPROF" ] && [ "$r" = "$ROUNDS" ]; then
-		case ${names[$i]} in "stored key, 1 project" | "unknown, 100,000, 1 project")
+		case ${names[$i]} in "stored key, 1 project" | "unknown, 100,000, 1 project" | "unknown, 100,000, Redis")
 			mkdir -p "$PPROF"
 			curl -s -o "$PPROF/keys-$(echo "${names[$i]}" | tr -c 'a-z0-9\n' '-').prof" \
 				"http://127.0.0.1:$p_admin/debug/pprof/profile?seconds=$((${dur%s} - 1))" &

@@ -268,9 +268,6 @@ func (r *redisStore) Delete(ctx context.Context, key string) error {
 	return op.Err
 }
 
-// Remote implements Remote: every call is a round trip to Redis.
-func (r *redisStore) Remote() {}
-
 // List implements Store. Redis leaves expired keys out of SCAN.
 func (r *redisStore) List(ctx context.Context, prefix string) ([]string, error) {
 	if r.err != nil {

@@ -59,14 +59,6 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
-// Remote is implemented by stores whose every call is a round trip over the
-// network (Redis): there, many callers sharing one read save a round trip
-// each, where on a local file system a read costs less than the sharing.
-type Remote interface {
-	// Remote marks the store; it does nothing.
-	Remote()
-}
-
 // Sweeper is implemented by stores whose backend does not expire entries on
 // its own. Such a store hides expired entries and removes each one it meets,
 // but markers that are never read again would stay on disk forever: call

@@ -3,17 +3,18 @@ package roster
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
-// The refusal of a key never seen before, on a store whose reads cross the
-// network (store.Remote: Redis). Without help it costs the read of the
-// key's hash record, one round trip per made-up key: a flood of random
-// keys is a flood of round trips. With the index below it costs a share
-// of one read of the key epoch:
+// The refusal of a key never seen before. Without help it costs the read
+// of the key's hash record: on Redis a round trip per made-up key, on the
+// file store a look-up of a missing file, so a flood of random keys is a
+// flood of reads. With the index below it costs a share of one read of the
+// key epoch:
 //
 //   - the hash index holds the name of every hash record, listed after a
 //     read of the epoch returned E. Every key change writes its hash
@@ -31,11 +32,9 @@ import (
 // without the index: the read that judges a key began after the key's
 // epoch was written. A hash in the index is only a record that exists; it
 // is still read and confirmed against its project's key record, so the
-// index never makes a rotated or revoked key good.
-//
-// On a local file system (Caddy's file_system storage) a read of the
-// missing record costs less than the sharing of a read (a blocking call
-// with no round trip to share), so the index is not used there.
+// index never makes a rotated or revoked key good. Checked one at a time,
+// an unknown key still costs one read (the epoch's instead of its record's);
+// under load, the keys arriving together share it.
 
 // maxIndexedHashes bounds the index: with more hash records than this, each
 // unknown key costs its read, as without the index.
@@ -100,14 +99,15 @@ func listHashes(ctx context.Context, st store.Store) (map[string]struct{}, error
 }
 
 // freshReads gives each caller the result of a read that began after the
-// call, sharing one read among every caller waiting for it: while a read
-// is under way, the callers that arrive meanwhile wait for it to end and
-// then share the next one. So reads run one at a time, and their number is
-// bounded by the time they take, not by the callers.
+// call, sharing one read among every caller waiting for it: a caller joins
+// the read that has not begun yet, if there is one, or makes it; that read
+// begins once the one under way has ended, after the callers already
+// runnable have had their turn to join it. So reads run one at a time, and
+// their number is bounded by the time they take, not by the callers.
 type freshReads struct {
 	mu      sync.Mutex
 	running *sharedRead // begun; a newcomer may not take its result
-	next    *sharedRead // to begin once running ends; newcomers join it
+	next    *sharedRead // not begun; newcomers join it
 }
 
 // sharedRead is one read and its waiters.
@@ -122,40 +122,36 @@ type sharedRead struct {
 // whose ctx ends stops waiting.
 func (f *freshReads) do(ctx context.Context, read func(context.Context) ([]byte, error)) ([]byte, error) {
 	f.mu.Lock()
-	switch {
-	case f.running == nil:
-		r := &sharedRead{done: make(chan struct{})}
-		f.running = r
+	if r := f.next; r != nil {
 		f.mu.Unlock()
-		f.run(ctx, r, read)
-		return r.value, r.err
-	case f.next == nil:
-		// This caller begins the next read when the running one ends.
-		r, before := &sharedRead{done: make(chan struct{})}, f.running
-		f.next = r
-		f.mu.Unlock()
-		<-before.done
-		f.run(ctx, r, read)
-		return r.value, r.err
+		select {
+		case <-r.done:
+			return r.value, r.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	r := f.next
+	// This caller makes the next read and runs it.
+	r, before := &sharedRead{done: make(chan struct{})}, f.running
+	f.next = r
 	f.mu.Unlock()
-	select {
-	case <-r.done:
-		return r.value, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if before != nil {
+		<-before.done
 	}
-}
-
-// run runs read for r, then makes the next read the running one (its
-// caller is waiting for r to end to begin it).
-func (f *freshReads) run(ctx context.Context, r *sharedRead, read func(context.Context) ([]byte, error)) {
+	// Callers that are runnable now (requests read at the same time) join
+	// r before it begins.
+	runtime.Gosched()
+	f.mu.Lock()
+	f.running, f.next = r, nil
+	f.mu.Unlock()
 	r.value, r.err = read(context.WithoutCancel(ctx))
 	f.mu.Lock()
-	f.running, f.next = f.next, nil
+	if f.running == r {
+		f.running = nil
+	}
 	f.mu.Unlock()
 	close(r.done)
+	return r.value, r.err
 }
 
 // readKeyEpoch reads the key epoch ("" if no key ever changed).

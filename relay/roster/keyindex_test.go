@@ -14,18 +14,16 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
-// remoteCounter counts a Redis store's reads, by name, and keeps it a
-// store.Remote.
-type remoteCounter struct {
+// nameCounter counts a store's reads, by name, and its listings of the
+// hash records.
+type nameCounter struct {
 	store.Store
 	mu    sync.Mutex
 	reads map[string]int // "keyepoch", "keyhash/", other names whole
 	lists atomic.Int64   // of the hash records
 }
 
-func (c *remoteCounter) Remote() {}
-
-func (c *remoteCounter) Get(ctx context.Context, key string) ([]byte, error) {
+func (c *nameCounter) Get(ctx context.Context, key string) ([]byte, error) {
 	c.mu.Lock()
 	if strings.HasPrefix(key, keyHashName("")) {
 		c.reads[keyHashName("")]++
@@ -36,7 +34,7 @@ func (c *remoteCounter) Get(ctx context.Context, key string) ([]byte, error) {
 	return c.Store.Get(ctx, key)
 }
 
-func (c *remoteCounter) List(ctx context.Context, prefix string) ([]string, error) {
+func (c *nameCounter) List(ctx context.Context, prefix string) ([]string, error) {
 	if prefix == keyHashName("") {
 		c.lists.Add(1)
 	}
@@ -44,7 +42,7 @@ func (c *remoteCounter) List(ctx context.Context, prefix string) ([]string, erro
 }
 
 // count returns the reads of name since the last count, and forgets them.
-func (c *remoteCounter) count() map[string]int {
+func (c *nameCounter) count() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.reads
@@ -52,27 +50,28 @@ func (c *remoteCounter) count() map[string]int {
 	return out
 }
 
-// remoteEnv is newRosterEnv on a real Redis, counted.
-func remoteEnv(t *testing.T) (*rosterEnv, *remoteCounter) {
-	srv := testredis.Start(t)
-	st := store.NewRedis(testredis.Client(t, srv.Addr), "outstatic")
-	return wrappedEnv(t, func(c *Config) { c.Store = st }, func(st store.Store) *remoteCounter {
-		return &remoteCounter{Store: st, reads: map[string]int{}}
+// namedEnv is newRosterEnv on the store kind's store (edit may be nil),
+// counted by name.
+func namedEnv(t *testing.T, edit func(*Config)) (*rosterEnv, *nameCounter) {
+	return wrappedEnv(t, edit, func(st store.Store) *nameCounter {
+		return &nameCounter{Store: st, reads: map[string]int{}}
 	})
 }
 
-// TestHashIndexRefusesUnknownKeysByTheEpoch: on Redis, a key never seen
-// before costs one read, of the key epoch, and no read of a hash record;
-// a key made on the other instance counts here at once, with no wait for
+// TestHashIndexRefusesUnknownKeysByTheEpoch: a key never seen before
+// costs one read, of the key epoch, and no read of a hash record; a key
+// made on the other instance counts here at once, with no wait for
 // KeyRecheck, and the index is listed again once under the new epoch; a
-// rotated key is refused and its successor accepted on both instances.
+// rotated key is refused and its successor accepted on both instances; on
+// the file store and on Redis.
 func TestHashIndexRefusesUnknownKeysByTheEpoch(t *testing.T) {
-	env, counter := remoteEnv(t)
+	storeKinds(t, testHashIndexRefusesUnknownKeysByTheEpoch)
+}
+
+func testHashIndexRefusesUnknownKeysByTheEpoch(t *testing.T, edit func(*Config)) {
+	env, counter := namedEnv(t, edit)
 	ctx := context.Background()
 	a, b := env.rosters[0], env.rosters[1]
-	if !a.indexKeys {
-		t.Fatal("a roster on Redis does not use the hash index")
-	}
 	unknown := func(r *Roster) {
 		t.Helper()
 		key, _, _, _ := relay.NewKey()
@@ -134,9 +133,14 @@ func TestHashIndexRefusesUnknownKeysByTheEpoch(t *testing.T) {
 
 // TestHashIndexNeverMissesAKeyMadeBefore: while many made-up keys are
 // refused on one instance at once, every key made on the other instance
-// and returned before a check of it begins is accepted by that check.
+// and returned before a check of it begins is accepted by that check; on
+// the file store and on Redis.
 func TestHashIndexNeverMissesAKeyMadeBefore(t *testing.T) {
-	env, _ := remoteEnv(t)
+	storeKinds(t, testHashIndexNeverMissesAKeyMadeBefore)
+}
+
+func testHashIndexNeverMissesAKeyMadeBefore(t *testing.T, edit func(*Config)) {
+	env, _ := namedEnv(t, edit)
 	ctx := context.Background()
 	a, b := env.rosters[0], env.rosters[1]
 	stop := make(chan struct{})
@@ -178,9 +182,12 @@ func TestHashIndexNeverMissesAKeyMadeBefore(t *testing.T) {
 
 // TestHashIndexTooManyRecords: with more hash records than the index
 // holds, an unknown key costs its hash record's read, and the listing is
-// not repeated until a key changes.
+// not repeated until a key changes (on Redis, where 100,000 records are
+// quick to write).
 func TestHashIndexTooManyRecords(t *testing.T) {
-	env, counter := remoteEnv(t)
+	srv := testredis.Start(t)
+	st := store.NewRedis(testredis.Client(t, srv.Addr), "outstatic")
+	env, counter := namedEnv(t, func(c *Config) { c.Store = st })
 	ctx := context.Background()
 	a := env.rosters[0]
 	ops := make([]*store.Op, 0, maxIndexedHashes)

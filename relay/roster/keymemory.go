@@ -40,7 +40,7 @@ const MaxUnknownKeys = 4096
 // remembers hashes found unknown.
 type keyMemory struct {
 	reads freshReads // of the epoch
-	index hashIndex  // used on a store.Remote (keyindex.go)
+	index hashIndex  // of the hash records (keyindex.go)
 
 	mu     sync.RWMutex
 	epoch  string    // the epoch read last

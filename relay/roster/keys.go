@@ -208,8 +208,8 @@ func (r *Roster) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 // Any other hash costs the read of its hash record (absent for an unknown
 // key), and a second read to confirm it against its project's record, which
 // names the active key, so that a rotated or revoked key is never confirmed.
-// On a store.Remote, a hash the hash index lacks costs instead a share of a
-// read of the epoch (keyindex.go).
+// Once every key has its hash record, a hash the hash index lacks costs
+// instead a share of one read of the epoch (keyindex.go).
 func (r *Roster) ProjectForKey(ctx context.Context, key string) (*Project, error) {
 	if relay.CheckKeyFormat(key) != nil {
 		return nil, relay.ErrMalformedKey
@@ -232,7 +232,7 @@ func (r *Roster) ProjectForKey(ctx context.Context, key string) (*Project, error
 	case l.unknown:
 		return nil, relay.ErrMalformedKey
 	}
-	if r.indexKeys && r.migrated.Load() {
+	if r.migrated.Load() {
 		exists, err := r.keys.mayExist(ctx, r.st, h, now)
 		if err != nil {
 			return nil, err

@@ -107,14 +107,11 @@ type Roster struct {
 	gens     generationMemory // key generations by the key epoch (keygen.go)
 	migrate  singleflight.Group
 	migrated atomic.Bool // every key record has its hash record
-	// indexKeys: the store is a store.Remote, where an unknown key is
-	// refused by the hash index (keyindex.go).
-	indexKeys bool
-	members   memberCache
-	stored    originCache    // stored callback origins, briefly (origins.go)
-	made      ProjectBook    // projects made at run time (projects.go)
-	events    *audit.Log     // the audit log (auditlog.go)
-	folded    membersLogFold // the projects whose older members log is in the audit log
+	members  memberCache
+	stored   originCache    // stored callback origins, briefly (origins.go)
+	made     ProjectBook    // projects made at run time (projects.go)
+	events   *audit.Log     // the audit log (auditlog.go)
+	folded   membersLogFold // the projects whose older members log is in the audit log
 }
 
 // ErrUnknownProject is an operation for a project the relay lacks.
@@ -142,7 +139,6 @@ func New(cfg Config) (*Roster, error) {
 	r := &Roster{st: cfg.Store, mailer: cfg.Mailer, recheck: cfg.KeyRecheck, log: cfg.Logger, now: cfg.Now,
 		projects: map[string]*Project{}, declared: map[string]*Project{}}
 	r.made.r = r
-	_, r.indexKeys = cfg.Store.(store.Remote)
 	r.events = audit.New(audit.Config{Store: cfg.Store, Prefix: auditLogPrefix, Logger: cfg.AuditLogger,
 		Retention: cfg.AuditRetention, MaxPerProject: cfg.AuditMax, Now: cfg.Now})
 	for _, p := range cfg.Projects {
