@@ -23,8 +23,8 @@
 # each ratio is the median over the rounds of the row's req/s over the
 # same round's respond. Servers on CPU SERVER_CPU (0), wrk on WRK_CPU (1).
 # With PPROF=DIR it takes CPU profiles of Caddy (admin /debug/pprof) during
-# the last round's stored-key and 100,000-key runs with 1 project, and
-# prints their top entries.
+# the last round's stored-key and 100,000-key runs with 1 project and the
+# 100,000-key run on Redis, and prints their top entries.
 #
 # Usage: bash bench/keys.sh
 #   ROUNDS=5 DURATION=5s CONNS=32 THREADS=1

@@ -20,8 +20,9 @@ import (
 // instance's memory at once.
 //
 // A key the memory does not hold costs what it did without the memory: the
-// read of its hash record (absent for an unknown key), and a second read to
-// confirm it against its project's record. A key found unknown that way is
+// read of its hash record, and a second read to confirm it against its
+// project's record; or, if the hash index (keyindex.go) shows it has no
+// record, a share of one read of the epoch. A key found unknown that way is
 // remembered as unknown under the same rules (emptied with the rest at a
 // key change here or a new epoch), so a key sent again and again, a site
 // left with a revoked key or a scanner repeating itself, costs no read. At
