@@ -84,7 +84,7 @@ func (r *redisStore) one(ctx context.Context, op *Op) {
 // fails with ErrUnconfirmed. On a Cluster with replicas each op runs alone,
 // confirmed on the master of its own key's slot.
 func (r *redisStore) Batch(ctx context.Context, ops ...*Op) {
-	var send []*Op
+	send := make([]*Op, 0, len(ops))
 	var firstWrite *Op
 	for _, op := range ops {
 		if !r.ready(op) {

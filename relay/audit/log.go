@@ -204,9 +204,15 @@ func (l *Log) trim(ctx context.Context, bucket string) error {
 	kept := len(names)
 	if kept > l.cfg.MaxPerProject {
 		kept = l.cfg.MaxPerProject - l.cfg.MaxPerProject/10
-		for _, name := range names[:len(names)-kept] {
-			if err := l.cfg.Store.Delete(ctx, name); err != nil {
-				return err
+		// one batch: on Redis, one round trip for the lot
+		drop := make([]*store.Op, len(names)-kept)
+		for i, name := range names[:len(drop)] {
+			drop[i] = store.DeleteOp(name)
+		}
+		l.cfg.Store.Batch(ctx, drop...)
+		for _, op := range drop {
+			if op.Err != nil {
+				return op.Err
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -63,7 +64,7 @@ func familyAlive(ended *store.Op) error {
 // spendOp marks c's refresh token spent, when a batch runs it: the
 // spent marker, put only if there is none, holding when.
 func (n *Native) spendOp(c *sessionClaims) *store.Op {
-	at, _ := json.Marshal(n.cfg.Now().UnixMilli())
+	at := strconv.AppendInt(nil, n.cfg.Now().UnixMilli(), 10) // JSON, as spendRefresh reads it
 	return store.PutNewOp(roster.SessionSpentName(c.Family, c.ID), at, n.familyTTL(c))
 }
 

@@ -111,37 +111,62 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSessionError)
 		return
 	}
-	reply := map[string]any{
-		"user": map[string]any{
-			"email": x.Email, "login": x.Login, "name": x.Name, "avatar_url": x.Avatar,
-			"permissions": protocol.Permissions(x.Role),
-		},
-		"session": session,
-	}
+	reply := exchangeReply{Session: session, User: sessionUser{
+		Avatar: x.Avatar, Email: x.Email, Login: x.Login, Name: x.Name,
+		Permissions: protocol.Permissions(x.Role),
+	}}
 	if x.ReturnURL != "" {
-		reply["return_url"] = relay.SiteReturnURL(x.ReturnURL, in.Callback)
+		reply.ReturnURL = relay.SiteReturnURL(x.ReturnURL, in.Callback)
 	}
 	protocol.WriteJSON(w, http.StatusOK, reply)
 }
 
+// The replies of #5 and #7. Their fields are in the order of their names,
+// as encoding/json writes a map's: the bodies are the same bytes as when
+// they were maps.
+type (
+	exchangeReply struct {
+		ReturnURL string      `json:"return_url,omitempty"`
+		Session   sessionPair `json:"session"`
+		User      sessionUser `json:"user"`
+	}
+	sessionUser struct {
+		Avatar      string   `json:"avatar_url"`
+		Email       string   `json:"email"`
+		Login       string   `json:"login"`
+		Name        string   `json:"name"`
+		Permissions []string `json:"permissions"`
+	}
+	refreshReply struct {
+		Session sessionPair `json:"session"`
+	}
+	// sessionPair is a session's tokens and their ends, Unix seconds.
+	sessionPair struct {
+		Access         string `json:"access_token"`
+		Expires        int64  `json:"expires_at"`
+		Refresh        string `json:"refresh_token"`
+		RefreshExpires int64  `json:"refresh_token_expires_at"`
+	}
+)
+
 // issueSession seals a fresh access and refresh token pair of c's family.
 // Neither outlives the family.
-func (n *Native) issueSession(c sessionClaims) (map[string]any, error) {
+func (n *Native) issueSession(c sessionClaims) (sessionPair, error) {
 	left := time.Unix(c.End, 0).Sub(n.cfg.Now())
 	c.ID = ""
 	access, accessExp, err := n.seal.Seal(seal.Access, c, min(n.cfg.SessionTTL, left))
 	if err != nil {
-		return nil, err
+		return sessionPair{}, err
 	}
 	c.ID = newSessionID()
 	refresh, refreshExp, err := n.seal.Seal(seal.Refresh, c, left)
 	if err != nil {
-		return nil, err
+		return sessionPair{}, err
 	}
-	return map[string]any{
-		"access_token": access, "refresh_token": refresh,
-		"expires_at":               accessExp.Add(-expiryMargin(min(n.cfg.SessionTTL, left))).Unix(),
-		"refresh_token_expires_at": refreshExp.Unix(),
+	return sessionPair{
+		Access: access, Refresh: refresh,
+		Expires:        accessExp.Add(-expiryMargin(min(n.cfg.SessionTTL, left))).Unix(),
+		RefreshExpires: refreshExp.Unix(),
 	}, nil
 }
 
@@ -204,7 +229,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
-	protocol.WriteJSON(w, http.StatusOK, map[string]any{"session": session})
+	protocol.WriteJSON(w, http.StatusOK, refreshReply{Session: session})
 }
 
 // Why a session is refused; each error's text is #7's error code.

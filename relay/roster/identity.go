@@ -30,11 +30,15 @@ func MemberKey(who string) string {
 // and each of their verified addresses, each by its own rule (an address
 // never matches as a login, nor a login as an address).
 func userKeys(login string, emails []string) []string {
-	keys := make([]string, 0, 1+len(emails))
-	if k, err := identity.Login(login); err == nil {
-		keys = append(keys, k)
+	keys := make([]string, 0, 1+min(len(emails), MaxEmails))
+	// A login by address has no GitHub login: none to refuse (and the
+	// refusal's error to make).
+	if login != "" {
+		if k, err := identity.Login(login); err == nil {
+			keys = append(keys, k)
+		}
 	}
-	return append(keys, emailKeys(emails)...)
+	return appendEmailKeys(keys, emails)
 }
 
 // MaxEmails bounds the verified addresses a session carries, so that the
@@ -44,10 +48,16 @@ const MaxEmails = 10
 
 // emailKeys are the keys of the addresses that parse, in order, at most
 // MaxEmails of them.
-func emailKeys(emails []string) []string {
-	var keys []string
+func emailKeys(emails []string) []string { return appendEmailKeys(nil, emails) }
+
+// appendEmailKeys appends emailKeys(emails) to keys.
+func appendEmailKeys(keys, emails []string) []string {
+	first := len(keys)
 	for _, e := range emails {
-		if k, err := identity.Email(e); err == nil && len(keys) < MaxEmails {
+		if len(keys)-first == MaxEmails {
+			break
+		}
+		if k, err := identity.Email(e); err == nil {
 			keys = append(keys, k)
 		}
 	}

@@ -8,6 +8,7 @@
 package seal
 
 import (
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -54,7 +57,10 @@ var (
 // safe for concurrent use.
 type Sealer struct {
 	keys map[Purpose][]byte
-	now  func() time.Time
+	// aeads are each purpose's cipher, made once: an AEAD holds its key
+	// and no other state, so one serves every call.
+	aeads map[Purpose]cipher.AEAD
+	now   func() time.Time
 }
 
 // New derives a Sealer's keys from secret (32 bytes or more); now is the
@@ -63,44 +69,67 @@ func New(secret []byte, now func() time.Time) (*Sealer, error) {
 	if len(secret) < 32 {
 		return nil, fmt.Errorf("the relay secret must have at least 32 bytes, has %d", len(secret))
 	}
-	s := &Sealer{keys: map[Purpose][]byte{}, now: now}
+	s := &Sealer{keys: map[Purpose][]byte{}, aeads: map[Purpose]cipher.AEAD{}, now: now}
 	for _, p := range purposes {
 		k, err := hkdf.Key(sha256.New, secret, []byte("caddy-outstatic relay v1"), string(p), chacha20poly1305.KeySize)
 		if err != nil {
 			return nil, err
 		}
-		s.keys[p] = k
+		aead, err := chacha20poly1305.NewX(k)
+		if err != nil {
+			return nil, err
+		}
+		s.keys[p], s.aeads[p] = k, aead
 	}
 	return s, nil
 }
 
-// envelope carries a sealed value's expiry beside its payload.
-type envelope struct {
-	Exp int64           `json:"exp"`
-	V   json.RawMessage `json:"v"`
+// The plaintext of a sealed value is the JSON object
+// {"exp":<Unix seconds>,"v":<the value's JSON>}, exactly as encoding/json
+// writes it: envelopeHead, the expiry, envelopeMid, the value, "}".
+const (
+	envelopeHead = `{"exp":`
+	envelopeMid  = `,"v":`
+)
+
+// opened is the plaintext of a sealed value, read in one pass: V holds
+// the caller's pointer, which the value is decoded into.
+type opened struct {
+	Exp int64 `json:"exp"`
+	V   any   `json:"v"`
+}
+
+// aead is purpose's cipher; an unknown purpose has none.
+func (s *Sealer) aead(purpose Purpose) (cipher.AEAD, error) {
+	aead, ok := s.aeads[purpose]
+	if !ok {
+		return nil, fmt.Errorf("seal: unknown purpose %q", purpose)
+	}
+	return aead, nil
 }
 
 // Seal encrypts v for purpose, valid for ttl, as URL-safe text; it
 // returns the text and its expiry.
 func (s *Sealer) Seal(purpose Purpose, v any, ttl time.Duration) (string, time.Time, error) {
+	aead, err := s.aead(purpose)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	exp := s.now().Add(ttl)
-	plain, err := json.Marshal(envelope{Exp: exp.Unix(), V: payload})
-	if err != nil {
+	// The nonce, then the plaintext, sealed in place: one buffer.
+	ns := aead.NonceSize()
+	buf := make([]byte, ns, ns+len(envelopeHead)+20+len(envelopeMid)+len(payload)+1+aead.Overhead())
+	if _, err := rand.Read(buf); err != nil {
 		return "", time.Time{}, err
 	}
-	aead, err := chacha20poly1305.NewX(s.keys[purpose])
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", time.Time{}, err
-	}
-	out := aead.Seal(nonce, nonce, plain, []byte(string(purpose)))
+	buf = append(buf, envelopeHead...)
+	buf = strconv.AppendInt(buf, exp.Unix(), 10)
+	buf = append(append(append(buf, envelopeMid...), payload...), '}')
+	out := aead.Seal(buf[:ns], buf[:ns], buf[ns:], []byte(purpose))
 	return base64.RawURLEncoding.EncodeToString(out), exp, nil
 }
 
@@ -111,26 +140,27 @@ func (s *Sealer) Open(purpose Purpose, text string, v any) error {
 	if len(text) > 16<<10 {
 		return ErrSealed
 	}
+	aead, err := s.aead(purpose)
+	if err != nil {
+		return err
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("seal: opening into %T, not a pointer", v)
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(text)
 	if err != nil {
 		return ErrSealed
 	}
-	aead, err := chacha20poly1305.NewX(s.keys[purpose])
-	if err != nil {
-		return err
-	}
-	if len(raw) < aead.NonceSize()+aead.Overhead() {
+	ns := aead.NonceSize()
+	if len(raw) < ns+aead.Overhead() {
 		return ErrSealed
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(string(purpose)))
+	plain, err := aead.Open(raw[ns:ns], raw[:ns], raw[ns:], []byte(purpose))
 	if err != nil {
 		return ErrSealed
 	}
-	var env envelope
+	env := opened{V: v}
 	if err := json.Unmarshal(plain, &env); err != nil {
-		return ErrSealed
-	}
-	if err := json.Unmarshal(env.V, v); err != nil {
 		return ErrSealed
 	}
 	if s.now().Unix() >= env.Exp {

@@ -2,10 +2,14 @@ package seal
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 func newTestSealer(t *testing.T, now *time.Time) *Sealer {
@@ -65,5 +69,73 @@ func TestNewAndDerive(t *testing.T) {
 	a, b := s.Derive(Verify, []byte("nonce")), s.Derive(CSRF, []byte("nonce"))
 	if len(a) != 32 || bytes.Equal(a, b) || !bytes.Equal(a, s.Derive(Verify, []byte("nonce"))) {
 		t.Errorf("derive: %x %x", a, b)
+	}
+}
+
+// sealedEarlier is a refresh token as an earlier relay sealed it (its
+// plaintext written by encoding/json from a struct with a RawMessage),
+// with the secret "s"×32, at 1,700,000,000 for an hour: tokens already in
+// browsers and stores must keep opening.
+const sealedEarlier = "DhS6foVquAaxQhXbUkJ0EELM9Q7UBHgWrYTuPFq28WVKY3RbcL3dA7fqmzF0D9N3sEvOshzrAx3gBCyvzs0IPmiLWjs04STxqIKa_cz2S_ppzuKA_ytD3iMmUUYv8bzG1k0d13C5vJ16451_UdX5PO20AOvEyeHM8Qqx3u1oAwcnRxUGewc7N5cm6wHqc9UxmWBgBELtSosKq6IbFYEFOP3k5_0N5T29rTaY-leaBnuFcnjmGpYT5tBEp_PUM80gUF_mqYZLr3S_9MLD4b8U1Q"
+
+// A value sealed earlier opens, into a struct as into a map; and what Seal
+// writes now is, byte for byte, the plaintext encoding/json writes for
+// the envelope {"exp", "v": RawMessage}, so that an earlier relay sharing
+// the store or the secret opens it too.
+func TestSealedFormat(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := newTestSealer(t, &now)
+	var claims struct {
+		Project string   `json:"p"`
+		ID      string   `json:"i"`
+		End     int64    `json:"x"`
+		Emails  []string `json:"es"`
+		GitHub  string   `json:"g"`
+	}
+	if err := s.Open(Refresh, sealedEarlier, &claims); err != nil || claims.Project != "blog" || claims.ID != "id1" ||
+		claims.End != 1_700_086_400 || len(claims.Emails) != 1 || claims.GitHub != "gho_<&>" {
+		t.Fatalf("an earlier token: %v %+v", err, claims)
+	}
+	var m map[string]any
+	if err := s.Open(Refresh, sealedEarlier, &m); err != nil || m["l"] != "ada" {
+		t.Fatalf("an earlier token into a map: %v %v", err, m)
+	}
+	if err := s.Open(Access, sealedEarlier, &m); !errors.Is(err, ErrSealed) {
+		t.Errorf("an earlier refresh token opened as an access token: %v", err)
+	}
+	now = now.Add(time.Hour)
+	if err := s.Open(Refresh, sealedEarlier, &claims); !errors.Is(err, ErrExpired) {
+		t.Errorf("an earlier token at its expiry: %v", err)
+	}
+
+	value := map[string]any{"p": "blog", "g": "gho_<&>\u2028", "es": []string{"a@example.com"}}
+	text, exp, err := s.Seal(Token, value, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(value)
+	want, _ := json.Marshal(struct {
+		Exp int64           `json:"exp"`
+		V   json.RawMessage `json:"v"`
+	}{exp.Unix(), payload})
+	raw, _ := base64.RawURLEncoding.DecodeString(text)
+	aead, _ := chacha20poly1305.NewX(s.keys[Token])
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(Token))
+	if err != nil || !bytes.Equal(plain, want) {
+		t.Errorf("plaintext %s (%v), want %s", plain, err, want)
+	}
+}
+
+// Open refuses to fill anything but a pointer.
+func TestOpenNeedsPointer(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := newTestSealer(t, &now)
+	text, _, _ := s.Seal(Access, map[string]string{"p": "blog"}, time.Minute)
+	var m map[string]string
+	if err := s.Open(Access, text, m); err == nil {
+		t.Error("opened into a map value")
+	}
+	if err := s.Open(Access, text, (*map[string]string)(nil)); err == nil {
+		t.Error("opened into a nil pointer")
 	}
 }
