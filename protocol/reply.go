@@ -31,13 +31,29 @@ func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) error {
 // parses, exactly (no trailing newline). Refusals are written rather than
 // returned as Caddy errors, whose body handle_errors would decide.
 func WriteError(w http.ResponseWriter, status int, code string) error {
-	body, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{code})
+	body := errorBody(code)
 	jsonHeader(w.Header())
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
+}
+
+// errorBody is {"error": code} as encoding/json writes it: spelled out for
+// a code of printable ASCII that JSON writes as it is (every code the
+// protocol has), encoded otherwise. A refusal is the commonest reply a
+// flood gets.
+func errorBody(code string) []byte {
+	for i := 0; i < len(code); i++ {
+		switch c := code[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			body, _ := json.Marshal(struct {
+				Error string `json:"error"`
+			}{code})
+			return body
+		}
+	}
+	body := make([]byte, 0, len(`{"error":""}`)+len(code))
+	return append(append(append(body, `{"error":"`...), code...), `"}`...)
 }
 
 func jsonHeader(h http.Header) {
