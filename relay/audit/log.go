@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/batching"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -72,6 +73,10 @@ type Log struct {
 	// trimming holds the buckets being looked at: a write that finds
 	// its bucket's budget spent while another looks does not wait.
 	trimming map[string]bool
+	// writes shares one store batch among the records written at once
+	// (on Redis, one round trip): each Record still returns only once
+	// its own record is written.
+	writes batching.Batches[*store.Op]
 }
 
 // New builds a Log.
@@ -141,8 +146,12 @@ func (l *Log) put(ctx context.Context, e Event, ttl time.Duration) error {
 	}
 	bucket := bucketOf(e.Project)
 	name := l.cfg.Prefix + bucket + "/" + l.recordName(e)
-	if err := l.cfg.Store.Put(ctx, name, data, ttl); err != nil {
+	op := store.PutOp(name, data, ttl)
+	if err := l.writes.Do(ctx, op, func(ops []*store.Op) { l.cfg.Store.Batch(ctx, ops...) }); err != nil {
 		return err
+	}
+	if op.Err != nil {
+		return op.Err
 	}
 	l.mu.Lock()
 	left := l.budget[bucket] - 1 // a bucket not looked at yet: at once

@@ -3,10 +3,10 @@ package roster
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/batching"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -99,20 +99,13 @@ func listHashes(ctx context.Context, st store.Store) (map[string]struct{}, error
 }
 
 // freshReads gives each caller the result of a read that began after the
-// call, sharing one read among every caller waiting for it: a caller joins
-// the read that has not begun yet, if there is one, or makes it; that read
-// begins once the one under way has ended, after the callers already
-// runnable have had their turn to join it. So reads run one at a time, and
-// their number is bounded by the time they take, not by the callers.
+// call, one read shared by every caller waiting for it (package batching).
 type freshReads struct {
-	mu      sync.Mutex
-	running *sharedRead // begun; a newcomer may not take its result
-	next    *sharedRead // not begun; newcomers join it
+	batches batching.Batches[*sharedRead]
 }
 
-// sharedRead is one read and its waiters.
+// sharedRead is one caller's copy of a read's result.
 type sharedRead struct {
-	done  chan struct{}
 	value []byte
 	err   error
 }
@@ -121,37 +114,17 @@ type sharedRead struct {
 // without ctx's cancellation, as its result serves every waiter; a waiter
 // whose ctx ends stops waiting.
 func (f *freshReads) do(ctx context.Context, read func(context.Context) ([]byte, error)) ([]byte, error) {
-	f.mu.Lock()
-	if r := f.next; r != nil {
-		f.mu.Unlock()
-		select {
-		case <-r.done:
-			return r.value, r.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	mine := &sharedRead{}
+	err := f.batches.Do(ctx, mine, func(waiting []*sharedRead) {
+		value, err := read(context.WithoutCancel(ctx))
+		for _, w := range waiting {
+			w.value, w.err = value, err
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	// This caller makes the next read and runs it.
-	r, before := &sharedRead{done: make(chan struct{})}, f.running
-	f.next = r
-	f.mu.Unlock()
-	if before != nil {
-		<-before.done
-	}
-	// Callers that are runnable now (requests read at the same time) join
-	// r before it begins.
-	runtime.Gosched()
-	f.mu.Lock()
-	f.running, f.next = r, nil
-	f.mu.Unlock()
-	r.value, r.err = read(context.WithoutCancel(ctx))
-	f.mu.Lock()
-	if f.running == r {
-		f.running = nil
-	}
-	f.mu.Unlock()
-	close(r.done)
-	return r.value, r.err
+	return mine.value, mine.err
 }
 
 // readKeyEpoch reads the key epoch ("" if no key ever changed).
