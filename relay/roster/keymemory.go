@@ -26,9 +26,9 @@ import (
 // remembered as unknown under the same rules (emptied with the rest at a
 // key change here or a new epoch), so a key sent again and again, a site
 // left with a revoked key or a scanner repeating itself, costs no read. At
-// most MaxUnknownKeys are remembered: past that, each new one replaces one
-// at random, so a flood of made-up keys cannot grow the memory; it only
-// makes each of them cost its read.
+// most MaxUnknownKeys are remembered: past that, each new one replaces the
+// oldest, so a flood of made-up keys cannot grow the memory; it only makes
+// each of them cost its share of a read (keyindex.go).
 
 // DefaultKeyRecheck is how long the key memory is trusted without reading
 // the epoch again, unless configured.
@@ -52,6 +52,10 @@ type keyMemory struct {
 	version uint64
 	byHash  map[string]*Project
 	unknown map[string]struct{} // at most MaxUnknownKeys
+	// arrived lists unknown's hashes in the order they came, from
+	// arrived[oldest] on: past MaxUnknownKeys, the oldest goes.
+	arrived []string
+	oldest  int
 }
 
 // keyLookup is what the memory says of a key hash.
@@ -90,8 +94,8 @@ func (m *keyMemory) remember(h string, p *Project, version uint64) {
 }
 
 // rememberUnknown records h as no key's, unless the memory was emptied
-// since version. When the memory holds MaxUnknownKeys, h replaces one of
-// them (Go's map order is random).
+// since version. When the memory holds MaxUnknownKeys, h replaces the
+// oldest of them.
 func (m *keyMemory) rememberUnknown(h string, version uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -101,11 +105,15 @@ func (m *keyMemory) rememberUnknown(h string, version uint64) {
 	if m.unknown == nil {
 		m.unknown = map[string]struct{}{}
 	}
-	if len(m.unknown) >= MaxUnknownKeys {
-		for old := range m.unknown {
-			delete(m.unknown, old)
-			break
-		}
+	if _, ok := m.unknown[h]; ok {
+		return
+	}
+	if len(m.arrived) < MaxUnknownKeys {
+		m.arrived = append(m.arrived, h)
+	} else {
+		delete(m.unknown, m.arrived[m.oldest])
+		m.arrived[m.oldest] = h
+		m.oldest = (m.oldest + 1) % MaxUnknownKeys
 	}
 	m.unknown[h] = struct{}{}
 }
@@ -113,7 +121,7 @@ func (m *keyMemory) rememberUnknown(h string, version uint64) {
 // empty forgets every key; the caller holds mu.
 func (m *keyMemory) empty() {
 	m.byHash = nil
-	m.unknown = nil
+	m.unknown, m.arrived, m.oldest = nil, nil, 0
 	m.version++
 }
 

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -99,5 +100,25 @@ func TestNativeKeyChecksRacingARotation(t *testing.T) {
 			t.Fatalf("round %d: the rotated key right after the rotation: %v", round, err)
 		}
 		env.key = key
+	}
+}
+
+// TestUnknownKeysReplaceTheOldest: past MaxUnknownKeys, each new unknown
+// hash replaces the oldest; one remembered again takes no second place.
+func TestUnknownKeysReplaceTheOldest(t *testing.T) {
+	var m keyMemory
+	now := time.Now()
+	m.polled = now
+	m.rememberUnknown("h0", m.version)
+	for i := range MaxUnknownKeys + 10 {
+		m.rememberUnknown(fmt.Sprint("h", i), m.version) // h0 again: no second place
+	}
+	if len(m.unknown) != MaxUnknownKeys || len(m.arrived) != MaxUnknownKeys {
+		t.Fatalf("%d remembered (%d in order), want %d", len(m.unknown), len(m.arrived), MaxUnknownKeys)
+	}
+	for i, want := range map[int]bool{0: false, 9: false, 10: true, MaxUnknownKeys + 9: true} {
+		if got := m.lookup(fmt.Sprint("h", i), now, time.Second).unknown; got != want {
+			t.Errorf("h%d remembered: %v, want %v", i, got, want)
+		}
 	}
 }
