@@ -120,7 +120,7 @@ func (l *Log) Record(ctx context.Context, e Event) {
 	if l.cfg.Store == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
 	if err := l.put(ctx, e, l.cfg.Retention); err != nil {
 		l.cfg.Logger.Error("keeping an audit record", zap.String("kind", string(e.Kind)), zap.String("project", e.Project), zap.Error(err))
@@ -138,6 +138,9 @@ func (l *Log) Import(ctx context.Context, e Event) error {
 	return l.put(ctx, e, left)
 }
 
+// writeTimeout bounds the writing of a batch of records.
+const writeTimeout = 5 * time.Second
+
 // put stores e for ttl, then keeps its bucket within bounds.
 func (l *Log) put(ctx context.Context, e Event, ttl time.Duration) error {
 	data, err := json.Marshal(e)
@@ -147,7 +150,14 @@ func (l *Log) put(ctx context.Context, e Event, ttl time.Duration) error {
 	bucket := bucketOf(e.Project)
 	name := l.cfg.Prefix + bucket + "/" + l.recordName(e)
 	op := store.PutOp(name, data, ttl)
-	if err := l.writes.Do(ctx, op, func(ops []*store.Op) { l.cfg.Store.Batch(ctx, ops...) }); err != nil {
+	err = l.writes.Do(ctx, op, func(ops []*store.Op) {
+		// The batch holds other callers' records: it runs on its own
+		// bound, not on the cancellation of whichever caller made it.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		l.cfg.Store.Batch(bctx, ops...)
+	})
+	if err != nil {
 		return err
 	}
 	if op.Err != nil {
