@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caddy-outstatic/caddy-outstatic/internal/batching"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -24,7 +25,8 @@ import (
 // client of the server without any lock, and on a Cluster each goes to the
 // one master that holds its key's slot: SET PX for Put, SET NX PX for
 // PutNew, GETDEL for Take (Redis 6.2 or later) and SCAN MATCH for List.
-// Batch sends those commands in one pipeline (redis_batch.go).
+// Batch sends those commands in one pipeline (redis_batch.go), and the
+// commands of concurrent callers share pipelines (redis_share.go).
 // No operation spans two keys, so none needs a hash tag. Redis expires
 // keys itself. c may be a single client, a failover client or a cluster
 // client; a cluster is listed master by master, and on a cluster with
@@ -53,6 +55,8 @@ type redisStore struct {
 	// Sentinel promotes when it dies (see write). A cluster client waits
 	// whenever the cluster has replicas.
 	waitReplica bool
+	// pipelines shares round trips among concurrent callers (see share).
+	pipelines batching.Batches[*sharedOps]
 }
 
 // replicaWait bounds how long a write waits for a replica to confirm it.
@@ -134,12 +138,10 @@ func confirmed(ctx context.Context, node *redis.Client, queue func(redis.Pipelin
 	conn := node.Conn()
 	defer conn.Close()
 	var role redis.Cmder
-	// One round trip; the pipeline's own error is that of its first
-	// failed command, which may be GETDEL's redis.Nil: each is read alone.
-	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// One round trip.
+	pipelined(ctx, conn, func(p redis.Pipeliner) {
 		queue(p)
 		role = p.Do(ctx, "ROLE")
-		return nil
 	})
 	if !wrote() || replicasOf(role.(*redis.Cmd)) == 0 {
 		return nil
@@ -152,6 +154,36 @@ func confirmed(ctx context.Context, node *redis.Client, queue func(redis.Pipelin
 		return ErrUnconfirmed
 	}
 	return nil
+}
+
+// pipeliner is what sends a pipeline: a client, or one of its connections.
+type pipeliner interface {
+	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
+}
+
+// pipelined sends the commands queue adds in one pipeline of c; each is
+// read alone from its own reply. The pipeline's own error is that of its
+// first failed command (which may be GETDEL's redis.Nil), or, when no
+// command holds it, an error that kept them all from running: a
+// connection whose set-up the server refused (a wrong password) fails
+// with a Redis error that go-redis gives to no command. Then it is every
+// command's, so that none reads as done.
+func pipelined(ctx context.Context, c pipeliner, queue func(redis.Pipeliner)) {
+	cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		queue(p)
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	for _, cmd := range cmds {
+		if cmd.Err() != nil {
+			return
+		}
+	}
+	for _, cmd := range cmds {
+		cmd.SetErr(err)
+	}
 }
 
 // replicasOf counts the replicas in a master's ROLE reply ("master",
@@ -236,35 +268,35 @@ func redisTTL(ttl time.Duration) time.Duration {
 // Put implements Store.
 func (r *redisStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	op := PutOp(key, value, ttl)
-	r.one(ctx, op)
+	r.Batch(ctx, op)
 	return op.Err
 }
 
 // PutNew implements Store.
 func (r *redisStore) PutNew(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	op := PutNewOp(key, value, ttl)
-	r.one(ctx, op)
+	r.Batch(ctx, op)
 	return op.Err
 }
 
 // Get implements Store.
 func (r *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	op := GetOp(key)
-	r.one(ctx, op)
+	r.Batch(ctx, op)
 	return op.Value, op.Err
 }
 
 // Take implements Store.
 func (r *redisStore) Take(ctx context.Context, key string) ([]byte, error) {
 	op := TakeOp(key)
-	r.one(ctx, op)
+	r.Batch(ctx, op)
 	return op.Value, op.Err
 }
 
 // Delete implements Store.
 func (r *redisStore) Delete(ctx context.Context, key string) error {
 	op := DeleteOp(key)
-	r.one(ctx, op)
+	r.Batch(ctx, op)
 	return op.Err
 }
 

@@ -59,12 +59,9 @@ func (r *redisStore) finish(op *Op, cmd redis.Cmder, err error) {
 	}
 }
 
-// one runs op alone: a write by write (confirmed by a replica where one
-// must), a read on the client.
-func (r *redisStore) one(ctx context.Context, op *Op) {
-	if !r.ready(op) {
-		return
-	}
+// alone runs op by itself: a write by write (confirmed by a replica where
+// one must), a read on the client.
+func (r *redisStore) alone(ctx context.Context, op *Op) {
 	var cmd redis.Cmder
 	var err error
 	if op.writes() {
@@ -78,21 +75,35 @@ func (r *redisStore) one(ctx context.Context, op *Op) {
 	r.finish(op, cmd, err)
 }
 
-// Batch implements Store: one pipeline. Behind Sentinel it runs on one
-// connection to the master with ROLE, and when any op wrote, WAIT 1
-// follows, as for a single write: an op whose write no replica confirmed
-// fails with ErrUnconfirmed. On a Cluster with replicas each op runs alone,
-// confirmed on the master of its own key's slot.
+// Batch implements Store: one pipeline, shared with the operations of
+// other callers where the store shares them (see share). Behind Sentinel
+// it runs on one connection to the master with ROLE, and when any op
+// wrote, WAIT 1 follows, as for a single write: an op whose write no
+// replica confirmed fails with ErrUnconfirmed. On a Cluster with replicas
+// each op runs alone, confirmed on the master of its own key's slot.
 func (r *redisStore) Batch(ctx context.Context, ops ...*Op) {
-	send := make([]*Op, 0, len(ops))
-	var firstWrite *Op
+	ready := make([]*Op, 0, len(ops))
 	for _, op := range ops {
-		if !r.ready(op) {
-			continue
+		if r.ready(op) {
+			ready = append(ready, op)
 		}
-		send = append(send, op)
-		if firstWrite == nil && op.writes() {
+	}
+	switch {
+	case len(ready) == 0:
+	case r.shares():
+		r.share(ctx, ready)
+	default:
+		r.send(ctx, ready)
+	}
+}
+
+// send runs ops, each ready, in one pipeline of their own (see Batch).
+func (r *redisStore) send(ctx context.Context, send []*Op) {
+	var firstWrite *Op
+	for _, op := range send {
+		if op.writes() {
 			firstWrite = op
+			break
 		}
 	}
 	var node *redis.Client
@@ -107,7 +118,7 @@ func (r *redisStore) Batch(ctx context.Context, ops ...*Op) {
 	}
 	if _, cluster := r.c.(*redis.ClusterClient); cluster && node != nil {
 		for _, op := range send {
-			r.one(ctx, op)
+			r.alone(ctx, op)
 		}
 		return
 	}
@@ -119,12 +130,7 @@ func (r *redisStore) Batch(ctx context.Context, ops ...*Op) {
 	}
 	var unconfirmed error
 	if node == nil {
-		// The pipeline's own error is that of its first failed command:
-		// each is read alone.
-		_, _ = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			queue(p)
-			return nil
-		})
+		pipelined(ctx, r.c, queue)
 	} else {
 		unconfirmed = confirmed(ctx, node, queue, func() bool {
 			for i, op := range send {

@@ -83,7 +83,15 @@ func TestRedisACLRefused(t *testing.T) {
 		"wrong password": {Addresses: []string{srv.Addr}, Username: "relay", Password: "{env.OTHER}"},
 		"no password":    {Addresses: []string{srv.Addr}, Username: "relay"},
 	} {
-		err := openConfig(t, c).Put(ctx, "k", []byte("v"), 0)
+		s := openConfig(t, c)
+		// a batch too: its commands go in one pipeline, whose
+		// connection the server refuses before any of them runs
+		put, get := PutOp("k", []byte("v"), 0), GetOp("k")
+		s.Batch(ctx, put, get)
+		if put.Err == nil || get.Err == nil || errors.Is(get.Err, ErrNotFound) {
+			t.Errorf("%s: a batch's Put %v, Get %v; want the refusal", name, put.Err, get.Err)
+		}
+		err := s.Put(ctx, "k", []byte("v"), 0)
 		if err == nil {
 			t.Errorf("%s: Put succeeded", name)
 			continue
