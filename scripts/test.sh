@@ -19,6 +19,11 @@ stage_names=()
 stage_results=()
 stage_times=()
 failed=0
+# The output of every stage that failed is also kept here, so that the end
+# of the run can repeat the failing tests' own lines (a long log hides them).
+stage_log=$(mktemp)
+failed_log=$(mktemp)
+trap 'rm -f "$stage_log" "$failed_log"' EXIT
 
 # stage NAME COMMAND...: runs COMMAND and records how it ended and how long
 # it took. A failure is recorded, not fatal: the next stage runs.
@@ -26,7 +31,7 @@ stage() {
 	local name=$1 began=$SECONDS rc=0
 	shift
 	echo "== $name: $*"
-	"$@" || rc=$?
+	"$@" 2>&1 | tee "$stage_log" || rc=$?
 	stage_names+=("$name")
 	stage_times+=("$((SECONDS - began))s")
 	if [ "$rc" = 0 ]; then
@@ -34,6 +39,7 @@ stage() {
 	else
 		stage_results+=("FAILED (exit $rc)")
 		failed=1
+		cat "$stage_log" >> "$failed_log"
 	fi
 }
 
@@ -83,7 +89,13 @@ else
 	skip "browser end to end" "E2E=0"
 fi
 
-# The end: the table, and a failure if any stage failed.
+# The end: the failing tests' names and messages, if a stage failed (Go
+# prints a test's log lines only when it fails), then the table.
+if [ "$failed" != 0 ]; then
+	echo
+	echo "failing tests and their messages:"
+	grep -E -e '--- FAIL|^FAIL|^panic:|_test\.go:[0-9]+: ' "$failed_log" | tail -n 60
+fi
 summary
 if [ "$failed" != 0 ]; then
 	echo "test.sh: a stage failed (see the table above)" >&2
