@@ -5,8 +5,10 @@ import "net/http"
 // IdleConnsPerService is how many idle connections to one service (GitHub,
 // an identity provider, the service a forwarding relay calls) a relay keeps
 // for reuse. Go's default, two, makes a relay under a few dozen concurrent
-// logins dial again, and on TLS shake hands again, for most of its calls.
-const IdleConnsPerService = 32
+// logins dial again, and on TLS shake hands again, for most of its calls;
+// 32 still did at 50 concurrent logins (bench/login.sh), each of which has
+// one call to GitHub under way at a time.
+const IdleConnsPerService = 64
 
 // NewServiceTransport returns http.DefaultTransport's settings keeping
 // IdleConnsPerService idle connections per host: the transport of a

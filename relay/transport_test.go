@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,38 +9,45 @@ import (
 	"testing"
 )
 
-// Ten calls at a time, five times over, reuse the ten connections of the
-// first round: Go's default transport keeps two and dials most again.
+// A service transport keeps a connection for each of 50 calls made at
+// once: 50 more at once dial nothing new.
 func TestServiceTransportKeepsConnections(t *testing.T) {
-	var dialed atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, "ok")
+	const calls = 50
+	var arrived sync.WaitGroup
+	var dialled atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// every call of a round is under way before any is answered
+		arrived.Done()
+		arrived.Wait()
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
-			dialed.Add(1)
+			dialled.Add(1)
 		}
 	}
 	srv.Start()
 	defer srv.Close()
 	client := &http.Client{Transport: NewServiceTransport()}
-	const conc, rounds = 10, 5
-	for range rounds {
-		var wg sync.WaitGroup
-		for range conc {
-			wg.Go(func() {
+	defer client.CloseIdleConnections()
+	round := func() {
+		arrived.Add(calls)
+		var done sync.WaitGroup
+		for range calls {
+			done.Go(func() {
 				res, err := client.Get(srv.URL)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 			})
 		}
-		wg.Wait()
+		done.Wait()
 	}
-	if n := dialed.Load(); n > conc {
-		t.Fatalf("%d connections for %d rounds of %d calls, want at most %d", n, rounds, conc, conc)
+	round()
+	first := dialled.Load()
+	round()
+	if first != calls || dialled.Load() != first {
+		t.Fatalf("connections: %d for the first %d calls, %d more for the next %d; want %d and 0", first, calls, dialled.Load()-first, calls, calls)
 	}
 }

@@ -193,14 +193,21 @@ func claimFile(filename string, valid func([]byte) error) ([]byte, error) {
 	} else if info.IsDir() {
 		return nil, os.ErrNotExist
 	}
+	return claimRenamed(filename, valid)
+}
+
+// claimRenamed is claimFile after its look at filename: a directory that
+// took its place since is renamed back.
+func claimRenamed(filename string, valid func([]byte) error) ([]byte, error) {
 	claim := filepath.Join(filepath.Dir(filename), ".take:"+rand.Text())
 	if err := os.Rename(filename, claim); err != nil {
 		return nil, err
 	}
-	if info, err := os.Lstat(claim); err == nil && info.IsDir() {
+	// Reading is the look at what was renamed: a directory reads as EISDIR.
+	data, err := os.ReadFile(claim)
+	if errors.Is(err, syscall.EISDIR) {
 		return nil, errors.Join(os.ErrNotExist, os.Rename(claim, filename))
 	}
-	data, err := os.ReadFile(claim)
 	if err == nil {
 		if err = valid(data); err != nil {
 			// Link, not rename: never over a file put there since.

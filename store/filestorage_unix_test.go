@@ -241,6 +241,27 @@ func TestFileStorageTakeLeavesWhatIsNotAValue(t *testing.T) {
 	}
 }
 
+// A key's path that became a directory between claimFile's look and its
+// rename is put back whole, and reads as no value.
+func TestFileClaimPutsBackADirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := os.MkdirAll(filepath.Join(dir, "dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dir", "inner"), []byte("v"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claimRenamed(filepath.Join(dir, "dir"), func([]byte) error { return nil }); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("claim of a directory: %v, want ErrNotExist", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "dir", "inner")); err != nil || string(b) != "v" {
+		t.Fatalf("the file under the directory: %q, %v", b, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Fatalf("left in tokens/: %v, want dir only", left)
+	}
+}
+
 // A sweep removes the temporary files a stopped process left, once they
 // are an hour old, and no other file.
 func TestFileStorageSweepsLeftovers(t *testing.T) {
