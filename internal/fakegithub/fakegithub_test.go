@@ -217,6 +217,23 @@ func TestTokenEndpointByHand(t *testing.T) {
 	}
 }
 
+// A fake that forgets its requests still answers the token endpoint from
+// the form and the query, and keeps none of them.
+func TestForgetRequests(t *testing.T) {
+	s := New(testID, testSecret, testUser())
+	s.ForgetRequests = true
+	s.Start()
+	t.Cleanup(s.Close)
+	code := authorize(t, s.AuthURL()+"?client_id="+testID+"&redirect_uri="+url.QueryEscape(testCB)+"&scope=repo").Get("code")
+	_, body := postToken(t, s, url.Values{"client_id": {testID}, "client_secret": {testSecret}, "code": {code}}, "", false)
+	if vals, _ := url.ParseQuery(body); !strings.HasPrefix(vals.Get("access_token"), "gho_") {
+		t.Errorf("token reply %q", body)
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("%d requests recorded, want none", n)
+	}
+}
+
 func TestAuthorizePages(t *testing.T) {
 	s := start(t)
 	get := func(q string) *http.Response {

@@ -2,7 +2,8 @@
 // benchmarks in bench/ (a module of its own, which cannot import this
 // module's internal packages). It signs in one user at once at authorize,
 // serves the acme/blog repository with a media file of -media-bytes at
-// public/images/bench.png, and prints, one per line:
+// public/images/bench.png, keeps no record of the requests, and prints,
+// one per line:
 //
 //	url=<base URL>          base_url of the relay's github block
 //	api_url=<REST root>     api_url
@@ -40,6 +41,8 @@ func main() {
 		Login: *login, Name: "Bench User", ID: 1,
 		Emails: []fakegithub.Email{{Email: *login + "@example.com", Primary: true, Verified: true}},
 	})
+	// Minutes of load: a record of every request would grow without bound.
+	gh.ForgetRequests = true
 	gh.Start()
 	defer gh.Close()
 	// A PNG signature and filler: the relay's media route types it by
