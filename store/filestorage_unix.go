@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -173,7 +174,30 @@ func fileStorageWays(fs *certmagic.FileStorage) fileWays {
 		claim: func(key string, valid func([]byte) error) ([]byte, error) {
 			return claimFile(fs.Filename(key), valid)
 		},
+		names: func(key string) ([]string, error) { return fileNames(fs, key) },
 	}
+}
+
+// fileNames lists the storage paths of the regular files under key in fs,
+// at any depth, from the directories' entries: no file is opened or
+// looked at (certmagic's List looks at each).
+func fileNames(fs *certmagic.FileStorage, key string) ([]string, error) {
+	root := fs.Filename(key)
+	var names []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			names = append(names, path.Join(key, filepath.ToSlash(rel)))
+		}
+		return nil
+	})
+	return names, err
 }
 
 // claimFile removes filename and returns what it held, atomically: it

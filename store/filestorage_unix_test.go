@@ -241,6 +241,37 @@ func TestFileStorageTakeLeavesWhatIsNotAValue(t *testing.T) {
 	}
 }
 
+// ListNames lists the keys of the file store from the directories alone:
+// an expired entry and a file that is no envelope (neither of which List
+// shows) are listed, temporary files and directories are not.
+func TestFileStorageListNames(t *testing.T) {
+	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	now := time.Now()
+	st := newStorage(fs, testPrefix, func() time.Time { return now })
+	ctx := context.Background()
+	mustPut(t, st, "log/a", "v", time.Minute)
+	mustPut(t, st, "log/b", "v", time.Second)
+	mustPut(t, st, "log/dir/c", "v", time.Minute)
+	mustPut(t, st, "other", "v", time.Minute)
+	if err := fs.Store(ctx, testPrefix+"/log/junk", []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fs.Path, testPrefix, "log", ".tmp:1"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute / 2) // log/b has expired
+	names, err := st.ListNames(ctx, "log/")
+	if err != nil || strings.Join(names, " ") != "log/a log/b log/dir/c log/junk" {
+		t.Fatalf("ListNames = %v, %v; want log/a log/b log/dir/c log/junk", names, err)
+	}
+	if names, err := st.List(ctx, "log/"); err != nil || strings.Join(names, " ") != "log/a log/dir/c" {
+		t.Fatalf("List = %v, %v; want log/a log/dir/c", names, err)
+	}
+	if names, err := st.ListNames(ctx, "none/"); err != nil || len(names) != 0 {
+		t.Fatalf("ListNames of nothing = %v, %v", names, err)
+	}
+}
+
 // A key's path that became a directory between claimFile's look and its
 // rename is put back whole, and reads as no value.
 func TestFileClaimPutsBackADirectory(t *testing.T) {

@@ -71,6 +71,9 @@ type fileWays struct {
 	// and without a lock: Take uses it in place of a locked read and
 	// delete (see claimFile).
 	claim func(path string, valid func([]byte) error) ([]byte, error)
+	// names, if set, lists the storage paths of the files under a path,
+	// from the directories alone: ListNames uses it.
+	names func(path string) ([]string, error)
 }
 
 func (st *storageStore) check(key string) error {

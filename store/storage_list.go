@@ -32,16 +32,61 @@ func (st *storageStore) Sweep(ctx context.Context) (int, error) {
 	return removed, err
 }
 
-// scan lists the live keys that start with prefix. With sweep set, it
-// removes the expired entries it meets and counts them.
-func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (keys []string, removed int, err error) {
-	// Storages list by path, so list the deepest whole directory the
-	// prefix names, then filter by the string prefix.
+// ListNames implements NameLister. On Caddy's file storage the keys are
+// the names of the files, read from their directories alone; on another
+// storage it is List.
+func (st *storageStore) ListNames(ctx context.Context, prefix string) ([]string, error) {
+	if st.ways.names == nil {
+		return st.List(ctx, prefix)
+	}
+	if st.err != nil {
+		return nil, st.err
+	}
+	if err := validateListPrefix(prefix); err != nil {
+		return nil, err
+	}
+	names, err := st.ways.names(st.listDir(prefix))
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: listing %q: %w", prefix, err)
+	}
+	keys := []string{}
+	for _, name := range names {
+		if key, ok := st.listedKey(name, prefix); ok {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// listDir is the storage path to list for prefix: storages list by path,
+// so the deepest whole directory the prefix names, the listing then
+// filtered by the string prefix (listedKey).
+func (st *storageStore) listDir(prefix string) string {
 	dir := st.prefix
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 		dir += "/" + prefix[:i]
 	}
-	names, err := st.s.List(ctx, dir, true)
+	return dir
+}
+
+// listedKey is the key a listed storage path names, if it is one and
+// starts with prefix.
+func (st *storageStore) listedKey(name, prefix string) (string, bool) {
+	key, ok := strings.CutPrefix(filepath.ToSlash(name), st.prefix+"/")
+	if !ok || !strings.HasPrefix(key, prefix) || ValidateKey(key) != nil {
+		return "", false
+	}
+	return key, true
+}
+
+// scan lists the live keys that start with prefix. With sweep set, it
+// removes the expired entries it meets and counts them.
+func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (keys []string, removed int, err error) {
+	names, err := st.s.List(ctx, st.listDir(prefix), true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []string{}, 0, nil
 	}
@@ -57,8 +102,8 @@ func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (ke
 			}
 			continue
 		}
-		key, ok := strings.CutPrefix(filepath.ToSlash(name), st.prefix+"/")
-		if !ok || !strings.HasPrefix(key, prefix) || ValidateKey(key) != nil {
+		key, ok := st.listedKey(name, prefix)
+		if !ok {
 			continue
 		}
 		e, ok, err := st.load(ctx, key)

@@ -59,6 +59,17 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
+// NameLister is implemented by stores that can list keys without reading
+// what they hold: on the file store, List reads every entry to leave the
+// expired ones out. A caller that judges expiry itself (the audit log's
+// records carry their time in their names) lists with ListNames.
+type NameLister interface {
+	// ListNames returns the keys that start with prefix, sorted, as List
+	// does, except that entries expired but not removed yet may be among
+	// them.
+	ListNames(ctx context.Context, prefix string) ([]string, error)
+}
+
 // Sweeper is implemented by stores whose backend does not expire entries on
 // its own. Such a store hides expired entries and removes each one it meets,
 // but markers that are never read again would stay on disk forever: call

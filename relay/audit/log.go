@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,11 +30,12 @@ import (
 // only the records it answers with. Every record expires after the
 // retention; each bucket keeps at most MaxPerProject of them, the oldest
 // dropped first. Looking at a bucket's size means listing it (on the file
-// store, reading every record), so an instance looks only once its own
-// writes could have filled the bucket (at least trimEvery writes apart:
-// a bucket may briefly hold that many more, per instance writing to it),
-// and a full bucket is trimmed to nine tenths of the bound, which leaves
-// a tenth of it to write before the next look.
+// store its directory, by the names alone: a record past the retention
+// that is still there counts by the time in its name), so an instance
+// looks only once its own writes could have filled the bucket (at least
+// trimEvery writes apart: a bucket may briefly hold that many more, per
+// instance writing to it), and a full bucket is trimmed to nine tenths of
+// the bound, which leaves a tenth of it to write before the next look.
 
 // Defaults of a Log.
 const (
@@ -216,11 +218,18 @@ func bucketOf(project string) string {
 // records down to nine tenths of it. It then sets how many writes this
 // instance makes before the next look: as many as the bucket has room for.
 func (l *Log) trim(ctx context.Context, bucket string) error {
-	names, err := l.cfg.Store.List(ctx, l.cfg.Prefix+bucket+"/")
+	names, err := l.bucketNames(ctx, bucket)
 	if err != nil {
 		return err
 	}
-	kept := len(names)
+	// Names sort by time: those past the retention come first and do not
+	// count (a store that lists names only may still hold them).
+	cutoff := Query{Since: l.cfg.Now().Add(-l.cfg.Retention)}
+	dead := sort.Search(len(names), func(i int) bool {
+		_, ok := l.matches(names[i], cutoff)
+		return ok
+	})
+	kept := len(names) - dead
 	if kept > l.cfg.MaxPerProject {
 		kept = l.cfg.MaxPerProject - l.cfg.MaxPerProject/10
 		// one batch: on Redis, one round trip for the lot
@@ -239,6 +248,16 @@ func (l *Log) trim(ctx context.Context, bucket string) error {
 	l.budget[bucket] = max(l.cfg.MaxPerProject-kept, trimEvery)
 	l.mu.Unlock()
 	return nil
+}
+
+// bucketNames are the names of bucket's records, sorted, read from the
+// names alone where the store can (the file store's List reads every
+// record).
+func (l *Log) bucketNames(ctx context.Context, bucket string) ([]string, error) {
+	if nl, ok := l.cfg.Store.(store.NameLister); ok {
+		return nl.ListNames(ctx, l.cfg.Prefix+bucket+"/")
+	}
+	return l.cfg.Store.List(ctx, l.cfg.Prefix+bucket+"/")
 }
 
 // Query selects events. The zero Query is every event of the relay's own

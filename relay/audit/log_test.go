@@ -131,3 +131,37 @@ func TestLogWritesDoNotWaitForALook(t *testing.T) {
 		t.Fatalf("kept %v, %v; want both records", names, err)
 	}
 }
+
+// TestLogCountsOnlyLiveRecords: records past the retention that the store
+// still holds (the file store lists names without reading them) do not
+// count toward a bucket's bound: a bucket of live records under the bound
+// loses none of them, whichever instance looks at its size.
+func TestLogCountsOnlyLiveRecords(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic")
+	const dead, bound = 10, 100
+	old := time.Now().Add(-2 * time.Hour).UnixNano()
+	for i := range dead {
+		name := fmt.Sprintf("auditlog/blog/%020d.%s.-.%08x", old+int64(i), SignIn, i)
+		if err := st.Put(ctx, name, []byte(`{}`), time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testwait.Until(t, "the old records expire in the store", func() bool {
+		names, err := st.List(ctx, "auditlog/blog/")
+		return err == nil && len(names) == 0
+	})
+	if names, err := st.(store.NameLister).ListNames(ctx, "auditlog/blog/"); err != nil || len(names) != dead {
+		t.Fatalf("the store lists %d names (%v); the test needs the %d expired ones listed", len(names), err, dead)
+	}
+	cfg := Config{Store: st, Prefix: "auditlog/", MaxPerProject: bound, Retention: time.Hour}
+	for range bound - 6 {
+		New(cfg).Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "ada"})
+	}
+	// Each write above was a new instance's, which looks at once; this
+	// last one finds 10 expired and 95 live records.
+	New(cfg).Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "bob"})
+	if names, err := st.List(ctx, "auditlog/blog/"); err != nil || len(names) != bound-5 {
+		t.Fatalf("blog keeps %d live records (%v), want all %d", len(names), err, bound-5)
+	}
+}
