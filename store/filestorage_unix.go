@@ -180,12 +180,16 @@ func fileStorageWays(fs *certmagic.FileStorage) fileWays {
 
 // fileNames lists the storage paths of the regular files under key in fs,
 // at any depth, from the directories' entries: no file is opened or
-// looked at (certmagic's List looks at each).
+// looked at (certmagic's List looks at each). A directory below key
+// removed while it is listed holds nothing.
 func fileNames(fs *certmagic.FileStorage, key string) ([]string, error) {
 	root := fs.Filename(key)
 	var names []string
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
+			if p != root && errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
 		if d.Type().IsRegular() {

@@ -45,12 +45,9 @@ func (st *storageStore) ListNames(ctx context.Context, prefix string) ([]string,
 	if err := validateListPrefix(prefix); err != nil {
 		return nil, err
 	}
-	names, err := st.ways.names(st.listDir(prefix))
-	if errors.Is(err, fs.ErrNotExist) {
-		return []string{}, nil
-	}
+	names, err := st.paths(ctx, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("store: listing %q: %w", prefix, err)
+		return nil, err
 	}
 	keys := []string{}
 	for _, name := range names {
@@ -62,15 +59,30 @@ func (st *storageStore) ListNames(ctx context.Context, prefix string) ([]string,
 	return keys, nil
 }
 
-// listDir is the storage path to list for prefix: storages list by path,
-// so the deepest whole directory the prefix names, the listing then
-// filtered by the string prefix (listedKey).
-func (st *storageStore) listDir(prefix string) string {
+// paths lists the storage paths under the deepest whole directory prefix
+// names (storages list by path; listedKey then filters by the string
+// prefix): on Caddy's file storage the files, from the directories'
+// entries alone (certmagic's List also looks at each); elsewhere what the
+// storage lists. Nothing there is no path.
+func (st *storageStore) paths(ctx context.Context, prefix string) ([]string, error) {
 	dir := st.prefix
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 		dir += "/" + prefix[:i]
 	}
-	return dir
+	var names []string
+	var err error
+	if st.ways.names != nil {
+		names, err = st.ways.names(dir)
+	} else {
+		names, err = st.s.List(ctx, dir, true)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: listing %q: %w", prefix, err)
+	}
+	return names, nil
 }
 
 // listedKey is the key a listed storage path names, if it is one and
@@ -86,12 +98,9 @@ func (st *storageStore) listedKey(name, prefix string) (string, bool) {
 // scan lists the live keys that start with prefix. With sweep set, it
 // removes the expired entries it meets and counts them.
 func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (keys []string, removed int, err error) {
-	names, err := st.s.List(ctx, st.listDir(prefix), true)
-	if errors.Is(err, fs.ErrNotExist) {
-		return []string{}, 0, nil
-	}
+	names, err := st.paths(ctx, prefix)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: listing %q: %w", prefix, err)
+		return nil, 0, err
 	}
 	keys = []string{}
 	now := st.now()
