@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/batching"
 )
 
 // flockLocker is the storage lock of a store kept in Caddy's file storage:
@@ -165,12 +167,24 @@ func (l *flockLocker) Unlock(_ context.Context, name string) error {
 }
 
 // fileStorageWays returns what a store in Caddy's file storage fs does
-// itself rather than through the storage: its locks, and the writes of
-// Put of values that expire.
-func fileStorageWays(fs *certmagic.FileStorage) fileWays {
+// itself rather than through the storage: its locks, its writes (those
+// that must outlive a power loss synced, their directories too), its
+// takes and its listing of names.
+func fileStorageWays(fs *certmagic.FileStorage) fileWays { return fileStorageSyncing(fs, syncDir) }
+
+// fileStorageSyncing is fileStorageWays with syncDir syncing the
+// directories of synced writes (a test's hook, or syncDir).
+func fileStorageSyncing(fs *certmagic.FileStorage, syncDir func(dir string) error) fileWays {
+	synced := &syncedWriter{root: fs.Path, syncDir: syncDir}
 	return fileWays{
 		locker: newFlockLocker(filepath.Join(fs.Path, "locks")),
-		write:  func(key string, data []byte) error { return writeUnsynced(fs.Filename(key), data) },
+		write: func(key string, data []byte) error {
+			_, err := putFile(fs.Filename(key), data, false)
+			return err
+		},
+		writeSynced: func(ctx context.Context, key string, data []byte) error {
+			return synced.write(ctx, fs.Filename(key), data)
+		},
 		claim: func(key string, valid func([]byte) error) ([]byte, error) {
 			return claimFile(fs.Filename(key), valid)
 		},
@@ -248,30 +262,35 @@ func claimRenamed(filename string, valid func([]byte) error) ([]byte, error) {
 	return data, err
 }
 
-// writeUnsynced writes data to filename as certmagic's file storage does
-// (into a temporary file beside it, renamed over it, so that a reader sees
-// the old value or the new one) but without its fsync. It is for the Put
-// of values that expire (one-time tokens, login states, session records
-// of minutes to days): what the fsync guards against, a power loss or
-// kernel crash in the moment after the write, costs such a value no more
-// than the sign-in or the token in flight, and a process crash loses
-// nothing (the kernel has the data). Values that do not expire (keys,
-// members, projects) and every PutNew (spent markers and locks, whose loss
-// could let a token be used twice) keep the storage's fsync.
-func writeUnsynced(filename string, data []byte) error {
+// putFile writes data to filename as certmagic's file storage does:
+// into a temporary file beside it, synced if sync is set, renamed over
+// it, so that a reader sees the old value or the whole new one. Unsynced,
+// it is for the Put of values that expire (one-time tokens, login states,
+// session records of minutes to days): what the fsync guards against, a
+// power loss or kernel crash in the moment after the write, costs such a
+// value no more than the sign-in or the token in flight, and a process
+// crash loses nothing (the kernel has the data). Values that do not
+// expire (keys, members, projects) and every PutNew (spent markers and
+// locks, whose loss could let a token be used twice) are written by a
+// syncedWriter. madeDirs says whether it made directories for filename.
+func putFile(filename string, data []byte, sync bool) (madeDirs bool, err error) {
 	dir := filepath.Dir(filename)
 	// The ':' keeps a temporary file from ever reading as a key.
 	f, err := os.CreateTemp(dir, ".tmp:*")
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
+			return false, err
 		}
+		madeDirs = true
 		f, err = os.CreateTemp(dir, ".tmp:*")
 	}
 	if err != nil {
-		return err
+		return madeDirs, err
 	}
 	_, err = f.Write(data)
+	if err == nil && sync {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -281,5 +300,81 @@ func writeUnsynced(filename string, data []byte) error {
 	if err != nil {
 		_ = os.Remove(f.Name())
 	}
-	return err
+	return madeDirs, err
+}
+
+// syncedWriter writes files that must outlive a power loss once written:
+// the file's content is synced before it takes its name (a crash leaves the
+// old value or the whole new one), and its directory after (the name itself
+// is on the disk: a rename is not until its directory is synced, and
+// certmagic's storage never syncs one). Concurrent writes share the
+// directory syncs: a write waits for the sync under way to end and is
+// then synced, with every write that came meanwhile, by the next one, which
+// began after its rename (package internal/batching). Under load a write
+// costs a share of one directory sync. A directory made for a write is a
+// name too: its parents are synced with it, up to the storage's own.
+type syncedWriter struct {
+	root    string // the storage's directory
+	syncDir func(dir string) error
+	batches batching.Batches[*syncedFile]
+}
+
+// syncedFile is one write waiting for the syncs of its directories.
+type syncedFile struct {
+	dirs []string
+	err  error
+}
+
+// write writes data to filename and returns once both are on the disk. If
+// ctx ends while it waits for the directory's sync, it returns ctx's error:
+// the file is in place and may or may not outlive a power loss.
+func (w *syncedWriter) write(ctx context.Context, filename string, data []byte) error {
+	madeDirs, err := putFile(filename, data, true)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(filename)
+	mine := &syncedFile{dirs: []string{dir}}
+	for top := filepath.Dir(w.root); madeDirs && dir != top && dir != filepath.Dir(dir); {
+		dir = filepath.Dir(dir)
+		mine.dirs = append(mine.dirs, dir)
+	}
+	if err := w.batches.Do(ctx, mine, w.syncDirs); err != nil {
+		return err
+	}
+	return mine.err
+}
+
+// syncDirs syncs each directory of files once; each file gets the first
+// error of its directories.
+func (w *syncedWriter) syncDirs(files []*syncedFile) {
+	errs := make(map[string]error, 1)
+	for _, f := range files {
+		for _, dir := range f.dirs {
+			err, done := errs[dir]
+			if !done {
+				err = w.syncDir(dir)
+				errs[dir] = err
+			}
+			if f.err == nil {
+				f.err = err
+			}
+		}
+	}
+}
+
+// syncDir syncs dir's entries to the disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("syncing the directory %s: %w", dir, err)
+	}
+	return nil
 }

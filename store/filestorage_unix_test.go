@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -180,23 +182,44 @@ func TestFileStorageRaceChild(t *testing.T) {
 	}
 }
 
-// A Put of a value that expires is written without the storage, through a
-// temporary file that no List ever shows; a value that does not expire,
-// and every PutNew, go through the storage.
+// A Put of a value that expires is written without the storage's fsync,
+// through a temporary file that no List ever shows; a value that does not
+// expire, and every PutNew, are synced, their directory too.
 func TestFileStorageWritesExpiring(t *testing.T) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	var synced []string
 	st := newStorage(fs, testPrefix, time.Now)
-	var viaWays atomic.Int32
+	st.ways = fileStorageSyncing(fs, func(dir string) error {
+		synced = append(synced, dir)
+		return syncDir(dir)
+	})
+	var unsynced atomic.Int32
 	write := st.ways.write
-	st.ways.write = func(path string, data []byte) error { viaWays.Add(1); return write(path, data) }
+	st.ways.write = func(path string, data []byte) error { unsynced.Add(1); return write(path, data) }
 	ctx := context.Background()
 	mustPut(t, st, "tokens/a", "short", time.Minute)
 	mustPut(t, st, "keys/a", "long", 0)
 	if err := st.PutNew(ctx, "spent/a", []byte("marker"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if n := viaWays.Load(); n != 1 {
+	if n := unsynced.Load(); n != 1 {
 		t.Fatalf("%d unsynced writes, want 1 (the Put of the expiring value)", n)
+	}
+	// Each made its directory: the parents are synced up to the storage's.
+	root := filepath.Join(fs.Path, testPrefix)
+	var want []string
+	for _, dir := range []string{"keys", "spent"} {
+		want = append(want, filepath.Join(root, dir), root, fs.Path, filepath.Dir(fs.Path))
+	}
+	if !slices.Equal(synced, want) {
+		t.Fatalf("directories synced: %v, want %v", synced, want)
+	}
+	synced = nil
+	if err := st.PutNew(ctx, "spent/b", nil, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(root, "spent")}; !slices.Equal(synced, want) {
+		t.Fatalf("directories synced for a write in a directory made before: %v, want %v", synced, want)
 	}
 	for key, want := range map[string]string{"tokens/a": "short", "keys/a": "long"} {
 		if v, err := st.Get(ctx, key); err != nil || string(v) != want {
@@ -322,5 +345,92 @@ func TestFileStorageSweepsLeftovers(t *testing.T) {
 	}
 	if strings.Join(left, " ") != ".tmp:new live" {
 		t.Fatalf("left after the sweep: %v, want .tmp:new and live", left)
+	}
+}
+
+// A synced write returns once its directory was synced after its rename:
+// the sync sees the whole file under its name. Writes that come while a
+// sync runs share the next one, one sync per directory; each write gets
+// its own directory's error.
+func TestSyncedWritesShareDirectorySyncs(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	for _, dir := range []string{a, b} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var syncs [][]string // per sync: its directory, then the files seen in it
+		w := &syncedWriter{root: root, syncDir: func(dir string) error {
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				return err
+			}
+			seen := []string{dir}
+			for _, e := range entries {
+				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil || string(data) != e.Name() {
+					return fmt.Errorf("%s holds %q, %v", e.Name(), data, err)
+				}
+				seen = append(seen, e.Name())
+			}
+			syncs = append(syncs, seen)
+			if len(syncs) == 1 {
+				<-release
+			}
+			if dir == b {
+				return errors.New("b cannot be synced")
+			}
+			return nil
+		}}
+		ctx := context.Background()
+		write := func(dir, name string) error { return w.write(ctx, filepath.Join(dir, name), []byte(name)) }
+		first := make(chan error, 1)
+		go func() { first <- write(a, "f0") }()
+		synctest.Wait() // f0's sync under way
+		later := make(chan error, 6)
+		for i := 1; i <= 5; i++ {
+			go func() { later <- write(a, fmt.Sprintf("f%d", i)) }()
+		}
+		synctest.Wait()
+		inB := make(chan error, 1)
+		go func() { inB <- write(b, "g") }()
+		synctest.Wait() // all six wait for the next sync
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			if err := <-later; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := <-inB; err == nil || !strings.Contains(err.Error(), "b cannot be synced") {
+			t.Fatalf("the write in b: %v, want b's sync error", err)
+		}
+		want := [][]string{{a, "f0"}, {a, "f0", "f1", "f2", "f3", "f4", "f5"}, {b, "g"}}
+		if !slices.EqualFunc(syncs, want, slices.Equal) {
+			t.Fatalf("syncs: %v, want %v", syncs, want)
+		}
+	})
+}
+
+// A PutNew whose directory cannot be synced fails: a spent marker that
+// might not outlive a power loss is not taken as written.
+func TestFileStoragePutNewFailsUnsynced(t *testing.T) {
+	fs := &certmagic.FileStorage{Path: t.TempDir()}
+	st := newStorage(fs, testPrefix, time.Now)
+	st.ways = fileStorageSyncing(fs, func(dir string) error { return errors.New("the disk is gone") })
+	ctx := context.Background()
+	if err := st.PutNew(ctx, "spent/a", nil, time.Minute); err == nil || !strings.Contains(err.Error(), "the disk is gone") {
+		t.Fatalf("PutNew = %v, want the sync's error", err)
+	}
+	if err := st.Put(ctx, "keys/a", []byte("v"), 0); err == nil {
+		t.Fatal("Put of a value that does not expire succeeded unsynced")
+	}
+	if err := st.Put(ctx, "tokens/a", []byte("v"), time.Minute); err != nil {
+		t.Fatalf("Put of an expiring value: %v (it is not synced)", err)
 	}
 }

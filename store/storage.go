@@ -65,8 +65,12 @@ type fileWays struct {
 	// locker is the storage lock: an flock (see flockLocker).
 	locker certmagic.Locker
 	// write, if set, writes the value of a Put that expires, in place of
-	// the storage's Store (see writeUnsynced).
+	// the storage's Store (see putFile).
 	write func(path string, data []byte) error
+	// writeSynced, if set, writes every other value (a Put that does not
+	// expire, a PutNew) in place of the storage's Store, and returns once
+	// the value and its name are on the disk (see syncedWriter).
+	writeSynced func(ctx context.Context, path string, data []byte) error
 	// claim, if set, removes a path and returns what it held, atomically
 	// and without a lock: Take uses it in place of a locked read and
 	// delete (see claimFile).
@@ -255,7 +259,7 @@ func (st *storageStore) checkPut(key string, value []byte, ttl time.Duration) er
 	return checkTTL(ttl)
 }
 
-// store writes key's envelope: unless synced, by ways.write if set.
+// store writes key's envelope, by ways.write or ways.writeSynced if set.
 func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl time.Duration, synced bool) error {
 	var expires time.Time
 	if ttl > 0 {
@@ -263,9 +267,12 @@ func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl
 	}
 	data := encodeEnvelope(value, expires)
 	var err error
-	if st.ways.write != nil && !synced {
+	switch {
+	case !synced && st.ways.write != nil:
 		err = st.ways.write(st.path(key), data)
-	} else {
+	case synced && st.ways.writeSynced != nil:
+		err = st.ways.writeSynced(ctx, st.path(key), data)
+	default:
 		err = st.s.Store(ctx, st.path(key), data)
 	}
 	if err != nil {

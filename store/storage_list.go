@@ -145,7 +145,7 @@ func (st *storageStore) scan(ctx context.Context, prefix string, sweep bool) (ke
 }
 
 // leftoverAge is how old a temporary file of the file storage's writes or
-// claims (see writeUnsynced, claimFile) must be before a sweep removes it:
+// claims (see putFile, claimFile) must be before a sweep removes it:
 // one is left only by a process that stopped between its two steps.
 const leftoverAge = time.Hour
 

@@ -66,9 +66,7 @@ type Store interface {
 type NameLister interface {
 	// ListNames returns the keys that start with prefix, sorted, as List
 	// does, except that entries expired but not removed yet may be among
-	// them, and so may, on Caddy's file storage, the temporary file of a
-	// write of a value that does not expire while it is written (the
-	// storage names it with digits, beside the key).
+	// them.
 	ListNames(ctx context.Context, prefix string) ([]string, error)
 }
 
