@@ -161,6 +161,7 @@ func (rl *Relay) checkPublicURL() error {
 // parseRelayGitHub reads the github block of native mode.
 func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 	gh := new(RelayGitHub)
+	file, line := d.File(), d.Line()
 	err := readArglessBlock(d, "github", subdirectives{
 		"client_id":     readWord(d, &gh.ClientID, nil),
 		"client_secret": readSecret(d, &gh.ClientSecret),
@@ -171,8 +172,9 @@ func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What the block lacks is reported at its first line.
 	if err := gh.check(); err != nil {
-		return nil, d.Errf("%v", err)
+		return nil, blockErr(file, line, err.Error())
 	}
 	return gh, nil
 }
@@ -180,6 +182,7 @@ func parseRelayGitHub(d *caddyfile.Dispenser) (*RelayGitHub, error) {
 // parseRelayGitHubApp reads the github_app block of native mode.
 func parseRelayGitHubApp(d *caddyfile.Dispenser) (*RelayGitHubApp, error) {
 	app := new(RelayGitHubApp)
+	file, line := d.File(), d.Line()
 	err := readArglessBlock(d, "github_app", subdirectives{
 		"app_id":          readPositiveInt(d, &app.AppID),
 		"installation_id": readPositiveInt(d, &app.InstallationID),
@@ -189,7 +192,7 @@ func parseRelayGitHubApp(d *caddyfile.Dispenser) (*RelayGitHubApp, error) {
 		return nil, err
 	}
 	if err := app.check(); err != nil {
-		return nil, d.Errf("%v", err)
+		return nil, blockErr(file, line, err.Error())
 	}
 	return app, nil
 }

@@ -11,6 +11,7 @@ import (
 // parseRelayProject reads a project block of native mode.
 func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 	var p RelayProject
+	file, line := d.File(), d.Line()
 	if !d.NextArg() {
 		return p, d.Err("project needs a slug, e.g. project blog { ... }")
 	}
@@ -37,7 +38,7 @@ func parseRelayProject(d *caddyfile.Dispenser) (RelayProject, error) {
 		return p, err
 	}
 	if err := p.check(); err != nil {
-		return p, d.Errf("%v", err)
+		return p, blockErr(file, line, err.Error())
 	}
 	return p, nil
 }
