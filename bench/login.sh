@@ -187,7 +187,8 @@ post() {
 	pool=$tmp/pool.$st.$kind
 	if [ "$st" != respond ]; then
 		local want=${rate[$st.$kind]:-20000}
-		# twice the last rate seen: a run may well outpace the calibration
+		# twice the highest rate seen: a run may well outpace the rounds
+		# before it (a pool sized from a slow round ran out)
 		mint "$st" "$kind" $((want * ${dur%s} * 2 + 5000))
 	else
 		pool=$(ls -t "$tmp"/pool.*."$kind" | head -1)
@@ -195,7 +196,7 @@ post() {
 	prof_start "$kind-$st" "$r" "$dur"
 	read -r rps p50 p99 bad < <(TOKENS_FILE=$pool BODY_FORMAT=$(post_format "$kind") run_wrk "$(post_url "$st" "$kind")" "$dur" -s bench/wrk/tokens.lua)
 	prof_wait
-	rate[$st.$kind]=${rps%.*}
+	[ "${rps%.*}" -le "${rate[$st.$kind]:-0}" ] || rate[$st.$kind]=${rps%.*}
 	[ "$r" = 0 ] || echo "$r	$kind	$st	$rps	$p50	$p99	$bad" >>"$tmp/posts"
 	[ "$bad" = 0 ] || [ "$r" = 0 ] || say "$kind $st round $r: $bad refused or failed (load: $(cut -d' ' -f1 /proc/loadavg))"
 }
