@@ -88,6 +88,31 @@ func TestUnmarshalRelayCaddyfile(t *testing.T) {
 			KeyRecheck: caddy.Duration(2 * time.Second),
 			TokenStore: &SharedStore{},
 		}},
+		{"native without GitHub's login", `outstatic_relay {
+			public_url https://relay.example.com
+			project blog {
+				repo acme/blog
+				callback_origin https://blog.example.com/outstatic
+			}
+			github {
+				api_url https://ghe.example.com/api/v3
+			}
+			github_app {
+				app_id 7
+				private_key {file./run/secrets/app.pem}
+			}
+			oidc google {
+				issuer https://accounts.google.com
+				client_id x
+				client_secret {env.GOOGLE_SECRET}
+			}
+		}`, Relay{
+			PublicURL: "https://relay.example.com",
+			Projects:  []RelayProject{{Slug: "blog", Repo: "acme/blog", CallbackOrigins: []string{"https://blog.example.com/outstatic"}}},
+			GitHub:    &RelayGitHub{APIURL: "https://ghe.example.com/api/v3"},
+			GitHubApp: &RelayGitHubApp{AppID: 7, PrivateKey: "{file./run/secrets/app.pem}"},
+			OIDC:      &RelayOIDC{Name: "google", Issuer: "https://accounts.google.com", ClientID: "x", ClientSecret: "{env.GOOGLE_SECRET}"},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,6 +155,8 @@ func TestUnmarshalRelayCaddyfileErrors(t *testing.T) {
 			[]string{"Testfile:1", "public_url"}},
 		{"native without github", "outstatic_relay {\n public_url https://relay.example.com\n" + proj + " }\n}",
 			[]string{"Testfile:1", "github"}},
+		{"oidc alone without github_app", "outstatic_relay {\n public_url https://relay.example.com\n" + proj + " }\n oidc google {\n  issuer https://accounts.google.com\n  client_id x\n  client_secret {env.S}\n }\n}",
+			[]string{"Testfile:1", "github_app"}},
 		{"bad public_url", "outstatic_relay {\n public_url relay.example.com\n}", []string{"Testfile:2", "public_url"}},
 		{"public_url twice", nat + " public_url https://relay2.example.com\n}", []string{"Testfile:7", "public_url is given twice"}},
 		{"literal secret", nat + " secret hunter2\n}", []string{"Testfile:7", "{env.NAME}"}},
@@ -203,14 +230,29 @@ func TestRelayValidate(t *testing.T) {
 	if rl := good(); rl.Validate() != nil {
 		t.Fatalf("good config refused: %v", rl.Validate())
 	}
+	// Without GitHub's login (a github block of URLs alone, or none), an
+	// OIDC login and the GitHub App for the repository.
+	for _, gh := range []*RelayGitHub{nil, {APIURL: "https://ghe.example/api/v3"}} {
+		rl := good()
+		rl.GitHub = gh
+		rl.OIDC = &RelayOIDC{Name: "google", Issuer: "https://accounts.google.com", ClientID: "x", ClientSecret: "{env.S}"}
+		rl.GitHubApp = &RelayGitHubApp{AppID: 1, PrivateKey: "{file./k.pem}"}
+		if err := rl.Validate(); err != nil {
+			t.Errorf("oidc and github_app, github %+v: %v", gh, err)
+		}
+	}
 	for name, c := range map[string]struct {
 		edit func(*Relay)
 		want string
 	}{
-		"no public_url":      {func(rl *Relay) { rl.PublicURL = "" }, "public_url"},
-		"bad public_url":     {func(rl *Relay) { rl.PublicURL = "https://relay.example.com/#x" }, "public_url"},
-		"no github":          {func(rl *Relay) { rl.GitHub = nil }, "client_id and client_secret"},
-		"no secret":          {func(rl *Relay) { rl.GitHub.ClientSecret = "" }, "client_id and client_secret"},
+		"no public_url":  {func(rl *Relay) { rl.PublicURL = "" }, "public_url"},
+		"bad public_url": {func(rl *Relay) { rl.PublicURL = "https://relay.example.com/#x" }, "public_url"},
+		"no github":      {func(rl *Relay) { rl.GitHub = nil }, "client_id and client_secret"},
+		"no secret":      {func(rl *Relay) { rl.GitHub.ClientSecret = "" }, "client_id and client_secret"},
+		"no github login, no app": {func(rl *Relay) {
+			rl.GitHub = nil
+			rl.Email = &RelayEmail{SMTP: "127.0.0.1:25", From: "login@example.com"}
+		}, "github_app"},
 		"bad role":           {func(rl *Relay) { rl.Projects[0].Members[0].Role = "boss" }, `role "boss"`},
 		"bad repo":           {func(rl *Relay) { rl.Projects[0].Repo = "acme" }, "owner/name"},
 		"bad plan":           {func(rl *Relay) { rl.Projects[0].Plan = "gold" }, "pro or free"},

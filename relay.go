@@ -286,10 +286,8 @@ func (rl *Relay) validateNative() error {
 	if err := rl.checkDevLoginURL(); err != nil {
 		return err
 	}
-	if !rl.DevLogin {
-		if err := rl.GitHub.check(); err != nil {
-			return err
-		}
+	if err := native.CheckLogins(rl.GitHub.app(func(s string) string { return s }), rl.DevLogin, rl.OIDC != nil, rl.Email != nil, rl.GitHubApp != nil); err != nil {
+		return err
 	}
 	if err := rl.StartLimit.check(); err != nil {
 		return err

@@ -120,10 +120,11 @@ func (gh *RelayGitHub) app(expand func(string) string) github.OAuthApp {
 }
 
 // expanded is the native relay's configuration for gh with its client
-// secret expanded (expandSecret's error if it expands to nothing).
+// secret expanded (expandSecret's error if it expands to nothing). A block
+// of URLs alone has no secret to expand.
 func (gh *RelayGitHub) expanded(repl *caddy.Replacer) (github.OAuthApp, error) {
-	if gh == nil {
-		return github.OAuthApp{}, nil
+	if gh == nil || gh.ClientSecret == "" {
+		return gh.app(func(s string) string { return s }), nil
 	}
 	secret, err := expandSecret(repl, "github client_secret", gh.ClientSecret)
 	if err != nil {

@@ -47,13 +47,19 @@ type OAuthApp struct {
 	GraphQLURL string
 }
 
-// Check is the one check of the app's credentials.
+// Check is the one check of the app's credentials: both or neither.
+// Without them the relay has no OAuth app, and so no GitHub login; its
+// calls to GitHub's API need none.
 func (a OAuthApp) Check() error {
-	if a.ClientID == "" || a.ClientSecret == "" {
-		return errors.New("native mode needs a github block with client_id and client_secret")
+	if (a.ClientID == "") != (a.ClientSecret == "") {
+		return errors.New("a github block needs both client_id and client_secret, or neither (no GitHub login: the URLs alone, for a github_app on GitHub Enterprise Server)")
 	}
 	return nil
 }
+
+// Configured reports whether a has its credentials: whether the relay
+// offers GitHub's login.
+func (a OAuthApp) Configured() bool { return a.ClientID != "" }
 
 // WithDefaults is a with its URLs' defaults filled in, without trailing
 // slashes.

@@ -19,8 +19,12 @@ func TestOAuthAppDefaults(t *testing.T) {
 	if ghes.BaseURL != "https://ghe.example" || ghes.APIURL != "https://ghe.example/api/v3" || ghes.GraphQLURL != "https://ghe.example/api/graphql" {
 		t.Errorf("GitHub Enterprise Server: %+v", ghes)
 	}
-	if (OAuthApp{ClientID: "x"}).Check() == nil || (OAuthApp{ClientID: "x", ClientSecret: "y"}).Check() != nil {
-		t.Error("Check: client_id and client_secret are both required")
+	if (OAuthApp{ClientID: "x"}).Check() == nil || (OAuthApp{ClientSecret: "y"}).Check() == nil ||
+		(OAuthApp{ClientID: "x", ClientSecret: "y"}).Check() != nil || (OAuthApp{APIURL: "https://ghe.example"}).Check() != nil {
+		t.Error("Check: client_id and client_secret go together, or neither is given")
+	}
+	if (OAuthApp{}).Configured() || !(OAuthApp{ClientID: "x", ClientSecret: "y"}).Configured() {
+		t.Error("Configured: an app is configured by its credentials")
 	}
 }
 

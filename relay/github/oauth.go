@@ -32,6 +32,9 @@ func (cred Credential) Expired(now time.Time) bool {
 	return cred.Expiry != 0 && now.Add(renewEarly).Unix() >= cred.Expiry
 }
 
+// LogsIn reports whether the client has an OAuth app to log in with.
+func (c *Client) LogsIn() bool { return c.app.Configured() }
+
 // LoginURL is GitHub's authorize URL for a login with state, whose PKCE
 // verifier is verifier (sent as its S256 challenge).
 func (c *Client) LoginURL(state, verifier string) string {

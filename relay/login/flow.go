@@ -56,10 +56,13 @@ type loginState struct {
 
 // providerOf is the name of the login provider st is for.
 func (l *Logins) providerOf(st loginState) string {
-	if st.Provider == "" {
-		return l.bySlot[SlotGitHub].Name()
+	if st.Provider != "" {
+		return st.Provider
 	}
-	return st.Provider
+	if p := l.bySlot[SlotGitHub]; p != nil {
+		return p.Name()
+	}
+	return SlotGitHub.Name // a relay without GitHub's login: a state no route takes
 }
 
 // serveExchange answers slot's keyed call (#2, #3, #4) with its provider.

@@ -16,7 +16,13 @@ import (
 // parser, media), renewed by the native relay with the same app.
 type githubLogin struct{ gh *github.Client }
 
-func newGitHubLogin(s Setup) (Provider, error) { return githubLogin{s.Config.GitHub}, nil }
+// newGitHubLogin is the GitHub login, if the relay has an OAuth app.
+func newGitHubLogin(s Setup) (Provider, error) {
+	if !s.Config.GitHub.LogsIn() {
+		return nil, nil
+	}
+	return githubLogin{s.Config.GitHub}, nil
+}
 
 // Name is "github".
 func (g githubLogin) Name() string { return "github" }

@@ -16,7 +16,6 @@ package login
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -93,8 +92,11 @@ type Logins struct {
 	log    *zap.Logger
 }
 
+// ErrNoLogin refuses a relay that offers no way to log in.
+var ErrNoLogin = errors.New("native mode needs a way to log in: a github block with client_id and client_secret, an oidc block, an email block, or dev_login")
+
 // New builds the logins of cfg: one provider for each slot whose
-// registered providers the configuration turns on.
+// registered providers the configuration turns on; at least one must be.
 func New(cfg Config) (*Logins, error) {
 	if cfg.PublicURL == nil || cfg.Roster == nil || cfg.Seal == nil || cfg.Store == nil || cfg.GitHub == nil || cfg.Client == nil {
 		return nil, errors.New("login: a public URL, a roster, a sealer, a store, a github client and an http client are required")
@@ -132,8 +134,8 @@ func New(cfg Config) (*Logins, error) {
 			l.bySlot[reg.Slot] = prov
 		}
 	}
-	if l.bySlot[SlotGitHub] == nil {
-		return nil, fmt.Errorf("login: no provider answers the %s slot", SlotGitHub.Name)
+	if len(l.bySlot) == 0 {
+		return nil, ErrNoLogin
 	}
 	return l, nil
 }

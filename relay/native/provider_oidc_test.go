@@ -1,6 +1,10 @@
 package native
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/url"
@@ -9,6 +13,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 )
 
@@ -230,6 +235,75 @@ func TestReturnURLOmittedWhenTheSiteFallback(t *testing.T) {
 		status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "", map[string]string{"exchange_token": token, "callback_url": stock})
 		if status != 200 || out["return_url"] != tc.want {
 			t.Fatalf("returnUrl %s: %d return_url %v, want %v", tc.ret, status, out["return_url"], tc.want)
+		}
+	}
+}
+
+// A relay without GitHub's login (its github block the URLs alone) logs
+// in with its other providers: GitHub's slot answers as any slot without
+// a provider does, and the sessions read the repository as the GitHub
+// App.
+func TestNativeWithoutGitHubLogin(t *testing.T) {
+	appKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey)})
+	m, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
+		c.GitHub.ClientID, c.GitHub.ClientSecret = "", ""
+		c.OIDC = &login.OIDC{Name: "google", Issuer: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		c.RepoApp = &github.App{AppID: 9, PrivateKey: pemKey}
+	})
+	env.gh.RegisterApp(9, "relay", &appKey.PublicKey)
+	env.gh.Install(9, 90, "acme/blog")
+	if status, body := rawCall(t, env, "POST", "/outstatic/auth/github-exchange", env.key, map[string]any{"callback_url": nativeCallback}); status != 501 || body != `{"error":"not-supported"}` {
+		t.Fatalf("github-exchange: %d %s", status, body)
+	}
+	if status, _ := rawCall(t, env, "GET", login.SlotGitHub.Start.Path+"?s=x", "", nil); status != 404 {
+		t.Fatalf("GitHub's start route: %d", status)
+	}
+	m.QueueUser(&mockoidc.MockUser{Subject: "b1", Email: "bob@example.com", EmailVerified: true})
+	status, out, _ := env.call(t, 0, "POST", "/outstatic/auth/exchange-token", "",
+		map[string]string{"exchange_token": tokenOf(t, env.googleLogin(t, 0, nil)), "callback_url": nativeCallback})
+	if status != 200 {
+		t.Fatalf("exchange-token: %d %v", status, out)
+	}
+	access := out["session"].(map[string]any)["access_token"].(string)
+	if status, body := env.parser(t, 1, access); status != 200 || !strings.Contains(body, `"id"`) {
+		t.Fatalf("parser through the App: %d %s", status, body)
+	}
+	if env.gh.InstallationTokensMinted(90) != 1 {
+		t.Fatalf("App tokens minted: %d", env.gh.InstallationTokensMinted(90))
+	}
+}
+
+// A native relay needs a way to log in, and without GitHub's login a
+// GitHub App for the repository (the development login only warns).
+func TestCheckLogins(t *testing.T) {
+	app := github.OAuthApp{ClientID: "id", ClientSecret: "secret"}
+	urls := github.OAuthApp{APIURL: "https://ghe.example/api/v3"}
+	for _, tc := range []struct {
+		name                      string
+		gh                        github.OAuthApp
+		dev, oidc, email, repoApp bool
+		want                      string // in the error; "" for none
+	}{
+		{"github", app, false, false, false, false, ""},
+		{"client_id alone", github.OAuthApp{ClientID: "id"}, false, true, false, true, "both client_id and client_secret"},
+		{"nothing", urls, false, false, false, true, "needs a way to log in"},
+		{"oidc with the app", urls, false, true, false, true, ""},
+		{"email with the app", github.OAuthApp{}, false, false, true, true, ""},
+		{"oidc without the app", urls, false, true, false, false, "add a github_app block"},
+		{"dev login", github.OAuthApp{}, true, false, false, false, ""},
+	} {
+		err := CheckLogins(tc.gh, tc.dev, tc.oidc, tc.email, tc.repoApp)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }

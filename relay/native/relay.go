@@ -163,6 +163,25 @@ func ParsePublicURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// CheckLogins is the one check of a native relay's ways to log in: its
+// OAuth app gh (both credentials or neither), the development login, an
+// OIDC issuer, e-mail links; at least one. Without GitHub's login no
+// session carries a GitHub token of its own, so the repository is reached
+// only as the GitHub App (repoApp), which such a relay needs, except for
+// the development login (which warns when a session meets the lack).
+func CheckLogins(gh github.OAuthApp, devLogin, oidc, email, repoApp bool) error {
+	if err := gh.Check(); err != nil {
+		return err
+	}
+	switch {
+	case !gh.Configured() && !devLogin && !oidc && !email:
+		return login.ErrNoLogin
+	case !gh.Configured() && !devLogin && !repoApp:
+		return errors.New("without GitHub's login (a github block with client_id and client_secret) no session has a GitHub token of its own: add a github_app block, an App installed on the projects' repositories, for their content")
+	}
+	return nil
+}
+
 // checkPublicURL applies ParsePublicURL's rule to a parsed URL.
 func checkPublicURL(u *url.URL) error {
 	if u == nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -176,10 +195,8 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if err := checkPublicURL(cfg.PublicURL); err != nil {
 		return nil, err
 	}
-	if !cfg.DevLogin {
-		if err := cfg.GitHub.Check(); err != nil {
-			return nil, err
-		}
+	if err := CheckLogins(cfg.GitHub, cfg.DevLogin, cfg.OIDC != nil, cfg.Email != nil, cfg.RepoApp != nil); err != nil {
+		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
