@@ -4,7 +4,10 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -23,7 +26,9 @@ var hydraEditor = hydratest.User{Subject: "hydra-editor", Email: "hydra-editor@e
 // Hydra's login and consent steps (answered by the test's login app
 // through Hydra's admin API), back to the relay and the site, and lands
 // on the dashboard with the editor's session, reading the repository
-// through the relay's GitHub App. Hydra is the interop module's tool
+// through the relay's GitHub App. The relay has no GitHub OAuth app (a
+// team that signs in with Google alone): its github block gives GitHub's
+// URLs only, and it answers the GitHub sign-in as not supported. Hydra is the interop module's tool
 // dependency, built once into toolcache.Dir (scripts/interop.sh, which
 // runs first, leaves it there), so this module's go.mod gains nothing.
 func TestGoogleLoginThroughHydraInBrowser(t *testing.T) {
@@ -32,13 +37,15 @@ func TestGoogleLoginThroughHydraInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	hydra := hydratest.Start(t, bin, hydratest.Options{})
+	var native *nativeBackend
 	s := setUp(t, func(t *testing.T, s *stack) backend {
 		b := newNativeBackend(t, s).(*nativeBackend)
+		native = b
 		// Registered as an operator would, with Hydra's defaults.
 		client := hydra.CreateClient(t, hydratest.Client{ID: "blog-relay",
 			RedirectURIs: []string{b.url + "/outstatic/auth/oidc/callback"}})
 		s.caddyEnv = append(s.caddyEnv, "OUTSTATIC_E2E_OIDC_SECRET="+client.Secret)
-		b.opts = nativeOptions{members: []string{hydraEditor.Email + " editor"}, githubApp: true,
+		b.opts = nativeOptions{members: []string{hydraEditor.Email + " editor"}, githubApp: true, noGitHubLogin: true,
 			blocks: fmt.Sprintf("oidc google {\n\t\t\tissuer %s\n\t\t\tclient_id %s\n\t\t\tclient_secret {env.OUTSTATIC_E2E_OIDC_SECRET}\n\t\t}",
 				hydra.Issuer, client.ID)}
 		b.appKey = b.appKeyFile(t)
@@ -65,4 +72,19 @@ func TestGoogleLoginThroughHydraInBrowser(t *testing.T) {
 	run(t, tab, "opening the posts", chromedp.Navigate(s.public+"/outstatic/posts"))
 	waitForText(t, tab, "Hello World", "Second Post")
 	t.Logf("login through Hydra: provider %q, page %s", sess.Provider, pageState(tab))
+	req, err := http.NewRequest(http.MethodPost, native.url+"/outstatic/auth/github-exchange",
+		strings.NewReader(`{"callback_url":"`+s.public+`/api/outstatic/callback"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	res, err := localClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotImplemented || string(body) != `{"error":"not-supported"}` {
+		t.Fatalf("github-exchange on a relay without GitHub's login: %d %s", res.StatusCode, body)
+	}
 }

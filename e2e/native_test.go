@@ -98,6 +98,9 @@ type nativeOptions struct {
 	// private key as a {file.*} placeholder), for sessions without a
 	// GitHub token.
 	githubApp bool
+	// noGitHubLogin leaves the OAuth app out of the native relay's github
+	// block (its URLs alone): the relay offers no GitHub login.
+	noGitHubLogin bool
 	// guardLearns leaves callback_origin out of the guard: it takes the
 	// project's callback origins from the key check, which the native
 	// relay answers with them and the forward relay passes on.
@@ -205,9 +208,7 @@ func (b *nativeBackend) sites(s *stack) string {
 	}
 	outstatic_relay {
 		public_url %[1]s%[3]s
-		github {
-			client_id %[4]s
-			client_secret {env.OUTSTATIC_E2E_GITHUB_SECRET}
+		github {%[4]s
 			base_url %[5]s
 			api_url %[6]s
 			graphql_url %[7]s
@@ -215,8 +216,18 @@ func (b *nativeBackend) sites(s *stack) string {
 		secret {env.OUTSTATIC_E2E_RELAY_SECRET}%[8]s
 	}
 }
-`, b.url, b.accessLog, project, nativeClientID,
+`, b.url, b.accessLog, project, b.oauthApp(),
 		b.gh.URL(), b.gh.APIURL(), b.gh.GraphQLURL(), b.extraConfig())
+}
+
+// oauthApp is the github block's OAuth app lines, none with noGitHubLogin.
+func (b *nativeBackend) oauthApp() string {
+	if b.opts.noGitHubLogin {
+		return ""
+	}
+	return fmt.Sprintf(`
+			client_id %s
+			client_secret {env.OUTSTATIC_E2E_GITHUB_SECRET}`, nativeClientID)
 }
 
 func (b *nativeBackend) guardService(s *stack) string { return s.relay }
