@@ -363,7 +363,7 @@ func endSessionOnFailedRefresh(w http.ResponseWriter, r *http.Request, next cadd
 	if !rec.Buffered() {
 		return nil
 	}
-	end.Apply(rec.Status(), rec.Header(), buf.Bytes())
+	end.Apply(r.Context(), rec.Status(), rec.Header(), buf.Bytes())
 	return rec.WriteResponse()
 }
 

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-outstatic/caddy-outstatic/internal/fakeservice"
 )
 
 // TestGuardEndsSessionOnFailedRefreshInCaddy: the app answers the refresh
@@ -102,5 +105,45 @@ func TestGuardEndsSessionOnFailedRefreshInCaddy(t *testing.T) {
 	res.Body.Close()
 	if len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("GET refresh: Set-Cookie %q", res.Header.Values("Set-Cookie"))
+	}
+}
+
+// TestGuardKeepsSessionsInAnOutage: the stock site answers a refresh that
+// could not reach the relay as one the relay refused ("Token refresh
+// failed"). A guard with the site's key asks the service on that answer:
+// while it does not answer, the session is kept; once it answers, the
+// cookie is cleared as before.
+func TestGuardKeepsSessionsInAnOutage(t *testing.T) {
+	g, svc := proSetup(t, true, nil)
+	refreshFailed := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, err := io.WriteString(w, `{"error":"Token refresh failed"}`)
+		return err
+	})
+	refresh := func() []string {
+		t.Helper()
+		r := request(http.MethodPost, "https://blog.example.com/api/outstatic/refresh", false)
+		r.Header.Set("Origin", "https://blog.example.com")
+		w := httptest.NewRecorder()
+		if err := g.ServeHTTP(w, r, refreshFailed); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != http.StatusUnauthorized || w.Body.String() != `{"error":"Token refresh failed"}` {
+			t.Fatalf("the site's answer passed on as %d %s", w.Code, w.Body)
+		}
+		return w.Result().Header.Values("Set-Cookie")
+	}
+	checks := svc.Count("/outstatic/project")
+	svc.SetMode(fakeservice.Fail)
+	if cookies := refresh(); len(cookies) != 0 {
+		t.Fatalf("service failing: Set-Cookie %q, want the session kept", cookies)
+	}
+	if svc.Count("/outstatic/project") == checks {
+		t.Fatal("the guard did not ask the service")
+	}
+	svc.SetMode(fakeservice.Normal)
+	if cookies := refresh(); len(cookies) != 1 || !strings.HasPrefix(cookies[0], "ost_token=;") {
+		t.Fatalf("service answering: Set-Cookie %q, want the session cleared", cookies)
 	}
 }

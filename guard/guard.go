@@ -192,6 +192,24 @@ func (g *Guard) SetLogger(l *zap.Logger) {
 	}
 }
 
+// serviceAnswers is what a SessionEnd asks on an answer that may be the
+// service's outage: whether the service answers the site's key now. Nil
+// without a key.
+func (g *Guard) serviceAnswers() func(context.Context) bool {
+	if g.verdicts == nil || g.apiKey == "" {
+		return nil
+	}
+	return func(ctx context.Context) bool {
+		if g.verdicts.Answers(ctx, g.apiKey) {
+			return true
+		}
+		g.logger.Warn("a refresh failed while the service does not answer: the session is kept",
+			zap.String("service", g.serviceURL),
+			zap.String("why", "the site answers a refresh that could not reach the relay as one the relay refused; the refresh token was not spent"))
+		return false
+	}
+}
+
 // origins is the callback origins the guard accepts given v, the key's
 // verdict (origins.go).
 func (g *Guard) origins(v verdict.Verdict) *originSet {
@@ -271,7 +289,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 		if done, err := g.checkAuthRoute(w, r, route, v); done {
 			return ResponseFix{}, true, err
 		}
-		fix.Session = sessionEnd(r, route)
+		fix.Session = sessionEnd(r, route, g.serviceAnswers())
 	} else if reachesAuthAPI(r.URL.Path) {
 		// The site's API under a base path no callback origin has (one
 		// the relay has removed, say): its Host cannot be checked.

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -18,6 +19,12 @@ import (
 // then shows errors instead of the sign-in page. The guard recognises the
 // stock site's answer to a failed refresh and clears the cookie on it, so
 // that the next page is the sign-in page.
+//
+// The stock site answers a refresh the relay refused and one that could not
+// reach the relay alike ("Token refresh failed"). A guard with the site's
+// key asks the service on that answer whether it answers now: if it does
+// not, the failure is taken for its outage and the session is kept (its
+// refresh token was never spent), so that an outage signs nobody out.
 
 // RouteRefresh is the site's refresh route (POST), which the dashboard
 // calls when the parser refuses its access token.
@@ -39,18 +46,35 @@ var failedRefresh = map[string]bool{
 type SessionEnd struct {
 	watch  bool
 	secure bool // the cookie clearing it is Secure
+	// serviceAnswers reports whether the service answers the site's key
+	// now; nil without a key.
+	serviceAnswers func(context.Context) bool
 }
+
+// SessionOutcome is what Apply did with an answer.
+type SessionOutcome int
+
+// The outcomes of Apply.
+const (
+	// SessionUntouched: the answer is no failed refresh.
+	SessionUntouched SessionOutcome = iota
+	// SessionCleared: the cookie that clears the session was added.
+	SessionCleared
+	// SessionKept: a failed refresh while the service does not answer;
+	// the session is kept.
+	SessionKept
+)
 
 // sessionEnd is what r, a request to the auth route route, needs: a watch
 // when it is a refresh. The app is asked for its answer uncompressed (next
 // start gzips it otherwise), so that the guard reads what the browser
 // will: a few bytes, which the server may still compress on their way out.
-func sessionEnd(r *http.Request, route authRoute) SessionEnd {
+func sessionEnd(r *http.Request, route authRoute, serviceAnswers func(context.Context) bool) SessionEnd {
 	if route.name != RouteRefresh || route.sub || r.Method != http.MethodPost {
 		return SessionEnd{}
 	}
 	r.Header.Del("Accept-Encoding")
-	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host)}
+	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host), serviceAnswers: serviceAnswers}
 }
 
 // secureCookieSite reports whether the site's cookies are Secure on a site
@@ -86,16 +110,20 @@ func (s SessionEnd) Holds(status int, h http.Header) bool {
 }
 
 // Apply adds the cookie that clears the site's session to h when status,
-// h and body are the stock site's answer to a failed refresh, and reports
-// whether it did.
-func (s SessionEnd) Apply(status int, h http.Header, body []byte) bool {
+// h and body are the stock site's answer to a failed refresh, unless that
+// answer may be the service's outage and the service does not answer now
+// (asked within ctx).
+func (s SessionEnd) Apply(ctx context.Context, status int, h http.Header, body []byte) SessionOutcome {
 	if !s.Holds(status, h) {
-		return false
+		return SessionUntouched
 	}
 	var reply map[string]json.RawMessage
 	var code string
 	if json.Unmarshal(body, &reply) != nil || len(reply) != 1 || json.Unmarshal(reply["error"], &code) != nil || !failedRefresh[code] {
-		return false
+		return SessionUntouched
+	}
+	if code == protocol.CodeSiteTokenRefreshFailed && s.serviceAnswers != nil && !s.serviceAnswers(ctx) {
+		return SessionKept
 	}
 	// What the stock site itself sends at sign-out: the cookie's name and
 	// path, and the attributes it was set with.
@@ -103,5 +131,5 @@ func (s SessionEnd) Apply(status int, h http.Header, body []byte) bool {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure}
 	h.Add("Set-Cookie", c.String())
 	h.Set("Cache-Control", "no-store")
-	return true
+	return SessionCleared
 }

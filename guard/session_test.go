@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,7 +29,7 @@ func TestSessionEndWatchesRefresh(t *testing.T) {
 		r.Header.Set("Origin", "https://blog.example.com")
 		r.Header.Set("Accept-Encoding", "gzip, deflate, br")
 		fix, done, _ := g.Check(httptest.NewRecorder(), r, verdict.Verdict{}, false)
-		if done || fix.Session != want {
+		if got := fix.Session; done || got.watch != want.watch || got.secure != want.secure || got.serviceAnswers != nil {
 			t.Errorf("%s: done %v, %+v, want %+v", target, done, fix.Session, want)
 		}
 		// a watched refresh is asked for uncompressed, so it can be read
@@ -73,7 +74,7 @@ func TestSessionEndRecognisesFailedRefresh(t *testing.T) {
 		{401, http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, `{"error":"Token refresh failed"}`, false},
 	} {
 		h := tc.header.Clone()
-		if got := end.Apply(tc.status, h, []byte(tc.body)); got != tc.want {
+		if got := end.Apply(context.Background(), tc.status, h, []byte(tc.body)) == SessionCleared; got != tc.want {
 			t.Errorf("%d %s: cleared %v, want %v", tc.status, tc.body, got, tc.want)
 		}
 		set := h.Values("Set-Cookie")
@@ -87,11 +88,38 @@ func TestSessionEndRecognisesFailedRefresh(t *testing.T) {
 			t.Errorf("%d %s: Set-Cookie %q", tc.status, tc.body, set)
 		}
 	}
-	if (SessionEnd{}).Apply(401, json.Clone(), []byte(`{"error":"Token refresh failed"}`)) {
-		t.Error("the zero SessionEnd cleared a cookie")
+	ctx := context.Background()
+	if (SessionEnd{}).Apply(ctx, 401, json.Clone(), []byte(`{"error":"Token refresh failed"}`)) != SessionUntouched {
+		t.Error("the zero SessionEnd touched the answer")
 	}
 	h := json.Clone()
-	if !(SessionEnd{watch: true}).Apply(401, h, []byte(`{"error":"Token refresh failed"}`)) || strings.Contains(h.Get("Set-Cookie"), "Secure") {
+	if (SessionEnd{watch: true}).Apply(ctx, 401, h, []byte(`{"error":"Token refresh failed"}`)) != SessionCleared || strings.Contains(h.Get("Set-Cookie"), "Secure") {
 		t.Errorf("plain http: %q", h.Values("Set-Cookie"))
+	}
+}
+
+// TestSessionEndKeepsSessionsInAnOutage: the answer that may be the
+// service's outage ("Token refresh failed") clears the session only if
+// the service answers when asked; the answers that are the site's own
+// verdicts clear it without asking.
+func TestSessionEndKeepsSessionsInAnOutage(t *testing.T) {
+	json := http.Header{"Content-Type": {"application/json"}}
+	for _, answers := range []bool{true, false} {
+		asked := 0
+		end := SessionEnd{watch: true, serviceAnswers: func(context.Context) bool { asked++; return answers }}
+		for body, want := range map[string]SessionOutcome{
+			`{"error":"Token refresh failed"}`:     map[bool]SessionOutcome{true: SessionCleared, false: SessionKept}[answers],
+			`{"error":"Refresh token is expired"}`: SessionCleared,
+			`{"error":"No active session found"}`:  SessionCleared,
+			`{"error":"Something else"}`:           SessionUntouched,
+		} {
+			h := json.Clone()
+			if got := end.Apply(context.Background(), 401, h, []byte(body)); got != want || (got == SessionCleared) != (h.Get("Set-Cookie") != "") {
+				t.Errorf("service answers %v, %s: %v (Set-Cookie %q), want %v", answers, body, got, h.Get("Set-Cookie"), want)
+			}
+		}
+		if asked != 1 {
+			t.Errorf("service answers %v: asked %d times, want once (for the answer that may be an outage)", answers, asked)
+		}
 	}
 }

@@ -135,3 +135,41 @@ func (c *Cache) refreshDue() {
 		c.refresh(w.id, w.key)
 	}
 }
+
+// Answers asks the service about key now, whatever verdict is cached (one
+// request however many callers ask at once), records what it says, and
+// reports whether the service answered (200, 401 or 403): false on a
+// network error, a timeout or a 5xx, or when ctx ends first. A guard asks
+// it when a failure it sees may be the service's outage rather than its
+// refusal.
+func (c *Cache) Answers(ctx context.Context, key string) bool {
+	if !wellFormed(key) {
+		return false
+	}
+	id := keyID(key)
+	ch := c.group.DoChan("answers:"+string(id[:]), func() (any, error) {
+		if !c.enter() {
+			return false, nil
+		}
+		defer c.wg.Done()
+		c.mu.Lock()
+		gen := c.gen
+		c.mu.Unlock()
+		r := c.fetch(key)
+		if r.canceled {
+			return false, nil
+		}
+		v := c.record(&id, gen, r)
+		if c.applied != nil {
+			c.applied(v)
+		}
+		return r.state != Unknown, nil
+	})
+	select {
+	case res := <-ch:
+		answered, _ := res.Val.(bool)
+		return answered
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -627,3 +627,41 @@ func TestWatchedKeyRecoversFromEarlyFailure(t *testing.T) {
 	h2.clk.Advance(testNegTTL)
 	wantState(t, h2.waitApplied(), Valid, false)
 }
+
+// Answers asks the service even with a fresh verdict cached, records
+// what it says, and tells an answer (200 or 401) from an outage (a 5xx, a
+// dropped connection).
+func TestAnswersAsksTheServiceNow(t *testing.T) {
+	h := newHarness(t, nil)
+	wantState(t, h.cold(), Valid, false)
+	for _, tc := range []struct {
+		mode fakeservice.KeyCheckMode
+		want bool
+	}{
+		{fakeservice.KeyPro, true},
+		{fakeservice.KeyError, false},
+		{fakeservice.KeyClose, false},
+		{fakeservice.KeyUnauthorized, true},
+	} {
+		h.svc.Set(tc.mode)
+		before := h.svc.Count()
+		if got := h.c.Answers(context.Background(), testKey); got != tc.want {
+			t.Errorf("service %v: Answers = %v, want %v", tc.mode, got, tc.want)
+		}
+		if h.svc.Count() == before { // a dropped connection is tried twice by the HTTP client
+			t.Errorf("service %v: no request", tc.mode)
+		}
+		h.waitApplied()
+	}
+	// The 401 was recorded: the key is Invalid at once.
+	wantState(t, h.lookup(), Invalid, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h.svc.Set(fakeservice.KeyHang)
+	if h.c.Answers(ctx, testKey) {
+		t.Error("Answers with its context ended: true")
+	}
+	if h.c.Answers(context.Background(), "not a key") {
+		t.Error("Answers for a malformed key: true")
+	}
+}
