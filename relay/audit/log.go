@@ -218,7 +218,7 @@ func bucketOf(project string) string {
 // records down to nine tenths of it. It then sets how many writes this
 // instance makes before the next look: as many as the bucket has room for.
 func (l *Log) trim(ctx context.Context, bucket string) error {
-	names, err := l.bucketNames(ctx, bucket)
+	names, err := l.names(ctx, l.cfg.Prefix+bucket+"/")
 	if err != nil {
 		return err
 	}
@@ -250,14 +250,14 @@ func (l *Log) trim(ctx context.Context, bucket string) error {
 	return nil
 }
 
-// bucketNames are the names of bucket's records, sorted, read from the
+// names are the names of the records under prefix, sorted, read from the
 // names alone where the store can (the file store's List reads every
-// record).
-func (l *Log) bucketNames(ctx context.Context, bucket string) ([]string, error) {
+// record): records past the retention may be among them.
+func (l *Log) names(ctx context.Context, prefix string) ([]string, error) {
 	if nl, ok := l.cfg.Store.(store.NameLister); ok {
-		return nl.ListNames(ctx, l.cfg.Prefix+bucket+"/")
+		return nl.ListNames(ctx, prefix)
 	}
-	return l.cfg.Store.List(ctx, l.cfg.Prefix+bucket+"/")
+	return l.cfg.Store.List(ctx, prefix)
 }
 
 // Query selects events. The zero Query is every event of the relay's own
@@ -307,14 +307,20 @@ func (l *Log) Read(ctx context.Context, q Query) (Page, error) {
 			prefixes = []string{l.cfg.Prefix + RelayBucket + "/"}
 		}
 	}
+	// A record's name holds its time: one past the retention (which a
+	// store listing names only may still hold) does not match.
+	live := q
+	if cutoff := l.cfg.Now().Add(-l.cfg.Retention); live.Since.Before(cutoff) {
+		live.Since = cutoff
+	}
 	var match []listed
 	for _, prefix := range prefixes {
-		names, err := l.cfg.Store.List(ctx, prefix)
+		names, err := l.names(ctx, prefix)
 		if err != nil {
 			return page, err
 		}
 		for _, name := range names {
-			if rec, ok := l.matches(name, q); ok {
+			if rec, ok := l.matches(name, live); ok {
 				match = append(match, rec)
 			}
 		}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,5 +164,58 @@ func TestLogCountsOnlyLiveRecords(t *testing.T) {
 	New(cfg).Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "bob"})
 	if names, err := st.List(ctx, "auditlog/blog/"); err != nil || len(names) != bound-5 {
 		t.Fatalf("blog keeps %d live records (%v), want all %d", len(names), err, bound-5)
+	}
+}
+
+// countingStore counts the reads of a store that lists names.
+type countingStore struct {
+	store.Store
+	names      store.NameLister
+	gets, list atomic.Int32
+}
+
+func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+func (c *countingStore) List(ctx context.Context, prefix string) ([]string, error) {
+	c.list.Add(1)
+	return c.Store.List(ctx, prefix)
+}
+
+func (c *countingStore) ListNames(ctx context.Context, prefix string) ([]string, error) {
+	return c.names.ListNames(ctx, prefix)
+}
+
+// A read of the log on a store that lists names reads the records of its
+// page alone, and counts the live ones by their names: a record past the
+// retention that the store still holds is not among them.
+func TestLogReadsOnlyItsPage(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic")
+	old := time.Now().Add(-2 * time.Hour).UnixNano()
+	for i := range 3 {
+		name := fmt.Sprintf("auditlog/blog/%020d.%s.-.%08x", old+int64(i), SignIn, i)
+		if err := st.Put(ctx, name, []byte(`{}`), time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counting := &countingStore{Store: st, names: st.(store.NameLister)}
+	log := New(Config{Store: counting, Prefix: "auditlog/", MaxPerProject: 100, Retention: time.Hour})
+	for range 30 {
+		log.Record(ctx, Event{Kind: SignIn, Project: "blog", Member: "ada"})
+	}
+	counting.gets.Store(0)
+	counting.list.Store(0)
+	page, err := log.Read(ctx, Query{Projects: []string{"blog"}, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 30 || len(page.Events) != 5 {
+		t.Fatalf("page: total %d, %d events; want 30 and 5", page.Total, len(page.Events))
+	}
+	if gets, lists := counting.gets.Load(), counting.list.Load(); gets != 5 || lists != 0 {
+		t.Fatalf("the read made %d Gets and %d Lists, want 5 and none", gets, lists)
 	}
 }
