@@ -286,7 +286,7 @@ func (rl *Relay) validateNative() error {
 	if err := rl.checkDevLoginURL(); err != nil {
 		return err
 	}
-	if err := native.CheckLogins(rl.GitHub.app(func(s string) string { return s }), rl.DevLogin, rl.OIDC != nil, rl.Email != nil, rl.GitHubApp != nil); err != nil {
+	if err := native.CheckLogins(rl.GitHub.literal(), rl.DevLogin, rl.OIDC != nil, rl.Email != nil, rl.GitHubApp != nil); err != nil {
 		return err
 	}
 	if err := rl.StartLimit.check(); err != nil {

@@ -124,7 +124,7 @@ func (gh *RelayGitHub) app(expand func(string) string) github.OAuthApp {
 // of URLs alone has no secret to expand.
 func (gh *RelayGitHub) expanded(repl *caddy.Replacer) (github.OAuthApp, error) {
 	if gh == nil || gh.ClientSecret == "" {
-		return gh.app(func(s string) string { return s }), nil
+		return gh.literal(), nil
 	}
 	secret, err := expandSecret(repl, "github client_secret", gh.ClientSecret)
 	if err != nil {
@@ -135,9 +135,10 @@ func (gh *RelayGitHub) expanded(repl *caddy.Replacer) (github.OAuthApp, error) {
 
 // check is the one check of the OAuth app's credentials: the GitHub
 // client's.
-func (gh *RelayGitHub) check() error {
-	return gh.app(func(s string) string { return s }).Check()
-}
+func (gh *RelayGitHub) check() error { return gh.literal().Check() }
+
+// literal is gh's app with its client secret as written (a placeholder).
+func (gh *RelayGitHub) literal() github.OAuthApp { return gh.app(func(s string) string { return s }) }
 
 // RelayGitHubApp is the GitHub App the native relay acts as for sessions
 // without a GitHub token of their own. Install it on each project's

@@ -77,16 +77,26 @@ func (c *Cache) flight(id *[sha256.Size]byte, key string, cold bool) (v Verdict,
 			return c.view(e, now), false
 		}
 	}
-	c.mu.Lock()
-	gen := c.gen
-	c.mu.Unlock()
-
-	r := c.fetch(key)
-	if r.canceled {
+	v, _, checked = c.ask(id, key)
+	if !checked {
 		// Closing: an aborted check says nothing about the key.
 		return c.current(id), false
 	}
-	return c.record(id, gen, r), true
+	return v, true
+}
+
+// ask asks the service about key and records what it says, unless the
+// cache closed meanwhile (asked is false, nothing recorded); r is what the
+// check found. The caller holds c.enter.
+func (c *Cache) ask(id *[sha256.Size]byte, key string) (v Verdict, r result, asked bool) {
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
+	r = c.fetch(key)
+	if r.canceled {
+		return Verdict{}, r, false
+	}
+	return c.record(id, gen, r), r, true
 }
 
 // loop refreshes watched keys when they are due and sweeps out expired
@@ -152,14 +162,10 @@ func (c *Cache) Answers(ctx context.Context, key string) bool {
 			return false, nil
 		}
 		defer c.wg.Done()
-		c.mu.Lock()
-		gen := c.gen
-		c.mu.Unlock()
-		r := c.fetch(key)
-		if r.canceled {
+		v, r, asked := c.ask(&id, key)
+		if !asked {
 			return false, nil
 		}
-		v := c.record(&id, gen, r)
 		if c.applied != nil {
 			c.applied(v)
 		}
