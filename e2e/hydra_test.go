@@ -28,7 +28,8 @@ var hydraEditor = hydratest.User{Subject: "hydra-editor", Email: "hydra-editor@e
 // on the dashboard with the editor's session, reading the repository
 // through the relay's GitHub App. The relay has no GitHub OAuth app (a
 // team that signs in with Google alone): its github block gives GitHub's
-// URLs only, and it answers the GitHub sign-in as not supported. Hydra is the interop module's tool
+// URLs only, and it answers the GitHub sign-in as not supported, which the
+// stock page shows as a failed GitHub login. Hydra is the interop module's tool
 // dependency, built once into toolcache.Dir (scripts/interop.sh, which
 // runs first, leaves it there), so this module's go.mod gains nothing.
 func TestGoogleLoginThroughHydraInBrowser(t *testing.T) {
@@ -53,6 +54,15 @@ func TestGoogleLoginThroughHydraInBrowser(t *testing.T) {
 	})
 	browser := newBrowser(t, s.browserOptions()...)
 	tab := newBrowserContext(t, browser)
+
+	run(t, tab, "opening the sign-in page", chromedp.Navigate(s.public+"/outstatic"))
+	waitForText(t, tab, "Sign in with GitHub")
+	waitHydrated(t, tab, `a[href="/api/outstatic/login"]`)
+	// GitHub's button is the stock page's own: its login is refused, and
+	// the site says so in its words.
+	run(t, tab, "clicking Sign in with GitHub", chromedp.Click(chromedp.CSS(`a[href="/api/outstatic/login"]`)))
+	waitForText(t, tab, "GitHub relay login failed")
+	saveScreenshot(t, tab, "github-not-offered.png")
 
 	hydra.Logins.Queue(hydratest.Login{User: hydraEditor})
 	run(t, tab, "opening the sign-in page", chromedp.Navigate(s.public+"/outstatic"))
