@@ -289,7 +289,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 		if done, err := g.checkAuthRoute(w, r, route, v); done {
 			return ResponseFix{}, true, err
 		}
-		fix.Session = sessionEnd(r, route, g.serviceAnswers())
+		fix.Session = g.sessionEnd(r, route)
 	} else if reachesAuthAPI(r.URL.Path) {
 		// The site's API under a base path no callback origin has (one
 		// the relay has removed, say): its Host cannot be checked.

@@ -69,12 +69,12 @@ const (
 // when it is a refresh. The app is asked for its answer uncompressed (next
 // start gzips it otherwise), so that the guard reads what the browser
 // will: a few bytes, which the server may still compress on their way out.
-func sessionEnd(r *http.Request, route authRoute, serviceAnswers func(context.Context) bool) SessionEnd {
+func (g *Guard) sessionEnd(r *http.Request, route authRoute) SessionEnd {
 	if route.name != RouteRefresh || route.sub || r.Method != http.MethodPost {
 		return SessionEnd{}
 	}
 	r.Header.Del("Accept-Encoding")
-	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host), serviceAnswers: serviceAnswers}
+	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host), serviceAnswers: g.serviceAnswers()}
 }
 
 // secureCookieSite reports whether the site's cookies are Secure on a site
