@@ -3,8 +3,11 @@ package github
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,5 +62,53 @@ func TestErrorClasses(t *testing.T) {
 	}
 	if !errors.Is(&Error{Op: "x", Status: 404}, ErrNotFound) {
 		t.Error("a 404 is not ErrNotFound")
+	}
+}
+
+// User reads /user and /user/emails at once: each answer here waits until
+// both requests have arrived, so reads made one after the other fail.
+// A refusal of /user is the error whatever /user/emails answers.
+func TestUserReadsBothAtOnce(t *testing.T) {
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	both := make(chan struct{})
+	go func() { arrived.Wait(); close(both) }()
+	var refuseUser atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !refuseUser.Load() {
+			arrived.Done()
+			select {
+			case <-both:
+			case <-time.After(10 * time.Second):
+				http.Error(w, "read alone", http.StatusConflict)
+				return
+			}
+		}
+		switch r.URL.Path {
+		case "/user":
+			if refuseUser.Load() {
+				http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, `{"login":"octo","name":null,"avatar_url":"https://a.example/o"}`)
+		case "/user/emails":
+			fmt.Fprint(w, `[{"email":"octo@example.com","primary":true,"verified":true}]`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c := New(OAuthApp{APIURL: srv.URL}, "", &http.Client{Timeout: 20 * time.Second}, time.Now)
+	u, err := c.User(context.Background(), "t")
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if u.Login != "octo" || len(u.Emails) != 1 || u.Emails[0].Address != "octo@example.com" || !u.Emails[0].Verified {
+		t.Errorf("User read %+v", u)
+	}
+	refuseUser.Store(true)
+	_, err = c.User(context.Background(), "t")
+	if e := (*Error)(nil); !errors.As(err, &e) || e.Op != "GET /user" || e.Status != http.StatusUnauthorized {
+		t.Errorf("a refused /user: %v", err)
 	}
 }
