@@ -9,10 +9,11 @@ import (
 	"testing"
 )
 
-// A service transport keeps a connection for each of 50 calls made at
-// once: 50 more at once dial nothing new.
+// A service transport keeps a connection for each of 100 calls made at
+// once (50 logins reading their user and addresses): 100 more at once dial
+// nothing new.
 func TestServiceTransportKeepsConnections(t *testing.T) {
-	const calls = 50
+	const calls = 2 * 50
 	var arrived sync.WaitGroup
 	var dialled atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
