@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
@@ -21,12 +22,14 @@ import (
 // epoch is the one it remembers; a new epoch costs one read of the record.
 // A key change takes effect when its epoch is written: if that write fails,
 // the change returns an error, and the other instances keep the old
-// generation until the next change (see changeKey).
+// generation until the memory is maxEpochMemoryAge old (keymemory.go),
+// when each project's record is read again.
 
 // generationMemory is the generations read under one key epoch.
 type generationMemory struct {
 	mu    sync.Mutex
 	epoch string            // the epoch the generations were read under
+	since time.Time         // when the first of them was read (see aged)
 	gens  map[string]string // slug → generation
 	// version counts forgets: a generation read before a key change of
 	// this instance is not remembered after it.
@@ -63,11 +66,12 @@ func (e KeyEpoch) Generation(ctx context.Context, p *Project) (string, error) {
 		return "", fmt.Errorf("reading the key epoch: %w", err)
 	}
 	m := &e.r.gens
+	now := e.r.now()
 	m.mu.Lock()
 	gen, ok := m.gens[p.Slug]
-	ok = ok && m.epoch == string(epoch)
+	current := m.epoch == string(epoch) && !aged(m.since, now)
 	m.mu.Unlock()
-	if ok {
+	if ok && current {
 		return gen, nil
 	}
 	gen, err = readGeneration(ctx, e.r.st, p.Slug)
@@ -77,8 +81,8 @@ func (e KeyEpoch) Generation(ctx context.Context, p *Project) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.version == e.version {
-		if m.epoch != string(epoch) || m.gens == nil {
-			m.epoch, m.gens = string(epoch), map[string]string{}
+		if m.epoch != string(epoch) || m.gens == nil || aged(m.since, now) {
+			m.epoch, m.since, m.gens = string(epoch), now, map[string]string{}
 		}
 		m.gens[p.Slug] = gen
 	}

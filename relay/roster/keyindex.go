@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/batching"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -32,7 +33,9 @@ import (
 // without the index: the read that judges a key began after the key's
 // epoch was written. A hash in the index is only a record that exists; it
 // is still read and confirmed against its project's key record, so the
-// index never makes a rotated or revoked key good. Checked one at a time,
+// index never makes a rotated or revoked key good. Like the key memory,
+// the index is listed again once it is maxEpochMemoryAge old, whatever the
+// epoch: a key whose change failed to write the epoch counts within that. Checked one at a time,
 // an unknown key still costs one read (the epoch's instead of its record's);
 // under load, the keys arriving together share it.
 
@@ -44,43 +47,52 @@ const maxIndexedHashes = 100_000
 type hashIndex struct {
 	mu       sync.RWMutex
 	epoch    string              // the epoch read before the listing
+	at       time.Time           // when that epoch was read
 	listed   bool                // a listing under epoch ended
 	hashes   map[string]struct{} // nil after a listing that found too many
 	building bool                // one caller lists at a time
 }
 
 // mayExist says whether h may have a hash record, as the index knows it
-// under epoch: false only if the index was listed under epoch and lacks h.
-func (x *hashIndex) mayExist(h, epoch string) bool {
+// under epoch at now: false only if the index was listed under epoch, is
+// not aged, and lacks h.
+func (x *hashIndex) mayExist(h, epoch string, now time.Time) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if !x.listed || x.hashes == nil || x.epoch != epoch {
+	if !x.current(epoch, now) || x.hashes == nil {
 		return true
 	}
 	_, ok := x.hashes[h]
 	return ok
 }
 
-// stale says whether the index needs listing under epoch, and if so makes
-// the caller its one lister, who must call built.
-func (x *hashIndex) stale(epoch string) bool {
+// current says whether the index was listed under epoch and is not aged
+// at now; the caller holds mu.
+func (x *hashIndex) current(epoch string, now time.Time) bool {
+	return x.listed && x.epoch == epoch && !aged(x.at, now)
+}
+
+// stale says whether the index needs listing under epoch at now, and if
+// so makes the caller its one lister, who must call built.
+func (x *hashIndex) stale(epoch string, now time.Time) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.building || (x.listed && x.epoch == epoch) {
+	if x.building || x.current(epoch, now) {
 		return false
 	}
 	x.building = true
 	return true
 }
 
-// built ends a listing under epoch. listed false (the listing failed)
-// leaves the index as it was, for the next caller to list again.
-func (x *hashIndex) built(epoch string, hashes map[string]struct{}, listed bool) {
+// built ends a listing under epoch, read at at. listed false (the
+// listing failed) leaves the index as it was, for the next caller to list
+// again.
+func (x *hashIndex) built(epoch string, at time.Time, hashes map[string]struct{}, listed bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.building = false
 	if listed {
-		x.epoch, x.listed, x.hashes = epoch, true, hashes
+		x.epoch, x.at, x.listed, x.hashes = epoch, at, true, hashes
 	}
 }
 

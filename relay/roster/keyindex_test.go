@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
@@ -268,42 +269,52 @@ func TestFreshReadsBeginAfterTheCall(t *testing.T) {
 }
 
 // TestHashIndexAnswersOnlyForItsEpoch: the index refuses a hash only under
-// the epoch it was listed under; while one caller lists it again, the
-// others get "may exist"; a failed listing leaves it unlisted.
+// the epoch it was listed under, and only until it is maxEpochMemoryAge
+// old; while one caller lists it again, the others get "may exist"; a
+// failed listing leaves it unlisted.
 func TestHashIndexAnswersOnlyForItsEpoch(t *testing.T) {
 	var x hashIndex
-	if !x.mayExist("h2", "") {
+	t0 := time.Unix(1_800_000_000, 0)
+	if !x.mayExist("h2", "", t0) {
 		t.Fatal("an index never listed refused a hash")
 	}
-	if !x.stale("E1") || x.stale("E1") {
+	if !x.stale("E1", t0) || x.stale("E1", t0) {
 		t.Fatal("an index never listed: want one lister")
 	}
-	x.built("E1", nil, false) // failed
-	if !x.mayExist("h2", "E1") || !x.stale("E1") {
+	x.built("E1", t0, nil, false) // failed
+	if !x.mayExist("h2", "E1", t0) || !x.stale("E1", t0) {
 		t.Fatal("after a failed listing: want no answer and a new lister")
 	}
-	x.built("E1", map[string]struct{}{"h1": {}}, true)
-	if x.mayExist("h2", "E1") || !x.mayExist("h1", "E1") {
+	x.built("E1", t0, map[string]struct{}{"h1": {}}, true)
+	if x.mayExist("h2", "E1", t0) || !x.mayExist("h1", "E1", t0) {
 		t.Fatal("under its epoch the index answers by its hashes")
 	}
-	if x.stale("E1") {
+	if x.stale("E1", t0) {
 		t.Fatal("an index listed under E1 is stale under E1")
 	}
-	if !x.mayExist("h2", "E2") {
+	if !x.mayExist("h2", "E2", t0) {
 		t.Fatal("an index listed under E1 refused a hash under E2")
 	}
-	if !x.stale("E2") {
+	if !x.stale("E2", t0) {
 		t.Fatal("an index listed under E1 is not stale under E2")
 	}
-	if x.stale("E2") || !x.mayExist("h2", "E2") {
+	if x.stale("E2", t0) || !x.mayExist("h2", "E2", t0) {
 		t.Fatal("while one caller lists under E2: want no other lister and no refusal")
 	}
-	x.built("E2", map[string]struct{}{"h1": {}, "h2": {}}, true)
-	if !x.mayExist("h2", "E2") || x.mayExist("h3", "E2") {
+	x.built("E2", t0, map[string]struct{}{"h1": {}, "h2": {}}, true)
+	if !x.mayExist("h2", "E2", t0) || x.mayExist("h3", "E2", t0) {
 		t.Fatal("the index listed under E2")
 	}
-	x.built("E3", nil, true) // too many records
-	if x.stale("E3") || !x.mayExist("h3", "E3") {
+	young, old := t0.Add(maxEpochMemoryAge-time.Nanosecond), t0.Add(maxEpochMemoryAge)
+	if x.mayExist("h3", "E2", young) || x.stale("E2", young) {
+		t.Fatal("the index just short of its age: want refusals and no listing")
+	}
+	if !x.mayExist("h3", "E2", old) || !x.mayExist("h3", "E2", t0.Add(-time.Second)) || !x.stale("E2", old) {
+		t.Fatal("the index at its age, or with the clock gone back: want no refusal and a new listing")
+	}
+	x.built("E2", old, map[string]struct{}{"h1": {}, "h2": {}}, true)
+	x.built("E3", t0, nil, true) // too many records
+	if x.stale("E3", t0) || !x.mayExist("h3", "E3", t0) {
 		t.Fatal("with too many records: want no new listing and no refusal")
 	}
 }

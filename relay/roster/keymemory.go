@@ -29,6 +29,12 @@ import (
 // most MaxUnknownKeys are remembered: past that, each new one replaces the
 // oldest, so a flood of made-up keys cannot grow the memory; it only makes
 // each of them cost its share of a read (keyindex.go).
+//
+// Whatever the epoch says, nothing read under it is kept longer than
+// maxEpochMemoryAge: the memory is emptied at the first read of the epoch
+// after that, the generations (keygen.go) and the hash index (keyindex.go)
+// read again. A key change whose epoch write failed (changeKey returns
+// the error) therefore still reaches every instance within that time.
 
 // DefaultKeyRecheck is how long the key memory is trusted without reading
 // the epoch again, unless configured.
@@ -36,6 +42,17 @@ const DefaultKeyRecheck = time.Second
 
 // MaxUnknownKeys bounds how many unknown key hashes an instance remembers.
 const MaxUnknownKeys = 4096
+
+// maxEpochMemoryAge is the longest an instance keeps what it read under
+// one key epoch (known and unknown keys, generations, the hash index)
+// before reading it again, even if the epoch has not changed.
+const maxEpochMemoryAge = time.Minute
+
+// aged says whether a memory filled at since is past maxEpochMemoryAge at
+// now (or now is before since: the clock went back).
+func aged(since, now time.Time) bool {
+	return now.Before(since) || now.Sub(since) >= maxEpochMemoryAge
+}
 
 // keyMemory maps stored key hashes confirmed active to their project, and
 // remembers hashes found unknown.
@@ -46,6 +63,7 @@ type keyMemory struct {
 	mu     sync.RWMutex
 	epoch  string    // the epoch read last
 	polled time.Time // when; zero: read it before trusting the memory
+	since  time.Time // when the memory was last emptied (see aged)
 	// version counts the times the memory was emptied: a confirmation
 	// that began before an emptying is not remembered, as it may have
 	// read a record the change replaced.
@@ -150,10 +168,10 @@ func (m *keyMemory) readEpoch(ctx context.Context, st store.Store, now time.Time
 	epoch := string(data)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if epoch != m.epoch || m.polled.IsZero() {
+	if epoch != m.epoch || m.polled.IsZero() || aged(m.since, now) {
 		// Also after forget: a confirmation may have started between
 		// the change and the forget.
-		m.epoch = epoch
+		m.epoch, m.since = epoch, now
 		m.empty()
 	}
 	m.polled = now
@@ -169,9 +187,9 @@ func (m *keyMemory) mayExist(ctx context.Context, st store.Store, h string, now 
 	if err != nil {
 		return false, err
 	}
-	if m.index.stale(epoch) {
+	if m.index.stale(epoch, now) {
 		hashes, err := listHashes(context.WithoutCancel(ctx), st)
-		m.index.built(epoch, hashes, err == nil)
+		m.index.built(epoch, now, hashes, err == nil)
 	}
-	return m.index.mayExist(h, epoch), nil
+	return m.index.mayExist(h, epoch, now), nil
 }

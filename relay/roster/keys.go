@@ -163,9 +163,10 @@ func (r *Roster) changeKey(ctx context.Context, project string, next func(prev k
 	r.gens.forget()
 	if err := r.st.Put(ctx, keyEpochName, []byte(newGeneration()), 0); err != nil {
 		// The change holds here and in the store, but other instances
-		// may keep accepting the old key and its sessions: an error, so
-		// that the operator changes it again.
-		return fmt.Errorf("the key of %s changed, but other instances were not told (%v) and may accept the old key and its sessions: rotate or revoke it again", project, err)
+		// keep accepting the old key and its sessions until their memory
+		// ages (maxEpochMemoryAge): an error, so that the operator
+		// changes it again.
+		return fmt.Errorf("the key of %s changed, but other instances were not told (%v) and may accept the old key and its sessions for a minute more: rotate or revoke it again", project, err)
 	}
 	return nil
 }

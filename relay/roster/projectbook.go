@@ -30,6 +30,7 @@ type ProjectBook struct {
 	epoch  string
 	polled time.Time // zero: never read
 	read   bool      // the record was read once at least
+	since  time.Time // when it was read last (see aged)
 	index  map[string]storedProject
 	bySlug map[string]*Project
 }
@@ -49,7 +50,7 @@ func (b *ProjectBook) all(ctx context.Context) (map[string]*Project, error) {
 		return by, nil
 	}
 	_, err, _ := c.poll.Do("projects", func() (any, error) {
-		err := b.refresh(context.WithoutCancel(ctx))
+		err := b.refresh(context.WithoutCancel(ctx), now)
 		if err != nil {
 			r.log.Error("reading the stored projects", zap.Error(err))
 		}
@@ -66,10 +67,12 @@ func (b *ProjectBook) all(ctx context.Context) (map[string]*Project, error) {
 	return c.bySlug, err
 }
 
-// refresh reads the epoch and, when it changed, the record. A
-// project whose record is as it was keeps its *Project, so that what is
-// kept by project (the key memory, the key check's answers) stays valid.
-func (b *ProjectBook) refresh(ctx context.Context) error {
+// refresh reads the epoch and, when it changed or the copy is
+// maxEpochMemoryAge old at now, the record (so a change whose epoch write
+// failed reaches every instance within that). A project whose record is
+// as it was keeps its *Project, so that what is kept by project (the key
+// memory, the key check's answers) stays valid.
+func (b *ProjectBook) refresh(ctx context.Context, now time.Time) error {
 	r := b.r
 	epoch, err := r.st.Get(ctx, projectEpochName)
 	if errors.Is(err, store.ErrNotFound) {
@@ -80,7 +83,7 @@ func (b *ProjectBook) refresh(ctx context.Context) error {
 	}
 	c := b
 	c.mu.RLock()
-	same := c.read && c.epoch == string(epoch)
+	same := c.read && c.epoch == string(epoch) && !aged(c.since, now)
 	c.mu.RUnlock()
 	if same {
 		return nil
@@ -102,7 +105,7 @@ func (b *ProjectBook) refresh(ctx context.Context) error {
 		}
 		by[slug] = sp.project(slug)
 	}
-	c.epoch, c.index, c.bySlug, c.read = string(epoch), idx.Projects, by, true
+	c.epoch, c.index, c.bySlug, c.read, c.since = string(epoch), idx.Projects, by, true, now
 	return nil
 }
 
@@ -159,7 +162,7 @@ func (b *ProjectBook) change(ctx context.Context, next func(idx *projectIndex) e
 	}
 	b.forget()
 	if err := r.st.Put(ctx, projectEpochName, []byte(newGeneration()), 0); err != nil {
-		return fmt.Errorf("the projects changed, but other instances were not told (%v): they see the change only after their next change", err)
+		return fmt.Errorf("the projects changed, but other instances were not told (%v): they see the change within a minute", err)
 	}
 	return nil
 }

@@ -21,9 +21,10 @@ import (
 // copy of the record and trusts it for ProjectsTTL; then one request reads
 // the epoch again (one small read a ProjectsTTL, whatever the load and
 // however many slugs are asked for, known or not), and the record only when
-// the epoch changed. So a project made on one instance is served by every
-// other within ProjectsTTL, with no reload, and a flood of unknown slugs
-// costs no more than one known one.
+// the epoch changed or its copy is a minute old (maxEpochMemoryAge: a
+// change whose epoch write failed still arrives). So a project made on one
+// instance is served by every other within ProjectsTTL, with no reload,
+// and a flood of unknown slugs costs no more than one known one.
 //
 // The configuration wins: a project of the Caddyfile shadows a stored one
 // of the same slug, and no door changes or deletes it at run time. A
