@@ -35,9 +35,10 @@ import (
 // is still read and confirmed against its project's key record, so the
 // index never makes a rotated or revoked key good. Like the key memory,
 // the index is listed again once it is maxEpochMemoryAge old, whatever the
-// epoch: a key whose change failed to write the epoch counts within that. Checked one at a time,
-// an unknown key still costs one read (the epoch's instead of its record's);
-// under load, the keys arriving together share it.
+// epoch: a key whose change failed to write the epoch counts within that.
+// Checked one at a time, an unknown key still costs one read (the epoch's
+// instead of its record's); under load, the keys arriving together share
+// it.
 
 // maxIndexedHashes bounds the index: with more hash records than this, each
 // unknown key costs its read, as without the index.
