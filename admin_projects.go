@@ -37,6 +37,8 @@ func init() {
 // is refused (409), and a project of the Caddyfile is never changed here.
 // The project is made in the store of the newest native relay of this
 // Caddy, and every relay on that store serves it within a second or so.
+// A project's audit log is read from the relay that serves it; the whole
+// log (no ?project) from the newest relay's store.
 // `caddy outstatic project ...` and `caddy outstatic audit` call these.
 // Keep the admin API off the network.
 type ProjectsAdmin struct{}
@@ -173,7 +175,14 @@ func handleAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 	}
-	n, err := newestNative()
+	// A project's log is in the store of the relay that serves it; the
+	// whole log is the newest relay's store's.
+	var n *native.Native
+	if len(q.Projects) == 1 {
+		n, err = projectRelay(r, q.Projects[0])
+	} else {
+		n, err = newestNative()
+	}
 	if err != nil {
 		return err
 	}
