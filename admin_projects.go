@@ -175,8 +175,6 @@ func handleAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 	}
-	// A project's log is in the store of the relay that serves it; the
-	// whole log is the newest relay's store's.
 	var n *native.Native
 	if len(q.Projects) == 1 {
 		n, err = projectRelay(r, q.Projects[0])
