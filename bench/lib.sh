@@ -147,6 +147,20 @@ run_wrk() {
 		END { printf "%s %s %s %d\n", rps, p50, p99, bad }'
 }
 
+# fs_line names the file system that holds dir: its type, its device and,
+# for ext4, whether it has a journal (without one, ext4 passes over the
+# inodes freed in the last minutes each time it makes a file: a benchmark
+# that removes many files slows its own creations down for minutes).
+fs_line() {
+	local src type journal=""
+	src=$(findmnt -no SOURCE -T "$1" 2>/dev/null | tail -n1)
+	type=$(findmnt -no FSTYPE -T "$1" 2>/dev/null | tail -n1)
+	if [ "$type" = ext4 ]; then
+		if [ -e "/proc/fs/jbd2/$(basename "$src")-8" ]; then journal=", with a journal"; else journal=", without a journal"; fi
+	fi
+	echo "$type on $src$journal"
+}
+
 # machine_lines prints the machine, the toolchain and how busy the machine was.
 machine_lines() {
 	echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -40,6 +40,10 @@
 #   ROUNDS=5 LOGIN_DURATION=5s CONCS="1 10 50"    the login runs
 #   DURATION=5s CONNS=32 THREADS=1                the redemption and refresh runs
 #   BASE_PORT=19600   the ports BASE_PORT..BASE_PORT+10 on 127.0.0.1 must be free
+#   DATA_DIR=DIR      keep the file store (Caddy's storage) in a new directory
+#                     under DIR, removed at the end (default: the run's
+#                     temporary directory): the file store's rows measure
+#                     the file system it is on
 #   PPROF=DIR         keep CPU profiles there
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,9 +58,16 @@ BASE_PORT=${BASE_PORT:-19600}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 PPROF=${PPROF:-}
+DATA_DIR=${DATA_DIR:-}
 
 . bench/lib.sh
 bench_start
+if [ -n "$DATA_DIR" ]; then
+	data=$(mktemp -d "$DATA_DIR/bench-login.XXXXXX")
+	trap 'bench_cleanup; rm -rf "$data"' EXIT
+else
+	data=$tmp/data
+fi
 
 say "building caddy (./cmd/caddy), the fake GitHub and the token minter (internal/benchtools/) and relayload (bench/)"
 go build -o "$tmp/caddy" ./cmd/caddy
@@ -111,7 +122,7 @@ redir_route() { # path, location
 {
 	admin 127.0.0.1:$p_admin
 	auto_https off
-	storage file_system $tmp/data
+	storage file_system $data
 	servers {
 		protocols h1
 	}
@@ -133,7 +144,7 @@ EOF
 	json_route /api/graphql '{"data":{"repository":{"id":"R_kgDOBench","object":{"entries":[{"name":"posts","type":"tree"}]}}}}'
 	echo "}"
 } >"$tmp/Caddyfile"
-XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config start caddy "$tmp/caddy" run --config "$tmp/Caddyfile" --adapter caddyfile
+XDG_DATA_HOME=$data XDG_CONFIG_HOME=$tmp/config start caddy "$tmp/caddy" run --config "$tmp/Caddyfile" --adapter caddyfile
 wait_http "$base/user"
 caddy_pid=$(pgrep -P "${pids[-1]}" caddy 2>/dev/null || echo "${pids[-1]}")
 
@@ -163,7 +174,7 @@ say "a whole login (with its parser call) passes on both relays and on the basel
 # mint store kind n: n fresh tokens of kind (exchange, refresh) in the
 # store's relay, into $tmp/pool.<store>.<kind>
 mint() {
-	local args=(-data "$tmp/data" -project blogf)
+	local args=(-data "$data" -project blogf)
 	[ "$1" = redis ] && args=(-redis "127.0.0.1:$p_redis" -project blogr)
 	[ "$2" = refresh ] && args+=(-refresh)
 	"${pin_wrk[@]}" "$tmp/mint" "${args[@]}" -callback "$callback" -email ada@example.com -n "$3" >"$tmp/pool.$1.$2"
@@ -249,6 +260,7 @@ done
 echo
 machine_lines
 echo "redis $(redis-server --version | awk '{ print $3 }' | cut -d= -f2)"
+echo "file store: $(fs_line "$data")"
 echo "logins: rounds $ROUNDS, $LOGIN_DURATION a run at each concurrency; redemption and refresh: $DURATION a run, $CONNS connections, $THREADS wrk thread(s); $pinning"
 echo
 awk -F'\t' -v concs="$CONCS" '
