@@ -156,7 +156,7 @@ fs_line() {
 	src=$(findmnt -no SOURCE -T "$1" 2>/dev/null | tail -n1)
 	type=$(findmnt -no FSTYPE -T "$1" 2>/dev/null | tail -n1)
 	if [ "$type" = ext4 ]; then
-		if [ -e "/proc/fs/jbd2/$(basename "$src")-8" ]; then journal=", with a journal"; else journal=", without a journal"; fi
+		if [ -e "/proc/fs/jbd2/$(basename "$(readlink -f "$src")")-8" ]; then journal=", with a journal"; else journal=", without a journal"; fi
 	fi
 	echo "$type on $src$journal"
 }
