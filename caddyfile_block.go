@@ -31,7 +31,7 @@ type subdirectives map[string]func() error
 // repeatable: one that fills a list (named in the singular, filling a
 // plural JSON key, as is Caddy's convention), where a second would not
 // silently replace the first. An unknown subdirective is refused with the
-// nearest known one.
+// nearest known one, or, with none near, the list of those the block takes.
 func readBlock(d *caddyfile.Dispenser, block string, subs subdirectives, repeatable ...string) error {
 	seen := map[string]bool{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
@@ -39,7 +39,11 @@ func readBlock(d *caddyfile.Dispenser, block string, subs subdirectives, repeata
 		read, ok := subs[name]
 		if !ok {
 			known := slices.Sorted(maps.Keys(subs))
-			return unknownSubdirective{d.Errf("unknown subdirective %q of %s%s", name, block, suggest.DidYouMean(name, known...)), block, name, known}
+			hint := suggest.DidYouMean(name, known...)
+			if hint == "" {
+				hint = "; it takes " + strings.Join(known, ", ")
+			}
+			return unknownSubdirective{d.Errf("unknown subdirective %q of %s%s", name, block, hint), block, name, known}
 		}
 		if seen[name] && !slices.Contains(repeatable, name) {
 			return d.Errf("%s is given twice; it takes one value", name)

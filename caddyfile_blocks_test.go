@@ -182,6 +182,19 @@ func TestEveryBlockSuggestsTheNearest(t *testing.T) {
 	}
 }
 
+// TestEveryBlockListsWhatItTakes: in every block of both directives, a
+// subdirective near none of the block's is refused with the list of all
+// the block takes.
+func TestEveryBlockListsWhatItTakes(t *testing.T) {
+	for _, b := range parserBlocks(t) {
+		err := parseDirective(b.directive, b.text(probeWord+" x"))
+		want := fmt.Sprintf("unknown subdirective %q of %s; it takes %s", probeWord, b.name, strings.Join(b.subs, ", "))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %s: got %v, want %q", b.directive, b.path(), err, want)
+		}
+	}
+}
+
 // TestEnumeratedValuesSuggestTheNearest: a misspelled word of a fixed set
 // (a switch, a plan, a TLS mode, a store, a route) gets the nearest one.
 func TestEnumeratedValuesSuggestTheNearest(t *testing.T) {

@@ -71,7 +71,7 @@ func TestUnmarshalGuardCaddyfileErrors(t *testing.T) {
 		{"unknown subdirective", "outstatic {\n callback_origin https://a.example/outstatic\n colback_origin x\n}",
 			[]string{"Testfile:3", `unknown subdirective "colback_origin" of outstatic; did you mean callback_origin?`}},
 		{"unknown, nothing near", "outstatic {\n callback_origin https://a.example/outstatic\n upstream x\n}",
-			[]string{"Testfile:3", `unknown subdirective "upstream" of outstatic`}},
+			[]string{"Testfile:3", `unknown subdirective "upstream" of outstatic; it takes `, "callback_origin, "}},
 		{"missing argument", "outstatic {\n callback_origin\n}", []string{"Testfile:2", "wrong argument count"}},
 		{"origin without /outstatic", "outstatic {\n callback_origin https://a.example/admin\n}",
 			[]string{"Testfile:2", "callback_origin", "/outstatic"}},
