@@ -55,7 +55,7 @@ func (p *Pages) serveAPIKeys(q *request) {
 // changeAPIKeys applies one form of the API Keys page. A new key is left
 // in data, to be shown in this answer (status 200), and nowhere else.
 func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error) {
-	ctx, slug, by := q.r.Context(), q.project.Slug, q.sess.User.Login
+	ctx, slug, by := q.r.Context(), q.project.Slug, userName(q.sess.User)
 	switch q.r.PostFormValue("action") {
 	case "origin-add":
 		raw := strings.TrimSpace(q.r.PostFormValue("origin"))

@@ -163,10 +163,7 @@ func (p *Pages) fillMembers(q *request, data *membersData) error {
 // lock, with the signed-in user's role and the target's as they are then.
 func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error) {
 	ctx, slug, user := q.r.Context(), q.project.Slug, q.sess.User
-	by := roster.Actor{Name: user.Login, Login: user.Login, Emails: user.Emails}
-	if by.Name == "" {
-		by.Name = user.Email
-	}
+	by := roster.Actor{Name: userName(user), Login: user.Login, Emails: user.Emails}
 	action := q.r.PostFormValue("action")
 	who := strings.TrimSpace(q.r.PostFormValue("who"))
 	role := q.r.PostFormValue("role")

@@ -244,7 +244,7 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 	q.role = role
 	if role == "" {
 		p.render(q, http.StatusForbidden, "message", messageData{Title: "Not a member",
-			Text: "You are signed in as " + q.sess.User.Login + ", who is not a member of " + q.project.Slug + "."})
+			Text: "You are signed in as " + userName(q.sess.User) + ", who is not a member of " + q.project.Slug + "."})
 		return false
 	}
 	if !slices.ContainsFunc(perms, q.can) {

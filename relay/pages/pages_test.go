@@ -43,6 +43,13 @@ func origin(t *testing.T, raw string) validate.Origin {
 
 func newPagesEnv(t *testing.T) *pagesEnv {
 	t.Helper()
+	return newPagesEnvWith(t, nil)
+}
+
+// newPagesEnvWith is newPagesEnv with edit applied to the relay's
+// configuration.
+func newPagesEnvWith(t *testing.T, edit func(*native.NativeConfig)) *pagesEnv {
+	t.Helper()
 	env := &pagesEnv{}
 	env.gh = fakegithub.New("relay-client", "relay-secret", fakegithub.User{Login: "ada", Name: "Ada", ID: 1,
 		Emails: []fakegithub.Email{{Email: "ada@example.com", Primary: true, Verified: true}}})
@@ -52,7 +59,7 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	pub, _ := url.Parse(srv.URL)
-	n, err := native.NewNative(native.NativeConfig{
+	cfg := native.NativeConfig{
 		PublicURL: pub,
 		Projects: []native.Project{
 			{Project: roster.Project{Slug: "blog", RepoOwner: "acme", RepoSlug: "blog",
@@ -64,7 +71,11 @@ func newPagesEnv(t *testing.T) *pagesEnv {
 			BaseURL: env.gh.URL(), APIURL: env.gh.APIURL(), GraphQLURL: env.gh.GraphQLURL()},
 		Store:  store.NewStorage(&certmagic.FileStorage{Path: t.TempDir()}, "outstatic"),
 		Secret: bytes.Repeat([]byte("s"), 32),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := native.NewNative(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func (p *Pages) serveProjects(q *request) {
 	if !p.operators.Includes(u.Login, u.Emails) {
 		p.log.Info("pages: the Projects page refused: not an operator", zap.String("login", u.Login))
 		p.render(q, http.StatusForbidden, "message", messageData{Title: "Not an operator",
-			Text: "You are signed in as " + u.Login + ", who is not one of this relay's operators (its operators line)."})
+			Text: "You are signed in as " + userName(u) + ", who is not one of this relay's operators (its operators line)."})
 		return
 	}
 	q.role = roster.OperatorRole

@@ -75,7 +75,9 @@ func (p *Pages) readSession(r *http.Request) *session {
 		return nil
 	}
 	var s session
-	if p.signIn.OpenPage(raw, &s) != nil || s.User.Login == "" || s.CSRF == "" {
+	// A user an OpenID Connect issuer vouches for has verified addresses
+	// and no GitHub login: either names them.
+	if p.signIn.OpenPage(raw, &s) != nil || s.User.Login == "" && len(s.User.Emails) == 0 || s.CSRF == "" {
 		return nil
 	}
 	return &s
