@@ -1,10 +1,8 @@
 package outstatic
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -92,9 +90,7 @@ func handleProjects(w http.ResponseWriter, r *http.Request) error {
 		return writeAdminJSON(w, out)
 	case http.MethodPost:
 		var in adminapi.ProjectRequest
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
+		if err := adminapi.ReadRequest(r.Body, &in); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("want a JSON body {slug, repo, origins, plan, owner, by}: %v", err)}
 		}
 		n, err := projectRelay(r, in.Slug)

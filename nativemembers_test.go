@@ -254,3 +254,27 @@ func TestMemberRuleInCaddy(t *testing.T) {
 		t.Fatalf("member log: %v\n%s", err, logOut)
 	}
 }
+
+// The admin API reads a member change's body as it was written or not at
+// all: a key given twice, a key in another case (which encoding/json
+// alone would take for role) or a second value after the object is a
+// 400 that names the key, and changes nothing.
+func TestAdminMemberBodyReadAsWritten(t *testing.T) {
+	gh := adaGitHub()
+	gh.Start()
+	defer gh.Close()
+	startNativeRelay(t, gh, t.TempDir(), "", "")
+	for _, try := range []struct{ body, says string }{
+		{`{"who":"zed","role":"author","role":"owner"}`, `field \"role\" given twice`},
+		{`{"who":"zed","role":"author","Role":"owner"}`, `unknown field \"Role\"`},
+		{`{"who":"zed","role":"author"}{"role":"owner"}`, "more than one JSON value"},
+	} {
+		st, body := adminRequest(t, http.MethodPost, "/outstatic/members/blog/add", try.body)
+		if st != http.StatusBadRequest || !strings.Contains(body, try.says) {
+			t.Errorf("%s: %d %s, want 400 saying %s", try.body, st, body, try.says)
+		}
+	}
+	if st, body := adminRequest(t, http.MethodGet, "/outstatic/members", ""); st != http.StatusOK || strings.Contains(body, `"zed"`) {
+		t.Fatalf("a refused body changed the members: %d %s", st, body)
+	}
+}
