@@ -154,6 +154,23 @@ func (l *Logins) OpenPageTicket(ctx context.Context, ticket, nonce string) (Page
 	return t.User, nil
 }
 
+// EndPage records the pages session whose CSRF token is csrf as signed
+// out, on every instance that shares the store, for ttl (as long as it
+// would have lasted): its cookie, replayed, opens no page.
+func (l *Logins) EndPage(ctx context.Context, csrf string, ttl time.Duration) error {
+	return l.cfg.Store.Put(ctx, roster.PageSignedOutName(csrf), []byte{1}, ttl)
+}
+
+// PageEnded reports whether the pages session whose CSRF token is csrf
+// was signed out.
+func (l *Logins) PageEnded(ctx context.Context, csrf string) (bool, error) {
+	_, err := l.cfg.Store.Get(ctx, roster.PageSignedOutName(csrf))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // SealPage seals v for the pages' own use (their session), valid for ttl.
 func (l *Logins) SealPage(v any, ttl time.Duration) (string, error) {
 	s, _, err := l.cfg.Seal.Seal(seal.Page, v, ttl)

@@ -26,6 +26,10 @@ type SignIn interface {
 	// OpenPageTicket opens the ticket a sign-in came back with, once, in
 	// the browser that holds nonce.
 	OpenPageTicket(ctx context.Context, ticket, nonce string) (login.PageUser, error)
+	// EndPage signs out the pages session of CSRF token csrf, on every
+	// instance, for ttl; PageEnded reports whether it was.
+	EndPage(ctx context.Context, csrf string, ttl time.Duration) error
+	PageEnded(ctx context.Context, csrf string) (bool, error)
 	// SealPage and OpenPage seal and open the pages' session.
 	SealPage(v any, ttl time.Duration) (string, error)
 	OpenPage(text string, v any) error

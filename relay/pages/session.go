@@ -68,7 +68,9 @@ func (p *Pages) cookie(r *http.Request, name string) string {
 }
 
 // readSession opens the session cookie; nil for none, or one that does
-// not open (forged, expired).
+// not open (forged, expired), or one signed out: the cookie is sealed, so
+// a copy of it would outlive the sign-out without the store's record.
+// A store that cannot say counts as signed out.
 func (p *Pages) readSession(r *http.Request) *session {
 	raw := p.cookie(r, "ost_pages")
 	if raw == "" {
@@ -78,6 +80,14 @@ func (p *Pages) readSession(r *http.Request) *session {
 	// A user an OpenID Connect issuer vouches for has verified addresses
 	// and no GitHub login: either names them.
 	if p.signIn.OpenPage(raw, &s) != nil || s.User.Login == "" && len(s.User.Emails) == 0 || s.CSRF == "" {
+		return nil
+	}
+	ended, err := p.signIn.PageEnded(r.Context(), s.CSRF)
+	if err != nil {
+		p.log.Error("pages: reading whether a session was signed out", zap.Error(err))
+		return nil
+	}
+	if ended {
 		return nil
 	}
 	return &s
@@ -213,6 +223,11 @@ func (p *Pages) serveSignOut(q *request) {
 	s := p.readSession(q.r)
 	if s == nil || !s.checkCSRF(q.r.PostFormValue("csrf")) {
 		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
+		return
+	}
+	if err := p.signIn.EndPage(q.r.Context(), s.CSRF, sessionTTL); err != nil {
+		p.log.Error("pages: signing out", zap.String("project", q.slug()), zap.Error(err))
+		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "You could not be signed out right now. Try again.")
 		return
 	}
 	p.setCookie(q.w, "ost_pages", "", -1)

@@ -67,6 +67,10 @@ func SpentStateName(nonce string) string { return "spent/state/" + relay.TokenKe
 // SpentTicketName marks a pages sign-in's ticket as used (package login).
 func SpentTicketName(nonce string) string { return "spent/ticket/" + relay.TokenKey(nonce) }
 
+// PageSignedOutName marks a pages session signed out, by its CSRF token,
+// for as long as the session would have lasted (package login).
+func PageSignedOutName(csrf string) string { return "spent/pages/" + relay.TokenKey(csrf) }
+
 // ExchangeName keeps an exchange token's sealed payload (package login).
 func ExchangeName(token string) string { return "xt/" + relay.TokenKey(token) }
 
