@@ -75,7 +75,8 @@ const MaxJSONBody = 64 << 10
 // caller for which an empty body means an empty object checks for it.
 var ErrEmptyBody = errors.New("empty body")
 
-// ReadJSON decodes a JSON body of at most MaxJSONBody bytes into v.
+// ReadJSON decodes a JSON body of at most MaxJSONBody bytes into v, read
+// one way only (DecodeJSON).
 func ReadJSON(body io.Reader, v any) error {
 	data, err := io.ReadAll(io.LimitReader(body, MaxJSONBody+1))
 	if err != nil {
@@ -87,5 +88,5 @@ func ReadJSON(body io.Reader, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return ErrEmptyBody
 	}
-	return json.Unmarshal(data, v)
+	return DecodeJSON(data, v)
 }

@@ -88,8 +88,8 @@ type start struct{ callback, returnURL string }
 // callback origins; extra, if not nil, is decoded from the body too. A
 // refusal is answered here.
 func (l *Logins) readStart(w http.ResponseWriter, r *http.Request, p *roster.Project, ep *protocol.Endpoint, returns bool, extra any) (start, bool) {
-	// The fields as encoding/json finds them (in any case), decoded only
-	// when the slot has them.
+	// The fields by their exact names (another spelling is refused),
+	// decoded only when the slot has them.
 	var body json.RawMessage
 	var in struct {
 		Snake  json.RawMessage `json:"callback_url"`
@@ -99,7 +99,7 @@ func (l *Logins) readStart(w http.ResponseWriter, r *http.Request, p *roster.Pro
 	var callback, ret *string
 	err := protocol.ReadJSON(r.Body, &body)
 	if err == nil {
-		err = json.Unmarshal(body, &in)
+		err = protocol.DecodeJSON(body, &in)
 	}
 	if field := in.Snake; err == nil {
 		if ep.CallbackField == "callbackUrl" {
@@ -111,7 +111,7 @@ func (l *Logins) readStart(w http.ResponseWriter, r *http.Request, p *roster.Pro
 		err = decodeField(in.Return, &ret)
 	}
 	if err == nil && extra != nil {
-		err = json.Unmarshal(body, extra)
+		err = protocol.DecodeJSON(body, extra)
 	}
 	if err != nil || callback == nil {
 		protocol.WriteError(w, http.StatusBadRequest, validate.CodeInvalidCallbackTarget)

@@ -1,0 +1,59 @@
+package protocol
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestReadJSONOneReading: a body that encoding/json would read one way and
+// an exact reader another is refused; the protocol's own bodies, unknown
+// keys included, are read as before.
+func TestReadJSONOneReading(t *testing.T) {
+	type exchange struct {
+		Token    string `json:"exchange_token"`
+		Callback string `json:"callback_url"`
+		Session  string `json:"session"`
+	}
+	for _, body := range []string{
+		`{"exchange_token":"a","exchange_token":"b"}`,                     // a key twice
+		`{"exchange_token":"a","x":{"k":1,"k":2}}`,                        // twice, nested
+		`{"exchange_token":"a","x":[{"k":1,"k":2}]}`,                      // twice, in a list
+		`{"exchange_to` + "\u212A" + `en":"a"}`,                           // Kelvin sign for "k"
+		`{"callback_url":"x","exchange_token":"a","exchange_toKen":"b"}`,  // ASCII case
+		`{"EXCHANGE_TOKEN":"a"}`,                                          // ASCII case alone
+		`{"` + "\u017F" + `ession":"a"}`,                                  // long s for "s"
+		`{"exchangetoken":"a"}`,                                           // no "_"
+		`{"exchange-token":"a"}`,                                          // "-" for "_"
+		"{\"exchange_token\":\"a\xffb\"}",                                 // not UTF-8
+		"{\"exchange_token\":\"a\",\"\xff\":1}",                           // not UTF-8, in a key
+		`{"exchange_token":"a"} {}`,                                       // data after the value
+		`{"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, // too deep
+	} {
+		var v exchange
+		if err := ReadJSON(strings.NewReader(body), &v); err == nil {
+			t.Errorf("%q read as %+v", body, v)
+		}
+	}
+	var v exchange
+	if err := ReadJSON(strings.NewReader(`{"exchange_token":"a","callback_url":"b","other":{"k":[1,{"k":2}]}}`), &v); err != nil || v.Token != "a" || v.Callback != "b" {
+		t.Errorf("a stock body: %+v, %v", v, err)
+	}
+	var m map[string]any
+	if err := ReadJSON(strings.NewReader(`{"a":1,"A":2}`), &m); err != nil || len(m) != 2 {
+		t.Errorf("a map takes its keys exactly: %v, %v", m, err)
+	}
+	if err := ReadJSON(strings.NewReader(`{"a":1,"a":2}`), &m); err == nil {
+		t.Error("a key twice, into a map")
+	}
+	// embedded structs' fields count as the struct's own
+	type inner struct {
+		Email string `json:"email"`
+	}
+	var w struct {
+		inner
+		Name string `json:"name"`
+	}
+	if err := ReadJSON(strings.NewReader(`{"Email":"a"}`), &w); err == nil {
+		t.Error("another spelling of an embedded field")
+	}
+}
