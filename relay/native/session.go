@@ -40,6 +40,10 @@ type sessionClaims struct {
 	ID string `json:"i,omitempty"`
 	// End is the family's refresh expiry, Unix seconds.
 	End int64 `json:"x"`
+	// At is when the family's login was, Unix seconds: a stored
+	// membership added after it does not carry the session
+	// (roster.RoleSince). 0 in sessions sealed before it was kept.
+	At int64 `json:"t,omitempty"`
 	login.Member
 	// token is the GitHub token of this call (repoaccess.go), viaApp
 	// whether it is the App's; neither is sealed.
@@ -103,8 +107,9 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The site keeps the name and avatar; the session need not carry them.
+	now := n.cfg.Now()
 	c := sessionClaims{Project: p.Slug, KeyGen: gen, Family: newSessionID(),
-		End: n.cfg.Now().Add(n.cfg.RefreshTTL).Unix(), Member: x.Member}
+		End: now.Add(n.cfg.RefreshTTL).Unix(), At: now.Unix(), Member: x.Member}
 	c.Name, c.Avatar = "", ""
 	session, err := n.issueSession(c)
 	if err != nil {
@@ -243,9 +248,9 @@ var (
 	errGitHubEnded = errors.New(protocol.CodeGitHubTokenExpired)
 )
 
-// stillValid re-checks a session's member, key and family; it updates the
-// role. The store reads of the key and the family go in one batch, with
-// with, if any.
+// stillValid re-checks a session's member (by a membership its login
+// belongs to), key and family; it updates the role. The store reads of
+// the key and the family go in one batch, with with, if any.
 func (n *Native) stillValid(ctx context.Context, c *sessionClaims, with ...*store.Op) (*roster.Project, error) {
 	p, err := n.roster.Project(ctx, c.Project)
 	switch {
@@ -255,7 +260,11 @@ func (n *Native) stillValid(ctx context.Context, c *sessionClaims, with ...*stor
 		// the project was deleted: its sessions end with it
 		return nil, errNotMember
 	}
-	role, err := n.roster.RoleOf(ctx, p, c.Login, c.Emails)
+	var login time.Time
+	if c.At != 0 {
+		login = time.Unix(c.At, 0)
+	}
+	role, err := n.roster.RoleSince(ctx, p, c.Login, c.Emails, login)
 	if err != nil {
 		return nil, err
 	}

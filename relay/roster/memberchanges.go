@@ -46,7 +46,11 @@ func (r *Roster) putMember(ctx context.Context, project, who, role string, by Ac
 	var out StoredMember
 	err = r.changeMembers(ctx, project, by, MemberChange{Action: action, Who: k, NewRole: role},
 		func(rec *memberRecord, c MemberChange) (string, error) {
-			out = StoredMember{Who: k, Role: role, Since: r.now().UTC().Truncate(time.Second), By: by.Name}
+			now := r.now().UTC().Truncate(time.Second)
+			out = StoredMember{Who: k, Role: role, Since: now, Added: now, By: by.Name}
+			if action == ActionRole {
+				out.Added = rec.Members[k].Added // the same membership
+			}
 			rec.Members[k] = out
 			if err := r.saveMembers(ctx, project, *rec); err != nil {
 				return "", err
@@ -145,7 +149,7 @@ func (a Actor) roleIn(p *Project, rec memberRecord) string {
 	if a.Operator {
 		return OperatorRole
 	}
-	return roleAmong(p, rec, userKeys(a.Login, a.Emails))
+	return roleAmong(p, rec, userKeys(a.Login, a.Emails), time.Time{})
 }
 
 // ownerCount counts p's owners: the configuration's and the stored ones

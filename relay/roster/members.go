@@ -42,6 +42,11 @@ type StoredMember struct {
 	Role string `json:"role"`
 	// Since is when the member was added or last given a role.
 	Since time.Time `json:"since"`
+	// Added is when the member was last added (by hand or by an accepted
+	// invitation); a role change keeps it. Sessions of logins before it
+	// are not this membership's (RoleSince). Zero in records written
+	// before it was kept.
+	Added time.Time `json:"added,omitzero"`
 	// By is who made that change.
 	By string `json:"by,omitempty"`
 }
@@ -96,7 +101,30 @@ func (r *Roster) RoleOf(ctx context.Context, p *Project, login string, emails []
 	if err != nil {
 		return "", err
 	}
-	return roleAmong(p, rec, userKeys(login, emails)), nil
+	return roleAmong(p, rec, userKeys(login, emails), time.Time{}), nil
+}
+
+// MembershipSkew is how much later than a session's login a stored
+// membership may have been added and still carry the session: the
+// instances' clocks may be that far apart (an invitation is accepted on
+// one instance during the login, the session begins on another).
+const MembershipSkew = time.Minute
+
+// RoleSince is RoleOf for a session whose login was at since: a stored
+// membership added more than MembershipSkew after it does not count. So
+// removing a member ends their sessions for good: adding them again makes
+// a new membership, which the sessions of earlier logins (a refresh token
+// copied meanwhile) do not carry. A zero since (a session sealed before
+// sessions carried their login's time) is RoleOf.
+func (r *Roster) RoleSince(ctx context.Context, p *Project, login string, emails []string, since time.Time) (string, error) {
+	if role := ConfiguredRole(p, login, emails); role != "" {
+		return role, nil
+	}
+	rec, err := r.storedMembers(ctx, p.Slug)
+	if err != nil {
+		return "", err
+	}
+	return roleAmong(p, rec, userKeys(login, emails), since), nil
 }
 
 // ConfiguredRole is the role p's configuration gives the user, which no
@@ -104,19 +132,21 @@ func (r *Roster) RoleOf(ctx context.Context, p *Project, login string, emails []
 // is RoleOf's answer whatever the store holds. "" when the configuration
 // lists the user by none of their keys.
 func ConfiguredRole(p *Project, login string, emails []string) string {
-	return roleAmong(p, memberRecord{}, userKeys(login, emails))
+	return roleAmong(p, memberRecord{}, userKeys(login, emails), time.Time{})
 }
 
 // roleAmong is the role of the user listed by one of ids: p's
-// configuration first, then the stored members rec.
-func roleAmong(p *Project, rec memberRecord, ids []string) string {
+// configuration first, then the stored members rec; with since not zero,
+// only those added by since (and MembershipSkew) count.
+func roleAmong(p *Project, rec memberRecord, ids []string, since time.Time) string {
 	for _, k := range ids {
 		if role := p.Members[k]; role != "" {
 			return role
 		}
 	}
 	for _, k := range ids {
-		if m, ok := rec.Members[k]; ok {
+		m, ok := rec.Members[k]
+		if ok && (since.IsZero() || !m.Added.After(since.Add(MembershipSkew))) {
 			return m.Role
 		}
 	}
