@@ -129,6 +129,7 @@ func TestGuardInCaddy(t *testing.T) {
 		{"extra parameter", "http://blog.localhost:9080/api/outstatic/callback?exchange_token=attacker-token-4&next=//evil", nil},
 		{"dot segment", "http://blog.localhost:9080/api/outstatic/x/../callback?exchange_token=attacker-token-5", nil},
 		{"encoded route", "http://blog.localhost:9080/api/outstatic/%63allback?exchange_token=attacker-token-6", nil},
+		{"encoded slashes", "http://blog.localhost:9080/api/outstatic/callback/..%2F..%2F..?exchange_token=attacker-token-7", nil},
 	}
 	for _, h := range hostile {
 		res := get(h.url, h.hdr...)

@@ -176,6 +176,12 @@ func TestGuardRefusesNonCanonicalAuthPaths(t *testing.T) {
 		"/api/%6futstatic/callback?exchange_token=abcdefgh12",
 		"/outstatic/api/outstatic//callback?exchange_token=abcdefgh12",
 		"/outstatic/API/outstatic/callback?exchange_token=abcdefgh12",
+		// one segment to the app, which splits before it decodes; two
+		// that cancel the route once decoded
+		"/api/outstatic/callback/..%2F..%2F..?exchange_token=abcdefgh12",
+		"/api/outstatic/callback/x%2f..%2f..%2f..%2f..?exchange_token=abcdefgh12",
+		"/outstatic/api/outstatic/callback/..%2F..%2F..%2F..?exchange_token=abcdefgh12",
+		"/api/outstatic/login/..%2F..%2F..",
 	} {
 		next := &recordingNext{}
 		w := serve(t, g, request("GET", "https://blog.example.com"+p, false), next)

@@ -268,7 +268,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 	if len(set.origins) == 0 {
 		// Nothing says which hosts and base paths are the site's: every
 		// path that may reach the site's API is refused, whatever the Host.
-		if reachesAuthAPI(r.URL.Path) {
+		if reachesAuthAPI(r) {
 			g.refuse(r, "no callback origins", zap.String("why", set.none))
 			return ResponseFix{}, true, protocol.WriteError(w, http.StatusBadRequest, protocol.CodeProjectURLNotConfigured)
 		}
@@ -290,7 +290,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict,
 			return ResponseFix{}, true, err
 		}
 		fix.Session = g.sessionEnd(r, route)
-	} else if reachesAuthAPI(r.URL.Path) {
+	} else if reachesAuthAPI(r) {
 		// The site's API under a base path no callback origin has (one
 		// the relay has removed, say): its Host cannot be checked.
 		g.refuse(r, "auth route under the base path of no callback origin")

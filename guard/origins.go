@@ -1,7 +1,7 @@
 package guard
 
 import (
-	"path"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -205,14 +205,18 @@ func (l *learnedOrigins) report(set *originSet, notes []note, v verdict.Verdict)
 	l.logger.Info("callback origins from the guard's config", fields...)
 }
 
-// reachesAuthAPI reports whether p, a request's decoded path, reaches an
-// Outstatic API route under any base path once cleaned and case folded:
-// what a guard that knows no callback origin must refuse, as it cannot
-// tell the site's base path.
-func reachesAuthAPI(p string) bool {
-	if !containsFold(p, "outstatic") {
+// reachesAuthAPI reports whether r's path reaches an Outstatic API route
+// under any base path once cleaned and case folded, in either reading of
+// it (foldedViews): what a guard that knows no callback origin must
+// refuse, as it cannot tell the site's base path.
+func reachesAuthAPI(r *http.Request) bool {
+	if !containsFold(r.URL.Path, "outstatic") {
 		return false
 	}
-	clean := strings.ToLower(path.Clean("/" + p))
-	return strings.Contains(clean+"/", "/api/outstatic/")
+	for _, folded := range foldedViews(r) {
+		if strings.Contains(folded+"/", "/api/outstatic/") {
+			return true
+		}
+	}
+	return false
 }

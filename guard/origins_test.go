@@ -91,6 +91,7 @@ func TestNoOriginsRefusesEveryAuthRoute(t *testing.T) {
 			"https://anything.example/API/Outstatic/signout",
 			"https://anything.example//api//outstatic/refresh",
 			"https://anything.example/x/../api/outstatic",
+			"https://anything.example/api/outstatic/callback/..%2F..%2F..?exchange_token=xt_1",
 		} {
 			w, _, done := check(g, v, u)
 			if !done || w.Code != http.StatusBadRequest || errorOf(w) != "project-url-not-configured" {

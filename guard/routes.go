@@ -2,6 +2,7 @@ package guard
 
 import (
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -68,10 +69,7 @@ func (t *originSet) classify(r *http.Request, scheme, hostport string) (authRout
 		return authRoute{}, false
 	}
 	raw := r.URL.EscapedPath()
-	folded := strings.ToLower(path.Clean("/" + r.URL.Path))
-	if strings.HasSuffix(r.URL.Path, "/") && folded != "/" {
-		folded += "/"
-	}
+	views := foldedViews(r)
 	var found authRoute
 	ok := false
 	for i := range t.origins {
@@ -81,8 +79,12 @@ func (t *originSet) classify(r *http.Request, scheme, hostport string) (authRout
 			if documented {
 				prefix = o.Path + "/api/outstatic/"
 			}
-			if !strings.HasPrefix(folded, strings.ToLower(prefix)) {
-				continue
+			lower := strings.ToLower(prefix)
+			folded := views[0]
+			if !strings.HasPrefix(folded, lower) {
+				if folded = views[1]; !strings.HasPrefix(folded, lower) {
+					continue
+				}
 			}
 			rest := folded[len(prefix):]
 			name, _, _ := strings.Cut(rest, "/")
@@ -101,6 +103,51 @@ func (t *originSet) classify(r *http.Request, scheme, hostport string) (authRout
 		}
 	}
 	return found, ok
+}
+
+// foldedViews returns r's path, lowercased, as the two readings a server
+// may make of it: decoded and then cleaned (trailing slash kept), and as
+// the app reads it (splitPath). A path is an auth route if either reading
+// makes it one: the app splits before it decodes, so ".." encoded together
+// with "/" ("..%2F..") cancels the route in the first reading but not in
+// the app's.
+func foldedViews(r *http.Request) [2]string {
+	folded := strings.ToLower(path.Clean("/" + r.URL.Path))
+	if strings.HasSuffix(r.URL.Path, "/") && folded != "/" {
+		folded += "/"
+	}
+	return [2]string{folded, strings.ToLower(splitPath(r.URL.EscapedPath()))}
+}
+
+// splitPath is the escaped path p as a WHATWG URL parser (Node's, hence
+// Next's router) resolves it and the router then reads it: split at each
+// "/" first, dot segments removed ("." and "..", also percent-encoded),
+// each segment then decoded. A "/" decoded inside a segment stays "%2f",
+// so that it never separates segments.
+func splitPath(p string) string {
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			dec = seg
+		}
+		switch dec {
+		case ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, strings.ReplaceAll(dec, "/", "%2f"))
+			continue
+		}
+		if last {
+			out = append(out, "")
+		}
+	}
+	return "/" + strings.Join(out, "/")
 }
 
 // cleanPath reports whether p has no empty, "." or ".." segments.

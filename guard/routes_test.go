@@ -102,3 +102,33 @@ func cleanForTest(p string) string {
 	}
 	return c
 }
+
+// TestClassifyAsTheAppSplits: the app splits a path at its "/" before it
+// decodes the segments, and resolves only whole dot segments ("..",
+// "%2e%2e"), so "..%2F.." is one segment to it, which names no dot
+// segment, while decoding first makes it two that cancel the route. Such
+// a path reaches the route in the app and must be classified as one.
+func TestClassifyAsTheAppSplits(t *testing.T) {
+	table := &originSet{origins: testOrigins(t)}
+	for _, tc := range []struct{ raw, name string }{
+		{"/api/outstatic/callback/..%2F..%2F..", "callback"},
+		{"/api/outstatic/callback/..%2f..", "callback"},
+		{"/api/outstatic/callback/x%2F..%2F..%2F..%2F..", "callback"},
+		{"/outstatic/api/outstatic/callback/..%2F..%2F..%2F..", "callback"},
+		{"/api/outstatic/magic-link-callback/..%2F..%2F..", "magic-link-callback"},
+		{"/api/outstatic/login/..%2F..%2F..", "login"},
+		{"/api/outstatic/x/%2e%2e/callback/..%2F..%2F..", "callback"},
+	} {
+		u, err := url.ParseRequestURI(tc.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		route, ok := table.classify(&http.Request{URL: u}, "https", "blog.example.com")
+		if !ok || route.name != tc.name || route.canonical || route.origin == nil {
+			t.Errorf("%s: auth %v, %+v; want the %s route, not canonical", tc.raw, ok, route, tc.name)
+		}
+		if !reachesAuthAPI(&http.Request{URL: u}) {
+			t.Errorf("%s: not taken to reach the site's API", tc.raw)
+		}
+	}
+}
