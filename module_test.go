@@ -570,6 +570,11 @@ func TestGuardLoginStartMustComeFromSite(t *testing.T) {
 		{"an image on the site", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}},
 		{"site without mode", "GET", "login", map[string]string{"Sec-Fetch-Site": "same-origin"}},
 		{"old browser from the redirect page", "GET", "google-login", map[string]string{"Referer": site + "/outstatic/redirect?redirectTo=x"}},
+		// the dashboard shows the same redirect page for every path below
+		// it, and for one the site's router reaches through "..%2F.."
+		{"a click from below the redirect page", "GET", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1", "Referer": site + "/outstatic/redirect/x?redirectTo=y"}},
+		{"old browser from below the redirect page", "GET", "google-login", map[string]string{"Referer": site + "/outstatic/redirect/..%2F..?redirectTo=x"}},
+		{"old browser from the redirect page, encoded", "GET", "login", map[string]string{"Referer": site + "/outstatic/%72edirect/x?redirectTo=x"}},
 		{"form post", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "application/x-www-form-urlencoded"}},
 		{"text/plain post", "POST", "google-login", map[string]string{"Sec-Fetch-Site": "same-origin", "Content-Type": "text/plain"}},
 		{"no content type", "POST", "magic-link", map[string]string{"Sec-Fetch-Site": "same-origin"}},

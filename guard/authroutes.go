@@ -5,7 +5,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"go.uber.org/zap"
@@ -79,7 +78,7 @@ func (g *Guard) checkAuthRoute(w http.ResponseWriter, r *http.Request, route aut
 func (g *Guard) checkStart(w http.ResponseWriter, r *http.Request, route authRoute, bind bool,
 	start func(http.ResponseWriter, *http.Request, authRoute) error) (done bool, err error) {
 	if bind {
-		if reason := startedBySite(r, route.name, route.origin); reason != "" {
+		if reason := startedBySite(r, route); reason != "" {
 			g.refuse(r, "login start not from the site's own page", zap.String("route", route.name), zap.String("why", reason))
 			return true, g.refuseStart(w, r, route)
 		}
@@ -190,14 +189,16 @@ func (g *Guard) refuseBinding(r *http.Request, route authRoute, fault bindingFau
 // on its own to any URL of the site (/outstatic/redirect?redirectTo=, after
 // three seconds): a hostile page could otherwise have the site's own page
 // open the login for it. For the same reason a start whose Referer is that
-// page is refused.
+// page is refused: the page of any dashboard on the site, shown for every
+// path below it as well.
 //
 // Where Fetch Metadata is absent (older browsers, and plain-http origins
 // other than localhost), Origin, or else Referer, must name the public
 // site; a hostile page can suppress Referer but not forge it, and a
 // request with neither is refused. A POST must be JSON, which no form can
 // send, so that a cross-site POST is always preflighted.
-func startedBySite(r *http.Request, route string, o *validate.Origin) string {
+func startedBySite(r *http.Request, route authRoute) string {
+	o := route.origin
 	if r.Method == http.MethodPost {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
@@ -206,7 +207,7 @@ func startedBySite(r *http.Request, route string, o *validate.Origin) string {
 	}
 	referers := r.Header.Values("Referer")
 	for _, ref := range referers {
-		if fromRedirectPage(ref, o) {
+		if route.set.fromRedirectPage(ref, o) {
 			return "referer is the dashboard's redirect page"
 		}
 	}
@@ -219,7 +220,7 @@ func startedBySite(r *http.Request, route string, o *validate.Origin) string {
 			// a fetch by the site's own script
 			return ""
 		case "navigate":
-			if route == protocol.RouteGoogleLogin && r.Method == http.MethodGet &&
+			if route.name == protocol.RouteGoogleLogin && r.Method == http.MethodGet &&
 				r.Header.Get("Sec-Fetch-User") == "?1" && r.Header.Get("Sec-Fetch-Dest") == "document" {
 				return ""
 			}
@@ -240,14 +241,29 @@ func startedBySite(r *http.Request, route string, o *validate.Origin) string {
 }
 
 // fromRedirectPage reports whether the URL u is the stock dashboard's
-// redirect page on o's site, in any spelling of its path.
-func fromRedirectPage(u string, o *validate.Origin) bool {
+// redirect page of a callback origin of the set on o's site, in any
+// spelling of its path and in either reading of it (foldedViews). The
+// dashboard routes on the first segment below its path, so every path
+// below the page is the page too.
+func (t *originSet) fromRedirectPage(u string, o *validate.Origin) bool {
 	p, err := url.Parse(u)
 	if err != nil {
 		return false
 	}
-	clean := strings.ToLower(path.Clean("/" + p.Path))
-	return clean == strings.ToLower(o.Path)+"/redirect"
+	views := foldedViews(p)
+	for i := range t.origins {
+		d := &t.origins[i]
+		if d.SiteOrigin() != o.SiteOrigin() {
+			continue
+		}
+		page := strings.ToLower(d.Path) + "/redirect"
+		for _, folded := range views {
+			if folded == page || strings.HasPrefix(folded, page+"/") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sameSiteURL reports whether the absolute URL u is on o's site.

@@ -67,3 +67,24 @@ func TestCheckWithoutCaddy(t *testing.T) {
 		t.Fatalf("foreign host: done %v, %d", done, w.Code)
 	}
 }
+
+// TestStartFromAnyRedirectPageOfTheSite: a site with two dashboards has
+// two redirect pages, and either navigates on its own to any URL of the
+// site, so a start whose Referer is either one is refused, whichever
+// dashboard's route it is.
+func TestStartFromAnyRedirectPageOfTheSite(t *testing.T) {
+	mem := memory{}
+	g := New(Config{Origins: parseOrigins(t, "https://blog.example.com/outstatic", "https://blog.example.com/docs/outstatic"),
+		BindLogin: true, BindMagic: true, Callbacks: mem, Bindings: mem})
+	for _, start := range []string{"/api/outstatic/google-login", "/docs/api/outstatic/google-login"} {
+		for _, ref := range []string{"/outstatic/redirect?redirectTo=x", "/docs/outstatic/redirect?redirectTo=x", "/docs/outstatic/redirect/y?redirectTo=x"} {
+			w, _, done := check(g, verdict.Verdict{}, "https://blog.example.com"+start, "Referer", "https://blog.example.com"+ref)
+			if !done || w.Code != http.StatusFound || len(w.Result().Cookies()) != 0 {
+				t.Errorf("%s from %s: done %v, %d, cookies %v", start, ref, done, w.Code, w.Result().Cookies())
+			}
+		}
+		if w, _, done := check(g, verdict.Verdict{}, "https://blog.example.com"+start, "Referer", "https://blog.example.com/docs/outstatic"); done || len(w.Result().Cookies()) != 1 {
+			t.Errorf("%s from the dashboard: done %v, %d", start, done, w.Code)
+		}
+	}
+}

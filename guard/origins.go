@@ -213,7 +213,7 @@ func reachesAuthAPI(r *http.Request) bool {
 	if !containsFold(r.URL.Path, "outstatic") {
 		return false
 	}
-	for _, folded := range foldedViews(r) {
+	for _, folded := range foldedViews(r.URL) {
 		if strings.Contains(folded+"/", "/api/outstatic/") {
 			return true
 		}

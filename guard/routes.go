@@ -69,7 +69,7 @@ func (t *originSet) classify(r *http.Request, scheme, hostport string) (authRout
 		return authRoute{}, false
 	}
 	raw := r.URL.EscapedPath()
-	views := foldedViews(r)
+	views := foldedViews(r.URL)
 	var found authRoute
 	ok := false
 	for i := range t.origins {
@@ -105,18 +105,18 @@ func (t *originSet) classify(r *http.Request, scheme, hostport string) (authRout
 	return found, ok
 }
 
-// foldedViews returns r's path, lowercased, as the two readings a server
+// foldedViews returns u's path, lowercased, as the two readings a server
 // may make of it: decoded and then cleaned (trailing slash kept), and as
 // the app reads it (splitPath). A path is an auth route if either reading
 // makes it one: the app splits before it decodes, so ".." encoded together
 // with "/" ("..%2F..") cancels the route in the first reading but not in
 // the app's.
-func foldedViews(r *http.Request) [2]string {
-	folded := strings.ToLower(path.Clean("/" + r.URL.Path))
-	if strings.HasSuffix(r.URL.Path, "/") && folded != "/" {
+func foldedViews(u *url.URL) [2]string {
+	folded := strings.ToLower(path.Clean("/" + u.Path))
+	if strings.HasSuffix(u.Path, "/") && folded != "/" {
 		folded += "/"
 	}
-	return [2]string{folded, strings.ToLower(splitPath(r.URL.EscapedPath()))}
+	return [2]string{folded, strings.ToLower(splitPath(u.EscapedPath()))}
 }
 
 // splitPath is the escaped path p as a WHATWG URL parser (Node's, hence
