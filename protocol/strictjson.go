@@ -108,9 +108,9 @@ func aliasOfField(key string, names []string) bool {
 }
 
 // looseName drops "_" and "-", as a decoder ignoring them would.
-func looseName(s string) string {
-	return strings.NewReplacer("_", "", "-", "").Replace(s)
-}
+func looseName(s string) string { return separators.Replace(s) }
+
+var separators = strings.NewReplacer("_", "", "-", "")
 
 // fieldNames are the JSON names of the fields encoding/json decodes into
 // when v points to a struct (embedded structs' fields included); none

@@ -92,16 +92,10 @@ type cachedMembers struct {
 
 // RoleOf finds the user among p's members, by login or by a verified
 // e-mail address, by their keys (identity.go): the configuration first,
-// then the store. "" is not a member. It is the one membership lookup.
+// then the store. "" is not a member. It is RoleSince for a session of
+// any login time (the one membership lookup).
 func (r *Roster) RoleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	if role := ConfiguredRole(p, login, emails); role != "" {
-		return role, nil
-	}
-	rec, err := r.storedMembers(ctx, p.Slug)
-	if err != nil {
-		return "", err
-	}
-	return roleAmong(p, rec, userKeys(login, emails), time.Time{}), nil
+	return r.RoleSince(ctx, p, login, emails, time.Time{})
 }
 
 // MembershipSkew is how much later than a session's login a stored
