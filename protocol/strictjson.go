@@ -26,23 +26,36 @@ const maxJSONDepth = 32
 // quotes the body, whose keys are the client's text.
 var errNotStrict = errors.New("body is not read one way only")
 
-// DecodeJSON decodes data, one JSON value, into v, as json.Unmarshal does,
-// after refusing what a lenient decoder would read otherwise: bytes that
-// are not UTF-8, a key twice in one object (at any depth), nesting deeper
-// than maxJSONDepth, data after the value, and, when v points to a
-// struct, a key of the top-level object that is not exactly the JSON name
-// of one of its fields but matches one without regard to case, "_" or "-".
-func DecodeJSON(data []byte, v any) error {
+// ErrFieldAlias is the refusal of a key that is not exactly the JSON name
+// of a field but matches one without regard to case, "_" or "-"; its text
+// names the field, never the key.
+var ErrFieldAlias = errors.New("another spelling of a checked field")
+
+// CheckKeys refuses data, one JSON value, when a lenient decoder would
+// read it otherwise than an exact one: bytes that are not UTF-8, a key
+// twice in one object (at any depth), nesting deeper than maxJSONDepth,
+// data after the value, and a key of the top-level object that is another
+// spelling of one of names (ErrFieldAlias).
+func CheckKeys(data []byte, names []string) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: not UTF-8", errNotStrict)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := walkStrict(dec, 0, fieldNames(v)); err != nil {
+	if err := walkStrict(dec, 0, names); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%w: data after the value", errNotStrict)
+	}
+	return nil
+}
+
+// DecodeJSON decodes data, one JSON value, into v, as json.Unmarshal does,
+// after CheckKeys with, when v points to a struct, its fields' JSON names.
+func DecodeJSON(data []byte, v any) error {
+	if err := CheckKeys(data, fieldNames(v)); err != nil {
+		return err
 	}
 	return json.Unmarshal(data, v)
 }
@@ -70,8 +83,8 @@ func walkStrict(dec *json.Decoder, depth int, names []string) error {
 				return fmt.Errorf("%w: a key twice in one object", errNotStrict)
 			}
 			seen[key] = true
-			if aliasOfField(key, names) {
-				return fmt.Errorf("%w: another spelling of a field", errNotStrict)
+			if name := AliasOf(key, names); name != "" {
+				return fmt.Errorf("%w: %w: %s", errNotStrict, ErrFieldAlias, name)
 			}
 			if err := walkStrict(dec, depth+1, nil); err != nil {
 				return err
@@ -90,21 +103,21 @@ func walkStrict(dec *json.Decoder, depth int, names []string) error {
 	return err
 }
 
-// aliasOfField reports whether key is not one of names but a decoder
-// lenient in case, "_" or "-" would read it as one.
-func aliasOfField(key string, names []string) bool {
+// AliasOf returns the one of names that a decoder lenient in case, "_"
+// or "-" would read key as, when key is not exactly one of them; else "".
+func AliasOf(key string, names []string) string {
 	for _, name := range names {
 		if key == name {
-			return false
+			return ""
 		}
 	}
 	loose := looseName(key)
 	for _, name := range names {
 		if strings.EqualFold(loose, looseName(name)) {
-			return true
+			return name
 		}
 	}
-	return false
+	return ""
 }
 
 // looseName drops "_" and "-", as a decoder ignoring them would.

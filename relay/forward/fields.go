@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -27,10 +25,6 @@ var (
 	// not carry another spelling of one (see checkKeys).
 	checkedFields = append(append([]string{"exchange_token"}, callbackFields...), returnFields...)
 )
-
-// maxBodyDepth bounds the nesting of a checked body; the protocol's bodies
-// are flat.
-const maxBodyDepth = 32
 
 // serveCallbacks handles the calls that start a login or check a user
 // (github-exchange, google-exchange, request-magic-link,
@@ -237,7 +231,7 @@ func (f *Forwarder) readObject(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	if err := checkKeys(body); err != nil {
 		code := protocol.CodeInvalidRequest
-		if errors.Is(err, errAliasField) {
+		if errors.Is(err, protocol.ErrFieldAlias) {
 			code = validate.CodeInvalidCallbackTarget
 		}
 		c.refuse(w, http.StatusBadRequest, code, err.Error())
@@ -246,89 +240,15 @@ func (f *Forwarder) readObject(w http.ResponseWriter, r *http.Request, c *call) 
 	return obj, true
 }
 
-var errAliasField = errors.New("another spelling of a checked field")
-
 // checkKeys refuses a body that a decoder upstream could read otherwise
-// than the relay: a key twice in any object (which copy wins is the
-// decoder's choice), or a top-level key that is not a checked field but
-// that a case-insensitive decoder reads as one. Go's encoding/json matches
-// names as strings.EqualFold does (the Kelvin sign U+212A is "k", the long
-// s U+017F is "s"), and its v2 can also ignore "_" and "-"; the relay
-// checks only the exact names, so any such spelling is refused.
-func checkKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	return walkJSON(dec, 0)
-}
-
-// walkJSON reads one value from dec, checking the keys of every object.
-func walkJSON(dec *json.Decoder, depth int) error {
-	if depth > maxBodyDepth {
-		return errors.New("body nested too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := kt.(string)
-			// The errors name no key: keys are the client's text, and
-			// the reason goes to the log.
-			if seen[key] {
-				return errors.New("a key twice in one object")
-			}
-			seen[key] = true
-			if depth == 0 {
-				if name := aliasOf(key); name != "" {
-					return fmt.Errorf("%w: %s", errAliasField, name)
-				}
-			}
-			if err := walkJSON(dec, depth+1); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		return err
-	case json.Delim('['):
-		for dec.More() {
-			if err := walkJSON(dec, depth+1); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		return err
-	}
-	return nil
-}
-
-// aliasOf returns the checked field key would be read as by a lenient
-// decoder, when key is not exactly that field; else "".
-func aliasOf(key string) string {
-	loose := looseName(key)
-	for _, name := range checkedFields {
-		if key == name {
-			return ""
-		}
-	}
-	for _, name := range checkedFields {
-		if strings.EqualFold(loose, looseName(name)) {
-			return name
-		}
-	}
-	return ""
-}
-
-// looseName drops "_" and "-", as a decoder ignoring them would.
-func looseName(s string) string {
-	return strings.NewReplacer("_", "", "-", "").Replace(s)
-}
+// than the relay (protocol.CheckKeys): a key twice in any object (which
+// copy wins is the decoder's choice), or a top-level key that is not a
+// checked field but that a case-insensitive decoder reads as one. Go's
+// encoding/json matches names as strings.EqualFold does (the Kelvin sign
+// U+212A is "k", the long s U+017F is "s"), and its v2 can also ignore "_"
+// and "-"; the relay checks only the exact names, so any such spelling is
+// refused (protocol.ErrFieldAlias).
+func checkKeys(body []byte) error { return protocol.CheckKeys(body, checkedFields) }
 
 // forwardObject sends obj as the body. Re-encoding rather than patching
 // the original bytes means the service sees each field once: a body with a

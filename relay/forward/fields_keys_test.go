@@ -168,8 +168,8 @@ func TestAliasOf(t *testing.T) {
 		"callbac\u212a_url": "callback_url", "CALLBACK-URL": "callback_url", "Callbackurl": "callback_url",
 		"exchange_to\u212aen": "exchange_token", "RETURN_URL": "returnUrl",
 	} {
-		if got := aliasOf(key); got != want {
-			t.Errorf("aliasOf(%q) = %q, want %q", key, got, want)
+		if got := protocol.AliasOf(key, checkedFields); got != want {
+			t.Errorf("AliasOf(%q) = %q, want %q", key, got, want)
 		}
 	}
 }
@@ -197,7 +197,7 @@ func FuzzCheckKeys(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if aliasOf(k.(string)) != "" {
+			if protocol.AliasOf(k.(string), checkedFields) != "" {
 				t.Fatalf("%q: accepted alias %q", body, k)
 			}
 			var skip json.RawMessage
