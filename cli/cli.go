@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 )
 
@@ -71,12 +73,41 @@ func projectURI(base, project, action string) string {
 	return base + "/" + url.PathEscape(project) + "/" + action
 }
 
+// adminAddress is the admin API address the command calls: --address,
+// else the configured or the default admin address.
+func adminAddress(cmd *cobra.Command) (string, error) {
+	address, _ := cmd.Flags().GetString("address")
+	return caddycmd.DetermineAdminAPIAddress(address, nil, "", "")
+}
+
+// checkLocalAdmin refuses an admin API address that an answer carrying a
+// secret (a new API key) would reach across a network: the commands speak
+// plain HTTP to it (as caddycmd.AdminAPIRequest does), so only a unix
+// socket, a file descriptor, a loopback IP or "localhost" keeps the answer
+// on this machine. A host name other than localhost is refused even if it
+// resolves to loopback today: what it resolves to can change.
+func checkLocalAdmin(addr string) error {
+	na, err := caddy.ParseNetworkAddress(addr)
+	if err != nil {
+		return fmt.Errorf("invalid admin address %s: %v", addr, err)
+	}
+	if na.IsUnixNetwork() || na.IsFdNetwork() {
+		return nil
+	}
+	if na.Host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(na.Host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("admin address %s is not a loopback address or a unix socket: the answer carries a new API key, which would cross the network in clear HTTP; run the command where Caddy runs (--address localhost:<port>, or a unix socket), through an SSH tunnel if need be", addr)
+}
+
 // callAdmin calls the admin API at the command's --address (default: the
 // configured or the default admin address) with in as a JSON body (none
 // if nil), and decodes its JSON answer into out.
 func callAdmin(cmd *cobra.Command, method, uri string, in, out any) error {
-	address, _ := cmd.Flags().GetString("address")
-	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, "", "")
+	addr, err := adminAddress(cmd)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,18 @@ default admin address).
 			if err != nil {
 				return err
 			}
+			if cmd.Name() != "revoke" {
+				// The answer is the new key: it must not cross a
+				// network in clear, and a rotate that could not
+				// show it would leave the site with a revoked key.
+				addr, err := adminAddress(cmd)
+				if err == nil {
+					err = checkLocalAdmin(addr)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			var reply adminapi.KeyReply
 			if err := callAdmin(cmd, http.MethodPost, projectURI(adminapi.KeysPath, project, cmd.Name()), nil, &reply); err != nil {
 				return err
