@@ -83,9 +83,10 @@ func adminAddress(cmd *cobra.Command) (string, error) {
 // checkLocalAdmin refuses an admin API address that an answer carrying a
 // secret (a new API key) would reach across a network: the commands speak
 // plain HTTP to it (as caddycmd.AdminAPIRequest does), so only a unix
-// socket, a file descriptor, a loopback IP or "localhost" keeps the answer
-// on this machine. A host name other than localhost is refused even if it
-// resolves to loopback today: what it resolves to can change.
+// socket, a file descriptor, a loopback IP, "localhost" or no host at all
+// (empty, 0.0.0.0 or ::, which a connection reaches on this machine) keeps
+// the answer on this machine. A host name other than localhost is refused
+// even if it resolves to loopback today: what it resolves to can change.
 func checkLocalAdmin(addr string) error {
 	na, err := caddy.ParseNetworkAddress(addr)
 	if err != nil {
@@ -94,10 +95,10 @@ func checkLocalAdmin(addr string) error {
 	if na.IsUnixNetwork() || na.IsFdNetwork() {
 		return nil
 	}
-	if na.Host == "localhost" {
+	if na.Host == "localhost" || na.Host == "" {
 		return nil
 	}
-	if ip := net.ParseIP(na.Host); ip != nil && ip.IsLoopback() {
+	if ip := net.ParseIP(na.Host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
 		return nil
 	}
 	return fmt.Errorf("admin address %s is not a loopback address or a unix socket: the answer carries a new API key, which would cross the network in clear HTTP; run the command where Caddy runs (--address localhost:<port>, or a unix socket), through an SSH tunnel if need be", addr)

@@ -92,8 +92,9 @@ func TestCheckLocalAdmin(t *testing.T) {
 		"tcp/127.0.0.1:2019":         true,
 		"10.0.0.5:2019":              false,
 		"[fd00::2]:2019":             false,
-		"0.0.0.0:2019":               false,
-		":2019":                      false,
+		"0.0.0.0:2019":               true, // a connection to it stays on this machine
+		":2019":                      true,
+		"[::]:2019":                  true,
 		"caddy.internal:2019":        false,
 		"127.0.0.1.nip.io:2019":      false,
 		"localhost.example.com:2019": false,
