@@ -40,6 +40,10 @@ type PageUser struct {
 	Email  string   `json:"e,omitempty"`
 	Emails []string `json:"es,omitempty"`
 	Avatar string   `json:"a,omitempty"`
+	// At is when the sign-in was, Unix seconds by the relay's clock: a
+	// stored membership added after it does not carry the pages' session
+	// (roster.RoleSince). 0 in sessions sealed before it was kept.
+	At int64 `json:"t,omitempty"`
 }
 
 // pageTicket is what a ticket stands for.
@@ -122,7 +126,7 @@ func (l *Logins) PageSignInURL(provider, project, done string) (string, string, 
 // pages' to check, at every request: they show a non-member that they are
 // not one. p is nil for an operator's sign-in.
 func (l *Logins) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *roster.Project, st loginState, provider string, m Member) {
-	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar}
+	u := PageUser{Login: m.Login, Name: m.Name, Email: m.Email, Emails: m.Emails, Avatar: m.Avatar, At: l.cfg.Now().Unix()}
 	ticket, _, err := l.cfg.Seal.Seal(seal.Ticket, pageTicket{Nonce: st.Nonce, User: u}, ticketTTL)
 	if err != nil {
 		l.finish(w, r, provider, p, st.Callback, protocol.CodeSignInFailed)

@@ -235,7 +235,13 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 	if !p.signedIn(q) {
 		return false
 	}
-	role, err := p.roster.RoleOf(q.r.Context(), q.project, q.sess.User.Login, q.sess.User.Emails)
+	// The membership the sign-in was made under: a member removed and
+	// added again since signs in again.
+	var since time.Time
+	if at := q.sess.User.At; at != 0 {
+		since = time.Unix(at, 0)
+	}
+	role, err := p.roster.RoleSince(q.r.Context(), q.project, q.sess.User.Login, q.sess.User.Emails, since)
 	if err != nil {
 		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The members cannot be read right now. Try again.")

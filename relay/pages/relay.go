@@ -39,7 +39,7 @@ type SignIn interface {
 // them: every change is judged by the roster's one rule.
 type Members interface {
 	ProjectAt(ctx context.Context, account, slug string) (*roster.Project, error)
-	RoleOf(ctx context.Context, p *roster.Project, login string, emails []string) (string, error)
+	RoleSince(ctx context.Context, p *roster.Project, login string, emails []string, since time.Time) (string, error)
 	Members(ctx context.Context, project string) ([]roster.MemberInfo, error)
 	Invitations(ctx context.Context, project string) ([]roster.Invitation, error)
 	AddMember(ctx context.Context, project, who, role string, by roster.Actor) (roster.StoredMember, error)
