@@ -25,6 +25,7 @@ type entry struct {
 	tried    time.Time // when the last check ended, definitive or not
 	failures int       // checks failed in a row since the last definitive one
 	watched  bool      // kept until Forget, refreshed by the loop
+	seq      uint64    // the order in which the check that stored it began
 }
 
 // load returns the entry for id, or nil.
@@ -126,12 +127,24 @@ func (c *Cache) next(old *entry, r result, now time.Time) *entry {
 }
 
 // record stores what a check of id gave, unless the cache closed or the key
-// was forgotten since the check began (gen), and returns the verdict.
-func (c *Cache) record(id *[sha256.Size]byte, gen uint64, r result) Verdict {
+// was forgotten since the check began (gen), and returns the verdict. seq
+// is when the check began: a check begun after it that is stored already
+// (Answers runs beside a refresh or a cold lookup) is the newer word of the
+// service, so this one is not stored and its caller gets that word. A 200
+// sent before a revocation must not replace the 401 sent after it.
+func (c *Cache) record(id *[sha256.Size]byte, gen, seq uint64, r result) Verdict {
 	c.mu.Lock()
 	now := c.now()
 	old := c.load(id)
+	if old != nil && old.seq > seq {
+		c.mu.Unlock()
+		if c.countCheck != nil {
+			c.countCheck(checkResult(r, c.view(old, now)))
+		}
+		return c.view(old, now)
+	}
 	e := c.next(old, r, now)
+	e.seq = seq
 	_, e.watched = c.watched[*id]
 	if !c.closed && c.gen == gen {
 		c.store(id, e, now)

@@ -91,12 +91,14 @@ func (c *Cache) flight(id *[sha256.Size]byte, key string, cold bool) (v Verdict,
 func (c *Cache) ask(id *[sha256.Size]byte, key string) (v Verdict, r result, asked bool) {
 	c.mu.Lock()
 	gen := c.gen
+	c.seq++
+	seq := c.seq
 	c.mu.Unlock()
 	r = c.fetch(key)
 	if r.canceled {
 		return Verdict{}, r, false
 	}
-	return c.record(id, gen, r), r, true
+	return c.record(id, gen, seq, r), r, true
 }
 
 // loop refreshes watched keys when they are due and sweeps out expired

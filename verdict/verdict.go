@@ -226,6 +226,7 @@ type Cache struct {
 	mu      sync.Mutex // guards the fields below and every write to items
 	watched map[[sha256.Size]byte]string
 	gen     uint64 // bumped by Forget: checks begun before it are not kept
+	seq     uint64 // counts the checks begun, so a late answer does not replace a newer one
 	closed  bool
 	wg      sync.WaitGroup // the loop and every check or refresh running
 }
