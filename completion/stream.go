@@ -125,14 +125,20 @@ func (s *Streamer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := ReadRequest(r.Body)
 	if err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, ErrTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		plain(w, status, err.Error())
+		RefuseRequest(w, err)
 		return
 	}
 	_ = s.Stream(r.Context(), w, req)
+}
+
+// RefuseRequest answers a body ReadRequest or ParseRequest refused: 413
+// when it is too large, else 400, with the reason as plain text.
+func RefuseRequest(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	if errors.Is(err, ErrTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
+	plain(w, status, err.Error())
 }
 
 // Error is what Stream returns when the completion failed; Status is the

@@ -26,9 +26,11 @@ const (
 )
 
 // serveGenerate answers the editor's AI completions: the key names the
-// project, which must be Pro, have an AI configured and budget left; the
-// completion then streams straight through (completion.Streamer flushes
-// every event).
+// project, which must be Pro, have an AI configured, send a request
+// completion accepts and have budget left; the completion then streams
+// straight through (completion.Streamer flushes every event). The body is
+// judged before the budget is spent: a refused request costs the project
+// nothing.
 func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request, p *roster.Project) {
 	ai, own := n.ai[p.Slug]
 	if !own || p.Stored {
@@ -37,14 +39,22 @@ func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request, p *roster
 	switch {
 	case !p.Pro:
 		plainText(w, http.StatusForbidden, textAINotPro)
+		return
 	case ai == nil || ai.Streamer == nil:
 		plainText(w, http.StatusNotImplemented, textAINotConfigured)
-	case ai.Limiter != nil && !ai.Limiter.Allow(p.Slug):
+		return
+	}
+	req, err := completion.ReadRequest(r.Body)
+	if err != nil {
+		completion.RefuseRequest(w, err)
+		return
+	}
+	if ai.Limiter != nil && !ai.Limiter.Allow(p.Slug) {
 		n.log.Info("completion refused", zap.String("project", p.Slug), zap.String("reason", "rate limited"))
 		completion.RefuseRateLimited(w)
-	default:
-		ai.Streamer.ServeHTTP(w, r)
+		return
 	}
+	_ = ai.Streamer.Stream(r.Context(), w, req)
 }
 
 // plainText answers a short text the dashboard shows as it is.

@@ -76,3 +76,40 @@ func TestNativeGenerate(t *testing.T) {
 		t.Fatalf("GET: %d", status)
 	}
 }
+
+// A request the relay refuses for its body (not JSON, an unknown option, a
+// prompt too large) reaches no endpoint and spends none of the project's
+// budget: the next good one still streams.
+func TestNativeGenerateRefusedBodySpendsNoBudget(t *testing.T) {
+	ai := fakeai.New(fakeai.Reply{Done: true, Chunks: []fakeai.Chunk{{Content: "More words."}, {Finish: "stop"}}})
+	defer ai.Close()
+	streamer, err := completion.New(completion.Config{BaseURL: ai.BaseURL, Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate, _ := completion.ParseRate("1/1h")
+	limiter, _ := completion.NewLimiter(rate, 0, nil)
+	env := newNativeEnv(t, func(_ int, c *NativeConfig) {
+		c.Projects[0].AI = &AI{Streamer: streamer, Limiter: limiter}
+	})
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`not json`, 400},
+		{`{"prompt":"A story","option":"rewrite"}`, 400},
+		{`{"prompt":"A story","option":"continue","model":"gpt-4"}`, 400},
+		{`{"prompt":"` + strings.Repeat("a", completion.MaxPromptBytes+1) + `","option":"continue"}`, 413},
+	} {
+		if status, _, got := env.post(t, "/outstatic/generate", env.key, tc.body); status != tc.status {
+			t.Fatalf("%.40s: %d %q, want %d", tc.body, status, got, tc.status)
+		}
+	}
+	if n := len(ai.Requests()); n != 0 {
+		t.Fatalf("the endpoint was called %d times for refused bodies", n)
+	}
+	status, _, got := env.post(t, "/outstatic/generate", env.key, `{"prompt":"A story","option":"continue","command":""}`)
+	if status != 200 || !strings.Contains(got, `"delta":"More words."`) {
+		t.Fatalf("a good request after refused ones: %d %q", status, got)
+	}
+}
