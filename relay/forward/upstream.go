@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -152,6 +153,9 @@ var forwardHeaders = []string{
 // modifyResponse keeps the relay the only one that decides CORS and
 // cookies for its own origin: the service's CORS headers were written for
 // the service's origin, and its cookies would land on the relay's host.
+// The service's trailers are dropped, declared or not: no endpoint of the
+// protocol has any, and the proxy would pass them on unchecked (a reply
+// the relay holds to read would even send them as headers).
 func (f *Forwarder) modifyResponse(resp *http.Response) error {
 	c := callFrom(resp.Request)
 	for name := range resp.Header {
@@ -163,7 +167,24 @@ func (f *Forwarder) modifyResponse(resp *http.Response) error {
 	if c != nil && c.ep.Browser {
 		relay.SetCORS(resp.Header, c.corsOrigin)
 	}
+	resp.Trailer = nil
+	resp.Body = &noTrailers{ReadCloser: resp.Body, resp: resp}
 	return nil
+}
+
+// noTrailers is a response body that forgets the response's trailers when
+// it is closed: they are read with the end of the body, after
+// modifyResponse, and the proxy copies them once it has closed the body.
+type noTrailers struct {
+	io.ReadCloser
+	resp *http.Response
+}
+
+// Close closes the body and drops the trailers it brought.
+func (b *noTrailers) Close() error {
+	err := b.ReadCloser.Close()
+	b.resp.Trailer = nil
+	return err
 }
 
 // proxyError answers a call the upstream did not answer (refused
