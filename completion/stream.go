@@ -54,7 +54,8 @@ type Config struct {
 	Model string
 	// Client makes the requests; nil uses a client of its own. Its Timeout
 	// should be zero: a completion streams for as long as it needs, and the
-	// timeouts below bound each wait instead.
+	// timeouts below bound each wait instead. Redirects are never followed,
+	// whatever its CheckRedirect says.
 	Client *http.Client
 	// HeaderTimeout bounds the wait for the endpoint's response headers.
 	// Default 30s.
@@ -95,9 +96,15 @@ func New(cfg Config) (*Streamer, error) {
 	if cfg.HeaderTimeout < 0 || cfg.IdleTimeout < 0 || cfg.MaxDuration < 0 || cfg.MaxOutput < 0 || cfg.MaxTokens < 0 {
 		return nil, errors.New("completion timeouts and limits must not be negative")
 	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{}
+	// A copy, whose redirects are not followed: the prompt goes to the
+	// configured endpoint only (a 307 or 308 would send it on to wherever
+	// it points), and a redirect is answered as an unavailable endpoint.
+	client := http.Client{}
+	if cfg.Client != nil {
+		client = *cfg.Client
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.HeaderTimeout == 0 {
 		cfg.HeaderTimeout = DefaultHeaderTimeout
 	}
