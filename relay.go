@@ -62,7 +62,9 @@ type Relay struct {
 	// ["http://localhost:3000"].
 	AppOrigins []string `json:"app_origins,omitempty"`
 
-	// ResponseTimeout bounds the wait for the service's response headers.
+	// ResponseTimeout bounds the wait for the service's response headers,
+	// and the whole of a call whose body the relay checks (the logins'
+	// starts, exchange-token, validate-github-user), reply included.
 	// Default: 30s (forward.DefaultResponseHeaderTimeout).
 	ResponseTimeout caddy.Duration `json:"response_timeout,omitempty"`
 

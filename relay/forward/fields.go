@@ -93,8 +93,8 @@ func (f *Forwarder) forwardMinting(w http.ResponseWriter, r *http.Request, c *ca
 	// decodes it, which it does not for an encoding the site asked for.
 	r.Header.Del("Accept-Encoding")
 	held := &heldReply{header: http.Header{}, limit: f.maxBody}
-	f.forwardObject(held, r, c, obj)
-	if held.status == http.StatusOK && f.callbacks != nil && callback != "" {
+	f.hold(held, r, c, obj)
+	if held.status == http.StatusOK && !held.broken && f.callbacks != nil && callback != "" {
 		var reply struct {
 			Token json.RawMessage `json:"exchange_token"`
 		}
@@ -115,6 +115,23 @@ type heldReply struct {
 	body     bytes.Buffer
 	limit    int64
 	overflow bool
+	broken   bool // the reply was cut off: the call's time ran out, or the service broke the connection
+}
+
+// hold forwards obj into held. A reply cut off while its body is copied
+// makes the proxy abort the handler (http.ErrAbortHandler); a held reply
+// has not been sent yet, so it is marked broken instead, for writeHeld to
+// answer 502.
+func (f *Forwarder) hold(held *heldReply, r *http.Request, c *call, obj map[string]json.RawMessage) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			held.broken = true
+		}
+	}()
+	f.forwardObject(held, r, c, obj)
 }
 
 // Header returns the reply's header map.

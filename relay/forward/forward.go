@@ -71,6 +71,13 @@ type ForwardConfig struct {
 	// ResponseHeaderTimeout bounds the wait for the service's response
 	// headers after the request is sent. Default 30s.
 	ResponseHeaderTimeout time.Duration
+	// CallTimeout bounds a whole call whose JSON body the relay checks
+	// (github-exchange, google-exchange, request-magic-link,
+	// validate-github-user, exchange-token), from the request to the last
+	// byte of the reply, whatever the transport: those replies are small,
+	// and a service that sends its headers and holds the rest must not hold
+	// the site's call. Default: ResponseHeaderTimeout, or its default.
+	CallTimeout time.Duration
 	// MaxBodyBytes bounds the JSON bodies that are read to be checked.
 	// Default 1 MiB.
 	MaxBodyBytes int64
@@ -96,6 +103,7 @@ type Forwarder struct {
 	verdicts  VerdictSource
 	callbacks relay.CallbackMemory
 	maxBody   int64
+	callLimit time.Duration // CallTimeout
 	transport http.RoundTripper
 	log       *zap.Logger
 	proxy     *httputil.ReverseProxy
@@ -128,6 +136,7 @@ func NewForwarder(cfg ForwardConfig) (*Forwarder, error) {
 		verdicts:  cfg.Verdicts,
 		callbacks: cfg.Callbacks,
 		maxBody:   cfg.MaxBodyBytes,
+		callLimit: cfg.CallTimeout,
 		transport: cfg.Transport,
 		log:       cfg.Logger,
 		clientIP:  cfg.ClientIP,
@@ -141,12 +150,15 @@ func NewForwarder(cfg ForwardConfig) (*Forwarder, error) {
 	if f.log == nil {
 		f.log = zap.NewNop()
 	}
+	headerTimeout := cfg.ResponseHeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = DefaultResponseHeaderTimeout
+	}
+	if f.callLimit <= 0 {
+		f.callLimit = headerTimeout
+	}
 	if f.transport == nil {
-		timeout := cfg.ResponseHeaderTimeout
-		if timeout <= 0 {
-			timeout = DefaultResponseHeaderTimeout
-		}
-		f.transport = newTransport(timeout)
+		f.transport = newTransport(headerTimeout)
 	}
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite:        f.rewrite,

@@ -21,8 +21,8 @@ func (f *Forwarder) forwardExchange(w http.ResponseWriter, r *http.Request, c *c
 	// A plain reply to read: see forwardMinting.
 	r.Header.Del("Accept-Encoding")
 	held := &heldReply{header: http.Header{}, limit: f.maxBody}
-	f.forwardObject(held, r, c, obj)
-	if held.status == http.StatusOK && !held.overflow && siteCallback != "" {
+	f.hold(held, r, c, obj)
+	if held.status == http.StatusOK && !held.overflow && !held.broken && siteCallback != "" {
 		if body, ok := f.siteReturnReply(held.body.Bytes(), siteCallback); ok {
 			held.body.Reset()
 			held.body.Write(body)
@@ -59,10 +59,15 @@ func (f *Forwarder) siteReturnReply(reply []byte, siteCallback string) ([]byte, 
 	return out, true
 }
 
-// writeHeld sends a held reply on, or a 502 when it was over the limit.
+// writeHeld sends a held reply on, or a 502 when it was over the limit or
+// cut off.
 func writeHeld(w http.ResponseWriter, c *call, held *heldReply) {
 	if held.overflow {
 		c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "reply over the limit")
+		return
+	}
+	if held.broken {
+		c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "reply cut off")
 		return
 	}
 	for k, v := range held.header {

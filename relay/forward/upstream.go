@@ -82,12 +82,19 @@ func callFrom(r *http.Request) *call {
 }
 
 // forward passes r to the upstream. A non-nil body replaces the request's
-// body (a checked and rewritten JSON body); otherwise the body streams
-// through as it arrives.
+// body (a checked and rewritten JSON body), and the call, reply included,
+// is bounded by CallTimeout; otherwise the body streams through as it
+// arrives, and the reply for as long as it takes (completions).
 func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, c *call, body []byte) {
 	c.body = body
 	c.forwarded = true
-	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+	ctx := context.WithValue(r.Context(), callKey{}, c)
+	if body != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.callLimit)
+		defer cancel()
+	}
+	r = r.WithContext(ctx)
 	if body != nil {
 		r.Body = http.NoBody
 		if len(body) > 0 {
