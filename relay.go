@@ -230,6 +230,7 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 		ResponseHeaderTimeout: time.Duration(rl.ResponseTimeout), // forward applies the default
 		Logger:                rl.logger,
 		ClientIP:              clientIP,
+		RequestID:             requestID,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the forwarder: %v", err)
@@ -352,6 +353,17 @@ func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 		rl.metrics.redemptions.WithLabelValues(redemptionResult(rec.Status())).Inc()
 	}
 	return nil
+}
+
+// requestID is the id Caddy gives r ({http.request.uuid}), for log
+// entries; "" outside Caddy.
+func requestID(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	id, _ := repl.GetString("http.request.uuid")
+	return id
 }
 
 // parseTargets parses callback origins into targets.

@@ -101,7 +101,8 @@ func (f *Forwarder) forwardMinting(w http.ResponseWriter, r *http.Request, c *ca
 		_ = json.Unmarshal(held.body.Bytes(), &reply)
 		if token, ok := jsonString(reply.Token); ok && token != "" {
 			if !f.callbacks.Remember(token, callback) {
-				f.log.Warn("the service answered an exchange token seen before", zap.String("endpoint", c.name()))
+				f.log.Warn("the service answered an exchange token seen before",
+					append([]zap.Field{zap.String("endpoint", c.name())}, f.requestField(r)...)...)
 			}
 		}
 	}

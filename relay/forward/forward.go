@@ -88,6 +88,11 @@ type ForwardConfig struct {
 	// they name): the browser a keyed call is made for when the caller
 	// does not name it. Default: the peer address.
 	ClientIP func(*http.Request) string
+	// RequestID names a request in the log entries of its call, as
+	// request_id (in Caddy, {http.request.uuid}, which an access log can
+	// carry too), so they can be told apart and matched. It must not come
+	// from what the client sent. Default: none.
+	RequestID func(*http.Request) string
 }
 
 // Forwarder is the relay in forward mode: an http.Handler that checks each
@@ -108,6 +113,7 @@ type Forwarder struct {
 	log       *zap.Logger
 	proxy     *httputil.ReverseProxy
 	clientIP  func(*http.Request) string
+	requestID func(*http.Request) string
 }
 
 // NewForwarder checks cfg and returns a Forwarder.
@@ -140,6 +146,7 @@ func NewForwarder(cfg ForwardConfig) (*Forwarder, error) {
 		transport: cfg.Transport,
 		log:       cfg.Logger,
 		clientIP:  cfg.ClientIP,
+		requestID: cfg.RequestID,
 	}
 	if f.clientIP == nil {
 		f.clientIP = relay.PeerIP
@@ -282,5 +289,16 @@ func (f *Forwarder) logCall(c *call, sw *statusWriter, r *http.Request, start ti
 	if c.callback != "" {
 		fields = append(fields, zap.String("callback_source", c.callback))
 	}
-	ce.Write(fields...)
+	ce.Write(append(fields, f.requestField(r)...)...)
+}
+
+// requestField is the request_id field of r's log entries, if it has one.
+func (f *Forwarder) requestField(r *http.Request) []zap.Field {
+	if f.requestID == nil {
+		return nil
+	}
+	if id := f.requestID(r); id != "" {
+		return []zap.Field{zap.String("request_id", id)}
+	}
+	return nil
 }
