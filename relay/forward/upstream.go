@@ -106,7 +106,9 @@ func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, c *call, bod
 }
 
 // rewrite builds the upstream request: the service URL plus the call's
-// path, the client's query, and only the request headers the service needs,
+// path, the client's query (none for a call whose body the relay checked:
+// those endpoints take none, and a callback put there would pass
+// unchecked), and only the request headers the service needs,
 // with, on a keyed call, the browser it is for (keyedClient). Cookies,
 // X-Forwarded-* and anything else the site or browser sent stay here; the
 // proxy has already removed hop-by-hop headers from pr.Out.
@@ -117,7 +119,9 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 	// encoded "/" or "?" in a file name) on the way to the service.
 	u.Path = strings.TrimRight(f.upstream.Path, "/") + c.path
 	u.RawPath = f.basePath + c.rawPath
-	u.RawQuery = pr.In.URL.RawQuery
+	if c.body == nil {
+		u.RawQuery = pr.In.URL.RawQuery
+	}
 	pr.Out.URL = &u
 	pr.Out.Host = u.Host
 
