@@ -86,16 +86,24 @@ func route(u *url.URL) (ep *endpoint, path, rawPath string) {
 	// Owner, repository, branch and at least one path segment, none empty
 	// and none a dot segment: an upstream that resolves ".." would
 	// otherwise be reached outside the media proxy with the user's token.
+	// For the same reason no segment has a backslash (read as "/" by
+	// WHATWG URL parsers, so "..\" is a dot segment there) or a control
+	// character, as the native relay refuses them.
 	segs := strings.Split(rest, "/")
 	if len(segs) < 4 {
 		return nil, "", ""
 	}
 	for _, s := range segs {
-		if s == "" || s == "." || s == ".." {
+		if s == "" || s == "." || s == ".." || strings.IndexFunc(s, backslashOrControl) >= 0 {
 			return nil, "", ""
 		}
 	}
 	return mediaEndpoint, u.Path, u.EscapedPath()
+}
+
+// backslashOrControl reports a character no media path segment may have.
+func backslashOrControl(r rune) bool {
+	return r == '\\' || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
 }
 
 // call is what the relay knows about one request while it handles it.
