@@ -115,7 +115,11 @@ func TestCheckGraphQLJudgesLoneValuesAsLists(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		paths, _ := commitPaths(v.commit)
+		changes, _ := commitPaths(v.commit)
+		var paths []string
+		for _, c := range changes {
+			paths = append(paths, c.path)
+		}
 		if got := strings.Join(paths, " "); got != tc.paths {
 			t.Errorf("%s: judged %q", name, got)
 		}

@@ -29,8 +29,8 @@ import (
 // Outstatic files above is content. One exception, from the dashboard's
 // own behaviour: saving a document that brings a new tag also rewrites its
 // collection's schema (the tag's options), in the same commit; so a
-// schema written in a commit that saves a document (.md, .mdx) counts as
-// content. Another: the first save in a repository whose config.json has
+// schema written (added, not deleted) in a commit that saves a document
+// (.md, .mdx) counts as content. Another: the first save in a repository whose config.json has
 // no mdExtension adds it there, in the same commit; that one change is let
 // through after reading the current file (gqlconfig.go).
 
@@ -110,13 +110,14 @@ func (v *Verdict) Authorize(a Access) error {
 		return nil
 	}
 	ost := strings.Trim(path.Join(a.MonorepoPath, "outstatic"), "/")
-	paths, saves := commitPaths(v.commit)
-	for _, p := range paths {
+	changes, saves := commitPaths(v.commit)
+	for _, c := range changes {
+		p := c.path
 		if !plainRepoPath(p) {
 			return refuse("a commit path is not a plain repository path")
 		}
 		need := pathPermission(p, ost)
-		if need == permCollections && saves && isSchema(strings.ToLower(path.Base(p))) {
+		if need == permCollections && saves && !c.deleted && isSchema(strings.ToLower(path.Base(p))) {
 			need = permContent // a new tag's options, saved with its document
 		}
 		if need == permSettings && !protocol.Grants(a.Role, need) {
@@ -142,18 +143,26 @@ func (v *Verdict) Authorize(a Access) error {
 	return v.encode()
 }
 
+// fileChange is one path a commit adds or deletes.
+type fileChange struct {
+	path    string
+	deleted bool
+}
+
 // commitPaths are the paths a commit input, as coerced (a lone addition
 // or deletion is already the list of one GitHub sees), adds or deletes (a
 // path that is not a string counts as the empty path, which is refused),
-// and whether it adds a document.
-func commitPaths(in map[string]any) (paths []string, savesDocument bool) {
+// and whether it adds a document. Only an added schema counts as a new
+// tag's options: the dashboard deletes a schema only with the
+// collection or singleton it describes.
+func commitPaths(in map[string]any) (paths []fileChange, savesDocument bool) {
 	changes, _ := in["fileChanges"].(map[string]any)
 	for _, kind := range []string{"additions", "deletions"} {
 		list, _ := changes[kind].([]any)
 		for _, x := range list {
 			m, _ := x.(map[string]any)
 			p, _ := m["path"].(string)
-			paths = append(paths, p)
+			paths = append(paths, fileChange{path: p, deleted: kind == "deletions"})
 			savesDocument = savesDocument || (kind == "additions" && isDocument(p))
 		}
 	}

@@ -111,3 +111,47 @@ func TestAuthorizeRoles(t *testing.T) {
 		t.Fatal("createRef permissions")
 	}
 }
+
+// The schema a document's save may write is an addition: deleting a
+// collection's or a singleton's schema is a collections change, even in
+// a commit that saves a document.
+func TestAuthorizeSchemaDeletion(t *testing.T) {
+	commit := func(adds, dels []string) Verdict {
+		t.Helper()
+		var a, d []any
+		for _, p := range adds {
+			a = append(a, map[string]any{"path": p, "contents": "eA=="})
+		}
+		for _, p := range dels {
+			d = append(d, map[string]any{"path": p})
+		}
+		body, _ := json.Marshal(map[string]any{
+			"query": `mutation createCommit($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`,
+			"variables": map[string]any{"input": map[string]any{
+				"branch":          map[string]any{"repositoryNameWithOwner": "acme/blog", "branchName": "main"},
+				"message":         map[string]any{"headline": "h"},
+				"fileChanges":     map[string]any{"additions": a, "deletions": d},
+				"expectedHeadOid": "abc",
+			}},
+		})
+		v, err := Check(body, blog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	doc := []string{"outstatic/content/posts/a.md"}
+	for _, schema := range []string{"outstatic/content/posts/schema.json", "outstatic/content/_singletons/about.schema.json"} {
+		if v := commit(doc, []string{schema}); v.Authorize(Access{Role: "author"}) == nil {
+			t.Errorf("an author deleted %s alongside a document", schema)
+		}
+		if v := commit(doc, []string{schema}); v.Authorize(Access{Role: "editor"}) != nil {
+			t.Errorf("an editor may not delete %s", schema)
+		}
+	}
+	// A document renamed (the old one deleted) with its new tag's options.
+	v := commit(append(doc, "outstatic/content/posts/schema.json"), []string{"outstatic/content/posts/old.md"})
+	if err := v.Authorize(Access{Role: "author"}); err != nil {
+		t.Errorf("a renamed document with a new tag: %v", err)
+	}
+}
