@@ -3,6 +3,8 @@ package gqlpolicy
 import (
 	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
@@ -50,11 +52,12 @@ var gqlPermissions = map[string]string{
 }
 
 // pathPermission is what changing path (in a repository whose Outstatic
-// folder is ost) needs. Names compare without case: a name that differs
-// only in case is no safer to let through.
+// folder is ost) needs. Names compare as a checkout may read them
+// (foldPath): a name that a case-insensitive file system takes for a
+// protected file is no safer to let through.
 func pathPermission(p, ost string) string {
-	p = strings.ToLower(strings.Trim(p, "/"))
-	ost = strings.ToLower(strings.Trim(ost, "/"))
+	p = foldPath(strings.Trim(p, "/"))
+	ost = foldPath(strings.Trim(ost, "/"))
 	base := path.Base(p)
 	switch {
 	case p == ost+"/config.json":
@@ -64,6 +67,45 @@ func pathPermission(p, ost string) string {
 		return permCollections
 	}
 	return permContent
+}
+
+// foldPath is p as the file systems of a checkout (or of an unpacked
+// archive) may read it, for comparing with the Outstatic files' names:
+// letters case-folded by Unicode's simple folding (so the long s U+017F
+// is an s, as macOS and Windows take it, which strings.ToLower leaves
+// alone), the code points HFS+ ignores dropped (git's own list, from its
+// protection of .git), and each segment's trailing dots and spaces
+// dropped, as Windows does.
+func foldPath(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if hfsIgnored(r) {
+			continue
+		}
+		b.WriteRune(foldRune(r))
+	}
+	segs := strings.Split(b.String(), "/")
+	for i, s := range segs {
+		segs[i] = strings.TrimRight(s, ". ")
+	}
+	return strings.Join(segs, "/")
+}
+
+// foldRune is r's lower-case ASCII letter if r case-folds to one, else
+// its lower case.
+func foldRune(r rune) rune {
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return unicode.ToLower(f)
+		}
+	}
+	return unicode.ToLower(r)
+}
+
+// hfsIgnored reports whether HFS+ leaves r out of a file name's
+// comparison (git's next_hfs_char).
+func hfsIgnored(r rune) bool {
+	return r >= 0x200c && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x206a && r <= 0x206f || r == 0xfeff
 }
 
 // isSchema reports whether a file name is a collection's or a singleton's
@@ -117,7 +159,7 @@ func (v *Verdict) Authorize(a Access) error {
 			return refuse("a commit path is not a plain repository path")
 		}
 		need := pathPermission(p, ost)
-		if need == permCollections && saves && !c.deleted && isSchema(strings.ToLower(path.Base(p))) {
+		if need == permCollections && saves && !c.deleted && isSchema(path.Base(foldPath(p))) {
 			need = permContent // a new tag's options, saved with its document
 		}
 		if need == permSettings && !protocol.Grants(a.Role, need) {

@@ -25,6 +25,25 @@ func TestPathPermission(t *testing.T) {
 			t.Errorf("%s: %s, want %s", path, got, want)
 		}
 	}
+	// Spellings that a case-insensitive or normalizing file system (a
+	// checkout on macOS or Windows, an archive unpacked there) takes for
+	// the same file are the same file here.
+	for path, want := range map[string]string{
+		"out\u017ftatic/config.json":                           permSettings, // long s folds to s
+		"outstatic/con\u200cfig.json":                          permSettings, // ignored by HFS+
+		"outstatic/config.json\ufeff":                          permSettings,
+		"outstatic/config.json.":                               permSettings, // trailing dots and spaces dropped by Windows
+		"outstatic/config.json ":                               permSettings,
+		"outstatic/content/collection\u017f.json":              permCollections,
+		"outstatic/content/posts/\u017fchema.json":             permCollections,
+		"outstatic/content/_singletons/about.\u017fchema.json": permCollections,
+		"outstatic/content/posts/schema.json. ":                permCollections,
+		"outstatic/content/posts/sch\u00e9ma.json":             permContent, // another letter
+	} {
+		if got := pathPermission(path, "outstatic"); got != want {
+			t.Errorf("%+q: %s, want %s", path, got, want)
+		}
+	}
 	if got := pathPermission("apps/web/outstatic/config.json", "apps/web/outstatic"); got != permSettings {
 		t.Errorf("monorepo settings: %s", got)
 	}
