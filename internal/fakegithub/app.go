@@ -4,7 +4,7 @@ package fakegithub
 // by its private key (RS256, iss = the App's id, iat/exp at most ten
 // minutes apart), finds its installation on a repository, and mints
 // installation tokens (ghs_, one hour) that act on the installation's
-// repositories. The relay uses this for sessions with no GitHub token of
+// repositories, or on those of them the request names. The relay uses this for sessions with no GitHub token of
 // their own (Google and e-mail logins).
 //
 // An installation token is stored as an ordinary Token, so the REST,
@@ -17,7 +17,9 @@ package fakegithub
 // a file instead of changing Server's fields; it could move into Server.
 
 import (
+	"bytes"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -239,14 +241,20 @@ func (s appAPI) mintInstallationToken(w http.ResponseWriter, r *http.Request, id
 		return
 	}
 	slug := a.apps[appID].slug
-	repos := append([]string(nil), inst.Repos...)
+	repos, ok := scopedRepos(inst, readBody(r))
+	if !ok {
+		a.mu.Unlock()
+		apiError(w, http.StatusUnprocessableEntity,
+			"There is at least one repository that does not exist or is not accessible to the parent installation.", accessTokenDoc)
+		return
+	}
 	a.minted[id]++
 	a.mu.Unlock()
 
 	s.mu.Lock()
 	served := s.git
 	var scopes []string
-	if covers(inst, s.git.Owner+"/"+s.git.Name) {
+	if covers(&Installation{Repos: repos}, s.git.Owner+"/"+s.git.Name) {
 		scopes = []string{"repo"}
 	}
 	now := s.now()
@@ -272,6 +280,35 @@ func (s appAPI) mintInstallationToken(w http.ResponseWriter, r *http.Request, id
 		"permissions":          map[string]string{"contents": "write", "metadata": "read"},
 		"repository_selection": "selected", "repositories": list,
 	})
+}
+
+// scopedRepos are the repositories a token minted with body reaches: those
+// its "repositories" names (names in the installation's account, compared
+// without case), or all of inst's when it names none; ok is false when one
+// it names is not installed on.
+func scopedRepos(inst *Installation, body []byte) (repos []string, ok bool) {
+	var req struct {
+		Repositories []string `json:"repositories"`
+	}
+	if len(bytes.TrimSpace(body)) > 0 && json.Unmarshal(body, &req) != nil {
+		return nil, false
+	}
+	if len(req.Repositories) == 0 {
+		return append([]string(nil), inst.Repos...), true
+	}
+	for _, name := range req.Repositories {
+		found := ""
+		for _, full := range inst.Repos {
+			if _, n, _ := strings.Cut(full, "/"); strings.EqualFold(n, name) {
+				found = full
+			}
+		}
+		if found == "" {
+			return nil, false
+		}
+		repos = append(repos, found)
+	}
+	return repos, true
 }
 
 func covers(inst *Installation, full string) bool {

@@ -18,6 +18,7 @@ package github
 // refresh follows the wall clock, where tests here drive a fake one.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
@@ -201,7 +202,7 @@ func (ts *TokenSource) InstallationID(ctx context.Context) (int64, error) {
 	var out struct {
 		ID int64 `json:"id"`
 	}
-	if err := ts.appCall(ctx, http.MethodGet, "/repos/"+ts.owner+"/"+ts.repo+"/installation", http.StatusOK, &out); err != nil {
+	if err := ts.appCall(ctx, http.MethodGet, "/repos/"+ts.owner+"/"+ts.repo+"/installation", nil, http.StatusOK, &out); err != nil {
 		return 0, fmt.Errorf("finding the app's installation on %s/%s: %w", ts.owner, ts.repo, err)
 	}
 	if out.ID <= 0 {
@@ -222,7 +223,15 @@ func (ts *TokenSource) renew(ctx context.Context) (minted, error) {
 		Token     string    `json:"token"`
 		ExpiresAt time.Time `json:"expires_at"`
 	}
-	if err := ts.appCall(ctx, http.MethodPost, "/app/installations/"+strconv.FormatInt(id, 10)+"/access_tokens", http.StatusCreated, &out); err != nil {
+	// The token reaches the project's repository alone, however many
+	// repositories the installation covers (a whole account, or one
+	// installation_id given for every project): what the parser and media
+	// let through is then bounded by GitHub too.
+	var scope []byte
+	if ts.repo != "" {
+		scope, _ = json.Marshal(map[string][]string{"repositories": {ts.repo}})
+	}
+	if err := ts.appCall(ctx, http.MethodPost, "/app/installations/"+strconv.FormatInt(id, 10)+"/access_tokens", scope, http.StatusCreated, &out); err != nil {
 		return minted{}, fmt.Errorf("minting an installation token: %w", err)
 	}
 	if out.Token == "" || out.ExpiresAt.IsZero() {
@@ -246,17 +255,24 @@ func (ts *TokenSource) appJWT() (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(ts.key)
 }
 
-// appCall makes an API call authenticated as the App and decodes a JSON
-// reply with status want into out.
-func (ts *TokenSource) appCall(ctx context.Context, method, path string, want int, out any) error {
+// appCall makes an API call authenticated as the App, with body as JSON
+// if not nil, and decodes a JSON reply with status want into out.
+func (ts *TokenSource) appCall(ctx context.Context, method, path string, body []byte, want int, out any) error {
 	op := method + " " + path
 	signed, err := ts.appJWT()
 	if err != nil {
 		return fmt.Errorf("signing the app jwt: %v", err)
 	}
-	req, err := request(ctx, method, ts.apiURL+path, signed, "application/vnd.github+json", nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := request(ctx, method, ts.apiURL+path, signed, "application/vnd.github+json", rd)
 	if err != nil {
 		return &Error{Op: op, Err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("X-GitHub-Api-Version", apiVersion)
 	resp, err := ts.client.Do(req)
@@ -264,7 +280,7 @@ func (ts *TokenSource) appCall(ctx context.Context, method, path string, want in
 		return &Error{Op: op, Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return &Error{Op: op, Status: resp.StatusCode, Err: err}
 	}
@@ -272,10 +288,10 @@ func (ts *TokenSource) appCall(ctx context.Context, method, path string, want in
 		var e struct {
 			Message string `json:"message"`
 		}
-		_ = json.Unmarshal(body, &e)
+		_ = json.Unmarshal(reply, &e)
 		return &Error{Op: op, Status: resp.StatusCode, Code: e.Message}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(reply, out); err != nil {
 		return &Error{Op: op, Status: resp.StatusCode, Err: err}
 	}
 	return nil

@@ -222,12 +222,51 @@ func repoStatus(t *testing.T, client *http.Client, gh *fakegithub.Server) int {
 func TestTokenRefusedForOtherRepositories(t *testing.T) {
 	// Installed on acme/other only: the private acme/blog the fake serves
 	// does not exist for this token, as on GitHub.
+	// A token asked for acme/blog alone is not minted at all (422, as
+	// GitHub answers), so no call reaches the repository.
 	gh, c := setup(t, "acme/other")
 	a, _ := keys(t)
 	ts := source(t, gh, c, a, instID)
-	client := &http.Client{Transport: ts.Transport(nil)}
-	if st := repoStatus(t, client, gh); st != http.StatusNotFound {
+	if tok, _, err := ts.Token(context.Background()); err == nil || !Refused(err) {
+		t.Fatalf("minted %q for a repository the installation lacks: %v", tok, err)
+	}
+	// Unscoped, a token of the installation still finds no acme/blog.
+	other, err := NewTokenSource(AppConfig{AppID: appID, PrivateKey: pemOf(a), InstallationID: instID, APIURL: gh.APIURL(), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := repoStatus(t, &http.Client{Transport: other.Transport(nil)}, gh); st != http.StatusNotFound {
 		t.Fatalf("REST: %d", st)
+	}
+}
+
+// An installation on several repositories (one on a whole account, or
+// one installation_id given for every project) mints, for a project,
+// tokens that reach its repository alone.
+func TestTokenScopedToTheRepository(t *testing.T) {
+	gh, c := setup(t, "acme/blog", "acme/other")
+	a, _ := keys(t)
+	for _, id := range []int64{instID, 0} {
+		ts, err := NewTokenSource(AppConfig{AppID: appID, PrivateKey: pemOf(a), InstallationID: id,
+			Owner: "acme", Repo: "other", APIURL: gh.APIURL(), Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == 0 {
+			// Found from acme/other's installation, which also covers acme/blog.
+			if _, err := ts.InstallationID(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		client := &http.Client{Transport: ts.Transport(nil)}
+		if st := repoStatus(t, client, gh); st != http.StatusNotFound {
+			t.Errorf("installation %d: acme/other's token reads acme/blog: %d", id, st)
+		}
+	}
+	// The project's own repository stays reachable.
+	ts := source(t, gh, c, a, instID)
+	if st := repoStatus(t, &http.Client{Transport: ts.Transport(nil)}, gh); st != http.StatusOK {
+		t.Fatalf("acme/blog's own token: %d", st)
 	}
 }
 
