@@ -193,6 +193,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		StartTimeout:  g.KeyCheck.settings().Timeout * 2,
 		Logger:        logger,
 		ClientIP:      clientIP,
+		RequestID:     requestID,
 		CountRefusal: func(reason string) {
 			m.refusals.WithLabelValues(reason).Inc()
 		},

@@ -258,6 +258,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		Logger:         rl.logger,
 		StartLimit:     rl.StartLimit.native(),
 		ClientIP:       clientIP,
+		RequestID:      requestID,
 	}
 	if err := rl.nativeLogins(&cfg, repl); err != nil {
 		return err
@@ -274,7 +275,7 @@ func (rl *Relay) provisionNative(ctx caddy.Context, targetsFor func([]string, bo
 		return err
 	}
 	pg, err := pages.New(pages.Config{SignIn: native.Logins(), Roster: native.Roster(), Operators: operators,
-		Logger: rl.logger.Named("pages")})
+		Logger: rl.logger.Named("pages"), RequestID: requestID})
 	if err != nil {
 		return err
 	}

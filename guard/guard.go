@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
+	"github.com/caddy-outstatic/caddy-outstatic/requestlog"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -74,6 +75,9 @@ type Config struct {
 	// ClientIP names the client in refusal logs. Default: the peer's
 	// address.
 	ClientIP func(*http.Request) string
+	// RequestID names the request in the entries written while serving it
+	// (requestlog). Default: none.
+	RequestID requestlog.Source
 	// CountRefusal and CountStart feed metrics; nil counts nothing.
 	CountRefusal func(reason string)
 	CountStart   func(route string, ok bool)
@@ -106,7 +110,7 @@ type Guard struct {
 	binding   Binding
 	bindLogin bool
 	bindMagic bool
-	logger    *zap.Logger
+	log       requestlog.Logger
 
 	apiKey       string
 	serviceURL   string
@@ -134,7 +138,7 @@ func New(c Config) *Guard {
 		appHosts:     c.AppHosts,
 		bindLogin:    c.BindLogin,
 		bindMagic:    c.BindMagic,
-		logger:       c.Logger,
+		log:          requestlog.New(c.Logger, c.RequestID),
 		apiKey:       c.APIKey,
 		serviceURL:   c.ServiceURL,
 		verdicts:     c.Verdicts,
@@ -150,15 +154,12 @@ func New(c Config) *Guard {
 	if len(g.appHosts) == 0 {
 		g.appHosts = protocol.DefaultAppHosts
 	}
-	if g.logger == nil {
-		g.logger = zap.NewNop()
-	}
 	if g.clientIP == nil {
 		g.clientIP = peerIP
 	}
 	g.static = &originSet{origins: c.Origins, strict: c.Strict, none: noneNoKey}
 	if c.APIKey != "" {
-		g.learned = &learnedOrigins{local: c.Origins, strict: c.Strict, logger: g.logger}
+		g.learned = &learnedOrigins{local: c.Origins, strict: c.Strict, logger: g.log.Log}
 	}
 	ttl := c.BindingTTL
 	if ttl == 0 {
@@ -186,7 +187,7 @@ func New(c Config) *Guard {
 
 // SetLogger replaces the logger (tests log through their own).
 func (g *Guard) SetLogger(l *zap.Logger) {
-	g.logger = l
+	g.log.Log = l
 	if g.learned != nil {
 		g.learned.logger = l
 	}
@@ -203,7 +204,7 @@ func (g *Guard) serviceAnswers() func(context.Context) bool {
 		if g.verdicts.Answers(ctx, g.apiKey) {
 			return true
 		}
-		g.logger.Warn("a refresh failed while the service does not answer: the session is kept",
+		g.log.Log.Warn("a refresh failed while the service does not answer: the session is kept",
 			zap.String("service", g.serviceURL),
 			zap.String("why", "the site answers a refresh that could not reach the relay as one the relay refused; the refresh token was not spent"))
 		return false
@@ -315,13 +316,14 @@ func (g *Guard) refuseAt(level zapcore.Level, r *http.Request, reason string, fi
 	if g.countRefusal != nil {
 		g.countRefusal(reason)
 	}
-	if ce := g.logger.Check(level, "refused"); ce != nil {
+	if ce := g.log.Log.Check(level, "refused"); ce != nil {
 		fields = append(fields,
 			zap.String("reason", reason),
 			zap.String("method", r.Method),
 			// the path only: queries carry exchange tokens
 			zap.String("path", r.URL.Path),
 			zap.String("remote_ip", g.clientIP(r)),
+			g.log.ID.Field(r),
 		)
 		ce.Write(fields...)
 	}

@@ -64,19 +64,19 @@ func (g *Guard) callService(ctx context.Context, r *http.Request, endpoint strin
 // no usable answer; the browser gets only the protocol's code, so the log
 // says plainly when it is the relay that could not be reached: which URL,
 // and the dial error.
-func (g *Guard) logCallFailed(msg, endpoint string, err error) {
+func (g *Guard) logCallFailed(r *http.Request, msg, endpoint string, err error) {
 	relayURL := zap.String("relay_url", g.serviceURL+endpoint)
 	var unreached *url.Error
 	if !errors.As(err, &unreached) {
 		// reached, but its reply broke off
-		g.logger.Warn(msg+": the relay's reply could not be read", relayURL, zap.Error(err))
+		g.log.Warn(r, msg+": the relay's reply could not be read", relayURL, zap.Error(err))
 		return
 	}
 	what := "the relay could not be reached"
 	if unreached.Timeout() {
 		what = "the relay did not answer within " + g.startTimeout.String()
 	}
-	g.logger.Error(msg+": "+what, relayURL, zap.Error(unreached.Err),
+	g.log.Error(r, msg+": "+what, relayURL, zap.Error(unreached.Err),
 		zap.String("fix", "check that the relay at "+g.serviceURL+" (the guard's service) is running and reachable from this Caddy"))
 }
 
@@ -87,7 +87,7 @@ func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed stri
 	defer cancel()
 	status, reply, err := g.callService(ctx, r, endpoint, body)
 	if err != nil {
-		g.logCallFailed("relay start failed", endpoint, err)
+		g.logCallFailed(r, "relay start failed", endpoint, err)
 		return "", http.StatusInternalServerError, failed
 	}
 	if status < 200 || status > 299 {
@@ -97,14 +97,14 @@ func (g *Guard) startURL(r *http.Request, endpoint string, body any, failed stri
 		if protocol.PassedThrough[e.Error] {
 			code = e.Error
 		}
-		g.logger.Info("relay start refused by the service", zap.String("endpoint", endpoint), zap.Int("status", status), zap.String("code", code))
+		g.log.Info(r, "relay start refused by the service", zap.String("endpoint", endpoint), zap.Int("status", status), zap.String("code", code))
 		return "", status, code
 	}
 	var ok struct {
 		URL string `json:"url"`
 	}
 	if json.Unmarshal(reply, &ok) != nil || !isHTTPURL(ok.URL) {
-		g.logger.Warn("relay start: the service answered no usable url", zap.String("endpoint", endpoint))
+		g.log.Warn(r, "relay start: the service answered no usable url", zap.String("endpoint", endpoint))
 		return "", http.StatusInternalServerError, failed
 	}
 	return ok.URL, 0, ""
@@ -210,12 +210,12 @@ func (g *Guard) startMagicLink(w http.ResponseWriter, r *http.Request, route aut
 	g.started(protocol.RouteMagicLink, err == nil && status >= 200 && status <= 299)
 	switch {
 	case err != nil:
-		g.logCallFailed("magic link request failed", protocol.RequestMagicLink.Path, err)
+		g.logCallFailed(r, "magic link request failed", protocol.RequestMagicLink.Path, err)
 		return protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteInternalError)
 	case status == http.StatusUnauthorized && bytes.Contains(reply, []byte(`"Invalid API key"`)):
 		return protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidAPIKey)
 	case status < 200 || status > 299:
-		g.logger.Info("magic link refused by the service", zap.Int("status", status))
+		g.log.Info(r, "magic link refused by the service", zap.Int("status", status))
 		return protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteMagicLinkFailed)
 	}
 	g.bindStart(w, route, g.bindMagic)

@@ -102,7 +102,7 @@ func (f *Forwarder) forwardMinting(w http.ResponseWriter, r *http.Request, c *ca
 		if token, ok := jsonString(reply.Token); ok && token != "" {
 			if !f.callbacks.Remember(token, callback) {
 				f.log.Warn("the service answered an exchange token seen before",
-					append([]zap.Field{zap.String("endpoint", c.name())}, f.requestField(r)...)...)
+					zap.String("endpoint", c.name()), f.requestID.Field(r))
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay"
+	"github.com/caddy-outstatic/caddy-outstatic/requestlog"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -89,10 +90,9 @@ type ForwardConfig struct {
 	// does not name it. Default: the peer address.
 	ClientIP func(*http.Request) string
 	// RequestID names a request in the log entries of its call, as
-	// request_id (in Caddy, {http.request.uuid}, which an access log can
-	// carry too), so they can be told apart and matched. It must not come
-	// from what the client sent. Default: none.
-	RequestID func(*http.Request) string
+	// request_id (requestlog), so they can be told apart and matched with
+	// the guard's and Caddy's. Default: none.
+	RequestID requestlog.Source
 }
 
 // Forwarder is the relay in forward mode: an http.Handler that checks each
@@ -113,7 +113,7 @@ type Forwarder struct {
 	log       *zap.Logger
 	proxy     *httputil.ReverseProxy
 	clientIP  func(*http.Request) string
-	requestID func(*http.Request) string
+	requestID requestlog.Source
 }
 
 // NewForwarder checks cfg and returns a Forwarder.
@@ -289,16 +289,5 @@ func (f *Forwarder) logCall(c *call, sw *statusWriter, r *http.Request, start ti
 	if c.callback != "" {
 		fields = append(fields, zap.String("callback_source", c.callback))
 	}
-	ce.Write(append(fields, f.requestField(r)...)...)
-}
-
-// requestField is the request_id field of r's log entries, if it has one.
-func (f *Forwarder) requestField(r *http.Request) []zap.Field {
-	if f.requestID == nil {
-		return nil
-	}
-	if id := f.requestID(r); id != "" {
-		return []zap.Field{zap.String("request_id", id)}
-	}
-	return nil
+	ce.Write(append(fields, f.requestID.Field(r))...)
 }

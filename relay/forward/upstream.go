@@ -213,7 +213,7 @@ func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error
 		level = zap.DebugLevel
 	}
 	if ce := f.log.Check(level, "upstream failed"); ce != nil {
-		ce.Write(append([]zap.Field{zap.String("endpoint", c.name()), zap.String("error", err.Error())}, f.requestField(r)...)...)
+		ce.Write(zap.String("endpoint", c.name()), zap.String("error", err.Error()), f.requestID.Field(r))
 	}
 	c.refuse(w, http.StatusBadGateway, protocol.CodeServiceUnavailable, "upstream failed")
 }

@@ -66,7 +66,7 @@ func newDevLogin(s Setup) (Provider, error) {
 	if !s.Config.DevLogin {
 		return nil, nil
 	}
-	s.l.log.Warn("dev_login is on: anyone who reaches the relay can log in as any member without a password; never use it on a reachable address")
+	s.l.log.Log.Warn("dev_login is on: anyone who reaches the relay can log in as any member without a password; never use it on a reachable address")
 	return &devLogin{l: s.l, loginURL: s.l.base + protocol.DevLogin.Path, callback: s.Callback}, nil
 }
 
@@ -170,7 +170,7 @@ func (d *devLogin) showPage(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: devCSRFCookie, Value: csrf, Path: d.l.cfg.PublicURL.Path + protocol.DevLogin.Path,
 		MaxAge: int(stateTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: d.l.cfg.PublicURL.Scheme == "https"})
-	d.render(w, http.StatusOK, devView{Project: p.Slug, State: state, CSRF: csrf, Members: d.choices(r, p)})
+	d.render(w, r, http.StatusOK, devView{Project: p.Slug, State: state, CSRF: csrf, Members: d.choices(r, p)})
 }
 
 // choices are p's members, configured and stored, to pick from.
@@ -178,7 +178,7 @@ func (d *devLogin) choices(r *http.Request, p *roster.Project) []devChoice {
 	var out []devChoice
 	members, err := d.l.cfg.Roster.Members(r.Context(), p.Slug)
 	if err != nil {
-		d.l.log.Error("dev login: reading the members", zap.String("project", p.Slug), zap.Error(err))
+		d.l.log.Error(r, "dev login: reading the members", zap.String("project", p.Slug), zap.Error(err))
 	}
 	for _, m := range members {
 		out = append(out, devChoice{Who: m.Who, Role: m.Role})
@@ -187,12 +187,12 @@ func (d *devLogin) choices(r *http.Request, p *roster.Project) []devChoice {
 	return out
 }
 
-func (d *devLogin) render(w http.ResponseWriter, status int, v devView) {
+func (d *devLogin) render(w http.ResponseWriter, r *http.Request, status int, v devView) {
 	v.CSS = devCSS
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := devPage.Execute(w, v); err != nil {
-		d.l.log.Error("rendering the dev login page", zap.Error(err))
+		d.l.log.Error(r, "rendering the dev login page", zap.Error(err))
 	}
 }
 
@@ -211,13 +211,13 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(devCSRFCookie)
 	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
-		d.l.log.Info("dev login refused: CSRF token missing or wrong", zap.String("project", p.Slug))
+		d.l.log.Info(r, "dev login refused: CSRF token missing or wrong", zap.String("project", p.Slug))
 		http.Error(w, "This form is stale or was sent from another site. Start again from the sign-in page.", http.StatusForbidden)
 		return
 	}
 	who := roster.MemberKey(r.PostForm.Get("member"))
 	if role, err := d.l.cfg.Roster.RoleOf(r.Context(), p, who, []string{who}); who == "" || err != nil || role == "" {
-		d.render(w, http.StatusBadRequest, devView{Project: p.Slug, State: state, CSRF: c.Value, Members: d.choices(r, p),
+		d.render(w, r, http.StatusBadRequest, devView{Project: p.Slug, State: state, CSRF: c.Value, Members: d.choices(r, p),
 			Error: "Pick one of the project's members."})
 		return
 	}
@@ -226,7 +226,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 		d.l.finish(w, r, d.Name(), p, st.Callback, SlotGitHub.Failed)
 		return
 	}
-	d.l.log.Warn("dev login: logging in without a password", zap.String("project", p.Slug), zap.String("login", who))
+	d.l.log.Warn(r, "dev login: logging in without a password", zap.String("project", p.Slug), zap.String("login", who))
 	http.Redirect(w, r, d.callback+"?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(state), http.StatusSeeOther)
 }
 

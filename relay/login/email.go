@@ -173,12 +173,12 @@ func (e *emailLogin) ServeExchange(w http.ResponseWriter, r *http.Request, p *ro
 	}
 	client, err := relay.ClaimedClient(r, e.l.ownClient(r))
 	if err != nil {
-		e.l.log.Info("magic link refused: malformed client header", zap.String("project", p.Slug))
+		e.l.log.Info(r, "magic link refused: malformed client header", zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidRequest)
 		return
 	}
 	if !e.allow(p, client, roster.MemberKey(addr.Address)) {
-		e.l.log.Info("magic link refused: rate limited", zap.String("project", p.Slug), zap.String("client", client))
+		e.l.log.Info(r, "magic link refused: rate limited", zap.String("project", p.Slug), zap.String("client", client))
 		e.l.count(e.Name(), Refused, protocol.CodeTooManyRequests)
 		w.Header().Set("Retry-After", "120")
 		protocol.WriteError(w, http.StatusTooManyRequests, protocol.CodeTooManyRequests)
@@ -189,18 +189,19 @@ func (e *emailLogin) ServeExchange(w http.ResponseWriter, r *http.Request, p *ro
 	e.sending.Add(1)
 	go func() {
 		defer e.sending.Done()
-		e.sendLink(p, link)
+		e.sendLink(p, link, e.l.log.ID.Field(r))
 	}()
 	protocol.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 }
 
 // sendLink mints and sends the link of a member or of an address with a
 // pending invitation (the login accepts it); for anyone else it does
-// nothing. It runs after the reply.
-func (e *emailLogin) sendLink(p *roster.Project, link linkPayload) {
+// nothing. It runs after the reply: id is the request's id, taken while
+// the request was served.
+func (e *emailLogin) sendLink(p *roster.Project, link linkPayload, id zap.Field) {
 	ctx, cancel := context.WithTimeout(context.Background(), mail.DefaultTimeout+5*time.Second)
 	defer cancel()
-	log := e.l.log.With(zap.String("project", p.Slug))
+	log := e.l.log.Log.With(zap.String("project", p.Slug), id)
 	if ok, err := e.l.cfg.Roster.MayLogIn(ctx, p, link.Email); err != nil || !ok {
 		log.Info("magic link not sent: not a member", zap.Error(err))
 		return
@@ -273,7 +274,7 @@ type confirmData struct {
 }
 
 // writePage answers with the page; status is its HTTP status.
-func (e *emailLogin) writePage(w http.ResponseWriter, status int, d confirmData) {
+func (e *emailLogin) writePage(w http.ResponseWriter, r *http.Request, status int, d confirmData) {
 	d.CSS = pageCSS
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -285,7 +286,7 @@ func (e *emailLogin) writePage(w http.ResponseWriter, status int, d confirmData)
 	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	if err := confirmPage.Execute(w, d); err != nil {
-		e.l.log.Error("writing the login link page", zap.Error(err))
+		e.l.log.Error(r, "writing the login link page", zap.Error(err))
 	}
 }
 
@@ -296,8 +297,8 @@ const (
 )
 
 // refuseLink answers a link that cannot be used.
-func (e *emailLogin) refuseLink(w http.ResponseWriter, status int, message string) {
-	e.writePage(w, status, confirmData{Title: "Sign-in link", Message: message})
+func (e *emailLogin) refuseLink(w http.ResponseWriter, r *http.Request, status int, message string) {
+	e.writePage(w, r, status, confirmData{Title: "Sign-in link", Message: message})
 }
 
 // link reads the link of token, spending it if take (a link is good for
@@ -311,20 +312,20 @@ func (e *emailLogin) link(w http.ResponseWriter, r *http.Request, token string, 
 	var l linkPayload
 	data, err := read(r.Context(), roster.LinkName(token))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.l.log.Error("reading a login link", zap.Bool("spending", take), zap.Error(err))
-		e.refuseLink(w, http.StatusServiceUnavailable, linkUnavailable)
+		e.l.log.Error(r, "reading a login link", zap.Bool("spending", take), zap.Error(err))
+		e.refuseLink(w, r, http.StatusServiceUnavailable, linkUnavailable)
 		return l, nil, false
 	}
 	var p *roster.Project
 	if err == nil && e.l.cfg.Seal.Open(seal.Link, string(data), &l) == nil {
 		if p, err = e.l.cfg.Roster.Project(r.Context(), l.Project); err != nil {
-			e.l.log.Error("reading the projects", zap.Error(err))
-			e.refuseLink(w, http.StatusServiceUnavailable, linkUnavailable)
+			e.l.log.Error(r, "reading the projects", zap.Error(err))
+			e.refuseLink(w, r, http.StatusServiceUnavailable, linkUnavailable)
 			return l, nil, false
 		}
 	}
 	if p == nil {
-		e.refuseLink(w, http.StatusGone, linkGone)
+		e.refuseLink(w, r, http.StatusGone, linkGone)
 		return l, nil, false
 	}
 	return l, p, true
@@ -345,7 +346,7 @@ func (e *emailLogin) csrfFor(cookie, token string) string {
 func (e *emailLogin) ServeStart(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("t")
 	if token == "" || len(token) > 128 {
-		e.refuseLink(w, http.StatusBadRequest, "This sign-in link is not valid.")
+		e.refuseLink(w, r, http.StatusBadRequest, "This sign-in link is not valid.")
 		return
 	}
 	l, p, ok := e.link(w, r, token, false)
@@ -358,7 +359,7 @@ func (e *emailLogin) ServeStart(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: cookie, Path: e.cookiePath(),
 		MaxAge: int(e.ttl.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: e.l.cfg.PublicURL.Scheme == "https"})
-	e.writePage(w, http.StatusOK, confirmData{Title: "Sign in to " + p.Slug, Site: p.Slug, Email: l.Email,
+	e.writePage(w, r, http.StatusOK, confirmData{Title: "Sign in to " + p.Slug, Site: p.Slug, Email: l.Email,
 		Token: token, CSRF: e.csrfFor(cookie, token), Action: e.l.base + protocol.EmailConfirm.Path})
 }
 
@@ -367,15 +368,15 @@ func (e *emailLogin) ServeStart(w http.ResponseWriter, r *http.Request) {
 func (e *emailLogin) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		e.refuseLink(w, http.StatusBadRequest, "This sign-in form is not valid.")
+		e.refuseLink(w, r, http.StatusBadRequest, "This sign-in form is not valid.")
 		return
 	}
 	token, sent := r.PostForm.Get("t"), r.PostForm.Get("csrf")
 	c, err := r.Cookie(csrfCookie)
 	if err != nil || token == "" || len(token) > 128 ||
 		subtle.ConstantTimeCompare([]byte(sent), []byte(e.csrfFor(c.Value, token))) != 1 {
-		e.l.log.Info("login link refused", zap.String("reason", "csrf token missing or wrong"))
-		e.refuseLink(w, http.StatusForbidden, "This sign-in form expired. Open the link from your e-mail again.")
+		e.l.log.Info(r, "login link refused", zap.String("reason", "csrf token missing or wrong"))
+		e.refuseLink(w, r, http.StatusForbidden, "This sign-in form expired. Open the link from your e-mail again.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Path: e.cookiePath(), MaxAge: -1,
@@ -385,12 +386,12 @@ func (e *emailLogin) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t, cerr := e.l.cfg.Roster.Targets(r.Context(), p).Check(l.Callback); cerr != nil || t.URL != l.Callback {
-		e.refuseLink(w, http.StatusBadRequest, "This sign-in link's site is no longer accepted.")
+		e.refuseLink(w, r, http.StatusBadRequest, "This sign-in link's site is no longer accepted.")
 		return
 	}
 	st := loginState{Project: p.Slug, Callback: l.Callback, ReturnURL: l.ReturnURL}
 	e.l.complete(w, r, e.Name(), p, st, Member{Email: l.Email, Emails: []string{l.Email}},
-		func() { e.refuseLink(w, http.StatusServiceUnavailable, linkUnavailable) })
+		func() { e.refuseLink(w, r, http.StatusServiceUnavailable, linkUnavailable) })
 }
 
 // Interface guard

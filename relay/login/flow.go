@@ -239,12 +239,12 @@ func (l *Logins) startLogin(w http.ResponseWriter, r *http.Request, slot *Slot, 
 	}
 	u, _, err := l.loginURL(r.Context(), prov, st)
 	if err != nil {
-		l.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
+		l.log.Error(r, "login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
 		l.finish(w, r, prov.Name(), p, st.Callback, slot.Failed)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	l.log.Debug("login started", zap.String("project", p.Slug), zap.String("provider", prov.Name()))
+	l.log.Debug(r, "login started", zap.String("project", p.Slug), zap.String("provider", prov.Name()))
 	l.count(prov.Name(), Started, "")
 	http.Redirect(w, r, u, http.StatusFound)
 }
@@ -283,7 +283,7 @@ func (l *Logins) openState(w http.ResponseWriter, r *http.Request, purpose seal.
 	p, perr := l.cfg.Roster.Project(r.Context(), st.Project)
 	switch {
 	case perr != nil:
-		l.log.Error("reading the projects", zap.Error(perr))
+		l.log.Error(r, "reading the projects", zap.Error(perr))
 		http.Error(w, "Signing in is not possible right now. Try again in a moment.", http.StatusServiceUnavailable)
 		return nil, false
 	case p == nil && !(st.Page && st.Project == ""):
@@ -376,7 +376,7 @@ func (l *Logins) completeLogin(w http.ResponseWriter, r *http.Request, slot *Slo
 	// instance that shares the store.
 	if err := l.cfg.Store.PutNew(r.Context(), roster.SpentStateName(st.Nonce), []byte{1}, stateTTL); err != nil {
 		if !errors.Is(err, store.ErrExists) {
-			l.log.Error("recording a spent state", zap.Error(err))
+			l.log.Error(r, "recording a spent state", zap.Error(err))
 		}
 		l.finish(w, r, prov.Name(), p, st.Callback, protocol.CodeInvalidState)
 		return
@@ -388,11 +388,11 @@ func (l *Logins) completeLogin(w http.ResponseWriter, r *http.Request, slot *Slo
 	m, err := prov.Redeem(r.Context(), q.Get("code"), l.verifier(st.Nonce))
 	switch {
 	case errors.Is(err, ErrUserData):
-		l.log.Info("reading the "+prov.Name()+" user failed", zap.Error(err))
+		l.log.Info(r, "reading the "+prov.Name()+" user failed", zap.Error(err))
 		l.finish(w, r, prov.Name(), p, st.Callback, protocol.CodeMissingUserData)
 		return
 	case err != nil:
-		l.log.Info(prov.Name()+" code exchange failed", zap.String("project", st.Project), zap.Error(err))
+		l.log.Info(r, prov.Name()+" code exchange failed", zap.String("project", st.Project), zap.Error(err))
 		l.finish(w, r, prov.Name(), p, st.Callback, slot.Failed)
 		return
 	}
@@ -413,15 +413,15 @@ func (l *Logins) complete(w http.ResponseWriter, r *http.Request, provider strin
 	token, m, err := l.enter(r.Context(), provider, p, st.Callback, st.ReturnURL, m)
 	switch {
 	case errors.Is(err, ErrNotMember):
-		l.log.Info("login refused: not a member", zap.String("project", p.Slug), zap.String("provider", provider), zap.String("login", m.Login))
+		l.log.Info(r, "login refused: not a member", zap.String("project", p.Slug), zap.String("provider", provider), zap.String("login", m.Login))
 		l.sendBack(w, r, provider, st.Callback, protocol.CodeNotCollaborator)
 		return
 	case err != nil:
-		l.log.Error("completing a login", zap.String("project", p.Slug), zap.Error(err))
+		l.log.Error(r, "completing a login", zap.String("project", p.Slug), zap.Error(err))
 		fail()
 		return
 	}
-	l.log.Info("login completed", zap.String("project", p.Slug), zap.String("provider", provider), zap.String("login", m.Login), zap.String("role", m.Role))
+	l.log.Info(r, "login completed", zap.String("project", p.Slug), zap.String("provider", provider), zap.String("login", m.Login), zap.String("role", m.Role))
 	l.count(provider, Completed, "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?exchange_token="+token, http.StatusFound)

@@ -29,6 +29,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
+	"github.com/caddy-outstatic/caddy-outstatic/requestlog"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 )
 
@@ -71,8 +72,11 @@ type Config struct {
 	// ClientIP names a request's client (behind trusted proxies, the one
 	// they name).
 	ClientIP func(*http.Request) string
-	Logger   *zap.Logger
-	Now      func() time.Time
+	// RequestID names the request in the entries written while serving it
+	// (requestlog). Default: none.
+	RequestID requestlog.Source
+	Logger    *zap.Logger
+	Now       func() time.Time
 }
 
 // Outcomes of a login's steps, for Config.CountLogin.
@@ -89,7 +93,7 @@ type Logins struct {
 	base   string // PublicURL without a trailing slash
 	bySlot map[*Slot]Provider
 	starts *ratelimit.Limiter // login starts per project and client (limitKey); nil: no limit
-	log    *zap.Logger
+	log    requestlog.Logger
 }
 
 // ErrNoLogin refuses a relay that offers no way to log in.
@@ -121,7 +125,7 @@ func New(cfg Config) (*Logins, error) {
 		return nil, err
 	}
 	l := &Logins{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL.String(), "/"), bySlot: map[*Slot]Provider{},
-		starts: starts, log: cfg.Logger}
+		starts: starts, log: requestlog.New(cfg.Logger, cfg.RequestID)}
 	for _, reg := range cfg.Providers {
 		if l.bySlot[reg.Slot] != nil {
 			continue

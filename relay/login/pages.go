@@ -115,7 +115,7 @@ func (l *Logins) PageSignInURL(provider, project, done string) (string, string, 
 	st := loginState{Project: project, Callback: done, Provider: prov.Name(), Page: true}
 	u, nonce, err := l.loginURL(ctx, prov, st)
 	if err != nil {
-		l.log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
+		l.log.Log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
 		return "", "", err
 	}
 	return u, nonce, nil
@@ -133,7 +133,7 @@ func (l *Logins) finishPageSignIn(w http.ResponseWriter, r *http.Request, p *ros
 		return
 	}
 	l.recordSignIn(r.Context(), provider, p, m, "", true)
-	l.log.Info("pages sign-in completed", zap.String("project", st.Project), zap.String("login", m.Login))
+	l.log.Info(r, "pages sign-in completed", zap.String("project", st.Project), zap.String("login", m.Login))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, st.Callback+"?ticket="+url.QueryEscape(ticket), http.StatusFound)
 }

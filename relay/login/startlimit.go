@@ -68,7 +68,7 @@ func (l *Logins) allowStart(w http.ResponseWriter, r *http.Request, p *roster.Pr
 	retry := max(time.Second, l.starts.RetryAfter(key)).Round(time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 	w.Header().Set("Cache-Control", "no-store")
-	l.log.Warn("login start refused: rate limit", zap.String("project", p.Slug), zap.String("provider", prov.Name()),
+	l.log.Warn(r, "login start refused: rate limit", zap.String("project", p.Slug), zap.String("provider", prov.Name()),
 		zap.String("client", client))
 	l.count(prov.Name(), Refused, protocol.CodeTooManyRequests)
 	http.Error(w, "Too many logins started from this address. Wait a minute and start again from the sign-in page.", http.StatusTooManyRequests)

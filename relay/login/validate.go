@@ -36,31 +36,31 @@ func (l *Logins) serveValidateGitHubUser(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		if github.Unreachable(err) {
 			// GitHub did not answer: not the token's fault.
-			l.log.Warn("validate-github-user: github unreachable", zap.String("project", p.Slug), zap.Error(err))
+			l.log.Warn(r, "validate-github-user: github unreachable", zap.String("project", p.Slug), zap.Error(err))
 			protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 			return
 		}
-		l.log.Info("validate-github-user: github refused the token", zap.String("project", p.Slug), zap.Error(err))
+		l.log.Info(r, "validate-github-user: github refused the token", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusUnauthorized, protocol.CodeInvalidGitHubToken)
 		return
 	}
 	token, m, err := l.enter(r.Context(), "github", p, s.callback, "", githubMember(u, github.Credential{Token: *in.GitHubToken}))
 	switch {
 	case errors.Is(err, ErrNotMember):
-		l.log.Info("validate-github-user: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
+		l.log.Info(r, "validate-github-user: not a member", zap.String("project", p.Slug), zap.String("login", m.Login))
 		// The stock site reads a non-2xx answer, or one without valid and
 		// exchange_token, as not-collaborator.
 		protocol.WriteJSON(w, http.StatusForbidden, map[string]any{"valid": false, "error": protocol.CodeNotCollaborator})
 		return
 	case err != nil:
-		l.log.Error("validate-github-user", zap.String("project", p.Slug), zap.Error(err))
+		l.log.Error(r, "validate-github-user", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
 	// The site redeems the token with its listen address; the redemption
 	// reads the public callback recorded here instead.
 	l.cfg.Callbacks.Remember(token, s.callback)
-	l.log.Info("github user validated", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
+	l.log.Info(r, "github user validated", zap.String("project", p.Slug), zap.String("login", m.Login), zap.String("role", m.Role))
 	protocol.WriteJSON(w, http.StatusOK, map[string]any{
 		"valid": true, "exchange_token": token,
 		"user": map[string]any{"name": m.Name, "login": m.Login, "avatar_url": m.Avatar},

@@ -97,7 +97,7 @@ func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims, spend *stor
 	if spent != 0 {
 		fields = append(fields, zap.Duration("spent_ago", now.Sub(time.UnixMilli(spent)).Round(time.Second)))
 	}
-	n.log.Warn("a spent refresh token came back: its session is ended", fields...)
+	n.log.Log.Warn("a spent refresh token came back: its session is ended", fields...)
 	who := roster.MemberKey(c.Login)
 	if who == "" {
 		who = roster.MemberKey(c.Email)

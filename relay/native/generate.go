@@ -50,7 +50,7 @@ func (n *Native) serveGenerate(w http.ResponseWriter, r *http.Request, p *roster
 		return
 	}
 	if ai.Limiter != nil && !ai.Limiter.Allow(p.Slug) {
-		n.log.Info("completion refused", zap.String("project", p.Slug), zap.String("reason", "rate limited"))
+		n.log.Info(r, "completion refused", zap.String("project", p.Slug), zap.String("reason", "rate limited"))
 		completion.RefuseRateLimited(w)
 		return
 	}

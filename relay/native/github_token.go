@@ -92,7 +92,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 	renewed, err := n.gh.Renew(ctx, best.Refresh)
 	if err != nil {
 		if github.Refused(err) {
-			n.log.Info("github refused to renew a user token", zap.String("project", c.Project), zap.String("login", c.Login), zap.Error(err))
+			n.log.Log.Info("github refused to renew a user token", zap.String("project", c.Project), zap.String("login", c.Login), zap.Error(err))
 			return best, errGitHubEnded
 		}
 		return best, fmt.Errorf("%w: renewing a github token: %v", errUnavailable, err)
@@ -104,9 +104,9 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 	if err != nil {
 		// GitHub has spent the old refresh token: the session can use the
 		// new token for this call, but no other call will find it.
-		n.log.Error("keeping a renewed github token", zap.String("project", c.Project), zap.Error(err))
+		n.log.Log.Error("keeping a renewed github token", zap.String("project", c.Project), zap.Error(err))
 	}
-	n.log.Debug("github token renewed", zap.String("project", c.Project), zap.String("login", c.Login))
+	n.log.Log.Debug("github token renewed", zap.String("project", c.Project), zap.String("login", c.Login))
 	return renewed, nil
 }
 

@@ -157,7 +157,7 @@ func sameRepoName(a, b string) bool {
 // session is checked.
 func (n *Native) checkMediaPath(w http.ResponseWriter, r *http.Request) bool {
 	if _, reason, err := parseMediaPath(r.URL); err != nil {
-		n.log.Info("media refused", zap.String("reason", reason))
+		n.log.Info(r, "media refused", zap.String("reason", reason))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidMediaPath)
 		return false
 	}
@@ -168,7 +168,7 @@ func (n *Native) checkMediaPath(w http.ResponseWriter, r *http.Request) bool {
 func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request, c *sessionClaims, p *roster.Project) {
 	m, _, _ := parseMediaPath(r.URL)
 	if !sameRepoName(m.owner, p.RepoOwner) || !sameRepoName(m.repo, p.RepoSlug) {
-		n.log.Info("media refused", zap.String("project", p.Slug), zap.String("reason", "another repository"))
+		n.log.Info(r, "media refused", zap.String("project", p.Slug), zap.String("reason", "another repository"))
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeRepositoryNotAllowed)
 		return
 	}
@@ -178,7 +178,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request, c *sessionCl
 	// The project's own spelling of the repository, never the request's.
 	res, err := n.gh.Media(ctx, cancel, r.Method, c.token, p.RepoOwner, p.RepoSlug, m.branch, m.segments, mediaHeaderTimeout)
 	if err != nil {
-		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Info(r, "github media failed", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	}
@@ -194,7 +194,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request, c *sessionCl
 		protocol.WriteError(w, http.StatusNotFound, protocol.CodeNotFound)
 		return
 	case res.StatusCode != http.StatusOK:
-		n.log.Info("github media failed", zap.String("project", p.Slug), zap.Int("status", res.StatusCode))
+		n.log.Info(r, "github media failed", zap.String("project", p.Slug), zap.Int("status", res.StatusCode))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	case strings.HasPrefix(res.Header.Get("Content-Type"), "application/json"):
@@ -231,7 +231,7 @@ func (n *Native) serveMedia(w http.ResponseWriter, r *http.Request, c *sessionCl
 		// The status is sent: the only way left to say the file is not
 		// whole is to break the connection.
 		if r.Context().Err() == nil {
-			n.log.Info("media stream cut", zap.String("project", p.Slug), zap.Int64("bytes", copied),
+			n.log.Info(r, "media stream cut", zap.String("project", p.Slug), zap.Int64("bytes", copied),
 				zap.Bool("over_limit", copied > mediaMaxBytes), zap.NamedError("cause", err))
 		}
 		panic(http.ErrAbortHandler)

@@ -32,7 +32,7 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request, c *sessionC
 		err = v.Authorize(n.accessOf(r.Context(), c, p))
 	}
 	if err != nil {
-		n.refuseOperation(w, p, c, v.Operation, err.Error())
+		n.refuseOperation(w, r, p, c, v.Operation, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
@@ -40,22 +40,22 @@ func (n *Native) serveParser(w http.ResponseWriter, r *http.Request, c *sessionC
 	if v.RepositoryID != "" {
 		id, err := n.gh.RepositoryID(ctx, c.token, p.RepoOwner, p.RepoSlug)
 		if errors.Is(err, github.ErrRepositoryHidden) {
-			n.refuseOperation(w, p, c, v.Operation, err.Error())
+			n.refuseOperation(w, r, p, c, v.Operation, err.Error())
 			return
 		}
 		if err != nil {
-			n.log.Info("looking up the project's repository ID failed", zap.String("project", p.Slug), zap.Error(err))
+			n.log.Info(r, "looking up the project's repository ID failed", zap.String("project", p.Slug), zap.Error(err))
 			protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 			return
 		}
 		if id != v.RepositoryID {
-			n.refuseOperation(w, p, c, v.Operation, "repositoryId is not the project's repository")
+			n.refuseOperation(w, r, p, c, v.Operation, "repositoryId is not the project's repository")
 			return
 		}
 	}
 	res, err := n.gh.GraphQL(ctx, c.token, v.Body)
 	if err != nil {
-		n.log.Info("github graphql failed", zap.Error(err))
+		n.log.Info(r, "github graphql failed", zap.Error(err))
 		protocol.WriteError(w, http.StatusBadGateway, protocol.CodeServiceUnavailable)
 		return
 	}
@@ -92,11 +92,11 @@ func (n *Native) repoFileReader(ctx context.Context, token string, p *roster.Pro
 // hold the word "credentials": the dashboard would take it for an expired
 // session and refresh (PROTOCOL.md §8). The log names the operation and
 // the reason, never the token or the variables' values.
-func (n *Native) refuseOperation(w http.ResponseWriter, p *roster.Project, c *sessionClaims, op, reason string) {
+func (n *Native) refuseOperation(w http.ResponseWriter, r *http.Request, p *roster.Project, c *sessionClaims, op, reason string) {
 	if len(op) > 100 {
 		op = op[:100]
 	}
-	n.log.Warn("graphql operation refused", zap.String("project", p.Slug), zap.String("login", c.Login),
+	n.log.Warn(r, "graphql operation refused", zap.String("project", p.Slug), zap.String("login", c.Login),
 		zap.String("operation", op), zap.String("reason", reason))
 	protocol.WriteError(w, http.StatusForbidden, protocol.CodeForbiddenOperation)
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/relay/login"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/seal"
+	"github.com/caddy-outstatic/caddy-outstatic/requestlog"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 )
@@ -125,6 +126,9 @@ type NativeConfig struct {
 	// they name); default: the peer address. A keyed call may name the
 	// browser it is made for instead (relay.ClaimedClient).
 	ClientIP func(*http.Request) string
+	// RequestID names the request in the entries written while serving it,
+	// the logins' too (requestlog). Default: none.
+	RequestID requestlog.Source
 }
 
 // Native is the relay in native mode: it answers the protocol itself for
@@ -137,7 +141,7 @@ type Native struct {
 	gh     *github.Client // every call to GitHub
 	ai     map[string]*AI // by project slug
 	routes map[*protocol.Endpoint]route
-	log    *zap.Logger
+	log    requestlog.Logger
 
 	bodies   sync.Map                     // *roster.Project → its key check answer, *projectReply
 	renewals singleflight.Group           // GitHub token renewals, by session family
@@ -228,7 +232,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Native{cfg: cfg, seal: sealer, ai: map[string]*AI{}, log: cfg.Logger}
+	n := &Native{cfg: cfg, seal: sealer, ai: map[string]*AI{}, log: requestlog.New(cfg.Logger, cfg.RequestID)}
 	projects := make([]*roster.Project, len(cfg.Projects))
 	for i := range cfg.Projects {
 		projects[i] = &cfg.Projects[i].Project
@@ -244,7 +248,7 @@ func NewNative(cfg NativeConfig) (*Native, error) {
 	if n.logins, err = login.New(login.Config{PublicURL: cfg.PublicURL, Roster: n.roster, Seal: sealer, Store: cfg.Store,
 		GitHub: n.gh, OIDC: cfg.OIDC, Email: cfg.Email, DevLogin: cfg.DevLogin, Providers: cfg.Logins,
 		StartLimit: cfg.StartLimit, Callbacks: cfg.Callbacks, AppHosts: cfg.AppHosts, Client: cfg.Client,
-		CountLogin: cfg.CountLogin, ClientIP: cfg.ClientIP, Logger: cfg.Logger, Now: cfg.Now}); err != nil {
+		CountLogin: cfg.CountLogin, ClientIP: cfg.ClientIP, RequestID: cfg.RequestID, Logger: cfg.Logger, Now: cfg.Now}); err != nil {
 		return nil, err
 	}
 	if err := n.setUpApps(); err != nil {

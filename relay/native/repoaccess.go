@@ -72,7 +72,7 @@ func (n *Native) appFor(p *roster.Project) *github.TokenSource {
 	}
 	ts, err := n.gh.Installation(*n.cfg.RepoApp, p.RepoOwner, p.RepoSlug)
 	if err != nil {
-		n.log.Error("github app for a project made at run time", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Log.Error("github app for a project made at run time", zap.String("project", p.Slug), zap.Error(err))
 		return nil
 	}
 	n.apps[p.Slug] = &appSource{p: p, ts: ts}
@@ -105,7 +105,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roste
 	if err != nil {
 		if github.Refused(err) {
 			// Not installed on the repository, or the App's key refused.
-			n.log.Warn("the github app has no access to the project's repository", zap.String("project", p.Slug), zap.Error(err))
+			n.log.Log.Warn("the github app has no access to the project's repository", zap.String("project", p.Slug), zap.Error(err))
 			return errNoRepositoryAccess
 		}
 		return fmt.Errorf("%w: github app token: %v", errUnavailable, err)

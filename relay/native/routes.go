@@ -135,7 +135,7 @@ func (n *Native) authProject(w http.ResponseWriter, r *http.Request, refused str
 			return p
 		}
 		if !errors.Is(err, relay.ErrMalformedKey) {
-			n.log.Error("reading key records", zap.Error(err))
+			n.log.Error(r, "reading key records", zap.Error(err))
 			protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 			return nil
 		}

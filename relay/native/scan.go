@@ -48,7 +48,7 @@ func (n *Native) serveScan(w http.ResponseWriter, r *http.Request, p *roster.Pro
 	}
 	switch {
 	case req.ProjectID != p.ID:
-		n.log.Info("scan refused", zap.String("project", p.Slug), zap.String("reason", "another project"))
+		n.log.Info(r, "scan refused", zap.String("project", p.Slug), zap.String("reason", "another project"))
 		scanError(w, http.StatusForbidden, "projectId is not the project of this API key")
 		return
 	case !validRefName(req.Branch):
@@ -65,13 +65,13 @@ func (n *Native) serveScan(w http.ResponseWriter, r *http.Request, p *roster.Pro
 	defer cancel()
 	token, err := n.cfg.RepoToken(ctx, p)
 	if err != nil {
-		n.log.Error("scan: no repository token", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Error(r, "scan: no repository token", zap.String("project", p.Slug), zap.Error(err))
 		scanError(w, http.StatusBadGateway, "the relay could not get access to the repository")
 		return
 	}
 	files, truncated, err := n.gh.Tree(ctx, token, p.RepoOwner, p.RepoSlug, req.Branch, scanMaxTree)
 	if err != nil {
-		n.log.Error("scan: listing the repository", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Error(r, "scan: listing the repository", zap.String("project", p.Slug), zap.Error(err))
 		status, msg := http.StatusBadGateway, "GitHub did not list the repository"
 		if errors.Is(err, github.ErrNotFound) {
 			status, msg = http.StatusNotFound, "no branch "+req.Branch+" in the repository"
@@ -84,7 +84,7 @@ func (n *Native) serveScan(w http.ResponseWriter, r *http.Request, p *roster.Pro
 	}
 	res, err := scan.Scan(ctx, scan.NewPathTree(files, read), scan.Options{Root: p.MonorepoPath})
 	if err != nil {
-		n.log.Error("scan failed", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Error(r, "scan failed", zap.String("project", p.Slug), zap.Error(err))
 		scanError(w, http.StatusBadGateway, "the content scan failed")
 		return
 	}

@@ -71,7 +71,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidExchangeToken)
 		return
 	case err != nil:
-		n.log.Error("taking an exchange token", zap.Error(err))
+		n.log.Error(r, "taking an exchange token", zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
@@ -84,7 +84,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := n.roster.Targets(r.Context(), p).Check(callback)
 	if err != nil || t.URL != x.Callback {
-		n.log.Info("exchange token redeemed for another callback", zap.String("project", p.Slug))
+		n.log.Info(r, "exchange token redeemed for another callback", zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeInvalidCallbackTarget)
 		return
 	}
@@ -92,7 +92,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	// next login.
 	x.Role, err = n.roster.RoleOf(r.Context(), p, x.Login, x.Emails)
 	if err != nil {
-		n.log.Error("checking a member", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Error(r, "checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
@@ -102,7 +102,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	gen, err := epoch.Generation(r.Context(), p)
 	if err != nil {
-		n.log.Error("reading a key generation", zap.String("project", p.Slug), zap.Error(err))
+		n.log.Error(r, "reading a key generation", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	}
@@ -221,7 +221,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, errUnavailable):
-		n.log.Error("refreshing a session", zap.String("project", c.Project), zap.Error(err))
+		n.log.Error(r, "refreshing a session", zap.String("project", c.Project), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 		return
 	case err != nil:
@@ -233,7 +233,7 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeSiteTokenRefreshFailed)
 		return
 	}
-	n.log.Debug("session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
+	n.log.Debug(r, "session refreshed", zap.String("project", p.Slug), zap.String("login", c.Login))
 	protocol.WriteJSON(w, http.StatusOK, refreshReply{Session: session})
 }
 
@@ -312,7 +312,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 		return nil, nil, false
 	}
 	if id := r.Header.Values("X-Project-Id"); len(id) > 1 || (len(id) == 1 && id[0] != p.ID) {
-		n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
+		n.log.Info(r, "session refused", zap.String("path", r.URL.Path), zap.String("reason", "x-project-id names another project"), zap.String("project", p.Slug))
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeProjectMismatch)
 		return nil, nil, false
 	}
@@ -337,10 +337,10 @@ func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessio
 	case err == nil:
 		return true
 	case errors.Is(err, errUnavailable):
-		n.log.Error("checking a session", zap.String("project", c.Project), zap.Error(err))
+		n.log.Error(r, "checking a session", zap.String("project", c.Project), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)
 	case errors.Is(err, errNoRepositoryAccess):
-		n.log.Warn("session refused: it has no GitHub token (a dev, Google or e-mail login) and the relay has no github_app block", zap.String("path", r.URL.Path), zap.String("project", c.Project), zap.String("fix", "give the relay a github_app block with an App installed on the project's repository, or sign in with GitHub"))
+		n.log.Warn(r, "session refused: it has no GitHub token (a dev, Google or e-mail login) and the relay has no github_app block", zap.String("path", r.URL.Path), zap.String("project", c.Project), zap.String("fix", "give the relay a github_app block with an App installed on the project's repository, or sign in with GitHub"))
 		writeNoRepositoryAccess(w)
 	default:
 		n.refuseSession(w, r, err.Error())
@@ -350,7 +350,7 @@ func (n *Native) sessionUsable(w http.ResponseWriter, r *http.Request, c *sessio
 
 // refuseSession answers as GitHub does to a bad token, and logs why.
 func (n *Native) refuseSession(w http.ResponseWriter, r *http.Request, reason string) {
-	n.log.Info("session refused", zap.String("path", r.URL.Path), zap.String("reason", reason))
+	n.log.Info(r, "session refused", zap.String("path", r.URL.Path), zap.String("reason", reason))
 	writeBadCredentials(w)
 }
 

@@ -64,7 +64,7 @@ func (p *Pages) serveActivity(q *request) {
 	query.Offset = (data.Page - 1) * activityPageSize
 	page, err := p.roster.AuditEvents(q.r.Context(), query)
 	if err != nil {
-		p.log.Error("pages: reading the activity", zap.String("project", q.project.Slug), zap.Error(err))
+		p.log.Error(q.r, "pages: reading the activity", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The activity cannot be read right now. Try again.")
 		return
 	}

@@ -44,7 +44,7 @@ func (p *Pages) serveAPIKeys(q *request) {
 		data.Key, data.HasKey, err = p.roster.StoredKey(ctx, q.project.Slug)
 	}
 	if err != nil {
-		p.log.Error("pages: reading the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
+		p.log.Error(q.r, "pages: reading the API keys page", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The project's keys cannot be read right now. Try again.")
 		return
 	}
@@ -73,7 +73,7 @@ func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error
 		if err != nil {
 			return "", 0, err
 		}
-		p.log.Info("pages: callback origin added", zap.String("project", slug), zap.String("by", by), zap.String("origin", canon))
+		p.log.Info(q.r, "pages: callback origin added", zap.String("project", slug), zap.String("by", by), zap.String("origin", canon))
 		return "origin-added", 0, nil
 	case "origin-remove":
 		raw := q.r.PostFormValue("origin")
@@ -85,7 +85,7 @@ func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error
 		if err != nil {
 			return "", 0, err
 		}
-		p.log.Info("pages: callback origin removed", zap.String("project", slug), zap.String("by", by), zap.String("origin", raw))
+		p.log.Info(q.r, "pages: callback origin removed", zap.String("project", slug), zap.String("by", by), zap.String("origin", raw))
 		return "origin-removed", 0, nil
 	case "key":
 		key, info, err := p.roster.CreateKey(ctx, slug, true)
@@ -93,7 +93,7 @@ func (p *Pages) changeAPIKeys(q *request, data *apiKeysData) (string, int, error
 			return "", 0, err
 		}
 		data.NewKey = key
-		p.log.Info("pages: API key generated", zap.String("project", slug), zap.String("by", by), zap.String("prefix", info.Prefix))
+		p.log.Info(q.r, "pages: API key generated", zap.String("project", slug), zap.String("by", by), zap.String("prefix", info.Prefix))
 		return "", http.StatusOK, nil
 	}
 	data.Errors["form"] = "This form does not do that."

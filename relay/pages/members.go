@@ -90,7 +90,7 @@ func (p *Pages) serveMembers(q *request) {
 		return
 	}
 	if err := p.fillMembers(q, &data); err != nil {
-		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
+		p.log.Error(q.r, "pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The members cannot be read right now. Try again.")
 		return
 	}
@@ -207,7 +207,7 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 		inv, _, sent, err = p.roster.Invite(ctx, slug, who, role, by)
 		if err != nil && inv.Email != "" {
 			// Recorded, not sent: the mailer failed.
-			p.log.Warn("pages: invitation not sent", zap.String("project", slug), zap.Error(err))
+			p.log.Warn(q.r, "pages: invitation not sent", zap.String("project", slug), zap.Error(err))
 			err, sent = nil, false
 		}
 		if err == nil && !sent {
@@ -229,7 +229,7 @@ func (p *Pages) changeMembers(q *request, data *membersData) (string, int, error
 	} else if err != nil {
 		return "", 0, err
 	}
-	p.log.Info("pages: members changed", zap.String("project", slug), zap.String("by", by.Name),
+	p.log.Info(q.r, "pages: members changed", zap.String("project", slug), zap.String("by", by.Name),
 		zap.String("action", action), zap.String("who", who), zap.String("role", role))
 	return done, 0, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/roster"
+	"github.com/caddy-outstatic/caddy-outstatic/requestlog"
 )
 
 //go:embed templates/*.html
@@ -51,6 +52,9 @@ type Config struct {
 	Operators roster.Operators
 	// Logger logs every change, without secrets; default: none.
 	Logger *zap.Logger
+	// RequestID names the request in the entries written while serving it
+	// (requestlog). Default: none.
+	RequestID requestlog.Source
 }
 
 // Pages serves the relay's own pages. It is safe for concurrent use.
@@ -58,7 +62,7 @@ type Pages struct {
 	signIn    SignIn
 	roster    Roster
 	operators roster.Operators
-	log       *zap.Logger
+	log       requestlog.Logger
 	tmpl      map[string]*template.Template
 	static    http.Handler
 	secure    bool   // the relay is served over https: Secure, __Host- cookies
@@ -73,7 +77,7 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	p := &Pages{signIn: cfg.SignIn, roster: cfg.Roster, operators: cfg.Operators, log: cfg.Logger, tmpl: map[string]*template.Template{},
+	p := &Pages{signIn: cfg.SignIn, roster: cfg.Roster, operators: cfg.Operators, log: requestlog.New(cfg.Logger, cfg.RequestID), tmpl: map[string]*template.Template{},
 		secure: strings.HasPrefix(cfg.SignIn.PublicBase(), "https://")}
 	p.root = pathOf(cfg.SignIn.PublicBase()) + protocol.Pages.Path
 	funcs := template.FuncMap{
@@ -160,7 +164,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	proj, err := p.roster.ProjectAt(r.Context(), parts[0], parts[1])
 	if err != nil {
-		p.log.Error("pages: reading the projects", zap.Error(err))
+		p.log.Error(r, "pages: reading the projects", zap.Error(err))
 		p.message(w, r, http.StatusServiceUnavailable, "Unavailable", "The projects cannot be read right now. Try again.")
 		return
 	}
@@ -243,7 +247,7 @@ func (p *Pages) authorize(q *request, perms ...string) bool {
 	}
 	role, err := p.roster.RoleSince(q.r.Context(), q.project, q.sess.User.Login, q.sess.User.Emails, since)
 	if err != nil {
-		p.log.Error("pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
+		p.log.Error(q.r, "pages: reading members", zap.String("project", q.project.Slug), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The members cannot be read right now. Try again.")
 		return false
 	}
@@ -276,7 +280,7 @@ func (p *Pages) signedIn(q *request) bool {
 		return false
 	}
 	if q.r.Method == http.MethodPost && !q.sess.checkCSRF(q.r.PostFormValue("csrf")) {
-		p.log.Info("pages: form refused without its CSRF token", zap.String("project", q.slug()), zap.String("login", q.sess.User.Login))
+		p.log.Info(q.r, "pages: form refused without its CSRF token", zap.String("project", q.slug()), zap.String("login", q.sess.User.Login))
 		p.message(q.w, q.r, http.StatusForbidden, "Form expired", "This form is not valid any more. Reload the page and try again.")
 		return false
 	}
@@ -315,7 +319,7 @@ func (p *Pages) applyChange(q *request, page string, done *string, change func()
 	made, status, err := change()
 	switch {
 	case err != nil:
-		p.log.Error("pages: changing "+page, zap.String("project", q.slug()), zap.Error(err))
+		p.log.Error(q.r, "pages: changing "+page, zap.String("project", q.slug()), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The change could not be saved. Try again.")
 		return 0, false
 	case made != "":

@@ -51,7 +51,7 @@ func (p *Pages) serveProjects(q *request) {
 	}
 	u := q.sess.User
 	if !p.operators.Includes(u.Login, u.Emails) {
-		p.log.Info("pages: the Projects page refused: not an operator", zap.String("login", u.Login))
+		p.log.Info(q.r, "pages: the Projects page refused: not an operator", zap.String("login", u.Login))
 		p.render(q, http.StatusForbidden, "message", messageData{Title: "Not an operator",
 			Text: "You are signed in as " + userName(u) + ", who is not one of this relay's operators (its operators line)."})
 		return
@@ -64,7 +64,7 @@ func (p *Pages) serveProjects(q *request) {
 	}
 	list, err := p.roster.Stored().Infos(q.r.Context())
 	if err != nil {
-		p.log.Error("pages: reading the projects", zap.Error(err))
+		p.log.Error(q.r, "pages: reading the projects", zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "The projects cannot be read right now. Try again.")
 		return
 	}

@@ -84,7 +84,7 @@ func (p *Pages) readSession(r *http.Request) *session {
 	}
 	ended, err := p.signIn.PageEnded(r.Context(), s.CSRF)
 	if err != nil {
-		p.log.Error("pages: reading whether a session was signed out", zap.Error(err))
+		p.log.Error(r, "pages: reading whether a session was signed out", zap.Error(err))
 		return nil
 	}
 	if ended {
@@ -203,7 +203,7 @@ func (p *Pages) endSignIn(q *request, ticket string) {
 	p.setCookie(q.w, "ost_pages_signin", "", -1)
 	u, err := p.signIn.OpenPageTicket(q.r.Context(), ticket, nonce)
 	if err != nil {
-		p.log.Info("pages: sign-in ticket refused", zap.String("project", q.slug()), zap.Error(err))
+		p.log.Info(q.r, "pages: sign-in ticket refused", zap.String("project", q.slug()), zap.Error(err))
 		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInTicket+"&next="+nextPage(next), http.StatusSeeOther)
 		return
 	}
@@ -213,7 +213,7 @@ func (p *Pages) endSignIn(q *request, ticket string) {
 		return
 	}
 	p.setCookie(q.w, "ost_pages", sealed, sessionTTL)
-	p.log.Info("pages: signed in", zap.String("project", q.slug()), zap.String("login", u.Login))
+	p.log.Info(q.r, "pages: signed in", zap.String("project", q.slug()), zap.String("login", u.Login))
 	http.Redirect(q.w, q.r, q.pageURL(nextPage(next)), http.StatusSeeOther)
 }
 
@@ -226,12 +226,12 @@ func (p *Pages) serveSignOut(q *request) {
 		return
 	}
 	if err := p.signIn.EndPage(q.r.Context(), s.CSRF, sessionTTL); err != nil {
-		p.log.Error("pages: signing out", zap.String("project", q.slug()), zap.Error(err))
+		p.log.Error(q.r, "pages: signing out", zap.String("project", q.slug()), zap.Error(err))
 		p.message(q.w, q.r, http.StatusServiceUnavailable, "Unavailable", "You could not be signed out right now. Try again.")
 		return
 	}
 	p.setCookie(q.w, "ost_pages", "", -1)
-	p.log.Info("pages: signed out", zap.String("project", q.slug()), zap.String("login", s.User.Login))
+	p.log.Info(q.r, "pages: signed out", zap.String("project", q.slug()), zap.String("login", s.User.Login))
 	where := "the Projects page"
 	if q.project != nil {
 		where = "the pages of " + q.project.Slug
@@ -271,6 +271,6 @@ func (p *Pages) render(q *request, status int, name string, data any) {
 	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	q.w.WriteHeader(status)
 	if err := p.tmpl[name].ExecuteTemplate(q.w, "layout", ld); err != nil {
-		p.log.Error("pages: rendering", zap.String("page", name), zap.Error(err))
+		p.log.Error(q.r, "pages: rendering", zap.String("page", name), zap.Error(err))
 	}
 }
