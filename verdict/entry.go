@@ -24,7 +24,7 @@ type entry struct {
 	v        Verdict   // the verdict as stored; Stale is set by view
 	tried    time.Time // when the last check ended, definitive or not
 	failures int       // checks failed in a row since the last definitive one
-	watched  bool      // kept until Forget, refreshed by the loop
+	watched  bool      // kept until the last Unwatch or Forget, refreshed by the loop
 	seq      uint64    // the order in which the check that stored it began
 }
 

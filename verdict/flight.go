@@ -137,9 +137,9 @@ func (c *Cache) refreshDue() {
 	now := c.now()
 	var due []watchedKey
 	c.mu.Lock()
-	for id, key := range c.watched {
+	for id, w := range c.watched {
 		if e := c.load(&id); e == nil || !now.Before(c.due(e)) {
-			due = append(due, watchedKey{id, key})
+			due = append(due, watchedKey{id, w.key})
 		}
 	}
 	c.mu.Unlock()

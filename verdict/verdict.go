@@ -224,7 +224,7 @@ type Cache struct {
 	wake   chan struct{} // nudges the loop, e.g. when a key is watched
 
 	mu      sync.Mutex // guards the fields below and every write to items
-	watched map[[sha256.Size]byte]string
+	watched map[[sha256.Size]byte]*watch
 	gen     uint64 // bumped by Forget: checks begun before it are not kept
 	seq     uint64 // counts the checks begun, so a late answer does not replace a newer one
 	closed  bool
@@ -246,7 +246,7 @@ func New(opts Options) *Cache {
 		maxKeys:  opts.MaxKeys,
 		applied:  opts.applied,
 		wake:     make(chan struct{}, 1),
-		watched:  make(map[[sha256.Size]byte]string),
+		watched:  make(map[[sha256.Size]byte]*watch),
 	}
 	c.countCheck, c.countStale = opts.CountCheck, opts.CountStaleServe
 	if opts.StaleGrace < 0 {
@@ -341,9 +341,16 @@ func (c *Cache) lookup(ctx context.Context, key string) Verdict {
 	return c.checkNow(ctx, id, key)
 }
 
+// watch is a watched key and how many Watch calls have no Unwatch yet.
+type watch struct {
+	key  string
+	refs int
+}
+
 // Watch registers a configured key: the background loop checks it now and
 // then refreshes it before its TTL runs out, so traffic never meets an
-// expired verdict, and its verdict is kept until Forget.
+// expired verdict, and its verdict is kept until as many calls of Unwatch
+// (each module that configured it lets go), or Forget.
 func (c *Cache) Watch(key string) {
 	if !wellFormed(key) {
 		return
@@ -354,7 +361,11 @@ func (c *Cache) Watch(key string) {
 		c.mu.Unlock()
 		return
 	}
-	c.watched[id] = key
+	if w := c.watched[id]; w != nil {
+		w.refs++
+	} else {
+		c.watched[id] = &watch{key: key, refs: 1}
+	}
 	if e := c.load(&id); e != nil && !e.watched {
 		w := *e
 		w.watched = true
@@ -363,6 +374,39 @@ func (c *Cache) Watch(key string) {
 	c.mu.Unlock()
 	c.poke()
 	c.log.Debug("watching api key", zap.String("key", fingerprint(&id)))
+}
+
+// Unwatch undoes one Watch of key. When no Watch is left, the loop stops
+// checking it and its verdict lives on as an unwatched key's does: a
+// cache shared across a reload stops checking a key the new configuration
+// dropped, while a key two modules watch stays watched until both let go.
+func (c *Cache) Unwatch(key string) {
+	id := keyID(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.watched[id]
+	if w == nil {
+		return
+	}
+	if w.refs--; w.refs > 0 {
+		return
+	}
+	delete(c.watched, id)
+	if e := c.load(&id); e != nil && e.watched {
+		u := *e
+		u.watched = false
+		c.store(&id, &u, c.now())
+	}
+	c.log.Debug("no longer watching api key", zap.String("key", fingerprint(&id)))
+}
+
+// Watching reports whether the loop keeps key's verdict current: whether
+// a Watch of it has no Unwatch yet.
+func (c *Cache) Watching(key string) bool {
+	id := keyID(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.watched[id] != nil
 }
 
 // Forget drops key: its verdict, its place in the watch list, and the
