@@ -127,6 +127,7 @@ type Guard struct {
 
 	edge       *guard.Guard
 	poolKey    string
+	unwatch    func() // lets go of the key watched in the pooled cache
 	closeStore func() error
 	metrics    *pluginMetrics
 }
@@ -224,6 +225,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 		g.poolKey = poolKey
 		cfg.Verdicts = cache
 		cache.Watch(apiKey)
+		g.unwatch = func() { cache.Unwatch(apiKey) }
 	}
 	g.edge = guard.New(cfg)
 	return nil
@@ -238,10 +240,15 @@ func checkServiceURL(raw string) error {
 	return nil
 }
 
-// Cleanup releases the shared verdict cache and the token store.
+// Cleanup lets go of the watched key, releases the shared verdict cache
+// and the token store.
 func (g *Guard) Cleanup() error {
 	if g.closeStore != nil {
 		_ = g.closeStore()
+	}
+	if g.unwatch != nil {
+		g.unwatch()
+		g.unwatch = nil
 	}
 	if g.poolKey != "" {
 		_, err := verdictCaches.Delete(g.poolKey)

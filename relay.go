@@ -159,6 +159,7 @@ type Relay struct {
 	native    *native.Native
 	closers   []func() error
 	poolKey   string
+	unwatch   func() // lets go of the keys watched in the pooled cache
 	logger    *zap.Logger
 }
 
@@ -219,6 +220,11 @@ func (rl *Relay) Provision(ctx caddy.Context) error {
 	rl.poolKey = poolKey
 	for _, k := range keys {
 		cache.Watch(k)
+	}
+	rl.unwatch = func() {
+		for _, k := range keys {
+			cache.Unwatch(k)
+		}
 	}
 	fwd, err := forward.NewForwarder(forward.ForwardConfig{
 		Upstream:              upstream,
@@ -327,13 +333,18 @@ func (rl *Relay) validateNative() error {
 	return nil
 }
 
-// Cleanup releases the shared verdict cache, or the native relay's store.
+// Cleanup lets go of the watched keys and releases the shared verdict
+// cache, or the native relay's store.
 func (rl *Relay) Cleanup() error {
 	if rl.native != nil {
 		unregisterNative(rl.native)
 	}
 	for _, c := range rl.closers {
 		_ = c()
+	}
+	if rl.unwatch != nil {
+		rl.unwatch()
+		rl.unwatch = nil
 	}
 	if rl.poolKey != "" {
 		_, err := verdictCaches.Delete(rl.poolKey)
