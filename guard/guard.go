@@ -159,7 +159,7 @@ func New(c Config) *Guard {
 	}
 	g.static = &originSet{origins: c.Origins, strict: c.Strict, none: noneNoKey}
 	if c.APIKey != "" {
-		g.learned = &learnedOrigins{local: c.Origins, strict: c.Strict, logger: g.log.Log}
+		g.learned = &learnedOrigins{local: c.Origins, strict: c.Strict, log: &g.log}
 	}
 	ttl := c.BindingTTL
 	if ttl == 0 {
@@ -187,16 +187,13 @@ func New(c Config) *Guard {
 
 // SetLogger replaces the logger (tests log through their own).
 func (g *Guard) SetLogger(l *zap.Logger) {
-	g.log.Log = l
-	if g.learned != nil {
-		g.learned.logger = l
-	}
+	g.log.Log = l // learned logs through g.log too
 }
 
 // serviceAnswers is what a SessionEnd asks on an answer that may be the
 // service's outage: whether the service answers the site's key now. Nil
-// without a key.
-func (g *Guard) serviceAnswers() func(context.Context) bool {
+// without a key. r is the refresh it is asked for.
+func (g *Guard) serviceAnswers(r *http.Request) func(context.Context) bool {
 	if g.verdicts == nil || g.apiKey == "" {
 		return nil
 	}
@@ -204,7 +201,7 @@ func (g *Guard) serviceAnswers() func(context.Context) bool {
 		if g.verdicts.Answers(ctx, g.apiKey) {
 			return true
 		}
-		g.log.Log.Warn("a refresh failed while the service does not answer: the session is kept",
+		g.log.Warn(r, "a refresh failed while the service does not answer: the session is kept",
 			zap.String("service", g.serviceURL),
 			zap.String("why", "the site answers a refresh that could not reach the relay as one the relay refused; the refresh token was not spent"))
 		return false
@@ -213,11 +210,11 @@ func (g *Guard) serviceAnswers() func(context.Context) bool {
 
 // origins is the callback origins the guard accepts given v, the key's
 // verdict (origins.go).
-func (g *Guard) origins(v verdict.Verdict) *originSet {
+func (g *Guard) origins(r *http.Request, v verdict.Verdict) *originSet {
 	if g.learned == nil {
 		return g.static
 	}
-	return g.learned.setFor(v)
+	return g.learned.setFor(r, v)
 }
 
 // Binding returns the login binding the guard mints and checks.
@@ -265,7 +262,7 @@ type ResponseFix struct {
 // what the app's answer needs.
 func (g *Guard) Check(w http.ResponseWriter, r *http.Request, v verdict.Verdict, trusted bool) (fix ResponseFix, done bool, err error) {
 	scheme, hostport := publicSite(r, trusted)
-	set := g.origins(v)
+	set := g.origins(r, v)
 	if len(set.origins) == 0 {
 		// Nothing says which hosts and base paths are the site's: every
 		// path that may reach the site's API is refused, whatever the Host.

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-outstatic/caddy-outstatic/requestlog"
 	"github.com/caddy-outstatic/caddy-outstatic/validate"
 	"github.com/caddy-outstatic/caddy-outstatic/verdict"
 )
@@ -63,7 +64,7 @@ const (
 type learnedOrigins struct {
 	local  []validate.Origin
 	strict bool
-	logger *zap.Logger
+	log    *requestlog.Logger // the guard's
 
 	mu   sync.Mutex // one computation at a time
 	last atomic.Pointer[learnedFrom]
@@ -93,7 +94,7 @@ func idOf(v verdict.Verdict) verdictID {
 
 // setFor returns the set for v, computing it when v is a verdict not seen
 // last time, and logging what changed.
-func (l *learnedOrigins) setFor(v verdict.Verdict) *originSet {
+func (l *learnedOrigins) setFor(r *http.Request, v verdict.Verdict) *originSet {
 	id := idOf(v)
 	if last := l.last.Load(); last != nil && last.from == id {
 		return last.set
@@ -107,7 +108,7 @@ func (l *learnedOrigins) setFor(v verdict.Verdict) *originSet {
 	set, notes := combine(l.local, v)
 	set.strict = l.strict
 	if last == nil || !sameSet(last.set, set) {
-		l.report(set, notes, v)
+		l.report(r, set, notes, v)
 	}
 	l.last.Store(&learnedFrom{from: id, set: set})
 	return set
@@ -175,8 +176,9 @@ func sameSet(a, b *originSet) bool {
 	return a.none == b.none && slices.Equal(a.origins, b.origins)
 }
 
-// report logs a new set and what the guard made of the relay's list.
-func (l *learnedOrigins) report(set *originSet, notes []note, v verdict.Verdict) {
+// report logs a new set and what the guard made of the relay's list, in
+// the entries of r, the request that found it.
+func (l *learnedOrigins) report(r *http.Request, set *originSet, notes []note, v verdict.Verdict) {
 	for _, n := range notes {
 		fields := []zap.Field{zap.String("project", v.Project.ProjectSlug)}
 		if n.origin != "" {
@@ -185,10 +187,10 @@ func (l *learnedOrigins) report(set *originSet, notes []note, v verdict.Verdict)
 		if n.err != nil {
 			fields = append(fields, zap.Error(n.err))
 		}
-		l.logger.Warn(n.msg, fields...)
+		l.log.Warn(r, n.msg, fields...)
 	}
 	if len(set.origins) == 0 {
-		l.logger.Warn("no callback origins: auth routes are refused with project-url-not-configured", zap.String("reason", set.none))
+		l.log.Warn(r, "no callback origins: auth routes are refused with project-url-not-configured", zap.String("reason", set.none))
 		return
 	}
 	names := make([]string, len(set.origins))
@@ -199,10 +201,10 @@ func (l *learnedOrigins) report(set *originSet, notes []note, v verdict.Verdict)
 	if v.State == verdict.Valid && v.Project.HasCallbackOrigins {
 		fields = append(fields, zap.String("project", v.Project.ProjectSlug), zap.String("plan", v.Project.Plan),
 			zap.Bool("narrowed", len(l.local) > 0))
-		l.logger.Info("callback origins from the relay", fields...)
+		l.log.Info(r, "callback origins from the relay", fields...)
 		return
 	}
-	l.logger.Info("callback origins from the guard's config", fields...)
+	l.log.Info(r, "callback origins from the guard's config", fields...)
 }
 
 // reachesAuthAPI reports whether r's path reaches an Outstatic API route

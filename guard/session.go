@@ -74,7 +74,7 @@ func (g *Guard) sessionEnd(r *http.Request, route authRoute) SessionEnd {
 		return SessionEnd{}
 	}
 	r.Header.Del("Accept-Encoding")
-	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host), serviceAnswers: g.serviceAnswers()}
+	return SessionEnd{watch: true, secure: secureCookieSite(route.origin.Scheme, route.origin.Host), serviceAnswers: g.serviceAnswers(r)}
 }
 
 // secureCookieSite reports whether the site's cookies are Secure on a site

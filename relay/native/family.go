@@ -1,12 +1,12 @@
 package native
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -73,7 +73,8 @@ func (n *Native) spendOp(c *sessionClaims) *store.Op {
 // any later one within refreshGrace, go on to a new token of the family. A
 // token spent longer ago ends the family: its access tokens are refused
 // at the parser from then on, and its refresh tokens at #7.
-func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims, spend *store.Op) error {
+func (n *Native) spendRefresh(r *http.Request, c *sessionClaims, spend *store.Op) error {
+	ctx := r.Context()
 	now := n.cfg.Now()
 	err := spend.Err
 	if err == nil {
@@ -97,7 +98,7 @@ func (n *Native) spendRefresh(ctx context.Context, c *sessionClaims, spend *stor
 	if spent != 0 {
 		fields = append(fields, zap.Duration("spent_ago", now.Sub(time.UnixMilli(spent)).Round(time.Second)))
 	}
-	n.log.Log.Warn("a spent refresh token came back: its session is ended", fields...)
+	n.log.Warn(r, "a spent refresh token came back: its session is ended", fields...)
 	who := roster.MemberKey(c.Login)
 	if who == "" {
 		who = roster.MemberKey(c.Email)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,7 +34,7 @@ const (
 
 // freshGitHub makes c carry a GitHub token that has not expired: the one
 // it has, one another call renewed, or one renewed now.
-func (n *Native) freshGitHub(ctx context.Context, c *sessionClaims) error {
+func (n *Native) freshGitHub(r *http.Request, c *sessionClaims) error {
 	if !c.Credential.Expired(n.cfg.Now()) {
 		return nil
 	}
@@ -41,9 +42,10 @@ func (n *Native) freshGitHub(ctx context.Context, c *sessionClaims) error {
 	// the request that started it, so the others are not cut short.
 	have := c.Credential
 	v, err, _ := n.renewals.Do(c.Family, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), githubWait+5*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), githubWait+5*time.Second)
 		defer cancel()
-		return n.renewGitHub(ctx, c, have)
+		// The renewal's entries name the request that began it.
+		return n.renewGitHub(ctx, c, have, n.log.ID.Field(r))
 	})
 	if err != nil {
 		return err
@@ -53,8 +55,9 @@ func (n *Native) freshGitHub(ctx context.Context, c *sessionClaims) error {
 }
 
 // renewGitHub returns the newest credential of c's family that has not
-// expired, renewing with GitHub when there is none.
-func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.Credential) (github.Credential, error) {
+// expired, renewing with GitHub when there is none; id is the request_id
+// of its log entries.
+func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.Credential, id zap.Field) (github.Credential, error) {
 	best, err := n.newerGitHub(ctx, c.Family, have)
 	if err != nil || !best.Expired(n.cfg.Now()) {
 		return best, err
@@ -92,7 +95,7 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 	renewed, err := n.gh.Renew(ctx, best.Refresh)
 	if err != nil {
 		if github.Refused(err) {
-			n.log.Log.Info("github refused to renew a user token", zap.String("project", c.Project), zap.String("login", c.Login), zap.Error(err))
+			n.log.Log.Info("github refused to renew a user token", zap.String("project", c.Project), zap.String("login", c.Login), zap.Error(err), id)
 			return best, errGitHubEnded
 		}
 		return best, fmt.Errorf("%w: renewing a github token: %v", errUnavailable, err)
@@ -104,9 +107,9 @@ func (n *Native) renewGitHub(ctx context.Context, c *sessionClaims, have github.
 	if err != nil {
 		// GitHub has spent the old refresh token: the session can use the
 		// new token for this call, but no other call will find it.
-		n.log.Log.Error("keeping a renewed github token", zap.String("project", c.Project), zap.Error(err))
+		n.log.Log.Error("keeping a renewed github token", zap.String("project", c.Project), zap.Error(err), id)
 	}
-	n.log.Log.Debug("github token renewed", zap.String("project", c.Project), zap.String("login", c.Login))
+	n.log.Log.Debug("github token renewed", zap.String("project", c.Project), zap.String("login", c.Login), id)
 	return renewed, nil
 }
 

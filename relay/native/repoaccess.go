@@ -90,9 +90,10 @@ func (n *Native) appToken(ctx context.Context, p *roster.Project) (string, error
 }
 
 // repositoryToken sets c.token to the GitHub token for this call.
-func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roster.Project) error {
+func (n *Native) repositoryToken(r *http.Request, c *sessionClaims, p *roster.Project) error {
+	ctx := r.Context()
 	if c.Credential.Token != "" {
-		if err := n.freshGitHub(ctx, c); err != nil {
+		if err := n.freshGitHub(r, c); err != nil {
 			return err
 		}
 		c.token, c.viaApp = c.Credential.Token, false
@@ -105,7 +106,7 @@ func (n *Native) repositoryToken(ctx context.Context, c *sessionClaims, p *roste
 	if err != nil {
 		if github.Refused(err) {
 			// Not installed on the repository, or the App's key refused.
-			n.log.Log.Warn("the github app has no access to the project's repository", zap.String("project", p.Slug), zap.Error(err))
+			n.log.Warn(r, "the github app has no access to the project's repository", zap.String("project", p.Slug), zap.Error(err))
 			return errNoRepositoryAccess
 		}
 		return fmt.Errorf("%w: github app token: %v", errUnavailable, err)

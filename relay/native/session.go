@@ -211,13 +211,13 @@ func (n *Native) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := n.stillValid(r.Context(), &c, spend...)
 	if err == nil && spend == nil {
-		if err = n.freshGitHub(r.Context(), &c); err == nil {
+		if err = n.freshGitHub(r, &c); err == nil {
 			spend = append(spend, n.spendOp(&c))
 			n.cfg.Store.Batch(r.Context(), spend...)
 		}
 	}
 	if err == nil {
-		err = n.spendRefresh(r.Context(), &c, spend[0])
+		err = n.spendRefresh(r, &c, spend[0])
 	}
 	switch {
 	case errors.Is(err, errUnavailable):
@@ -324,7 +324,7 @@ func (n *Native) sessionFor(w http.ResponseWriter, r *http.Request) (*sessionCla
 	// An expired GitHub token is renewed for this call; the next session
 	// refresh carries the renewed one on. A session without one uses the
 	// relay's GitHub App.
-	if !n.sessionUsable(w, r, &c, n.repositoryToken(r.Context(), &c, p)) {
+	if !n.sessionUsable(w, r, &c, n.repositoryToken(r, &c, p)) {
 		return nil, nil, false
 	}
 	return &c, p, true
