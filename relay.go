@@ -63,8 +63,9 @@ type Relay struct {
 	AppOrigins []string `json:"app_origins,omitempty"`
 
 	// ResponseTimeout bounds the wait for the service's response headers,
-	// and the whole of a call whose body the relay checks (the logins'
-	// starts, exchange-token, validate-github-user), reply included.
+	// and then, for a call whose body the relay checks (the logins'
+	// starts, exchange-token, validate-github-user), the wait for the rest
+	// of the reply.
 	// Default: 30s (forward.DefaultResponseHeaderTimeout).
 	ResponseTimeout caddy.Duration `json:"response_timeout,omitempty"`
 

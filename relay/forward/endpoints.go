@@ -2,10 +2,12 @@ package forward
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
@@ -118,6 +120,10 @@ type call struct {
 	reason     string // why, for the log; never a key, token or body
 	callback   string // exchange-token: "recorded" or "exact"
 	client     string // a keyed call: the browser it is for, passed on in protocol.ClientIPHeader
+	// replyBound, for a call with a checked body, ends the call once the
+	// rest of the reply has taken CallTimeout since its headers came.
+	replyBound *time.Timer
+	endCall    context.CancelFunc
 }
 
 // name returns the endpoint's name for logs.

@@ -72,12 +72,13 @@ type ForwardConfig struct {
 	// ResponseHeaderTimeout bounds the wait for the service's response
 	// headers after the request is sent. Default 30s.
 	ResponseHeaderTimeout time.Duration
-	// CallTimeout bounds a whole call whose JSON body the relay checks
-	// (github-exchange, google-exchange, request-magic-link,
-	// validate-github-user, exchange-token), from the request to the last
-	// byte of the reply, whatever the transport: those replies are small,
-	// and a service that sends its headers and holds the rest must not hold
-	// the site's call. Default: ResponseHeaderTimeout, or its default.
+	// CallTimeout bounds the rest of the reply, once its headers came, of
+	// a call whose JSON body the relay checks (github-exchange,
+	// google-exchange, request-magic-link, validate-github-user,
+	// exchange-token), whatever the transport: those replies are small, and
+	// a service that sends its headers and holds the rest must not hold the
+	// site's call (the wait for the headers is ResponseHeaderTimeout's).
+	// Default: ResponseHeaderTimeout, or its default.
 	CallTimeout time.Duration
 	// MaxBodyBytes bounds the JSON bodies that are read to be checked.
 	// Default 1 MiB.

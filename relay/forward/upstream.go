@@ -82,17 +82,22 @@ func callFrom(r *http.Request) *call {
 }
 
 // forward passes r to the upstream. A non-nil body replaces the request's
-// body (a checked and rewritten JSON body), and the call, reply included,
-// is bounded by CallTimeout; otherwise the body streams through as it
-// arrives, and the reply for as long as it takes (completions).
+// body (a checked and rewritten JSON body), and the rest of the reply,
+// once its headers came (whose wait the transport bounds), is bounded by
+// CallTimeout; otherwise the body streams through as it arrives, and the
+// reply for as long as it takes (completions).
 func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, c *call, body []byte) {
 	c.body = body
 	c.forwarded = true
 	ctx := context.WithValue(r.Context(), callKey{}, c)
 	if body != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.callLimit)
-		defer cancel()
+		ctx, c.endCall = context.WithCancel(ctx)
+		defer func() {
+			if c.replyBound != nil {
+				c.replyBound.Stop()
+			}
+			c.endCall()
+		}()
 	}
 	r = r.WithContext(ctx)
 	if body != nil {
@@ -180,6 +185,9 @@ func (f *Forwarder) modifyResponse(resp *http.Response) error {
 	}
 	resp.Trailer = nil
 	resp.Body = &noTrailers{ReadCloser: resp.Body, resp: resp}
+	if c != nil && c.endCall != nil {
+		c.replyBound = time.AfterFunc(f.callLimit, c.endCall)
+	}
 	return nil
 }
 
