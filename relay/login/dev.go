@@ -216,7 +216,7 @@ func (d *devLogin) choose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := roster.MemberKey(r.PostForm.Get("member"))
-	if role, err := d.l.cfg.Roster.RoleOf(r.Context(), p, who, []string{who}); who == "" || err != nil || role == "" {
+	if role, err := d.l.cfg.Roster.RoleSince(r.Context(), p, who, []string{who}, time.Time{}); who == "" || err != nil || role == "" {
 		d.render(w, r, http.StatusBadRequest, devView{Project: p.Slug, State: state, CSRF: c.Value, Members: d.choices(r, p),
 			Error: "Pick one of the project's members."})
 		return

@@ -86,7 +86,7 @@ func TestEmailLinkAcceptsInvitation(t *testing.T) {
 		t.Fatalf("invitations after the login: %v %v", inv, err)
 	}
 	// Relay 0 accepted it (relay 1 may cache its members for a second).
-	if role, err := env.relays[0].roster.RoleOf(ctx, blogOf(env.relays[0]), "", []string{"new@example.com"}); err != nil || role != "author" {
+	if role, err := env.relays[0].roster.RoleSince(ctx, blogOf(env.relays[0]), "", []string{"new@example.com"}, time.Time{}); err != nil || role != "author" {
 		t.Fatalf("stored role after the login: %q %v", role, err)
 	}
 }

@@ -90,7 +90,7 @@ func (n *Native) serveExchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The role as it is now: the permissions the site keeps until the
 	// next login.
-	x.Role, err = n.roster.RoleOf(r.Context(), p, x.Login, x.Emails)
+	x.Role, err = n.roster.RoleSince(r.Context(), p, x.Login, x.Emails, time.Time{})
 	if err != nil {
 		n.log.Error(r, "checking a member", zap.String("project", p.Slug), zap.Error(err))
 		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeServiceUnavailable)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An address is never matched as a login, nor a login as an address, and
@@ -61,7 +62,7 @@ func TestRekeyMembersOfOldRecords(t *testing.T) {
 		if c.email != "" {
 			emails = []string{c.email}
 		}
-		if role, err := env.rosters[0].RoleOf(ctx, p, c.login, emails); err != nil || role != c.role {
+		if role, err := env.rosters[0].RoleSince(ctx, p, c.login, emails, time.Time{}); err != nil || role != c.role {
 			t.Errorf("roleOf(%q, %q) = %q, %v; want %q", c.login, c.email, role, err, c.role)
 		}
 	}
@@ -101,7 +102,7 @@ func TestMemberChangesByKey(t *testing.T) {
 	if _, err := n.AddMember(ctx, "blog", "\uff42ob@example.com", "owner", OperatorActor("test")); err != nil {
 		t.Fatalf("a fullwidth look-alike is someone else: %v", err)
 	}
-	if role, _ := n.RoleOf(ctx, blog(n), "", []string{"bob@example.com"}); role != "editor" {
+	if role, _ := n.RoleSince(ctx, blog(n), "", []string{"bob@example.com"}, time.Time{}); role != "editor" {
 		t.Errorf("bob's role after a look-alike was added: %q", role)
 	}
 	if _, _, _, err := n.Invite(ctx, "blog", "Lin@Example.com", "author", OperatorActor("test")); err != nil {

@@ -183,7 +183,7 @@ func (r *Roster) Admit(ctx context.Context, p *Project, login string, emails []s
 			return "", fmt.Errorf("%w: accepting an invitation: %v", ErrUnavailable, err)
 		}
 	}
-	return r.RoleOf(ctx, p, login, emails)
+	return r.RoleSince(ctx, p, login, emails, time.Time{})
 }
 
 // giveBack puts back the invitations of the addresses keys that takes
@@ -235,7 +235,7 @@ func (r *Roster) accept(ctx context.Context, p *Project, k string, inv Invitatio
 // MayLogIn reports whether addr is a member of p or has a pending
 // invitation to it: whom an e-mail login link is sent to.
 func (r *Roster) MayLogIn(ctx context.Context, p *Project, addr string) (bool, error) {
-	role, err := r.RoleOf(ctx, p, "", []string{addr})
+	role, err := r.RoleSince(ctx, p, "", []string{addr}, time.Time{})
 	if err != nil || role != "" {
 		return role != "", err
 	}

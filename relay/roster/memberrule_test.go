@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/mail"
 	"github.com/caddy-outstatic/caddy-outstatic/protocol"
@@ -310,7 +311,7 @@ func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
 	if err := admit(ctx, n, "pat@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if role, _ := n.RoleOf(ctx, blog(n), "", []string{"pat@example.com"}); role != "author" {
+	if role, _ := n.RoleSince(ctx, blog(n), "", []string{"pat@example.com"}, time.Time{}); role != "author" {
 		t.Fatalf("pat is %q after an old invitation, want author", role)
 	}
 	log, err := n.MemberLog(ctx, "blog")
@@ -354,7 +355,7 @@ func TestMemberChangesJudgedAsTheyAre(t *testing.T) {
 	// Read where the change was made: another instance may keep its copy
 	// of the members for up to MemberCacheTTL.
 	winner := env.rosters[won%2]
-	if role, _ := winner.RoleOf(ctx, blog(winner), "zed", nil); role != roles[won] {
+	if role, _ := winner.RoleSince(ctx, blog(winner), "zed", nil, time.Time{}); role != roles[won] {
 		t.Fatalf("zed is %q, want %q", role, roles[won])
 	}
 }

@@ -18,7 +18,7 @@ import (
 // and `caddy outstatic member`, and by accepted invitations; every such
 // change is judged by one rule, memberrule.go, in memberchanges.go).
 // A user's effective role is the configuration's when it lists them, else
-// the store's. RoleOf is the one lookup; every step of a session (login,
+// the store's. RoleSince is the one lookup; every step of a session (login,
 // exchange, refresh, parser, media) goes through it, so a removed member or
 // a lowered role counts at the next call.
 //
@@ -90,26 +90,22 @@ type cachedMembers struct {
 	rec  memberRecord
 }
 
-// RoleOf finds the user among p's members, by login or by a verified
-// e-mail address, by their keys (identity.go): the configuration first,
-// then the store. "" is not a member. It is RoleSince for a session of
-// any login time (the one membership lookup).
-func (r *Roster) RoleOf(ctx context.Context, p *Project, login string, emails []string) (string, error) {
-	return r.RoleSince(ctx, p, login, emails, time.Time{})
-}
-
 // MembershipSkew is how much later than a session's login a stored
 // membership may have been added and still carry the session: the
 // instances' clocks may be that far apart (an invitation is accepted on
 // one instance during the login, the session begins on another).
 const MembershipSkew = time.Minute
 
-// RoleSince is RoleOf for a session whose login was at since: a stored
-// membership added more than MembershipSkew after it does not count. So
+// RoleSince finds the user among p's members, by login or by a verified
+// e-mail address, by their keys (identity.go): the configuration first,
+// then the store. "" is not a member. It is the one membership lookup.
+// For a session whose login was at since, a stored membership added more
+// than MembershipSkew after it does not count. So
 // removing a member ends their sessions for good: adding them again makes
 // a new membership, which the sessions of earlier logins (a refresh token
 // copied meanwhile) do not carry. A zero since (a session sealed before
-// sessions carried their login's time) is RoleOf.
+// sessions carried their login's time, or a lookup for no session) counts
+// every membership.
 func (r *Roster) RoleSince(ctx context.Context, p *Project, login string, emails []string, since time.Time) (string, error) {
 	if role := ConfiguredRole(p, login, emails); role != "" {
 		return role, nil
@@ -123,7 +119,7 @@ func (r *Roster) RoleSince(ctx context.Context, p *Project, login string, emails
 
 // ConfiguredRole is the role p's configuration gives the user, which no
 // change at run time (a stored member, an accepted invitation) alters: it
-// is RoleOf's answer whatever the store holds. "" when the configuration
+// is RoleSince's answer whatever the store holds. "" when the configuration
 // lists the user by none of their keys.
 func ConfiguredRole(p *Project, login string, emails []string) string {
 	return roleAmong(p, memberRecord{}, userKeys(login, emails), time.Time{})

@@ -56,7 +56,7 @@ func TestProjectsMadeAtRunTime(t *testing.T) {
 		if origins := b.Targets(ctx, p).Origins; len(origins) != 1 || origins[0].String() != "https://docs.example.com/outstatic" {
 			t.Fatalf("docs' origins: %v", origins)
 		}
-		if role, err := b.RoleOf(ctx, p, "ada", nil); err != nil || role != "owner" {
+		if role, err := b.RoleSince(ctx, p, "ada", nil, time.Time{}); err != nil || role != "owner" {
 			t.Fatalf("docs' owner: %q %v", role, err)
 		}
 		key, _, err := b.CreateKey(ctx, "docs", false)
