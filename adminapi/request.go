@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
-	"strings"
+	"slices"
+
+	"github.com/caddy-outstatic/caddy-outstatic/protocol"
 )
 
 // MaxRequest bounds the JSON body of a POST to the admin routes.
@@ -28,7 +29,7 @@ func ReadRequest(body io.Reader, v any) error {
 	if len(data) > MaxRequest {
 		return fmt.Errorf("the body is over %d bytes", MaxRequest)
 	}
-	names := fieldNames(v)
+	names := protocol.FieldNames(v)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return errors.New("the body is not a JSON object")
@@ -41,7 +42,7 @@ func ReadRequest(body io.Reader, v any) error {
 		}
 		key, _ := tok.(string)
 		switch {
-		case !names[key]:
+		case !slices.Contains(names, key):
 			return fmt.Errorf("unknown field %q", key)
 		case seen[key]:
 			return fmt.Errorf("field %q given twice", key)
@@ -61,17 +62,4 @@ func ReadRequest(body io.Reader, v any) error {
 	strict := json.NewDecoder(bytes.NewReader(data))
 	strict.DisallowUnknownFields()
 	return strict.Decode(v)
-}
-
-// fieldNames are the JSON names of the fields of the struct v points to.
-func fieldNames(v any) map[string]bool {
-	t := reflect.TypeOf(v).Elem()
-	names := map[string]bool{}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			names[name] = true
-		}
-	}
-	return names
 }

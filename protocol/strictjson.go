@@ -54,7 +54,7 @@ func CheckKeys(data []byte, names []string) error {
 // DecodeJSON decodes data, one JSON value, into v, as json.Unmarshal does,
 // after CheckKeys with, when v points to a struct, its fields' JSON names.
 func DecodeJSON(data []byte, v any) error {
-	if err := CheckKeys(data, fieldNames(v)); err != nil {
+	if err := CheckKeys(data, FieldNames(v)); err != nil {
 		return err
 	}
 	return json.Unmarshal(data, v)
@@ -125,10 +125,10 @@ func looseName(s string) string { return separators.Replace(s) }
 
 var separators = strings.NewReplacer("_", "", "-", "")
 
-// fieldNames are the JSON names of the fields encoding/json decodes into
+// FieldNames are the JSON names of the fields encoding/json decodes into
 // when v points to a struct (embedded structs' fields included); none
 // otherwise.
-func fieldNames(v any) []string {
+func FieldNames(v any) []string {
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return nil
