@@ -8,7 +8,10 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The protocol's bodies are read one way only. encoding/json alone keeps
@@ -32,23 +35,87 @@ var errNotStrict = errors.New("body is not read one way only")
 var ErrFieldAlias = errors.New("another spelling of a checked field")
 
 // CheckKeys refuses data, one JSON value, when a lenient decoder would
-// read it otherwise than an exact one: bytes that are not UTF-8, a key
-// twice in one object (at any depth), nesting deeper than maxJSONDepth,
-// data after the value, and a key of the top-level object that is another
-// spelling of one of names (ErrFieldAlias).
+// read it otherwise than an exact one: bytes that are not UTF-8 (or
+// escapes that are not Unicode code points), a key twice in one object (at
+// any depth), nesting deeper than maxJSONDepth, data after the value, and
+// a key of the top-level object that is another spelling of one of names
+// (ErrFieldAlias). The tokens are read by the JSON v2 tokenizer
+// (jsontext), which refuses duplicate names and invalid text by itself.
 func CheckKeys(data []byte, names []string) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: not UTF-8", errNotStrict)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := walkStrict(dec, 0, names); err != nil {
-		return err
+	r := keyReaders.Get().(*keyReader)
+	defer r.release()
+	dec := r.reset(data)
+	for {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return notStrict(err)
+		}
+		depth := dec.StackDepth()
+		if depth > maxJSONDepth {
+			return fmt.Errorf("%w: nested too deeply", errNotStrict)
+		}
+		if depth == 1 && tok.Kind() == '"' {
+			// a string at the top level of an object is a name when the
+			// object's count of names and values is odd
+			if kind, n := dec.StackIndex(1); kind == '{' && n%2 == 1 {
+				if name := AliasOf(tok.String(), names); name != "" {
+					return fmt.Errorf("%w: %w: %s", errNotStrict, ErrFieldAlias, name)
+				}
+			}
+		}
+		if depth == 0 {
+			break
+		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return fmt.Errorf("%w: data after the value", errNotStrict)
 	}
 	return nil
+}
+
+// keyReader is a tokenizer kept for the next body (a new one is most of
+// the cost of a small body's check).
+type keyReader struct {
+	buf bytes.Buffer
+	dec *jsontext.Decoder
+}
+
+var keyReaders = sync.Pool{New: func() any {
+	r := &keyReader{}
+	r.dec = jsontext.NewDecoder(&r.buf)
+	return r
+}}
+
+// reset points the tokenizer at a copy of data.
+func (r *keyReader) reset(data []byte) *jsontext.Decoder {
+	r.buf.Reset()
+	r.buf.Write(data)
+	r.dec.Reset(&r.buf)
+	return r.dec
+}
+
+// release returns r to the pool, unless a large body grew its buffer.
+func (r *keyReader) release() {
+	if r.buf.Cap() > 4<<10 {
+		return
+	}
+	r.buf.Reset()
+	keyReaders.Put(r)
+}
+
+// notStrict is the refusal for a tokenizer's error, which may quote the
+// body: only its class is kept.
+func notStrict(err error) error {
+	if errors.Is(err, jsontext.ErrDuplicateName) {
+		return fmt.Errorf("%w: a key twice in one object", errNotStrict)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: the value ends early", errNotStrict)
+	}
+	return fmt.Errorf("%w: not JSON as written", errNotStrict)
 }
 
 // DecodeJSON decodes data, one JSON value, into v, as json.Unmarshal does,
@@ -58,49 +125,6 @@ func DecodeJSON(data []byte, v any) error {
 		return err
 	}
 	return json.Unmarshal(data, v)
-}
-
-// walkStrict reads one value from dec, checking the keys of every object;
-// names, for the top level only, are the target's field names.
-func walkStrict(dec *json.Decoder, depth int, names []string) error {
-	if depth > maxJSONDepth {
-		return fmt.Errorf("%w: nested too deeply", errNotStrict)
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := kt.(string)
-			if seen[key] {
-				return fmt.Errorf("%w: a key twice in one object", errNotStrict)
-			}
-			seen[key] = true
-			if name := AliasOf(key, names); name != "" {
-				return fmt.Errorf("%w: %w: %s", errNotStrict, ErrFieldAlias, name)
-			}
-			if err := walkStrict(dec, depth+1, nil); err != nil {
-				return err
-			}
-		}
-	case json.Delim('['):
-		for dec.More() {
-			if err := walkStrict(dec, depth+1, nil); err != nil {
-				return err
-			}
-		}
-	default:
-		return nil
-	}
-	_, err = dec.Token() // the closing delimiter
-	return err
 }
 
 // AliasOf returns the one of names that a decoder lenient in case, "_"
@@ -127,14 +151,22 @@ var separators = strings.NewReplacer("_", "", "-", "")
 
 // FieldNames are the JSON names of the fields encoding/json decodes into
 // when v points to a struct (embedded structs' fields included); none
-// otherwise.
+// otherwise. The slice is shared: callers only read it.
 func FieldNames(v any) []string {
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return nil
 	}
-	return appendFieldNames(nil, t.Elem(), 0)
+	if names, ok := fieldNamesOf.Load(t); ok {
+		return names.([]string)
+	}
+	names := appendFieldNames(nil, t.Elem(), 0)
+	fieldNamesOf.Store(t, names)
+	return names
 }
+
+// fieldNamesOf keeps FieldNames by type: a program decodes into a few.
+var fieldNamesOf sync.Map
 
 func appendFieldNames(out []string, t reflect.Type, depth int) []string {
 	for i := range t.NumField() {

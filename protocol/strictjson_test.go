@@ -27,6 +27,8 @@ func TestReadJSONOneReading(t *testing.T) {
 		"{\"exchange_token\":\"a\xffb\"}",                                 // not UTF-8
 		"{\"exchange_token\":\"a\",\"\xff\":1}",                           // not UTF-8, in a key
 		`{"exchange_token":"a"} {}`,                                       // data after the value
+		`{"exchange_token":"\ud800"}`,                                     // an escape that is no code point
+		`{"exchange_token":"a"`,                                           // cut short
 		`{"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, // too deep
 	} {
 		var v exchange
@@ -55,5 +57,22 @@ func TestReadJSONOneReading(t *testing.T) {
 	}
 	if err := ReadJSON(strings.NewReader(`{"Email":"a"}`), &w); err == nil {
 		t.Error("another spelling of an embedded field")
+	}
+}
+
+// TestReadJSONRefusalsQuoteNothing: a refusal's text names its class, never
+// the client's keys or values.
+func TestReadJSONRefusalsQuoteNothing(t *testing.T) {
+	for _, body := range []string{
+		`{"zzkeyzz":1,"zzkeyzz":2}`,
+		`{"zzkeyzz":"zzvaluezz" "x":1}`,
+		`{"zzkeyzz":zzvaluezz}`,
+		`{"a":{"zzkeyzz":1,"zzkeyzz":2}}`,
+	} {
+		var m map[string]any
+		err := ReadJSON(strings.NewReader(body), &m)
+		if err == nil || strings.Contains(err.Error(), "zz") {
+			t.Errorf("%q: %v", body, err)
+		}
 	}
 }
