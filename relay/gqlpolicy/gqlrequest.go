@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The JSON around a GraphQL document, read strictly for Check.
@@ -19,16 +21,18 @@ type gqlRequest struct {
 
 // decodeGraphQLRequest reads one request object strictly: no batch (a JSON
 // array), no key but query, variables and operationName (exact case), no
-// duplicate key at any depth, nothing after the object.
+// duplicate key at any depth, no text that is not UTF-8 (nor an escape
+// that is no code point), nothing after the object. The tokens are read by
+// the JSON v2 tokenizer (jsontext), which refuses the duplicates and the
+// invalid text itself; numbers stay as written (json.Number).
 func decodeGraphQLRequest(body []byte) (gqlRequest, error) {
 	var req gqlRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	val, err := strictValue(dec, 0)
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body))
+	val, err := strictValue(dec)
 	if err != nil {
-		return req, refuse("body is not strict JSON: %v", err)
+		return req, refuse("body is not strict JSON: %v", strictError(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return req, refuse("body has data after the request")
 	}
 	obj, ok := val.(map[string]any)
@@ -65,51 +69,69 @@ func decodeGraphQLRequest(body []byte) (gqlRequest, error) {
 	return req, nil
 }
 
-// strictValue reads one JSON value, refusing duplicate object keys.
-func strictValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > 64 {
-		return nil, errors.New("nested too deep")
+// maxRequestDepth bounds the nesting of a request's JSON.
+const maxRequestDepth = 64
+
+var errTooDeep = errors.New("nested too deep")
+
+// strictValue reads one JSON value as encoding/json with UseNumber would
+// decode it into an any.
+func strictValue(dec *jsontext.Decoder) (any, error) {
+	if dec.StackDepth() > maxRequestDepth {
+		return nil, errTooDeep
 	}
-	tok, err := dec.Token()
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			obj := map[string]any{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, _ := kt.(string)
-				if _, dup := obj[k]; dup {
-					return nil, errors.New("duplicate key")
-				}
-				if obj[k], err = strictValue(dec, depth+1); err != nil {
-					return nil, err
-				}
+	switch tok.Kind() {
+	case '{':
+		obj := map[string]any{}
+		for dec.PeekKind() != '}' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
 			}
-			_, err := dec.Token()
-			return obj, err
-		case '[':
-			list := []any{}
-			for dec.More() {
-				v, err := strictValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, v)
+			if obj[name.String()], err = strictValue(dec); err != nil {
+				return nil, err
 			}
-			_, err := dec.Token()
-			return list, err
 		}
-		return nil, errors.New("unexpected delimiter")
-	default:
-		return t, nil
+		_, err := dec.ReadToken()
+		return obj, err
+	case '[':
+		list := []any{}
+		for dec.PeekKind() != ']' {
+			v, err := strictValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		_, err := dec.ReadToken()
+		return list, err
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	default: // 'n'
+		return nil, nil
 	}
+}
+
+// strictError names a tokenizer's error by its class: its own text may
+// quote the body.
+func strictError(err error) error {
+	switch {
+	case errors.Is(err, errTooDeep):
+		return err
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		return errors.New("duplicate key")
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("the body ends early")
+	}
+	return errors.New("not JSON as written")
 }
 
 // adaptCreateBranch rewrites the dashboard's CreateBranch for GitHub. For
