@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,60 @@ func TestOpenNeedsPointer(t *testing.T) {
 	}
 	if err := s.Open(Access, text, (*map[string]string)(nil)); err == nil {
 		t.Error("opened into a nil pointer")
+	}
+}
+
+// A sealed value opens to exactly what encoding/json reads back from the
+// JSON it wrote, for every shape the relay seals: embedded structs,
+// pointers, lists, maps, times, bytes, numbers at their bounds, text
+// encoding/json escapes.
+func TestOpenReadsWhatSealWrote(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := newTestSealer(t, &now)
+	type Inner struct {
+		Login  string   `json:"l"`
+		Emails []string `json:"es,omitempty"`
+	}
+	type shape struct {
+		Inner
+		Name     string            `json:"nm,omitempty"`
+		Big      int64             `json:"b"`
+		Small    int64             `json:"s"`
+		Float    float64           `json:"f"`
+		Flag     bool              `json:"fl,omitempty"`
+		Ptr      *Inner            `json:"pt,omitempty"`
+		Nil      *Inner            `json:"n"`
+		Map      map[string]string `json:"m"`
+		Any      any               `json:"a"`
+		Raw      []byte            `json:"r"`
+		When     time.Time         `json:"w"`
+		Untagged string
+		hidden   string
+	}
+	value := shape{
+		Inner: Inner{Login: "ada", Emails: []string{"ada@example.com", "a@ex.org"}},
+		Name:  "Ada <&> \u2028 \u00e9 \U0001F600 \"q\" \\ \x01",
+		Big:   1<<63 - 1, Small: -1 << 63, Float: 0.1,
+		Ptr:      &Inner{Login: "x"},
+		Map:      map[string]string{"k": "v", "": "empty"},
+		Any:      map[string]any{"n": 1.5, "l": []any{"a", true, nil}},
+		Raw:      []byte{0, 1, 2, 255},
+		When:     time.Date(2026, 12, 8, 1, 2, 3, 456789, time.FixedZone("x", 3600)),
+		Untagged: "u", hidden: "h",
+	}
+	text, _, err := s.Seal(Access, value, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want shape
+	data, _ := json.Marshal(value)
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(Access, text, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || !got.When.Equal(value.When) {
+		t.Errorf("opened\n%+v\nencoding/json reads\n%+v", got, want)
 	}
 }
