@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,16 +39,22 @@ func (rt *idRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestLogEntriesCarryCaddysRequestID: the guard's refusal, a native login's
-// steps and a pages action are logged with request_id, the id Caddy gave
+// steps, a pages action and a pages sign-in whose provider is down are logged with request_id, the id Caddy gave
 // the request, not the X-Request-Id the client sent.
 func TestLogEntriesCarryCaddysRequestID(t *testing.T) {
 	gh := adaGitHub()
 	gh.Start()
 	defer gh.Close()
+	// An OpenID Connect issuer that is down: its discovery fails.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
 	dir := t.TempDir()
 	logFile := filepath.Join(dir, "caddy.log")
 	t.Setenv("TEST_GH_SECRET", "relay-secret")
 	t.Setenv("TEST_RELAY_SECRET", strings.Repeat("x", 40))
+	t.Setenv("TEST_OIDC_SECRET", "oidc-secret")
 	newTester(t).InitServer(ports(fmt.Sprintf(`
 	{
 		admin localhost:2999
@@ -84,10 +91,15 @@ func TestLogEntriesCarryCaddysRequestID(t *testing.T) {
 				api_url %[4]s
 				graphql_url %[5]s
 			}
+			oidc corp {
+				issuer %[6]s
+				client_id corp-client
+				client_secret {env.TEST_OIDC_SECRET}
+			}
 			secret {env.TEST_RELAY_SECRET}
 		}
 	}
-	`, dir, logFile, gh.URL(), gh.APIURL(), gh.GraphQLURL())), "caddyfile")
+	`, dir, logFile, gh.URL(), gh.APIURL(), gh.GraphQLURL(), down.URL)), "caddyfile")
 
 	rec := &idRecorder{next: caddytest.CreateTestingTransport(), ids: map[string]bool{}}
 	jar, _ := cookiejar.New(nil)
@@ -112,12 +124,15 @@ func TestLogEntriesCarryCaddysRequestID(t *testing.T) {
 	// refused without its CSRF token.
 	do(http.MethodGet, ports("http://relay.localhost:9080/home/acme/blog/signin?provider=github&next=api-keys"), nil)
 	do(http.MethodPost, ports("http://relay.localhost:9080/home/acme/blog/api-keys"), url.Values{"action": {"key"}})
+	// A pages sign-in with a provider that is not ready.
+	do(http.MethodGet, ports("http://relay.localhost:9080/home/acme/blog/signin?provider=oidc:corp&next=members"), nil)
 
 	want := map[string]bool{
 		"refused":                 false, // the guard
 		"pages sign-in completed": false, // relay/login
 		"pages: signed in":        false, // relay/pages
 		"pages: form refused without its CSRF token": false,
+		"login provider not ready":                   false, // relay/login, a pages sign-in
 	}
 	f, err := os.Open(logFile)
 	if err != nil {

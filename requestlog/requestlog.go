@@ -20,11 +20,11 @@ const Key = "request_id"
 // It must not read what the client sent (an X-Request-Id header).
 type Source func(*http.Request) string
 
-// Field is r's request_id field, or a field that writes nothing when s is
-// nil or r has no id. It asks s at once: where the entry may be dropped,
+// Field is r's request_id field, or a field that writes nothing when s or
+// r is nil or r has no id. It asks s at once: where the entry may be dropped,
 // prefer Logger, which asks only for an entry that is written.
 func (s Source) Field(r *http.Request) zap.Field {
-	if s == nil {
+	if s == nil || r == nil {
 		return zap.Skip()
 	}
 	if id := s(r); id != "" {

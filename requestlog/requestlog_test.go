@@ -21,7 +21,8 @@ func serverID(r *http.Request) string {
 }
 
 // An entry carries the server's id and not the client's X-Request-Id; a
-// request without an id, or a Logger without a Source, adds no field.
+// request without an id, no request, or a Logger without a Source, adds no
+// field.
 func TestEntriesCarryTheServersID(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -35,10 +36,11 @@ func TestEntriesCarryTheServersID(t *testing.T) {
 	l.Warn(ided, "warn")
 	l.Error(ided, "error")
 	New(zap.New(core), nil).Info(ided, "no source")
+	l.Info(nil, "no request")
 	zap.New(core).Info("field", Source(serverID).Field(ided))
 
 	want := map[string]any{"no id": nil, "debug": "server-given", "info": "server-given", "warn": "server-given",
-		"error": "server-given", "no source": nil, "field": "server-given"}
+		"error": "server-given", "no source": nil, "no request": nil, "field": "server-given"}
 	entries := logs.All()
 	if len(entries) != len(want) {
 		t.Fatalf("%d entries, want %d", len(entries), len(want))

@@ -92,8 +92,9 @@ func (l *Logins) isPageURL(u string) bool {
 // ("" for the operators' Projects page): it returns where the browser
 // goes, and the nonce the pages keep in a cookie to check the ticket
 // against. done is the pages' sign-in route, where the browser comes back
-// with ?ticket= or ?error=.
-func (l *Logins) PageSignInURL(provider, project, done string) (string, string, error) {
+// with ?ticket= or ?error=; r is the request that starts it, named in the
+// log.
+func (l *Logins) PageSignInURL(r *http.Request, provider, project, done string) (string, string, error) {
 	i := slices.IndexFunc(l.pageProviders(), func(p Redirector) bool { return p.Name() == provider })
 	if i < 0 {
 		return "", "", ErrUnknownProvider
@@ -115,7 +116,7 @@ func (l *Logins) PageSignInURL(provider, project, done string) (string, string, 
 	st := loginState{Project: project, Callback: done, Provider: prov.Name(), Page: true}
 	u, nonce, err := l.loginURL(ctx, prov, st)
 	if err != nil {
-		l.log.Log.Error("login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
+		l.log.Error(r, "login provider not ready", zap.String("provider", prov.Name()), zap.Error(err))
 		return "", "", err
 	}
 	return u, nonce, nil

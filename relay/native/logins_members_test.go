@@ -25,7 +25,7 @@ func TestPageSignInWithOIDC(t *testing.T) {
 		t.Fatalf("SignInProviders = %v", got)
 	}
 	done := env.urls[0] + protocol.Pages.Path + "acme/blog/signin"
-	login, nonce, err := n.Logins().PageSignInURL("oidc:google", "blog", done)
+	login, nonce, err := n.Logins().PageSignInURL(nil, "oidc:google", "blog", done)
 	if err != nil || !strings.HasPrefix(login, m.AuthorizationEndpoint()+"?") {
 		t.Fatalf("PageSignInURL = %q, %v", login, err)
 	}

@@ -21,17 +21,17 @@ func TestPageSignIn(t *testing.T) {
 	n := env.relays[0]
 	done := env.urls[0] + protocol.Pages.Path + "acme/blog/signin"
 	for _, bad := range []string{"https://evil.example/home/acme/blog/signin", done + "?next=x", env.urls[0] + "/outstatic/project", done + "#x"} {
-		if _, _, err := n.Logins().PageSignInURL("github", "blog", bad); err == nil {
+		if _, _, err := n.Logins().PageSignInURL(nil, "github", "blog", bad); err == nil {
 			t.Errorf("PageSignInURL accepted done = %q", bad)
 		}
 	}
-	if _, _, err := n.Logins().PageSignInURL("myspace", "blog", done); !errors.Is(err, login.ErrUnknownProvider) {
+	if _, _, err := n.Logins().PageSignInURL(nil, "myspace", "blog", done); !errors.Is(err, login.ErrUnknownProvider) {
 		t.Errorf("unknown provider: %v", err)
 	}
-	if _, _, err := n.Logins().PageSignInURL("github", "nope", done); !errors.Is(err, roster.ErrUnknownProject) {
+	if _, _, err := n.Logins().PageSignInURL(nil, "github", "nope", done); !errors.Is(err, roster.ErrUnknownProject) {
 		t.Errorf("unknown project: %v", err)
 	}
-	login, nonce, err := n.Logins().PageSignInURL("github", "blog", done)
+	login, nonce, err := n.Logins().PageSignInURL(nil, "github", "blog", done)
 	if err != nil {
 		t.Fatal(err)
 	}

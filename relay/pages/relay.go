@@ -2,6 +2,7 @@ package pages
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/relay/audit"
@@ -21,8 +22,9 @@ type SignIn interface {
 	// SignInProviders names the providers the pages offer, in order.
 	SignInProviders() []string
 	// PageSignInURL starts a sign-in to project's pages with provider,
-	// back to done: where the browser goes, and the nonce to keep.
-	PageSignInURL(provider, project, done string) (url, nonce string, err error)
+	// back to done, for the request r: where the browser goes, and the
+	// nonce to keep.
+	PageSignInURL(r *http.Request, provider, project, done string) (url, nonce string, err error)
 	// OpenPageTicket opens the ticket a sign-in came back with, once, in
 	// the browser that holds nonce.
 	OpenPageTicket(ctx context.Context, ticket, nonce string) (login.PageUser, error)

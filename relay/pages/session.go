@@ -187,7 +187,7 @@ func providerTitle(name string) string {
 // startSignIn sends the browser to the provider, with a cookie that binds
 // the sign-in to this browser and remembers where it returns.
 func (p *Pages) startSignIn(q *request, name, next string) {
-	u, nonce, err := p.signIn.PageSignInURL(name, q.slug(),
+	u, nonce, err := p.signIn.PageSignInURL(q.r, name, q.slug(),
 		p.signIn.PublicBase()+protocol.Pages.Path+strings.TrimPrefix(q.base, p.root)+"/signin")
 	if err != nil {
 		http.Redirect(q.w, q.r, q.base+"/signin?error="+protocol.CodeSignInProvider, http.StatusSeeOther)
