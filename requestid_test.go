@@ -39,8 +39,9 @@ func (rt *idRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestLogEntriesCarryCaddysRequestID: the guard's refusal, a native login's
-// steps, a pages action and a pages sign-in whose provider is down are logged with request_id, the id Caddy gave
-// the request, not the X-Request-Id the client sent.
+// steps, a pages action and a pages sign-in whose provider is down are
+// logged with request_id, the id Caddy gave the request, not the
+// X-Request-Id the client sent.
 func TestLogEntriesCarryCaddysRequestID(t *testing.T) {
 	gh := adaGitHub()
 	gh.Start()
