@@ -147,6 +147,21 @@ run_wrk() {
 		END { printf "%s %s %s %d\n", rps, p50, p99, bad }'
 }
 
+# cpu_ticks pid...: the CPU time, user and system, that the processes
+# have used so far, in clock ticks (getconf CLK_TCK a second), summed.
+# Unlike a rate, it is not lowered by time the machine gives to others: a
+# run's CPU per request is steadier than its requests per second.
+cpu_ticks() {
+	local t=0 p f
+	for p in "$@"; do
+		# the fields after "pid (comm) ": utime and stime are the 12th and 13th
+		read -r -a f < <(sed 's/^.*) //' "/proc/$p/stat")
+		t=$((t + f[11] + f[12]))
+	done
+	echo "$t"
+}
+clk_tck=$(getconf CLK_TCK)
+
 # fs_line names the file system that holds dir: its type, its device and,
 # for ext4, whether it has a journal (without one, ext4 passes over the
 # inodes freed in the last minutes each time it makes a file: a benchmark

@@ -29,12 +29,17 @@
 #
 # ROUNDS rounds, the configs interleaved and the order rotated each round;
 # each ratio is the median over the rounds of the run's figure over the
-# same round's baseline. The servers (Caddy, Redis) run pinned to CPU
-# SERVER_CPU (0); the load generators (wrk, relayload) and the fake GitHub,
-# which stands for a service on other machines, to WRK_CPU (1). With PPROF=DIR
-# it also takes CPU profiles of Caddy through its admin endpoint
-# (/debug/pprof/profile) during the last round's runs at the highest
-# concurrency, and prints their top entries.
+# same round's baseline. Each run also reports the CPU time Caddy and Redis
+# spent per login or request (user and system, from /proc), and its ratio:
+# respond's CPU per request over the relay's. Time the machine gives to
+# other guests lowers the rates but not the CPU per request, so that ratio
+# moves less from round to round; the targets are the rates'. The servers
+# (Caddy, Redis) run pinned to CPU SERVER_CPU (0); the load generators
+# (wrk, relayload) and the fake GitHub, which stands for a service on
+# other machines, to WRK_CPU (1). With PPROF=DIR it also takes CPU profiles
+# of Caddy through its admin endpoint (/debug/pprof/profile) during the
+# last round's runs at the highest concurrency, and prints their top
+# entries.
 #
 # Usage: bash bench/login.sh
 #   ROUNDS=5 LOGIN_DURATION=5s CONCS="1 10 50"    the login runs
@@ -82,6 +87,7 @@ start_fakegh
 sed -n 's/^parser_body=//p' "$tmp/fakegh.log" >"$tmp/parser.json"
 [ -s "$tmp/parser.json" ] || { say "the fake GitHub did not start"; cat "$tmp/fakegh.log" >&2; exit 1; }
 start redis "$(command -v redis-server)" --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no
+redis_pid=${pids[-1]}
 
 site=http://site.example/outstatic
 callback=$site/api/outstatic/callback
@@ -205,10 +211,13 @@ post() {
 		pool=$(ls -t "$tmp"/pool.*."$kind" | head -1)
 	fi
 	prof_start "$kind-$st" "$r" "$dur"
+	local t0 cpu
+	t0=$(cpu_ticks "$caddy_pid" "$redis_pid")
 	read -r rps p50 p99 bad < <(TOKENS_FILE=$pool BODY_FORMAT=$(post_format "$kind") run_wrk "$(post_url "$st" "$kind")" "$dur" -s bench/wrk/tokens.lua)
+	cpu=$(cpu_per "$t0" "$rps" "$dur")
 	prof_wait
 	[ "${rps%.*}" -le "${rate[$st.$kind]:-0}" ] || rate[$st.$kind]=${rps%.*}
-	[ "$r" = 0 ] || echo "$r	$kind	$st	$rps	$p50	$p99	$bad" >>"$tmp/posts"
+	[ "$r" = 0 ] || echo "$r	$kind	$st	$rps	$p50	$p99	$bad	$cpu" >>"$tmp/posts"
 	[ "$bad" = 0 ] || [ "$r" = 0 ] || say "$kind $st round $r: $bad refused or failed (load: $(cut -d' ' -f1 /proc/loadavg))"
 }
 # prof_start name round seconds: a CPU profile of Caddy during the last
@@ -222,14 +231,24 @@ prof_start() {
 	prof_pid=$!
 }
 prof_wait() { [ -z "$prof_pid" ] || wait "$prof_pid"; }
+# cpu_per ticks_before rate duration: the CPU microseconds Caddy and Redis
+# (both on the servers' CPU) spent per request or login of a run that
+# began at ticks_before and went at rate for duration.
+cpu_per() {
+	awk -v t0="$1" -v t1="$(cpu_ticks "$caddy_pid" "$redis_pid")" -v rate="$2" -v d="${3%s}" -v hz="$clk_tck" \
+		'BEGIN { n = rate * d; printf "%.1f", (n > 0 ? (t1 - t0) * 1e6 / hz / n : 0) }'
+}
 top_conc=$(echo "$CONCS" | tr ' ' '\n' | sort -n | tail -1)
 login_run() { # round name conc
 	[ "$3" = "$top_conc" ] && [ "$2" != baseline ] && prof_start "login-$2" "$1" "$LOGIN_DURATION"
+	local t0 cpu
+	t0=$(cpu_ticks "$caddy_pid" "$redis_pid")
 	# shellcheck disable=SC2046
 	read -r lps p50 p99 bad < <("${pin_wrk[@]}" "$tmp/relayload" $(login_args "$2") -callback "$callback" \
 		-parser-body "$tmp/parser.json" -conc "$3" -duration "$LOGIN_DURATION" 2>>"$tmp/relayload.log")
+	cpu=$(cpu_per "$t0" "$lps" "$LOGIN_DURATION")
 	prof_wait
-	echo "$1	$2	$3	$lps	$p50	$p99	$bad" >>"$tmp/logins"
+	echo "$1	$2	$3	$lps	$p50	$p99	$bad	$cpu" >>"$tmp/logins"
 	[ "$bad" = 0 ] || say "login $2 at $3, round $r: $bad failed (first: $(tail -1 "$tmp/relayload.log"))"
 }
 
@@ -268,23 +287,29 @@ function median(a, k,   i, j, t) {
 	for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 }
-{ lps[$1, $2, $3] = $4; p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $6; bad[$2, $3] += $7; if ($1 > R) R = $1 }
+{ lps[$1, $2, $3] = $4; p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $6; bad[$2, $3] += $7; cpu[$1, $2, $3] = $8; if ($1 > R) R = $1 }
 END {
 	nc = split(concs, cs, " ")
 	split("baseline file redis", names, " ")
 	label["baseline"] = "respond (same round trips)"; label["file"] = "relay, file store"; label["redis"] = "relay, Redis"
-	printf "| %-26s | %4s | %9s | %8s | %8s | %7s | %-17s | %6s |\n", "login", "conc", "logins/s", "p50 ms", "p99 ms", "p99/p50", "ratio to respond", "failed"
-	printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------", "------", "-----------", "----------", "----------", "---------", "-------------------", "--------"
+	printf "| %-26s | %4s | %9s | %8s | %8s | %7s | %-17s | %9s | %-17s | %6s |\n", "login", "conc", "logins/s", "p50 ms", "p99 ms", "p99/p50", "ratio to respond", "CPU us", "CPU ratio", "failed"
+	printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------", "------", "-----------", "----------", "----------", "---------", "-------------------", "-----------", "-------------------", "--------"
 	for (ci = 1; ci <= nc; ci++) {
 		c = cs[ci]
 		for (ni = 1; ni <= 3; ni++) {
-			s = names[ni]; delete a; delete b; delete d; delete q
-			for (r = 1; r <= R; r++) { a[r] = lps[r, s, c]; b[r] = p50[r, s, c]; d[r] = p99[r, s, c]; q[r] = lps[r, s, c] / lps[r, "baseline", c] }
-			lo = 1e18; hi = 0
-			for (r = 1; r <= R; r++) { if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
+			s = names[ni]; delete a; delete b; delete d; delete q; delete u; delete v
+			for (r = 1; r <= R; r++) {
+				a[r] = lps[r, s, c]; b[r] = p50[r, s, c]; d[r] = p99[r, s, c]; q[r] = lps[r, s, c] / lps[r, "baseline", c]
+				u[r] = cpu[r, s, c]; v[r] = (cpu[r, s, c] > 0 ? cpu[r, "baseline", c] / cpu[r, s, c] : 0)
+			}
+			lo = 1e18; hi = 0; clo = 1e18; chi = 0
+			for (r = 1; r <= R; r++) {
+				if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r]
+				if (v[r] < clo) clo = v[r]; if (v[r] > chi) chi = v[r]
+			}
 			m50 = median(b, R); m99 = median(d, R)
-			ratio[s, c] = median(q, R); tail[s, c] = m99 / m50
-			printf "| %-26s | %4d | %9.1f | %8.2f | %8.2f | %7.2f | %.3f (%.2f-%.2f) | %6d |\n", label[s], c, median(a, R), m50, m99, m99 / m50, ratio[s, c], lo, hi, bad[s, c]
+			ratio[s, c] = median(q, R); tail[s, c] = m99 / m50; cratio[s, c] = median(v, R)
+			printf "| %-26s | %4d | %9.1f | %8.2f | %8.2f | %7.2f | %.3f (%.2f-%.2f) | %9.1f | %.3f (%.2f-%.2f) | %6d |\n", label[s], c, median(a, R), m50, m99, m99 / m50, ratio[s, c], lo, hi, median(u, R), cratio[s, c], clo, chi, bad[s, c]
 		}
 		for (r = 1; r <= R; r++) f[r] = lps[r, "file", c] / lps[r, "redis", c]
 		fr[c] = median(f, R)
@@ -295,6 +320,8 @@ END {
 		printf "at %d concurrent: Redis / respond %.3f (target >= 0.5), file / respond %.3f (>= 0.4), file / Redis %.3f (>= 0.7), p99/p50 Redis %.2f, file %.2f\n", c, ratio["redis", c], ratio["file", c], fr[c], tail["redis", c], tail["file", c]
 	}
 	printf "p99 / p50 at %d concurrent (target <= 4): Redis %.2f, file store %.2f\n", cs[nc], tail["redis", cs[nc]], tail["file", cs[nc]]
+	printf "CPU per login of respond over the relay'"'"'s, at"
+	for (ci = 1; ci <= nc; ci++) printf " %d: Redis %.3f, file store %.3f%s", cs[ci], cratio["redis", cs[ci]], cratio["file", cs[ci]], (ci < nc ? ";" : "\n")
 }' "$tmp/logins"
 echo
 awk -F'\t' '
@@ -302,24 +329,31 @@ function median(a, k,   i, j, t) {
 	for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 }
-{ rps[$1, $2, $3] = $4; p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $6; bad[$2, $3] += $7; if ($1 > R) R = $1 }
+{ rps[$1, $2, $3] = $4; p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $6; bad[$2, $3] += $7; cpu[$1, $2, $3] = $8; if ($1 > R) R = $1 }
 END {
 	split("exchange refresh", kinds, " "); split("respond file redis", names, " ")
 	label["exchange"] = "exchange-token"; label["refresh"] = "refresh-token"
 	sl["respond"] = "respond"; sl["file"] = "file store"; sl["redis"] = "Redis"
-	printf "| %-28s | %9s | %8s | %8s | %-17s |\n", "redemption", "req/s", "p50 ms", "p99 ms", "ratio to respond"
-	printf "|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------", "----------", "----------", "-------------------"
+	printf "| %-28s | %9s | %8s | %8s | %-17s | %7s | %-17s |\n", "redemption", "req/s", "p50 ms", "p99 ms", "ratio to respond", "CPU us", "CPU ratio"
+	printf "|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "-----------", "----------", "----------", "-------------------", "---------", "-------------------"
 	for (ki = 1; ki <= 2; ki++) for (ni = 1; ni <= 3; ni++) {
-		k = kinds[ki]; s = names[ni]; delete a; delete b; delete d; delete q
-		for (r = 1; r <= R; r++) { a[r] = rps[r, k, s]; b[r] = p50[r, k, s]; d[r] = p99[r, k, s]; q[r] = rps[r, k, s] / rps[r, k, "respond"] }
-		lo = 1e18; hi = 0
-		for (r = 1; r <= R; r++) { if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
-		ratio[k, s] = median(q, R)
-		printf "| %-28s | %9.0f | %8.3f | %8.3f | %.3f (%.2f-%.2f)%s |\n", label[k] ", " sl[s], median(a, R), median(b, R) / 1000, median(d, R) / 1000, ratio[k, s], lo, hi, bad[k, s] ? " !" : ""
+		k = kinds[ki]; s = names[ni]; delete a; delete b; delete d; delete q; delete u; delete v
+		for (r = 1; r <= R; r++) {
+			a[r] = rps[r, k, s]; b[r] = p50[r, k, s]; d[r] = p99[r, k, s]; q[r] = rps[r, k, s] / rps[r, k, "respond"]
+			u[r] = cpu[r, k, s]; v[r] = (cpu[r, k, s] > 0 ? cpu[r, k, "respond"] / cpu[r, k, s] : 0)
+		}
+		lo = 1e18; hi = 0; clo = 1e18; chi = 0
+		for (r = 1; r <= R; r++) {
+			if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r]
+			if (v[r] < clo) clo = v[r]; if (v[r] > chi) chi = v[r]
+		}
+		ratio[k, s] = median(q, R); cratio[k, s] = median(v, R)
+		printf "| %-28s | %9.0f | %8.3f | %8.3f | %.3f (%.2f-%.2f)%s | %7.1f | %.3f (%.2f-%.2f) |\n", label[k] ", " sl[s], median(a, R), median(b, R) / 1000, median(d, R) / 1000, ratio[k, s], lo, hi, bad[k, s] ? " !" : "", median(u, R), cratio[k, s], clo, chi
 	}
 	printf "\nexchange-token / respond: Redis %.3f (target >= 0.8), file store %.3f (>= 0.6)\n", ratio["exchange", "redis"], ratio["exchange", "file"]
 	printf "refresh-token / respond: Redis %.3f (target >= 0.8), file store %.3f (>= 0.6)\n", ratio["refresh", "redis"], ratio["refresh", "file"]
-	print "(a ! marks refused or failed requests in some round)"
+	printf "CPU per request of respond over the relay'"'"'s: exchange-token Redis %.3f, file store %.3f; refresh-token Redis %.3f, file store %.3f\n", cratio["exchange", "redis"], cratio["exchange", "file"], cratio["refresh", "redis"], cratio["refresh", "file"]
+	print "(a ! marks refused or failed requests in some round; CPU us: Caddy'"'"'s and Redis'"'"'s user and system time per request or login, which time the machine gives to others does not lower)"
 }' "$tmp/posts"
 if [ -n "$PPROF" ]; then
 	for f in "$PPROF"/*.prof; do
