@@ -50,7 +50,7 @@ type flockLocker struct {
 }
 
 type heldLock struct {
-	f      *os.File
+	fd     int // the open lock file, whose close releases the flock
 	stripe int
 }
 
@@ -94,14 +94,14 @@ func (l *flockLocker) Lock(ctx context.Context, name string) error {
 		}
 	}
 	for {
-		f, err := l.lockOnce(l.stripeFile(i))
+		fd, err := l.lockOnce(l.stripeFile(i))
 		if err != nil {
 			<-l.stripes[i]
 			return err
 		}
-		if f != nil {
+		if fd >= 0 {
 			l.mu.Lock()
-			l.held[name] = heldLock{f: f, stripe: i}
+			l.held[name] = heldLock{fd: fd, stripe: i}
 			l.mu.Unlock()
 			return nil
 		}
@@ -118,38 +118,39 @@ func (l *flockLocker) Lock(ctx context.Context, name string) error {
 	}
 }
 
-// lockOnce tries the lock once: the locked file, or nil if another holds it.
-func (l *flockLocker) lockOnce(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+// lockOnce tries the lock once: the locked file's descriptor, or -1 if
+// another holds it.
+func (l *flockLocker) lockOnce(path string) (int, error) {
+	fd, err := openFD(path, syscall.O_CREAT|syscall.O_RDWR, 0o600)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(l.dir, 0o700); err != nil {
-			return nil, err
+			return -1, err
 		}
-		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		fd, err = openFD(path, syscall.O_CREAT|syscall.O_RDWR, 0o600)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
+		return -1, fmt.Errorf("opening lock file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		syscall.Close(fd)
 		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EINTR) {
-			return nil, nil
+			return -1, nil
 		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+		return -1, fmt.Errorf("locking %s: %w", path, err)
 	}
-	held, err := f.Stat()
+	var held, named syscall.Stat_t
+	err = syscall.Fstat(fd, &held)
 	if err == nil {
-		var named os.FileInfo
-		if named, err = os.Stat(path); err == nil && os.SameFile(held, named) {
-			return f, nil
+		if err = syscall.Stat(path, &named); err == nil && held.Dev == named.Dev && held.Ino == named.Ino {
+			return fd, nil
 		}
 	}
 	// Removed (and perhaps made again) since we opened it: start over.
-	f.Close()
+	syscall.Close(fd)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("checking lock file: %w", err)
+		return -1, fmt.Errorf("checking lock file %s: %w", path, err)
 	}
-	return nil, nil
+	return -1, nil
 }
 
 // Unlock implements certmagic.Locker.
@@ -161,7 +162,7 @@ func (l *flockLocker) Unlock(_ context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("unlocking %s: not locked", name)
 	}
-	err := h.f.Close() // which releases the flock
+	err := closeFD(h.fd, l.stripeFile(h.stripe)) // which releases the flock
 	<-l.stripes[h.stripe]
 	return err
 }
@@ -185,6 +186,7 @@ func fileStorageSyncing(fs *certmagic.FileStorage, syncDir func(dir string) erro
 		writeSynced: func(ctx context.Context, key string, data []byte) error {
 			return synced.write(ctx, fs.Filename(key), data)
 		},
+		read: func(key string) ([]byte, error) { return readFile(fs.Filename(key)) },
 		claim: func(key string, valid func([]byte) error) ([]byte, error) {
 			return claimFile(fs.Filename(key), valid)
 		},
@@ -242,13 +244,13 @@ func claimFile(filename string, valid func([]byte) error) ([]byte, error) {
 // took its place since is renamed back.
 func claimRenamed(filename string, valid func([]byte) error) ([]byte, error) {
 	claim := filepath.Join(filepath.Dir(filename), ".take:"+rand.Text())
-	if err := os.Rename(filename, claim); err != nil {
+	if err := renameFile(filename, claim); err != nil {
 		return nil, err
 	}
 	// Reading is the look at what was renamed: a directory reads as EISDIR.
-	data, err := os.ReadFile(claim)
+	data, err := readFile(claim)
 	if errors.Is(err, syscall.EISDIR) {
-		return nil, errors.Join(os.ErrNotExist, os.Rename(claim, filename))
+		return nil, errors.Join(os.ErrNotExist, renameFile(claim, filename))
 	}
 	if err == nil {
 		if err = valid(data); err != nil {
@@ -276,29 +278,30 @@ func claimRenamed(filename string, valid func([]byte) error) ([]byte, error) {
 func putFile(filename string, data []byte, sync bool) (madeDirs bool, err error) {
 	dir := filepath.Dir(filename)
 	// The ':' keeps a temporary file from ever reading as a key.
-	f, err := os.CreateTemp(dir, ".tmp:*")
+	tmp := filepath.Join(dir, ".tmp:"+rand.Text())
+	fd, err := openFD(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return false, err
 		}
 		madeDirs = true
-		f, err = os.CreateTemp(dir, ".tmp:*")
+		fd, err = openFD(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
 	}
 	if err != nil {
 		return madeDirs, err
 	}
-	_, err = f.Write(data)
+	err = writeFD(fd, tmp, data)
 	if err == nil && sync {
-		err = f.Sync()
+		err = syncFD(fd, tmp)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := closeFD(fd, tmp); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), filename)
+		err = renameFile(tmp, filename)
 	}
 	if err != nil {
-		_ = os.Remove(f.Name())
+		_ = os.Remove(tmp)
 	}
 	return madeDirs, err
 }
@@ -365,12 +368,12 @@ func (w *syncedWriter) syncDirs(files []*syncedFile) {
 
 // syncDir syncs dir's entries to the disk.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	fd, err := openFD(dir, syscall.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
+	err = syncFD(fd, dir)
+	if cerr := closeFD(fd, dir); err == nil {
 		err = cerr
 	}
 	if err != nil {

@@ -71,6 +71,9 @@ type fileWays struct {
 	// expire, a PutNew) in place of the storage's Store, and returns once
 	// the value and its name are on the disk (see syncedWriter).
 	writeSynced func(ctx context.Context, path string, data []byte) error
+	// read, if set, reads a path in place of the storage's Load (see
+	// readFile).
+	read func(path string) ([]byte, error)
 	// claim, if set, removes a path and returns what it held, atomically
 	// and without a lock: Take uses it in place of a locked read and
 	// delete (see claimFile).
@@ -283,7 +286,12 @@ func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl
 
 // load reads key's envelope; ok is false if nothing is stored under key.
 func (st *storageStore) load(ctx context.Context, key string) (e envelope, ok bool, err error) {
-	b, err := st.s.Load(ctx, st.path(key))
+	var b []byte
+	if st.ways.read != nil {
+		b, err = st.ways.read(st.path(key))
+	} else {
+		b, err = st.s.Load(ctx, st.path(key))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return envelope{}, false, nil
 	}
