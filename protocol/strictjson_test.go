@@ -1,6 +1,9 @@
 package protocol
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -73,6 +76,58 @@ func TestReadJSONRefusalsQuoteNothing(t *testing.T) {
 		err := ReadJSON(strings.NewReader(body), &m)
 		if err == nil || strings.Contains(err.Error(), "zz") {
 			t.Errorf("%q: %v", body, err)
+		}
+	}
+}
+
+// TestDecodeJSONReadsAsUnmarshal: what CheckKeys lets through, DecodeJSON
+// reads into a fresh value as json.Unmarshal does, for every shape the
+// protocol's bodies are read into (strings, pointers to them, raw values,
+// an embedded struct, a map, a raw body), and refuses what json.Unmarshal
+// refuses.
+func TestDecodeJSONReadsAsUnmarshal(t *testing.T) {
+	type inner struct {
+		Email string `json:"email"`
+	}
+	type shapes struct {
+		Token    string          `json:"exchange_token"`
+		Callback *string         `json:"callback_url"`
+		Raw      json.RawMessage `json:"returnUrl"`
+		inner
+	}
+	bodies := []string{
+		`{}`,
+		`{"exchange_token":"a","callback_url":"https://b.example/c?d=1&e=<f>","returnUrl":"/r","email":"ada@example.com"}`,
+		`{"exchange_token":null,"callback_url":null,"returnUrl":null,"email":null}`,
+		`{"returnUrl":{"a":[1,2,{"b":null}]},"other":{"k":[true,false]}}`,
+		`{"returnUrl":  "sp aced"  , "callback_url":""}`,
+		`{"exchange_token":"\u00e9\ud83d\ude00\n\"\\"}`,
+		`{"exchange_token":1}`,
+		`{"exchange_token":true}`,
+		`{"exchange_token":["a"]}`,
+		`{"callback_url":{"a":1}}`,
+		`{"email":2}`,
+		`[]`,
+		`"a"`,
+		`null`,
+		`1`,
+	}
+	for _, body := range bodies {
+		var want, got shapes
+		wantErr := json.Unmarshal([]byte(body), &want)
+		gotErr := DecodeJSON([]byte(body), &got)
+		if (wantErr == nil) != (gotErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: DecodeJSON %+v, %v; json.Unmarshal %+v, %v", body, got, gotErr, want, wantErr)
+		}
+		var wantMap, gotMap map[string]any
+		wantErr, gotErr = json.Unmarshal([]byte(body), &wantMap), DecodeJSON([]byte(body), &gotMap)
+		if (wantErr == nil) != (gotErr == nil) || !reflect.DeepEqual(gotMap, wantMap) {
+			t.Errorf("%s into a map: DecodeJSON %v, %v; json.Unmarshal %v, %v", body, gotMap, gotErr, wantMap, wantErr)
+		}
+		var wantRaw, gotRaw json.RawMessage
+		wantErr, gotErr = json.Unmarshal([]byte(body), &wantRaw), DecodeJSON([]byte(body), &gotRaw)
+		if (wantErr == nil) != (gotErr == nil) || !bytes.Equal(gotRaw, wantRaw) {
+			t.Errorf("%s as a raw body: DecodeJSON %s, %v; json.Unmarshal %s, %v", body, gotRaw, gotErr, wantRaw, wantErr)
 		}
 	}
 }
