@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/certmagic"
+
 	"github.com/caddy-outstatic/caddy-outstatic/internal/testredis"
 	"github.com/caddy-outstatic/caddy-outstatic/relay/github"
 	"github.com/caddy-outstatic/caddy-outstatic/store"
@@ -19,13 +21,23 @@ import (
 // BenchmarkSessionSteps is the exchange-token redemption (#5), the session
 // refresh (#7) and the minting of an exchange token at the end of a login
 // (an e-mail link's, with no provider to call) on a native relay over a
-// real Redis, in process: each token is used once, minted before the
-// timer starts. The difference from respond is bench/login.sh's; this is
+// real Redis and over the file store (in the test's temporary directory),
+// in process: each token is used once, minted before the timer starts. The difference from respond is bench/login.sh's; this is
 // the relay's own cost, store round trips included. Each row also reports
 // cpu-ns/op, the process's CPU time per step (Redis's own is not in it):
 // on a shared machine it moves far less than ns/op.
 func BenchmarkSessionSteps(b *testing.B) {
-	srv := testredis.Start(b)
+	b.Run("redis", func(b *testing.B) {
+		srv := testredis.Start(b)
+		benchSessionSteps(b, store.NewRedis(testredis.Client(b, srv.Addr), "outstatic"))
+	})
+	b.Run("file", func(b *testing.B) {
+		benchSessionSteps(b, store.NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"))
+	})
+}
+
+// benchSessionSteps is BenchmarkSessionSteps on st.
+func benchSessionSteps(b *testing.B, st store.Store) {
 	pub, _ := url.Parse("https://relay.example.com")
 	p := nativeProject()
 	p.Members = map[string]string{"ada@example.com": "owner"}
@@ -33,7 +45,7 @@ func BenchmarkSessionSteps(b *testing.B) {
 		PublicURL: pub,
 		Projects:  []Project{p},
 		GitHub:    github.OAuthApp{ClientID: "c", ClientSecret: "s"},
-		Store:     store.NewRedis(testredis.Client(b, srv.Addr), "outstatic"),
+		Store:     st,
 		Secret:    bytes.Repeat([]byte("s"), 32),
 	})
 	if err != nil {
