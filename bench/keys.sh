@@ -21,7 +21,9 @@
 #
 # ROUNDS rounds, the configs interleaved and the order rotated each round;
 # each ratio is the median over the rounds of the row's req/s over the
-# same round's respond. Servers on CPU SERVER_CPU (0), wrk on WRK_CPU (1).
+# same round's respond; each row also reports the CPU time Caddy and Redis
+# spent per request and respond's over it (bench/login.sh says why).
+# Servers on CPU SERVER_CPU (0), wrk on WRK_CPU (1).
 # With PPROF=DIR it takes CPU profiles of Caddy (admin /debug/pprof) during
 # the last round's stored-key and 100,000-key runs with 1 project and the
 # 100,000-key run on Redis, and prints their top entries.
@@ -53,6 +55,7 @@ p_admin=$BASE_PORT p_redis=$((BASE_PORT + 1)) p_ok=$((BASE_PORT + 2)) p_no=$((BA
 p_relay1=$((BASE_PORT + 4)) p_relay10k=$((BASE_PORT + 5)) p_relayr=$((BASE_PORT + 6))
 ports_free $p_admin $p_redis $p_ok $p_no $p_relay1 $p_relay10k $p_relayr
 start redis "$(command -v redis-server)" --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no
+redis_pid=${pids[-1]}
 
 export BENCH_RELAY_SECRET
 BENCH_RELAY_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -91,6 +94,7 @@ respond_block() { # port, body, status
 } >"$tmp/Caddyfile"
 XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config start caddy "$tmp/caddy" run --config "$tmp/Caddyfile" --adapter caddyfile
 wait_http "http://127.0.0.1:$p_ok/"
+caddy_pid=$(pgrep -P "${pids[-1]}" caddy 2>/dev/null || echo "${pids[-1]}")
 
 newkey() { # project -> its stored key, made through the admin API
 	"$tmp/caddy" outstatic key create --project "$1" --address "127.0.0.1:$p_admin" | awk '/^key:/ { print $2 }'
@@ -139,9 +143,12 @@ measure() { # round, row index, duration
 			;;
 		esac
 	fi
+	local t0 cpu
+	t0=$(cpu_ticks "$caddy_pid" "$redis_pid")
 	read -r rps p50 p99 _ < <(KEYS_FILE=$tmp/keys.${files[$i]} run_wrk "${urls[$i]}" "$dur" -s bench/wrk/keys.lua)
+	cpu=$(cpu_per_op "$t0" "$rps" "$dur" "$caddy_pid" "$redis_pid")
 	[ -z "$prof_pid" ] || wait "$prof_pid"
-	[ "$r" = 0 ] || echo "$r	$i	$rps	$p50	$p99" >>"$tmp/runs"
+	[ "$r" = 0 ] || echo "$r	$i	$rps	$p50	$p99	$cpu" >>"$tmp/runs"
 }
 say "warm-up: 1s per row"
 for i in "${!names[@]}"; do measure 0 "$i" 1s; done
@@ -167,19 +174,26 @@ function median(a, k,   i, j, t) {
 	return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 }
 $1 == "name" { name[$2] = $3; ref[$2] = $4; idx[$3] = $2; n++; next }
-{ rps[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; if ($1 > R) R = $1 }
+{ rps[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; cpu[$1, $2] = $6; if ($1 > R) R = $1 }
 END {
-	printf "| %-29s | %9s | %8s | %8s | %-17s |\n", "key check", "req/s", "p50 ms", "p99 ms", "ratio to respond"
-	printf "|%s|%s|%s|%s|%s|\n", "-------------------------------", "-----------", "----------", "----------", "-------------------"
+	printf "| %-29s | %9s | %8s | %8s | %-17s | %7s | %-17s |\n", "key check", "req/s", "p50 ms", "p99 ms", "ratio to respond", "CPU us", "CPU ratio"
+	printf "|%s|%s|%s|%s|%s|%s|%s|\n", "-------------------------------", "-----------", "----------", "----------", "-------------------", "---------", "-------------------"
 	for (i = 0; i < n; i++) {
-		delete a; delete b; delete d; delete q
+		delete a; delete b; delete d; delete q; delete u; delete v
 		ri = (ref[i] == "") ? i : idx[ref[i]]
-		for (r = 1; r <= R; r++) { a[r] = rps[r, i]; b[r] = p50[r, i]; d[r] = p99[r, i]; q[r] = rps[r, i] / rps[r, ri] }
-		lo = 1e18; hi = 0
-		for (r = 1; r <= R; r++) { if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
-		printf "| %-29s | %9.0f | %8.3f | %8.3f | %.3f (%.2f-%.2f) |\n", name[i], median(a, R), median(b, R) / 1000, median(d, R) / 1000, median(q, R), lo, hi
+		for (r = 1; r <= R; r++) {
+			a[r] = rps[r, i]; b[r] = p50[r, i]; d[r] = p99[r, i]; q[r] = rps[r, i] / rps[r, ri]
+			u[r] = cpu[r, i]; v[r] = (cpu[r, i] > 0 ? cpu[r, ri] / cpu[r, i] : 0)
+		}
+		lo = 1e18; hi = 0; clo = 1e18; chi = 0
+		for (r = 1; r <= R; r++) {
+			if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r]
+			if (v[r] < clo) clo = v[r]; if (v[r] > chi) chi = v[r]
+		}
+		printf "| %-29s | %9.0f | %8.3f | %8.3f | %.3f (%.2f-%.2f) | %7.1f | %.3f (%.2f-%.2f) |\n", name[i], median(a, R), median(b, R) / 1000, median(d, R) / 1000, median(q, R), lo, hi, median(u, R), median(v, R), clo, chi
 	}
 	print "\ntargets: stored key >= 0.95 of respond 200; unknown key >= 0.9 of respond 401"
+	print "CPU us: Caddy'"'"'s and Redis'"'"'s user and system time per request; CPU ratio: the reference'"'"'s over the row'"'"'s (time the machine gives to others does not lower it)"
 }'
 if [ -n "$PPROF" ]; then
 	for f in "$PPROF"/keys-*.prof; do

@@ -162,6 +162,16 @@ cpu_ticks() {
 }
 clk_tck=$(getconf CLK_TCK)
 
+# cpu_per_op ticks_before rate duration pid...: the CPU microseconds the
+# processes spent per request of a run that began when cpu_ticks gave
+# ticks_before and went at rate (a second) for duration (as "5s").
+cpu_per_op() {
+	local t0=$1 rate=$2 d=${3%s}
+	shift 3
+	awk -v t0="$t0" -v t1="$(cpu_ticks "$@")" -v rate="$rate" -v d="$d" -v hz="$clk_tck" \
+		'BEGIN { n = rate * d; printf "%.1f", (n > 0 ? (t1 - t0) * 1e6 / hz / n : 0) }'
+}
+
 # fs_line names the file system that holds dir: its type, its device and,
 # for ext4, whether it has a journal (without one, ext4 passes over the
 # inodes freed in the last minutes each time it makes a file: a benchmark

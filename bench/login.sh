@@ -232,12 +232,8 @@ prof_start() {
 }
 prof_wait() { [ -z "$prof_pid" ] || wait "$prof_pid"; }
 # cpu_per ticks_before rate duration: the CPU microseconds Caddy and Redis
-# (both on the servers' CPU) spent per request or login of a run that
-# began at ticks_before and went at rate for duration.
-cpu_per() {
-	awk -v t0="$1" -v t1="$(cpu_ticks "$caddy_pid" "$redis_pid")" -v rate="$2" -v d="${3%s}" -v hz="$clk_tck" \
-		'BEGIN { n = rate * d; printf "%.1f", (n > 0 ? (t1 - t0) * 1e6 / hz / n : 0) }'
-}
+# (both on the servers' CPU) spent per request or login of a run.
+cpu_per() { cpu_per_op "$1" "$2" "$3" "$caddy_pid" "$redis_pid"; }
 top_conc=$(echo "$CONCS" | tr ' ' '\n' | sort -n | tail -1)
 login_run() { # round name conc
 	[ "$3" = "$top_conc" ] && [ "$2" != baseline ] && prof_start "login-$2" "$1" "$LOGIN_DURATION"
