@@ -180,14 +180,11 @@ func fileStorageSyncing(fs *certmagic.FileStorage, syncDir func(dir string) erro
 	return fileWays{
 		locker: newFlockLocker(filepath.Join(fs.Path, "locks")),
 		write: func(key string, data []byte) error {
-			_, err := putFile(fs.Filename(key), data, false, false)
+			_, err := putFile(fs.Filename(key), data, false)
 			return err
 		},
 		writeSynced: func(ctx context.Context, key string, data []byte) error {
-			return synced.write(ctx, fs.Filename(key), data, false)
-		},
-		writeNew: func(ctx context.Context, key string, data []byte) error {
-			return synced.write(ctx, fs.Filename(key), data, true)
+			return synced.write(ctx, fs.Filename(key), data)
 		},
 		read: func(key string) ([]byte, error) { return readFile(fs.Filename(key)) },
 		claim: func(key string, valid func([]byte) error) ([]byte, error) {
@@ -269,10 +266,7 @@ func claimRenamed(filename string, valid func([]byte) error) ([]byte, error) {
 
 // putFile writes data to filename as certmagic's file storage does:
 // into a temporary file beside it, synced if sync is set, renamed over
-// it, so that a reader sees the old value or the whole new one. If
-// exclusive is set, the file is linked to filename instead, which fails
-// with fs.ErrExist when anything is there, atomically in every process
-// sharing the directory, and the temporary name is removed. Unsynced,
+// it, so that a reader sees the old value or the whole new one. Unsynced,
 // it is for the Put of values that expire (one-time tokens, login states,
 // session records of minutes to days): what the fsync guards against, a
 // power loss or kernel crash in the moment after the write, costs such a
@@ -281,7 +275,7 @@ func claimRenamed(filename string, valid func([]byte) error) ([]byte, error) {
 // expire (keys, members, projects) and every PutNew (spent markers and
 // locks, whose loss could let a token be used twice) are written by a
 // syncedWriter. madeDirs says whether it made directories for filename.
-func putFile(filename string, data []byte, sync, exclusive bool) (madeDirs bool, err error) {
+func putFile(filename string, data []byte, sync bool) (madeDirs bool, err error) {
 	dir := filepath.Dir(filename)
 	// The ':' keeps a temporary file from ever reading as a key.
 	tmp := filepath.Join(dir, ".tmp:"+rand.Text())
@@ -303,18 +297,12 @@ func putFile(filename string, data []byte, sync, exclusive bool) (madeDirs bool,
 	if cerr := closeFD(fd, tmp); err == nil {
 		err = cerr
 	}
-	switch {
-	case err != nil:
-	case exclusive:
-		err = linkFile(tmp, filename)
-	default:
-		if err = renameFile(tmp, filename); err == nil {
-			return madeDirs, nil
-		}
+	if err == nil {
+		err = renameFile(tmp, filename)
 	}
-	// A temporary name that stays (a removal that failed, a crash) is
-	// swept an hour later.
-	_ = os.Remove(tmp)
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
 	return madeDirs, err
 }
 
@@ -340,12 +328,11 @@ type syncedFile struct {
 	err  error
 }
 
-// write writes data to filename (only if nothing is there, if exclusive
-// is set: see putFile) and returns once both are on the disk. If ctx ends
-// while it waits for the directory's sync, it returns ctx's error: the
-// file is in place and may or may not outlive a power loss.
-func (w *syncedWriter) write(ctx context.Context, filename string, data []byte, exclusive bool) error {
-	madeDirs, err := putFile(filename, data, true, exclusive)
+// write writes data to filename and returns once both are on the disk. If
+// ctx ends while it waits for the directory's sync, it returns ctx's error:
+// the file is in place and may or may not outlive a power loss.
+func (w *syncedWriter) write(ctx context.Context, filename string, data []byte) error {
+	madeDirs, err := putFile(filename, data, true)
 	if err != nil {
 		return err
 	}

@@ -20,17 +20,17 @@ import (
 	"github.com/caddyserver/certmagic"
 )
 
-// Caddy's file storage gets the flock locker, the unsynced writes and the
-// exclusive ones; any other storage keeps its own locks and writes.
+// Caddy's file storage gets the flock locker and the unsynced writes;
+// any other storage keeps its own locks and writes.
 func TestFileStorageWays(t *testing.T) {
 	fs := &certmagic.FileStorage{Path: t.TempDir()}
-	if st := newStorage(fs, testPrefix, time.Now); st.ways.write == nil || st.ways.writeNew == nil {
-		t.Fatal("file storage: no unsynced writes, or no exclusive ones")
+	if st := newStorage(fs, testPrefix, time.Now); st.ways.write == nil {
+		t.Fatal("file storage: no unsynced writes")
 	} else if _, ok := st.ways.locker.(*flockLocker); !ok {
 		t.Fatalf("file storage: locker %T, want the flock locker", st.ways.locker)
 	}
 	wrapped := newStorage(slowStorage{fs}, testPrefix, time.Now)
-	if wrapped.ways.write != nil || wrapped.ways.writeNew != nil || wrapped.ways.claim != nil || wrapped.ways.locker != certmagic.Locker(slowStorage{fs}) {
+	if wrapped.ways.write != nil || wrapped.ways.claim != nil || wrapped.ways.locker != certmagic.Locker(slowStorage{fs}) {
 		t.Fatalf("another storage: locker %T, writes %v", wrapped.ways.locker, wrapped.ways.write != nil)
 	}
 }
@@ -386,7 +386,7 @@ func TestSyncedWritesShareDirectorySyncs(t *testing.T) {
 			return nil
 		}}
 		ctx := context.Background()
-		write := func(dir, name string) error { return w.write(ctx, filepath.Join(dir, name), []byte(name), false) }
+		write := func(dir, name string) error { return w.write(ctx, filepath.Join(dir, name), []byte(name)) }
 		first := make(chan error, 1)
 		go func() { first <- write(a, "f0") }()
 		synctest.Wait() // f0's sync under way
@@ -453,9 +453,9 @@ func BenchmarkSyncedWrite(b *testing.B) {
 				name := filepath.Join(dir, fmt.Sprint(i))
 				var err error
 				if way == "file" {
-					_, err = putFile(name, value, true, false)
+					_, err = putFile(name, value, true)
 				} else {
-					err = w.write(ctx, name, value, false)
+					err = w.write(ctx, name, value)
 				}
 				if err != nil {
 					b.Fatal(err)

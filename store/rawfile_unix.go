@@ -105,20 +105,6 @@ func renameFile(old, new string) error {
 	}
 }
 
-// linkFile gives the file old the name new too, by link(2), which fails
-// with EEXIST (fs.ErrExist) if new names anything.
-func linkFile(old, new string) error {
-	for {
-		err := syscall.Link(old, new)
-		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, syscall.EINTR):
-			return &os.LinkError{Op: "link", Old: old, New: new, Err: err}
-		}
-	}
-}
-
 // closeFD closes fd; a close that fails is reported, as os.File's Close does.
 func closeFD(fd int, name string) error {
 	if err := syscall.Close(fd); err != nil {

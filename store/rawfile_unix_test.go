@@ -42,10 +42,10 @@ func TestReadFileReadsAsOSReadFile(t *testing.T) {
 func TestPutFileReplacesWholeFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	p := filepath.Join(dir, "key")
-	if made, err := putFile(p, []byte("first"), false, false); err != nil || !made {
+	if made, err := putFile(p, []byte("first"), false); err != nil || !made {
 		t.Fatalf("first put: made dirs %v, %v", made, err)
 	}
-	if made, err := putFile(p, []byte("second, longer"), true, false); err != nil || made {
+	if made, err := putFile(p, []byte("second, longer"), true); err != nil || made {
 		t.Fatalf("second put: made dirs %v, %v", made, err)
 	}
 	if b, err := os.ReadFile(p); err != nil || string(b) != "second, longer" {
@@ -55,7 +55,7 @@ func TestPutFileReplacesWholeFiles(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(sub, "inner"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := putFile(sub, []byte("x"), false, false); err == nil {
+	if _, err := putFile(sub, []byte("x"), false); err == nil {
 		t.Fatal("a put over a directory succeeded")
 	}
 	if info, err := os.Stat(filepath.Join(sub, "inner")); err != nil || !info.IsDir() {

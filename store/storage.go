@@ -71,10 +71,6 @@ type fileWays struct {
 	// expire, a PutNew) in place of the storage's Store, and returns once
 	// the value and its name are on the disk (see syncedWriter).
 	writeSynced func(ctx context.Context, path string, data []byte) error
-	// writeNew, if set, writes a PutNew's value as writeSynced does, but
-	// only if nothing is at path (else it fails with fs.ErrExist), with
-	// no lock: an atomic creation of the name (see putFile).
-	writeNew func(ctx context.Context, path string, data []byte) error
 	// read, if set, reads a path in place of the storage's Load (see
 	// readFile).
 	read func(path string) ([]byte, error)
@@ -113,17 +109,6 @@ func (st *storageStore) Put(ctx context.Context, key string, value []byte, ttl t
 func (st *storageStore) PutNew(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := st.checkPut(key, value, ttl); err != nil {
 		return err
-	}
-	if st.ways.writeNew != nil {
-		// Synced whatever its ttl, as below. Only a key that holds
-		// something (live, or expired and to be replaced) needs the lock.
-		err := st.ways.writeNew(ctx, st.path(key), encodeEnvelope(value, st.expiry(ttl)))
-		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, fs.ErrExist):
-			return fmt.Errorf("store: storing %q: %w", key, err)
-		}
 	}
 	live := func() error {
 		e, ok, err := st.load(ctx, key)
@@ -279,7 +264,11 @@ func (st *storageStore) checkPut(key string, value []byte, ttl time.Duration) er
 
 // store writes key's envelope, by ways.write or ways.writeSynced if set.
 func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl time.Duration, synced bool) error {
-	data := encodeEnvelope(value, st.expiry(ttl))
+	var expires time.Time
+	if ttl > 0 {
+		expires = st.now().Add(ttl)
+	}
+	data := encodeEnvelope(value, expires)
 	var err error
 	switch {
 	case !synced && st.ways.write != nil:
@@ -293,14 +282,6 @@ func (st *storageStore) store(ctx context.Context, key string, value []byte, ttl
 		return fmt.Errorf("store: storing %q: %w", key, err)
 	}
 	return nil
-}
-
-// expiry is when a value put now for ttl expires; zero for 0, never.
-func (st *storageStore) expiry(ttl time.Duration) time.Time {
-	if ttl > 0 {
-		return st.now().Add(ttl)
-	}
-	return time.Time{}
 }
 
 // load reads key's envelope; ok is false if nothing is stored under key.
