@@ -42,6 +42,30 @@ func benchTake(b *testing.B, s Store) {
 	}
 }
 
+// BenchmarkPutNew is a spent marker's write, as each login and refresh
+// makes one: PutNew of a key nobody has written, synced.
+func BenchmarkPutNew(b *testing.B) {
+	b.Run("file", func(b *testing.B) {
+		benchPutNew(b, NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"))
+	})
+	b.Run("redis", func(b *testing.B) {
+		srv := testredis.Start(b)
+		benchPutNew(b, NewRedis(testredis.Client(b, srv.Addr), "outstatic"))
+	})
+}
+
+func benchPutNew(b *testing.B, s Store) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := s.PutNew(ctx, fmt.Sprintf("spent/%d", i), []byte("1765170000000"), 120e9); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkFileFloor is the file system's share of BenchmarkTake/file:
 // the least a Put and a Take of one value in its own file can do (create,
 // write and rename a file into place; rename it away, read and remove it),
