@@ -15,13 +15,17 @@ import (
 // BenchmarkTake is the redemption of a one-time token: a Put when it is
 // minted, and the Take that spends it, in the file store and in a real
 // Redis (started on a free loopback port).
-func BenchmarkTake(b *testing.B) {
+func BenchmarkTake(b *testing.B) { benchStores(b, benchTake) }
+
+// benchStores runs bench on the file store (in the benchmark's temporary
+// directory) and on a real Redis (started on a free loopback port).
+func benchStores(b *testing.B, bench func(*testing.B, Store)) {
 	b.Run("file", func(b *testing.B) {
-		benchTake(b, NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"))
+		bench(b, NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"))
 	})
 	b.Run("redis", func(b *testing.B) {
 		srv := testredis.Start(b)
-		benchTake(b, NewRedis(testredis.Client(b, srv.Addr), "outstatic"))
+		bench(b, NewRedis(testredis.Client(b, srv.Addr), "outstatic"))
 	})
 }
 
@@ -44,15 +48,7 @@ func benchTake(b *testing.B, s Store) {
 
 // BenchmarkPutNew is a spent marker's write, as each login and refresh
 // makes one: PutNew of a key nobody has written, synced.
-func BenchmarkPutNew(b *testing.B) {
-	b.Run("file", func(b *testing.B) {
-		benchPutNew(b, NewStorage(&certmagic.FileStorage{Path: b.TempDir()}, "outstatic"))
-	})
-	b.Run("redis", func(b *testing.B) {
-		srv := testredis.Start(b)
-		benchPutNew(b, NewRedis(testredis.Client(b, srv.Addr), "outstatic"))
-	})
-}
+func BenchmarkPutNew(b *testing.B) { benchStores(b, benchPutNew) }
 
 func benchPutNew(b *testing.B, s Store) {
 	ctx := context.Background()
