@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,16 +119,42 @@ func (p *Proc) WaitHTTP(t testing.TB, url string, timeout time.Duration, tlsConf
 	}
 }
 
-// FreePort is a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort is a TCP port on 127.0.0.1 that was free a moment ago and that
+// no call before it in this process returned: the kernel may hand a port
+// it just handed out, once closed, to the next listener on port 0, and two
+// programs of one test (Caddy's admin and the site, say) must not be told
+// the same one.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range maxPortDraws {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		givenPorts.Lock()
+		fresh := !givenPorts.m[port]
+		if fresh {
+			givenPorts.m[port] = true
+		}
+		givenPorts.Unlock()
+		if fresh {
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no port on 127.0.0.1 that FreePort has not returned before in %d draws", maxPortDraws)
+	return 0
 }
+
+// maxPortDraws bounds FreePort's draws of a port it has not returned.
+const maxPortDraws = 1000
+
+// givenPorts are the ports FreePort has returned.
+var givenPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
 
 // BaseEnv is the environment a child gets besides its own variables:
 // PATH, and HOME and the XDG folders inside dir, so that nothing it
