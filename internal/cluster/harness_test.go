@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/caddy-outstatic/caddy-outstatic/internal/fakegithub"
+	"github.com/caddy-outstatic/caddy-outstatic/internal/testproc"
 )
 
 var (
@@ -125,15 +125,10 @@ func fileStore(dir string) storeKind {
 	return storeKind{relayLine: "storage caddy", globalLine: "storage file_system " + dir}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort is a port on 127.0.0.1 that no other call has been given (see
+// testproc.FreePort): each instance's two ports, and every instance's,
+// differ.
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // startCluster starts n instances sharing st, each with its own ports,
 // data directory and log file, and stops them when the test ends.
