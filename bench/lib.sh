@@ -149,7 +149,8 @@ run_wrk() {
 
 # cpu_ticks pid...: the CPU time, user and system, that the processes
 # have used so far, in clock ticks (getconf CLK_TCK a second), summed.
-# Unlike a rate, it is not lowered by time the machine gives to others: a
+# Time the machine gives to others lowers a rate but not the CPU a
+# request costs (a neighbour that slows the caches still moves both): a
 # run's CPU per request is steadier than its requests per second.
 cpu_ticks() {
 	local t=0 p f

@@ -32,8 +32,9 @@
 # same round's baseline. Each run also reports the CPU time Caddy and Redis
 # spent per login or request (user and system, from /proc), and its ratio:
 # respond's CPU per request over the relay's. Time the machine gives to
-# other guests lowers the rates but not the CPU per request, so that ratio
-# moves less from round to round; the targets are the rates'. The servers
+# other guests lowers the rates, not the CPU per request, so that ratio
+# moves less from round to round (see cpu_ticks in bench/lib.sh); the
+# targets are the rates'. The servers
 # (Caddy, Redis) run pinned to CPU SERVER_CPU (0); the load generators
 # (wrk, relayload) and the fake GitHub, which stands for a service on
 # other machines, to WRK_CPU (1). With PPROF=DIR it also takes CPU profiles
